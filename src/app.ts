@@ -1,0 +1,78 @@
+// Builds the context and starts the roles (HTTP API, delivery worker) of one Posthorn process.
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { openStore, type Store } from './store/db.ts';
+import { CommitBatcher } from './store/commit-batcher.ts';
+import type { Context } from './services/context.ts';
+import { bootstrapFirstAccount, ensureSecret } from './services/bootstrap.ts';
+import { createDnsLookup } from './services/dns.ts';
+import { buildHttpServer } from './http/server.ts';
+import { DeliveryWorker } from './delivery/worker.ts';
+import { createRelayTransport } from './delivery/transports/relay.ts';
+import { createLogger } from './log.ts';
+
+export interface Posthorn {
+  ctx: Context;
+  url: string | null;
+  firstKey: string | null;
+  http: FastifyInstance | null;
+  worker: DeliveryWorker | null;
+  close(): Promise<void>;
+}
+
+export async function startPosthorn(config: Config, opts: { log?: Logger } = {}): Promise<Posthorn> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  if (config.databaseUrl.startsWith('sqlite:')) fs.mkdirSync(config.dataDir, { recursive: true });
+  const store: Store = await openStore(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const secret = await ensureSecret(store.db, config.secret);
+  const ctx: Context = {
+    db: store.db,
+    dialect: store.dialect,
+    batcher: new CommitBatcher(store.db),
+    clock: Date.now,
+    config,
+    log,
+    secret,
+    dns: createDnsLookup(config.dnsServers),
+  };
+  const { key: firstKey } = await bootstrapFirstAccount(ctx);
+
+  let worker: DeliveryWorker | null = null;
+  if (config.role === 'all' || config.role === 'worker') {
+    const transport = config.delivery === 'relay' ? createRelayTransport(config.relays, { log, timeoutMs: config.worker.smtpTimeoutMs }) : null;
+    worker = new DeliveryWorker(ctx, transport);
+    await worker.start();
+  }
+
+  let http: FastifyInstance | null = null;
+  let url: string | null = null;
+  if (config.role === 'all' || config.role === 'api') {
+    http = await buildHttpServer(ctx);
+    if (worker) {
+      const w = worker;
+      // A committed accept wakes the worker in this process at once.
+      http.addHook('onResponse', async (request, reply) => {
+        if (request.method === 'POST' && reply.statusCode === 200) w.notify();
+      });
+    }
+    await http.listen({ port: config.port, host: config.host });
+    const address = http.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  }
+
+  return {
+    ctx,
+    url,
+    firstKey,
+    http,
+    worker,
+    async close() {
+      await http?.close();
+      await worker?.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+// Every setting Posthorn reads, read once from the environment, typed and validated.
+// A bad value stops the start with a message naming the variable, never a stack trace.
+import path from 'node:path';
+
+export type DeliveryMode = 'capture' | 'relay' | 'mx';
+export type Role = 'all' | 'api' | 'worker';
+
+export interface RelayConfig {
+  url: string;
+  secure: boolean; // smtps:// (implicit TLS)
+  host: string;
+  port: number;
+  user?: string;
+  pass?: string;
+  /** STARTTLS policy for smtp:// relays: require it, use it when offered, or never. */
+  starttls: 'require' | 'opportunistic' | 'off';
+  rejectUnauthorized: boolean;
+}
+
+export interface Config {
+  dataDir: string;
+  host: string;
+  port: number;
+  publicUrl: string;
+  databaseUrl: string; // 'sqlite:<file>' or 'postgres://…'
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  delivery: DeliveryMode;
+  relays: RelayConfig[];
+  dnsServers: string[];
+  requireVerifiedDomain: boolean;
+  returnPathDomain: string | null;
+  spfInclude: string;
+  role: Role;
+  logLevel: string;
+  maxBodyBytes: number;
+  maxRecipients: number;
+  worker: {
+    batchSize: number;
+    concurrency: number;
+    pollMs: number;
+    leaseSeconds: number;
+    retrySchedule: number[]; // seconds
+    retryMaxAgeSeconds: number;
+    smtpTimeoutMs: number;
+  };
+  idempotencyTtlSeconds: number;
+  quotas: { dailyLimit: number; monthlyLimit: number }; // 0 = unlimited
+  secret: string | null; // signing secret; generated and stored in the database when unset
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Parses "30s", "5m", "1h", "2d" or plain seconds. */
+export function parseDuration(raw: string, name: string): number {
+  const m = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/.exec(raw);
+  if (!m) throw new ConfigError(`${name}: "${raw}" is not a duration like 30s, 5m, 1h or 2d`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[unit]!;
+  return n * factor;
+}
+
+export function parseRelays(raw: string | undefined): RelayConfig[] {
+  if (!raw || !raw.trim()) return [];
+  return raw.split(',').map((part) => {
+    const text = part.trim();
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new ConfigError(`POSTHORN_RELAYS: "${text}" is not a URL like smtp://user:pass@host:587`);
+    }
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+      throw new ConfigError(`POSTHORN_RELAYS: "${text}" must start with smtp:// or smtps://`);
+    }
+    if (!url.hostname) throw new ConfigError(`POSTHORN_RELAYS: "${text}" has no host`);
+    const secure = url.protocol === 'smtps:';
+    const port = url.port ? Number(url.port) : secure ? 465 : 587;
+    const starttls = url.searchParams.get('starttls') ?? 'opportunistic';
+    if (!['require', 'opportunistic', 'off'].includes(starttls)) {
+      throw new ConfigError(`POSTHORN_RELAYS: starttls must be require, opportunistic or off in "${text}"`);
+    }
+    const reject = url.searchParams.get('rejectUnauthorized');
+    return {
+      url: `${url.protocol}//${url.hostname}:${port}`,
+      secure,
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port,
+      user: url.username ? decodeURIComponent(url.username) : undefined,
+      pass: url.password ? decodeURIComponent(url.password) : undefined,
+      starttls: starttls as RelayConfig['starttls'],
+      rejectUnauthorized: reject === null ? true : !/^(0|false|no)$/i.test(reject),
+    };
+  });
+}
+
+function parseDnsServers(raw: string | undefined): string[] {
+  if (!raw || !raw.trim()) return [];
+  return raw.split(',').map((s) => {
+    const v = s.trim();
+    if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d+)?|\[[0-9a-fA-F:]+\](:\d+)?|[0-9a-fA-F:]+)$/.test(v)) {
+      throw new ConfigError(`POSTHORN_DNS_SERVERS: "${v}" is not an IP address (optionally with :port)`);
+    }
+    return v;
+  });
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(env.POSTHORN_DATA_DIR || './data');
+  const port = int(env, 'PORT', 8025, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  let publicUrl = env.PUBLIC_URL || `http://localhost:${port}`;
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+    publicUrl = publicUrl.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
+  }
+
+  let databaseUrl = env.DATABASE_URL || `sqlite:${path.join(dataDir, 'posthorn.db')}`;
+  if (!/^(postgres|postgresql):\/\//.test(databaseUrl) && !databaseUrl.startsWith('sqlite:')) {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or sqlite:, got "${databaseUrl}"`);
+  }
+  if (databaseUrl.startsWith('postgresql://')) databaseUrl = databaseUrl.replace(/^postgresql:/, 'postgres:');
+
+  const delivery = (env.POSTHORN_DELIVERY || 'capture') as DeliveryMode;
+  if (!['capture', 'relay', 'mx'].includes(delivery)) {
+    throw new ConfigError(`POSTHORN_DELIVERY must be capture, relay or mx, got "${delivery}"`);
+  }
+  if (delivery === 'mx') {
+    throw new ConfigError('POSTHORN_DELIVERY=mx (direct MX delivery) is not available in this version yet; use capture or relay');
+  }
+  const relays = parseRelays(env.POSTHORN_RELAYS);
+  if (delivery === 'relay' && relays.length === 0) {
+    throw new ConfigError('POSTHORN_DELIVERY=relay needs POSTHORN_RELAYS, e.g. smtp://user:pass@smtp.example.com:587');
+  }
+
+  const role = (env.POSTHORN_ROLE || 'all') as Role;
+  if (!['all', 'api', 'worker'].includes(role)) throw new ConfigError(`POSTHORN_ROLE must be all, api or worker, got "${role}"`);
+
+  const sync = (env.POSTHORN_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
+  if (sync !== 'FULL' && sync !== 'NORMAL') throw new ConfigError('POSTHORN_SQLITE_SYNCHRONOUS must be FULL or NORMAL');
+
+  const retrySchedule = (env.POSTHORN_RETRY_SCHEDULE || '1m,5m,15m,1h,4h,8h')
+    .split(',')
+    .map((d) => parseDuration(d, 'POSTHORN_RETRY_SCHEDULE'));
+
+  const secret = env.POSTHORN_SECRET || null;
+  if (secret !== null && secret.length < 32) throw new ConfigError('POSTHORN_SECRET must be at least 32 characters');
+
+  return {
+    dataDir,
+    host,
+    port,
+    publicUrl,
+    databaseUrl,
+    sqliteSynchronous: sync,
+    delivery,
+    relays,
+    dnsServers: parseDnsServers(env.POSTHORN_DNS_SERVERS),
+    requireVerifiedDomain: bool(env, 'POSTHORN_REQUIRE_VERIFIED_DOMAIN', true),
+    returnPathDomain: env.POSTHORN_RETURN_PATH_DOMAIN || null,
+    spfInclude: env.POSTHORN_SPF_INCLUDE || new URL(publicUrl).hostname,
+    role,
+    logLevel: env.LOG_LEVEL || 'info',
+    maxBodyBytes: int(env, 'POSTHORN_MAX_BODY_MB', 20, 1, 1024) * 1024 * 1024,
+    maxRecipients: int(env, 'POSTHORN_MAX_RECIPIENTS', 1000, 1, 100000),
+    worker: {
+      batchSize: int(env, 'POSTHORN_WORKER_BATCH', 500, 1, 10000),
+      concurrency: int(env, 'POSTHORN_WORKER_CONCURRENCY', 64, 1, 2000),
+      pollMs: int(env, 'POSTHORN_WORKER_POLL_MS', 250, 5, 60000),
+      leaseSeconds: int(env, 'POSTHORN_LEASE_SECONDS', 300, 1, 86400),
+      retrySchedule,
+      retryMaxAgeSeconds: parseDuration(env.POSTHORN_RETRY_MAX_AGE || '72h', 'POSTHORN_RETRY_MAX_AGE'),
+      smtpTimeoutMs: int(env, 'POSTHORN_SMTP_TIMEOUT_MS', 60000, 100, 600000),
+    },
+    idempotencyTtlSeconds: 24 * 3600,
+    quotas: {
+      dailyLimit: int(env, 'POSTHORN_DAILY_LIMIT', 0, 0, 2_000_000_000),
+      monthlyLimit: int(env, 'POSTHORN_MONTHLY_LIMIT', 0, 0, 2_000_000_000),
+    },
+    secret,
+  };
+}

@@ -1,0 +1,84 @@
+// Render → compose → sign for one outbox row. Each transmission's content is parsed and its
+// templates compiled once, then reused for all of its recipients (a small LRU cache).
+import type { Kysely } from 'kysely';
+import type { Database, MessagesTable } from '../store/schema.ts';
+import { findTransmissionById } from '../store/transmissions.ts';
+import { findSigningDomain } from '../store/domains.ts';
+import { compileMessage, renderMessage, type CompiledMessage } from '../domain/render.ts';
+import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
+import { domainOf } from '../domain/email-address.ts';
+import { parseJson } from '../store/json.ts';
+import { composeMessage } from './composer.ts';
+import { createSigner, type Signer } from './dkim.ts';
+
+interface Source {
+  content: TransmissionContent;
+  compiled: CompiledMessage;
+  signer: Signer | null;
+  returnPathDomain: string;
+}
+
+export interface BuiltMessage {
+  raw: Buffer;
+  envelopeFrom: string;
+  messageIdHeader: string;
+}
+
+export class MessageBuilder {
+  private sources = new Map<string, Promise<Source | null>>();
+  private signers = new Map<string, { signer: Signer | null; returnPathDomain: string; at: number }>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly returnPathDomain: string | null,
+    private readonly cacheSize = 500,
+  ) {}
+
+  private async signerFor(accountId: string, fromDomain: string) {
+    const key = `${accountId}:${fromDomain}`;
+    const cached = this.signers.get(key);
+    // Re-read the domain now and then, so a key added or removed takes effect without a restart.
+    if (cached && Date.now() - cached.at < 30_000) return cached;
+    const d = await findSigningDomain(this.db, accountId, fromDomain);
+    const entry = {
+      signer: d ? createSigner({ domain: d.domain, selector: d.dkim_selector, privateKeyPem: d.dkim_private_key }) : null,
+      returnPathDomain: this.returnPathDomain ?? (d && d.cname_verified ? `bounces.${d.domain}` : fromDomain),
+      at: Date.now(),
+    };
+    this.signers.set(key, entry);
+    return entry;
+  }
+
+  private loadSource(transmissionId: string): Promise<Source | null> {
+    let p = this.sources.get(transmissionId);
+    if (!p) {
+      p = (async () => {
+        const t = await findTransmissionById(this.db, transmissionId);
+        if (!t) return null;
+        const content = JSON.parse(t.content) as TransmissionContent;
+        const { signer, returnPathDomain } = await this.signerFor(t.account_id, domainOf(content.from.email));
+        return { content, compiled: compileMessage(content), signer, returnPathDomain };
+      })();
+      this.sources.set(transmissionId, p);
+      p.catch(() => this.sources.delete(transmissionId));
+      if (this.sources.size > this.cacheSize) this.sources.delete(this.sources.keys().next().value!);
+    }
+    return p;
+  }
+
+  async build(m: MessagesTable): Promise<BuiltMessage> {
+    if (!m.transmission_id) throw new Error(`message ${m.id} has no source`);
+    const source = await this.loadSource(m.transmission_id);
+    if (!source) throw new Error(`transmission ${m.transmission_id} of message ${m.id} is gone`);
+    const { content } = source;
+    const own = parseJson<RecipientData>(m.recipient_data, {});
+    const data = { ...content.substitutionData, ...(own.substitutionData ?? {}) };
+    const rendered = renderMessage(source.compiled, data);
+    const fromDomain = domainOf(content.from.email);
+    const messageIdHeader = `${m.id}@${fromDomain}`;
+    const to = m.recipient_type === 'to' ? [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }] : content.to;
+    let raw = await composeMessage({ content, rendered, to, messageId: messageIdHeader, date: new Date() });
+    if (source.signer) raw = await source.signer(raw);
+    return { raw, envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`, messageIdHeader };
+  }
+}

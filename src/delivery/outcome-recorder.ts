@@ -1,0 +1,80 @@
+// Delivery outcomes are written in small batches (group commit): every outcome of the last few
+// milliseconds, its event, its captured MIME and any suppression it causes go into one
+// transaction. The window between a relay's 250 and the committed "delivered" is one flush.
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database } from '../store/schema.ts';
+import { applyOutcome, insertRaw, type MessageOutcome } from '../store/messages.ts';
+import { insertEvents, type NewEvent } from '../store/events.ts';
+import { addSuppression } from '../store/suppressions.ts';
+
+export interface RecordedOutcome {
+  outcome: MessageOutcome;
+  accountId: string;
+  event: Omit<NewEvent, 'created_at' | 'account_id'>;
+  raw?: string;
+  suppress?: { email: string; type: string; reason: string };
+}
+
+export class OutcomeRecorder {
+  private pending: Array<{ item: RecordedOutcome; done: () => void; fail: (e: unknown) => void }> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly owner: string,
+    private readonly log: Logger,
+    private readonly maxBatch = 256,
+    private readonly maxDelayMs = 5,
+  ) {}
+
+  record(item: RecordedOutcome): Promise<void> {
+    return new Promise((done, fail) => {
+      this.pending.push({ item, done, fail });
+      if (this.pending.length >= this.maxBatch) this.flushSoon(0);
+      else this.flushSoon(this.maxDelayMs);
+    });
+  }
+
+  private flushSoon(delay: number): void {
+    if (this.timer && delay > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flushing = this.flushing.then(() => this.flush());
+    }, delay);
+  }
+
+  async drain(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.flushing = this.flushing.then(() => this.flush());
+    await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          const events: NewEvent[] = [];
+          for (const { item } of batch) {
+            // A row whose lease was lost (reclaimed after expiry) keeps the newer owner's state.
+            if (!(await applyOutcome(trx, this.owner, item.outcome))) continue;
+            if (item.raw !== undefined) await insertRaw(trx, item.outcome.id, item.accountId, item.raw, item.outcome.at);
+            if (item.suppress) await addSuppression(trx, item.accountId, item.suppress.email, item.suppress.type, item.suppress.reason, item.outcome.at);
+            events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
+          }
+          await insertEvents(trx, events);
+        });
+        for (const b of batch) b.done();
+      } catch (error) {
+        this.log.error({ err: error }, 'could not record delivery outcomes');
+        for (const b of batch) b.fail(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// Delivery through one or more SMTP relays: pooled connections per relay, STARTTLS as configured,
+// and failover: a relay that cannot be reached (no SMTP reply at all) is skipped for a while and
+// the next one is tried. An SMTP reply, even a 4xx or 5xx, is an answer and is not failed over.
+import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type { Logger } from 'pino';
+import type { RelayConfig } from '../../config.ts';
+import { parseSmtpReply } from '../../domain/bounce-classes.ts';
+import type { Envelope, SendResult, Transport } from './transport.ts';
+
+const DOWN_FOR_MS = 30_000;
+
+interface RelaySlot {
+  config: RelayConfig;
+  transporter: Transporter;
+  downUntil: number;
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+}
+
+export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger; timeoutMs: number; maxConnections?: number }): Transport {
+  const slots: RelaySlot[] = relays.map((config) => ({
+    config,
+    downUntil: 0,
+    transporter: nodemailer.createTransport({
+      pool: true,
+      host: config.host,
+      port: config.port,
+      secure: config.secure,
+      ignoreTLS: config.starttls === 'off',
+      requireTLS: config.starttls === 'require',
+      auth: config.user ? { user: config.user, pass: config.pass ?? '' } : undefined,
+      tls: { rejectUnauthorized: config.rejectUnauthorized },
+      maxConnections: opts.maxConnections ?? 8,
+      maxMessages: Infinity,
+      connectionTimeout: Math.min(opts.timeoutMs, 30_000),
+      greetingTimeout: Math.min(opts.timeoutMs, 30_000),
+      socketTimeout: opts.timeoutMs,
+    }),
+  }));
+
+  async function attempt(slot: RelaySlot, envelope: Envelope, raw: Buffer): Promise<SendResult | SmtpError> {
+    try {
+      const info = await slot.transporter.sendMail({ envelope, raw });
+      return { reply: parseSmtpReply(info.response || '250 OK', 250), via: slot.config.url };
+    } catch (error) {
+      const e = error as SmtpError;
+      if (e.responseCode) {
+        return { reply: { ...parseSmtpReply(e.response ?? `${e.responseCode}`, e.responseCode), code: e.responseCode }, via: slot.config.url };
+      }
+      return e;
+    }
+  }
+
+  return {
+    name: 'relay',
+    async send(envelope, raw) {
+      const now = Date.now();
+      // Healthy relays first, in configured order; relays marked down are still tried last.
+      const ordered = [...slots.filter((s) => s.downUntil <= now), ...slots.filter((s) => s.downUntil > now)];
+      const failures: string[] = [];
+      for (const slot of ordered) {
+        const result = await attempt(slot, envelope, raw);
+        if (!(result instanceof Error)) {
+          slot.downUntil = 0;
+          return result;
+        }
+        slot.downUntil = Date.now() + DOWN_FOR_MS;
+        failures.push(`${slot.config.url}: ${result.code ?? ''} ${result.message}`.trim());
+        opts.log.warn({ relay: slot.config.url, err: result.message }, 'relay unreachable, failing over');
+      }
+      return { reply: { code: 0, text: `no relay could be reached (${failures.join('; ')})` }, via: 'none' };
+    },
+    async close() {
+      for (const s of slots) s.transporter.close();
+    },
+  };
+}

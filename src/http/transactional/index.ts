@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import type { Context } from '../../services/context.ts';
+import { registerTransmissionRoutes } from './transmissions.ts';
+import { registerMessageRoutes } from './messages.ts';
+import { registerTemplateRoutes } from './templates.ts';
+import { registerDomainRoutes } from './domains.ts';
+import { registerAccountRoutes } from './account.ts';
+
+export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
+  registerTransmissionRoutes(app, ctx);
+  registerMessageRoutes(app, ctx);
+  registerTemplateRoutes(app, ctx);
+  registerDomainRoutes(app, ctx);
+  registerAccountRoutes(app, ctx);
+}

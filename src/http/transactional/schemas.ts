@@ -1,0 +1,77 @@
+// TypeBox schemas of the transactional surface: they validate requests and make the OpenAPI document.
+import { Type, type TSchema } from '@sinclair/typebox';
+
+/** A single-line string: CR, LF and NUL are refused (header injection). */
+export const Line = (opts: { maxLength?: number; description?: string } = {}) =>
+  Type.String({ pattern: '^[^\\r\\n\\u0000]*$', maxLength: opts.maxLength ?? 998, description: opts.description });
+
+export const AddressSchema = Type.Object({
+  email: Type.String({ maxLength: 254, description: 'Email address' }),
+  name: Type.Optional(Line({ maxLength: 256, description: 'Display name' })),
+});
+
+export const StringMap = Type.Record(Type.String(), Type.String());
+
+export const RecipientSchema = Type.Object({
+  email: Type.String({ maxLength: 254 }),
+  name: Type.Optional(Line({ maxLength: 256 })),
+  substitutionData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Posthorn extension: overrides the top-level substitutionData for this recipient' })),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Posthorn extension: merged over the top-level metadata' })),
+});
+
+export const HeaderSchema = Type.Object({ name: Type.String({ maxLength: 200 }), value: Type.String({ maxLength: 4000 }) });
+
+export const AttachmentSchema = Type.Object({
+  filename: Line({ maxLength: 255 }),
+  mimeType: Type.Optional(Type.String({ maxLength: 255 })),
+  value: Type.String({ description: 'File content, base64' }),
+  contentId: Type.Optional(Type.String({ maxLength: 255, description: 'For inline images referenced as cid:<contentId>' })),
+  disposition: Type.Optional(Type.Union([Type.Literal('attachment'), Type.Literal('inline')])),
+});
+
+export const TransmissionBody = Type.Object(
+  {
+    from: AddressSchema,
+    to: Type.Array(RecipientSchema, { minItems: 1 }),
+    cc: Type.Optional(Type.Array(AddressSchema)),
+    bcc: Type.Optional(Type.Array(AddressSchema)),
+    replyTo: Type.Optional(Type.Union([Type.Array(AddressSchema), AddressSchema])),
+    subject: Type.Optional(Line({ maxLength: 10000, description: 'Required unless the template has one; may contain {{placeholders}}' })),
+    bodyText: Type.Optional(Type.String()),
+    bodyHtml: Type.Optional(Type.String()),
+    templateId: Type.Optional(Type.String({ maxLength: 64 })),
+    substitutionData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables, at most 100 KB serialized' })),
+    headers: Type.Optional(Type.Union([Type.Array(HeaderSchema), Type.Record(Type.String(), Type.String())])),
+    attachments: Type.Optional(Type.Array(AttachmentSchema)),
+    attachment: Type.Optional(Type.Array(AttachmentSchema, { description: 'Alias of attachments' })),
+    metadata: Type.Optional(StringMap),
+    optionsAttributes: Type.Optional(
+      Type.Object({
+        clickTracking: Type.Optional(Type.Boolean()),
+        openTracking: Type.Optional(Type.Boolean()),
+        transactional: Type.Optional(Type.Boolean()),
+        sandbox: Type.Optional(Type.Boolean({ description: 'Capture instead of delivering' })),
+      }),
+    ),
+    sendAt: Type.Optional(Type.String({ description: 'Posthorn extension: YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD HH:MM:SS (UTC), at most 30 days ahead' })),
+    campaignId: Type.Optional(Line({ maxLength: 256 })),
+    labels: Type.Optional(Type.Array(Line({ maxLength: 256 }), { maxItems: 50 })),
+  },
+  { description: 'Unknown fields are ignored.' },
+);
+
+export const ErrorBody = Type.Object({
+  errors: Type.Array(Type.Object({ message: Type.String(), description: Type.String(), code: Type.String() })),
+});
+
+/** Standard error responses, so every route documents the dialect. */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, { ...ErrorBody, description: 'Error (see the code table)' }]));
+}
+
+export const Paging = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1 })),
+  size: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10 })),
+});
+
+export const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });

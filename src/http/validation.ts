@@ -1,0 +1,88 @@
+// Two schema compilers: request bodies are validated strictly (a string is never coerced into a
+// number or back), while query strings and path parameters, which are always text, are coerced.
+import { Ajv, type ErrorObject } from 'ajv';
+import type { FastifySchemaCompiler } from 'fastify';
+
+const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+const textAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? bodyAjv : textAjv;
+  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+};
+
+export interface FieldProblem {
+  kind: 'required' | 'invalid';
+  field: string;
+  description: string;
+}
+
+/** Turns the first schema violation into a field name and a sentence a client can act on. */
+export function describeValidationError(errors: ErrorObject[], part: string): FieldProblem {
+  // For a union (anyOf), the branch errors come first; the anyOf error itself names the field.
+  const error = errors.find((e) => e.keyword === 'anyOf') ?? errors[0]!;
+  const base = error.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
+  const prefix = part === 'body' ? '' : `${part} `;
+  if (error.keyword === 'required') {
+    const missing = (error.params as { missingProperty: string }).missingProperty;
+    const field = base ? `${base}.${missing}` : missing;
+    return { kind: 'required', field, description: `${prefix}${field} is required` };
+  }
+  const field = base || (part === 'body' ? 'body' : part);
+  const p = error.params as Record<string, unknown>;
+  let why: string;
+  switch (error.keyword) {
+    case 'type':
+      why = `must be ${p.type === 'integer' ? 'an integer' : `of type ${String(p.type)}`}`;
+      break;
+    case 'maximum':
+    case 'minimum':
+      why = `must be ${error.keyword === 'maximum' ? '<=' : '>='} ${String(p.limit)}`;
+      break;
+    case 'maxLength':
+      why = `must be at most ${String(p.limit)} characters`;
+      break;
+    case 'minLength':
+      why = Number(p.limit) === 1 ? 'must not be empty' : `must be at least ${String(p.limit)} characters`;
+      break;
+    case 'maxItems':
+      why = `must have at most ${String(p.limit)} items`;
+      break;
+    case 'minItems':
+      why = `must have at least ${String(p.limit)} item${Number(p.limit) === 1 ? '' : 's'}`;
+      break;
+    case 'pattern':
+      why = 'has characters that are not allowed here (line breaks, for example)';
+      break;
+    case 'enum':
+      why = `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
+    case 'anyOf':
+      why = 'does not have any of the accepted shapes';
+      break;
+    default:
+      why = error.message ?? 'is invalid';
+  }
+  return { kind: 'invalid', field, description: `${prefix}${field} ${why}` };
+}
+
+const INT32_MAX = 2147483647;
+const INT32_MIN = -2147483648;
+
+/** The seed bounds JSON numbers to signed 32 bits; returns the path of the first one outside. */
+export function findOutOfRangeNumber(value: unknown, path = ''): string | null {
+  if (typeof value === 'number') return value > INT32_MAX || value < INT32_MIN ? path || 'body' : null;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = findOutOfRangeNumber(value[i], `${path}[${i}]`);
+      if (hit) return hit;
+    }
+    return null;
+  }
+  for (const key of Object.keys(value)) {
+    const hit = findOutOfRangeNumber((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    if (hit) return hit;
+  }
+  return null;
+}

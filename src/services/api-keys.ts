@@ -1,0 +1,115 @@
+// Creating API keys and checking the ones presented with a request.
+import ipaddr from 'ipaddr.js';
+import type { Context } from './context.ts';
+import { generateApiKey, hashSecret, parseApiKey, secretMatches } from '../domain/api-key-format.ts';
+import { ALL_PERMISSIONS, resolvePermission, type PermissionId } from '../domain/permissions.ts';
+import { findApiKey, insertApiKey, touchApiKey } from '../store/api-keys.ts';
+import { invalid } from './errors.ts';
+
+export interface ApiKeyInfo {
+  id: string;
+  accountId: string;
+  name: string;
+  permissions: PermissionId[];
+  allowedIps: string[];
+  environment: 'production' | 'sandbox';
+}
+
+export interface CreateKeyInput {
+  accountId: string;
+  name: string;
+  permissions?: string[]; // ids or names; default: all
+  allowedIps?: string[];
+  environment?: 'production' | 'sandbox';
+}
+
+export async function createApiKey(ctx: Context, input: CreateKeyInput): Promise<{ key: string; info: ApiKeyInfo }> {
+  const permissions = (input.permissions ?? ALL_PERMISSIONS).map((p) => {
+    const id = resolvePermission(p);
+    if (!id) throw invalid('permissions', `contains an unknown permission "${p}"`);
+    return id;
+  });
+  const allowedIps = (input.allowedIps ?? []).map((ip) => {
+    if (!isIpOrCidr(ip)) throw invalid('allowedIp', `"${ip}" is not an IP address or CIDR range`);
+    return ip;
+  });
+  const environment = input.environment ?? 'production';
+  const { id, secret, key } = generateApiKey();
+  await insertApiKey(ctx.db, {
+    id,
+    account_id: input.accountId,
+    name: input.name,
+    secret_hash: hashSecret(secret),
+    permissions: JSON.stringify([...new Set(permissions)]),
+    allowed_ips: JSON.stringify(allowedIps),
+    environment,
+    created_at: ctx.clock(),
+    last_used_at: null,
+    revoked_at: null,
+  });
+  return { key, info: { id, accountId: input.accountId, name: input.name, permissions, allowedIps, environment } };
+}
+
+function isIpOrCidr(value: string): boolean {
+  try {
+    if (value.includes('/')) ipaddr.parseCIDR(value);
+    else ipaddr.parse(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function ipAllowed(ip: string, allowed: string[]): boolean {
+  if (allowed.length === 0) return true;
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    addr = ipaddr.process(ip);
+  } catch {
+    return false;
+  }
+  return allowed.some((entry) => {
+    try {
+      if (!entry.includes('/')) return ipaddr.process(entry).toString() === addr.toString();
+      const [range, bits] = ipaddr.parseCIDR(entry);
+      return addr.kind() === range.kind() && addr.match([range, bits] as [typeof addr, number]);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export type AuthResult = { ok: true; key: ApiKeyInfo } | { ok: false; reason: 'missing' | 'invalid' | 'ip_not_allowed' };
+
+// lastUsedAt is written at most once a minute per key: one write per request would make every
+// API call a database write.
+const TOUCH_INTERVAL_MS = 60_000;
+const lastTouched = new Map<string, number>();
+
+export async function authenticate(ctx: Context, rawKey: string | null, ip: string): Promise<AuthResult> {
+  if (!rawKey) return { ok: false, reason: 'missing' };
+  const parsed = parseApiKey(rawKey);
+  if (!parsed) return { ok: false, reason: 'invalid' };
+  const row = await findApiKey(ctx.db, parsed.id);
+  // Compare even when the key is unknown, so timing does not tell which ids exist.
+  const matches = secretMatches(parsed.secret, row?.secret_hash ?? '0'.repeat(64));
+  if (!row || !matches || row.revoked_at !== null) return { ok: false, reason: 'invalid' };
+  const allowedIps = JSON.parse(row.allowed_ips) as string[];
+  if (!ipAllowed(ip, allowedIps)) return { ok: false, reason: 'ip_not_allowed' };
+  const now = ctx.clock();
+  if ((lastTouched.get(row.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
+    lastTouched.set(row.id, now);
+    await touchApiKey(ctx.db, row.id, now);
+  }
+  return {
+    ok: true,
+    key: {
+      id: row.id,
+      accountId: row.account_id,
+      name: row.name,
+      permissions: JSON.parse(row.permissions) as PermissionId[],
+      allowedIps,
+      environment: row.environment as ApiKeyInfo['environment'],
+    },
+  };
+}

@@ -1,0 +1,19 @@
+// What every use case receives: the store, the clock, the settings and a logger.
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Database } from '../store/schema.ts';
+import type { SqlDialect } from '../store/migrations.ts';
+import type { CommitBatcher } from '../store/commit-batcher.ts';
+import type { DnsLookup } from './dns.ts';
+
+export interface Context {
+  db: Kysely<Database>;
+  dialect: SqlDialect;
+  batcher: CommitBatcher;
+  clock: () => number;
+  config: Config;
+  log: Logger;
+  secret: string;
+  dns: DnsLookup;
+}

@@ -1,0 +1,27 @@
+// DNS look-ups for domain verification, through a resolver that POSTHORN_DNS_SERVERS can point
+// at (tests run a small local DNS server).
+import { Resolver } from 'node:dns/promises';
+
+export interface DnsLookup {
+  txt(name: string): Promise<string[]>;
+  cname(name: string): Promise<string[]>;
+}
+
+const MISSING = new Set(['ENOTFOUND', 'ENODATA', 'ENOTIMP', 'ESERVFAIL', 'EREFUSED', 'ETIMEOUT', 'ECONNREFUSED']);
+
+export function createDnsLookup(servers: string[]): DnsLookup {
+  const resolver = new Resolver({ timeout: 3000, tries: 2 });
+  if (servers.length) resolver.setServers(servers);
+  const safe = async <T>(fn: () => Promise<T>, empty: T): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (MISSING.has((error as NodeJS.ErrnoException).code ?? '')) return empty;
+      throw error;
+    }
+  };
+  return {
+    txt: (name) => safe(async () => (await resolver.resolveTxt(name)).map((chunks) => chunks.join('')), []),
+    cname: (name) => safe(() => resolver.resolveCname(name), []),
+  };
+}

@@ -1,0 +1,104 @@
+// Reading back what was sent: transmissions, their per-recipient messages and events.
+import type { Context } from './context.ts';
+import { notFound } from './errors.ts';
+import { countMessagesByStatus, findTransmission } from '../store/transmissions.ts';
+import { findMessage, findRaw, listMessages, type MessageFilter } from '../store/messages.ts';
+import { listMessageEvents, listTransmissionEvents } from '../store/events.ts';
+import { parseJson } from '../store/json.ts';
+import type { MessagesTable, EventsTable } from '../store/schema.ts';
+import type { Selectable } from 'kysely';
+
+export async function transmissionSummary(ctx: Context, accountId: string, id: string) {
+  const t = await findTransmission(ctx.db, accountId, id);
+  if (!t) throw notFound(`transmission ${id}`);
+  const counts = await countMessagesByStatus(ctx.db, id);
+  const pending = (counts.queued ?? 0) + (counts.sending ?? 0) + (counts.deferred ?? 0);
+  const status = pending > 0 ? (t.send_at && t.send_at > ctx.clock() ? 'scheduled' : 'sending') : 'completed';
+  return {
+    transmissionId: t.id,
+    subject: t.subject,
+    status,
+    createdAt: new Date(t.created_at).toISOString(),
+    scheduledAt: t.send_at ? new Date(t.send_at).toISOString() : null,
+    recipientCount: t.recipient_count,
+    from: t.from_name ? { email: t.from_email, name: t.from_name } : { email: t.from_email },
+    sandbox: t.sandbox === 1,
+    stats: {
+      queued: pending,
+      delivered: (counts.delivered ?? 0) + (counts.captured ?? 0),
+      opened: 0,
+      clicked: 0,
+      bounced: (counts.bounced ?? 0) + (counts.suppressed ?? 0),
+      unsubscribed: 0,
+    },
+  };
+}
+
+export function eventView(e: Selectable<EventsTable>, subject: string, friendlyFrom: string) {
+  const data = parseJson<Record<string, unknown>>(e.data, {});
+  return {
+    type: e.type,
+    messageId: e.message_id,
+    recipient: e.recipient,
+    subject,
+    friendlyFrom,
+    reason: (data.reason as string | undefined) ?? null,
+    bounceClass: (data.bounceClass as number | undefined) ?? null,
+    url: (data.url as string | undefined) ?? null,
+    userAgent: (data.userAgent as string | undefined) ?? null,
+    metadata: (data.metadata as Record<string, string> | undefined) ?? {},
+    timestamp: new Date(e.created_at).toISOString(),
+  };
+}
+
+export async function transmissionEvents(ctx: Context, accountId: string, id: string) {
+  const t = await findTransmission(ctx.db, accountId, id);
+  if (!t) throw notFound(`transmission ${id}`);
+  const events = await listTransmissionEvents(ctx.db, accountId, id, 10_000);
+  return events.map((e) => eventView(e, t.subject, t.from_email));
+}
+
+export function messageView(m: MessagesTable) {
+  return {
+    id: m.id,
+    transmissionId: m.transmission_id,
+    mailingId: m.mailing_id,
+    recipient: m.recipient,
+    recipientName: m.recipient_name,
+    recipientType: m.recipient_type,
+    status: m.status,
+    attempts: m.attempts,
+    nextAttemptAt: m.status === 'queued' || m.status === 'deferred' ? new Date(m.next_attempt_at).toISOString() : null,
+    lastResponse: m.last_response,
+    bounceClass: m.bounce_class,
+    messageIdHeader: m.message_id_header,
+    size: m.size,
+    sandbox: m.sandbox === 1,
+    createdAt: new Date(m.created_at).toISOString(),
+    updatedAt: new Date(m.updated_at).toISOString(),
+    deliveredAt: m.delivered_at ? new Date(m.delivered_at).toISOString() : null,
+  };
+}
+
+export async function listMessagesPage(ctx: Context, filter: MessageFilter, page: number, size: number) {
+  const { count, rows } = await listMessages(ctx.db, filter, (page - 1) * size, size);
+  return { count, data: rows.map(messageView) };
+}
+
+export async function messageDetail(ctx: Context, accountId: string, id: string) {
+  const m = await findMessage(ctx.db, accountId, id);
+  if (!m) throw notFound(`message ${id}`);
+  const events = await listMessageEvents(ctx.db, accountId, id);
+  const hasRaw = m.status === 'captured';
+  return {
+    ...messageView(m),
+    events: events.map((e) => eventView(e, '', '')).map(({ subject: _s, friendlyFrom: _f, ...rest }) => rest),
+    rawUrl: hasRaw ? `/v1/messages/${m.id}/raw` : null,
+  };
+}
+
+export async function messageRaw(ctx: Context, accountId: string, id: string): Promise<string> {
+  const raw = await findRaw(ctx.db, accountId, id);
+  if (raw === undefined) throw notFound(`raw MIME of message ${id} (only captured and sandbox mail keeps it)`);
+  return raw;
+}

@@ -1,0 +1,341 @@
+// Accepting a transmission: validate, resolve the template, check sender, quotas and suppressions,
+// then commit the transmission, one outbox row per recipient and their injection events in one
+// transaction (shared with concurrent accepts by the commit batcher) before answering.
+import { createHash } from 'node:crypto';
+import type { Context } from './context.ts';
+import type { ApiKeyInfo } from './api-keys.ts';
+import { ServiceError, invalid, required } from './errors.ts';
+import { newId } from '../domain/ids.ts';
+import { domainOf, hasLineBreak, HEADER_NAME, isOwnedHeader, isValidEmail } from '../domain/email-address.ts';
+import { compileMessage, renderMessage, TemplateError } from '../domain/render.ts';
+import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
+import type { MessagesTable } from '../store/schema.ts';
+import { insertTransmission } from '../store/transmissions.ts';
+import { insertMessages } from '../store/messages.ts';
+import { insertEvents, type NewEvent } from '../store/events.ts';
+import { findSuppressed } from '../store/suppressions.ts';
+import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
+import { addUsage, usageBetween } from '../store/usage.ts';
+import { findTemplate } from '../store/templates.ts';
+import { isDomainVerified } from '../store/domains.ts';
+
+export interface RecipientInput {
+  email: string;
+  name?: string;
+  substitutionData?: Record<string, unknown>;
+  metadata?: Record<string, string>;
+}
+
+export interface TransmissionInput {
+  from: { email: string; name?: string };
+  to: RecipientInput[];
+  cc?: Address[];
+  bcc?: Address[];
+  replyTo?: Address[] | Address;
+  subject?: string;
+  bodyText?: string;
+  bodyHtml?: string;
+  templateId?: string;
+  substitutionData?: Record<string, unknown>;
+  headers?: Array<{ name: string; value: string }> | Record<string, string>;
+  attachments?: Array<Partial<Attachment> & { filename: string; value: string }>;
+  attachment?: Array<Partial<Attachment> & { filename: string; value: string }>;
+  metadata?: Record<string, string>;
+  optionsAttributes?: { clickTracking?: boolean; openTracking?: boolean; transactional?: boolean; sandbox?: boolean };
+  sendAt?: string;
+  campaignId?: string;
+  labels?: string[];
+}
+
+export interface AcceptResult {
+  transmissionId: string;
+  replayed: boolean;
+}
+
+const MAX_SUBSTITUTION_BYTES = 100 * 1024;
+const MAX_SCHEDULE_MS = 30 * 24 * 3600 * 1000;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/;
+
+function checkAddress(a: { email: string; name?: string }, field: string): Address {
+  const email = a.email.trim();
+  if (hasLineBreak(a.email) || !isValidEmail(email)) {
+    throw new ServiceError('invalid_email', `${field}.email "${a.email.slice(0, 100)}" is not a valid email address`, `${field}.email`);
+  }
+  if (a.name !== undefined && hasLineBreak(a.name)) throw invalid(`${field}.name`, 'must not contain line breaks');
+  return a.name ? { email, name: a.name } : { email };
+}
+
+function normalizeHeaders(input: TransmissionInput['headers']): Array<{ name: string; value: string }> {
+  if (!input) return [];
+  const list = Array.isArray(input) ? input : Object.entries(input).map(([name, value]) => ({ name, value }));
+  return list.map((h, i) => {
+    const field = `headers[${Array.isArray(input) ? i : JSON.stringify(h.name)}]`;
+    if (typeof h.name !== 'string' || !HEADER_NAME.test(h.name)) throw invalid(`${field}.name`, 'is not a valid header name');
+    if (typeof h.value !== 'string') throw invalid(`${field}.value`, 'must be a string');
+    if (hasLineBreak(h.value)) throw invalid(`${field}.value`, 'must not contain line breaks');
+    if (isOwnedHeader(h.name)) throw invalid(`${field}.name`, `"${h.name}" is set by Posthorn and cannot be overridden`);
+    return { name: h.name, value: h.value };
+  });
+}
+
+function normalizeAttachments(input: TransmissionInput): Attachment[] {
+  const list = input.attachments ?? input.attachment ?? [];
+  return list.map((a, i) => {
+    const field = `attachments[${i}]`;
+    if (!a.filename) throw required(`${field}.filename`);
+    if (hasLineBreak(a.filename)) throw invalid(`${field}.filename`, 'must not contain line breaks');
+    const value = (a.value ?? '').replace(/\s+/g, '');
+    if (!value || !BASE64.test(value)) throw invalid(`${field}.value`, 'is not valid base64');
+    const mimeType = a.mimeType ?? 'application/octet-stream';
+    if (!MIME_TYPE.test(mimeType)) throw invalid(`${field}.mimeType`, 'is not a valid MIME type');
+    if (a.contentId !== undefined && (hasLineBreak(a.contentId) || /[<>\s]/.test(a.contentId))) {
+      throw invalid(`${field}.contentId`, 'must not contain spaces, angle brackets or line breaks');
+    }
+    const disposition = a.disposition ?? (a.contentId ? 'inline' : 'attachment');
+    if (disposition !== 'inline' && disposition !== 'attachment') throw invalid(`${field}.disposition`, 'must be "attachment" or "inline"');
+    return { filename: a.filename, mimeType, value, contentId: a.contentId, disposition };
+  });
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ` (ISO, any offset) or the marketing `YYYY-MM-DD HH:MM:SS` (UTC). */
+export function parseSendAt(value: string): number | null {
+  const marketing = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
+  if (marketing) return Date.UTC(+marketing[1]!, +marketing[2]! - 1, +marketing[3]!, +marketing[4]!, +marketing[5]!, +marketing[6]!);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return null;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? null : t;
+}
+
+function utcDay(t: number): string {
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+export function requestHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+}
+
+const IDEMPOTENCY_SCOPE = 'transmissions';
+
+export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, idempotencyKey?: string): Promise<AcceptResult> {
+  const now = ctx.clock();
+  const idemSince = now - ctx.config.idempotencyTtlSeconds * 1000;
+  const hash = idempotencyKey ? requestHash(input) : '';
+  if (idempotencyKey) {
+    const previous = await findIdempotencyKey(ctx.db, key.accountId, IDEMPOTENCY_SCOPE, idempotencyKey, idemSince);
+    if (previous) return replay(previous.request_hash, hash, previous.response_body);
+  }
+
+  const prepared = await prepare(ctx, key, input, now);
+  const { content, recipients, sendAt, sandbox } = prepared;
+  const transmissionId = newId();
+
+  const suppressed = await findSuppressed(ctx.db, key.accountId, [...new Set(recipients.map((r) => r.address.email.toLowerCase()))]);
+  const dueAt = sendAt ?? now;
+  const rows: MessagesTable[] = recipients.map((r) => {
+    const isSuppressed = suppressed.has(r.address.email.toLowerCase());
+    return {
+      id: newId(),
+      account_id: key.accountId,
+      transmission_id: transmissionId,
+      mailing_id: null,
+      recipient: r.address.email,
+      recipient_name: r.address.name ?? null,
+      recipient_type: r.type,
+      recipient_data: r.data ? JSON.stringify(r.data) : null,
+      status: isSuppressed ? 'suppressed' : 'queued',
+      priority: content.options.transactional ? 0 : 10,
+      attempts: 0,
+      next_attempt_at: dueAt,
+      lease_owner: null,
+      lease_expires_at: null,
+      last_response: isSuppressed ? `Recipient is on the suppression list (${suppressed.get(r.address.email.toLowerCase())})` : null,
+      bounce_class: isSuppressed ? 50 : null,
+      message_id_header: null,
+      size: null,
+      sandbox: sandbox ? 1 : 0,
+      created_at: now,
+      updated_at: now,
+      delivered_at: null,
+    };
+  });
+  const events: NewEvent[] = rows.flatMap((m) => {
+    const base = { account_id: key.accountId, message_id: m.id, transmission_id: transmissionId, mailing_id: null, recipient: m.recipient, created_at: now };
+    const meta = JSON.stringify({ metadata: { ...content.metadata, ...(recipients.find((r) => r.address.email === m.recipient)?.data?.metadata ?? {}) } });
+    const list: NewEvent[] = [{ ...base, type: 'injection', data: meta }];
+    if (m.status === 'suppressed') {
+      list.push({ ...base, type: 'bounce', data: JSON.stringify({ bounceClass: 50, reason: m.last_response }) });
+    }
+    return list;
+  });
+  const response = JSON.stringify({ message: 'Transmission received', transmissionId });
+
+  try {
+    await ctx.batcher.run(async (trx) => {
+      if (idempotencyKey) {
+        const saved = await saveIdempotencyKey(
+          trx,
+          { account_id: key.accountId, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, request_hash: hash, response_status: 200, response_body: response, created_at: now },
+          idemSince,
+        );
+        if (!saved) throw new IdempotencyRace();
+      }
+      await insertTransmission(trx, {
+        id: transmissionId,
+        account_id: key.accountId,
+        api_key_id: key.id,
+        from_email: content.from.email,
+        from_name: content.from.name ?? null,
+        subject: content.subject,
+        content: JSON.stringify(content),
+        recipient_count: rows.length,
+        sandbox: sandbox ? 1 : 0,
+        transactional: content.options.transactional ? 1 : 0,
+        campaign_id: content.campaignId,
+        send_at: sendAt,
+        created_at: now,
+      });
+      await insertMessages(trx, rows);
+      await insertEvents(trx, events);
+      await addUsage(trx, key.accountId, utcDay(now), rows.length);
+    });
+  } catch (error) {
+    if (error instanceof IdempotencyRace && idempotencyKey) {
+      // A concurrent request with the same key committed first: answer as it did.
+      const previous = await findIdempotencyKey(ctx.db, key.accountId, IDEMPOTENCY_SCOPE, idempotencyKey, idemSince);
+      if (previous) return replay(previous.request_hash, hash, previous.response_body);
+    }
+    throw error;
+  }
+  return { transmissionId, replayed: false };
+}
+
+class IdempotencyRace extends Error {}
+
+function replay(storedHash: string, hash: string, body: string): AcceptResult {
+  if (storedHash !== hash) {
+    throw new ServiceError('conflict', 'Idempotency-Key was already used with a different request body');
+  }
+  return { transmissionId: (JSON.parse(body) as { transmissionId: string }).transmissionId, replayed: true };
+}
+
+interface PreparedRecipient {
+  address: Address;
+  type: 'to' | 'cc' | 'bcc';
+  data: RecipientData | null;
+}
+
+async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, now: number) {
+  if (!input.from?.email) throw required('from.email');
+  const from = checkAddress(input.from, 'from');
+  if (!input.to?.length) throw required('to');
+  const to = input.to.map((r, i) => ({ ...r, ...checkAddress(r, `to[${i}]`) }));
+  const cc = (input.cc ?? []).map((r, i) => checkAddress(r, `cc[${i}]`));
+  const bcc = (input.bcc ?? []).map((r, i) => checkAddress(r, `bcc[${i}]`));
+  const total = to.length + cc.length + bcc.length;
+  if (total > ctx.config.maxRecipients) {
+    throw new ServiceError('too_many_recipients', `a transmission may have at most ${ctx.config.maxRecipients} recipients (to, cc and bcc together), got ${total}`);
+  }
+  const replyToList = input.replyTo === undefined ? [] : Array.isArray(input.replyTo) ? input.replyTo : [input.replyTo];
+  const replyTo = replyToList.map((r, i) => checkAddress(r, `replyTo[${i}]`));
+
+  let subject = input.subject;
+  let html = input.bodyHtml ?? null;
+  let text = input.bodyText ?? null;
+  if (input.templateId !== undefined) {
+    const template = await findTemplate(ctx.db, key.accountId, input.templateId);
+    if (!template) throw new ServiceError('unknown_template', `template "${input.templateId}" does not exist`, 'templateId');
+    subject = subject ?? template.subject ?? undefined;
+    if (html === null && text === null) {
+      html = template.html;
+      text = template.text;
+    }
+  }
+  if (subject === undefined || subject === '') throw required('subject');
+  if (hasLineBreak(subject)) throw invalid('subject', 'must not contain line breaks');
+  if (html === null && text === null) throw required('bodyHtml, bodyText or templateId');
+
+  const substitutionData = input.substitutionData ?? {};
+  if (Buffer.byteLength(JSON.stringify(substitutionData)) > MAX_SUBSTITUTION_BYTES) {
+    throw invalid('substitutionData', 'must be at most 100 KB when serialized');
+  }
+  const headers = normalizeHeaders(input.headers);
+  const attachments = normalizeAttachments(input);
+  const labels = input.labels ?? [];
+  if (labels.some((l) => hasLineBreak(l))) throw invalid('labels', 'must not contain line breaks');
+
+  let sendAt: number | null = null;
+  if (input.sendAt !== undefined) {
+    sendAt = parseSendAt(input.sendAt);
+    if (sendAt === null) throw invalid('sendAt', 'must be YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD HH:MM:SS');
+    if (sendAt > now + MAX_SCHEDULE_MS) throw invalid('sendAt', 'must be at most 30 days ahead');
+    if (sendAt <= now) sendAt = null;
+  }
+
+  const opts = input.optionsAttributes ?? {};
+  const sandbox = key.environment === 'sandbox' || opts.sandbox === true;
+  const content: TransmissionContent = {
+    from,
+    to: to.map((r) => (r.name ? { email: r.email, name: r.name } : { email: r.email })),
+    cc,
+    replyTo,
+    subject,
+    html,
+    text,
+    templateId: input.templateId ?? null,
+    headers,
+    attachments,
+    substitutionData,
+    metadata: input.metadata ?? {},
+    options: {
+      clickTracking: opts.clickTracking ?? false,
+      openTracking: opts.openTracking ?? false,
+      transactional: opts.transactional ?? true,
+      sandbox,
+    },
+    campaignId: input.campaignId ?? null,
+    labels,
+  };
+
+  // A template that does not parse or render fails now (422), never as a half-rendered mail later.
+  try {
+    const compiled = compileMessage(content);
+    renderMessage(compiled, { ...substitutionData, ...(to[0]?.substitutionData ?? {}) });
+  } catch (error) {
+    if (error instanceof TemplateError) throw new ServiceError('template_error', error.message, error.part);
+    throw error;
+  }
+
+  if (!sandbox && ctx.config.delivery !== 'capture' && ctx.config.requireVerifiedDomain) {
+    if (!(await isDomainVerified(ctx.db, key.accountId, domainOf(from.email)))) {
+      throw new ServiceError('domain_unverified', `sending domain "${domainOf(from.email)}" is not a verified sending domain of this account`, 'from.email');
+    }
+  }
+
+  await checkQuota(ctx, key.accountId, total, now);
+
+  const recipients: PreparedRecipient[] = [
+    ...to.map((r) => ({
+      address: r.name ? { email: r.email, name: r.name } : { email: r.email },
+      type: 'to' as const,
+      data: r.substitutionData || r.metadata ? { substitutionData: r.substitutionData, metadata: r.metadata } : null,
+    })),
+    ...cc.map((address) => ({ address, type: 'cc' as const, data: null })),
+    ...bcc.map((address) => ({ address, type: 'bcc' as const, data: null })),
+  ];
+  return { content, recipients, sendAt, sandbox };
+}
+
+async function checkQuota(ctx: Context, accountId: string, adding: number, now: number): Promise<void> {
+  const { dailyLimit, monthlyLimit } = ctx.config.quotas;
+  if (!dailyLimit && !monthlyLimit) return;
+  const today = utcDay(now);
+  if (dailyLimit) {
+    const used = await usageBetween(ctx.db, accountId, today, today);
+    if (used + adding > dailyLimit) throw new ServiceError('limit_exceeded', `daily sending limit of ${dailyLimit} messages reached (${used} sent today)`);
+  }
+  if (monthlyLimit) {
+    const used = await usageBetween(ctx.db, accountId, today.slice(0, 8) + '01', today);
+    if (used + adding > monthlyLimit) throw new ServiceError('limit_exceeded', `monthly sending limit of ${monthlyLimit} messages reached (${used} sent this month)`);
+  }
+}

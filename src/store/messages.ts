@@ -1,0 +1,125 @@
+// The outbox: one row per recipient. The claim and lease queries are the heart of delivery.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, MessagesTable } from './schema.ts';
+import type { SqlDialect } from './migrations.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+// SQLite allows 32,766 bound parameters per statement; 24 columns × 500 rows stays well under it.
+const INSERT_CHUNK = 500;
+
+export async function insertMessages(db: Db, rows: MessagesTable[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await db.insertInto('messages').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  }
+}
+
+/**
+ * Leases up to `limit` due messages to `owner`, transactional (priority 0) first.
+ * On PostgreSQL `FOR UPDATE SKIP LOCKED` lets any number of workers claim side by side.
+ * Status literals are inlined (not bound) so the planner can use the partial index messages_due.
+ */
+export async function claimDueMessages(db: Kysely<Database>, dialect: SqlDialect, owner: string, now: number, leaseMs: number, limit: number): Promise<MessagesTable[]> {
+  const lock = dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  const result = await sql<MessagesTable>`
+    UPDATE messages
+       SET status = 'sending', lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
+           attempts = attempts + 1, updated_at = ${now}
+     WHERE id IN (
+       SELECT id FROM messages
+        WHERE status IN ('queued', 'deferred') AND next_attempt_at <= ${now}
+        ORDER BY priority, next_attempt_at
+        LIMIT ${limit}
+        ${lock})
+    RETURNING *`.execute(db);
+  return result.rows.sort((a, b) => a.priority - b.priority || a.next_attempt_at - b.next_attempt_at);
+}
+
+/** Returns messages whose lease ran out (their worker died) to the queue. */
+export async function releaseExpiredLeases(db: Kysely<Database>, now: number): Promise<number> {
+  const result = await sql`
+    UPDATE messages SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
+     WHERE status = 'sending' AND lease_expires_at < ${now}`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** On SQLite one process owns the queue, so at its start every lease is an orphan of a crash. */
+export async function releaseAllLeases(db: Kysely<Database>, now: number): Promise<number> {
+  const result = await sql`
+    UPDATE messages SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
+     WHERE status = 'sending'`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+export interface MessageOutcome {
+  id: string;
+  status: 'delivered' | 'deferred' | 'bounced' | 'captured' | 'suppressed';
+  lastResponse: string | null;
+  bounceClass: number | null;
+  nextAttemptAt?: number;
+  messageIdHeader: string | null;
+  size: number | null;
+  at: number;
+}
+
+/** Writes one outcome, only if this worker still holds the lease (a reclaimed row is not clobbered). */
+export async function applyOutcome(db: Db, owner: string, o: MessageOutcome): Promise<boolean> {
+  const result = await db
+    .updateTable('messages')
+    .set({
+      status: o.status,
+      last_response: o.lastResponse,
+      bounce_class: o.bounceClass,
+      next_attempt_at: o.nextAttemptAt ?? o.at,
+      message_id_header: o.messageIdHeader,
+      size: o.size,
+      lease_owner: null,
+      lease_expires_at: null,
+      updated_at: o.at,
+      delivered_at: o.status === 'delivered' || o.status === 'captured' ? o.at : null,
+    })
+    .where('id', '=', o.id)
+    .where('lease_owner', '=', owner)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export interface MessageFilter {
+  accountId: string;
+  status?: string;
+  recipient?: string;
+  transmissionId?: string;
+}
+
+function filtered(db: Db, f: MessageFilter) {
+  let q = db.selectFrom('messages').where('account_id', '=', f.accountId);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.recipient) q = q.where('recipient', '=', f.recipient);
+  if (f.transmissionId) q = q.where('transmission_id', '=', f.transmissionId);
+  return q;
+}
+
+export async function listMessages(db: Db, f: MessageFilter, offset: number, limit: number): Promise<{ count: number; rows: MessagesTable[] }> {
+  const [countRow, rows] = await Promise.all([
+    filtered(db, f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    filtered(db, f).selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
+  ]);
+  return { count: Number(countRow.n), rows };
+}
+
+export async function findMessage(db: Db, accountId: string, id: string): Promise<MessagesTable | undefined> {
+  return db.selectFrom('messages').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertRaw(db: Db, messageId: string, accountId: string, raw: string, at: number): Promise<void> {
+  await db
+    .insertInto('message_raw')
+    .values({ message_id: messageId, account_id: accountId, raw, created_at: at })
+    .onConflict((oc) => oc.column('message_id').doUpdateSet({ raw, created_at: at }))
+    .execute();
+}
+
+export async function findRaw(db: Db, accountId: string, messageId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('message_raw').select('raw').where('account_id', '=', accountId).where('message_id', '=', messageId).executeTakeFirst();
+  return row?.raw;
+}

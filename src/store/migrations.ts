@@ -1,0 +1,195 @@
+// One migration set for SQLite and PostgreSQL. Column types are chosen to mean the same on both:
+// text ids, bigint epoch-millisecond times, integer flags, JSON kept as text.
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
+  '0001_foundation': {
+    async up(db: Kysely<any>) {
+      const isPg = dialect === 'postgres';
+      const serial = isPg ? 'bigserial' : 'integer';
+
+      await db.schema
+        .createTable('settings')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('accounts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('parent_id', 'text', (c) => c.references('accounts.id'))
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('Active'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('permissions', 'text', (c) => c.notNull())
+        .addColumn('allowed_ips', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('environment', 'text', (c) => c.notNull().defaultTo('production'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('api_keys_account').on('api_keys').columns(['account_id', 'created_at']).execute();
+
+      await db.schema
+        .createTable('transmissions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('api_key_id', 'text')
+        .addColumn('from_email', 'text', (c) => c.notNull())
+        .addColumn('from_name', 'text')
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('recipient_count', 'integer', (c) => c.notNull())
+        .addColumn('sandbox', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('transactional', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('campaign_id', 'text')
+        .addColumn('send_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('transmissions_account_created').on('transmissions').columns(['account_id', 'created_at']).execute();
+
+      await db.schema
+        .createTable('messages')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('transmission_id', 'text')
+        .addColumn('mailing_id', 'text')
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('recipient_name', 'text')
+        .addColumn('recipient_type', 'text', (c) => c.notNull().defaultTo('to'))
+        .addColumn('recipient_data', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'bigint')
+        .addColumn('last_response', 'text')
+        .addColumn('bounce_class', 'integer')
+        .addColumn('message_id_header', 'text')
+        .addColumn('size', 'integer')
+        .addColumn('sandbox', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('delivered_at', 'bigint')
+        .execute();
+      // The claim query walks this index: due rows, transactional (priority 0) first.
+      await sql`CREATE INDEX messages_due ON messages (priority, next_attempt_at) WHERE status IN ('queued', 'deferred')`.execute(db);
+      await sql`CREATE INDEX messages_leased ON messages (lease_expires_at) WHERE status = 'sending'`.execute(db);
+      await db.schema.createIndex('messages_transmission').on('messages').columns(['transmission_id']).execute();
+      await db.schema.createIndex('messages_account_created').on('messages').columns(['account_id', 'created_at']).execute();
+      await db.schema.createIndex('messages_account_status').on('messages').columns(['account_id', 'status', 'created_at']).execute();
+      await db.schema.createIndex('messages_account_recipient').on('messages').columns(['account_id', 'recipient', 'created_at']).execute();
+
+      await db.schema
+        .createTable('message_raw')
+        .addColumn('message_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('raw', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('events')
+        .addColumn('id', serial as any, (c) => (isPg ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text')
+        .addColumn('transmission_id', 'text')
+        .addColumn('mailing_id', 'text')
+        .addColumn('recipient', 'text')
+        .addColumn('data', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('events_transmission').on('events').columns(['transmission_id', 'id']).execute();
+      await db.schema.createIndex('events_message').on('events').columns(['message_id', 'id']).execute();
+      await db.schema.createIndex('events_account_created').on('events').columns(['account_id', 'created_at']).execute();
+
+      await db.schema
+        .createTable('templates')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text')
+        .addColumn('html', 'text')
+        .addColumn('text', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('templates_account').on('templates').columns(['account_id', 'created_at']).execute();
+
+      await db.schema
+        .createTable('sending_domains')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('domain', 'text', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .addColumn('dkim_selector', 'text', (c) => c.notNull())
+        .addColumn('dkim_private_key', 'text', (c) => c.notNull())
+        .addColumn('dkim_public_key', 'text', (c) => c.notNull())
+        .addColumn('spf_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('dkim_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('cname_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('dmarc_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('unverified'))
+        .addColumn('last_checked_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sending_domains_account_domain').unique().on('sending_domains').columns(['account_id', 'domain']).execute();
+      await db.schema.createIndex('sending_domains_domain').on('sending_domains').columns(['domain']).execute();
+
+      await db.schema
+        .createTable('suppressions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('suppressions_account_email').unique().on('suppressions').columns(['account_id', 'email']).execute();
+
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('request_hash', 'text', (c) => c.notNull())
+        .addColumn('response_status', 'integer', (c) => c.notNull())
+        .addColumn('response_body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['account_id', 'scope', 'key'])
+        .execute();
+
+      // Messages accepted per account and UTC day, kept in the accept transaction, so quota checks
+      // and the usage report never count the messages table.
+      await db.schema
+        .createTable('account_usage')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull()) // YYYY-MM-DD
+        .addColumn('sent', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('account_usage_pk', ['account_id', 'day'])
+        .execute();
+    },
+  },
+});
+
+export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => buildMigrations(dialect) };
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`);
+  }
+}

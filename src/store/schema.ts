@@ -1,0 +1,157 @@
+// The database's tables as Kysely sees them. Times are epoch milliseconds (integers) and
+// JSON is stored as text, so one schema runs unchanged on SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  parent_id: string | null;
+  status: string; // Active | Suspended | Terminated
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string; // public part of the key, 8 alphanumerics
+  account_id: string;
+  name: string;
+  secret_hash: string; // sha256 hex of the secret part
+  permissions: string; // JSON array of permission ids
+  allowed_ips: string; // JSON array of IPs/CIDRs; empty = any
+  environment: string; // production | sandbox
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface TransmissionsTable {
+  id: string;
+  account_id: string;
+  api_key_id: string | null;
+  from_email: string;
+  from_name: string | null;
+  subject: string;
+  content: string; // JSON: TransmissionContent
+  recipient_count: number;
+  sandbox: number; // 0/1
+  transactional: number; // 0/1
+  campaign_id: string | null;
+  send_at: number | null;
+  created_at: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  account_id: string;
+  transmission_id: string | null;
+  mailing_id: string | null;
+  recipient: string;
+  recipient_name: string | null;
+  recipient_type: string; // to | cc | bcc
+  recipient_data: string | null; // JSON {substitutionData, metadata} overrides for this recipient
+  status: string; // queued sending deferred delivered bounced suppressed captured cancelled
+  priority: number; // lower is sooner: 0 transactional, 10 bulk
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_response: string | null;
+  bounce_class: number | null;
+  message_id_header: string | null;
+  size: number | null;
+  sandbox: number;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+export interface MessageRawTable {
+  message_id: string;
+  account_id: string;
+  raw: string;
+  created_at: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  account_id: string;
+  type: string;
+  message_id: string | null;
+  transmission_id: string | null;
+  mailing_id: string | null;
+  recipient: string | null;
+  data: string | null; // JSON with type-specific fields
+  created_at: number;
+}
+
+export interface TemplatesTable {
+  id: string;
+  account_id: string;
+  name: string;
+  subject: string | null;
+  html: string | null;
+  text: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SendingDomainsTable {
+  id: string;
+  account_id: string;
+  domain: string;
+  note: string | null;
+  dkim_selector: string;
+  dkim_private_key: string;
+  dkim_public_key: string; // base64 DER (the p= value)
+  spf_verified: number;
+  dkim_verified: number;
+  cname_verified: number;
+  dmarc_verified: number;
+  status: string; // unverified | verified
+  last_checked_at: number | null;
+  created_at: number;
+}
+
+export interface SuppressionsTable {
+  id: string;
+  account_id: string;
+  email: string;
+  type: string; // bounce | spam_complaint | unsubscribe | manual
+  reason: string | null;
+  created_at: number;
+}
+
+export interface IdempotencyKeysTable {
+  account_id: string;
+  scope: string; // which surface/endpoint the key belongs to
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: string;
+  created_at: number;
+}
+
+export interface AccountUsageTable {
+  account_id: string;
+  day: string;
+  sent: number;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  api_keys: ApiKeysTable;
+  transmissions: TransmissionsTable;
+  messages: MessagesTable;
+  message_raw: MessageRawTable;
+  events: EventsTable;
+  templates: TemplatesTable;
+  sending_domains: SendingDomainsTable;
+  suppressions: SuppressionsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  settings: SettingsTable;
+  account_usage: AccountUsageTable;
+}
