@@ -1,0 +1,41 @@
+// Each test server gets its own database: a fresh SQLite file, or, when POSTHORN_TEST_DATABASE_URL
+// is set, a freshly created PostgreSQL database that is dropped afterwards.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+
+export const pgBaseUrl = process.env.POSTHORN_TEST_DATABASE_URL || null;
+export const dialectName = pgBaseUrl ? 'postgres' : 'sqlite';
+
+export interface TestDatabase {
+  url: string;
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-test-'));
+  if (!pgBaseUrl) {
+    return { url: `sqlite:${path.join(dataDir, 'posthorn.db')}`, dataDir, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const name = `posthorn_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgBaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(pgBaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    dataDir,
+    async drop() {
+      const c = new pg.Client({ connectionString: pgBaseUrl! });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// A real SMTP server (smtp-server) for tests to deliver to. It records every message that it
+// answered 250, with the envelope, the raw bytes and the parsed form, and can be told to answer
+// RCPT or DATA with an error (per recipient, or the first N times).
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedMessage {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  parsed: ParsedMail;
+  messageId: string;
+}
+
+export interface SinkRule {
+  /** Reply with this error when the recipient matches. */
+  recipient?: RegExp;
+  /** Only the first `times` matching attempts (default: always). */
+  times?: number;
+  code: number;
+  message: string;
+  at?: 'rcpt' | 'data';
+}
+
+export interface SmtpSink {
+  port: number;
+  url: string;
+  messages: ReceivedMessage[];
+  rules: SinkRule[];
+  attempts: number;
+  /** While set, DATA replies wait for this promise (to hold messages in flight). */
+  hold: Promise<void> | null;
+  waitForCount(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  close(): Promise<void>;
+}
+
+export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Promise<SmtpSink> {
+  const sink: SmtpSink = {
+    port: 0,
+    url: '',
+    messages: [],
+    rules: [],
+    attempts: 0,
+    hold: null,
+    async waitForCount(n, timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs;
+      while (sink.messages.length < n) {
+        if (Date.now() > until) throw new Error(`sink got ${sink.messages.length} of ${n} messages`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return sink.messages;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+
+  const matchRule = (recipient: string, at: 'rcpt' | 'data'): SinkRule | undefined => {
+    const rule = sink.rules.find((r) => (r.at ?? 'rcpt') === at && (!r.recipient || r.recipient.test(recipient)) && (r.times === undefined || r.times > 0));
+    if (rule && rule.times !== undefined) rule.times--;
+    return rule;
+  };
+  const smtpError = (rule: SinkRule) => Object.assign(new Error(rule.message), { responseCode: rule.code });
+
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    size: 50 * 1024 * 1024,
+    ...opts,
+    onRcptTo(address, _session, callback) {
+      sink.attempts++;
+      const rule = matchRule(address.address, 'rcpt');
+      callback(rule ? smtpError(rule) : undefined);
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', async () => {
+        const raw = Buffer.concat(chunks);
+        const to = session.envelope.rcptTo.map((r) => r.address);
+        const rule = to.map((t) => matchRule(t, 'data')).find(Boolean);
+        if (rule) return callback(smtpError(rule));
+        if (sink.hold) await sink.hold;
+        const parsed = await simpleParser(raw);
+        const mailFrom = session.envelope.mailFrom;
+        sink.messages.push({ from: mailFrom ? mailFrom.address : '', to, raw, parsed, messageId: parsed.messageId ?? '' });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  sink.port = (server.server.address() as AddressInfo).port;
+  sink.url = `smtp://127.0.0.1:${sink.port}?starttls=off`;
+  return sink;
+}
