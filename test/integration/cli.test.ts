@@ -1,0 +1,98 @@
+// The two commands of the README, as a user runs them: `npm start` (here: the same bin script)
+// prints the dashboard URL and a key on first start only; `posthorn keys create` makes more keys.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const bin = path.join(root, 'bin/posthorn.mjs');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-cli-'));
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function env(extra: Record<string, string> = {}) {
+  return { ...process.env, POSTHORN_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn', ...extra };
+}
+
+/** Starts the server and resolves with its stdout once the key line has been printed. */
+function startAndRead(port: number): Promise<{ out: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [bin, 'start'], { env: env({ PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no key line in: ${out}`)), 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (/API key: .*\n/.test(out)) {
+        clearTimeout(timer);
+        resolve({ out, child });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+describe('command line', () => {
+  it('first start prints the dashboard URL and a working key; later starts print no key', async () => {
+    const port = await freePort();
+    const first = await startAndRead(port);
+    expect(first.out).toMatch(new RegExp(`Dashboard: http://localhost:${port}/`));
+    const key = /API key: ([A-Za-z0-9]{8}\.[0-9a-f]{32})/.exec(first.out)?.[1];
+    expect(key).toBeTruthy();
+    expect(fs.existsSync(path.join(dataDir, 'posthorn.db'))).toBe(true);
+
+    const res = await fetch(`http://127.0.0.1:${port}/v1/layang/transmissions`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`x:${key}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ from: { email: 'a@example.com' }, to: [{ email: 'b@example.org' }], subject: 'Hi', bodyText: 'Hello' }),
+    });
+    expect(res.status).toBe(200);
+    await stop(first.child);
+
+    const second = await startAndRead(port);
+    expect(second.out).not.toMatch(/API key: [A-Za-z0-9]{8}\./);
+    expect(second.out).toMatch(/keys create/);
+    await stop(second.child);
+  });
+
+  it('keys create makes a key with the asked permissions', () => {
+    const r = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', 'ci', '--permissions', 'send_api,Templates', '--environment', 'sandbox', '--json'], { env: env(), encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.key).toMatch(/^[A-Za-z0-9]{8}\.[0-9a-f]{32}$/);
+    expect(out.permissions).toEqual(['send_api', 'templates']);
+    expect(out.environment).toBe('sandbox');
+  });
+
+  it('refuses an unknown permission and a bad setting with a message and exit code 2', () => {
+    const bad = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', 'x', '--permissions', 'everything'], { env: env(), encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('unknown permission "everything"');
+    const badEnv = spawnSync(process.execPath, [bin, 'start'], { env: env({ POSTHORN_DELIVERY: 'relay' }), encoding: 'utf8' });
+    expect(badEnv.status).toBe(2);
+    expect(badEnv.stderr).toContain('configuration error: POSTHORN_DELIVERY=relay needs POSTHORN_RELAYS');
+    expect(badEnv.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+  });
+});
