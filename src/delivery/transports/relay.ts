@@ -49,6 +49,9 @@ export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger;
       return { reply: parseSmtpReply(info.response || '250 OK', 250), via: slot.config.url };
     } catch (error) {
       const e = error as SmtpError;
+      // A TLS or login failure is the relay's problem (or our settings'), not the recipient's:
+      // it fails over and defers like an unreachable relay, even when it came with a 5xx reply.
+      if (e.code === 'ETLS' || e.code === 'EAUTH') return e;
       if (e.responseCode) {
         return { reply: { ...parseSmtpReply(e.response ?? `${e.responseCode}`, e.responseCode), code: e.responseCode }, via: slot.config.url };
       }
