@@ -7,6 +7,8 @@ import { listMessageEvents, listTransmissionEvents } from '../store/events.ts';
 import { parseJson } from '../store/json.ts';
 import type { MessagesTable, EventsTable } from '../store/schema.ts';
 import type { Selectable } from 'kysely';
+import { simpleParser } from 'mailparser';
+import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 
 export async function transmissionSummary(ctx: Context, accountId: string, id: string) {
   const t = await findTransmission(ctx.db, accountId, id);
@@ -34,7 +36,7 @@ export async function transmissionSummary(ctx: Context, accountId: string, id: s
   };
 }
 
-export function eventView(e: Selectable<EventsTable>, subject: string, friendlyFrom: string) {
+export function eventView(e: Selectable<EventsTable>, subject: string, friendlyFrom: string, metadata: Record<string, string> = {}) {
   const data = parseJson<Record<string, unknown>>(e.data, {});
   return {
     type: e.type,
@@ -46,7 +48,7 @@ export function eventView(e: Selectable<EventsTable>, subject: string, friendlyF
     bounceClass: (data.bounceClass as number | undefined) ?? null,
     url: (data.url as string | undefined) ?? null,
     userAgent: (data.userAgent as string | undefined) ?? null,
-    metadata: (data.metadata as Record<string, string> | undefined) ?? {},
+    metadata: { ...metadata, ...((data.metadata as Record<string, string> | undefined) ?? {}) },
     timestamp: new Date(e.created_at).toISOString(),
   };
 }
@@ -55,7 +57,11 @@ export async function transmissionEvents(ctx: Context, accountId: string, id: st
   const t = await findTransmission(ctx.db, accountId, id);
   if (!t) throw notFound(`transmission ${id}`);
   const events = await listTransmissionEvents(ctx.db, accountId, id, 10_000);
-  return events.map((e) => eventView(e, t.subject, t.from_email));
+  // The transmission's metadata, with each recipient's own over it, is echoed in every event.
+  const content = parseJson<Partial<TransmissionContent>>(t.content, {});
+  const { rows } = await listMessages(ctx.db, { accountId, transmissionId: id }, 0, 1000);
+  const perMessage = new Map(rows.map((m) => [m.id, { ...(content.metadata ?? {}), ...(parseJson<RecipientData>(m.recipient_data, {}).metadata ?? {}) }]));
+  return events.map((e) => eventView(e, t.subject, t.from_email, perMessage.get(e.message_id ?? '') ?? content.metadata ?? {}));
 }
 
 export function messageView(m: MessagesTable) {
@@ -94,6 +100,25 @@ export async function messageDetail(ctx: Context, accountId: string, id: string)
     ...messageView(m),
     events: events.map((e) => eventView(e, '', '')).map(({ subject: _s, friendlyFrom: _f, ...rest }) => rest),
     rawUrl: hasRaw ? `/v1/messages/${m.id}/raw` : null,
+    previewUrl: hasRaw ? `/v1/messages/${m.id}/preview` : null,
+  };
+}
+
+/** A captured message as a mail client would show it: headers decoded, HTML and text bodies. */
+export async function messagePreview(ctx: Context, accountId: string, id: string) {
+  const raw = await messageRaw(ctx, accountId, id);
+  const mail = await simpleParser(raw);
+  const list = (a: typeof mail.to) => (a === undefined ? [] : (Array.isArray(a) ? a : [a]).flatMap((x) => x.value.map((v) => ({ email: v.address ?? '', name: v.name || null }))));
+  return {
+    subject: mail.subject ?? '',
+    from: list(mail.from)[0] ?? null,
+    to: list(mail.to),
+    cc: list(mail.cc),
+    date: mail.date?.toISOString() ?? null,
+    messageId: mail.messageId ?? null,
+    html: mail.html === false ? null : mail.html,
+    text: mail.text ?? null,
+    attachments: mail.attachments.map((a) => ({ filename: a.filename ?? null, contentType: a.contentType, size: a.size, contentId: a.contentId ?? null, disposition: a.contentDisposition })),
   };
 }
 

@@ -34,6 +34,28 @@ describe(`transmission to the capture inbox (${dialectName})`, () => {
     expect(events.body.events.map((e: any) => e.type)).toEqual(['injection', 'delivery']);
   });
 
+  it('echoes metadata in every event and shows a decoded preview of captured mail', async () => {
+    const res = await server.api.post('/v1/layang/transmissions', {
+      from: { email: 'shop@example.com', name: 'Shop' },
+      to: [{ email: 'x@example.org', name: 'X', metadata: { order: '42' } }, { email: 'y@example.org' }],
+      subject: 'Receipt',
+      bodyHtml: '<h1>Thanks</h1>',
+      metadata: { source: 'checkout', order: '0' },
+    });
+    const messages = await waitForTransmission(server.api, res.body.transmissionId);
+    const events = (await server.api.get(`/v1/analytic/transmission/${res.body.transmissionId}/events`)).body.events;
+    expect(events).toHaveLength(4);
+    for (const e of events) {
+      expect(e.metadata).toEqual(e.recipient === 'x@example.org' ? { source: 'checkout', order: '42' } : { source: 'checkout', order: '0' });
+    }
+    const x = messages.find((m) => m.recipient === 'x@example.org');
+    const detail = await server.api.get(`/v1/messages/${x.id}`);
+    expect(detail.body.previewUrl).toBe(`/v1/messages/${x.id}/preview`);
+    const preview = await server.api.get(detail.body.previewUrl);
+    expect(preview.body).toMatchObject({ subject: 'Receipt', from: { email: 'shop@example.com', name: 'Shop' }, to: [{ email: 'x@example.org', name: 'X' }], html: '<h1>Thanks</h1>' });
+    expect(preview.body.text).toContain('THANKS');
+  });
+
   it('treats a trailing slash and the /v1/transmissions alias the same', async () => {
     const body = { from: { email: 'a@example.com' }, to: [{ email: 'c@example.org' }], subject: 's', bodyText: 't' };
     expect((await server.api.post('/v1/layang/transmissions/', body)).status).toBe(200);

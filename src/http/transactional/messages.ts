@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
-import { listMessagesPage, messageDetail, messageRaw, transmissionEvents, transmissionSummary } from '../../services/messages.ts';
+import { listMessagesPage, messageDetail, messagePreview, messageRaw, transmissionEvents, transmissionSummary } from '../../services/messages.ts';
 import { IdParam, Paging, errorResponses } from './schemas.ts';
 
 const MessageQuery = Type.Intersect([
@@ -41,5 +41,10 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: Context): void 
     const { id } = request.params as Static<typeof IdParam>;
     const raw = await messageRaw(ctx, request.apiKey.accountId, id);
     return reply.type('message/rfc822').send(raw);
+  });
+
+  app.get('/v1/messages/:id/preview', { config: read, schema: { tags: ['Messages'], summary: 'A captured message decoded for display: subject, addresses, HTML, text, attachments', params: IdParam, response: errorResponses(401, 403, 404) } }, async (request) => {
+    const { id } = request.params as Static<typeof IdParam>;
+    return messagePreview(ctx, request.apiKey.accountId, id);
   });
 }
