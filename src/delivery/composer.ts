@@ -1,9 +1,9 @@
 // MIME composition through nodemailer's MailComposer: RFC 2047 headers, quoted-printable/base64
 // bodies, a text part derived from HTML when there is none, inline images by cid:, attachments.
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { convert as htmlToText } from 'html-to-text';
 import type { Address, TransmissionContent } from '../domain/transmission-content.ts';
 import type { RenderedMessage } from '../domain/render.ts';
+import { deriveText } from '../domain/html-text.ts';
 
 export interface ComposeInput {
   content: TransmissionContent;
@@ -16,10 +16,6 @@ export interface ComposeInput {
 }
 
 const fmt = (a: Address) => (a.name ? { name: a.name, address: a.email } : a.email);
-
-export function deriveText(html: string): string {
-  return htmlToText(html, { wordwrap: 78, selectors: [{ selector: 'img', format: 'skip' }] });
-}
 
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   const { content, rendered } = input;
