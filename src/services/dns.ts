@@ -7,7 +7,9 @@ export interface DnsLookup {
   cname(name: string): Promise<string[]>;
 }
 
-const MISSING = new Set(['ENOTFOUND', 'ENODATA', 'ENOTIMP', 'ESERVFAIL', 'EREFUSED', 'ETIMEOUT', 'ECONNREFUSED']);
+// Only answers that say "no such record" count as absent. Timeouts and server failures are errors,
+// so a DNS outage cannot unverify a domain (verification keeps the previous result then).
+const MISSING = new Set(['ENOTFOUND', 'ENODATA']);
 
 export function createDnsLookup(servers: string[]): DnsLookup {
   const resolver = new Resolver({ timeout: 3000, tries: 2 });

@@ -49,3 +49,17 @@ export async function deleteDomain(db: Db, accountId: string, id: string): Promi
   const r = await db.deleteFrom('sending_domains').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
+
+/**
+ * Inserts the domain unless the account already has it; false when it does. The unique index on
+ * (account_id, domain) decides, so two concurrent adds of the same name cannot both succeed.
+ */
+export async function insertDomainUnlessTaken(db: Db, row: SendingDomainsTable): Promise<boolean> {
+  const inserted = await db
+    .insertInto('sending_domains')
+    .values(row)
+    .onConflict((oc) => oc.columns(['account_id', 'domain']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}

@@ -1,0 +1,199 @@
+// Sending domains: adding one (with its DKIM key), reading them back with the DNS records to
+// publish, and checking those records in DNS. Sending in production needs SPF and DKIM verified.
+import { randomBytes } from 'node:crypto';
+import type { Context } from './context.ts';
+import { ServiceError, invalid, notFound, required } from './errors.ts';
+import type { Config } from '../config.ts';
+import { newId } from '../domain/ids.ts';
+import { isValidDomain } from '../domain/email-address.ts';
+import { dkimRecordValue, generateDkimKey } from '../domain/dkim-keys.ts';
+import type { SendingDomainsTable } from '../store/schema.ts';
+import { deleteDomain, findDomain, insertDomainUnlessTaken, listDomains, updateDomainVerification } from '../store/domains.ts';
+
+export interface AddDomainInput {
+  domain: string;
+  note?: string | null;
+}
+
+/** What a client publishes and what we last found: never the private key. */
+export interface SendingDomainView {
+  id: string;
+  domain: string;
+  note: string | null;
+  status: 'verified' | 'unverified';
+  spfHostname: string;
+  spfValue: string;
+  spfVerified: boolean;
+  dkimHostname: string;
+  dkimSelector: string;
+  dkimValue: string;
+  dkimVerified: boolean;
+  cnameHostname: string;
+  cnameValue: string;
+  cnameVerified: boolean;
+  dmarcHostname: string;
+  dmarcValue: string;
+  dmarcVerified: boolean;
+  createdAt: string;
+  lastCheckedAt: string | null;
+}
+
+export const DMARC_RECOMMENDED = 'v=DMARC1; p=none;';
+
+/**
+ * The selector is `ph` + the UTC year and month the key was made + 4 random hex digits
+ * (`ph202501a3f9`). It is stored with the domain and never changes for that key. The month lets a
+ * later key rotation publish its record beside the old one; the random part keeps two accounts
+ * that add the same domain (a parent and its sub-account, say) from needing the same DNS name.
+ */
+export function dkimSelectorFor(time: number): string {
+  const d = new Date(time);
+  return `ph${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${randomBytes(2).toString('hex')}`;
+}
+
+/** The host the return-path CNAME must point at: the configured bounce domain, else our own host. */
+export function returnPathTarget(config: Config): string {
+  return (config.returnPathDomain ?? new URL(config.publicUrl).hostname).toLowerCase();
+}
+
+export function spfRecordValue(config: Config): string {
+  return `v=spf1 include:${config.spfInclude} ~all`;
+}
+
+export function domainView(d: SendingDomainsTable, config: Config): SendingDomainView {
+  return {
+    id: d.id,
+    domain: d.domain,
+    note: d.note,
+    status: d.status === 'verified' ? 'verified' : 'unverified',
+    spfHostname: d.domain,
+    spfValue: spfRecordValue(config),
+    spfVerified: d.spf_verified === 1,
+    dkimHostname: `${d.dkim_selector}._domainkey.${d.domain}`,
+    dkimSelector: d.dkim_selector,
+    dkimValue: dkimRecordValue(d.dkim_public_key),
+    dkimVerified: d.dkim_verified === 1,
+    cnameHostname: `bounces.${d.domain}`,
+    cnameValue: returnPathTarget(config),
+    cnameVerified: d.cname_verified === 1,
+    dmarcHostname: `_dmarc.${d.domain}`,
+    dmarcValue: DMARC_RECOMMENDED,
+    dmarcVerified: d.dmarc_verified === 1,
+    createdAt: new Date(Number(d.created_at)).toISOString(),
+    lastCheckedAt: d.last_checked_at === null ? null : new Date(Number(d.last_checked_at)).toISOString(),
+  };
+}
+
+export async function addSendingDomain(ctx: Context, accountId: string, input: AddDomainInput): Promise<SendingDomainView> {
+  const domain = (input.domain ?? '').trim().toLowerCase().replace(/\.$/, '');
+  if (!domain) throw required('domain');
+  if (!isValidDomain(domain)) throw invalid('domain', `"${input.domain.slice(0, 100)}" is not a valid domain name`);
+  const note = input.note?.trim() || null;
+  const now = ctx.clock();
+  const key = await generateDkimKey();
+  const row: SendingDomainsTable = {
+    id: newId(),
+    account_id: accountId,
+    domain,
+    note,
+    dkim_selector: dkimSelectorFor(now),
+    dkim_private_key: key.privateKeyPem,
+    dkim_public_key: key.publicKeyBase64,
+    spf_verified: 0,
+    dkim_verified: 0,
+    cname_verified: 0,
+    dmarc_verified: 0,
+    status: 'unverified',
+    last_checked_at: null,
+    created_at: now,
+  };
+  if (!(await insertDomainUnlessTaken(ctx.db, row))) {
+    throw new ServiceError('conflict', `the sending domain "${domain}" already exists in this account`, 'domain');
+  }
+  return domainView(row, ctx.config);
+}
+
+export async function listSendingDomains(ctx: Context, accountId: string, page: number, size: number) {
+  const { count, rows } = await listDomains(ctx.db, accountId, (page - 1) * size, size);
+  return { count, data: rows.map((d) => domainView(d, ctx.config)) };
+}
+
+async function loadDomain(ctx: Context, accountId: string, id: string): Promise<SendingDomainsTable> {
+  const d = await findDomain(ctx.db, accountId, id);
+  if (!d) throw notFound(`sending domain ${id}`);
+  return d;
+}
+
+export async function getSendingDomain(ctx: Context, accountId: string, id: string): Promise<SendingDomainView> {
+  return domainView(await loadDomain(ctx, accountId, id), ctx.config);
+}
+
+export async function deleteSendingDomain(ctx: Context, accountId: string, id: string): Promise<void> {
+  if (!(await deleteDomain(ctx.db, accountId, id))) throw notFound(`sending domain ${id}`);
+}
+
+// ---- Matching what DNS answers against what we asked the client to publish ----
+
+const normalizeHost = (host: string) => host.trim().toLowerCase().replace(/\.$/, '');
+
+/** An SPF record (`v=spf1 …`) with an `include:` of our host (no qualifier or `+`: a pass). */
+export function spfMatches(record: string, spfInclude: string): boolean {
+  const terms = record.trim().split(/\s+/);
+  if (terms[0]?.toLowerCase() !== 'v=spf1') return false;
+  const wanted = `include:${normalizeHost(spfInclude)}`;
+  return terms.slice(1).some((t) => normalizeHost(t.replace(/^\+/, '')) === wanted);
+}
+
+/** The p= tag of a DKIM key record, with the whitespace that TXT splitting may add removed. */
+export function dkimPublicKeyOf(record: string): string | null {
+  for (const tag of record.split(';')) {
+    const eq = tag.indexOf('=');
+    if (eq > 0 && tag.slice(0, eq).trim() === 'p') return tag.slice(eq + 1).replace(/\s+/g, '');
+  }
+  return null;
+}
+
+export function dmarcMatches(record: string): boolean {
+  return /^v=DMARC1(\s|;|$)/.test(record.trim());
+}
+
+type Check = boolean | null; // null: the lookup failed, so we do not know
+
+/** Runs one lookup; a resolver failure (not an absent record) is logged and reported as unknown. */
+async function check(ctx: Context, what: string, lookup: () => Promise<boolean>): Promise<Check> {
+  try {
+    return await lookup();
+  } catch (error) {
+    ctx.log.warn({ err: error, record: what }, 'DNS lookup failed during domain verification');
+    return null;
+  }
+}
+
+/**
+ * Looks the four records up now and stores the result. A record that is absent or different is
+ * unverified; a lookup that fails (an error ctx.dns does not report as an empty answer) keeps the
+ * previous result, so a DNS hiccup does not stop a verified domain from sending.
+ */
+export async function verifySendingDomain(ctx: Context, accountId: string, id: string): Promise<SendingDomainView> {
+  const d = await loadDomain(ctx, accountId, id);
+  const view = domainView(d, ctx.config);
+  const [spf, dkim, cname, dmarc] = await Promise.all([
+    check(ctx, view.spfHostname, async () => (await ctx.dns.txt(view.spfHostname)).some((r) => spfMatches(r, ctx.config.spfInclude))),
+    check(ctx, view.dkimHostname, async () => (await ctx.dns.txt(view.dkimHostname)).some((r) => dkimPublicKeyOf(r) === d.dkim_public_key)),
+    check(ctx, view.cnameHostname, async () => (await ctx.dns.cname(view.cnameHostname)).some((t) => normalizeHost(t) === normalizeHost(view.cnameValue))),
+    check(ctx, view.dmarcHostname, async () => (await ctx.dns.txt(view.dmarcHostname)).some(dmarcMatches)),
+  ]);
+  const flag = (found: Check, previous: number) => (found === null ? previous : found ? 1 : 0);
+  const spfVerified = flag(spf, d.spf_verified);
+  const dkimVerified = flag(dkim, d.dkim_verified);
+  const update = {
+    spf_verified: spfVerified,
+    dkim_verified: dkimVerified,
+    cname_verified: flag(cname, d.cname_verified),
+    dmarc_verified: flag(dmarc, d.dmarc_verified),
+    status: spfVerified && dkimVerified ? 'verified' : 'unverified',
+    last_checked_at: ctx.clock(),
+  };
+  await updateDomainVerification(ctx.db, accountId, id, update);
+  return domainView({ ...d, ...update }, ctx.config);
+}
