@@ -13,8 +13,8 @@ declare module 'fastify' {
     apiKey: ApiKeyInfo;
   }
   interface FastifyContextConfig {
-    /** The permission a route needs; routes without one are public. */
-    permission?: PermissionId;
+    /** The permission a route needs ('authenticated': any valid key); routes without one are public. */
+    permission?: PermissionId | 'authenticated';
   }
 }
 
@@ -34,7 +34,7 @@ export function registerAuth(app: FastifyInstance, ctx: Context, surfaceFor: (ur
             : 'the API key is invalid or revoked';
       return surface.auth(reply, result.reason, detail);
     }
-    if (!result.key.permissions.includes(permission)) {
+    if (permission !== 'authenticated' && !result.key.permissions.includes(permission)) {
       return surface.auth(reply, 'permission', `this API key lacks the "${permissionName(permission)}" permission`);
     }
     request.apiKey = result.key;

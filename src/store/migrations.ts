@@ -1,6 +1,7 @@
 // One migration set for SQLite and PostgreSQL. Column types are chosen to mean the same on both:
 // text ids, bigint epoch-millisecond times, integer flags, JSON kept as text.
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import { marketingMigration } from './migration-0002-marketing.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -182,6 +183,7 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002_marketing': marketingMigration(dialect),
 });
 
 export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Promise<void> {

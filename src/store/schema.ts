@@ -141,6 +141,122 @@ export interface SettingsTable {
   value: string;
 }
 
+// ---- marketing (mail2many-compatible) ----
+
+export interface ChannelsTable {
+  id: Generated<number>;
+  account_id: string;
+  name: string;
+  sender_name: string | null;
+  sender_email: string | null;
+  reply_to: string | null;
+  language_iso: string;
+  color: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SubscribersTable {
+  id: Generated<number>;
+  account_id: string;
+  email: string | null;
+  status: number; // 1 ready, 2 not ready, 3 archived
+  status_addition: number | null;
+  gender_id: number | null;
+  language_iso: string | null;
+  title: string | null;
+  firstname: string | null;
+  lastname: string | null;
+  company: string | null;
+  street: string | null;
+  postcode: string | null;
+  city: string | null;
+  phone_number: string | null;
+  birthday: string | null;
+  opt_in_comment: string | null;
+  opt_in_sent_at: number | null;
+  opt_in_confirmed_at: number | null;
+  opt_in_ip: string | null;
+  reference: string | null;
+  last_opened_at: number | null;
+  last_clicked_at: number | null;
+  deleted_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SubscriberChannelsTable {
+  subscriber_id: number;
+  channel_id: number;
+  account_id: string;
+  created_at: number;
+}
+
+export interface CustomerFieldsTable {
+  id: Generated<number>;
+  account_id: string;
+  field_type: number;
+  type: number;
+  is_available_for_import: number;
+  is_available_for_export: number;
+  is_editable: number;
+  translations: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SubscriberFieldValuesTable {
+  subscriber_id: number;
+  field_id: number;
+  account_id: string;
+  value: string | null;
+  value_num: number | null;
+}
+
+export interface SubscriberGroupsTable {
+  id: Generated<number>;
+  account_id: string;
+  name: string;
+  type: number;
+  conditions: string | null;
+  can_edit: number;
+  can_delete: number;
+  can_assign_subscribers: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SubscriberGroupMembersTable {
+  group_id: number;
+  subscriber_id: number;
+  account_id: string;
+  created_at: number;
+}
+
+export interface BlacklistTable {
+  id: Generated<number>;
+  account_id: string;
+  pattern: string;
+  created_at: number;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  account_id: string;
+  type: string;
+  status: string;
+  total: number | null;
+  processed: number;
+  created: number;
+  updated: number;
+  failed: number;
+  payload: string | null;
+  errors: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
@@ -154,4 +270,13 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   settings: SettingsTable;
   account_usage: AccountUsageTable;
+  channels: ChannelsTable;
+  subscribers: SubscribersTable;
+  subscriber_channels: SubscriberChannelsTable;
+  customer_fields: CustomerFieldsTable;
+  subscriber_field_values: SubscriberFieldValuesTable;
+  subscriber_groups: SubscriberGroupsTable;
+  subscriber_group_members: SubscriberGroupMembersTable;
+  blacklist: BlacklistTable;
+  jobs: JobsTable;
 }
