@@ -33,15 +33,15 @@ export function secretMatches(secret: string, storedHash: string): boolean {
 
 /** Reads a key from any of the three accepted Authorization forms: Bearer, raw, or Basic (password). */
 export function keyFromAuthorization(header: string | undefined): string | null {
-  if (!header) return null;
-  const value = header.trim();
+  const value = header?.trim();
+  if (!value) return null;
   const bearer = /^Bearer\s+(.+)$/i.exec(value);
   if (bearer) return bearer[1]!.trim();
   const basic = /^Basic\s+(.+)$/i.exec(value);
   if (basic) {
     const decoded = Buffer.from(basic[1]!.trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    return colon >= 0 ? decoded.slice(colon + 1) : decoded;
+    return (colon >= 0 ? decoded.slice(colon + 1) : decoded) || null;
   }
   return value;
 }

@@ -16,7 +16,8 @@ export class RouteIndex {
   }
 
   allowedMethods(path: string): string[] {
-    const clean = path.split('?')[0]!;
+    // The router ignores duplicate slashes, so the lookup must too.
+    const clean = path.split('?')[0]!.replace(/\/{2,}/g, '/');
     return [...new Set(this.routes.filter((r) => r.pattern.test(clean)).map((r) => r.method))];
   }
 }

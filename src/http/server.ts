@@ -1,44 +1,75 @@
 // Builds the HTTP server: parsing, validation, authentication, the error dialects and the routes.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { Context } from '../services/context.ts';
 import { ServiceError } from '../services/errors.ts';
-import { describeValidationError, findOutOfRangeNumber, validatorCompiler } from './validation.ts';
+import { describeBodyProblem, describeValidationError, findBodyProblem, validatorCompiler } from './validation.ts';
 import { RouteIndex } from './method-not-allowed.ts';
 import { registerAuth } from './auth.ts';
 import type { Surface } from './surface.ts';
 import { transactionalSurface } from './transactional/surface.ts';
+import { marketingSurface } from './marketing/surface.ts';
+import { registerMarketingRoutes } from './marketing/index.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerTransactionalRoutes } from './transactional/index.ts';
 
-const surfaces: Surface[] = [transactionalSurface];
+const surfaces: Surface[] = [transactionalSurface, marketingSurface];
 
 function surfaceFor(url: string): Surface {
   return surfaces.find((s) => url === s.prefix || url.startsWith(s.prefix + '/') || url.startsWith(s.prefix + '?')) ?? transactionalSurface;
 }
 
+function httpLogLevel(log: Logger): string {
+  if (log.levelVal <= log.levels.values.debug!) return log.level;
+  return log.levelVal > log.levels.values.warn! ? log.level : 'warn';
+}
+
 export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   const app = Fastify({
-    // Per-request lines are logged at info; they are only wanted when debugging.
-    loggerInstance: ctx.log.child({ component: 'http' }, { level: ['debug', 'trace'].includes(ctx.config.logLevel) ? ctx.config.logLevel : 'warn' }) as FastifyBaseLogger,
+    // Per-request lines are logged at info; they are only wanted when debugging. A quieter
+    // configured level (error, silent) is kept: the http logger is never louder than the rest.
+    loggerInstance: ctx.log.child({ component: 'http' }, { level: httpLogLevel(ctx.log) }) as FastifyBaseLogger,
     bodyLimit: ctx.config.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     trustProxy: process.env.POSTHORN_TRUST_PROXY === 'true',
     return503OnClosing: true,
+    // A URL that does not decode is refused before routing; without this it would not speak the dialect.
+    frameworkErrors: (error, request, reply) => {
+      void surfaceFor(request.url).protocol(reply, 400, error.code === 'FST_ERR_BAD_URL' ? 'the URL is not correctly percent-encoded' : error.message);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   // Only JSON bodies: without this, text/plain would be parsed as a string instead of a 415.
   app.removeContentTypeParser('text/plain');
+  // Many clients send Content-Type: application/json on every request. An empty body is an error
+  // only where the endpoint takes one; a DELETE or PUT …/verify-txt without a body is fine.
+  // A "__proto__" key is dropped like any unknown field rather than called invalid JSON.
+  const parseJson = app.getDefaultJsonParser('remove', 'remove');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body.length === 0 && !request.routeOptions.schema?.body) return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
 
   const routes = new RouteIndex();
   routes.attach(app);
   registerAuth(app, ctx, surfaceFor);
 
-  // Seed rule: numbers are signed 32-bit. Checked on every parsed JSON body before the schema runs.
+  // Seed rule: numbers are signed 32-bit. Checked on every parsed JSON body before the schema runs,
+  // together with a nesting bound that keeps later recursive steps safe.
   app.addHook('preValidation', async (request, reply) => {
     if (request.body === undefined || request.body === null || typeof request.body !== 'object') return;
-    const path = findOutOfRangeNumber(request.body);
-    if (path) return surfaceFor(request.url).validation(reply, { kind: 'invalid', field: path, description: `${path} must be a signed 32-bit integer (between -2147483648 and 2147483647)` });
+    const problem = findBodyProblem(request.body);
+    if (problem) return surfaceFor(request.url).validation(reply, describeBodyProblem(problem));
   });
+
+  // Past the limit, the rest of the body is not read at all: pausing the request stops the socket
+  // (backpressure) and Connection: close hangs up once the answer is out.
+  const tooLarge = (request: FastifyRequest, reply: FastifyReply) => {
+    request.raw.pause();
+    void reply.header('connection', 'close');
+    return surfaceFor(request.url).protocol(reply, 413, `the request body exceeds the limit of ${ctx.config.maxBodyBytes} bytes`);
+  };
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const surface = surfaceFor(request.url);
@@ -46,7 +77,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
     if (error.validation) return surface.validation(reply, describeValidationError(error.validation as never, error.validationContext ?? 'body'));
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return surface.protocol(reply, 413, `the request body exceeds the limit of ${ctx.config.maxBodyBytes} bytes`);
+        return tooLarge(request, reply);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return surface.protocol(reply, 415, `Content-Type "${request.headers['content-type'] ?? ''}" is not supported; send application/json`);
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -57,7 +88,10 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return surface.protocol(reply, 400, `the body is not valid JSON: ${error.message.replace(/ in JSON at position \d+.*$/, '')}`);
     }
+    // Other errors Fastify raises while reading a request carry their status; keep it in the dialect.
     if (error.statusCode === 400) return surface.protocol(reply, 400, error.message);
+    if (error.statusCode === 413) return tooLarge(request, reply);
+    if (error.statusCode === 415) return surface.protocol(reply, 415, 'send the body as application/json');
     if (error.statusCode === 503) return surface.protocol(reply, 503, 'the server is shutting down');
     request.log.error({ err: error }, 'unhandled error');
     return surface.protocol(reply, 500, 'an internal error occurred; the request can be retried');
@@ -72,5 +106,6 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
 
   await registerOpenApi(app, ctx);
   await registerTransactionalRoutes(app, ctx);
+  await registerMarketingRoutes(app, ctx);
   return app;
 }

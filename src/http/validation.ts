@@ -68,21 +68,43 @@ export function describeValidationError(errors: ErrorObject[], part: string): Fi
 
 const INT32_MAX = 2147483647;
 const INT32_MIN = -2147483648;
+/** Deeper JSON is refused: nothing we accept nests this far, and later recursive steps (hashing,
+ * JSON.stringify of substitution data) would otherwise overflow the stack and answer 500. */
+export const MAX_JSON_DEPTH = 64;
 
-/** The seed bounds JSON numbers to signed 32 bits; returns the path of the first one outside. */
-export function findOutOfRangeNumber(value: unknown, path = ''): string | null {
-  if (typeof value === 'number') return value > INT32_MAX || value < INT32_MIN ? path || 'body' : null;
-  if (value === null || typeof value !== 'object') return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const hit = findOutOfRangeNumber(value[i], `${path}[${i}]`);
-      if (hit) return hit;
+export type BodyProblem = { kind: 'number'; path: string } | { kind: 'depth'; path: string };
+
+/**
+ * The seed bounds JSON numbers to signed 32 bits; finds the first one outside, or the first place
+ * the body nests deeper than MAX_JSON_DEPTH. Iterative, so a hostile body cannot exhaust the stack.
+ */
+export function findBodyProblem(body: unknown): BodyProblem | null {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: body, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'number') {
+      if (value > INT32_MAX || value < INT32_MIN) return { kind: 'number', path: path || 'body' };
+      continue;
     }
-    return null;
-  }
-  for (const key of Object.keys(value)) {
-    const hit = findOutOfRangeNumber((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
-    if (hit) return hit;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) return { kind: 'depth', path: path || 'body' };
+    // Pushed in reverse so the first problem in document order is the one reported.
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
+    } else {
+      const keys = Object.keys(value);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        stack.push({ value: (value as Record<string, unknown>)[key], path: path ? `${path}.${key}` : key, depth: depth + 1 });
+      }
+    }
   }
   return null;
+}
+
+/** The field problem a client sees for a body that breaks the number or nesting rule. */
+export function describeBodyProblem(problem: BodyProblem): FieldProblem {
+  return problem.kind === 'number'
+    ? { kind: 'invalid', field: problem.path, description: `${problem.path} must be a signed 32-bit integer (between -2147483648 and 2147483647)` }
+    : { kind: 'invalid', field: problem.path, description: `${problem.path} nests deeper than ${MAX_JSON_DEPTH} levels` };
 }

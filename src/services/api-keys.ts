@@ -24,11 +24,16 @@ export interface CreateKeyInput {
 }
 
 export async function createApiKey(ctx: Context, input: CreateKeyInput): Promise<{ key: string; info: ApiKeyInfo }> {
-  const permissions = (input.permissions ?? ALL_PERMISSIONS).map((p) => {
-    const id = resolvePermission(p);
-    if (!id) throw invalid('permissions', `contains an unknown permission "${p}"`);
-    return id;
-  });
+  // Ids and names may both be given for one permission; it is held once.
+  const permissions = [
+    ...new Set(
+      (input.permissions ?? ALL_PERMISSIONS).map((p) => {
+        const id = resolvePermission(p);
+        if (!id) throw invalid('permissions', `contains an unknown permission "${p}"`);
+        return id;
+      }),
+    ),
+  ];
   const allowedIps = (input.allowedIps ?? []).map((ip) => {
     if (!isIpOrCidr(ip)) throw invalid('allowedIp', `"${ip}" is not an IP address or CIDR range`);
     return ip;
@@ -40,7 +45,7 @@ export async function createApiKey(ctx: Context, input: CreateKeyInput): Promise
     account_id: input.accountId,
     name: input.name,
     secret_hash: hashSecret(secret),
-    permissions: JSON.stringify([...new Set(permissions)]),
+    permissions: JSON.stringify(permissions),
     allowed_ips: JSON.stringify(allowedIps),
     environment,
     created_at: ctx.clock(),

@@ -2,6 +2,7 @@
 // then commit the transmission, one outbox row per recipient and their injection events in one
 // transaction (shared with concurrent accepts by the commit batcher) before answering.
 import { createHash } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
 import type { Context } from './context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { ServiceError, invalid, required } from './errors.ts';
@@ -9,7 +10,7 @@ import { newId } from '../domain/ids.ts';
 import { domainOf, hasLineBreak, HEADER_NAME, isOwnedHeader, isValidEmail } from '../domain/email-address.ts';
 import { compileMessage, renderMessage, TemplateError } from '../domain/render.ts';
 import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
-import type { MessagesTable } from '../store/schema.ts';
+import type { Database, MessagesTable } from '../store/schema.ts';
 import { insertTransmission } from '../store/transmissions.ts';
 import { insertMessages } from '../store/messages.ts';
 import { insertEvents, type NewEvent } from '../store/events.ts';
@@ -100,19 +101,37 @@ function normalizeAttachments(input: TransmissionInput): Attachment[] {
 
 /** `YYYY-MM-DDTHH:MM:SSZ` (ISO, any offset) or the marketing `YYYY-MM-DD HH:MM:SS` (UTC). */
 export function parseSendAt(value: string): number | null {
-  const marketing = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
-  if (marketing) return Date.UTC(+marketing[1]!, +marketing[2]! - 1, +marketing[3]!, +marketing[4]!, +marketing[5]!, +marketing[6]!);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return null;
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? null : t;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})| (\d{2}):(\d{2}):(\d{2}))$/.exec(value);
+  if (!m) return null;
+  const [year, month, day] = [+m[1]!, +m[2]!, +m[3]!];
+  const iso = m[4] !== undefined;
+  const [hour, minute, second] = iso ? [+m[4]!, +m[5]!, +(m[6] ?? 0)] : [+m[9]!, +m[10]!, +m[11]!];
+  // Date.UTC and Date.parse roll impossible dates over (Feb 30 becomes Mar 2, 24:00 the next day):
+  // check the fields themselves so a typo is refused instead of silently moved.
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const ms = m[7] ? Math.round(Number(m[7]) * 1000) : 0;
+  let offsetMinutes = 0;
+  const zone = m[8];
+  if (zone && zone !== 'Z') {
+    const [oh, om] = [+zone.slice(1, 3), +zone.slice(4, 6)];
+    if (oh > 23 || om > 59) return null;
+    offsetMinutes = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
 }
 
 function utcDay(t: number): string {
   return new Date(t).toISOString().slice(0, 10);
 }
 
+/** Hash of the body with object keys sorted: a retry that serializes its fields in another order is the same request. */
 export function requestHash(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  return createHash('sha256').update(JSON.stringify(body, (_key, value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? sortedKeys(value as Record<string, unknown>) : value))).digest('hex');
+}
+
+function sortedKeys(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
 }
 
 const IDEMPOTENCY_SCOPE = 'transmissions';
@@ -170,47 +189,49 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
   });
   const response = JSON.stringify({ message: 'Transmission received', transmissionId });
 
-  try {
-    await ctx.batcher.run(async (trx) => {
-      if (idempotencyKey) {
-        const saved = await saveIdempotencyKey(
-          trx,
-          { account_id: key.accountId, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, request_hash: hash, response_status: 200, response_body: response, created_at: now },
-          idemSince,
-        );
-        if (!saved) throw new IdempotencyRace();
-      }
-      await insertTransmission(trx, {
-        id: transmissionId,
-        account_id: key.accountId,
-        api_key_id: key.id,
-        from_email: content.from.email,
-        from_name: content.from.name ?? null,
-        subject: content.subject,
-        content: JSON.stringify(content),
-        recipient_count: rows.length,
-        sandbox: sandbox ? 1 : 0,
-        transactional: content.options.transactional ? 1 : 0,
-        campaign_id: content.campaignId,
-        send_at: sendAt,
-        created_at: now,
-      });
-      await insertMessages(trx, rows);
-      await insertEvents(trx, events);
-      await addUsage(trx, key.accountId, utcDay(now), rows.length);
-    });
-  } catch (error) {
-    if (error instanceof IdempotencyRace && idempotencyKey) {
-      // A concurrent request with the same key committed first: answer as it did.
-      const previous = await findIdempotencyKey(ctx.db, key.accountId, IDEMPOTENCY_SCOPE, idempotencyKey, idemSince);
-      if (previous) return replay(previous.request_hash, hash, previous.response_body);
+  // A concurrent request with the same key may commit first. The work then writes nothing and
+  // reports the race instead of throwing: a throw would roll back the whole shared commit batch.
+  const committed = await ctx.batcher.run(async (trx) => {
+    if (idempotencyKey) {
+      const saved = await saveIdempotencyKey(
+        trx,
+        { account_id: key.accountId, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, request_hash: hash, response_status: 200, response_body: response, created_at: now },
+        idemSince,
+      );
+      if (!saved) return false;
     }
-    throw error;
+    // Again inside the transaction, after the transmissions committed before it in this process:
+    // concurrent accepts would otherwise all pass the early check and overshoot the limit. Throwing
+    // here rolls the shared batch back; the batcher then redoes every request alone.
+    await checkQuota(ctx, trx, key.accountId, rows.length, now);
+    await insertTransmission(trx, {
+      id: transmissionId,
+      account_id: key.accountId,
+      api_key_id: key.id,
+      from_email: content.from.email,
+      from_name: content.from.name ?? null,
+      subject: content.subject,
+      content: JSON.stringify(content),
+      recipient_count: rows.length,
+      sandbox: sandbox ? 1 : 0,
+      transactional: content.options.transactional ? 1 : 0,
+      campaign_id: content.campaignId,
+      send_at: sendAt,
+      created_at: now,
+    });
+    await insertMessages(trx, rows);
+    await insertEvents(trx, events);
+    await addUsage(trx, key.accountId, utcDay(now), rows.length);
+    return true;
+  });
+  if (!committed && idempotencyKey) {
+    // Answer as the request that won did.
+    const previous = await findIdempotencyKey(ctx.db, key.accountId, IDEMPOTENCY_SCOPE, idempotencyKey, idemSince);
+    if (!previous) throw new Error('idempotency key vanished between insert and read');
+    return replay(previous.request_hash, hash, previous.response_body);
   }
   return { transmissionId, replayed: false };
 }
-
-class IdempotencyRace extends Error {}
 
 function replay(storedHash: string, hash: string, body: string): AcceptResult {
   if (storedHash !== hash) {
@@ -312,7 +333,8 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
     }
   }
 
-  await checkQuota(ctx, key.accountId, total, now);
+  // Early answer for an account already at its limit; the check that holds is repeated in the commit.
+  await checkQuota(ctx, ctx.db, key.accountId, total, now);
 
   const recipients: PreparedRecipient[] = [
     ...to.map((r) => ({
@@ -326,16 +348,16 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
   return { content, recipients, sendAt, sandbox };
 }
 
-async function checkQuota(ctx: Context, accountId: string, adding: number, now: number): Promise<void> {
+async function checkQuota(ctx: Context, db: Kysely<Database> | Transaction<Database>, accountId: string, adding: number, now: number): Promise<void> {
   const { dailyLimit, monthlyLimit } = ctx.config.quotas;
   if (!dailyLimit && !monthlyLimit) return;
   const today = utcDay(now);
   if (dailyLimit) {
-    const used = await usageBetween(ctx.db, accountId, today, today);
+    const used = await usageBetween(db, accountId, today, today);
     if (used + adding > dailyLimit) throw new ServiceError('limit_exceeded', `daily sending limit of ${dailyLimit} messages reached (${used} sent today)`);
   }
   if (monthlyLimit) {
-    const used = await usageBetween(ctx.db, accountId, today.slice(0, 8) + '01', today);
+    const used = await usageBetween(db, accountId, today.slice(0, 8) + '01', today);
     if (used + adding > monthlyLimit) throw new ServiceError('limit_exceeded', `monthly sending limit of ${monthlyLimit} messages reached (${used} sent this month)`);
   }
 }

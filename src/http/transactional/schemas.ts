@@ -29,6 +29,8 @@ export const AttachmentSchema = Type.Object({
   disposition: Type.Optional(Type.Union([Type.Literal('attachment'), Type.Literal('inline')])),
 });
 
+export const MAX_CUSTOM_HEADERS = 100;
+
 export const TransmissionBody = Type.Object(
   {
     from: AddressSchema,
@@ -41,7 +43,12 @@ export const TransmissionBody = Type.Object(
     bodyHtml: Type.Optional(Type.String()),
     templateId: Type.Optional(Type.String({ maxLength: 64 })),
     substitutionData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables, at most 100 KB serialized' })),
-    headers: Type.Optional(Type.Union([Type.Array(HeaderSchema), Type.Record(Type.String(), Type.String())])),
+    // Every custom header is written into every copy; a hundred is far more than any real use.
+    headers: Type.Optional(
+      Type.Union([Type.Array(HeaderSchema, { maxItems: MAX_CUSTOM_HEADERS }), Type.Record(Type.String(), Type.String(), { maxProperties: MAX_CUSTOM_HEADERS })], {
+        description: `[{name, value}] or {name: value}; at most ${MAX_CUSTOM_HEADERS}`,
+      }),
+    ),
     attachments: Type.Optional(Type.Array(AttachmentSchema)),
     attachment: Type.Optional(Type.Array(AttachmentSchema, { description: 'Alias of attachments' })),
     metadata: Type.Optional(StringMap),
