@@ -30,7 +30,7 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
   const ctx: Context = {
     db: store.db,
     dialect: store.dialect,
-    batcher: new CommitBatcher(store.db),
+    batcher: new CommitBatcher(store.db, { windowMs: config.groupCommitMs }),
     clock: Date.now,
     config,
     log,

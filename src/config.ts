@@ -24,6 +24,8 @@ export interface Config {
   publicUrl: string;
   databaseUrl: string; // 'sqlite:<file>' or 'postgres://…'
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** How long the first write after a commit waits for others to share its transaction. */
+  groupCommitMs: number;
   delivery: DeliveryMode;
   relays: RelayConfig[];
   dnsServers: string[];
@@ -46,6 +48,14 @@ export interface Config {
   idempotencyTtlSeconds: number;
   quotas: { dailyLimit: number; monthlyLimit: number }; // 0 = unlimited
   secret: string | null; // signing secret; generated and stored in the database when unset
+  /** Marketing API requests per API key and minute; 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  /** Marketing API requests in flight per API key; 0 turns the limit off. */
+  concurrencyLimit: number;
+  /** redis:// or rediss:// URL of the store the limits share across nodes; null keeps them in memory. */
+  redisUrl: string | null;
+  /** Largest CSV file POST /api/v1/subscribers/import accepts. */
+  importMaxBytes: number;
 }
 
 export class ConfigError extends Error {}
@@ -175,6 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     databaseUrl,
     sqliteSynchronous: sync,
+    groupCommitMs: int(env, 'POSTHORN_GROUP_COMMIT_MS', databaseUrl.startsWith('sqlite:') && sync === 'FULL' ? 3 : 0, 0, 100),
     delivery,
     relays,
     dnsServers: parseDnsServers(env.POSTHORN_DNS_SERVERS),
@@ -200,5 +211,22 @@ export function loadConfig(env: Env = process.env): Config {
       monthlyLimit: int(env, 'POSTHORN_MONTHLY_LIMIT', 0, 0, 2_000_000_000),
     },
     secret,
+    rateLimitPerMinute: int(env, 'POSTHORN_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    concurrencyLimit: int(env, 'POSTHORN_CONCURRENCY_LIMIT', 10, 0, 100_000),
+    redisUrl: parseRedisUrl(env.REDIS_URL),
+    importMaxBytes: int(env, 'POSTHORN_IMPORT_MAX_MB', 1024, 1, 1024 * 1024) * 1024 * 1024,
   };
+}
+
+function parseRedisUrl(raw: string | undefined): string | null {
+  if (!raw || !raw.trim()) return null;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(`REDIS_URL: "${raw}" is not a URL like redis://127.0.0.1:6379`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${raw}"`);
+  if (!/^\/?\d*$/.test(url.pathname)) throw new ConfigError(`REDIS_URL: the path must be a database number, got "${url.pathname}"`);
+  return url.toString();
 }

@@ -49,7 +49,27 @@ function rawTripleBraces(source: string): string {
 
 export type Compiled = Template[];
 
+// Senders mostly send the same few templates over and over; parsed templates are immutable and
+// reusable, so the most recent ones are kept (small sources only, a bounded number).
+const CACHE_MAX_ENTRIES = 500;
+const CACHE_MAX_SOURCE = 64 * 1024;
+const compiledCache = new Map<string, Compiled>();
+
 export function compile(source: string, part: string, kind: 'html' | 'text'): Compiled {
+  if (source.length > CACHE_MAX_SOURCE) return parse(source, part, kind);
+  const key = kind + '\0' + source;
+  let hit = compiledCache.get(key);
+  if (hit) {
+    compiledCache.delete(key); // re-insert: Map order is the recency order
+  } else {
+    hit = parse(source, part, kind);
+    if (compiledCache.size >= CACHE_MAX_ENTRIES) compiledCache.delete(compiledCache.keys().next().value!);
+  }
+  compiledCache.set(key, hit);
+  return hit;
+}
+
+function parse(source: string, part: string, kind: 'html' | 'text'): Compiled {
   const engine = kind === 'html' ? htmlEngine : textEngine;
   try {
     return engine.parse(kind === 'html' ? rawTripleBraces(source) : source.replace(/\{\{\{\s*([\s\S]+?)\s*\}\}\}/g, '{{ $1 }}'));

@@ -1,6 +1,10 @@
 // Group commit: writes that arrive while a transaction is being committed wait and then share the
 // next transaction, so a burst of accepts pays for one fsync instead of one each. A unit of work
 // that throws is retried alone in its own transaction, so one bad request never fails the others.
+//
+// On SQLite with synchronous=FULL a commit is an fsync (~5 ms here) that blocks the event loop, so
+// the first write after a commit waits a short window for the requests still on their way (like
+// PostgreSQL's commit_delay): with 64 clients that turns 64 fsyncs into about one.
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 
@@ -15,17 +19,30 @@ interface Pending {
 export class CommitBatcher {
   private queue: Pending[] = [];
   private flushing = false;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly maxBatch = 256,
+    private readonly opts: { maxBatch?: number; windowMs?: number } = {},
   ) {}
+
+  private get maxBatch(): number {
+    return this.opts.maxBatch ?? 256;
+  }
 
   run<T>(work: Work<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushing) void this.flush();
+      if (this.flushing) return;
+      if (this.queue.length >= this.maxBatch) this.flushNow();
+      else if (!this.timer) this.timer = setTimeout(() => this.flushNow(), this.opts.windowMs ?? 0);
     });
+  }
+
+  private flushNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.flushing) void this.flush();
   }
 
   private async flush(): Promise<void> {
