@@ -54,7 +54,7 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
       const w = worker;
       // A committed accept wakes the worker in this process at once.
       http.addHook('onResponse', async (request, reply) => {
-        if (request.method === 'POST' && reply.statusCode === 200) w.notify();
+        if (request.method === 'POST' && reply.statusCode >= 200 && reply.statusCode < 300) w.notify();
       });
     }
     await http.listen({ port: config.port, host: config.host });

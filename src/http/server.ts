@@ -10,6 +10,8 @@ import type { Surface } from './surface.ts';
 import { transactionalSurface } from './transactional/surface.ts';
 import { marketingSurface } from './marketing/surface.ts';
 import { registerMarketingRoutes } from './marketing/index.ts';
+import { sendErrorPage } from './public/error-page.ts';
+import { registerPublicRoutes } from './public/index.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerTransactionalRoutes } from './transactional/index.ts';
 
@@ -35,6 +37,8 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
     return503OnClosing: true,
     // A URL that does not decode is refused before routing; without this it would not speak the dialect.
     frameworkErrors: (error, request, reply) => {
+      // A mangled link in a subscriber's mail gets the friendly page, not an API error body.
+      if (request.url === '/p' || request.url.startsWith('/p/')) return void sendErrorPage(request, reply, 404, 'invalid_link');
       void surfaceFor(request.url).protocol(reply, 400, error.code === 'FST_ERR_BAD_URL' ? 'the URL is not correctly percent-encoded' : error.message);
     },
   });
@@ -107,5 +111,6 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   await registerOpenApi(app, ctx);
   await registerTransactionalRoutes(app, ctx);
   await registerMarketingRoutes(app, ctx);
+  await registerPublicRoutes(app, ctx);
   return app;
 }

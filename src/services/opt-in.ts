@@ -1,0 +1,304 @@
+// Double opt-in and the subscriber's own pages: the opt-in mail goes out through the delivery
+// engine like any transmission (one transmission, one outbox row, committed together with
+// opt_in_sent_at); the token behind each link says which subscriber, account and channel it is for.
+import type { Context } from './context.ts';
+import { ServiceError, invalid, notFound } from './errors.ts';
+import { newId } from '../domain/ids.ts';
+import { openToken, sealToken, TOKEN_LIFETIME_MS, type TokenPayload, type TokenPurpose } from '../domain/tokens.ts';
+import { defaultOptInMail, type OptInMailData } from '../domain/opt-in-mail.ts';
+import { accentColor, PAGE_LANGUAGES, pageLanguage, type PageLanguage } from '../domain/public-page-strings.ts';
+import { compileMessage, renderMessage } from '../domain/render.ts';
+import { STATUS } from '../domain/subscriber-status.ts';
+import type { TransmissionContent } from '../domain/transmission-content.ts';
+import { insertTransmission } from '../store/transmissions.ts';
+import { insertMessages } from '../store/messages.ts';
+import { insertEvents } from '../store/events.ts';
+import { addUsage } from '../store/usage.ts';
+import {
+  addChannelSubscriptions,
+  archiveAsUnsubscribed,
+  confirmPendingSubscriber,
+  findChannel,
+  findLiveSubscriber,
+  listAccountChannels,
+  markOptInSent,
+  removeChannelSubscriptions,
+  subscribedChannelIds,
+  updateProfile,
+  type ChannelRow,
+  type SubscriberRow,
+} from '../store/opt-in.ts';
+
+/** What every public page shows around its content. */
+export interface PageFrame {
+  language: PageLanguage;
+  channel: { id: number; name: string; color: string | null } | null;
+}
+
+export interface ConfirmResult extends PageFrame {
+  alreadyConfirmed: boolean;
+  preferencesToken: string;
+}
+
+export interface UnsubscribeResult extends PageFrame {
+  /** The token's channel, or null for "all our emails". */
+  scope: 'channel' | 'all';
+  preferencesToken: string;
+}
+
+export interface PreferencesView extends PageFrame {
+  email: string;
+  firstname: string;
+  lastname: string;
+  languageIso: PageLanguage;
+  archived: boolean;
+  channels: Array<{ id: number; name: string; subscribed: boolean }>;
+  unsubscribeToken: string;
+}
+
+export interface PreferencesInput {
+  firstname?: string;
+  lastname?: string;
+  languageIso?: string;
+  channelIds: number[];
+}
+
+const NAME_MAX = 100;
+
+function issue(ctx: Context, purpose: TokenPurpose, accountId: string, subscriberId: number, channelId: number | null): string {
+  return sealToken(ctx.secret, { purpose, accountId, subscriberId, channelId, exp: ctx.clock() + TOKEN_LIFETIME_MS[purpose] });
+}
+
+export function publicLink(ctx: Context, page: 'confirm' | 'unsubscribe' | 'preferences', token: string): string {
+  return `${ctx.config.publicUrl}/p/${page}/${token}`;
+}
+
+function frame(subscriber: SubscriberRow, channel: ChannelRow | undefined): PageFrame {
+  return {
+    language: pageLanguage(subscriber.language_iso ?? channel?.language_iso),
+    channel: channel ? { id: Number(channel.id), name: channel.name, color: channel.color } : null,
+  };
+}
+
+function singleLine(value: string | null | undefined): string {
+  return (value ?? '').replace(/[\r\n\0]+/g, ' ').trim();
+}
+
+/**
+ * Sends the channel's opt-in mail to a subscriber and records opt_in_sent_at. The mail is a system
+ * message: it needs no API key or verified sending domain, and it is not held back by the quota
+ * (a signup must not fail because a newsletter used the month's volume), though it is counted.
+ */
+export async function sendOptInMail(ctx: Context, accountId: string, subscriberId: number, channelId: number | null): Promise<void> {
+  const subscriber = await findLiveSubscriber(ctx.db, accountId, subscriberId);
+  if (!subscriber || !subscriber.email) throw notFound('subscriber');
+  const channel = channelId === null ? undefined : await findChannel(ctx.db, accountId, channelId);
+  if (channelId !== null && !channel) throw new ServiceError('not_found', `channel ${channelId} not found`, 'channelId');
+
+  const now = ctx.clock();
+  const { language } = frame(subscriber, channel);
+  const template = defaultOptInMail(language);
+  const channelName = channel?.name ?? 'Newsletter';
+  const unsubscribeUrl = publicLink(ctx, 'unsubscribe', issue(ctx, 'unsubscribe', accountId, subscriberId, channelId));
+  const data: OptInMailData = {
+    channelName,
+    firstname: singleLine(subscriber.firstname),
+    email: subscriber.email,
+    confirmUrl: publicLink(ctx, 'confirm', issue(ctx, 'confirm', accountId, subscriberId, channelId)),
+    unsubscribeUrl,
+    accentColor: accentColor(channel?.color),
+  };
+  const fromEmail = channel?.sender_email || `noreply@${new URL(ctx.config.publicUrl).hostname}`;
+  const fromName = singleLine(channel?.sender_name || channel?.name) || undefined;
+  const recipientName = singleLine([subscriber.firstname, subscriber.lastname].filter(Boolean).join(' ')) || null;
+  const content: TransmissionContent = {
+    from: fromName ? { email: fromEmail, name: fromName } : { email: fromEmail },
+    to: [recipientName ? { email: subscriber.email, name: recipientName } : { email: subscriber.email }],
+    cc: [],
+    replyTo: channel?.reply_to ? [{ email: channel.reply_to }] : [],
+    subject: template.subject,
+    html: template.html,
+    text: template.text,
+    templateId: null,
+    headers: [
+      { name: 'List-Unsubscribe', value: `<${unsubscribeUrl}>` },
+      { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
+      { name: 'Auto-Submitted', value: 'auto-generated' },
+    ],
+    attachments: [],
+    substitutionData: { ...data },
+    metadata: { posthorn: 'opt-in', subscriberId: String(subscriberId) },
+    options: { clickTracking: false, openTracking: false, transactional: true, sandbox: false },
+    campaignId: null,
+    labels: ['opt-in'],
+  };
+  // The template is ours, but a mail that cannot render must fail here, not in the worker.
+  const rendered = renderMessage(compileMessage(content), content.substitutionData);
+
+  const transmissionId = newId();
+  const messageId = newId();
+  await ctx.db.transaction().execute(async (trx) => {
+    await insertTransmission(trx, {
+      id: transmissionId,
+      account_id: accountId,
+      api_key_id: null,
+      from_email: fromEmail,
+      from_name: fromName ?? null,
+      subject: rendered.subject,
+      content: JSON.stringify(content),
+      recipient_count: 1,
+      sandbox: 0,
+      transactional: 1,
+      campaign_id: null,
+      send_at: null,
+      created_at: now,
+    });
+    await insertMessages(trx, [
+      {
+        id: messageId,
+        account_id: accountId,
+        transmission_id: transmissionId,
+        mailing_id: null,
+        recipient: subscriber.email!,
+        recipient_name: recipientName,
+        recipient_type: 'to',
+        recipient_data: null,
+        status: 'queued',
+        priority: 0, // the subscriber is waiting for it
+        attempts: 0,
+        next_attempt_at: now,
+        lease_owner: null,
+        lease_expires_at: null,
+        last_response: null,
+        bounce_class: null,
+        message_id_header: null,
+        size: null,
+        sandbox: 0,
+        created_at: now,
+        updated_at: now,
+        delivered_at: null,
+      },
+    ]);
+    await insertEvents(trx, [
+      {
+        account_id: accountId,
+        type: 'injection',
+        message_id: messageId,
+        transmission_id: transmissionId,
+        mailing_id: null,
+        recipient: subscriber.email,
+        data: JSON.stringify({ metadata: content.metadata }),
+        created_at: now,
+      },
+    ]);
+    await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), 1);
+    await markOptInSent(trx, accountId, subscriberId, now);
+  });
+}
+
+/** The payload of a valid token of this purpose whose subscriber still exists; else a not_found. */
+async function resolve(ctx: Context, token: string, purpose: TokenPurpose): Promise<{ payload: TokenPayload; subscriber: SubscriberRow; channel: ChannelRow | undefined }> {
+  const payload = openToken(ctx.secret, token, purpose, ctx.clock());
+  if (!payload) throw notFound('link');
+  const subscriber = await findLiveSubscriber(ctx.db, payload.accountId, payload.subscriberId);
+  if (!subscriber || !subscriber.email) throw notFound('link');
+  // A channel deleted since the mail went out no longer brands the page; the link still works.
+  const channel = payload.channelId ? await findChannel(ctx.db, payload.accountId, payload.channelId) : undefined;
+  return { payload, subscriber, channel };
+}
+
+/**
+ * Confirms a pending subscriber (2/1 → 1/null with time and IP) and subscribes it to the token's
+ * channel. Confirming again changes nothing. An archived subscriber is not brought back by an old
+ * confirmation link: leaving "archived" takes a new signup or the API's reactivate permissions.
+ */
+export async function confirmOptIn(ctx: Context, token: string, ip: string | null): Promise<ConfirmResult> {
+  const { payload, subscriber, channel } = await resolve(ctx, token, 'confirm');
+  if (subscriber.status === STATUS.ARCHIVED) throw notFound('link');
+  const now = ctx.clock();
+  let confirmed = false;
+  await ctx.db.transaction().execute(async (trx) => {
+    confirmed = await confirmPendingSubscriber(trx, payload.accountId, subscriber.id, ip, now);
+    if (confirmed && channel) await addChannelSubscriptions(trx, payload.accountId, subscriber.id, [Number(channel.id)], now);
+  });
+  return {
+    ...frame(subscriber, channel),
+    alreadyConfirmed: !confirmed,
+    preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null),
+  };
+}
+
+/** What the unsubscribe page shows before the button is pressed; changes nothing. */
+export async function describeUnsubscribe(ctx: Context, token: string): Promise<UnsubscribeResult> {
+  const { payload, subscriber, channel } = await resolve(ctx, token, 'unsubscribe');
+  return { ...frame(subscriber, channel), scope: channel ? 'channel' : 'all', preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null) };
+}
+
+/**
+ * Unsubscribes from the token's channel, or from everything when the token names none. A
+ * subscriber left without any channel is archived as unsubscribed (3/2); one archived for another
+ * reason (complaint, bounce) keeps that reason. Repeating it is harmless.
+ */
+export async function unsubscribeByToken(ctx: Context, token: string): Promise<UnsubscribeResult> {
+  const { payload, subscriber, channel } = await resolve(ctx, token, 'unsubscribe');
+  const now = ctx.clock();
+  await ctx.db.transaction().execute(async (trx) => {
+    await removeChannelSubscriptions(trx, payload.accountId, subscriber.id, channel ? [Number(channel.id)] : null);
+    const remaining = channel ? await subscribedChannelIds(trx, payload.accountId, subscriber.id) : [];
+    if (remaining.length === 0) await archiveAsUnsubscribed(trx, payload.accountId, subscriber.id, now);
+  });
+  return { ...frame(subscriber, channel), scope: channel ? 'channel' : 'all', preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null) };
+}
+
+async function preferencesOf(ctx: Context, accountId: string, subscriber: SubscriberRow, channel: ChannelRow | undefined, channelId: number | null): Promise<PreferencesView> {
+  const [channels, subscribed] = await Promise.all([listAccountChannels(ctx.db, accountId), subscribedChannelIds(ctx.db, accountId, subscriber.id)]);
+  const mine = new Set(subscribed);
+  const f = frame(subscriber, channel);
+  return {
+    ...f,
+    email: subscriber.email ?? '',
+    firstname: subscriber.firstname ?? '',
+    lastname: subscriber.lastname ?? '',
+    languageIso: f.language,
+    archived: subscriber.status === STATUS.ARCHIVED,
+    channels: channels.map((c) => ({ id: Number(c.id), name: c.name, subscribed: mine.has(Number(c.id)) })),
+    unsubscribeToken: issue(ctx, 'unsubscribe', accountId, subscriber.id, channelId),
+  };
+}
+
+export async function getPreferences(ctx: Context, token: string): Promise<PreferencesView> {
+  const { payload, subscriber, channel } = await resolve(ctx, token, 'preferences');
+  return preferencesOf(ctx, payload.accountId, subscriber, channel, null);
+}
+
+function cleanName(value: string | undefined, field: string): string | null {
+  const v = (value ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  if (v.length > NAME_MAX) throw invalid(field, `must be at most ${NAME_MAX} characters`);
+  return v === '' ? null : v;
+}
+
+/**
+ * Saves name, language and channel subscriptions as the form sent them: a channel not ticked is
+ * unsubscribed. The subscriber's status is not changed here (an archived address stays archived:
+ * coming back takes a new double opt-in).
+ */
+export async function updatePreferences(ctx: Context, token: string, input: PreferencesInput): Promise<PreferencesView> {
+  const { payload, subscriber, channel } = await resolve(ctx, token, 'preferences');
+  const firstname = cleanName(input.firstname, 'firstname');
+  const lastname = cleanName(input.lastname, 'lastname');
+  const languageIso = (input.languageIso ?? subscriber.language_iso ?? 'en').toLowerCase();
+  if (!(PAGE_LANGUAGES as readonly string[]).includes(languageIso)) throw invalid('languageIso', 'is not one of the offered languages');
+  const now = ctx.clock();
+  await ctx.db.transaction().execute(async (trx) => {
+    const accountChannels = (await listAccountChannels(trx, payload.accountId)).map((c) => Number(c.id));
+    const wanted = new Set(input.channelIds.filter((id) => accountChannels.includes(id)));
+    const current = new Set(await subscribedChannelIds(trx, payload.accountId, subscriber.id));
+    await addChannelSubscriptions(trx, payload.accountId, subscriber.id, [...wanted].filter((id) => !current.has(id)), now);
+    await removeChannelSubscriptions(trx, payload.accountId, subscriber.id, [...current].filter((id) => accountChannels.includes(id) && !wanted.has(id)));
+    await updateProfile(trx, payload.accountId, subscriber.id, { firstname, lastname, language_iso: languageIso }, now);
+  });
+  const fresh = await findLiveSubscriber(ctx.db, payload.accountId, subscriber.id);
+  if (!fresh) throw notFound('link');
+  return preferencesOf(ctx, payload.accountId, fresh, channel, null);
+}
+
