@@ -16,12 +16,16 @@ interface Source {
   compiled: CompiledMessage;
   signer: Signer | null;
   returnPathDomain: string;
+  /** When the transmission's messages first became due (its sendAt, if it was scheduled). */
+  dueAt: number;
 }
 
 export interface BuiltMessage {
   raw: Buffer;
   envelopeFrom: string;
   messageIdHeader: string;
+  /** Retries are bounded from here: a scheduled message's window opens at its send time, not at accept. */
+  firstDueAt: number;
 }
 
 export class MessageBuilder {
@@ -57,7 +61,7 @@ export class MessageBuilder {
         if (!t) return null;
         const content = JSON.parse(t.content) as TransmissionContent;
         const { signer, returnPathDomain } = await this.signerFor(t.account_id, domainOf(content.from.email));
-        return { content, compiled: compileMessage(content), signer, returnPathDomain };
+        return { content, compiled: compileMessage(content), signer, returnPathDomain, dueAt: t.send_at ?? t.created_at };
       })();
       this.sources.set(transmissionId, p);
       p.catch(() => this.sources.delete(transmissionId));
@@ -77,8 +81,19 @@ export class MessageBuilder {
     const fromDomain = domainOf(content.from.email);
     const messageIdHeader = `${m.id}@${fromDomain}`;
     const to = m.recipient_type === 'to' ? [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }] : content.to;
-    let raw = await composeMessage({ content, rendered, to, messageId: messageIdHeader, date: new Date() });
+    const extraHeaders = content.headers.some((h) => h.name.toLowerCase() === 'feedback-id') ? [] : [{ name: 'Feedback-ID', value: feedbackId(m, content) }];
+    let raw = await composeMessage({ content, rendered, to, messageId: messageIdHeader, date: new Date(), extraHeaders });
     if (source.signer) raw = await source.signer(raw);
-    return { raw, envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`, messageIdHeader };
+    return { raw, envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`, messageIdHeader, firstDueAt: Math.max(m.created_at, source.dueAt) };
   }
+}
+
+/**
+ * `campaign:account:type:posthorn`, the shape mailbox providers' feedback loops aggregate by
+ * (Gmail's Feedback-ID); the transmission stands in for a missing campaign. A sender's own
+ * Feedback-ID header is kept instead.
+ */
+function feedbackId(m: MessagesTable, content: TransmissionContent): string {
+  const campaign = (content.campaignId ?? '').replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 64) || m.transmission_id;
+  return `${campaign}:${m.account_id}:${content.options.transactional ? 'transactional' : 'bulk'}:posthorn`;
 }

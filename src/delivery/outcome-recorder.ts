@@ -1,6 +1,9 @@
 // Delivery outcomes are written in small batches (group commit): every outcome of the last few
 // milliseconds, its event, its captured MIME and any suppression it causes go into one
 // transaction. The window between a relay's 250 and the committed "delivered" is one flush.
+// Rows are written in id order, the order every other multi-row writer locks them in, and a batch
+// that loses a deadlock or a serialization conflict anyway (PostgreSQL, several workers) is tried
+// again: an outcome that is not recorded would send its message a second time.
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../store/schema.ts';
@@ -58,18 +61,9 @@ export class OutcomeRecorder {
   private async flush(): Promise<void> {
     while (this.pending.length) {
       const batch = this.pending.splice(0, this.maxBatch);
+      const items = batch.map((b) => b.item).sort((a, b) => (a.outcome.id < b.outcome.id ? -1 : a.outcome.id > b.outcome.id ? 1 : 0));
       try {
-        await this.db.transaction().execute(async (trx) => {
-          const events: NewEvent[] = [];
-          for (const { item } of batch) {
-            // A row whose lease was lost (reclaimed after expiry) keeps the newer owner's state.
-            if (!(await applyOutcome(trx, this.owner, item.outcome))) continue;
-            if (item.raw !== undefined) await insertRaw(trx, item.outcome.id, item.accountId, item.raw, item.outcome.at);
-            if (item.suppress) await addSuppression(trx, item.accountId, item.suppress.email, item.suppress.type, item.suppress.reason, item.outcome.at);
-            events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
-          }
-          await insertEvents(trx, events);
-        });
+        await this.writeWithRetry(items);
         for (const b of batch) b.done();
       } catch (error) {
         this.log.error({ err: error }, 'could not record delivery outcomes');
@@ -77,4 +71,38 @@ export class OutcomeRecorder {
       }
     }
   }
+
+  private async writeWithRetry(items: RecordedOutcome[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.write(items);
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isTransientConflict(error)) throw error;
+        this.log.warn({ err: error, attempt }, 'delivery outcomes hit a lock conflict, trying again');
+        await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * attempt));
+      }
+    }
+  }
+
+  private async write(items: RecordedOutcome[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const events: NewEvent[] = [];
+      for (const item of items) {
+        // A row whose lease was lost (reclaimed after expiry) keeps the newer owner's state.
+        if (!(await applyOutcome(trx, this.owner, item.outcome))) continue;
+        if (item.raw !== undefined) await insertRaw(trx, item.outcome.id, item.accountId, item.raw, item.outcome.at);
+        if (item.suppress) await addSuppression(trx, item.accountId, item.suppress.email, item.suppress.type, item.suppress.reason, item.outcome.at);
+        events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
+      }
+      await insertEvents(trx, events);
+    });
+  }
+}
+
+const MAX_ATTEMPTS = 4;
+
+/** Deadlock or serialization failure (PostgreSQL), or a busy database (SQLite): worth another go. */
+function isTransientConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001' || code === 'SQLITE_BUSY';
 }

@@ -1,15 +1,18 @@
 // The delivery loop: claim due messages with a lease, build each one, hand it to the transport
 // and record what happened. Bounded concurrency; transactional mail (priority 0) is claimed first;
 // an accept in this process wakes the loop at once instead of waiting for the next poll.
+// While a message is being worked on, the worker keeps renewing its lease, so a lease runs out
+// only when the worker is gone (or gave up on the message); any worker's sweep then returns the row
+// to the queue.
 import type { Logger } from 'pino';
 import type { Context } from '../services/context.ts';
 import type { MessagesTable } from '../store/schema.ts';
-import { claimDueMessages, releaseAllLeases, releaseExpiredLeases, type MessageOutcome } from '../store/messages.ts';
+import { claimDueMessages, releaseAllLeases, releaseExpiredLeases, renewLeases, type MessageOutcome } from '../store/messages.ts';
 import { findSuppressed } from '../store/suppressions.ts';
-import { classifyReply, isHardBounce, type SmtpReply } from '../domain/bounce-classes.ts';
+import { classifyReply, suppressesAddress, type SmtpReply } from '../domain/bounce-classes.ts';
 import { nextAttemptDelayMs } from '../domain/backoff.ts';
 import { randomAlnum } from '../domain/ids.ts';
-import { MessageBuilder } from './build-message.ts';
+import { MessageBuilder, type BuiltMessage } from './build-message.ts';
 import { OutcomeRecorder, type RecordedOutcome } from './outcome-recorder.ts';
 import type { Transport } from './transports/transport.ts';
 
@@ -17,9 +20,12 @@ export class DeliveryWorker {
   readonly owner = `w-${process.pid}-${randomAlnum(6)}`;
   private running = false;
   private inFlight = 0;
+  /** Ids of the messages being worked on now: the leases to keep alive. */
+  private readonly active = new Set<string>();
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
   private lastLeaseSweep = 0;
+  private leaseTimer: NodeJS.Timeout | null = null;
   private readonly builder: MessageBuilder;
   private readonly recorder: OutcomeRecorder;
   private readonly log: Logger;
@@ -39,7 +45,26 @@ export class DeliveryWorker {
       if (released) this.log.info({ released }, 'returned messages of an interrupted run to the queue');
     }
     this.running = true;
+    this.leaseTimer = setInterval(() => void this.renewLeases(), this.sweepIntervalMs());
+    this.leaseTimer.unref();
     this.loopDone = this.loop();
+  }
+
+  /** Leases are renewed and expired ones swept a few times per lease, at most every 5 s. */
+  private sweepIntervalMs(): number {
+    return Math.max(50, Math.min(5000, Math.floor((this.ctx.config.worker.leaseSeconds * 1000) / 3)));
+  }
+
+  /** Returns false when the leases could not be renewed. */
+  private async renewLeases(): Promise<boolean> {
+    if (this.active.size === 0) return true;
+    try {
+      await renewLeases(this.ctx.db, this.ctx.dialect, this.owner, [...this.active], this.ctx.clock(), this.ctx.config.worker.leaseSeconds * 1000);
+      return true;
+    } catch (error) {
+      this.log.error({ err: error }, 'could not renew leases');
+      return false;
+    }
   }
 
   /** Called after an accept: there is work now. */
@@ -53,6 +78,8 @@ export class DeliveryWorker {
     await this.loopDone;
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
     await this.recorder.drain();
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
     await this.transport?.close();
   }
 
@@ -61,9 +88,12 @@ export class DeliveryWorker {
     while (this.running) {
       try {
         const now = this.ctx.clock();
-        if (now - this.lastLeaseSweep > 5000) {
+        if (now - this.lastLeaseSweep >= this.sweepIntervalMs()) {
           this.lastLeaseSweep = now;
-          await releaseExpiredLeases(this.ctx.db, now);
+          // Our own leases are renewed first (other workers must see them alive), and the sweep
+          // spares our own messages in flight: a stalled event loop, which makes the renewals
+          // late, must never hand them to the queue again.
+          if (await this.renewLeases()) await releaseExpiredLeases(this.ctx.db, this.ctx.dialect, this.ctx.clock(), { owner: this.owner, ids: this.active });
         }
         const room = Math.min(batchSize, concurrency - this.inFlight);
         if (room > 0) {
@@ -100,17 +130,22 @@ export class DeliveryWorker {
     // A recipient suppressed after its message was accepted (an earlier hard bounce, say) is not sent.
     const byAccount = new Map<string, MessagesTable[]>();
     for (const m of batch) byAccount.set(m.account_id, [...(byAccount.get(m.account_id) ?? []), m]);
-    const suppressed = new Set<string>();
+    const suppressed = new Map<string, string>();
     for (const [accountId, list] of byAccount) {
       const found = await findSuppressed(this.ctx.db, accountId, [...new Set(list.map((m) => m.recipient.toLowerCase()))]);
-      for (const email of found.keys()) suppressed.add(`${accountId}:${email}`);
+      for (const [email, type] of found) suppressed.set(`${accountId}:${email}`, type);
     }
     for (const m of batch) {
       this.inFlight++;
-      const task = suppressed.has(`${m.account_id}:${m.recipient.toLowerCase()}`) ? this.reject(m) : this.deliver(m);
+      this.active.add(m.id);
+      const suppressionType = suppressed.get(`${m.account_id}:${m.recipient.toLowerCase()}`);
+      const task = suppressionType !== undefined ? this.reject(m, suppressionType) : this.deliver(m);
       void task
         .catch((error) => this.log.error({ err: error, messageId: m.id }, 'delivery failed unexpectedly'))
         .finally(() => {
+          // Whatever happened, the lease is no longer renewed: if the outcome could not be
+          // recorded, the row returns to the queue when its lease runs out.
+          this.active.delete(m.id);
           this.inFlight--;
           this.notify();
         });
@@ -126,10 +161,11 @@ export class DeliveryWorker {
     });
   }
 
-  private reject(m: MessagesTable): Promise<void> {
-    const reason = 'Recipient is on the suppression list';
+  /** Suppressed after accept: recorded exactly as a recipient suppressed at accept is (class 50, a bounce event). */
+  private reject(m: MessagesTable, suppressionType: string): Promise<void> {
+    const reason = `Recipient is on the suppression list (${suppressionType})`;
     const outcome: MessageOutcome = { id: m.id, status: 'suppressed', lastResponse: reason, bounceClass: 50, messageIdHeader: null, size: null, at: this.ctx.clock() };
-    return this.record(m, outcome, 'policy_rejection', { reason, bounceClass: 50 });
+    return this.record(m, outcome, 'bounce', { reason, bounceClass: 50 });
   }
 
   private async deliver(m: MessagesTable): Promise<void> {
@@ -150,10 +186,10 @@ export class DeliveryWorker {
     }
 
     const { reply, via } = await this.transport.send({ from: built.envelopeFrom, to: [m.recipient] }, built.raw);
-    return this.recordReply(m, base, reply, via);
+    return this.recordReply(m, built, base, reply, via);
   }
 
-  private recordReply(m: MessagesTable, base: { id: string; messageIdHeader: string; size: number }, reply: SmtpReply, via: string): Promise<void> {
+  private recordReply(m: MessagesTable, built: BuiltMessage, base: { id: string; messageIdHeader: string; size: number }, reply: SmtpReply, via: string): Promise<void> {
     const now = this.ctx.clock();
     const disposition = classifyReply(reply);
     const text = reply.text || `${reply.code}`;
@@ -161,7 +197,7 @@ export class DeliveryWorker {
       return this.record(m, { ...base, status: 'delivered', lastResponse: text, bounceClass: null, at: now }, 'delivery', { response: text, via });
     }
     const { retryMaxAgeSeconds, retrySchedule } = this.ctx.config.worker;
-    const expired = now - m.created_at >= retryMaxAgeSeconds * 1000;
+    const expired = now - built.firstDueAt >= retryMaxAgeSeconds * 1000;
     if (disposition.kind === 'retry' && !expired) {
       const next = now + nextAttemptDelayMs(m.attempts, retrySchedule);
       return this.record(m, { ...base, status: 'deferred', lastResponse: text, bounceClass: disposition.bounceClass, nextAttemptAt: next, at: now }, 'delay', {
@@ -172,7 +208,7 @@ export class DeliveryWorker {
       });
     }
     const cls = disposition.kind === 'retry' && reply.code === 0 ? 24 : disposition.bounceClass;
-    const suppress = isHardBounce(cls) ? { email: m.recipient, type: 'bounce', reason: text } : undefined;
+    const suppress = suppressesAddress(cls) ? { email: m.recipient, type: 'bounce', reason: text } : undefined;
     return this.record(m, { ...base, status: 'bounced', lastResponse: text, bounceClass: cls, at: now }, 'bounce', { reason: text, bounceClass: cls, via }, { suppress });
   }
 }

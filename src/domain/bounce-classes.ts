@@ -1,6 +1,7 @@
 // One bounce taxonomy for every delivery backend (the real service's classes), and the rules that
 // map an SMTP reply to a class. Classification uses the basic code, the enhanced status code
-// (RFC 3463) and a few well-known reply texts.
+// (RFC 3463) and a few well-known reply texts, in that order of trust: a precise enhanced code
+// beats wording ("Recipient address rejected: Domain not found" is a DNS failure, 4.1.2/5.1.2).
 
 export const BOUNCE_CLASSES = {
   10: { name: 'Invalid Recipient', kind: 'hard' },
@@ -48,28 +49,60 @@ export function classifyReply(reply: SmtpReply): Disposition {
   return { kind: 'retry', bounceClass: cls };
 }
 
+/** Whether a bounce of this class says the address itself is bad, so it should not be mailed again. */
+export function suppressesAddress(cls: number): boolean {
+  // A policy block (5.7.x, blocklists) judges the sender's reputation, not the address: suppressing
+  // on it would empty a list while one receiver blocks the sending IP.
+  return isHardBounce(cls) && cls !== 50;
+}
+
+// Enhanced status codes (RFC 3463) that say precisely what went wrong, keyed by subject.detail.
+// Generic ones (x.0.0, x.3.0, x.5.x …) are left to the reply text.
+const BY_ENHANCED: Record<string, (permanent: boolean) => BounceClass> = {
+  '1.0': (p) => (p ? 10 : 20), // other address status
+  '1.1': (p) => (p ? 10 : 20), // bad destination mailbox address
+  '1.3': (p) => (p ? 10 : 20), // bad destination mailbox address syntax
+  '1.6': (p) => (p ? 10 : 20), // destination mailbox has moved
+  '2.1': (p) => (p ? 10 : 20), // mailbox disabled
+  '1.7': (p) => (p ? 40 : 20), // bad sender mailbox address syntax: the sender's problem
+  '1.8': (p) => (p ? 40 : 20), // bad sender system address: the sender's problem
+  '1.2': () => 21, // bad destination system address (no such domain)
+  '4.4': () => 21, // unable to route
+  '2.2': () => 22, // mailbox full
+  '2.3': () => 23, // message length exceeds administrative limit
+  '3.4': () => 23, // message too big for system
+  '4.1': () => 24, // no answer from host
+  '4.2': () => 24, // bad connection
+  '4.7': () => 24, // delivery time expired
+};
+
+const TEXT_RULES: Array<[RegExp, (permanent: boolean) => BounceClass]> = [
+  [/blocked|blacklist|blocklist|spamhaus|barracuda|\bpolicy\b|rejected as spam|spam detected|poor reputation|denied/, (p) => (p ? 50 : 20)],
+  [/user unknown|unknown user|no such user|user not found|does not exist|doesn't exist|mailbox unavailable|mailbox not found|invalid recipient|invalid mailbox|recipient unknown|unknown recipient|no mailbox|recipient address rejected|account (is )?disabled/, (p) => (p ? 10 : 20)],
+  [/host not found|domain not found|unrouteable|unroutable|no mx|name or service not known|nxdomain/, () => 21],
+  [/mailbox (is )?full|over quota|quota exceeded|exceeds? (its |the )?quota|insufficient storage|exceeded storage/, () => 22],
+  [/too large|too big|size limit|exceeds (the )?(maximum )?(message )?size/, () => 23],
+  [/timed? ?out|timeout/, () => 24],
+  [/no valid recipients|no recipients/, () => 30],
+];
+
 export function classifyBounce(reply: SmtpReply): BounceClass {
   const text = reply.text.toLowerCase();
   const enh = reply.enhanced ?? '';
   const permanent = reply.code >= 500 || enh.startsWith('5.');
 
   if (reply.code === 0) {
-    if (/enotfound|dns|no mx|name not resolved|nxdomain/.test(text)) return 21;
+    if (/enotfound|eai_again|\bdns\b|no mx|name not resolved|nxdomain/.test(text)) return 21;
     return 24; // connection refused/reset/timeout: transient until the retry window ends
   }
-  if (/auto[- ]?reply|out of (the )?office|vacation/.test(text)) return 60;
+  // Auto-replies and unsubscribe answers arrive as DSN-like replies and would match the rules below.
+  if (/auto[- ]?reply|auto[- ]?response|out of (the )?office|vacation/.test(text)) return 60;
   if (/unsubscribe/.test(text) && permanent) return 90;
-  // Policy / reputation blocks before mailbox checks: "5.7.x" and the usual blocklist words.
-  if (enh.startsWith('5.7.') || /blocked|blacklist|blocklist|spamhaus|policy|rejected as spam|denied/.test(text)) {
-    return permanent ? 50 : 20;
-  }
-  if (enh === '5.1.1' || enh === '5.1.0' || enh === '5.1.3' || /user unknown|no such user|unknown user|does not exist|mailbox unavailable|invalid recipient|recipient address rejected|no mailbox/.test(text)) {
-    return permanent ? 10 : 20;
-  }
-  if (enh === '5.1.2' || enh === '4.1.2' || /host not found|domain not found|no mx/.test(text)) return 21;
-  if (enh.endsWith('.2.2') || /mailbox full|over quota|quota exceeded|insufficient storage/.test(text)) return 22;
-  if (enh.endsWith('.3.4') || reply.code === 552 && /size|too large|too big/.test(text) || /message too large|size limit/.test(text)) return 23;
-  if (enh.endsWith('.4.7') || /timed? ?out/.test(text)) return 24;
-  if (/no valid recipients|no recipients/.test(text)) return 30;
+  // The enhanced code is the receiver's own precise verdict, so it wins over wording.
+  if (enh.startsWith('5.7.') || enh.startsWith('4.7.')) return permanent ? 50 : 20;
+  const byCode = BY_ENHANCED[enh.slice(2)];
+  if (byCode) return byCode(permanent);
+  for (const [pattern, cls] of TEXT_RULES) if (pattern.test(text)) return cls(permanent);
+  if (reply.code === 552) return 22; // RFC 5321: "exceeded storage allocation"
   return permanent ? 40 : 20;
 }

@@ -35,12 +35,66 @@ export async function claimDueMessages(db: Kysely<Database>, dialect: SqlDialect
   return result.rows.sort((a, b) => a.priority - b.priority || a.next_attempt_at - b.next_attempt_at);
 }
 
-/** Returns messages whose lease ran out (their worker died) to the queue. */
-export async function releaseExpiredLeases(db: Kysely<Database>, now: number): Promise<number> {
-  const result = await sql`
-    UPDATE messages SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
-     WHERE status = 'sending' AND lease_expires_at < ${now}`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+// Leases in flight: a chunk of ids per statement keeps the bound parameters under SQLite's limit.
+const LEASE_CHUNK = 1000;
+
+/**
+ * Extends the leases of the messages a live worker is still working on, so that a lease runs out
+ * only when its worker is gone, not because a slow relay or a deep send queue outlasted it.
+ * On PostgreSQL rows locked right now (their outcome being written) are skipped, not waited for:
+ * waiting on them while holding others is how two transactions deadlock.
+ */
+export async function renewLeases(db: Kysely<Database>, dialect: SqlDialect, owner: string, ids: string[], now: number, leaseMs: number): Promise<number> {
+  let renewed = 0;
+  for (let i = 0; i < ids.length; i += LEASE_CHUNK) {
+    const chunk = ids.slice(i, i + LEASE_CHUNK);
+    const result =
+      dialect === 'postgres'
+        ? await sql`
+            UPDATE messages SET lease_expires_at = ${now + leaseMs}
+             WHERE id IN (
+               SELECT id FROM messages
+                WHERE id IN (${sql.join(chunk)}) AND status = 'sending' AND lease_owner = ${owner}
+                ORDER BY id
+                FOR UPDATE SKIP LOCKED)`.execute(db)
+        : await sql`
+            UPDATE messages SET lease_expires_at = ${now + leaseMs}
+             WHERE id IN (${sql.join(chunk)}) AND status = 'sending' AND lease_owner = ${owner}`.execute(db);
+    renewed += Number(result.numAffectedRows ?? 0);
+  }
+  return renewed;
+}
+
+/** Messages a sweep must not touch: the ones the sweeping worker itself is still working on. */
+export interface SparedLeases {
+  owner: string;
+  ids: ReadonlySet<string>;
+}
+
+/**
+ * Returns messages whose lease ran out (their worker died) to the queue, except the sweeping
+ * worker's own messages in flight: however late its renewals were (a stalled event loop), it knows
+ * they are alive, and handing them out again would send them twice.
+ */
+export async function releaseExpiredLeases(db: Kysely<Database>, dialect: SqlDialect, now: number, spare?: SparedLeases): Promise<number> {
+  const expired = await sql<{ id: string; lease_owner: string | null }>`
+    SELECT id, lease_owner FROM messages WHERE status = 'sending' AND lease_expires_at < ${now}`.execute(db);
+  const ids = expired.rows.filter((r) => !(spare && r.lease_owner === spare.owner && spare.ids.has(r.id))).map((r) => r.id);
+  // On PostgreSQL a row locked right now belongs to a live transaction: skip it rather than wait.
+  const lock = dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  let released = 0;
+  for (let i = 0; i < ids.length; i += LEASE_CHUNK) {
+    const chunk = ids.slice(i, i + LEASE_CHUNK);
+    // The expiry is checked again: a lease renewed since the SELECT stays.
+    const result = await sql`
+      UPDATE messages SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
+       WHERE id IN (
+         SELECT id FROM messages
+          WHERE id IN (${sql.join(chunk)}) AND status = 'sending' AND lease_expires_at < ${now}
+          ${lock})`.execute(db);
+    released += Number(result.numAffectedRows ?? 0);
+  }
+  return released;
 }
 
 /** On SQLite one process owns the queue, so at its start every lease is an orphan of a crash. */

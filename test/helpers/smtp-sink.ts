@@ -1,6 +1,8 @@
 // A real SMTP server (smtp-server) for tests to deliver to. It records every message that it
 // answered 250, with the envelope, the raw bytes and the parsed form, and can be told to answer
 // RCPT or DATA with an error (per recipient, or the first N times).
+// A message counts as received only when its 250 goes out on a live connection: a DATA reply that
+// was held until after the client died never reached it, so the client rightly sends it again.
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +33,10 @@ export interface SmtpSink {
   attempts: number;
   /** While set, DATA replies wait for this promise (to hold messages in flight). */
   hold: Promise<void> | null;
+  /** How many fully received messages are waiting on `hold` right now. */
+  held: number;
+  /** Connections currently open (a killed client's connections leave this count once closed). */
+  openConnections: number;
   waitForCount(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   close(): Promise<void>;
 }
@@ -43,6 +49,8 @@ export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Prom
     rules: [],
     attempts: 0,
     hold: null,
+    held: 0,
+    openConnections: 0,
     async waitForCount(n, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs;
       while (sink.messages.length < n) {
@@ -60,6 +68,7 @@ export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Prom
     return rule;
   };
   const smtpError = (rule: SinkRule) => Object.assign(new Error(rule.message), { responseCode: rule.code });
+  const closedSessions = new Set<string>();
 
   const server = new SMTPServer({
     authOptional: true,
@@ -67,6 +76,16 @@ export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Prom
     logger: false,
     size: 50 * 1024 * 1024,
     ...opts,
+    onConnect(session, callback) {
+      sink.openConnections++;
+      if (opts.onConnect) return opts.onConnect(session, callback);
+      callback();
+    },
+    onClose(session, callback) {
+      sink.openConnections--;
+      closedSessions.add(session.id);
+      opts.onClose?.(session, callback);
+    },
     onRcptTo(address, _session, callback) {
       sink.attempts++;
       const rule = matchRule(address.address, 'rcpt');
@@ -80,9 +99,16 @@ export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Prom
         const to = session.envelope.rcptTo.map((r) => r.address);
         const rule = to.map((t) => matchRule(t, 'data')).find(Boolean);
         if (rule) return callback(smtpError(rule));
-        if (sink.hold) await sink.hold;
-        const parsed = await simpleParser(raw);
         const mailFrom = session.envelope.mailFrom;
+        const parsed = await simpleParser(raw);
+        // Checked right before the reply, with no await in between, so that once a test sets
+        // `hold` no further message is answered until it resolves.
+        // A hold replaced while waiting is waited for as well; one that merely resolved is done.
+        for (let hold = sink.hold; hold; hold = sink.hold === hold ? null : sink.hold) {
+          sink.held++;
+          await hold.finally(() => sink.held--);
+        }
+        if (closedSessions.has(session.id)) return callback(); // nobody is listening for this reply
         sink.messages.push({ from: mailFrom ? mailFrom.address : '', to, raw, parsed, messageId: parsed.messageId ?? '' });
         callback();
       });

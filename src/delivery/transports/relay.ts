@@ -1,11 +1,13 @@
 // Delivery through one or more SMTP relays: pooled connections per relay, STARTTLS as configured,
-// and failover: a relay that cannot be reached (no SMTP reply at all) is skipped for a while and
-// the next one is tried. An SMTP reply, even a 4xx or 5xx, is an answer and is not failed over.
+// and failover: a relay that cannot be reached or will not take mail at all (no connection, a
+// refused greeting or EHLO, failed STARTTLS or AUTH) is skipped for a while and the next one is
+// tried. A reply within the message's own transaction (MAIL FROM, RCPT TO, DATA), even a 4xx or
+// 5xx, is the answer for this message and is not failed over.
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../../config.ts';
-import { parseSmtpReply } from '../../domain/bounce-classes.ts';
+import { parseSmtpReply, type SmtpReply } from '../../domain/bounce-classes.ts';
 import type { Envelope, SendResult, Transport } from './transport.ts';
 
 const DOWN_FOR_MS = 30_000;
@@ -20,6 +22,23 @@ interface SmtpError extends Error {
   code?: string;
   responseCode?: number;
   response?: string;
+  command?: string;
+}
+
+// The commands of one message's transaction; a reply to anything else (the greeting, EHLO,
+// STARTTLS, AUTH) concerns the relay or our settings for it, not the recipient.
+const TRANSACTION_COMMANDS = new Set(['MAIL FROM', 'RCPT TO', 'DATA']);
+
+/** The message's answer, if this error is one; null when the relay itself failed. */
+function answerOf(e: SmtpError): SmtpReply | null {
+  if (e.code === 'ETLS' || e.code === 'EAUTH') return null;
+  if (e.responseCode && TRANSACTION_COMMANDS.has(e.command ?? '')) {
+    return { ...parseSmtpReply(e.response ?? `${e.responseCode}`, e.responseCode), code: e.responseCode };
+  }
+  // Refused by the client library before sending (too large, unusable address): no relay takes it.
+  if (e.code === 'EMESSAGE') return parseSmtpReply(`552 5.3.4 ${e.message}`);
+  if (e.code === 'EENVELOPE' && !e.responseCode) return parseSmtpReply(`550 5.5.0 ${e.message}`);
+  return null;
 }
 
 export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger; timeoutMs: number; maxConnections?: number }): Transport {
@@ -49,13 +68,10 @@ export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger;
       return { reply: parseSmtpReply(info.response || '250 OK', 250), via: slot.config.url };
     } catch (error) {
       const e = error as SmtpError;
-      // A TLS or login failure is the relay's problem (or our settings'), not the recipient's:
+      // A TLS or login failure, like a refused greeting, is the relay's problem (or our settings'):
       // it fails over and defers like an unreachable relay, even when it came with a 5xx reply.
-      if (e.code === 'ETLS' || e.code === 'EAUTH') return e;
-      if (e.responseCode) {
-        return { reply: { ...parseSmtpReply(e.response ?? `${e.responseCode}`, e.responseCode), code: e.responseCode }, via: slot.config.url };
-      }
-      return e;
+      const reply = answerOf(e);
+      return reply ? { reply, via: slot.config.url } : e;
     }
   }
 
