@@ -9,6 +9,7 @@ import type { Context } from '../services/context.ts';
 import type { MessagesTable } from '../store/schema.ts';
 import { claimDueMessages, releaseAllLeases, releaseExpiredLeases, renewLeases, type MessageOutcome } from '../store/messages.ts';
 import { findSuppressed } from '../store/suppressions.ts';
+import { findBlacklisted } from '../store/blacklist.ts';
 import { classifyReply, suppressesAddress, type SmtpReply } from '../domain/bounce-classes.ts';
 import { nextAttemptDelayMs } from '../domain/backoff.ts';
 import { randomAlnum } from '../domain/ids.ts';
@@ -130,16 +131,21 @@ export class DeliveryWorker {
     // A recipient suppressed after its message was accepted (an earlier hard bounce, say) is not sent.
     const byAccount = new Map<string, MessagesTable[]>();
     for (const m of batch) byAccount.set(m.account_id, [...(byAccount.get(m.account_id) ?? []), m]);
+    // A blacklisted recipient (the account's "never send to" list) is refused by policy.
     const suppressed = new Map<string, string>();
+    const blacklisted = new Set<string>();
     for (const [accountId, list] of byAccount) {
-      const found = await findSuppressed(this.ctx.db, accountId, [...new Set(list.map((m) => m.recipient.toLowerCase()))]);
+      const emails = [...new Set(list.map((m) => m.recipient.toLowerCase()))];
+      const found = await findSuppressed(this.ctx.db, accountId, emails);
       for (const [email, type] of found) suppressed.set(`${accountId}:${email}`, type);
+      for (const email of await findBlacklisted(this.ctx.db, accountId, emails)) blacklisted.add(`${accountId}:${email}`);
     }
     for (const m of batch) {
       this.inFlight++;
       this.active.add(m.id);
-      const suppressionType = suppressed.get(`${m.account_id}:${m.recipient.toLowerCase()}`);
-      const task = suppressionType !== undefined ? this.reject(m, suppressionType) : this.deliver(m);
+      const who = `${m.account_id}:${m.recipient.toLowerCase()}`;
+      const suppressionType = suppressed.get(who);
+      const task = blacklisted.has(who) ? this.refuseByPolicy(m) : suppressionType !== undefined ? this.reject(m, suppressionType) : this.deliver(m);
       void task
         .catch((error) => this.log.error({ err: error, messageId: m.id }, 'delivery failed unexpectedly'))
         .finally(() => {
@@ -166,6 +172,13 @@ export class DeliveryWorker {
     const reason = `Recipient is on the suppression list (${suppressionType})`;
     const outcome: MessageOutcome = { id: m.id, status: 'suppressed', lastResponse: reason, bounceClass: 50, messageIdHeader: null, size: null, at: this.ctx.clock() };
     return this.record(m, outcome, 'bounce', { reason, bounceClass: 50 });
+  }
+
+  /** On the account's blacklist: never sent; recorded as a policy rejection (class 50). */
+  private refuseByPolicy(m: MessagesTable): Promise<void> {
+    const reason = 'Recipient is on the blacklist of the account';
+    const outcome: MessageOutcome = { id: m.id, status: 'suppressed', lastResponse: reason, bounceClass: 50, messageIdHeader: null, size: null, at: this.ctx.clock() };
+    return this.record(m, outcome, 'policy_rejection', { reason, bounceClass: 50 });
   }
 
   private async deliver(m: MessagesTable): Promise<void> {

@@ -7,6 +7,7 @@ import { authenticate, type ApiKeyInfo } from '../services/api-keys.ts';
 import { keyFromAuthorization } from '../domain/api-key-format.ts';
 import { permissionName, type PermissionId } from '../domain/permissions.ts';
 import type { Surface } from './surface.ts';
+import { bruteForceLock } from './limits.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,12 +21,16 @@ declare module 'fastify' {
 
 export function registerAuth(app: FastifyInstance, ctx: Context, surfaceFor: (url: string) => Surface): void {
   app.decorateRequest('apiKey', null as unknown as ApiKeyInfo);
+  const lock = bruteForceLock(ctx);
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const permission = request.routeOptions.config?.permission;
     if (!permission) return;
     const surface = surfaceFor(request.url);
+    // A locked client IP is refused before its key is even looked at; a wrong key counts toward the lock.
+    if (await lock.refuseIfLocked(request, reply)) return reply;
     const result = await authenticate(ctx, keyFromAuthorization(request.headers.authorization), request.ip);
     if (!result.ok) {
+      if (result.reason === 'invalid') await lock.recordFailure(request);
       const detail =
         result.reason === 'missing'
           ? 'an API key is required in the Authorization header'

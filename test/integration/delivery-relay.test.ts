@@ -399,6 +399,22 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
     ]);
     expect(receivedBy(sink, hard)).toHaveLength(0);
   });
+
+  it('refuses a blacklisted recipient by policy: suppressed, class 50, a policy_rejection event', async () => {
+    const [listed, other] = [address('listed'), address('other')];
+    const added = await server.api.post('/api/v1/blacklist', { pattern: listed });
+    expect(added.status).toBe(201);
+    const id = await send(server, { to: [{ email: listed }, { email: other }] });
+    const rows = await waitForTransmission(server.api, id);
+    expect(rows.find((r) => r.recipient === listed)).toMatchObject({ status: 'suppressed', bounceClass: 50 });
+    expect(rows.find((r) => r.recipient === other)).toMatchObject({ status: 'delivered' });
+    const events = (await eventsOf(server, id)).filter((e) => e.recipient === listed);
+    expect(events.map((e) => [e.type, e.bounceClass])).toEqual([
+      ['injection', null],
+      ['policy_rejection', 50],
+    ]);
+    expect(receivedBy(sink, listed)).toHaveLength(0);
+  });
 });
 
 describe(`relay failover and exhausted retries (${dialectName})`, () => {

@@ -1,5 +1,20 @@
 // The mail2many-compatible marketing surface under /api/v1. Each area registers its own routes.
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../../services/context.ts';
+import { registerAccountRoutes } from './account.ts';
+import { registerSubscriberGroupRoutes } from './subscriber-groups.ts';
+import { registerCustomerFieldRoutes } from './customer-fields.ts';
+import { registerBlacklistRoutes } from './blacklist.ts';
+import { registerSubscriberRoutes } from './subscribers.ts';
+import { registerImportRoutes } from './imports.ts';
+import { registerRateLimits } from '../limits.ts';
 
-export async function registerMarketingRoutes(_app: FastifyInstance, _ctx: Context): Promise<void> {}
+export async function registerMarketingRoutes(_app: FastifyInstance, _ctx: Context): Promise<void> {
+  registerAccountRoutes(_app, _ctx);
+  registerSubscriberGroupRoutes(_app, _ctx);
+  registerCustomerFieldRoutes(_app, _ctx);
+  registerBlacklistRoutes(_app, _ctx);
+  registerSubscriberRoutes(_app, _ctx);
+  registerImportRoutes(_app, _ctx);
+  registerRateLimits(_app, _ctx);
+}

@@ -1,0 +1,127 @@
+// Admission rules of the marketing API: requests per API key and minute, requests in flight per
+// API key, and the brute-force lock per client IP. The counters live in a LimitStore: in memory for
+// a single node, in Redis (REDIS_URL) when several nodes must share them. All times come from
+// ctx.clock, read on every call.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Context } from './context.ts';
+import { FAILURE_WINDOW_MS, lockAfterFailure } from '../domain/brute-force.ts';
+import { MemoryLimitStore, type LimitStore } from '../store/limit-store.ts';
+import { RedisLimitStore } from '../store/redis-limit-store.ts';
+
+const RATE_WINDOW_MS = 60_000;
+/** A slot held longer than this is taken to belong to a node that died, and is no longer counted. */
+const SLOT_STALE_MS = 10 * 60_000;
+const WARN_EVERY_MS = 10_000;
+
+export interface RateState {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetAt: number; // epoch ms
+}
+
+export interface SlotState {
+  ok: boolean;
+  limit: number;
+  remaining: number;
+  /** Gives the slot back; safe to call more than once. */
+  release(): void;
+}
+
+export class Limits {
+  private lastWarning = 0;
+
+  constructor(
+    private readonly ctx: Context,
+    readonly store: LimitStore,
+  ) {}
+
+  get ratePerMinute() {
+    return this.ctx.config.rateLimitPerMinute;
+  }
+  get concurrency() {
+    return this.ctx.config.concurrencyLimit;
+  }
+
+  /** Counts the request against the key's minute; null when the limit is off or the store is down. */
+  async countRequest(apiKeyId: string): Promise<RateState | null> {
+    const limit = this.ratePerMinute;
+    if (limit === 0) return null;
+    const hit = await this.guard(() => this.store.hit(apiKeyId, this.ctx.clock(), RATE_WINDOW_MS));
+    if (!hit) return null;
+    return { allowed: hit.count <= limit, limit, remaining: Math.max(0, limit - hit.count), resetAt: hit.resetAt };
+  }
+
+  /** Takes one of the key's concurrent slots; null when the limit is off or the store is down. */
+  async takeSlot(apiKeyId: string): Promise<SlotState | null> {
+    const limit = this.concurrency;
+    if (limit === 0) return null;
+    const token = randomUUID();
+    const got = await this.guard(() => this.store.acquire(apiKeyId, token, limit, this.ctx.clock(), SLOT_STALE_MS));
+    if (!got) return null;
+    let released = !got.ok;
+    return {
+      ok: got.ok,
+      limit,
+      remaining: Math.max(0, limit - got.active),
+      release: () => {
+        if (released) return;
+        released = true;
+        void this.guard(() => this.store.release(apiKeyId, token));
+      },
+    };
+  }
+
+  /** Milliseconds the client IP stays locked; 0 when it is not locked. */
+  async lockRemaining(ip: string): Promise<number> {
+    const until = await this.guard(() => this.store.lockedUntil(ip));
+    return until ? Math.max(0, until - this.ctx.clock()) : 0;
+  }
+
+  /** Counts a failed authentication from the IP and locks it when the schedule says so. */
+  async recordAuthFailure(ip: string): Promise<void> {
+    const now = this.ctx.clock();
+    const failures = await this.guard(() => this.store.recordFailure(ip, now, FAILURE_WINDOW_MS));
+    const lockMs = failures ? lockAfterFailure(failures) : 0;
+    if (lockMs > 0) await this.guard(() => this.store.lock(ip, now, now + lockMs));
+  }
+
+  close() {
+    return this.store.close();
+  }
+
+  // Limits protect the service; when their store is unreachable, requests pass (logged) rather
+  // than the whole API failing with it.
+  private async guard<T>(op: () => Promise<T>): Promise<T | null> {
+    try {
+      return await op();
+    } catch (err) {
+      const now = Date.now();
+      if (now - this.lastWarning > WARN_EVERY_MS) {
+        this.lastWarning = now;
+        this.ctx.log.warn({ err }, 'the limit store is unavailable; requests pass unlimited until it is back');
+      }
+      return null;
+    }
+  }
+}
+
+const byContext = new WeakMap<Context, Limits>();
+
+/** The limits of one running Posthorn (one per context, so test servers never share counters). */
+export function limitsFor(ctx: Context): Limits {
+  let limits = byContext.get(ctx);
+  if (!limits) {
+    limits = new Limits(ctx, createLimitStore(ctx));
+    byContext.set(ctx, limits);
+  }
+  return limits;
+}
+
+function createLimitStore(ctx: Context): LimitStore {
+  if (!ctx.config.redisUrl) return new MemoryLimitStore();
+  // Nodes of one deployment share the secret (it is kept in their database), so they share the
+  // namespace; another deployment on the same Redis gets its own.
+  const namespace = createHash('sha256').update(`limits:${ctx.secret}`).digest('hex').slice(0, 16);
+  return new RedisLimitStore(ctx.config.redisUrl, `posthorn:${namespace}:`);
+}

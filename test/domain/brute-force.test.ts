@@ -1,0 +1,9 @@
+import { describe, expect, it } from 'vitest';
+import { lockAfterFailure } from '../../src/domain/brute-force.ts';
+
+describe('brute-force lock schedule', () => {
+  it('follows the spec: 5 → 30 s, 3 more tries, 8 → 60 s, 9 → 120 s, 10 → 5 min, 11 → 10 min, then +5 min each', () => {
+    const seconds = Array.from({ length: 15 }, (_, i) => lockAfterFailure(i + 1) / 1000);
+    expect(seconds).toEqual([0, 0, 0, 0, 30, 0, 0, 60, 120, 300, 600, 900, 1200, 1500, 1800]);
+  });
+});
