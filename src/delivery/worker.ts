@@ -153,7 +153,9 @@ export class DeliveryWorker {
           // recorded, the row returns to the queue when its lease runs out.
           this.active.delete(m.id);
           this.inFlight--;
-          this.notify();
+          // Claim again once half the slots are free, not after every message: each claim is a
+          // query (plus the suppression and blacklist look-ups of its batch).
+          if (this.inFlight <= this.ctx.config.worker.concurrency / 2) this.notify();
         });
     }
   }

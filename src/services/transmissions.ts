@@ -11,9 +11,7 @@ import { domainOf, hasLineBreak, HEADER_NAME, isOwnedHeader, isValidEmail } from
 import { compileMessage, renderMessage, TemplateError } from '../domain/render.ts';
 import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import type { Database, MessagesTable } from '../store/schema.ts';
-import { insertTransmission } from '../store/transmissions.ts';
-import { insertMessages } from '../store/messages.ts';
-import { insertEvents, type NewEvent } from '../store/events.ts';
+import type { NewEvent } from '../store/events.ts';
 import { findSuppressed } from '../store/suppressions.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
 import { addUsage, usageBetween } from '../store/usage.ts';
@@ -191,7 +189,7 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
 
   // A concurrent request with the same key may commit first. The work then writes nothing and
   // reports the race instead of throwing: a throw would roll back the whole shared commit batch.
-  const committed = await ctx.batcher.run(async (trx) => {
+  const committed = await ctx.batcher.run(async (trx, bulk) => {
     if (idempotencyKey) {
       const saved = await saveIdempotencyKey(
         trx,
@@ -204,7 +202,8 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
     // concurrent accepts would otherwise all pass the early check and overshoot the limit. Throwing
     // here rolls the shared batch back; the batcher then redoes every request alone.
     await checkQuota(ctx, trx, key.accountId, rows.length, now);
-    await insertTransmission(trx, {
+    // Appended rows go into the batch's multi-row INSERTs, written just before the shared commit.
+    bulk.insert('transmissions', [{
       id: transmissionId,
       account_id: key.accountId,
       api_key_id: key.id,
@@ -218,9 +217,9 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
       campaign_id: content.campaignId,
       send_at: sendAt,
       created_at: now,
-    });
-    await insertMessages(trx, rows);
-    await insertEvents(trx, events);
+    }]);
+    bulk.insert('messages', rows);
+    bulk.insert('events', events);
     await addUsage(trx, key.accountId, utcDay(now), rows.length);
     return true;
   });

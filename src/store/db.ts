@@ -17,6 +17,26 @@ export interface Store {
 // and counters, all well inside Number's exact range.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/**
+ * Kysely prepares every query anew; on the hot paths (accept, claim, outcome) the same few SQL
+ * texts repeat thousands of times a second, so prepared statements are kept by their SQL text.
+ * Safe because Kysely runs one statement at a time on the connection.
+ */
+function cachePreparedStatements(sqlite: SQLite.Database, maxEntries = 2000): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, SQLite.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      statement = prepare(source);
+      // Long multi-row inserts make many distinct texts; a full cache starts over.
+      if (cache.size >= maxEntries) cache.clear();
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof sqlite.prepare;
+}
+
 export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?: 'FULL' | 'NORMAL'; poolSize?: number } = {}): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
@@ -27,6 +47,7 @@ export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?:
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('cache_size = -64000');
+    cachePreparedStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     await migrateToLatest(db, 'sqlite');
     return { db, dialect: 'sqlite', close: () => db.destroy() };
