@@ -43,6 +43,9 @@ export function areaOf(frame: CallFrame): string {
     if (functionName === '(program)') return 'V8/native (program)';
     return `native ${functionName || '(anonymous)'}`;
   }
+  // nodemailer does three different jobs here (MIME, DKIM, SMTP client): keep them apart.
+  const nodemailer = /node_modules\/nodemailer\/lib\/([^/]+)/.exec(url);
+  if (nodemailer) return `nodemailer/${nodemailer[1]}`;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   const src = /\/(src|bench|test)\/(?:([^/]+)\/)?[^/]+$/.exec(url);

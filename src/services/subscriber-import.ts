@@ -13,7 +13,7 @@ import type { AccountVocabulary, FieldErrors, SubscriberInput } from '../domain/
 import { STATUS } from '../domain/subscriber-status.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
 import { findSubscribersByEmails, upsertSubscribers, writeFieldValues, type FieldValueRow, type NewSubscriberRow, type SubscriberRow } from '../store/subscribers.ts';
-import { hasBlacklist, importableFieldInfo } from '../store/subscriber-import.ts';
+import { hasBlacklist, importableFieldInfo, refreshSubscriberStatistics } from '../store/subscriber-import.ts';
 import { claimJob, claimableJobs, finishJob, findJob, insertJob, writeJobProgress, type JobRow } from '../store/jobs.ts';
 
 export const IMPORT_JOB_TYPE = 'subscriber_import';
@@ -98,6 +98,8 @@ export async function getJob(ctx: Context, accountId: string, id: number): Promi
   return job;
 }
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The job was taken over by another runner (this one stalled); stop without writing anything. */
 class LostJob extends Error {}
 
@@ -163,26 +165,42 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
 
   if (!fs.existsSync(file)) return finish('failed', 'The uploaded file is gone; upload it again.');
   const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+  let writing: Promise<void> = Promise.resolve();
+  let recordNo = 0; // records read, the header included
   try {
     const parser = new CsvParser();
     const fields = await importableFieldInfo(ctx.db, accountId);
     const vocabulary: AccountVocabulary = { fieldTypes: new Map([...fields].map(([id, f]) => [id, f.type])), channelIds: new Set() };
     let columns: ColumnSpec[] | null = null;
-    let recordNo = 0;
     let skip = counters.processed; // rows committed before a take-over
     let batch: Pending[] = [];
     let batchEmails = new Set<string>();
     let batchFailed: RowError[] = [];
 
+    // Two-stage pipeline: while one batch is written, the next one is parsed. Batches commit in
+    // file order, each after the one before (its counters and ownership build on that one's).
+    let createdAtLastAnalyze = 0;
     const flush = async () => {
       if (batch.length === 0 && batchFailed.length === 0) return;
-      const next = await writeBatch(ctx, job.id, accountId, ownPayload, { ...payload, bytesRead: stream.bytesRead }, counters, batch, batchFailed);
-      Object.assign(counters, next.counters);
-      ownPayload = next.payload;
-      payload = JSON.parse(ownPayload) as ImportPayload;
+      const work = { rows: batch, failed: batchFailed, bytesRead: stream.bytesRead };
       batch = [];
       batchEmails = new Set();
       batchFailed = [];
+      await writing;
+      // better-sqlite3 works synchronously on the API's event loop: let waiting requests in
+      // between batches, so an import never holds the API up for more than one batch.
+      await yieldToEventLoop();
+      // Each time the rows this job created double, the planner learns how big the table is now.
+      if (counters.created - createdAtLastAnalyze >= Math.max(IMPORT_BATCH_ROWS, createdAtLastAnalyze)) {
+        createdAtLastAnalyze = counters.created;
+        await refreshSubscriberStatistics(ctx.db, ctx.dialect);
+      }
+      writing = writeBatch(ctx, job.id, accountId, ownPayload, { ...payload, bytesRead: work.bytesRead }, counters, work.rows, work.failed).then((next) => {
+        Object.assign(counters, next.counters);
+        ownPayload = next.payload;
+        payload = JSON.parse(ownPayload) as ImportPayload;
+      });
+      writing.catch(() => {}); // surfaces at the next await of `writing`
     };
 
     const take = async (record: CsvRecord) => {
@@ -195,6 +213,7 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
       }
       if (skip > 0) {
         skip--;
+        if (skip % IMPORT_BATCH_ROWS === 0) await yieldToEventLoop();
         return;
       }
       const result: RowResult = record.error ? { ok: false, errors: { row: [`The row is not valid CSV: ${record.error}.`] } } : readRow(record.fields, columns!, vocabulary);
@@ -212,7 +231,10 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
 
     const out: CsvRecord[] = [];
     for await (const chunk of stream) {
-      if (shouldStop()) return requeue(ctx, job.id, ownPayload);
+      if (shouldStop()) {
+        await writing;
+        return requeue(ctx, job.id, ownPayload);
+      }
       parser.push(chunk as string, out);
       for (const record of out) await take(record);
       out.length = 0;
@@ -220,11 +242,14 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
     parser.end(out);
     for (const record of out) await take(record);
     await flush();
+    await writing;
     if (recordNo === 0) return finish('failed', 'The CSV file is empty.');
     await finish('completed');
   } catch (err) {
+    // A batch may still be on its way: its outcome decides what the job says.
+    await writing.catch(() => {});
     if (err instanceof LostJob) return;
-    if (err instanceof CsvError) return finish('failed', `The file stops being readable CSV after row ${counters.processed + 1}: ${err.message}.`);
+    if (err instanceof CsvError) return finish('failed', `The file stops being readable CSV after row ${recordNo}: ${err.message}.`);
     if (err instanceof ServiceError) return finish('failed', err.detail);
     ctx.log.error({ err, jobId: job.id }, 'subscriber import failed');
     return finish('failed', `An internal error stopped the import after ${counters.processed} rows.`);

@@ -1,5 +1,5 @@
 // What a subscriber import needs to know about the account beyond the subscriber store.
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -14,4 +14,15 @@ export async function importableFieldInfo(db: Db, accountId: string): Promise<Ma
 export async function hasBlacklist(db: Db, accountId: string): Promise<boolean> {
   const row = await db.selectFrom('blacklist').select('id').where('account_id', '=', accountId).limit(1).executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * Refreshes PostgreSQL's planner statistics of the subscriber tables. A bulk load grows them
+ * faster than autovacuum re-analyzes; with stale statistics the planner takes an email lookup for
+ * a scan of the whole account. SQLite's planner needs no statistics for these lookups.
+ */
+export async function refreshSubscriberStatistics(db: Db, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  if (dialect !== 'postgres') return;
+  await sql`analyze subscribers`.execute(db);
+  await sql`analyze subscriber_field_values`.execute(db);
 }

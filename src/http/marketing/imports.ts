@@ -103,7 +103,11 @@ export function registerImportRoutes(app: FastifyInstance, ctx: Context): void {
         try {
           upload = await saveUpload(request.raw, importsDir(ctx), ctx.config.importMaxBytes);
         } catch (err) {
-          if (!(err instanceof UploadTooLarge)) throw err;
+          if (!(err instanceof UploadTooLarge)) {
+            // A client that hung up mid-file: nobody reads this answer, and it is not our error.
+            if (request.raw.destroyed || request.raw.socket.destroyed) return marketingSurface.protocol(reply, 400, 'the upload stopped before the end of the file');
+            throw err;
+          }
           // The rest of the body is not read: stop the socket and hang up after the answer.
           request.raw.pause();
           void reply.header('connection', 'close');
