@@ -13,6 +13,7 @@ import { singleRecipientBody, HTML_BYTES } from './lib/payload.ts';
 import { codeVersion, describeMachine, machineBusySeconds, machineLine, waitForQuietMachine } from './lib/machine.ts';
 import { appendResult, printTable, round, RESULTS_DIR } from './lib/results.ts';
 import { printProfileSummary } from './lib/cpu-profile.ts';
+import { startSampler } from './lib/sampler.ts';
 
 const opts = readOptions({
   duration: { env: 'BENCH_DURATION', default: '20' },
@@ -50,11 +51,12 @@ interface Row {
   'server cores': number;
   'load gen cores': number;
   'other cores': number;
+  'quiet seconds: req/s': string;
   'in DB': number;
   durable: string;
 }
 
-async function load(url: string, key: string, seconds: number, acknowledged: Set<string>): Promise<Result> {
+async function load(url: string, key: string, seconds: number, acknowledged: Set<string>, counter = { ok: 0 }): Promise<Result> {
   return autocannon({
     url: `${url}/v1/layang/transmissions`,
     connections,
@@ -66,6 +68,7 @@ async function load(url: string, key: string, seconds: number, acknowledged: Set
         body,
         onResponse: (status, text) => {
           if (status !== 200) return;
+          counter.ok++;
           const m = TRANSMISSION_ID.exec(text);
           if (m) acknowledged.add(m[1]!);
         },
@@ -107,7 +110,10 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
     const machine0 = machineBusySeconds();
     const serverCpu0 = server.cpuSeconds();
     const benchCpu0 = process.cpuUsage();
-    const r = await load(server.url, server.key, duration, acknowledged);
+    const counter = { ok: 0 };
+    const sampler = startSampler(server.pid, () => counter.ok);
+    const r = await load(server.url, server.key, duration, acknowledged, counter);
+    const sampled = sampler.stop();
     const serverCpu = server.cpuSeconds() - serverCpu0;
     const benchCpuUs = process.cpuUsage(benchCpu0);
     const benchCpu = (benchCpuUs.user + benchCpuUs.system) / 1e6;
@@ -169,6 +175,11 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
       loadAverageBefore: loadBefore,
       otherCoresBusyBefore: busyBefore,
       otherCoresBusyDuring: round(otherCores, 2),
+      // The seconds in which other processes used < 0.25 cores: the figure a quiet machine gives.
+      quietSeconds: sampled.quiet.seconds,
+      quietRequestsPerSecond: sampled.quiet.rate,
+      quietServerCores: sampled.quiet.serverCores,
+      perSecond: sampled.perSecond,
       profile: server.cpuProfile(),
       machine,
       code: codeVersion(),
@@ -190,6 +201,7 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
       'server cores': record.serverCoresBusy,
       'load gen cores': record.loadGeneratorCoresBusy,
       'other cores': record.otherCoresBusyDuring,
+      'quiet seconds: req/s': sampled.quiet.seconds ? `${sampled.quiet.rate} (${Math.round(sampled.quiet.seconds)} s, server ${sampled.quiet.serverCores} cores)` : 'none',
       'in DB': inDb,
       durable: durable
         ? `yes (all ${acknowledged.size} acknowledged found${extra ? `; +${extra} committed, answer unread at stop` : ''})`

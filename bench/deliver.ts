@@ -13,6 +13,7 @@ import { FROM_DOMAIN, manyRecipientsBody } from './lib/payload.ts';
 import { codeVersion, describeMachine, machineBusySeconds, machineLine, waitForQuietMachine } from './lib/machine.ts';
 import { appendResult, printTable, round, RESULTS_DIR } from './lib/results.ts';
 import { printProfileSummary } from './lib/cpu-profile.ts';
+import { startSampler } from './lib/sampler.ts';
 import { generateDkimKey } from '../src/domain/dkim-keys.ts';
 import { newId } from '../src/domain/ids.ts';
 import { insertDomain } from '../src/store/domains.ts';
@@ -164,6 +165,8 @@ async function runOnce(store: StoreKind, settings: WorkerSettings, sink: Countin
     const machine0 = machineBusySeconds();
     const benchCpu0 = process.cpuUsage();
     const workerCpu0 = worker.cpuSeconds();
+    const sampler = startSampler(worker.pid, () => sink.received);
+    let sampled: ReturnType<ReturnType<typeof startSampler>['stop']>;
     let recordedAt: number;
     let statuses: Record<string, number>;
     let completed = false;
@@ -176,6 +179,7 @@ async function runOnce(store: StoreKind, settings: WorkerSettings, sink: Countin
         () => true,
         () => false,
       );
+      sampled = sampler.stop();
       workerCpu = worker.cpuSeconds() - workerCpu0;
       machineBusy = machineBusySeconds() - machine0;
       benchCpuUs = process.cpuUsage(benchCpu0);
@@ -193,7 +197,6 @@ async function runOnce(store: StoreKind, settings: WorkerSettings, sink: Countin
     const doneAt = completed ? sink.lastAt! : Date.now();
     const window = (doneAt - readyAt) / 1000;
     const sinkCpu = (benchCpuUs!.user + benchCpuUs!.system) / 1e6;
-    const fromReady = (doneAt - readyAt) / 1000;
     const record = {
       bench: 'deliver',
       date: new Date().toISOString(),
@@ -207,9 +210,9 @@ async function runOnce(store: StoreKind, settings: WorkerSettings, sink: Countin
       queueSeconds: round(queueSeconds, 2),
       queuedPerSecond: round(total / queueSeconds),
       workerStartupSeconds: round((readyAt - spawnedAt) / 1000, 2),
-      secondsFromReadyToLast: round(fromReady, 2),
+      secondsFromReadyToLast: round(window, 2),
       completed,
-      messagesPerSecond: round(received / fromReady),
+      messagesPerSecond: round(received / window),
       messagesPerSecondIncludingStartup: round(received / ((doneAt - spawnedAt) / 1000)),
       steadyMessagesPerSecond: sink.firstAt ? round((received - 1) / ((sink.lastAt! - sink.firstAt) / 1000)) : 0,
       secondsUntilAllRecorded: completed ? round((recordedAt - spawnedAt) / 1000, 2) : null,
@@ -225,6 +228,11 @@ async function runOnce(store: StoreKind, settings: WorkerSettings, sink: Countin
       loadAverageBefore: loadBefore,
       otherCoresBusyBefore: busyBefore,
       otherCoresBusyDuring: round((machineBusy! - workerCpu! - sinkCpu) / window, 2),
+      // The seconds in which other processes used < 0.25 cores: the figure a quiet machine gives.
+      quietSeconds: sampled!.quiet.seconds,
+      quietMessagesPerSecond: sampled!.quiet.rate,
+      quietWorkerCores: sampled!.quiet.serverCores,
+      perSecond: sampled!.perSecond,
       profile: worker.cpuProfile(),
       machine,
       code: codeVersion(),
@@ -264,6 +272,7 @@ try {
         'sample verify': r.sampleDkimVerify,
         'queue (accept)': `${r.queuedPerSecond} msg/s`,
         'other cores': r.otherCoresBusyDuring,
+        'quiet seconds: msg/s': r.quietSeconds ? `${r.quietMessagesPerSecond} (${Math.round(r.quietSeconds)} s, worker ${r.quietWorkerCores} cores)` : 'none',
         ok: ok ? 'yes' : 'NO',
       });
     }
