@@ -130,7 +130,11 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
     const check = await db.open();
     let inDb: number;
     let missing = 0;
+    let messageStatuses: Record<string, number> = {};
     try {
+      // With role all: how far the worker got with the accepted messages by the end.
+      const statuses = await check.db.selectFrom('messages').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      messageStatuses = Object.fromEntries(statuses.map((x) => [x.status, Number(x.n)]));
       const ids = await check.db.selectFrom('transmissions').select('id').execute();
       inDb = ids.length;
       const stored = new Set(ids.map((x) => x.id));
@@ -168,6 +172,7 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
       committedButUnanswered: extra,
       unansweredAtStop: unanswered,
       durable,
+      messageStatuses,
       serverCpuSeconds: round(serverCpu, 2),
       serverCpuMsPerRequest: round((serverCpu * 1000) / Math.max(1, r['2xx']), 3),
       serverCoresBusy: round(serverCpu / r.duration, 2),

@@ -31,8 +31,8 @@ table(
   accept.map((r) => [
     when(r.date),
     code(r),
-    r.store,
-    r.role,
+    r.sqliteSynchronous && r.sqliteSynchronous !== 'FULL' && r.store === 'sqlite' ? `sqlite (${r.sqliteSynchronous})` : r.store,
+    r.messageStatuses && r.role === 'all' ? `all (captured ${r.messageStatuses.captured ?? 0} of ${r.transmissionsInDb})` : r.role,
     `${r.connections} × ${Math.round(r.durationS)}`,
     r.requestsPerSecond,
     `${r.latencyMs.p50} ms`,

@@ -41,7 +41,7 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
 
   let worker: DeliveryWorker | null = null;
   if (config.role === 'all' || config.role === 'worker') {
-    const transport = config.delivery === 'relay' ? createRelayTransport(config.relays, { log, timeoutMs: config.worker.smtpTimeoutMs }) : null;
+    const transport = config.delivery === 'relay' ? createRelayTransport(config.relays, { log, timeoutMs: config.worker.smtpTimeoutMs, maxConnections: config.relayConnections }) : null;
     worker = new DeliveryWorker(ctx, transport);
     await worker.start();
   }

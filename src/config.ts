@@ -28,6 +28,8 @@ export interface Config {
   groupCommitMs: number;
   delivery: DeliveryMode;
   relays: RelayConfig[];
+  /** Pooled SMTP connections per relay. */
+  relayConnections: number;
   dnsServers: string[];
   requireVerifiedDomain: boolean;
   returnPathDomain: string | null;
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     groupCommitMs: int(env, 'POSTHORN_GROUP_COMMIT_MS', databaseUrl.startsWith('sqlite:') && sync === 'FULL' ? 3 : 0, 0, 100),
     delivery,
     relays,
+    relayConnections: int(env, 'POSTHORN_RELAY_CONNECTIONS', 32, 1, 1000),
     dnsServers: parseDnsServers(env.POSTHORN_DNS_SERVERS),
     requireVerifiedDomain: bool(env, 'POSTHORN_REQUIRE_VERIFIED_DOMAIN', true),
     returnPathDomain: env.POSTHORN_RETURN_PATH_DOMAIN || null,
