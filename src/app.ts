@@ -10,8 +10,10 @@ import { bootstrapFirstAccount, ensureSecret } from './services/bootstrap.ts';
 import { createDnsLookup } from './services/dns.ts';
 import { buildHttpServer } from './http/server.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
+import { MailingFanout } from './services/mailing-fanout.ts';
 import { createRelayTransport } from './delivery/transports/relay.ts';
 import { createLogger } from './log.ts';
+import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 
 export interface Posthorn {
   ctx: Context;
@@ -40,10 +42,17 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
   const { key: firstKey } = await bootstrapFirstAccount(ctx);
 
   let worker: DeliveryWorker | null = null;
+  let fanout: MailingFanout | null = null;
+  let webhooks: WebhookDispatcher | null = null;
   if (config.role === 'all' || config.role === 'worker') {
     const transport = config.delivery === 'relay' ? createRelayTransport(config.relays, { log, timeoutMs: config.worker.smtpTimeoutMs, maxConnections: config.relayConnections }) : null;
     worker = new DeliveryWorker(ctx, transport);
     await worker.start();
+    const w = worker;
+    fanout = new MailingFanout(ctx, () => w.notify(), MailingFanout.optionsFor(ctx));
+    await fanout.start();
+    webhooks = new WebhookDispatcher(ctx);
+    webhooks.start();
   }
 
   let http: FastifyInstance | null = null;
@@ -54,7 +63,10 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
       const w = worker;
       // A committed accept wakes the worker in this process at once.
       http.addHook('onResponse', async (request, reply) => {
-        if (request.method === 'POST' && reply.statusCode >= 200 && reply.statusCode < 300) w.notify();
+        if (request.method === 'POST' && reply.statusCode >= 200 && reply.statusCode < 300) {
+          w.notify();
+          fanout?.notify();
+        }
       });
     }
     await http.listen({ port: config.port, host: config.host });
@@ -71,7 +83,9 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     worker,
     async close() {
       await http?.close();
+      await fanout?.stop();
       await worker?.stop();
+      await webhooks?.stop();
       await store.close();
     },
   };

@@ -58,6 +58,8 @@ export interface Config {
   redisUrl: string | null;
   /** Largest CSV file POST /api/v1/subscribers/import accepts. */
   importMaxBytes: number;
+  /** Webhook delivery: private/loopback targets allowed (tests, trusted networks), retry base, dispatcher poll. */
+  webhooks: { allowPrivateTargets: boolean; retryBaseMs: number; pollMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -218,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     concurrencyLimit: int(env, 'POSTHORN_CONCURRENCY_LIMIT', 10, 0, 100_000),
     redisUrl: parseRedisUrl(env.REDIS_URL),
     importMaxBytes: int(env, 'POSTHORN_IMPORT_MAX_MB', 1024, 1, 1024 * 1024) * 1024 * 1024,
+    webhooks: { allowPrivateTargets: bool(env, 'POSTHORN_WEBHOOK_ALLOW_PRIVATE', false), retryBaseMs: int(env, 'POSTHORN_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 3_600_000), pollMs: int(env, 'POSTHORN_WEBHOOK_POLL_MS', 200, 10, 60_000) },
   };
 }
 

@@ -7,7 +7,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../../src/store/schema.ts';
 import { countSubscribers, listSubscribers } from '../../src/store/subscribers.ts';
 import { parsePaging, parseSearch, parseSorting } from '../../src/domain/query-grammar.ts';
-import { SUBSCRIBER_COLUMNS, SUBSCRIBER_SEARCH, SUBSCRIBER_SORTABLE, subscriberCustomField } from '../../src/services/subscriber-search.ts';
+import { SUBSCRIBER_COLUMNS, SUBSCRIBER_LOWER_CASED_FIELDS, SUBSCRIBER_SEARCH, SUBSCRIBER_SORTABLE, subscriberCustomField } from '../../src/services/subscriber-search.ts';
 
 export interface ListQuery {
   name: string;
@@ -61,6 +61,7 @@ export async function captureStatements(dbFile: string, q: ListQuery): Promise<C
       search: parseSearch(q.search, SUBSCRIBER_SEARCH),
       columns: SUBSCRIBER_COLUMNS,
       customField: subscriberCustomField,
+      lowerCasedFields: SUBSCRIBER_LOWER_CASED_FIELDS,
     };
     await countSubscribers(db as never, filter);
     await listSubscribers(db as never, filter, parseSorting(q.sorting, SUBSCRIBER_SORTABLE), parsePaging(q.page, q.limit));

@@ -31,7 +31,8 @@ export async function startMarketingServer(label: string, dataDir?: string, extr
   const dir = dataDir ? path.resolve(dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-marketing-bench-'));
   fs.mkdirSync(dir, { recursive: true });
   const fresh = !fs.existsSync(path.join(dir, 'posthorn.db'));
-  const settings = { POSTHORN_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNCHRONOUS ?? 'FULL', ...extraEnv };
+  // The per-key rate limit (600/min) would cut the list bench short once queries are fast: off.
+  const settings = { POSTHORN_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNCHRONOUS ?? 'FULL', POSTHORN_RATE_LIMIT_PER_MINUTE: '0', ...extraEnv };
   const proc = await startPosthornProcess({
     env: settings,
     dataDir: dir,

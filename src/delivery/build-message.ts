@@ -8,8 +8,10 @@ import { compileMessage, renderMessage, type CompiledMessage } from '../domain/r
 import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import { domainOf } from '../domain/email-address.ts';
 import { parseJson } from '../store/json.ts';
+import { applyTracking } from '../domain/tracking-html.ts';
 import { composeMessage } from './composer.ts';
 import { createSigner, type Signer } from './dkim.ts';
+import { MailingSources } from './mailing-source.ts';
 
 interface Source {
   content: TransmissionContent;
@@ -31,12 +33,17 @@ export interface BuiltMessage {
 export class MessageBuilder {
   private sources = new Map<string, Promise<Source | null>>();
   private signers = new Map<string, { signer: Signer | null; returnPathDomain: string; at: number }>();
+  private readonly mailings: MailingSources;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly returnPathDomain: string | null,
     private readonly cacheSize = 500,
-  ) {}
+    /** Signs the open pixel and tracked links (installation secret, public URL); no tracking without it. */
+    private readonly tracking: { secret: string; publicUrl: string } | null = null,
+  ) {
+    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain));
+  }
 
   private async signerFor(accountId: string, fromDomain: string) {
     const key = `${accountId}:${fromDomain}`;
@@ -71,6 +78,7 @@ export class MessageBuilder {
   }
 
   async build(m: MessagesTable): Promise<BuiltMessage> {
+    if (m.mailing_id && !m.transmission_id) return this.mailings.build(m);
     if (!m.transmission_id) throw new Error(`message ${m.id} has no source`);
     const source = await this.loadSource(m.transmission_id);
     if (!source) throw new Error(`transmission ${m.transmission_id} of message ${m.id} is gone`);
@@ -78,6 +86,9 @@ export class MessageBuilder {
     const own = parseJson<RecipientData>(m.recipient_data, {});
     const data = { ...content.substitutionData, ...(own.substitutionData ?? {}) };
     const rendered = renderMessage(source.compiled, data);
+    if (rendered.html && this.tracking && (content.options.openTracking || content.options.clickTracking)) {
+      rendered.html = applyTracking(rendered.html, { ...this.tracking, messageId: m.id, accountId: m.account_id, open: content.options.openTracking, click: content.options.clickTracking });
+    }
     const fromDomain = domainOf(content.from.email);
     const messageIdHeader = `${m.id}@${fromDomain}`;
     const to = m.recipient_type === 'to' ? [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }] : content.to;

@@ -8,7 +8,8 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../store/schema.ts';
 import { applyOutcome, insertRaw, type MessageOutcome } from '../store/messages.ts';
-import { insertEvents, type NewEvent } from '../store/events.ts';
+import type { NewEvent } from '../store/events.ts';
+import { recordEvents } from '../events/record-events.ts';
 import { addSuppression } from '../store/suppressions.ts';
 
 export interface RecordedOutcome {
@@ -94,7 +95,7 @@ export class OutcomeRecorder {
         if (item.suppress) await addSuppression(trx, item.accountId, item.suppress.email, item.suppress.type, item.suppress.reason, item.outcome.at);
         events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
       }
-      await insertEvents(trx, events);
+      await recordEvents(trx, events);
     });
   }
 }

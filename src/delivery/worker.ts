@@ -35,7 +35,7 @@ export class DeliveryWorker {
     private readonly ctx: Context,
     private readonly transport: Transport | null, // null in capture mode
   ) {
-    this.builder = new MessageBuilder(ctx.db, ctx.config.returnPathDomain);
+    this.builder = new MessageBuilder(ctx.db, ctx.config.returnPathDomain, undefined, { secret: ctx.secret, publicUrl: ctx.config.publicUrl });
     this.log = ctx.log.child({ component: 'worker' });
     this.recorder = new OutcomeRecorder(ctx.db, this.owner, this.log);
   }

@@ -12,6 +12,8 @@ export interface TokenPayload {
   accountId: string;
   subscriberId: number;
   channelId?: number | null;
+  /** The mailing the link came in (web view, and unsubscribes attributed to it); absent otherwise. */
+  mailingId?: number | null;
   /** Expiry, epoch ms (kept to whole seconds inside the token). */
   exp: number;
 }
@@ -25,6 +27,9 @@ const PURPOSE_CODES: Record<TokenPurpose, number> = { confirm: 1, unsubscribe: 2
 const PURPOSES = Object.fromEntries(Object.entries(PURPOSE_CODES).map(([k, v]) => [v, k])) as Record<number, TokenPurpose>;
 const ACCOUNT_HEX = 1;
 const ACCOUNT_UTF8 = 2;
+// The same two account encodings with a six-byte mailing id in front of the account (tokens made
+// before mailings existed keep the kinds above and still open).
+const MAILING_OFFSET = 2;
 
 const keys = new Map<string, Buffer>();
 
@@ -46,25 +51,34 @@ function pack(p: TokenPayload): Buffer {
   if (!Number.isSafeInteger(channel) || channel < 0 || channel > MAX_ID) throw new RangeError('channelId out of range');
   const exp = Math.ceil(p.exp / 1000);
   if (!Number.isSafeInteger(exp) || exp < 0 || exp > 0xffffffff) throw new RangeError('exp out of range');
+  const mailing = p.mailingId ?? 0;
+  if (!Number.isSafeInteger(mailing) || mailing < 0 || mailing > MAX_ID) throw new RangeError('mailingId out of range');
 
   const head = Buffer.alloc(18);
   head.writeUInt8(PURPOSE_CODES[p.purpose], 0);
   head.writeUInt32BE(exp, 1);
   head.writeUIntBE(p.subscriberId, 5, 6);
   head.writeUIntBE(channel, 11, 6);
-  head.writeUInt8(hex ? ACCOUNT_HEX : ACCOUNT_UTF8, 17);
-  return Buffer.concat([head, account]);
+  head.writeUInt8((hex ? ACCOUNT_HEX : ACCOUNT_UTF8) + (mailing ? MAILING_OFFSET : 0), 17);
+  if (!mailing) return Buffer.concat([head, account]);
+  const mailingBytes = Buffer.alloc(6);
+  mailingBytes.writeUIntBE(mailing, 0, 6);
+  return Buffer.concat([head, mailingBytes, account]);
 }
 
 function unpack(b: Buffer): TokenPayload | null {
   if (b.length < 19) return null;
   const purpose = PURPOSES[b.readUInt8(0)];
-  const kind = b.readUInt8(17);
+  const rawKind = b.readUInt8(17);
+  const withMailing = rawKind > MAILING_OFFSET;
+  const kind = withMailing ? rawKind - MAILING_OFFSET : rawKind;
   if (!purpose || (kind !== ACCOUNT_HEX && kind !== ACCOUNT_UTF8)) return null;
+  if (withMailing && b.length < 25) return null;
   const channel = b.readUIntBE(11, 6);
-  const account = b.subarray(18);
+  const account = b.subarray(withMailing ? 24 : 18);
   return {
     purpose,
+    ...(withMailing ? { mailingId: b.readUIntBE(18, 6) } : {}),
     exp: b.readUInt32BE(1) * 1000,
     subscriberId: b.readUIntBE(5, 6),
     channelId: channel === 0 ? null : channel,

@@ -12,6 +12,7 @@ import { marketingSurface } from './marketing/surface.ts';
 import { registerMarketingRoutes } from './marketing/index.ts';
 import { sendErrorPage } from './public/error-page.ts';
 import { registerPublicRoutes } from './public/index.ts';
+import { registerTrackingRoutes } from './public/tracking.ts';
 import { registerOpenApi } from './openapi.ts';
 import { registerTransactionalRoutes } from './transactional/index.ts';
 
@@ -38,7 +39,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
     // A URL that does not decode is refused before routing; without this it would not speak the dialect.
     frameworkErrors: (error, request, reply) => {
       // A mangled link in a subscriber's mail gets the friendly page, not an API error body.
-      if (request.url === '/p' || request.url.startsWith('/p/')) return void sendErrorPage(request, reply, 404, 'invalid_link');
+      if (/^\/[pt](?:\/|$)/.test(request.url)) return void sendErrorPage(request, reply, 404, 'invalid_link');
       void surfaceFor(request.url).protocol(reply, 400, error.code === 'FST_ERR_BAD_URL' ? 'the URL is not correctly percent-encoded' : error.message);
     },
   });
@@ -112,5 +113,6 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   await registerTransactionalRoutes(app, ctx);
   await registerMarketingRoutes(app, ctx);
   await registerPublicRoutes(app, ctx);
+  await registerTrackingRoutes(app, ctx);
   return app;
 }

@@ -1,6 +1,7 @@
 // Reading back what was sent: transmissions, their per-recipient messages and events.
 import type { Context } from './context.ts';
 import { notFound } from './errors.ts';
+import { transmissionTotals } from './statistics.ts';
 import { countMessagesByStatus, findTransmission } from '../store/transmissions.ts';
 import { findMessage, findRaw, listMessages, type MessageFilter } from '../store/messages.ts';
 import { listMessageEvents, listTransmissionEvents } from '../store/events.ts';
@@ -13,7 +14,7 @@ import type { RecipientData, TransmissionContent } from '../domain/transmission-
 export async function transmissionSummary(ctx: Context, accountId: string, id: string) {
   const t = await findTransmission(ctx.db, accountId, id);
   if (!t) throw notFound(`transmission ${id}`);
-  const counts = await countMessagesByStatus(ctx.db, id);
+  const [counts, totals] = await Promise.all([countMessagesByStatus(ctx.db, id), transmissionTotals(ctx, accountId, id)]);
   const pending = (counts.queued ?? 0) + (counts.sending ?? 0) + (counts.deferred ?? 0);
   const status = pending > 0 ? (t.send_at && t.send_at > ctx.clock() ? 'scheduled' : 'sending') : 'completed';
   return {
@@ -27,11 +28,12 @@ export async function transmissionSummary(ctx: Context, accountId: string, id: s
     sandbox: t.sandbox === 1,
     stats: {
       queued: pending,
-      delivered: (counts.delivered ?? 0) + (counts.captured ?? 0),
-      opened: 0,
-      clicked: 0,
-      bounced: (counts.bounced ?? 0) + (counts.suppressed ?? 0),
-      unsubscribed: 0,
+      // From the counters events keep; opened and clicked count recipients (unique), like delivered.
+      delivered: totals.delivered,
+      opened: totals.uniqueOpens,
+      clicked: totals.uniqueClicks,
+      bounced: totals.bounced + totals.rejected,
+      unsubscribed: totals.unsubscribes,
     },
   };
 }

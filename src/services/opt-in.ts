@@ -8,11 +8,12 @@ import { openToken, sealToken, TOKEN_LIFETIME_MS, type TokenPayload, type TokenP
 import { defaultOptInMail, type OptInMailData } from '../domain/opt-in-mail.ts';
 import { accentColor, PAGE_LANGUAGES, pageLanguage, type PageLanguage } from '../domain/public-page-strings.ts';
 import { compileMessage, renderMessage } from '../domain/render.ts';
-import { STATUS } from '../domain/subscriber-status.ts';
+import { ADDITION, STATUS } from '../domain/subscriber-status.ts';
 import type { TransmissionContent } from '../domain/transmission-content.ts';
 import { insertTransmission } from '../store/transmissions.ts';
 import { insertMessages } from '../store/messages.ts';
-import { insertEvents } from '../store/events.ts';
+import { recordEvents } from '../events/record-events.ts';
+import { recordSubscriberEvents } from '../events/subscriber-events.ts';
 import { addUsage } from '../store/usage.ts';
 import {
   addChannelSubscriptions,
@@ -179,7 +180,7 @@ export async function sendOptInMail(ctx: Context, accountId: string, subscriberI
         delivered_at: null,
       },
     ]);
-    await insertEvents(trx, [
+    await recordEvents(trx, [
       {
         account_id: accountId,
         type: 'injection',
@@ -220,6 +221,7 @@ export async function confirmOptIn(ctx: Context, token: string, ip: string | nul
   await ctx.db.transaction().execute(async (trx) => {
     confirmed = await confirmPendingSubscriber(trx, payload.accountId, subscriber.id, ip, now);
     if (confirmed && channel) await addChannelSubscriptions(trx, payload.accountId, subscriber.id, [Number(channel.id)], now);
+    if (confirmed) await recordSubscriberEvents(trx, payload.accountId, [{ type: 'subscriber.optInConfirmed', subscriberId: Number(subscriber.id), email: subscriber.email, status: STATUS.READY, statusAddition: null, channelId: channel ? Number(channel.id) : null }], now);
   });
   return {
     ...frame(subscriber, channel),
@@ -243,9 +245,19 @@ export async function unsubscribeByToken(ctx: Context, token: string): Promise<U
   const { payload, subscriber, channel } = await resolve(ctx, token, 'unsubscribe');
   const now = ctx.clock();
   await ctx.db.transaction().execute(async (trx) => {
+    // Only a change is an unsubscribe event (counted in statistics): pressing the button twice is not.
+    const before = await subscribedChannelIds(trx, payload.accountId, subscriber.id);
+    const changed = channel ? before.includes(Number(channel.id)) : before.length > 0 || subscriber.status !== STATUS.ARCHIVED;
     await removeChannelSubscriptions(trx, payload.accountId, subscriber.id, channel ? [Number(channel.id)] : null);
     const remaining = channel ? await subscribedChannelIds(trx, payload.accountId, subscriber.id) : [];
     if (remaining.length === 0) await archiveAsUnsubscribed(trx, payload.accountId, subscriber.id, now);
+    if (changed) {
+      const data = JSON.stringify({ subscriberId: subscriber.id, channelId: channel ? Number(channel.id) : null });
+      const mailingId = payload.mailingId ? String(payload.mailingId) : null;
+      await recordEvents(trx, [{ account_id: payload.accountId, type: 'unsubscribe', message_id: null, transmission_id: null, mailing_id: mailingId, recipient: subscriber.email, data, created_at: now }]);
+      const after = remaining.length === 0 && subscriber.status !== STATUS.ARCHIVED ? { status: STATUS.ARCHIVED, statusAddition: ADDITION.UNSUBSCRIBED } : { status: subscriber.status, statusAddition: subscriber.status_addition };
+      await recordSubscriberEvents(trx, payload.accountId, [{ type: 'subscriber.unsubscribed', subscriberId: Number(subscriber.id), email: subscriber.email, ...after, channelId: channel ? Number(channel.id) : null }], now);
+    }
   });
   return { ...frame(subscriber, channel), scope: channel ? 'channel' : 'all', preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null) };
 }

@@ -16,7 +16,7 @@ import type { Context } from './context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { GrammarError, type FieldWhitelist, type SearchAst } from '../domain/query-grammar.ts';
 import { hasLineBreak } from '../domain/email-address.ts';
-import { parseSubscriberSearch, subscriberCustomField, SUBSCRIBER_COLUMNS } from './subscriber-search.ts';
+import { parseSubscriberSearch, subscriberCustomField, SUBSCRIBER_COLUMNS, SUBSCRIBER_LOWER_CASED_FIELDS } from './subscriber-search.ts';
 import { parseListParams, type ListQuery, type Page } from './marketing-params.ts';
 import type { SearchColumns } from '../store/query-compiler.ts';
 import * as store from '../store/subscriber-groups.ts';
@@ -62,7 +62,7 @@ export interface GroupView {
 }
 
 export function subscriberShape(ctx: Context): SubscriberQueryShape {
-  return { dialect: ctx.dialect, columns: SUBSCRIBER_COLUMNS, customField: subscriberCustomField };
+  return { dialect: ctx.dialect, columns: SUBSCRIBER_COLUMNS, customField: subscriberCustomField, lowerCasedFields: SUBSCRIBER_LOWER_CASED_FIELDS };
 }
 
 // ---- conditions

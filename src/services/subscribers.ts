@@ -4,7 +4,8 @@
 import type { Context } from './context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { grammar, grammarAsync, parsePagingParams } from './marketing-params.ts';
-import { SUBSCRIBER_COLUMNS, parseSubscriberSearch, parseSubscriberSorting, subscriberCustomField } from './subscriber-search.ts';
+import { countSubscribersRemembered } from './subscriber-counts.ts';
+import { SUBSCRIBER_COLUMNS, SUBSCRIBER_LOWER_CASED_FIELDS, parseSubscriberSearch, parseSubscriberSorting, subscriberCustomField } from './subscriber-search.ts';
 import { sendOptInMail } from './opt-in.ts';
 import { permissionName } from '../domain/permissions.ts';
 import { parseInclude, type Paging, type SortKey } from '../domain/query-grammar.ts';
@@ -12,6 +13,7 @@ import { presentFieldValue } from '../domain/customer-field-values.ts';
 import { ADDITION, STATUS, permissionForStatusChange } from '../domain/subscriber-status.ts';
 import { parseSubscriberInput, resolveStatus, type AccountVocabulary, type CustomValue, type FieldErrors, type InputMode, type StatusPair, type SubscriberInput } from '../domain/subscriber-input.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
+import { recordSubscriberEvents, subscriberUpdateEvents } from '../events/subscriber-events.ts';
 import * as store from '../store/subscribers.ts';
 import type { ChannelRow, FieldValueRow, GroupRow, NewSubscriberRow, SubscriberChanges, SubscriberFilter, SubscriberRow } from '../store/subscribers.ts';
 
@@ -111,7 +113,7 @@ export function parseIncludes(raw: string | undefined): SubscriberInclude[] {
 
 async function subscriberFilter(ctx: Context, accountId: string, search: string | undefined): Promise<SubscriberFilter> {
   const ast = await grammarAsync(() => parseSubscriberSearch(ctx, accountId, search));
-  return { accountId, dialect: ctx.dialect, search: ast, columns: SUBSCRIBER_COLUMNS, customField: subscriberCustomField };
+  return { accountId, dialect: ctx.dialect, search: ast, columns: SUBSCRIBER_COLUMNS, customField: subscriberCustomField, lowerCasedFields: SUBSCRIBER_LOWER_CASED_FIELDS };
 }
 
 export async function listSubscribers(ctx: Context, accountId: string, query: ListQuery): Promise<{ total: number; rows: SubscriberRecord[]; paging: Paging }> {
@@ -120,7 +122,7 @@ export async function listSubscribers(ctx: Context, accountId: string, query: Li
   const sorting = grammar(() => parseSubscriberSorting(query.sorting));
   const paging = parsePagingParams(query);
   const [total, rows, vocabulary] = await Promise.all([
-    store.countSubscribers(ctx.db, filter),
+    countSubscribersRemembered(ctx, filter),
     store.listSubscribers(ctx.db, filter, sorting, paging),
     loadVocabulary(ctx, accountId),
   ]);
@@ -290,6 +292,7 @@ export async function createSubscriber(ctx: Context, caller: Caller, body: unkno
       const id = await store.insertSubscriber(trx, newRow(accountId, input, pair, now));
       await store.writeFieldValues(trx, accountId, fieldValueRows(id, input.customerFields));
       if (input.channels?.length) await store.addChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: input.channels }], now);
+      await recordSubscriberEvents(trx, accountId, [{ type: 'subscriber.created', subscriberId: id, email: input.email!, status: pair.status, statusAddition: pair.addition }], now);
       return id;
     }),
   );
@@ -320,6 +323,7 @@ export async function updateSubscriber(ctx: Context, caller: Caller, id: number,
       await store.updateSubscriber(trx, accountId, id, { ...columnChanges(input), status: pair.status, status_addition: pair.addition, updated_at: now });
       await store.writeFieldValues(trx, accountId, fieldValueRows(id, input.customerFields));
       if (input.channels) await store.replaceChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: input.channels }], now);
+      await recordSubscriberEvents(trx, accountId, subscriberUpdateEvents(id, input.email ?? current.email, pairOf(current), pair), now);
       return pair;
     }),
   );
@@ -376,6 +380,7 @@ export async function registerSubscriber(ctx: Context, caller: Caller, body: Rec
       }
       await store.writeFieldValues(trx, accountId, fieldValueRows(id, input.customerFields));
       if (channels.length) await store.addChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: channels }], now);
+      await recordSubscriberEvents(trx, accountId, [{ type: current ? 'subscriber.updated' : 'subscriber.created', subscriberId: id, email: input.email!, status: pair.status, statusAddition: pair.addition }], now);
       return { id, created: !current, needsOptIn: pair.status === STATUS.NOT_READY };
     }),
   );
@@ -404,6 +409,8 @@ export async function unsubscribeSubscriber(ctx: Context, accountId: string, id:
     if (remaining === 0 && current.status !== STATUS.ARCHIVED) {
       await store.updateSubscriber(trx, accountId, id, { status: STATUS.ARCHIVED, status_addition: ADDITION.UNSUBSCRIBED, updated_at: now });
     }
+    const after = remaining === 0 ? { status: STATUS.ARCHIVED, addition: ADDITION.UNSUBSCRIBED } : pairOf(current);
+    if (current.status !== STATUS.ARCHIVED) await recordSubscriberEvents(trx, accountId, [{ type: 'subscriber.unsubscribed', subscriberId: id, email: current.email, status: after.status, statusAddition: after.addition, channelId: channelId ?? null }], now);
   });
   return getSubscriber(ctx, accountId, id);
 }
@@ -501,6 +508,7 @@ export async function bulkUpsertSubscribers(ctx: Context, caller: Caller, items:
     await store.writeFieldValues(trx, accountId, values);
     await store.addChannelLinks(trx, accountId, newLinks, now);
     await store.replaceChannelLinks(trx, accountId, replacedLinks, now);
+    await recordSubscriberEvents(trx, accountId, [...plan].map(([email, p]) => ({ type: p.isNew ? 'subscriber.created' : 'subscriber.updated', subscriberId: ids.get(email)!, email, status: p.row.status, statusAddition: p.row.status_addition ?? null })), now);
     return [...plan.entries()].filter(([, p]) => p.sendOptIn).map(([email, p]) => ({ id: ids.get(email)!, channelId: p.channels?.[0] ?? null }));
   });
 

@@ -12,6 +12,7 @@ import { compileMessage, renderMessage, TemplateError } from '../domain/render.t
 import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import type { Database, MessagesTable } from '../store/schema.ts';
 import type { NewEvent } from '../store/events.ts';
+import { recordEvents, transmissionDimensions } from '../events/record-events.ts';
 import { findSuppressed } from '../store/suppressions.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
 import { addUsage, usageBetween } from '../store/usage.ts';
@@ -219,7 +220,8 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
       created_at: now,
     }]);
     bulk.insert('messages', rows);
-    bulk.insert('events', events);
+    // Events ride in the batch's bulk insert; their counters are summed over the batch, same commit.
+    await recordEvents(trx, events, { known: [[transmissionId, transmissionDimensions(content.from.email, content.labels)]], bulk });
     await addUsage(trx, key.accountId, utcDay(now), rows.length);
     return true;
   });

@@ -17,11 +17,22 @@ type Work<T> = (trx: Transaction<Database>, bulk: BulkRows) => Promise<T>;
 /** Rows to append in the batch's transaction, grouped by table, in order. */
 export class BulkRows {
   private tables = new Map<keyof Database, unknown[]>();
+  private finishers = new Map<string, (trx: Transaction<Database>) => Promise<void>>();
 
   insert<T extends keyof Database>(table: T, rows: Insertable<Database[T]>[]): void {
     const list = this.tables.get(table) ?? [];
     for (const row of rows) list.push(row);
     this.tables.set(table, list);
+  }
+
+  /**
+   * Work that runs once per batch after the rows are written (the first registration under a key
+   * wins): what the batch's requests accumulated, e.g. event counters summed over the whole batch.
+   */
+  finishOnce(key: string, finish: (trx: Transaction<Database>) => Promise<void>): boolean {
+    if (this.finishers.has(key)) return false;
+    this.finishers.set(key, finish);
+    return true;
   }
 
   async flush(trx: Transaction<Database>): Promise<void> {
@@ -34,6 +45,8 @@ export class BulkRows {
       }
     }
     this.tables.clear();
+    for (const finish of this.finishers.values()) await finish(trx);
+    this.finishers.clear();
   }
 }
 

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrateToLatest, type SqlDialect } from './migrations.ts';
+import { installPlannerStatistics } from './planner-statistics.ts';
 
 export interface Store {
   db: Kysely<Database>;
@@ -50,6 +51,8 @@ export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?:
     cachePreparedStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     await migrateToLatest(db, 'sqlite');
+    // Written at every start: an ANALYZE run by hand would otherwise replace them.
+    await installPlannerStatistics(db, 'sqlite');
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolSize ?? 10 });

@@ -2,6 +2,10 @@
 // text ids, bigint epoch-millisecond times, integer flags, JSON kept as text.
 import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import { marketingMigration } from './migration-0002-marketing.ts';
+import { mailingsMigration } from './migration-0003-mailings.ts';
+import { countersMigration } from './migration-0004-counters.ts';
+import { webhooksMigration } from './migration-0005-webhooks.ts';
+import { subscriberIndexesMigration } from './migration-0006-subscriber-indexes.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -184,6 +188,10 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
     },
   },
   '0002_marketing': marketingMigration(dialect),
+  '0003_mailings': mailingsMigration(dialect),
+  '0004_counters': countersMigration(),
+  '0005_webhooks': webhooksMigration(dialect),
+  '0006_subscriber_indexes': subscriberIndexesMigration(dialect),
 });
 
 export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Promise<void> {

@@ -36,6 +36,12 @@ export type CustomFieldHook = (eb: AnyExpressionBuilder, filter: CustomFieldFilt
 export interface SearchCompileOptions {
   dialect: SqlDialect;
   customField?: CustomFieldHook;
+  /**
+   * Fields whose column holds lower-cased text: on SQLite a `like 'abc%'` on them also gets the
+   * range `>= 'abc' and < 'abc\u{10FFFF}'`, which the column's index can answer (SQLite's LIKE is
+   * case-insensitive, so it cannot use a binary-collated index itself).
+   */
+  lowerCasedFields?: ReadonlySet<string>;
 }
 
 export function applySearch<DB, TB extends keyof DB, O>(
@@ -66,9 +72,32 @@ function clauseExpression(eb: AnyExpressionBuilder, clause: SearchClause, column
         compare: (lhs) => comparison(columnExpression(eb, lhs), predicate.condition, value, options.dialect),
       });
     }
-    return comparison(columnExpression(eb, mappedColumn(columns, clause.field)), predicate.condition, value, options.dialect);
+    const column = columnExpression(eb, mappedColumn(columns, clause.field));
+    const compared = comparison(column, predicate.condition, value, options.dialect);
+    const prefix = predicate.condition === 'like' && typeof value === 'string' && options.dialect === 'sqlite' && options.lowerCasedFields?.has(clause.field) ? likePrefix(value) : '';
+    // The range only narrows what the index visits; the LIKE still decides.
+    return prefix ? eb.and([sql<SqlBool>`${column} >= ${prefix}`, sql<SqlBool>`${column} < ${prefix + '\u{10FFFF}'}`, compared]) : compared;
   });
   return alternatives.length === 1 ? alternatives[0] : eb.or(alternatives);
+}
+
+/**
+ * The literal text a LIKE pattern (escape character backslash) starts with, ASCII letters
+ * lower-cased the way SQLite's LIKE folds them: every value the pattern matches in a lower-cased
+ * column begins with it. '' when the pattern starts with a wildcard.
+ */
+export function likePrefix(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    let ch = pattern[i]!;
+    if (ch === '%' || ch === '_') break;
+    if (ch === '\\') {
+      if (i + 1 >= pattern.length) break;
+      ch = pattern[++i]!;
+    }
+    out += ch >= 'A' && ch <= 'Z' ? ch.toLowerCase() : ch;
+  }
+  return out;
 }
 
 function boundValue(predicate: SearchPredicate): BoundValue {

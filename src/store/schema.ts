@@ -44,6 +44,8 @@ export interface MessagesTable {
   account_id: string;
   transmission_id: string | null;
   mailing_id: string | null;
+  /** The subscriber a mailing's message is for (null for transmissions). */
+  subscriber_id?: number | null;
   recipient: string;
   recipient_name: string | null;
   recipient_type: string; // to | cc | bcc
@@ -257,7 +259,124 @@ export interface JobsTable {
   finished_at: number | null;
 }
 
+// ---- statistics (counters kept as events are written) ----
+
+export interface CountersTable {
+  account_id: string;
+  scope: string; // account | transmission | mailing | sending_domain | recipient_domain | label
+  scope_id: string; // '' for the account scope
+  day: string; // YYYY-MM-DD, UTC
+  metric: string;
+  value: number;
+}
+
+export interface LinkClicksTable {
+  account_id: string;
+  scope: string; // transmission | mailing
+  scope_id: string;
+  url_hash: string;
+  url: string;
+  link_index: number;
+  clicks: number;
+  unique_clicks: number;
+}
+
+export interface EngagementFirstsTable {
+  message_id: string;
+  kind: string; // open | click | click:<url hash>
+  account_id: string;
+  created_at: number;
+}
+
+// ---- mailings ----
+
+export interface MailingsTable {
+  id: Generated<number>;
+  account_id: string;
+  name: string;
+  type: string; // standard | optIn | optOut | trigger | birthday
+  status: string; // draft | scheduled | sending | paused | sent | cancelled
+  sender_name: string | null;
+  sender_email: string | null;
+  reply_to: string | null;
+  subject: string | null;
+  preheader: string | null;
+  html: string | null;
+  text: string | null;
+  template_id: string | null;
+  language_iso: string | null;
+  channel_id: number | null;
+  subscriber_group_ids: string; // JSON array of group ids
+  tracking_opens: number;
+  tracking_clicks: number;
+  customer_fields: string; // JSON {fieldId: value}
+  scheduled_at: number | null;
+  started_at: number | null;
+  sent_at: number | null;
+  recipient_count: number;
+  fanout_cursor: number; // last subscriber id materialized into the outbox
+  fanout_done: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+// ---- webhooks (both surfaces) ----
+
+export interface WebhooksTable {
+  id: Generated<number>;
+  account_id: string;
+  surface: string; // transactional | marketing
+  name: string;
+  target: string;
+  events: string; // JSON array of the surface's event names
+  auth_user: string | null;
+  auth_password: string | null; // kept as given: it is sent with every delivery
+  secret: string;
+  active: number;
+  cursor: number; // last event id handed to a batch
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookBatchesTable {
+  id: string; // the batchId receivers see
+  webhook_id: number;
+  account_id: string;
+  events: string; // JSON array, frozen at creation
+  event_count: number;
+  retry_count: number;
+  status: string; // pending | delivered | failed
+  next_attempt_at: number;
+  first_attempt_at: number | null;
+  last_attempt_at: number | null;
+  created_at: number;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  webhook_id: number;
+  account_id: string;
+  batch_id: string;
+  retry_count: number;
+  event_count: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  attempted_at: number;
+}
+
+/** One row (id 1): bumped by SQLite triggers on every write to subscribers or their custom values. */
+export interface SubscriberGenerationTable {
+  id: number;
+  n: number;
+}
+
 export interface Database {
+  subscriber_generation: SubscriberGenerationTable;
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   transmissions: TransmissionsTable;
@@ -279,4 +398,11 @@ export interface Database {
   subscriber_group_members: SubscriberGroupMembersTable;
   blacklist: BlacklistTable;
   jobs: JobsTable;
+  mailings: MailingsTable;
+  counters: CountersTable;
+  link_clicks: LinkClicksTable;
+  engagement_firsts: EngagementFirstsTable;
+  webhooks: WebhooksTable;
+  webhook_batches: WebhookBatchesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

@@ -19,6 +19,7 @@ export interface SubscriberQueryShape {
   dialect: SqlDialect;
   columns: SearchColumns;
   customField: CustomFieldHook;
+  lowerCasedFields?: ReadonlySet<string>;
 }
 
 /** Which subscribers a group holds: its member rows, or a search over the account's subscribers. */
@@ -106,7 +107,7 @@ function subscribersOf(db: Db, accountId: string, membership: Membership, shape:
     return base.where('subscribers.id', 'in', (eb) => eb.selectFrom('subscriber_group_members').select('subscriber_group_members.subscriber_id').where('subscriber_group_members.group_id', '=', membership.groupId));
   }
   if (membership.ast.clauses.length === 0) return base;
-  return base.where((eb) => searchExpression(eb as AnyExpressionBuilder, membership.ast, shape.columns, { dialect: shape.dialect, customField: shape.customField }));
+  return base.where((eb) => searchExpression(eb as AnyExpressionBuilder, membership.ast, shape.columns, { dialect: shape.dialect, customField: shape.customField, lowerCasedFields: shape.lowerCasedFields }));
 }
 
 export async function countSubscribers(db: Db, accountId: string, membership: Membership, shape: SubscriberQueryShape): Promise<number> {
@@ -126,7 +127,7 @@ export async function listSubscribers(
   paging: Paging,
   shape: SubscriberQueryShape,
 ): Promise<{ total: number; rows: SubscriberRow[] }> {
-  const base = applySearch(subscribersOf(db, accountId, membership, shape), search, shape.columns, { dialect: shape.dialect, customField: shape.customField });
+  const base = applySearch(subscribersOf(db, accountId, membership, shape), search, shape.columns, { dialect: shape.dialect, customField: shape.customField, lowerCasedFields: shape.lowerCasedFields });
   const [count, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     applyPaging(applySorting(base.selectAll('subscribers'), sorting, shape.columns), paging).execute(),

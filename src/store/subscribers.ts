@@ -63,11 +63,12 @@ export interface SubscriberFilter {
   search: SearchAst;
   columns: SearchColumns;
   customField: CustomFieldHook;
+  lowerCasedFields?: ReadonlySet<string>;
 }
 
 function filtered(db: Db, filter: SubscriberFilter) {
   const base = db.selectFrom('subscribers').where('subscribers.account_id', '=', filter.accountId).where('subscribers.deleted_at', 'is', null);
-  return applySearch(base, filter.search, filter.columns, { dialect: filter.dialect, customField: filter.customField });
+  return applySearch(base, filter.search, filter.columns, { dialect: filter.dialect, customField: filter.customField, lowerCasedFields: filter.lowerCasedFields });
 }
 
 export async function countSubscribers(db: Db, filter: SubscriberFilter): Promise<number> {
@@ -183,7 +184,8 @@ function multiRowInsert(dialect: SqlDialect, table: string, columns: readonly st
   return CompiledQuery.raw(`insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples} ${tail}`, params);
 }
 
-const UPSERT_TAIL = `on conflict ("account_id", "email") do update set ${UPSERT_COLUMNS.map((c) => `"${c}" = excluded."${c}"`).join(', ')} returning "id", "email"`;
+// The conflict target names the partial unique index of live subscribers (migration 0006).
+const UPSERT_TAIL = `on conflict ("account_id", "email") where "deleted_at" is null do update set ${UPSERT_COLUMNS.map((c) => `"${c}" = excluded."${c}"`).join(', ')} returning "id", "email"`;
 
 /**
  * One multi-row INSERT … ON CONFLICT (account_id, email) DO UPDATE per 500 rows. Rows must be

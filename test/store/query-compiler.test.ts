@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import type { Database } from '../../src/store/schema.ts';
 import { parsePaging, parseSearch, parseSorting, type FieldType, type FieldWhitelist } from '../../src/domain/query-grammar.ts';
-import { applyPaging, applySearch, applySorting, type CustomFieldHook, type SearchColumns } from '../../src/store/query-compiler.ts';
+import { applyPaging, applySearch, applySorting, likePrefix, type CustomFieldHook, type SearchColumns } from '../../src/store/query-compiler.ts';
 
 type QcTables = {
   qc_people: {
@@ -145,12 +145,12 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function listQuery(search: unknown, sorting?: unknown) {
+function listQuery(search: unknown, sorting?: unknown, lowerCasedFields?: ReadonlySet<string>) {
   const raw = search === undefined ? undefined : JSON.stringify(search);
   const ast = parseSearch(raw, whitelist, { customerFieldType: (id) => CUSTOM_TYPES[id] });
   const order = parseSorting(sorting === undefined ? undefined : JSON.stringify(sorting), sortable);
   const base = db.selectFrom('qc_people').select('qc_people.id');
-  return applySorting(applySearch(base, ast, columns, { dialect: store.dialect, customField }), order, columns);
+  return applySorting(applySearch(base, ast, columns, { dialect: store.dialect, customField, lowerCasedFields }), order, columns);
 }
 
 async function ids(search: unknown, sorting?: unknown): Promise<number[]> {
@@ -214,6 +214,36 @@ describe('applySearch: each condition', () => {
     expect(await ids([{ email: { condition: 'like', value: '%' } }])).toEqual(ALL);
     expect(await ids([{ email: { condition: 'like', value: "o'brien%" } }])).toEqual([19]);
     expect(await ids([{ email: { condition: 'like', value: 'anna' } }])).toEqual([]);
+  });
+});
+
+describe('like prefixes on lower-cased columns', () => {
+  it('likePrefix takes the literal start of a pattern, folding ASCII letters only', () => {
+    expect(likePrefix('Anna%')).toBe('anna');
+    expect(likePrefix('anna')).toBe('anna');
+    expect(likePrefix('%anna')).toBe('');
+    expect(likePrefix('fr_nk%')).toBe('fr');
+    expect(likePrefix('frank\\_1%')).toBe('frank_1');
+    expect(likePrefix('50\\%%')).toBe('50%');
+    expect(likePrefix('ÄB%')).toBe('Äb');
+    expect(likePrefix('ab\\')).toBe('ab');
+  });
+
+  it('narrowing by the prefix range returns exactly what the LIKE alone returns (on lower-cased rows)', async () => {
+    const lowerCased = new Set(['email']);
+    // The option promises a lower-cased column; row 3 (Carla@Atrivio.DE) breaks that promise.
+    const isLower = new Set(PEOPLE.filter((p) => p[1] === p[1].toLowerCase()).map((p) => p[0]));
+    const patterns = ['%@atrivio.de', 'BERND%', 'bernd%', 'ZOE@%', 'frank_1%', 'frank\\_1%', '%', "o'brien%", 'anna', 'a%', 'ANNA@ATRIVIO.DE', 'z%'];
+    for (const value of patterns) {
+      const search = [{ email: { condition: 'like', value } }];
+      const plain = (await listQuery(search).execute()).map((r) => Number(r.id)).filter((id) => isLower.has(id));
+      const ranged = (await listQuery(search, undefined, lowerCased).execute()).map((r) => Number(r.id)).filter((id) => isLower.has(id));
+      expect(ranged, value).toEqual(plain);
+    }
+    // The range is really there on SQLite (where LIKE cannot use a binary index by itself).
+    const compiled = listQuery([{ email: { condition: 'like', value: 'bernd%' } }], undefined, lowerCased).compile();
+    if (store.dialect === 'sqlite') expect(compiled.sql).toMatch(/>= \? and .* < \?/);
+    else expect(compiled.sql).not.toContain('>=');
   });
 });
 

@@ -7,6 +7,9 @@ import { registerCustomerFieldRoutes } from './customer-fields.ts';
 import { registerBlacklistRoutes } from './blacklist.ts';
 import { registerSubscriberRoutes } from './subscribers.ts';
 import { registerImportRoutes } from './imports.ts';
+import { registerMailingRoutes } from './mailings.ts';
+import { registerWebhookRoutes } from './webhooks.ts';
+import { registerStatisticsRoutes } from './statistics.ts';
 import { registerRateLimits } from '../limits.ts';
 
 export async function registerMarketingRoutes(_app: FastifyInstance, _ctx: Context): Promise<void> {
@@ -16,5 +19,8 @@ export async function registerMarketingRoutes(_app: FastifyInstance, _ctx: Conte
   registerBlacklistRoutes(_app, _ctx);
   registerSubscriberRoutes(_app, _ctx);
   registerImportRoutes(_app, _ctx);
+  registerMailingRoutes(_app, _ctx);
+  registerWebhookRoutes(_app, _ctx);
+  registerStatisticsRoutes(_app, _ctx);
   registerRateLimits(_app, _ctx);
 }

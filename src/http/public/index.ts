@@ -6,6 +6,7 @@ import type { Context } from '../../services/context.ts';
 import { ServiceError } from '../../services/errors.ts';
 import { sendErrorPage } from './error-page.ts';
 import { registerSubscriberPages } from './subscriber-pages.ts';
+import { registerViewPage } from './view-page.ts';
 import { PUBLIC_BODY_LIMIT } from './limits.ts';
 
 export async function registerPublicRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
@@ -35,6 +36,7 @@ export async function registerPublicRoutes(app: FastifyInstance, ctx: Context): 
       scope.setNotFoundHandler((request, reply) => sendErrorPage(request, reply, 404, 'invalid_link'));
 
       registerSubscriberPages(scope, ctx);
+      registerViewPage(scope, ctx);
     },
     { prefix: '/p' },
   );

@@ -5,6 +5,8 @@ import { registerMessageRoutes } from './messages.ts';
 import { registerTemplateRoutes } from './templates.ts';
 import { registerDomainRoutes } from './domains.ts';
 import { registerAccountRoutes } from './account.ts';
+import { registerAnalyticsRoutes } from './analytics.ts';
+import { registerWebhookRoutes } from './webhooks.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
   registerTransmissionRoutes(app, ctx);
@@ -12,4 +14,6 @@ export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Con
   registerTemplateRoutes(app, ctx);
   registerDomainRoutes(app, ctx);
   registerAccountRoutes(app, ctx);
+  registerAnalyticsRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
 }

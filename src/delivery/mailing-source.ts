@@ -1,0 +1,103 @@
+// Builds one message of a mailing: the mailing's templates are compiled once per mailing (and
+// kept while it sends), the recipient's variables were stored on the outbox row at fan-out, and
+// the bulk-mail headers (List-Id, List-Unsubscribe + one-click, Precedence, Feedback-ID) are added.
+import type { Kysely } from 'kysely';
+import type { Database, MessagesTable } from '../store/schema.ts';
+import { findMailing, type MailingRow } from '../store/mailings.ts';
+import { findChannel } from '../store/channels.ts';
+import { compileMessage, renderMessage, type CompiledMessage } from '../domain/render.ts';
+import { listIdHeader, mailingFeedbackId, mailingTemplates } from '../domain/mailing-content.ts';
+import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
+import { domainOf } from '../domain/email-address.ts';
+import { parseJson } from '../store/json.ts';
+import { composeMessage } from './composer.ts';
+import type { Signer } from './dkim.ts';
+import type { BuiltMessage } from './build-message.ts';
+
+export type SignerLookup = (accountId: string, fromDomain: string) => Promise<{ signer: Signer | null; returnPathDomain: string }>;
+
+interface MailingSourceEntry {
+  mailing: MailingRow;
+  content: TransmissionContent;
+  compiled: CompiledMessage;
+  listId: string;
+  signer: Signer | null;
+  returnPathDomain: string;
+}
+
+export class MailingSources {
+  private readonly sources = new Map<string, Promise<MailingSourceEntry | null>>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly signerFor: SignerLookup,
+    private readonly cacheSize = 100,
+  ) {}
+
+  private load(accountId: string, mailingId: string): Promise<MailingSourceEntry | null> {
+    const key = `${accountId}:${mailingId}`;
+    let p = this.sources.get(key);
+    if (!p) {
+      p = (async () => {
+        const mailing = await findMailing(this.db, accountId, Number(mailingId));
+        if (!mailing || !mailing.sender_email) return null;
+        const channel = mailing.channel_id === null ? undefined : await findChannel(this.db, accountId, mailing.channel_id);
+        const templates = mailingTemplates(mailing);
+        const fromName = mailing.sender_name ?? undefined;
+        const content: TransmissionContent = {
+          from: fromName ? { email: mailing.sender_email, name: fromName } : { email: mailing.sender_email },
+          to: [],
+          cc: [],
+          replyTo: mailing.reply_to ? [{ email: mailing.reply_to }] : [],
+          subject: templates.subject,
+          html: templates.html,
+          text: templates.text,
+          templateId: null,
+          headers: [],
+          attachments: [],
+          substitutionData: {},
+          metadata: {},
+          options: { clickTracking: mailing.tracking_clicks === 1, openTracking: mailing.tracking_opens === 1, transactional: false, sandbox: false },
+          campaignId: String(mailing.id),
+          labels: [],
+        };
+        const fromDomain = domainOf(mailing.sender_email);
+        const { signer, returnPathDomain } = await this.signerFor(accountId, fromDomain);
+        const listId = listIdHeader(accountId, channel ? { id: Number(channel.id), name: channel.name } : null, fromDomain);
+        return { mailing, content, compiled: compileMessage(templates), listId, signer, returnPathDomain };
+      })();
+      this.sources.set(key, p);
+      p.catch(() => this.sources.delete(key));
+      if (this.sources.size > this.cacheSize) this.sources.delete(this.sources.keys().next().value!);
+    }
+    return p;
+  }
+
+  async build(m: MessagesTable): Promise<BuiltMessage> {
+    const source = await this.load(m.account_id, m.mailing_id!);
+    if (!source) throw new Error(`mailing ${m.mailing_id} of message ${m.id} is gone or has no sender`);
+    const data = parseJson<RecipientData>(m.recipient_data, {}).substitutionData ?? {};
+    const rendered = renderMessage(source.compiled, data);
+    // TRACKING (H2): when the mailing's tracking.opens/clicks is on, the rendered HTML goes through
+    // the same pure function transmissions use (src/domain/tracking-html.ts) — single call site:
+    // if (rendered.html && (source.content.options.openTracking || source.content.options.clickTracking)) rendered.html = applyTracking(...)
+    const fromDomain = domainOf(source.content.from.email);
+    const messageIdHeader = `${m.id}@${fromDomain}`;
+    const unsubscribeUrl = typeof data.unsubscribeUrl === 'string' ? data.unsubscribeUrl : null;
+    const extraHeaders = [
+      { name: 'List-Id', value: source.listId },
+      ...(unsubscribeUrl
+        ? [
+            { name: 'List-Unsubscribe', value: `<${unsubscribeUrl}>, <mailto:unsubscribe+${m.id}@${source.returnPathDomain}?subject=unsubscribe>` },
+            { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
+          ]
+        : []),
+      { name: 'Precedence', value: 'bulk' },
+      { name: 'Feedback-ID', value: mailingFeedbackId(source.mailing.id, m.account_id) },
+    ];
+    const to = [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }];
+    let raw = await composeMessage({ content: source.content, rendered, to, messageId: messageIdHeader, date: new Date(), extraHeaders });
+    if (source.signer) raw = await source.signer(raw);
+    return { raw, envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`, messageIdHeader, firstDueAt: m.created_at };
+  }
+}

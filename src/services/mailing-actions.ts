@@ -1,0 +1,99 @@
+// A mailing's life: send now, schedule, pause, resume, cancel. Each is a conditional UPDATE on
+// the mailing's status (so two racing requests cannot both win), plus — for pause, resume and
+// cancel — the same change on its unsent messages, in one transaction. The fan-out loop
+// (mailing-fanout.ts) does the sending itself.
+import type { Context } from './context.ts';
+import { ServiceError } from './errors.ts';
+import { allowedIn, refusal, missingForSend, HELD_STATUS, type MailingAction } from '../domain/mailing-rules.ts';
+import { compile, TemplateError } from '../domain/render.ts';
+import { mailingTemplates } from '../domain/mailing-content.ts';
+import { domainOf } from '../domain/email-address.ts';
+import * as store from '../store/mailings.ts';
+import type { MailingChanges, MailingRow } from '../store/mailings.ts';
+import { findChannel } from '../store/channels.ts';
+import { findTemplate } from '../store/templates.ts';
+import { isDomainVerified } from '../store/domains.ts';
+import { findMailingOr404 } from './mailings.ts';
+
+const conflict = (action: MailingAction, status: string) => new ServiceError('conflict', refusal(action, status));
+
+/**
+ * What the mailing goes out with: its own fields, then the template's content and the channel's
+ * sender for whatever it leaves empty. Refuses (422) a mailing that cannot be sent as it is.
+ */
+export async function resolveForSend(ctx: Context, m: MailingRow): Promise<MailingChanges & Pick<MailingRow, 'subject' | 'html' | 'text' | 'sender_email' | 'sender_name' | 'reply_to'>> {
+  const template = m.template_id ? await findTemplate(ctx.db, m.account_id, m.template_id) : undefined;
+  const channel = m.channel_id !== null ? await findChannel(ctx.db, m.account_id, m.channel_id) : undefined;
+  const resolved = {
+    subject: m.subject ?? template?.subject ?? null,
+    html: m.html ?? (m.text === null ? (template?.html ?? null) : null),
+    text: m.text ?? (m.html === null ? (template?.text ?? null) : null),
+    sender_email: m.sender_email ?? channel?.sender_email ?? null,
+    sender_name: m.sender_name ?? channel?.sender_name ?? null,
+    reply_to: m.reply_to ?? channel?.reply_to ?? null,
+  };
+  const missing = Object.entries(missingForSend({ subject: resolved.subject, html: resolved.html, text: resolved.text, senderEmail: resolved.sender_email }));
+  if (missing.length > 0) throw new ServiceError('invalid', missing[0]![1], missing[0]![0]);
+  const templates = mailingTemplates({ ...resolved, preheader: m.preheader });
+  try {
+    compile(templates.subject, 'subject', 'text');
+    if (templates.html !== null) compile(templates.html, 'html', 'html');
+    if (templates.text !== null) compile(templates.text, 'text', 'text');
+  } catch (error) {
+    if (error instanceof TemplateError) throw new ServiceError('template_error', error.message, error.part);
+    throw error;
+  }
+  if (ctx.config.delivery !== 'capture' && ctx.config.requireVerifiedDomain && !(await isDomainVerified(ctx.db, m.account_id, domainOf(resolved.sender_email!)))) {
+    throw new ServiceError('domain_unverified', `sending domain "${domainOf(resolved.sender_email!)}" is not a verified sending domain of this account`, 'senderEmail');
+  }
+  return resolved;
+}
+
+async function move(ctx: Context, accountId: string, id: number, action: MailingAction, changes: (m: MailingRow) => Promise<MailingChanges>): Promise<MailingRow> {
+  const m = await findMailingOr404(ctx, accountId, id);
+  if (!allowedIn(action, m.status)) throw conflict(action, m.status);
+  const set = await changes(m);
+  const from = ['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled'].filter((s) => allowedIn(action, s));
+  const moved = await ctx.db.transaction().execute(async (trx) => {
+    if (!(await store.updateMailingIn(trx, accountId, id, from, { ...set, updated_at: ctx.clock() }))) return false;
+    const now = ctx.clock();
+    if (action === 'pause') await store.setOpenMessages(trx, id, ['queued', 'deferred'], HELD_STATUS, now);
+    if (action === 'resume') await store.setOpenMessages(trx, id, [HELD_STATUS], 'queued', now);
+    if (action === 'cancel') await store.setOpenMessages(trx, id, ['queued', 'deferred', HELD_STATUS], 'cancelled', now);
+    return true;
+  });
+  if (!moved) throw conflict(action, (await findMailingOr404(ctx, accountId, id)).status);
+  return findMailingOr404(ctx, accountId, id);
+}
+
+/** Starts now: the fan-out loop picks it up (409 once it is sending or sent). */
+export function sendMailing(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
+  return move(ctx, accountId, id, 'send', async (m) => ({
+    ...(await resolveForSend(ctx, m)),
+    status: 'sending',
+    started_at: ctx.clock(),
+    scheduled_at: null,
+    fanout_cursor: 0,
+    fanout_done: 0,
+    recipient_count: 0,
+  }));
+}
+
+/** Sends at `scheduledAt` (a time already past starts at once). */
+export function scheduleMailing(ctx: Context, accountId: string, id: number, scheduledAt: number): Promise<MailingRow> {
+  return move(ctx, accountId, id, 'schedule', async (m) => ({ ...(await resolveForSend(ctx, m)), status: 'scheduled', scheduled_at: scheduledAt }));
+}
+
+/** Stops handing out messages; the queued ones wait (held) until resume. Messages on the wire finish. */
+export function pauseMailing(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
+  return move(ctx, accountId, id, 'pause', async () => ({ status: 'paused' }));
+}
+
+export function resumeMailing(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
+  return move(ctx, accountId, id, 'resume', async () => ({ status: 'sending' }));
+}
+
+/** Ends it for good: no more messages, the unsent ones cancelled. */
+export function cancelMailing(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
+  return move(ctx, accountId, id, 'cancel', async () => ({ status: 'cancelled', lease_owner: null, lease_expires_at: null }));
+}

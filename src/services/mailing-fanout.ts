@@ -1,0 +1,205 @@
+// The fan-out loop (worker role): starts scheduled mailings when their time comes, and turns a
+// running mailing's audience into outbox rows in id-ordered batches — never the whole list in
+// memory. Each batch's messages and the advanced cursor commit in one transaction, so after a crash
+// the next run continues exactly where the last commit left off (and the unique
+// (mailing_id, subscriber_id) index makes a repeated batch harmless). A lease on the mailing row
+// lets one node at a time fan out a mailing. The backlog is bounded: while many of a mailing's
+// messages wait in the outbox no more are added, so a huge mailing neither floods the table nor
+// crowds out transactional mail (which the claim query takes first anyway: priority 0 < 10).
+import type { Logger } from 'pino';
+import type { Context } from './context.ts';
+import type { MessagesTable } from '../store/schema.ts';
+import {
+  audienceBatch,
+  commitFanoutStep,
+  countOpenMessages,
+  existingMessageIds,
+  fannedOutMailings,
+  mailingsToFanOut,
+  markSentIfFinished,
+  releaseFanoutLeases,
+  startDueScheduled,
+  subscriberFieldNames,
+  takeFanoutLease,
+  type MailingRow,
+} from '../store/mailings.ts';
+import { subscriberExtras } from '../store/subscriber-groups.ts';
+import { findSuppressed } from '../store/suppressions.ts';
+import { findBlacklisted } from '../store/blacklist.ts';
+import { addUsage } from '../store/usage.ts';
+import { recordEvents } from '../events/record-events.ts';
+import { newId, randomAlnum } from '../domain/ids.ts';
+import { audienceOf, audienceShape, mailingVariables } from './mailing-audience.ts';
+
+export interface FanoutOptions {
+  /** Subscribers read and messages written per step (one transaction). */
+  batchSize: number;
+  /** No new messages for a mailing while this many of its messages are not finished. */
+  maxBacklog: number;
+  pollMs: number;
+  leaseMs: number;
+}
+
+export const MAILING_PRIORITY = 10;
+
+export class MailingFanout {
+  readonly owner = `f-${process.pid}-${randomAlnum(6)}`;
+  private running = false;
+  private wake: (() => void) | null = null;
+  private loopDone: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ctx: Context,
+    /** Wakes the delivery worker: there are new messages. */
+    private readonly onMessages: () => void,
+    private readonly opts: FanoutOptions,
+  ) {
+    this.log = ctx.log.child({ component: 'mailing-fanout' });
+  }
+
+  static optionsFor(ctx: Context): FanoutOptions {
+    const { pollMs, leaseSeconds, batchSize } = ctx.config.worker;
+    return {
+      batchSize: 1000,
+      // A few claim batches' worth ahead of the worker: enough to keep it busy, small enough to stay light.
+      maxBacklog: Math.max(2000, batchSize * 8),
+      pollMs: Math.min(1000, Math.max(50, pollMs)),
+      leaseMs: Math.min(60_000, leaseSeconds * 1000),
+    };
+  }
+
+  async start(): Promise<void> {
+    // On SQLite one process owns the work, so at its start every lease is an orphan of a crash.
+    if (this.ctx.dialect === 'sqlite') await releaseFanoutLeases(this.ctx.db, null);
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.notify();
+    await this.loopDone;
+    await releaseFanoutLeases(this.ctx.db, this.owner).catch(() => undefined);
+  }
+
+  /** Something changed (a mailing was sent or resumed): look now rather than at the next poll. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        const worked = await this.tick();
+        if (!worked) await this.idle(this.opts.pollMs);
+      } catch (error) {
+        this.log.error({ err: error }, 'mailing fan-out error');
+        await this.idle(this.opts.pollMs);
+      }
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+
+  /** One round over every mailing with work; whether any messages were added. */
+  async tick(): Promise<boolean> {
+    const now = this.ctx.clock();
+    await startDueScheduled(this.ctx.db, now);
+    let worked = false;
+    for (const mailing of await mailingsToFanOut(this.ctx.db, this.owner, now, 20)) {
+      if (!this.running) break;
+      if (!(await takeFanoutLease(this.ctx.db, mailing.id, this.owner, now, this.opts.leaseMs))) continue;
+      if (await this.step(mailing)) worked = true;
+    }
+    await this.finishSentMailings();
+    return worked;
+  }
+
+  /** Materializes the next batch of one mailing; false when nothing was added (backlog full, lease lost). */
+  private async step(mailing: MailingRow): Promise<boolean> {
+    const { db } = this.ctx;
+    if ((await countOpenMessages(db, mailing.id)) >= this.opts.maxBacklog) return false;
+    const accountId = mailing.account_id;
+    const filter = await audienceOf(this.ctx, mailing);
+    const batch = await audienceBatch(db, filter, audienceShape(this.ctx), mailing.fanout_cursor, this.opts.batchSize);
+    const done = batch.length < this.opts.batchSize;
+    const cursor = batch.length > 0 ? batch[batch.length - 1]!.id : mailing.fanout_cursor;
+
+    // Suppressed and blacklisted addresses get no message at all.
+    const emails = batch.map((s) => s.email!);
+    const [suppressed, blacklisted] = await Promise.all([findSuppressed(db, accountId, emails), findBlacklisted(db, accountId, emails)]);
+    const eligible = batch.filter((s) => !suppressed.has(s.email!) && !blacklisted.has(s.email!));
+    const [extras, fieldNames] = eligible.length ? await Promise.all([subscriberExtras(db, accountId, eligible.map((s) => s.id)), subscriberFieldNames(db, accountId)]) : [null, new Map()];
+
+    const now = this.ctx.clock();
+    const rows: MessagesTable[] = eligible.map((s) => {
+      const name = [s.firstname, s.lastname].filter(Boolean).join(' ').replace(/[\r\n]+/g, ' ').trim();
+      return {
+        id: newId(),
+        account_id: accountId,
+        transmission_id: null,
+        mailing_id: String(mailing.id),
+        subscriber_id: s.id,
+        recipient: s.email!,
+        recipient_name: name || null,
+        recipient_type: 'to',
+        recipient_data: JSON.stringify({ substitutionData: mailingVariables(this.ctx, mailing, s, extras?.fieldValues.get(s.id), fieldNames) }),
+        status: 'queued',
+        priority: MAILING_PRIORITY,
+        attempts: 0,
+        next_attempt_at: now,
+        lease_owner: null,
+        lease_expires_at: null,
+        last_response: null,
+        bounce_class: null,
+        message_id_header: null,
+        size: null,
+        sandbox: 0,
+        created_at: now,
+        updated_at: now,
+        delivered_at: null,
+      };
+    });
+
+    const inserted = await db.transaction().execute(async (trx) => {
+      const n = await commitFanoutStep(trx, mailing.id, this.owner, cursor, done, rows, now, this.opts.leaseMs);
+      if (n === null || n === 0) return n;
+      const mine = n === rows.length ? rows : await existingMessageIds(trx, rows.map((r) => r.id)).then((ids) => rows.filter((r) => ids.has(r.id)));
+      await recordEvents(
+        trx,
+        mine.map((r) => ({ account_id: accountId, type: 'injection', message_id: r.id, transmission_id: null, mailing_id: r.mailing_id, recipient: r.recipient, data: JSON.stringify({ subscriberId: r.subscriber_id }), created_at: now })),
+      );
+      await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), n);
+      return n;
+    });
+    if (inserted === null) return false;
+    mailing.fanout_cursor = cursor;
+    if (inserted > 0) this.onMessages();
+    if (done) this.log.info({ mailingId: mailing.id, recipients: mailing.recipient_count + inserted }, 'mailing fanned out');
+    return inserted > 0 || !done;
+  }
+
+  /** Mailings whose every message is finished become "sent" (and say so in a mailing.sent event). */
+  private async finishSentMailings(): Promise<void> {
+    for (const m of await fannedOutMailings(this.ctx.db, 50)) {
+      const now = this.ctx.clock();
+      await this.ctx.db.transaction().execute(async (trx) => {
+        if (!(await markSentIfFinished(trx, m.id, now))) return;
+        await recordEvents(trx, [{ account_id: m.account_id, type: 'mailing.sent', message_id: null, transmission_id: null, mailing_id: String(m.id), recipient: null, data: JSON.stringify({ mailingId: m.id }), created_at: now }]);
+      });
+    }
+  }
+}
