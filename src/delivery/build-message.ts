@@ -42,7 +42,7 @@ export class MessageBuilder {
     /** Signs the open pixel and tracked links (installation secret, public URL); no tracking without it. */
     private readonly tracking: { secret: string; publicUrl: string } | null = null,
   ) {
-    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain));
+    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain), tracking);
   }
 
   private async signerFor(accountId: string, fromDomain: string) {

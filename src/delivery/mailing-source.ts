@@ -10,6 +10,7 @@ import { listIdHeader, mailingFeedbackId, mailingTemplates } from '../domain/mai
 import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import { domainOf } from '../domain/email-address.ts';
 import { parseJson } from '../store/json.ts';
+import { applyTracking } from '../domain/tracking-html.ts';
 import { composeMessage } from './composer.ts';
 import type { Signer } from './dkim.ts';
 import type { BuiltMessage } from './build-message.ts';
@@ -31,6 +32,8 @@ export class MailingSources {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly signerFor: SignerLookup,
+    /** Signs the open pixel and tracked links; null: no tracking (e.g. no public URL secret). */
+    private readonly tracking: { secret: string; publicUrl: string } | null = null,
     private readonly cacheSize = 100,
   ) {}
 
@@ -78,9 +81,12 @@ export class MailingSources {
     if (!source) throw new Error(`mailing ${m.mailing_id} of message ${m.id} is gone or has no sender`);
     const data = parseJson<RecipientData>(m.recipient_data, {}).substitutionData ?? {};
     const rendered = renderMessage(source.compiled, data);
-    // TRACKING (H2): when the mailing's tracking.opens/clicks is on, the rendered HTML goes through
-    // the same pure function transmissions use (src/domain/tracking-html.ts) — single call site:
-    // if (rendered.html && (source.content.options.openTracking || source.content.options.clickTracking)) rendered.html = applyTracking(...)
+    const { openTracking, clickTracking } = source.content.options;
+    if (rendered.html && this.tracking && (openTracking || clickTracking)) {
+      // After rendering, so personalized links are tracked too; unsubscribe/preferences/web-view
+      // links (under PUBLIC_URL/p/) are left alone by applyTracking.
+      rendered.html = applyTracking(rendered.html, { ...this.tracking, messageId: m.id, accountId: m.account_id, open: openTracking, click: clickTracking });
+    }
     const fromDomain = domainOf(source.content.from.email);
     const messageIdHeader = `${m.id}@${fromDomain}`;
     const unsubscribeUrl = typeof data.unsubscribeUrl === 'string' ? data.unsubscribeUrl : null;

@@ -48,6 +48,7 @@ export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?:
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('cache_size = -64000');
+    sqlite.pragma('wal_autocheckpoint = 10000');
     cachePreparedStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     await migrateToLatest(db, 'sqlite');

@@ -3,13 +3,14 @@
 // breakdowns and in the marketing statistics. Bad periods are 422 in each surface's dialect.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { startTestServer, waitFor, waitForTransmission, type ApiClient, type TestServer } from '../helpers/server.ts';
+import { ApiClient, startTestServer, waitFor, waitForTransmission, type TestServer } from '../helpers/server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 import { sealToken } from '../../src/domain/tokens.ts';
 import { findTransmissionSources } from '../../src/store/counters.ts';
 import { signTrackingToken } from '../../src/domain/tracking-tokens.ts';
 import { bulkSubscribers } from '../helpers/marketing-fixtures.ts';
+import { insertAccount } from '../../src/store/accounts.ts';
 
 const READER = 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0';
 const today = () => new Date().toISOString().slice(0, 10);
@@ -253,6 +254,23 @@ describe(`statistics from counters (${dialectName})`, () => {
     expect(domains.map((d: any) => [d.key, d.injected])).toEqual([
       ['f.example', 60],
       ['g.example', 60],
+    ]);
+  });
+
+  it('breaks a parent account down by its sub-accounts', async () => {
+    const { api: parent, accountId: parentId } = await server.newAccount();
+    const subs = [`sub-a-${tag}`, `sub-b-${tag}`].sort();
+    for (const [i, id] of subs.entries()) {
+      await insertAccount(server.app.ctx.db, { id, name: id, parent_id: parentId, status: 'Active', created_at: Date.now() });
+      const sub = new ApiClient(server.url, await server.newKey({ accountId: id, name: 'sub' }));
+      const to = Array.from({ length: i + 1 }, (_, k) => ({ email: `s${k}-${tag}@h.example` }));
+      expect((await sub.post('/v1/layang/transmissions', { from: { email: 'x@brand.example' }, subject: 's', bodyText: 't', to })).status).toBe(200);
+    }
+    const res = await parent.get('/v1/analytic/summary/breakdown?groupBy=SUBACCOUNT_ID');
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.data.map((r: any) => [r.key, r.injected])).toEqual([
+      [subs[0], 1],
+      [subs[1], 2],
     ]);
   });
 
