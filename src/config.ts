@@ -24,6 +24,7 @@ export interface Config {
   publicUrl: string;
   databaseUrl: string; // 'sqlite:<file>' or 'postgres://…'
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  sqliteCacheMb: number;
   /** How long the first write after a commit waits for others to share its transaction. */
   groupCommitMs: number;
   delivery: DeliveryMode;
@@ -189,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     databaseUrl,
     sqliteSynchronous: sync,
+    sqliteCacheMb: int(env, 'POSTHORN_SQLITE_CACHE_MB', 64, 2, 65536),
     groupCommitMs: int(env, 'POSTHORN_GROUP_COMMIT_MS', databaseUrl.startsWith('sqlite:') && sync === 'FULL' ? 3 : 0, 0, 100),
     delivery,
     relays,

@@ -27,7 +27,7 @@ function fail(message: string): never {
 }
 
 async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const store = await openStore(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const store = await openStore(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, sqliteCacheMb: config.sqliteCacheMb });
   const log = createLogger('warn');
   try {
     const secret = await ensureSecret(store.db, config.secret);

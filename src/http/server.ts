@@ -27,12 +27,18 @@ function httpLogLevel(log: Logger): string {
   return log.levelVal > log.levels.values.warn! ? log.level : 'warn';
 }
 
+const MAX_URL_AND_HEADER_BYTES = 2 * 1024 * 1024;
+
 export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request lines are logged at info; they are only wanted when debugging. A quieter
     // configured level (error, silent) is kept: the http logger is never louder than the rest.
     loggerInstance: ctx.log.child({ component: 'http' }, { level: httpLogLevel(ctx.log) }) as FastifyBaseLogger,
     bodyLimit: ctx.config.maxBodyBytes,
+    // Node refuses a request line + headers over 16 KB with a bare 431 before Fastify sees it. A
+    // `search` of the marketing grammar travels in the URL; up to 2 MB of it reaches the grammar,
+    // which answers in the surface's dialect (422, naming the parameter) instead.
+    http: { maxHeaderSize: MAX_URL_AND_HEADER_BYTES },
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     trustProxy: process.env.POSTHORN_TRUST_PROXY === 'true',
     return503OnClosing: true,

@@ -38,7 +38,7 @@ function cachePreparedStatements(sqlite: SQLite.Database, maxEntries = 2000): vo
   }) as typeof sqlite.prepare;
 }
 
-export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?: 'FULL' | 'NORMAL'; poolSize?: number } = {}): Promise<Store> {
+export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?: 'FULL' | 'NORMAL'; sqliteCacheMb?: number; poolSize?: number } = {}): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -47,7 +47,11 @@ export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?:
     sqlite.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'FULL'}`);
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('cache_size = -64000');
+    // Negative: KiB. Big lists insert into many index pages at random; a cache that holds the
+    // indexes saves a read (and an early write) per row.
+    sqlite.pragma(`cache_size = -${Math.round((opts.sqliteCacheMb ?? 64) * 1024)}`);
+    // A checkpoint every ~40 MB of WAL instead of 4 MB: a page rewritten by many commits is copied
+    // back to the database once, not once per commit (a 200k-row import: 29 s → 16 s).
     sqlite.pragma('wal_autocheckpoint = 10000');
     cachePreparedStatements(sqlite);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
