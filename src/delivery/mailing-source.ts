@@ -98,7 +98,8 @@ export class MailingSources {
             { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
           ]
         : []),
-      { name: 'Precedence', value: 'bulk' },
+      // A trigger mailing's message answers one person's action: not bulk mail.
+      ...(source.mailing.type === 'trigger' ? [] : [{ name: 'Precedence', value: 'bulk' }]),
       { name: 'Feedback-ID', value: mailingFeedbackId(source.mailing.id, m.account_id) },
     ];
     const to = [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }];

@@ -14,6 +14,7 @@ import { findChannel } from '../store/channels.ts';
 import { findTemplate } from '../store/templates.ts';
 import { isDomainVerified } from '../store/domains.ts';
 import { findMailingOr404 } from './mailings.ts';
+import { checkTriggerActivation } from './trigger-mailings.ts';
 
 const conflict = (action: MailingAction, status: string) => new ServiceError('conflict', refusal(action, status));
 
@@ -66,22 +67,34 @@ async function move(ctx: Context, accountId: string, id: number, action: Mailing
   return findMailingOr404(ctx, accountId, id);
 }
 
-/** Starts now: the fan-out loop picks it up (409 once it is sending or sent). */
+/**
+ * Starts now: the fan-out loop picks it up (409 once it is sending or sent). A trigger mailing is
+ * activated instead: it has no audience to fan out (fanout_done from the start) and sends one
+ * message per POST /triggerTypes/{key}/send while it is "sending".
+ */
 export function sendMailing(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
-  return move(ctx, accountId, id, 'send', async (m) => ({
-    ...(await resolveForSend(ctx, m)),
-    status: 'sending',
-    started_at: ctx.clock(),
-    scheduled_at: null,
-    fanout_cursor: 0,
-    fanout_done: 0,
-    recipient_count: 0,
-  }));
+  return move(ctx, accountId, id, 'send', async (m) => {
+    const resolved = await resolveForSend(ctx, m);
+    await checkTriggerActivation(ctx, m);
+    return {
+      ...resolved,
+      status: 'sending',
+      started_at: ctx.clock(),
+      scheduled_at: null,
+      fanout_cursor: 0,
+      fanout_done: m.type === 'trigger' ? 1 : 0,
+      recipient_count: 0,
+    };
+  });
 }
 
 /** Sends at `scheduledAt` (a time already past starts at once). */
 export function scheduleMailing(ctx: Context, accountId: string, id: number, scheduledAt: number): Promise<MailingRow> {
-  return move(ctx, accountId, id, 'schedule', async (m) => ({ ...(await resolveForSend(ctx, m)), status: 'scheduled', scheduled_at: scheduledAt }));
+  return move(ctx, accountId, id, 'schedule', async (m) => {
+    // A trigger mailing has no send time: it goes out when triggered.
+    if (m.type === 'trigger') throw new ServiceError('invalid', 'A trigger mailing is not scheduled; activate it with POST /api/v1/mailings/{id}/send.', 'scheduledAt');
+    return { ...(await resolveForSend(ctx, m)), status: 'scheduled', scheduled_at: scheduledAt };
+  });
 }
 
 /** Stops handing out messages; the queued ones wait (held) until resume. Messages on the wire finish. */
@@ -90,7 +103,10 @@ export function pauseMailing(ctx: Context, accountId: string, id: number): Promi
 }
 
 export function resumeMailing(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
-  return move(ctx, accountId, id, 'resume', async () => ({ status: 'sending' }));
+  return move(ctx, accountId, id, 'resume', async (m) => {
+    await checkTriggerActivation(ctx, m);
+    return { status: 'sending' };
+  });
 }
 
 /** Ends it for good: no more messages, the unsent ones cancelled. */

@@ -9,6 +9,8 @@
 //   `templateId` must name a template of the account; its subject/html/text are used at send time
 //   for whatever the mailing leaves empty.
 // - A change to a mailing in any other status than draft/scheduled is 423/1025 (locked).
+// - `triggerKey` ([a-z0-9_.-]{1,64}) belongs to trigger mailings only (422 on any other type); it is
+//   the key POST /triggerTypes/{key}/send names (src/services/trigger-mailings.ts).
 import type { Context } from './context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { parseListParams, type ListQuery, type Page } from './marketing-params.ts';
@@ -18,6 +20,7 @@ import { MAILING_TYPES, allowedIn, refusal, type MailingAction } from '../domain
 import { compile, TemplateError } from '../domain/render.ts';
 import { mailingTemplates } from '../domain/mailing-content.ts';
 import { hasLineBreak, isValidEmail, normalizeEmail } from '../domain/email-address.ts';
+import { isValidTriggerKey } from '../domain/trigger-mailings.ts';
 import * as store from '../store/mailings.ts';
 import type { MailingChanges, MailingRow } from '../store/mailings.ts';
 import { findChannel } from '../store/channels.ts';
@@ -40,6 +43,7 @@ export interface MailingInput {
   subscriberGroupIds?: number[] | null;
   tracking?: { opens?: boolean; clicks?: boolean } | null;
   customerFields?: Record<string, unknown> | null;
+  triggerKey?: string | null;
 }
 
 export const MAILING_SEARCH: FieldWhitelist = {
@@ -151,7 +155,16 @@ async function columnsFrom(ctx: Context, accountId: string, input: MailingInput)
     if (typeof v !== 'object' || Array.isArray(v)) throw invalid('customerFields', 'must be an object keyed by custom field id');
     out.customer_fields = JSON.stringify(v);
   }
+  if (input.triggerKey !== undefined) {
+    if (input.triggerKey !== null && !isValidTriggerKey(input.triggerKey)) throw invalid('triggerKey', 'must be 1 to 64 characters of a-z, 0-9, _ . -');
+    out.trigger_key = input.triggerKey;
+  }
   return out;
+}
+
+/** Only a trigger mailing has a trigger key. */
+function checkTriggerKey(type: string, triggerKey: string | null | undefined): void {
+  if (triggerKey && type !== 'trigger') throw invalid('triggerKey', 'is only for mailings of type trigger');
 }
 
 export async function findMailingOr404(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
@@ -163,6 +176,7 @@ export async function findMailingOr404(ctx: Context, accountId: string, id: numb
 export async function createMailing(ctx: Context, accountId: string, input: MailingInput): Promise<MailingRow> {
   if (input.name === undefined) throw required('name');
   const columns = await columnsFrom(ctx, accountId, input);
+  checkTriggerKey(columns.type ?? 'standard', columns.trigger_key);
   const now = ctx.clock();
   const id = await store.insertMailing(ctx.db, {
     account_id: accountId,
@@ -193,6 +207,8 @@ export async function updateMailing(ctx: Context, accountId: string, id: number,
   const current = await findMailingOr404(ctx, accountId, id);
   if (!allowedIn('edit', current.status)) throw locked('edit', current.status);
   const columns = await columnsFrom(ctx, accountId, input);
+  checkTriggerKey(columns.type ?? current.type, columns.trigger_key === undefined ? current.trigger_key : columns.trigger_key);
+  if (columns.type === 'trigger' && current.type !== 'trigger' && current.status === 'scheduled') throw invalid('type', 'cannot become trigger while the mailing is scheduled; a trigger mailing has no send time');
   // The status is checked again in the UPDATE: a send that won the race keeps its content.
   if (!(await store.updateMailingIn(ctx.db, accountId, id, ['draft', 'scheduled'], { ...columns, updated_at: ctx.clock() }))) {
     const now = await findMailingOr404(ctx, accountId, id);

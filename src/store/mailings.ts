@@ -18,7 +18,7 @@ export type AudienceSubscriber = Pick<SubscribersTable, 'email' | 'gender_id' | 
 const OPEN_STATUSES = ['queued', 'deferred', 'sending', 'held'];
 
 /** Postgres returns bigint columns as strings: ids and counters become numbers here. */
-function normalize(row: Selectable<MailingsTable> | undefined): MailingRow | undefined {
+export function normalize(row: Selectable<MailingsTable> | undefined): MailingRow | undefined {
   if (!row) return undefined;
   return {
     ...row,
@@ -105,6 +105,7 @@ export async function mailingsToFanOut(db: Db, owner: string, now: number, limit
     .selectAll()
     .where('status', '=', 'sending')
     .where('fanout_done', '=', 0)
+    .where('type', '<>', 'trigger') // a trigger mailing has no audience; it sends when triggered
     .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_expires_at', '<', now)]))
     .orderBy('id')
     .limit(limit)
@@ -239,7 +240,8 @@ export async function commitFanoutStep(trx: Transaction<Database>, mailingId: nu
 
 /** Running mailings whose fan-out is done: candidates for "sent". */
 export async function fannedOutMailings(db: Db, limit: number): Promise<Array<{ id: number; account_id: string }>> {
-  const rows = await db.selectFrom('mailings').select(['id', 'account_id']).where('status', '=', 'sending').where('fanout_done', '=', 1).orderBy('id').limit(limit).execute();
+  // An active trigger mailing stays "sending" (active) however many of its messages are done.
+  const rows = await db.selectFrom('mailings').select(['id', 'account_id']).where('status', '=', 'sending').where('fanout_done', '=', 1).where('type', '<>', 'trigger').orderBy('id').limit(limit).execute();
   return rows.map((r) => ({ id: Number(r.id), account_id: r.account_id }));
 }
 

@@ -6,6 +6,7 @@ import { mailingsMigration } from './migration-0003-mailings.ts';
 import { countersMigration } from './migration-0004-counters.ts';
 import { webhooksMigration } from './migration-0005-webhooks.ts';
 import { subscriberIndexesMigration } from './migration-0006-subscriber-indexes.ts';
+import { triggerMailingsMigration } from './migration-0007-trigger-mailings.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -192,6 +193,7 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0004_counters': countersMigration(),
   '0005_webhooks': webhooksMigration(dialect),
   '0006_subscriber_indexes': subscriberIndexesMigration(dialect),
+  '0007_trigger_mailings': triggerMailingsMigration(),
 });
 
 export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Promise<void> {

@@ -318,6 +318,7 @@ export interface MailingsTable {
   fanout_done: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  trigger_key: string | null; // trigger mailings: the key POST /triggerTypes/{key}/send names
   created_at: number;
   updated_at: number;
 }

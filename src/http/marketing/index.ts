@@ -10,6 +10,7 @@ import { registerImportRoutes } from './imports.ts';
 import { registerMailingRoutes } from './mailings.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
 import { registerStatisticsRoutes } from './statistics.ts';
+import { registerTriggerTypeRoutes } from './trigger-types.ts';
 import { registerRateLimits } from '../limits.ts';
 
 export async function registerMarketingRoutes(_app: FastifyInstance, _ctx: Context): Promise<void> {
@@ -22,5 +23,6 @@ export async function registerMarketingRoutes(_app: FastifyInstance, _ctx: Conte
   registerMailingRoutes(_app, _ctx);
   registerWebhookRoutes(_app, _ctx);
   registerStatisticsRoutes(_app, _ctx);
+  registerTriggerTypeRoutes(_app, _ctx);
   registerRateLimits(_app, _ctx);
 }

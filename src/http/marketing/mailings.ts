@@ -37,6 +37,7 @@ const MailingBody = (create: boolean) =>
       subscriberGroupIds: Type.Optional(Nullable(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 100, description: 'Target groups of the channel; none = every ready subscriber (of the channel)' }))),
       tracking: Type.Optional(Nullable(Type.Object({ opens: Type.Optional(Type.Boolean()), clicks: Type.Optional(Type.Boolean()) }))),
       customerFields: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'Mailing custom field values (fieldType 3), keyed by field id' }))),
+      triggerKey: Type.Optional(Nullable(Type.String({ maxLength: 64, description: 'Trigger mailings only: the key of POST /api/v1/triggerTypes/{key}/send ([a-z0-9_.-]{1,64}); one live mailing per key and language' }))),
     },
     { description: create ? 'Unknown fields are ignored; status, scheduledAt and sentAt are read-only.' : 'Changes only the fields it sends; only drafts and scheduled mailings change (423 otherwise).' },
   );
@@ -65,6 +66,7 @@ const MailingSchema = Type.Object({
   recipientCount: Type.Integer({ description: 'Messages materialized so far (grows while sending)' }),
   tracking: Type.Object({ opens: Type.Boolean(), clicks: Type.Boolean() }),
   customerFields: Type.Record(Type.String(), Type.Unknown()),
+  triggerKey: Nullable(Type.String()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -125,6 +127,7 @@ export function presentMailing(m: MailingRow) {
     recipientCount: m.recipient_count,
     tracking: { opens: m.tracking_opens === 1, clicks: m.tracking_clicks === 1 },
     customerFields: parseJson<Record<string, unknown>>(m.customer_fields, {}),
+    triggerKey: m.trigger_key,
     createdAt: formatDate(m.created_at),
     updatedAt: formatDate(m.updated_at),
   };
