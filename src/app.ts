@@ -27,7 +27,11 @@ export interface Posthorn {
 export async function startPosthorn(config: Config, opts: { log?: Logger } = {}): Promise<Posthorn> {
   const log = opts.log ?? createLogger(config.logLevel);
   if (config.databaseUrl.startsWith('sqlite:')) fs.mkdirSync(config.dataDir, { recursive: true });
-  const store: Store = await openStore(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, sqliteCacheMb: config.sqliteCacheMb });
+  const store: Store = await openStore(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    sqliteCacheMb: config.sqliteCacheMb,
+    onConnectionError: (error) => log.warn({ err: error }, 'an idle database connection was closed; it will be replaced'),
+  });
   const secret = await ensureSecret(store.db, config.secret);
   const ctx: Context = {
     db: store.db,

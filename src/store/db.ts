@@ -38,7 +38,13 @@ function cachePreparedStatements(sqlite: SQLite.Database, maxEntries = 2000): vo
   }) as typeof sqlite.prepare;
 }
 
-export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?: 'FULL' | 'NORMAL'; sqliteCacheMb?: number; poolSize?: number } = {}): Promise<Store> {
+export async function openStore(databaseUrl: string, opts: {
+    sqliteSynchronous?: 'FULL' | 'NORMAL';
+    sqliteCacheMb?: number;
+    poolSize?: number;
+    /** An idle PostgreSQL connection died (server restart, admin command). */
+    onConnectionError?: (error: Error) => void;
+  } = {},): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -61,6 +67,10 @@ export async function openStore(databaseUrl: string, opts: { sqliteSynchronous?:
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolSize ?? 10 });
+  // pg emits 'error' for a pooled connection that dies while idle (PostgreSQL restarted, the
+  // connection was terminated); unheard, that event would end the process. The pool replaces the
+  // connection on next use, so it is only worth a log line.
+  pool.on('error', (error) => opts.onConnectionError?.(error));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db, 'postgres');
   return { db, dialect: 'postgres', close: () => db.destroy() };
