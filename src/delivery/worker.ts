@@ -1,6 +1,11 @@
 // The delivery loop: claim due messages with a lease, build each one, hand it to the transport
 // and record what happened. Bounded concurrency; transactional mail (priority 0) is claimed first;
 // an accept in this process wakes the loop at once instead of waiting for the next poll.
+// Transactional mail never waits for a free slot: bulk mail may hold at most all but a few
+// reserved slots (see `reservedSlots`), and the relay transport admits sends by priority.
+// A message gives its slot back as soon as its outcome is known (the relay's reply) and is then
+// recorded in the next group commit; its lease stays renewed until that commit. A slot held until
+// the commit would idle an SMTP connection for the flush delay and the fsync.
 // While a message is being worked on, the worker keeps renewing its lease, so a lease runs out
 // only when the worker is gone (or gave up on the message); any worker's sweep then returns the row
 // to the queue.
@@ -16,18 +21,53 @@ import { randomAlnum } from '../domain/ids.ts';
 import { MessageBuilder, type BuiltMessage } from './build-message.ts';
 import { OutcomeRecorder, type RecordedOutcome } from './outcome-recorder.ts';
 import type { Transport } from './transports/transport.ts';
+import { PriorityGate } from './priority-gate.ts';
+
+/** Messages of this priority or lower are urgent (transactional): they may use the reserved slots. */
+const URGENT_PRIORITY = 0;
+/** While bulk mail fills its share of the slots, due urgent mail is looked for this often (an accept in this process wakes the loop at once). */
+const URGENT_POLL_MS = 20;
+/**
+ * Outcomes are committed at most this long after they are known. Slots do not wait for the commit,
+ * so a longer window costs no throughput and makes fewer, larger commits (each one an fsync on
+ * SQLite, which blocks the event loop); it is also the window in which a killed process forgets
+ * that a message was accepted by the relay (and sends it again after the restart).
+ */
+const OUTCOME_FLUSH_MS = 20;
+const OUTCOME_BATCH = 256;
+/**
+ * Messages built at once. Building is CPU work on this thread except the RSA signature (threadpool),
+ * so a few at a time keep the threadpool busy; more would only interleave, and an urgent message
+ * would wait behind every bulk build in progress (and behind their signatures in the threadpool's
+ * first-come queue). Waiting builds are let in by priority.
+ */
+const BUILDS_AT_ONCE = 8;
+
+/** Slots kept free of bulk mail: an eighth of the concurrency, at least one (none when there is only one slot). */
+export function reservedSlots(concurrency: number): number {
+  return concurrency <= 1 ? 0 : Math.max(1, Math.floor(concurrency / 8));
+}
 
 export class DeliveryWorker {
   readonly owner = `w-${process.pid}-${randomAlnum(6)}`;
   private running = false;
   private inFlight = 0;
-  /** Ids of the messages being worked on now: the leases to keep alive. */
+  /** Of `inFlight`, the messages that are not urgent: they may not take the reserved slots. */
+  private bulkInFlight = 0;
+  /** Set by notify(): new work was accepted, possibly urgent. */
+  private newWork = false;
+  /** When the loop last looked for urgent mail alone (bulk at its share of the slots). */
+  private lastUrgentLook = 0;
+  /** Ids of the messages being worked on now, their outcome being recorded included: the leases to keep alive. */
   private readonly active = new Set<string>();
+  /** Gives a message's slot back (once); present from dispatch until its outcome is handed to the recorder. */
+  private readonly slotRelease = new Map<string, () => void>();
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
   private lastLeaseSweep = 0;
   private leaseTimer: NodeJS.Timeout | null = null;
   private readonly builder: MessageBuilder;
+  private readonly buildGate = new PriorityGate(BUILDS_AT_ONCE);
   private readonly recorder: OutcomeRecorder;
   private readonly log: Logger;
 
@@ -37,7 +77,7 @@ export class DeliveryWorker {
   ) {
     this.builder = new MessageBuilder(ctx.db, ctx.config.returnPathDomain, undefined, { secret: ctx.secret, publicUrl: ctx.config.publicUrl });
     this.log = ctx.log.child({ component: 'worker' });
-    this.recorder = new OutcomeRecorder(ctx.db, this.owner, this.log);
+    this.recorder = new OutcomeRecorder(ctx.db, this.owner, this.log, OUTCOME_BATCH, OUTCOME_FLUSH_MS);
   }
 
   async start(): Promise<void> {
@@ -70,6 +110,7 @@ export class DeliveryWorker {
 
   /** Called after an accept: there is work now. */
   notify(): void {
+    this.newWork = true;
     this.wake?.();
   }
 
@@ -77,7 +118,8 @@ export class DeliveryWorker {
     this.running = false;
     this.notify();
     await this.loopDone;
-    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    // Until every message is sent and its outcome committed (the recorder flushes on its own timer).
+    while (this.active.size > 0) await new Promise((r) => setTimeout(r, 10));
     await this.recorder.drain();
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.leaseTimer = null;
@@ -96,21 +138,42 @@ export class DeliveryWorker {
           // late, must never hand them to the queue again.
           if (await this.renewLeases()) await releaseExpiredLeases(this.ctx.db, this.ctx.dialect, this.ctx.clock(), { owner: this.owner, ids: this.active });
         }
-        const room = Math.min(batchSize, concurrency - this.inFlight);
-        if (room > 0) {
-          const claimed = await claimDueMessages(this.ctx.db, this.ctx.dialect, this.owner, now, leaseSeconds * 1000, room);
-          if (claimed.length > 0) {
-            await this.dispatch(claimed);
-            // Go round again at once: there may be more due work.
-            if (claimed.length === room) continue;
-          }
+        // Messages whose outcome waits for its commit hold no slot, but are bounded too: a database
+        // slower than the relay must slow the sending down, not pile up outcomes in memory.
+        const room = Math.min(batchSize, concurrency - this.inFlight, 2 * concurrency - this.active.size);
+        const bulkRoom = Math.min(room, this.bulkCapacity() - this.bulkInFlight);
+        // Refill bulk work a quarter of the window at a time, not after every message: each claim
+        // is a query and a commit (plus the suppression and blacklist look-ups of its batch).
+        const refill = bulkRoom > 0 && (bulkRoom >= this.refillAt() || this.inFlight === 0);
+        const newWork = this.newWork;
+        this.newWork = false;
+        let claimedAll = false;
+        if (refill || (room > 0 && (newWork || now - this.lastUrgentLook >= URGENT_POLL_MS))) {
+          // With bulk at its share (or not due for a refill), only urgent mail is claimed.
+          const limit = refill ? bulkRoom : room;
+          if (!refill) this.lastUrgentLook = now;
+          const claimed = await claimDueMessages(this.ctx.db, this.ctx.dialect, this.owner, now, leaseSeconds * 1000, limit, refill ? undefined : URGENT_PRIORITY);
+          if (claimed.length > 0) await this.dispatch(claimed);
+          claimedAll = claimed.length === limit;
         }
-        await this.idle(room > 0 ? pollMs : 5);
+        // Go round again at once when there may be more due work; poll briefly while messages are
+        // in flight (their slots come free), slowly when idle (an accept here wakes the loop).
+        if (claimedAll) continue;
+        await this.idle(this.active.size > 0 ? Math.min(pollMs, URGENT_POLL_MS) : pollMs);
       } catch (error) {
         this.log.error({ err: error }, 'delivery loop error');
         await this.idle(pollMs);
       }
     }
+  }
+
+  private bulkCapacity(): number {
+    const { concurrency } = this.ctx.config.worker;
+    return concurrency - reservedSlots(concurrency);
+  }
+
+  private refillAt(): number {
+    return Math.max(1, Math.min(this.ctx.config.worker.batchSize, Math.floor(this.bulkCapacity() / 4)));
   }
 
   private idle(ms: number): Promise<void> {
@@ -141,8 +204,18 @@ export class DeliveryWorker {
       for (const email of await findBlacklisted(this.ctx.db, accountId, emails)) blacklisted.add(`${accountId}:${email}`);
     }
     for (const m of batch) {
+      const bulk = m.priority > URGENT_PRIORITY;
       this.inFlight++;
+      if (bulk) this.bulkInFlight++;
       this.active.add(m.id);
+      const releaseSlot = () => {
+        if (!this.slotRelease.delete(m.id)) return;
+        this.inFlight--;
+        if (bulk) this.bulkInFlight--;
+        // Wake the loop for a refill once enough bulk slots are free (see loop()).
+        if (this.bulkCapacity() - this.bulkInFlight === this.refillAt() || this.inFlight === 0) this.wake?.();
+      };
+      this.slotRelease.set(m.id, releaseSlot);
       const who = `${m.account_id}:${m.recipient.toLowerCase()}`;
       const suppressionType = suppressed.get(who);
       const task = blacklisted.has(who) ? this.refuseByPolicy(m) : suppressionType !== undefined ? this.reject(m, suppressionType) : this.deliver(m);
@@ -152,15 +225,14 @@ export class DeliveryWorker {
           // Whatever happened, the lease is no longer renewed: if the outcome could not be
           // recorded, the row returns to the queue when its lease runs out.
           this.active.delete(m.id);
-          this.inFlight--;
-          // Claim again once half the slots are free, not after every message: each claim is a
-          // query (plus the suppression and blacklist look-ups of its batch).
-          if (this.inFlight <= this.ctx.config.worker.concurrency / 2) this.notify();
+          releaseSlot();
         });
     }
   }
 
   private record(m: MessagesTable, outcome: MessageOutcome, type: string, data: Record<string, unknown>, extra: Partial<RecordedOutcome> = {}): Promise<void> {
+    // The outcome is known: the slot can take the next message while this one waits for its commit.
+    this.slotRelease.get(m.id)?.();
     return this.recorder.record({
       outcome,
       accountId: m.account_id,
@@ -186,7 +258,7 @@ export class DeliveryWorker {
   private async deliver(m: MessagesTable): Promise<void> {
     let built;
     try {
-      built = await this.builder.build(m);
+      built = await this.buildGate.run(m.priority, () => this.builder.build(m));
     } catch (error) {
       // Content that cannot be built now will not build later either: fail the message, visibly.
       const reason = `could not build the message: ${(error as Error).message}`;
@@ -200,7 +272,7 @@ export class DeliveryWorker {
       return this.record(m, outcome, 'delivery', { captured: true }, { raw: built.raw.toString('utf8') });
     }
 
-    const { reply, via } = await this.transport.send({ from: built.envelopeFrom, to: [m.recipient] }, built.raw);
+    const { reply, via } = await this.transport.send({ from: built.envelopeFrom, to: [m.recipient] }, built.raw, m.priority);
     return this.recordReply(m, built, base, reply, via);
   }
 

@@ -19,15 +19,17 @@ export async function insertMessages(db: Db, rows: MessagesTable[]): Promise<voi
  * On PostgreSQL `FOR UPDATE SKIP LOCKED` lets any number of workers claim side by side.
  * Status literals are inlined (not bound) so the planner can use the partial index messages_due.
  */
-export async function claimDueMessages(db: Kysely<Database>, dialect: SqlDialect, owner: string, now: number, leaseMs: number, limit: number): Promise<MessagesTable[]> {
+export async function claimDueMessages(db: Kysely<Database>, dialect: SqlDialect, owner: string, now: number, leaseMs: number, limit: number, maxPriority?: number): Promise<MessagesTable[]> {
   const lock = dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  // Only urgent mail (priority <= maxPriority) for a worker's reserved slots; the same index serves it.
+  const urgentOnly = maxPriority === undefined ? sql`` : sql`AND priority <= ${maxPriority}`;
   const result = await sql<MessagesTable>`
     UPDATE messages
        SET status = 'sending', lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
            attempts = attempts + 1, updated_at = ${now}
      WHERE id IN (
        SELECT id FROM messages
-        WHERE status IN ('queued', 'deferred') AND next_attempt_at <= ${now}
+        WHERE status IN ('queued', 'deferred') AND next_attempt_at <= ${now} ${urgentOnly}
         ORDER BY priority, next_attempt_at
         LIMIT ${limit}
         ${lock})

@@ -3,14 +3,19 @@
 // refused greeting or EHLO, failed STARTTLS or AUTH) is skipped for a while and the next one is
 // tried. A reply within the message's own transaction (MAIL FROM, RCPT TO, DATA), even a 4xx or
 // 5xx, is the answer for this message and is not failed over.
+// Sends are admitted by priority (PriorityGate): no more are handed to the pools than there are
+// connections, so transactional mail overtakes bulk mail waiting here instead of queueing behind
+// it inside nodemailer's first-come pool.
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../../config.ts';
 import { parseSmtpReply, type SmtpReply } from '../../domain/bounce-classes.ts';
 import type { Envelope, SendResult, Transport } from './transport.ts';
+import { PriorityGate } from '../priority-gate.ts';
 
 const DOWN_FOR_MS = 30_000;
+const BULK_PRIORITY = 10;
 
 interface RelaySlot {
   config: RelayConfig;
@@ -42,6 +47,10 @@ function answerOf(e: SmtpError): SmtpReply | null {
 }
 
 export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger; timeoutMs: number; maxConnections?: number }): Transport {
+  const maxConnections = opts.maxConnections ?? 8;
+  // One send holds one connection (of the first healthy relay, or of each relay it fails over to),
+  // so as many sends as one pool has connections keep it busy and leave nothing queued inside it.
+  const gate = new PriorityGate(maxConnections);
   const slots: RelaySlot[] = relays.map((config) => ({
     config,
     downUntil: 0,
@@ -54,7 +63,7 @@ export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger;
       requireTLS: config.starttls === 'require',
       auth: config.user ? { user: config.user, pass: config.pass ?? '' } : undefined,
       tls: { rejectUnauthorized: config.rejectUnauthorized },
-      maxConnections: opts.maxConnections ?? 8,
+      maxConnections,
       maxMessages: Infinity,
       connectionTimeout: Math.min(opts.timeoutMs, 30_000),
       greetingTimeout: Math.min(opts.timeoutMs, 30_000),
@@ -75,24 +84,28 @@ export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger;
     }
   }
 
+  async function sendNow(envelope: Envelope, raw: Buffer): Promise<SendResult> {
+    const now = Date.now();
+    // Healthy relays first, in configured order; relays marked down are still tried last.
+    const ordered = [...slots.filter((s) => s.downUntil <= now), ...slots.filter((s) => s.downUntil > now)];
+    const failures: string[] = [];
+    for (const slot of ordered) {
+      const result = await attempt(slot, envelope, raw);
+      if (!(result instanceof Error)) {
+        slot.downUntil = 0;
+        return result;
+      }
+      slot.downUntil = Date.now() + DOWN_FOR_MS;
+      failures.push(`${slot.config.url}: ${result.code ?? ''} ${result.message}`.trim());
+      opts.log.warn({ relay: slot.config.url, err: result.message }, 'relay unreachable, failing over');
+    }
+    return { reply: { code: 0, text: `no relay could be reached (${failures.join('; ')})` }, via: 'none' };
+  }
+
   return {
     name: 'relay',
-    async send(envelope, raw) {
-      const now = Date.now();
-      // Healthy relays first, in configured order; relays marked down are still tried last.
-      const ordered = [...slots.filter((s) => s.downUntil <= now), ...slots.filter((s) => s.downUntil > now)];
-      const failures: string[] = [];
-      for (const slot of ordered) {
-        const result = await attempt(slot, envelope, raw);
-        if (!(result instanceof Error)) {
-          slot.downUntil = 0;
-          return result;
-        }
-        slot.downUntil = Date.now() + DOWN_FOR_MS;
-        failures.push(`${slot.config.url}: ${result.code ?? ''} ${result.message}`.trim());
-        opts.log.warn({ relay: slot.config.url, err: result.message }, 'relay unreachable, failing over');
-      }
-      return { reply: { code: 0, text: `no relay could be reached (${failures.join('; ')})` }, via: 'none' };
+    send(envelope, raw, priority = BULK_PRIORITY) {
+      return gate.run(priority, () => sendNow(envelope, raw));
     },
     async close() {
       for (const s of slots) s.transporter.close();

@@ -14,6 +14,7 @@ export interface SendResult {
 /** Something that hands a signed message to the next hop. It never throws: failures are replies. */
 export interface Transport {
   name: string;
-  send(envelope: Envelope, raw: Buffer): Promise<SendResult>;
+  /** `priority` as on the outbox row (lower is sooner: 0 transactional, 10 bulk; default 10). */
+  send(envelope: Envelope, raw: Buffer, priority?: number): Promise<SendResult>;
   close(): Promise<void>;
 }
