@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import type { Context } from './context.ts';
 import type { MessagesTable } from '../store/schema.ts';
+import { newOutboxRow } from '../store/messages.ts';
 import {
   audienceBatch,
   commitFanoutStep,
@@ -147,31 +148,17 @@ export class MailingFanout {
     const now = this.ctx.clock();
     const rows: MessagesTable[] = eligible.map((s) => {
       const name = [s.firstname, s.lastname].filter(Boolean).join(' ').replace(/[\r\n]+/g, ' ').trim();
-      return {
+      return newOutboxRow({
         id: newId(),
         account_id: accountId,
-        transmission_id: null,
         mailing_id: String(mailing.id),
         subscriber_id: s.id,
         recipient: s.email!,
         recipient_name: name || null,
-        recipient_type: 'to',
         recipient_data: JSON.stringify({ substitutionData: mailingVariables(this.ctx, mailing, s, extras?.fieldValues.get(s.id), fieldNames) }),
-        status: 'queued',
         priority: MAILING_PRIORITY,
-        attempts: 0,
-        next_attempt_at: now,
-        lease_owner: null,
-        lease_expires_at: null,
-        last_response: null,
-        bounce_class: null,
-        message_id_header: null,
-        size: null,
-        sandbox: 0,
-        created_at: now,
-        updated_at: now,
-        delivered_at: null,
-      };
+        now,
+      });
     });
 
     const inserted = await db.transaction().execute(async (trx) => {

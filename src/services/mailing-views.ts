@@ -17,7 +17,7 @@ import * as store from '../store/mailings.ts';
 import type { AudienceSubscriber, MailingRow } from '../store/mailings.ts';
 import { subscriberExtras } from '../store/subscriber-groups.ts';
 import { insertTransmission } from '../store/transmissions.ts';
-import { insertMessages } from '../store/messages.ts';
+import { insertMessages, newOutboxRow } from '../store/messages.ts';
 import type { MessagesTable } from '../store/schema.ts';
 import { addUsage } from '../store/usage.ts';
 import { recordEvents, transmissionDimensions } from '../events/record-events.ts';
@@ -86,30 +86,7 @@ export async function testSendMailing(ctx: Context, accountId: string, id: numbe
     const s = (await store.findAudienceSubscriberByEmail(ctx.db, accountId, raw)) ?? sampleSubscriber(raw);
     const data = await variablesFor(ctx, resolved, s, s.id ? recipientLinks(ctx, resolved, s.id) : NO_LINKS);
     render(resolved, data); // a test that cannot render fails here, not in the worker
-    rows.push({
-      id: newId(),
-      account_id: accountId,
-      transmission_id: transmissionId,
-      mailing_id: null,
-      recipient: raw,
-      recipient_name: null,
-      recipient_type: 'to',
-      recipient_data: JSON.stringify({ substitutionData: data }),
-      status: 'queued',
-      priority: 0,
-      attempts: 0,
-      next_attempt_at: now,
-      lease_owner: null,
-      lease_expires_at: null,
-      last_response: null,
-      bounce_class: null,
-      message_id_header: null,
-      size: null,
-      sandbox: 0,
-      created_at: now,
-      updated_at: now,
-      delivered_at: null,
-    });
+    rows.push(newOutboxRow({ id: newId(), account_id: accountId, transmission_id: transmissionId, recipient: raw, recipient_data: JSON.stringify({ substitutionData: data }), priority: 0, now }));
   }
   const from = resolved.sender_name ? { email: resolved.sender_email!, name: resolved.sender_name } : { email: resolved.sender_email! };
   const content: TransmissionContent = {

@@ -11,7 +11,7 @@ import { compileMessage, renderMessage } from '../domain/render.ts';
 import { ADDITION, STATUS } from '../domain/subscriber-status.ts';
 import type { TransmissionContent } from '../domain/transmission-content.ts';
 import { insertTransmission } from '../store/transmissions.ts';
-import { insertMessages } from '../store/messages.ts';
+import { insertMessages, newOutboxRow } from '../store/messages.ts';
 import { recordEvents } from '../events/record-events.ts';
 import { recordSubscriberEvents } from '../events/subscriber-events.ts';
 import { addUsage } from '../store/usage.ts';
@@ -155,30 +155,8 @@ export async function sendOptInMail(ctx: Context, accountId: string, subscriberI
       created_at: now,
     });
     await insertMessages(trx, [
-      {
-        id: messageId,
-        account_id: accountId,
-        transmission_id: transmissionId,
-        mailing_id: null,
-        recipient: subscriber.email!,
-        recipient_name: recipientName,
-        recipient_type: 'to',
-        recipient_data: null,
-        status: 'queued',
-        priority: 0, // the subscriber is waiting for it
-        attempts: 0,
-        next_attempt_at: now,
-        lease_owner: null,
-        lease_expires_at: null,
-        last_response: null,
-        bounce_class: null,
-        message_id_header: null,
-        size: null,
-        sandbox: 0,
-        created_at: now,
-        updated_at: now,
-        delivered_at: null,
-      },
+      // Priority 0: the subscriber is waiting for it.
+      newOutboxRow({ id: messageId, account_id: accountId, transmission_id: transmissionId, recipient: subscriber.email!, recipient_name: recipientName, priority: 0, now }),
     ]);
     await recordEvents(trx, [
       {

@@ -11,6 +11,7 @@ import { domainOf, hasLineBreak, HEADER_NAME, isOwnedHeader, isValidEmail } from
 import { compileMessage, renderMessage, TemplateError } from '../domain/render.ts';
 import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import type { Database, MessagesTable } from '../store/schema.ts';
+import { newOutboxRow } from '../store/messages.ts';
 import type { NewEvent } from '../store/events.ts';
 import { recordEvents, transmissionDimensions } from '../events/record-events.ts';
 import { findSuppressed } from '../store/suppressions.ts';
@@ -152,30 +153,21 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
   const dueAt = sendAt ?? now;
   const rows: MessagesTable[] = recipients.map((r) => {
     const isSuppressed = suppressed.has(r.address.email.toLowerCase());
-    return {
+    const row = newOutboxRow({
       id: newId(),
       account_id: key.accountId,
       transmission_id: transmissionId,
-      mailing_id: null,
       recipient: r.address.email,
       recipient_name: r.address.name ?? null,
       recipient_type: r.type,
       recipient_data: r.data ? JSON.stringify(r.data) : null,
-      status: isSuppressed ? 'suppressed' : 'queued',
       priority: content.options.transactional ? 0 : 10,
-      attempts: 0,
-      next_attempt_at: dueAt,
-      lease_owner: null,
-      lease_expires_at: null,
-      last_response: isSuppressed ? `Recipient is on the suppression list (${suppressed.get(r.address.email.toLowerCase())})` : null,
-      bounce_class: isSuppressed ? 50 : null,
-      message_id_header: null,
-      size: null,
       sandbox: sandbox ? 1 : 0,
-      created_at: now,
-      updated_at: now,
-      delivered_at: null,
-    };
+      next_attempt_at: dueAt,
+      now,
+    });
+    if (!isSuppressed) return row;
+    return { ...row, status: 'suppressed', last_response: `Recipient is on the suppression list (${suppressed.get(r.address.email.toLowerCase())})`, bounce_class: 50 };
   });
   const events: NewEvent[] = rows.flatMap((m) => {
     const base = { account_id: key.accountId, message_id: m.id, transmission_id: transmissionId, mailing_id: null, recipient: m.recipient, created_at: now };

@@ -28,6 +28,7 @@ import { ACTIVE_TRIGGER_STATUS, chooseVariant, isValidTriggerKey, primaryVariant
 import type { MailingRow } from '../store/mailings.ts';
 import { subscriberFieldNames } from '../store/mailings.ts';
 import type { MessagesTable } from '../store/schema.ts';
+import { newOutboxRow } from '../store/messages.ts';
 import * as store from '../store/trigger-mailings.ts';
 import { subscriberExtras } from '../store/subscriber-groups.ts';
 import { findSuppressed } from '../store/suppressions.ts';
@@ -170,31 +171,17 @@ export async function sendTrigger(ctx: Context, key: ApiKeyInfo, triggerKey: str
 
   const { mailing, subscriber, variables } = await prepareSend(ctx, key, variants, email, language, data);
   const name = subscriber ? [subscriber.firstname, subscriber.lastname].filter(Boolean).join(' ').replace(/[\r\n]+/g, ' ').trim() : '';
-  const message: MessagesTable = {
+  const message: MessagesTable = newOutboxRow({
     id: newId(),
     account_id: accountId,
-    transmission_id: null,
     mailing_id: String(mailing.id),
     subscriber_id: subscriber?.id ?? null,
     recipient: email,
     recipient_name: name || null,
-    recipient_type: 'to',
     recipient_data: JSON.stringify({ substitutionData: variables }),
-    status: 'queued',
-    priority: 0,
-    attempts: 0,
-    next_attempt_at: now,
-    lease_owner: null,
-    lease_expires_at: null,
-    last_response: null,
-    bounce_class: null,
-    message_id_header: null,
-    size: null,
-    sandbox: 0,
-    created_at: now,
-    updated_at: now,
-    delivered_at: null,
-  };
+    priority: 0, // someone's action is waiting for it
+    now,
+  });
   const response = JSON.stringify({ messageId: message.id, mailingId: mailing.id });
   const committed = await ctx.db.transaction().execute(async (trx) => {
     if (idemKey) {

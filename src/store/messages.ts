@@ -8,6 +8,52 @@ type Db = Kysely<Database> | Transaction<Database>;
 // SQLite allows 32,766 bound parameters per statement; 24 columns × 500 rows stays well under it.
 const INSERT_CHUNK = 500;
 
+/** What a new outbox row needs to say; everything else starts empty (queued, no attempt, no lease). */
+export interface NewOutboxRow {
+  id: string;
+  account_id: string;
+  recipient: string;
+  priority: number;
+  now: number;
+  transmission_id?: string | null;
+  mailing_id?: string | null;
+  subscriber_id?: number | null;
+  recipient_name?: string | null;
+  recipient_type?: string;
+  recipient_data?: string | null;
+  sandbox?: number;
+  /** Defaults to now. */
+  next_attempt_at?: number;
+}
+
+export function newOutboxRow(m: NewOutboxRow): MessagesTable {
+  return {
+    id: m.id,
+    account_id: m.account_id,
+    transmission_id: m.transmission_id ?? null,
+    mailing_id: m.mailing_id ?? null,
+    ...(m.subscriber_id !== undefined ? { subscriber_id: m.subscriber_id } : {}),
+    recipient: m.recipient,
+    recipient_name: m.recipient_name ?? null,
+    recipient_type: m.recipient_type ?? 'to',
+    recipient_data: m.recipient_data ?? null,
+    status: 'queued',
+    priority: m.priority,
+    attempts: 0,
+    next_attempt_at: m.next_attempt_at ?? m.now,
+    lease_owner: null,
+    lease_expires_at: null,
+    last_response: null,
+    bounce_class: null,
+    message_id_header: null,
+    size: null,
+    sandbox: m.sandbox ?? 0,
+    created_at: m.now,
+    updated_at: m.now,
+    delivered_at: null,
+  };
+}
+
 export async function insertMessages(db: Db, rows: MessagesTable[]): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     await db.insertInto('messages').values(rows.slice(i, i + INSERT_CHUNK)).execute();
