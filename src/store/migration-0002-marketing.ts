@@ -2,13 +2,12 @@
 // subscriptions and custom field values, groups and memberships, custom fields, the blacklist and
 // background jobs. Integer ids (the seed's resources have integer ids). Every filterable subscriber
 // column has an (account_id, column) index so filtered, sorted list queries stay indexed.
-import type { Kysely, Migration, ColumnDefinitionBuilder } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { SqlDialect } from './migrations.ts';
+import { serialIdColumn } from './migration-columns.ts';
 
 export function marketingMigration(dialect: SqlDialect): Migration {
-  const isPg = dialect === 'postgres';
-  const idType = (isPg ? 'bigserial' : 'integer') as 'integer';
-  const id = (c: ColumnDefinitionBuilder) => (isPg ? c.primaryKey() : c.primaryKey().autoIncrement());
+  const { idType, id } = serialIdColumn(dialect);
 
   return {
     async up(db: Kysely<any>) {

@@ -3,13 +3,12 @@
 // batch repeated after a crash inserts nothing twice (ON CONFLICT DO NOTHING).
 // Fan-out state lives on the mailing row: the cursor (last subscriber id materialized), whether
 // fan-out is done, and a lease so only one node fans out a mailing at a time.
-import { sql, type Kysely, type Migration, type ColumnDefinitionBuilder } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { SqlDialect } from './migrations.ts';
+import { serialIdColumn } from './migration-columns.ts';
 
 export function mailingsMigration(dialect: SqlDialect): Migration {
-  const isPg = dialect === 'postgres';
-  const idType = (isPg ? 'bigserial' : 'integer') as 'integer';
-  const id = (c: ColumnDefinitionBuilder) => (isPg ? c.primaryKey() : c.primaryKey().autoIncrement());
+  const { idType, id } = serialIdColumn(dialect);
 
   return {
     async up(db: Kysely<any>) {

@@ -2,13 +2,12 @@
 // so every retry sends the same bytes apart from retryCount) and the log of delivery attempts.
 // A webhook's cursor is the last event id given to a batch; events(account_id, id) serves the
 // "events after the cursor" read.
-import type { Kysely, Migration, ColumnDefinitionBuilder } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { SqlDialect } from './migrations.ts';
+import { serialIdColumn } from './migration-columns.ts';
 
 export function webhooksMigration(dialect: SqlDialect): Migration {
-  const isPg = dialect === 'postgres';
-  const idType = (isPg ? 'bigserial' : 'integer') as 'integer';
-  const id = (c: ColumnDefinitionBuilder) => (isPg ? c.primaryKey() : c.primaryKey().autoIncrement());
+  const { idType, id } = serialIdColumn(dialect);
 
   return {
     async up(db: Kysely<any>) {
