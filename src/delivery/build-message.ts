@@ -41,8 +41,9 @@ export class MessageBuilder {
     private readonly cacheSize = 500,
     /** Signs the open pixel and tracked links (installation secret, public URL); no tracking without it. */
     private readonly tracking: { secret: string; publicUrl: string } | null = null,
+    clock: () => number = Date.now,
   ) {
-    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain), tracking);
+    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain), { tracking, clock });
   }
 
   private async signerFor(accountId: string, fromDomain: string) {

@@ -3,10 +3,11 @@
 // the bulk-mail headers (List-Id, List-Unsubscribe + one-click, Precedence, Feedback-ID) are added.
 import type { Kysely } from 'kysely';
 import type { Database, MessagesTable } from '../store/schema.ts';
-import { findMailing, type MailingRow } from '../store/mailings.ts';
+import { findMailing, subscriberFieldNames, type MailingRow } from '../store/mailings.ts';
 import { findChannel } from '../store/channels.ts';
 import { compileMessage, renderMessage, type CompiledMessage } from '../domain/render.ts';
-import { listIdHeader, mailingFeedbackId, mailingTemplates } from '../domain/mailing-content.ts';
+import { listIdHeader, mailingFeedbackId, mailingTemplates, recipientVariables, signedRecipientLinks } from '../domain/mailing-content.ts';
+import { deriveTextTemplate } from '../domain/html-text.ts';
 import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import { domainOf } from '../domain/email-address.ts';
 import { parseJson } from '../store/json.ts';
@@ -24,6 +25,18 @@ interface MailingSourceEntry {
   listId: string;
   signer: Signer | null;
   returnPathDomain: string;
+  /** Custom field names by id, for `customerFields.<name>`. */
+  fieldNames: Map<number, string[]>;
+  /** The mailing's own variables (`mailing.id`, `.name`, `.customerFields`). */
+  mailingVariables: { id: number; name: string; customerFields: Record<string, unknown> };
+  /** Which of the optional links any template uses (the unsubscribe link is always needed: List-Unsubscribe). */
+  wantedLinks: { preferences: boolean; view: boolean };
+}
+
+export interface MailingSourceOptions {
+  /** Signs the open pixel, tracked links and the recipients' links; null: no tracking, no links. */
+  tracking: { secret: string; publicUrl: string } | null;
+  clock: () => number;
 }
 
 export class MailingSources {
@@ -32,10 +45,13 @@ export class MailingSources {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly signerFor: SignerLookup,
-    /** Signs the open pixel and tracked links; null: no tracking (e.g. no public URL secret). */
-    private readonly tracking: { secret: string; publicUrl: string } | null = null,
+    private readonly opts: MailingSourceOptions,
     private readonly cacheSize = 100,
   ) {}
+
+  private get tracking() {
+    return this.opts.tracking;
+  }
 
   private load(accountId: string, mailingId: string): Promise<MailingSourceEntry | null> {
     const key = `${accountId}:${mailingId}`;
@@ -46,6 +62,8 @@ export class MailingSources {
         if (!mailing || !mailing.sender_email) return null;
         const channel = mailing.channel_id === null ? undefined : await findChannel(this.db, accountId, mailing.channel_id);
         const templates = mailingTemplates(mailing);
+        // Without a text part, the text template is derived from the HTML template once, not per message.
+        const text = templates.text ?? (templates.html !== null ? deriveTextTemplate(templates.html) : null);
         const fromName = mailing.sender_name ?? undefined;
         const content: TransmissionContent = {
           from: fromName ? { email: mailing.sender_email, name: fromName } : { email: mailing.sender_email },
@@ -67,7 +85,18 @@ export class MailingSources {
         const fromDomain = domainOf(mailing.sender_email);
         const { signer, returnPathDomain } = await this.signerFor(accountId, fromDomain);
         const listId = listIdHeader(accountId, channel ? { id: Number(channel.id), name: channel.name } : null, fromDomain);
-        return { mailing, content, compiled: compileMessage(templates), listId, signer, returnPathDomain };
+        const sources = [templates.subject, templates.html ?? '', text ?? ''].join('\n');
+        return {
+          mailing,
+          content,
+          compiled: compileMessage({ ...templates, text }),
+          listId,
+          signer,
+          returnPathDomain,
+          fieldNames: await subscriberFieldNames(this.db, accountId),
+          mailingVariables: { id: mailing.id, name: mailing.name, customerFields: parseJson<Record<string, unknown>>(mailing.customer_fields, {}) },
+          wantedLinks: { preferences: /\bpreferencesUrl\b/.test(sources), view: /\bwebViewUrl\b/.test(sources) },
+        };
       })();
       this.sources.set(key, p);
       p.catch(() => this.sources.delete(key));
@@ -76,10 +105,21 @@ export class MailingSources {
     return p;
   }
 
+  /** The template variables: made from the stored recipient (fan-out), or stored whole (trigger sends, older rows). */
+  private variables(source: MailingSourceEntry, m: MessagesTable): Record<string, unknown> {
+    const stored = parseJson<RecipientData>(m.recipient_data, {});
+    const recipient = stored.mailingRecipient;
+    if (!recipient) return stored.substitutionData ?? {};
+    const links = this.tracking
+      ? signedRecipientLinks(this.tracking, this.opts.clock(), source.mailing, recipient.s.id, source.wantedLinks)
+      : { unsubscribeUrl: '', preferencesUrl: '', webViewUrl: '' };
+    return recipientVariables(recipient.s, new Map(recipient.f), source.fieldNames, links, source.mailingVariables);
+  }
+
   async build(m: MessagesTable): Promise<BuiltMessage> {
     const source = await this.load(m.account_id, m.mailing_id!);
     if (!source) throw new Error(`mailing ${m.mailing_id} of message ${m.id} is gone or has no sender`);
-    const data = parseJson<RecipientData>(m.recipient_data, {}).substitutionData ?? {};
+    const data = this.variables(source, m);
     const rendered = renderMessage(source.compiled, data);
     const { openTracking, clickTracking } = source.content.options;
     if (rendered.html && this.tracking && (openTracking || clickTracking)) {

@@ -14,6 +14,7 @@ import type { Context } from '../services/context.ts';
 import type { MessagesTable } from '../store/schema.ts';
 import { claimDueMessages, releaseAllLeases, releaseExpiredLeases, renewLeases, type MessageOutcome } from '../store/messages.ts';
 import { findSuppressed } from '../store/suppressions.ts';
+import { unsyncedTransaction } from '../store/unsynced-write.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
 import { classifyReply, suppressesAddress, type SmtpReply } from '../domain/bounce-classes.ts';
 import { nextAttemptDelayMs } from '../domain/backoff.ts';
@@ -75,7 +76,7 @@ export class DeliveryWorker {
     private readonly ctx: Context,
     private readonly transport: Transport | null, // null in capture mode
   ) {
-    this.builder = new MessageBuilder(ctx.db, ctx.config.returnPathDomain, undefined, { secret: ctx.secret, publicUrl: ctx.config.publicUrl });
+    this.builder = new MessageBuilder(ctx.db, ctx.config.returnPathDomain, undefined, { secret: ctx.secret, publicUrl: ctx.config.publicUrl }, ctx.clock);
     this.log = ctx.log.child({ component: 'worker' });
     this.recorder = new OutcomeRecorder(ctx.db, this.owner, this.log, OUTCOME_BATCH, OUTCOME_FLUSH_MS);
   }
@@ -152,7 +153,10 @@ export class DeliveryWorker {
           // With bulk at its share (or not due for a refill), only urgent mail is claimed.
           const limit = refill ? bulkRoom : room;
           if (!refill) this.lastUrgentLook = now;
-          const claimed = await claimDueMessages(this.ctx.db, this.ctx.dialect, this.owner, now, leaseSeconds * 1000, limit, refill ? undefined : URGENT_PRIORITY);
+          // A claim lost in a power failure only queues its messages again: no flush of its own.
+          const claimed = await unsyncedTransaction(this.ctx.db, this.ctx.dialect, (trx) =>
+            claimDueMessages(trx, this.ctx.dialect, this.owner, now, leaseSeconds * 1000, limit, refill ? undefined : URGENT_PRIORITY),
+          );
           if (claimed.length > 0) await this.dispatch(claimed);
           claimedAll = claimed.length === limit;
         }

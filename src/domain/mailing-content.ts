@@ -1,5 +1,6 @@
 // What a mailing's messages are made of, without I/O: the templates (with the preheader placed
 // where inboxes read it), the per-recipient data the templates see, and the bulk-mail headers.
+import { sealToken, TOKEN_LIFETIME_MS, type TokenPurpose } from './tokens.ts';
 
 export interface MailingTemplatesInput {
   subject: string | null;
@@ -47,6 +48,49 @@ export interface RecipientLinks {
   unsubscribeUrl: string;
   preferencesUrl: string;
   webViewUrl: string;
+}
+
+/** The mailing fields a recipient's signed links carry. */
+export interface LinkedMailing {
+  id: number;
+  account_id: string;
+  channel_id: number | null;
+}
+
+/**
+ * The three links every mailing carries, signed for this subscriber and mailing. A link no template
+ * uses may be skipped (`wanted`): each is an AES-GCM seal, made for every message of a mailing.
+ */
+export function signedRecipientLinks(
+  keys: { secret: string; publicUrl: string },
+  now: number,
+  mailing: LinkedMailing,
+  subscriberId: number,
+  wanted: { preferences: boolean; view: boolean } = { preferences: true, view: true },
+): RecipientLinks {
+  const base = `${keys.publicUrl}/p`;
+  const token = (purpose: TokenPurpose) =>
+    sealToken(keys.secret, { purpose, accountId: mailing.account_id, subscriberId, channelId: mailing.channel_id, mailingId: mailing.id, exp: now + TOKEN_LIFETIME_MS[purpose] });
+  return {
+    unsubscribeUrl: `${base}/unsubscribe/${token('unsubscribe')}`,
+    preferencesUrl: wanted.preferences ? `${base}/preferences/${token('preferences')}` : '',
+    webViewUrl: wanted.view ? `${base}/view/${token('view')}` : '',
+  };
+}
+
+/**
+ * What fan-out stores on a mailing's outbox row: the subscriber as selected and its custom field
+ * values (a snapshot: the message says what was true when it was queued). The links, the field
+ * names and the mailing's own variables are the same for every recipient or cheap to make, so they
+ * are added when the message is built instead of being stored a million times (~1 KB a row).
+ */
+export interface StoredRecipient {
+  s: RecipientSubscriber;
+  f: Array<[number, string | null]>;
+}
+
+export function storedRecipient(s: RecipientSubscriber, fieldValues: ReadonlyMap<number, string | null> | undefined): StoredRecipient {
+  return { s, f: fieldValues ? [...fieldValues] : [] };
 }
 
 /**

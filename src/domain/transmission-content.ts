@@ -1,4 +1,5 @@
 // What is stored once per transmission and rendered per recipient at send time.
+import type { StoredRecipient } from './mailing-content.ts';
 
 export interface Address {
   email: string;
@@ -42,4 +43,6 @@ export interface TransmissionContent {
 export interface RecipientData {
   substitutionData?: Record<string, unknown>;
   metadata?: Record<string, string>;
+  /** A mailing's recipient as fan-out stored it (see mailing-content.ts); the variables are made from it. */
+  mailingRecipient?: StoredRecipient;
 }

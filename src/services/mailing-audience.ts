@@ -7,8 +7,7 @@ import { membershipOf, subscriberShape } from './subscriber-groups.ts';
 import { findGroup } from '../store/subscriber-groups.ts';
 import type { AudienceFilter, AudienceSubscriber, MailingRow } from '../store/mailings.ts';
 import type { SearchAst } from '../domain/query-grammar.ts';
-import { recipientVariables, type RecipientLinks } from '../domain/mailing-content.ts';
-import { sealToken, TOKEN_LIFETIME_MS, type TokenPurpose } from '../domain/tokens.ts';
+import { recipientVariables, signedRecipientLinks, type RecipientLinks } from '../domain/mailing-content.ts';
 import { parseJson } from '../store/json.ts';
 
 export function groupIdsOf(mailing: Pick<MailingRow, 'subscriber_group_ids'>): number[] {
@@ -44,18 +43,9 @@ export async function audienceOf(ctx: Context, mailing: MailingRow): Promise<Aud
 
 export const audienceShape = subscriberShape;
 
-function token(ctx: Context, purpose: TokenPurpose, mailing: MailingRow, subscriberId: number): string {
-  return sealToken(ctx.secret, { purpose, accountId: mailing.account_id, subscriberId, channelId: mailing.channel_id, mailingId: mailing.id, exp: ctx.clock() + TOKEN_LIFETIME_MS[purpose] });
-}
-
 /** The three links every mailing carries, signed for this subscriber and mailing. */
 export function recipientLinks(ctx: Context, mailing: MailingRow, subscriberId: number): RecipientLinks {
-  const base = `${ctx.config.publicUrl}/p`;
-  return {
-    unsubscribeUrl: `${base}/unsubscribe/${token(ctx, 'unsubscribe', mailing, subscriberId)}`,
-    preferencesUrl: `${base}/preferences/${token(ctx, 'preferences', mailing, subscriberId)}`,
-    webViewUrl: `${base}/view/${token(ctx, 'view', mailing, subscriberId)}`,
-  };
+  return signedRecipientLinks({ secret: ctx.secret, publicUrl: ctx.config.publicUrl }, ctx.clock(), mailing, subscriberId);
 }
 
 export function mailingVariables(

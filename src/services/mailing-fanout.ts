@@ -20,7 +20,6 @@ import {
   markSentIfFinished,
   releaseFanoutLeases,
   startDueScheduled,
-  subscriberFieldNames,
   takeFanoutLease,
   type MailingRow,
 } from '../store/mailings.ts';
@@ -28,9 +27,11 @@ import { subscriberExtras } from '../store/subscriber-groups.ts';
 import { findSuppressed } from '../store/suppressions.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
 import { addUsage } from '../store/usage.ts';
+import { unsyncedTransaction } from '../store/unsynced-write.ts';
 import { recordEvents } from '../events/record-events.ts';
 import { newId, randomAlnum } from '../domain/ids.ts';
-import { audienceOf, audienceShape, mailingVariables } from './mailing-audience.ts';
+import { audienceOf, audienceShape } from './mailing-audience.ts';
+import { storedRecipient } from '../domain/mailing-content.ts';
 
 export interface FanoutOptions {
   /** Subscribers read and messages written per step (one transaction). */
@@ -122,7 +123,7 @@ export class MailingFanout {
     let worked = false;
     for (const mailing of await mailingsToFanOut(this.ctx.db, this.owner, now, 20)) {
       if (!this.running) break;
-      if (!(await takeFanoutLease(this.ctx.db, mailing.id, this.owner, now, this.opts.leaseMs))) continue;
+      if (!(await unsyncedTransaction(this.ctx.db, this.ctx.dialect, (trx) => takeFanoutLease(trx, mailing.id, this.owner, now, this.opts.leaseMs)))) continue;
       if (await this.step(mailing)) worked = true;
     }
     await this.finishSentMailings();
@@ -143,7 +144,7 @@ export class MailingFanout {
     const emails = batch.map((s) => s.email!);
     const [suppressed, blacklisted] = await Promise.all([findSuppressed(db, accountId, emails), findBlacklisted(db, accountId, emails)]);
     const eligible = batch.filter((s) => !suppressed.has(s.email!) && !blacklisted.has(s.email!));
-    const [extras, fieldNames] = eligible.length ? await Promise.all([subscriberExtras(db, accountId, eligible.map((s) => s.id)), subscriberFieldNames(db, accountId)]) : [null, new Map()];
+    const extras = eligible.length ? await subscriberExtras(db, accountId, eligible.map((s) => s.id)) : null;
 
     const now = this.ctx.clock();
     const rows: MessagesTable[] = eligible.map((s) => {
@@ -155,13 +156,15 @@ export class MailingFanout {
         subscriber_id: s.id,
         recipient: s.email!,
         recipient_name: name || null,
-        recipient_data: JSON.stringify({ substitutionData: mailingVariables(this.ctx, mailing, s, extras?.fieldValues.get(s.id), fieldNames) }),
+        recipient_data: JSON.stringify({ mailingRecipient: storedRecipient(s, extras?.fieldValues.get(s.id)) }),
         priority: MAILING_PRIORITY,
         now,
       });
     });
 
-    const inserted = await db.transaction().execute(async (trx) => {
+    // No flush of its own: lost in a power failure, the step (rows and cursor together) is made
+    // again, and any outcome of its messages commits after it (see unsynced-write.ts).
+    const inserted = await unsyncedTransaction(db, this.ctx.dialect, async (trx) => {
       const n = await commitFanoutStep(trx, mailing.id, this.owner, cursor, done, rows, now, this.opts.leaseMs);
       if (n === null || n === 0) return n;
       const mine = n === rows.length ? rows : await existingMessageIds(trx, rows.map((r) => r.id)).then((ids) => rows.filter((r) => ids.has(r.id)));

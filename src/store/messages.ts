@@ -65,7 +65,7 @@ export async function insertMessages(db: Db, rows: MessagesTable[]): Promise<voi
  * On PostgreSQL `FOR UPDATE SKIP LOCKED` lets any number of workers claim side by side.
  * Status literals are inlined (not bound) so the planner can use the partial index messages_due.
  */
-export async function claimDueMessages(db: Kysely<Database>, dialect: SqlDialect, owner: string, now: number, leaseMs: number, limit: number, maxPriority?: number): Promise<MessagesTable[]> {
+export async function claimDueMessages(db: Db, dialect: SqlDialect, owner: string, now: number, leaseMs: number, limit: number, maxPriority?: number): Promise<MessagesTable[]> {
   const lock = dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
   // Only urgent mail (priority <= maxPriority) for a worker's reserved slots; the same index serves it.
   const urgentOnly = maxPriority === undefined ? sql`` : sql`AND priority <= ${maxPriority}`;
