@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../store/schema.ts';
-import { applyOutcome, insertRaw, type MessageOutcome } from '../store/messages.ts';
+import { applyOutcomes, insertRaw, type MessageOutcome } from '../store/messages.ts';
 import type { NewEvent } from '../store/events.ts';
 import { recordEvents } from '../events/record-events.ts';
 import { addSuppression } from '../store/suppressions.ts';
@@ -88,9 +88,10 @@ export class OutcomeRecorder {
   private async write(items: RecordedOutcome[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const events: NewEvent[] = [];
+      // A row whose lease was lost (reclaimed after expiry) keeps the newer owner's state.
+      const applied = await applyOutcomes(trx, this.owner, items.map((item) => item.outcome));
       for (const item of items) {
-        // A row whose lease was lost (reclaimed after expiry) keeps the newer owner's state.
-        if (!(await applyOutcome(trx, this.owner, item.outcome))) continue;
+        if (!applied.has(item.outcome.id)) continue;
         if (item.raw !== undefined) await insertRaw(trx, item.outcome.id, item.accountId, item.raw, item.outcome.at);
         if (item.suppress) await addSuppression(trx, item.accountId, item.suppress.email, item.suppress.type, item.suppress.reason, item.outcome.at);
         events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
