@@ -22,15 +22,20 @@ pg.types.setTypeParser(20, (v) => Number(v));
  * Kysely prepares every query anew; on the hot paths (accept, claim, outcome) the same few SQL
  * texts repeat thousands of times a second, so prepared statements are kept by their SQL text.
  * Safe because Kysely runs one statement at a time on the connection.
+ * Multi-row statements are not kept: each batch size is another text, and a compiled statement of
+ * a few hundred rows holds ~170 KB of native memory (256 of them: 44 MB, outside V8's heap limit).
+ * Preparing one per batch costs a few µs per row.
  */
-function cachePreparedStatements(sqlite: SQLite.Database, maxEntries = 2000): void {
+const MAX_CACHED_SOURCE = 4096;
+
+function cachePreparedStatements(sqlite: SQLite.Database, maxEntries = 1000): void {
   const prepare = sqlite.prepare.bind(sqlite);
   const cache = new Map<string, SQLite.Statement>();
   sqlite.prepare = ((source: string) => {
     let statement = cache.get(source);
     if (!statement) {
       statement = prepare(source);
-      // Long multi-row inserts make many distinct texts; a full cache starts over.
+      if (source.length > MAX_CACHED_SOURCE) return statement;
       if (cache.size >= maxEntries) cache.clear();
       cache.set(source, statement);
     }
