@@ -6,6 +6,7 @@
 // Sends are admitted by priority (PriorityGate): no more are handed to the pools than there are
 // connections, so transactional mail overtakes bulk mail waiting here instead of queueing behind
 // it inside nodemailer's first-come pool.
+import net from 'node:net';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
@@ -15,6 +16,33 @@ import type { Envelope, SendResult, Transport } from './transport.ts';
 import { PriorityGate } from '../priority-gate.ts';
 
 const DOWN_FOR_MS = 30_000;
+
+/**
+ * nodemailer opens its sockets with Nagle's algorithm on, and writes a message's body and its final
+ * "." line separately: the last small write then waits for the relay's delayed ACK, ~40 ms per
+ * message per connection (32 connections topped out near 650 msg/s on loopback; with no delay,
+ * ~3,000). Its getSocket hook lets us hand it sockets with TCP_NODELAY set: an unconnected one for
+ * a plain relay (nodemailer connects it, STARTTLS upgrades it later), a connected one for
+ * implicit TLS (nodemailer wraps a given connection in TLS, but would not an unconnected socket).
+ */
+function noDelaySocket(config: RelayConfig, connectTimeoutMs: number) {
+  return (_options: unknown, callback: (error: Error | null, socketOptions?: { socket?: net.Socket; connection?: net.Socket }) => void) => {
+    const socket = new net.Socket();
+    socket.setNoDelay(true);
+    if (!config.secure) return callback(null, { socket });
+    const fail = (error: Error) => {
+      socket.destroy();
+      callback(error);
+    };
+    socket.setTimeout(connectTimeoutMs, () => fail(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' })));
+    socket.once('error', fail);
+    socket.connect(config.port, config.host, () => {
+      socket.setTimeout(0);
+      socket.removeListener('error', fail);
+      callback(null, { connection: socket });
+    });
+  };
+}
 const BULK_PRIORITY = 10;
 
 interface RelaySlot {
@@ -68,7 +96,8 @@ export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger;
       connectionTimeout: Math.min(opts.timeoutMs, 30_000),
       greetingTimeout: Math.min(opts.timeoutMs, 30_000),
       socketTimeout: opts.timeoutMs,
-    }),
+      getSocket: noDelaySocket(config, Math.min(opts.timeoutMs, 30_000)),
+    } as Parameters<typeof nodemailer.createTransport>[0]),
   }));
 
   async function attempt(slot: RelaySlot, envelope: Envelope, raw: Buffer): Promise<SendResult | SmtpError> {
