@@ -48,7 +48,9 @@ export async function freePort(): Promise<number> {
 
 export async function startPosthornProcess(opts: StartOptions): Promise<PosthornProcess> {
   const port = opts.role === 'worker' ? 0 : await freePort();
-  const nodeArgs: string[] = [];
+  // The heap cap `npm start` sets (package.json), unless the run sets its own through NODE_OPTIONS
+  // (a command-line flag would override that).
+  const nodeArgs: string[] = /max-old-space-size/.test(opts.env?.NODE_OPTIONS ?? '') ? [] : ['--max-old-space-size=160'];
   if (opts.cpuProfileDir) {
     fs.mkdirSync(opts.cpuProfileDir, { recursive: true });
     // No --cpu-prof-name: tsx's loader thread writes a profile too, and a fixed name would let it
