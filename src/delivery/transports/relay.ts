@@ -100,7 +100,10 @@ export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger;
 
   async function attempt(slot: RelaySlot, envelope: Envelope, raw: Buffer): Promise<SendResult | SmtpError> {
     try {
-      const info = await slot.transporter.sendMail({ envelope, raw });
+      // A raw message is sent as it is; the boundary and Message-ID given here only spare nodemailer
+      // the six randomBytes calls it makes per message to invent ones it would not use (5 % of a
+      // mailing's event loop).
+      const info = await slot.transporter.sendMail({ envelope, raw, messageId: '<raw@posthorn.invalid>', ...{ baseBoundary: 'raw' } });
       return { reply: parseSmtpReply(info.response || '250 OK', 250), via: slot.config.url };
     } catch (error) {
       const e = error as SmtpError;
