@@ -14,7 +14,8 @@ import { findChannel } from '../store/channels.ts';
 import { findTemplate } from '../store/templates.ts';
 import { isDomainVerified } from '../store/domains.ts';
 import { findMailingOr404 } from './mailings.ts';
-import { checkTriggerActivation } from './trigger-mailings.ts';
+import { checkTriggerActivation, triggerKeyTaken } from './trigger-mailings.ts';
+import { isUniqueViolation } from '../store/subscribers.ts';
 
 const conflict = (action: MailingAction, status: string) => new ServiceError('conflict', refusal(action, status));
 
@@ -55,14 +56,22 @@ async function move(ctx: Context, accountId: string, id: number, action: Mailing
   if (!allowedIn(action, m.status)) throw conflict(action, m.status);
   const set = await changes(m);
   const from = ['draft', 'scheduled', 'sending', 'paused', 'sent', 'cancelled'].filter((s) => allowedIn(action, s));
-  const moved = await ctx.db.transaction().execute(async (trx) => {
-    if (!(await store.updateMailingIn(trx, accountId, id, from, { ...set, updated_at: ctx.clock() }))) return false;
-    const now = ctx.clock();
-    if (action === 'pause') await store.setOpenMessages(trx, id, ['queued', 'deferred'], HELD_STATUS, now);
-    if (action === 'resume') await store.setOpenMessages(trx, id, [HELD_STATUS], 'queued', now);
-    if (action === 'cancel') await store.setOpenMessages(trx, id, ['queued', 'deferred', HELD_STATUS], 'cancelled', now);
-    return true;
-  });
+  const moved = await ctx.db
+    .transaction()
+    .execute(async (trx) => {
+      if (!(await store.updateMailingIn(trx, accountId, id, from, { ...set, updated_at: ctx.clock() }))) return false;
+      const now = ctx.clock();
+      if (action === 'pause') await store.setOpenMessages(trx, id, ['queued', 'deferred'], HELD_STATUS, now);
+      if (action === 'resume') await store.setOpenMessages(trx, id, [HELD_STATUS], 'queued', now);
+      if (action === 'cancel') await store.setOpenMessages(trx, id, ['queued', 'deferred', HELD_STATUS], 'cancelled', now);
+      return true;
+    })
+    .catch((error: unknown) => {
+      // Two trigger mailings with one key activated at once both pass the check above; the unique
+      // index on live keys lets one win, and the other gets the same 409 as a sequential request.
+      if (m.type === 'trigger' && isUniqueViolation(error)) throw triggerKeyTaken(m);
+      throw error;
+    });
   if (!moved) throw conflict(action, (await findMailingOr404(ctx, accountId, id)).status);
   return findMailingOr404(ctx, accountId, id);
 }

@@ -79,9 +79,12 @@ export async function listTriggerTypes(ctx: Context, accountId: string, query: L
 export async function checkTriggerActivation(ctx: Context, m: MailingRow): Promise<void> {
   if (m.type !== 'trigger') return;
   if (!m.trigger_key) throw new ServiceError('invalid', 'A trigger mailing needs a triggerKey before it can be activated.', 'triggerKey');
-  if (await store.triggerVariantTaken(ctx.db, m.account_id, m.trigger_key, m.language_iso, m.id)) {
-    throw new ServiceError('conflict', `Another active or paused trigger mailing already has the triggerKey "${m.trigger_key}"${m.language_iso ? ` in the language ${m.language_iso}` : ' without a language'}; cancel it first.`);
-  }
+  if (await store.triggerVariantTaken(ctx.db, m.account_id, m.trigger_key, m.language_iso, m.id)) throw triggerKeyTaken(m);
+}
+
+/** The refusal when another live mailing holds the key and language (checked first, or caught from the unique index). */
+export function triggerKeyTaken(m: Pick<MailingRow, 'trigger_key' | 'language_iso'>): ServiceError {
+  return new ServiceError('conflict', `Another active or paused trigger mailing already has the triggerKey "${m.trigger_key}"${m.language_iso ? ` in the language ${m.language_iso}` : ' without a language'}; cancel it first.`);
 }
 
 /** The live variants of a key that can send now; a clear refusal otherwise. */

@@ -179,6 +179,18 @@ describe(`trigger mailings (${dialectName})`, () => {
     expect((await api.get('/api/v1/triggerTypes')).body.data.map((t: any) => t.key)).toEqual(['welcome']);
   });
 
+  it('activates one of several mailings sent at once with the same key, and refuses the others with 409', async () => {
+    for (let round = 0; round < 5; round++) {
+      const key = `race-${round}`;
+      const twins = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => created('/api/v1/mailings', { name: `Race ${round}.${i}`, type: 'trigger', triggerKey: key, subject: 'x', html: '<p>x</p>', senderEmail: 'shop@example.com' })),
+      );
+      const answers = await Promise.all(twins.map((t) => api.post(`/api/v1/mailings/${t.id}/send`)));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409, 409]);
+      for (const a of answers.filter((x) => x.status === 409)) expect(a.body.errors?.[0]?.message ?? JSON.stringify(a.body)).toContain(key);
+    }
+  });
+
   it('sends once per Idempotency-Key', { timeout: 30_000 }, async () => {
     const headers = { 'idempotency-key': 'order-77' };
     const body = { email: 'otto@example.org', data: { orderNo: 'I-77' } };
