@@ -7,7 +7,7 @@
 // the kernel and Node's socket layer: nodemailer needs four round trips per message.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { MailingSink } from './mailing-sink.ts';
+import { newMailingSink, type MailingSink } from './mailing-sink.ts';
 
 const HEADER_SCAN_BYTES = 8192;
 // The same patterns as mailing-sink.ts, so both sinks count the same things. `d` (match indices):
@@ -352,36 +352,14 @@ export async function startFastSink(expected: number): Promise<MailingSink> {
     socket.on('close', () => sockets.delete(socket));
     new SinkConnection(socket, accounting);
   });
-  const sink: MailingSink = {
-    url: '',
-    received: 0,
-    dkimSigned: 0,
-    bytes: 0,
-    firstAt: null,
-    lastAt: null,
-    decileAt: Array.from({ length: 11 }, () => null),
-    messageIds: new Set(),
-    withoutMessageId: 0,
-    unexpectedRecipients: 0,
-    duplicateRecipients: 0,
-    distinctRecipients: 0,
-    sample: null,
-    /** Resolves true once `n` messages arrived, false when `timeoutMs` passed first. */
-    async waitFor(n, timeoutMs) {
-      const until = Date.now() + timeoutMs;
-      while (sink.received < n) {
-        if (Date.now() > until) return false;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return true;
-    },
-    // Connections still open at the end (a client that never said QUIT) must not keep us waiting.
-    close: () =>
+  // Connections still open at the end (a client that never said QUIT) must not keep us waiting.
+  const sink = newMailingSink(
+    () =>
       new Promise((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       }),
-  };
+  );
   const accounting = new Accounting(expected, sink);
   server.maxConnections = 10_000;
   await new Promise<void>((resolve, reject) => {
