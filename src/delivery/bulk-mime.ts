@@ -1,7 +1,8 @@
-// The MIME writer for mailing messages: one recipient, no attachments, a text and/or an HTML body,
-// a few extra headers. It writes the message as one string in a single pass and turns it into
-// one Buffer; nodemailer's MailComposer (composer.ts, still used for transactional mail) spends
-// ~1 ms per message on a tree of stream nodes, random boundaries and per-body regex scans.
+// The MIME writer for messages to one recipient with no attachments and no copies (every mailing
+// message, and most transactional ones): a text and/or an HTML body, a few extra headers. It
+// writes the message as one string in a single pass and turns it into one Buffer; nodemailer's
+// MailComposer (composer.ts, still used for attachments and cc) spends ~1 ms per message on a tree
+// of stream nodes, random boundaries and per-body regex scans.
 //
 // Layout: From, To, Reply-To, Subject, Message-ID, Date, the extra headers in the given order,
 // MIME-Version, Content-Type (+ Content-Transfer-Encoding for a single part); both bodies become
