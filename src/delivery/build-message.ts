@@ -10,8 +10,6 @@ import { domainOf } from '../domain/email-address.ts';
 import { parseJson } from '../store/json.ts';
 import { applyTracking } from '../domain/tracking-html.ts';
 import { composeMessage } from './composer.ts';
-import { composeBulkMessage } from './bulk-mime.ts';
-import { deriveText } from '../domain/html-text.ts';
 import { createSigner, type Signer } from './dkim.ts';
 import { MailingSources } from './mailing-source.ts';
 
@@ -96,23 +94,7 @@ export class MessageBuilder {
     const messageIdHeader = `${m.id}@${fromDomain}`;
     const to = m.recipient_type === 'to' ? [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }] : content.to;
     const extraHeaders = content.headers.some((h) => h.name.toLowerCase() === 'feedback-id') ? [] : [{ name: 'Feedback-ID', value: feedbackId(m, content) }];
-    const date = new Date();
-    // A message to one recipient with no attachments and no copies is what the lean writer makes
-    // (~30 µs instead of MailComposer's ~1 ms); attachments, inline images and cc go to MailComposer.
-    let raw =
-      content.attachments.length === 0 && content.cc.length === 0 && m.recipient_type === 'to'
-        ? composeBulkMessage({
-            from: content.from,
-            to: to[0]!,
-            replyTo: content.replyTo,
-            subject: rendered.subject,
-            messageId: messageIdHeader,
-            date,
-            headers: [...content.headers, ...extraHeaders],
-            html: rendered.html,
-            text: rendered.text ?? (rendered.html !== null ? deriveText(rendered.html) : ''),
-          })
-        : await composeMessage({ content, rendered, to, messageId: messageIdHeader, date, extraHeaders });
+    let raw = await composeMessage({ content, rendered, to, messageId: messageIdHeader, date: new Date(), extraHeaders });
     if (source.signer) raw = await source.signer(raw);
     return { raw, envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`, messageIdHeader, firstDueAt: Math.max(m.created_at, source.dueAt) };
   }

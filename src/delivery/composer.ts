@@ -1,6 +1,9 @@
-// MIME composition through nodemailer's MailComposer: RFC 2047 headers, quoted-printable/base64
-// bodies, a text part derived from HTML when there is none, inline images by cid:, attachments.
+// MIME composition. A message to one address with no attachments and no copies (every mailing
+// message, most transactional ones) goes through our lean writer (bulk-mime.ts, ~30 µs); anything
+// else through nodemailer's MailComposer (~1 ms): RFC 2047 headers, quoted-printable/base64
+// bodies, inline images by cid:, attachments. Both get a text part derived from HTML when there is none.
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { composeBulkMessage } from './bulk-mime.ts';
 import type { Address, TransmissionContent } from '../domain/transmission-content.ts';
 import type { RenderedMessage } from '../domain/render.ts';
 import { deriveText } from '../domain/html-text.ts';
@@ -19,6 +22,21 @@ const fmt = (a: Address) => (a.name ? { name: a.name, address: a.email } : a.ema
 
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   const { content, rendered } = input;
+  const text = rendered.text ?? (rendered.html !== null ? deriveText(rendered.html) : null);
+  const headers = [...content.headers, ...(input.extraHeaders ?? [])];
+  if (input.to.length === 1 && content.cc.length === 0 && content.attachments.length === 0) {
+    return composeBulkMessage({
+      from: content.from,
+      to: input.to[0]!,
+      replyTo: content.replyTo,
+      subject: rendered.subject,
+      messageId: input.messageId,
+      date: input.date,
+      headers,
+      html: rendered.html,
+      text: text ?? '',
+    });
+  }
   const composer = new MailComposer({
     from: fmt(content.from),
     to: input.to.map(fmt),
@@ -26,10 +44,10 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
     replyTo: content.replyTo.length ? content.replyTo.map(fmt) : undefined,
     subject: rendered.subject,
     html: rendered.html ?? undefined,
-    text: rendered.text ?? (rendered.html !== null ? deriveText(rendered.html) : undefined),
+    text: text ?? undefined,
     messageId: `<${input.messageId}>`,
     date: input.date,
-    headers: [...content.headers, ...(input.extraHeaders ?? [])].map((h) => ({ key: h.name, value: h.value })),
+    headers: headers.map((h) => ({ key: h.name, value: h.value })),
     attachments: content.attachments.map((a) => ({
       filename: a.filename,
       content: a.value,
