@@ -29,7 +29,8 @@ const duration = positiveInt(opts.duration, 'duration');
 const warmup = Number(opts.warmup);
 const connections = positiveInt(opts.connections, 'connections');
 const roles = opts.role.split(',').map((r) => r.trim()) as Array<'api' | 'all'>;
-for (const r of roles) if (r !== 'api' && r !== 'all') throw new Error(`--role must be api, all or both (api,all), got "${r}"`);
+for (const r of roles)
+  if (r !== 'api' && r !== 'all') throw new Error(`--role must be api, all or both (api,all), got "${r}"`);
 const pgBaseUrl = process.env.BENCH_DATABASE_URL || null;
 const profile = flag(opts.profile);
 const machine = describeMachine();
@@ -56,7 +57,13 @@ interface Row {
   durable: string;
 }
 
-async function load(url: string, key: string, seconds: number, acknowledged: Set<string>, counter = { ok: 0 }): Promise<Result> {
+async function load(
+  url: string,
+  key: string,
+  seconds: number,
+  acknowledged: Set<string>,
+  counter = { ok: 0 },
+): Promise<Result> {
   return autocannon({
     url: `${url}/v1/layang/transmissions`,
     connections,
@@ -133,7 +140,11 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
     let messageStatuses: Record<string, number> = {};
     try {
       // With role all: how far the worker got with the accepted messages by the end.
-      const statuses = await check.db.selectFrom('messages').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      const statuses = await check.db
+        .selectFrom('messages')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('status')
+        .execute();
       messageStatuses = Object.fromEntries(statuses.map((x) => [x.status, Number(x.n)]));
       const ids = await check.db.selectFrom('transmissions').select('id').execute();
       inDb = ids.length;
@@ -161,7 +172,13 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
       sqliteSynchronous: process.env.POSTHORN_SQLITE_SYNCHRONOUS ?? 'FULL',
       requestsPerSecond: round(rps),
       autocannonAverageRps: round(r.requests.average),
-      latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: round(r.latency.mean, 2) },
+      latencyMs: {
+        p50: r.latency.p50,
+        p90: r.latency.p90,
+        p99: r.latency.p99,
+        max: r.latency.max,
+        mean: round(r.latency.mean, 2),
+      },
       status2xx: r['2xx'],
       non2xx: r.non2xx,
       errors: r.errors,
@@ -206,7 +223,9 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
       'server cores': record.serverCoresBusy,
       'load gen cores': record.loadGeneratorCoresBusy,
       'other cores': record.otherCoresBusyDuring,
-      'quiet seconds: req/s': sampled.quiet.seconds ? `${sampled.quiet.rate} (${Math.round(sampled.quiet.seconds)} s, server ${sampled.quiet.serverCores} cores)` : 'none',
+      'quiet seconds: req/s': sampled.quiet.seconds
+        ? `${sampled.quiet.rate} (${Math.round(sampled.quiet.seconds)} s, server ${sampled.quiet.serverCores} cores)`
+        : 'none',
       'in DB': inDb,
       durable: durable
         ? `yes (all ${acknowledged.size} acknowledged found${extra ? `; +${extra} committed, answer unread at stop` : ''})`
@@ -219,7 +238,9 @@ async function runOnce(store: StoreKind, role: 'api' | 'all'): Promise<Row> {
 }
 
 console.log(`accept benchmark: ${machineLine(machine)}`);
-console.log(`POST /v1/layang/transmissions, ${connections} connections, ${warmup} s warm-up + ${duration} s measured, body ${Buffer.byteLength(body)} bytes (HTML ${HTML_BYTES} bytes), capture delivery`);
+console.log(
+  `POST /v1/layang/transmissions, ${connections} connections, ${warmup} s warm-up + ${duration} s measured, body ${Buffer.byteLength(body)} bytes (HTML ${HTML_BYTES} bytes), capture delivery`,
+);
 const rows: Row[] = [];
 for (const store of storesToRun(pgBaseUrl, opts.stores)) {
   for (const role of roles) {

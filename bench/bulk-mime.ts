@@ -20,7 +20,11 @@ const opts = readOptions({ seconds: { env: 'BENCH_SECONDS', default: '4' } });
 const seconds = positiveInt(opts.seconds, 'seconds');
 
 // bench/mailing.ts's newsletter, rendered for one subscriber.
-const LINKS = ['https://shop.bench.example/sale?utm_campaign=weekly', 'https://shop.bench.example/new-arrivals', 'https://blog.bench.example/posts/42-autumn'];
+const LINKS = [
+  'https://shop.bench.example/sale?utm_campaign=weekly',
+  'https://shop.bench.example/new-arrivals',
+  'https://blog.bench.example/posts/42-autumn',
+];
 const subscriber = { firstname: 'Jürgen', lastname: 'Müller', hometown: 'Köln', city: 'Düsseldorf' };
 const messageId = '0192f3a4-5b6c-7d8e-9f00-112233445566';
 const unsubscribeUrl = `https://posthorn.bench.example/p/unsubscribe/${'AbCdEf0123456789'.repeat(6)}`;
@@ -32,7 +36,14 @@ const renderedHtml = `<!doctype html><html><head><meta charset="utf-8"><title>We
 <p>${`Our story of the week: how a small team in ${subscriber.city} builds furniture that lasts for decades. `.repeat(3)}<a href="${LINKS[2]}">Read the story</a></p>
 <p style="font-size:small">You receive this because you subscribed to the Bench newsletter. <a href="${unsubscribeUrl}">Unsubscribe</a></p>
 </body></html>`;
-const html = applyTracking(renderedHtml, { secret: 'bench-secret', publicUrl: 'https://posthorn.bench.example', messageId, accountId: 'acc_bench', open: true, click: true });
+const html = applyTracking(renderedHtml, {
+  secret: 'bench-secret',
+  publicUrl: 'https://posthorn.bench.example',
+  messageId,
+  accountId: 'acc_bench',
+  open: true,
+  click: true,
+});
 const text = deriveText(html);
 
 const input: BulkMimeInput = {
@@ -44,7 +55,10 @@ const input: BulkMimeInput = {
   date: new Date(),
   headers: [
     { name: 'List-Id', value: listIdHeader('acc_bench', { id: 7, name: 'Bench newsletter' }, 'shop.bench.example') },
-    { name: 'List-Unsubscribe', value: `<${unsubscribeUrl}>, <mailto:unsubscribe+${messageId}@bounces.bench.example?subject=unsubscribe>` },
+    {
+      name: 'List-Unsubscribe',
+      value: `<${unsubscribeUrl}>, <mailto:unsubscribe+${messageId}@bounces.bench.example?subject=unsubscribe>`,
+    },
     { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
     { name: 'Precedence', value: 'bulk' },
     { name: 'Feedback-ID', value: mailingFeedbackId(42, 'acc_bench') },
@@ -55,10 +69,31 @@ const input: BulkMimeInput = {
 
 // The same message through composer.ts, as mailing-source.ts builds it today.
 const content: TransmissionContent = {
-  from: input.from, to: [], cc: [], replyTo: [], subject: input.subject, html, text, templateId: null, headers: [], attachments: [],
-  substitutionData: {}, metadata: {}, options: { clickTracking: true, openTracking: true, transactional: false, sandbox: false }, campaignId: '42', labels: [],
+  from: input.from,
+  to: [],
+  cc: [],
+  replyTo: [],
+  subject: input.subject,
+  html,
+  text,
+  templateId: null,
+  headers: [],
+  attachments: [],
+  substitutionData: {},
+  metadata: {},
+  options: { clickTracking: true, openTracking: true, transactional: false, sandbox: false },
+  campaignId: '42',
+  labels: [],
 };
-const viaMailComposer = () => composeMessage({ content, rendered: { subject: input.subject, html, text }, to: [input.to], messageId: input.messageId, date: input.date, extraHeaders: input.headers });
+const viaMailComposer = () =>
+  composeMessage({
+    content,
+    rendered: { subject: input.subject, html, text },
+    to: [input.to],
+    messageId: input.messageId,
+    date: input.date,
+    extraHeaders: input.headers,
+  });
 
 /** µs per call over rounds of ~roundMs, best round. */
 async function measure(run: () => unknown, roundMs: number, rounds: number[]): Promise<void> {
@@ -71,9 +106,13 @@ async function measure(run: () => unknown, roundMs: number, rounds: number[]): P
   rounds.push(((performance.now() - t0) * 1000) / n);
 }
 
-const qpText = ('Autumn is here, and so are our new collections: warm coats, soft scarves and boots für every weather.\n').repeat(41).slice(0, 4096);
+const qpText = 'Autumn is here, and so are our new collections: warm coats, soft scarves and boots für every weather.\n'
+  .repeat(41)
+  .slice(0, 4096);
 const sample = { mailComposer: (await viaMailComposer()).length, bulkMime: composeBulkMessage(input).length };
-console.log(`message: HTML ${Buffer.byteLength(html)} B, text ${Buffer.byteLength(text)} B, ${input.headers.length} extra headers; composed ${sample.mailComposer} B (MailComposer), ${sample.bulkMime} B (bulk-mime)`);
+console.log(
+  `message: HTML ${Buffer.byteLength(html)} B, text ${Buffer.byteLength(text)} B, ${input.headers.length} extra headers; composed ${sample.mailComposer} B (MailComposer), ${sample.bulkMime} B (bulk-mime)`,
+);
 
 const results = { mailComposer: [] as number[], bulkMime: [] as number[], qp: [] as number[] };
 const roundMs = (seconds * 1000) / 3 / 3;
@@ -84,8 +123,20 @@ for (let r = 0; r < 3; r++) {
 }
 const best = (xs: number[]) => round(Math.min(...xs), 1);
 printTable([
-  { writer: 'MailComposer (composer.ts)', 'µs/message (best of 3)': best(results.mailComposer), rounds: results.mailComposer.map((x) => round(x, 1)).join(' / ') },
-  { writer: 'bulk-mime.ts', 'µs/message (best of 3)': best(results.bulkMime), rounds: results.bulkMime.map((x) => round(x, 1)).join(' / ') },
-  { writer: 'encodeQuotedPrintable, 4 KB', 'µs/message (best of 3)': best(results.qp), rounds: results.qp.map((x) => round(x, 1)).join(' / ') },
+  {
+    writer: 'MailComposer (composer.ts)',
+    'µs/message (best of 3)': best(results.mailComposer),
+    rounds: results.mailComposer.map((x) => round(x, 1)).join(' / '),
+  },
+  {
+    writer: 'bulk-mime.ts',
+    'µs/message (best of 3)': best(results.bulkMime),
+    rounds: results.bulkMime.map((x) => round(x, 1)).join(' / '),
+  },
+  {
+    writer: 'encodeQuotedPrintable, 4 KB',
+    'µs/message (best of 3)': best(results.qp),
+    rounds: results.qp.map((x) => round(x, 1)).join(' / '),
+  },
 ]);
 console.log(`speed-up: ${round(Math.min(...results.mailComposer) / Math.min(...results.bulkMime), 1)}×`);

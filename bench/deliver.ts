@@ -42,7 +42,10 @@ interface WorkerSettings {
 }
 
 function parseSweep(raw: string): WorkerSettings[] {
-  if (!raw.trim()) return [{ concurrency: process.env.POSTHORN_WORKER_CONCURRENCY ?? '', batch: process.env.POSTHORN_WORKER_BATCH ?? '' }];
+  if (!raw.trim())
+    return [
+      { concurrency: process.env.POSTHORN_WORKER_CONCURRENCY ?? '', batch: process.env.POSTHORN_WORKER_BATCH ?? '' },
+    ];
   return raw.split(',').map((pair) => {
     const m = /^\s*(\d+)x(\d+)\s*$/.exec(pair);
     if (!m) throw new Error(`--sweep takes CONCURRENCYxBATCH pairs like 64x500, got "${pair}"`);
@@ -51,7 +54,11 @@ function parseSweep(raw: string): WorkerSettings[] {
 }
 
 /** Adds the sending domain with a DKIM key: through the API when that route exists, else in the store. */
-async function addSigningDomain(url: string, key: string, db: BenchDatabase): Promise<{ via: string; publicKey: string; selector: string }> {
+async function addSigningDomain(
+  url: string,
+  key: string,
+  db: BenchDatabase,
+): Promise<{ via: string; publicKey: string; selector: string }> {
   const res = await fetch(`${url}/v1/domain/sending`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
@@ -60,10 +67,18 @@ async function addSigningDomain(url: string, key: string, db: BenchDatabase): Pr
   const store = await db.open();
   try {
     if (res.status === 200 || res.status === 201) {
-      const row = await store.db.selectFrom('sending_domains').select(['dkim_public_key', 'dkim_selector']).where('domain', '=', FROM_DOMAIN).executeTakeFirstOrThrow();
+      const row = await store.db
+        .selectFrom('sending_domains')
+        .select(['dkim_public_key', 'dkim_selector'])
+        .where('domain', '=', FROM_DOMAIN)
+        .executeTakeFirstOrThrow();
       return { via: 'POST /v1/domain/sending', publicKey: row.dkim_public_key, selector: row.dkim_selector };
     }
-    const account = await store.db.selectFrom('api_keys').select('account_id').where('id', '=', key.split('.')[0]!).executeTakeFirstOrThrow();
+    const account = await store.db
+      .selectFrom('api_keys')
+      .select('account_id')
+      .where('id', '=', key.split('.')[0]!)
+      .executeTakeFirstOrThrow();
     const { privateKeyPem, publicKeyBase64 } = await generateDkimKey();
     await insertDomain(store.db, {
       id: newId(),
@@ -81,7 +96,11 @@ async function addSigningDomain(url: string, key: string, db: BenchDatabase): Pr
       last_checked_at: null,
       created_at: Date.now(),
     });
-    return { via: `sending_domains row (the API answered ${res.status})`, publicKey: publicKeyBase64, selector: 'posthorn' };
+    return {
+      via: `sending_domains row (the API answered ${res.status})`,
+      publicKey: publicKeyBase64,
+      selector: 'posthorn',
+    };
   } finally {
     await store.close();
   }
@@ -121,7 +140,10 @@ async function countByStatus(db: BenchDatabase): Promise<Record<string, number>>
 async function verifySample(sample: Buffer | null, publicKey: string): Promise<string> {
   if (!sample) return 'no sample';
   const { results } = await dkimVerify(sample, { resolver: async () => [[`v=DKIM1; k=rsa; p=${publicKey}`]] });
-  return results.map((r) => r.status.result + (r.status.comment ? ` (${r.status.comment})` : '')).join(', ') || 'no signature';
+  return (
+    results.map((r) => r.status.result + (r.status.comment ? ` (${r.status.comment})` : '')).join(', ') ||
+    'no signature'
+  );
 }
 
 async function runOnce(store: StoreKind, settings: WorkerSettings, sink: CountingSink) {
@@ -135,7 +157,13 @@ async function runOnce(store: StoreKind, settings: WorkerSettings, sink: Countin
     ...(settings.batch ? { POSTHORN_WORKER_BATCH: settings.batch } : {}),
   };
   try {
-    const api = await startPosthornProcess({ env, dataDir: db.dataDir, databaseUrl: db.url, role: 'api', label: `${label}-api` });
+    const api = await startPosthornProcess({
+      env,
+      dataDir: db.dataDir,
+      databaseUrl: db.url,
+      role: 'api',
+      label: `${label}-api`,
+    });
     let domain: Awaited<ReturnType<typeof addSigningDomain>>;
     let queueSeconds: number;
     try {
@@ -246,7 +274,9 @@ async function runOnce(store: StoreKind, settings: WorkerSettings, sink: Countin
 }
 
 console.log(`deliver benchmark: ${machineLine(machine)}`);
-console.log(`${total} messages in transmissions of ${perTransmission} recipients, relayed to a counting SMTP sink, DKIM-signed (RSA-2048)`);
+console.log(
+  `${total} messages in transmissions of ${perTransmission} recipients, relayed to a counting SMTP sink, DKIM-signed (RSA-2048)`,
+);
 const sink = await startCountingSink();
 const rows: Array<Record<string, string | number>> = [];
 let failed = false;
@@ -255,7 +285,11 @@ try {
     for (const settings of parseSweep(opts.sweep)) {
       console.log(`… ${store}, concurrency ${settings.concurrency || 'default'}, batch ${settings.batch || 'default'}`);
       const r = await runOnce(store, settings, sink);
-      const ok = r.received === total && r.dkimSigned === total && (r.statuses.delivered ?? 0) === total && r.sampleDkimVerify === 'pass';
+      const ok =
+        r.received === total &&
+        r.dkimSigned === total &&
+        (r.statuses.delivered ?? 0) === total &&
+        r.sampleDkimVerify === 'pass';
       failed ||= !ok;
       rows.push({
         store,
@@ -272,7 +306,9 @@ try {
         'sample verify': r.sampleDkimVerify,
         'queue (accept)': `${r.queuedPerSecond} msg/s`,
         'other cores': r.otherCoresBusyDuring,
-        'quiet seconds: msg/s': r.quietSeconds ? `${r.quietMessagesPerSecond} (${Math.round(r.quietSeconds)} s, worker ${r.quietWorkerCores} cores)` : 'none',
+        'quiet seconds: msg/s': r.quietSeconds
+          ? `${r.quietMessagesPerSecond} (${Math.round(r.quietSeconds)} s, worker ${r.quietWorkerCores} cores)`
+          : 'none',
         ok: ok ? 'yes' : 'NO',
       });
     }

@@ -52,8 +52,10 @@ const opts = readOptions({
 const total = positiveInt(opts.recipients, 'recipients');
 const timeoutMs = positiveInt(opts.timeout, 'timeout') * 1000;
 const seedNumber = positiveInt(opts.seed, 'seed');
-if (opts.sink !== 'fast' && opts.sink !== 'smtp-server') throw new Error(`--sink must be fast or smtp-server, got "${opts.sink}"`);
-if (opts.store !== 'sqlite' && opts.store !== 'postgres') throw new Error(`--store must be sqlite or postgres, got "${opts.store}"`);
+if (opts.sink !== 'fast' && opts.sink !== 'smtp-server')
+  throw new Error(`--sink must be fast or smtp-server, got "${opts.sink}"`);
+if (opts.store !== 'sqlite' && opts.store !== 'postgres')
+  throw new Error(`--store must be sqlite or postgres, got "${opts.store}"`);
 const store = opts.store as StoreKind;
 const pgBaseUrl = process.env.BENCH_DATABASE_URL || null;
 const machine = describeMachine();
@@ -62,7 +64,11 @@ const log = (line: string) => console.log(line);
 // The newsletter: personalized subject and body (a standard field and a custom field), three
 // links to be click-tracked, the unsubscribe link (never rewritten), and the open pixel added.
 const SUBJECT = 'Hello {{ firstname }}, this week in {{ customerFields.hometown }}';
-const LINKS = ['https://shop.bench.example/sale?utm_campaign=weekly', 'https://shop.bench.example/new-arrivals', 'https://blog.bench.example/posts/42-autumn'];
+const LINKS = [
+  'https://shop.bench.example/sale?utm_campaign=weekly',
+  'https://shop.bench.example/new-arrivals',
+  'https://blog.bench.example/posts/42-autumn',
+];
 const HTML = `<!doctype html><html><head><meta charset="utf-8"><title>Weekly</title></head><body style="font-family:sans-serif">
 <h1>Hello {{ firstname }} {{ lastname }}!</h1>
 <p>Here is what is new for you in {{ customerFields.hometown }} this week. ${'Autumn is here, and so are our new collections: warm coats, soft scarves and boots for every weather. '.repeat(6)}</p>
@@ -89,7 +95,9 @@ interface SampleCheck {
 async function checkSample(sample: Buffer | null, seed: Seed): Promise<SampleCheck | null> {
   if (!sample) return null;
   const { results } = await dkimVerify(sample, { resolver: async () => [[`v=DKIM1; k=rsa; p=${seed.dkimPublicKey}`]] });
-  const dkim = results.map((r) => r.status.result + (r.status.comment ? ` (${r.status.comment})` : '')).join(', ') || 'no signature';
+  const dkim =
+    results.map((r) => r.status.result + (r.status.comment ? ` (${r.status.comment})` : '')).join(', ') ||
+    'no signature';
   const parsed = await simpleParser(sample);
   const recipient = (Array.isArray(parsed.to) ? parsed.to[0] : parsed.to)?.value[0]?.address ?? '';
   // Recipient i is `<firstname>.<i>@…`: regenerate row i to know what the subject must say.
@@ -143,7 +151,14 @@ async function run(sink: MailingSink, seed: Seed) {
   };
   try {
     const label = `mailing-${store}-${total}-${Date.now()}`;
-    const server = await startPosthornProcess({ env, dataDir: runDb.dataDir, databaseUrl: runDb.url, role: 'all', label, cpuProfileDir: flag(opts.profile) ? path.join(RESULTS_DIR, 'profiles', label) : undefined });
+    const server = await startPosthornProcess({
+      env,
+      dataDir: runDb.dataDir,
+      databaseUrl: runDb.url,
+      role: 'all',
+      label,
+      cpuProfileDir: flag(opts.profile) ? path.join(RESULTS_DIR, 'profiles', label) : undefined,
+    });
     const api = new ApiClient(server.url!, seed.key);
     let mailingId: number;
     const timeline = { sendAnsweredMs: 0, sinkDoneAt: null as number | null, sentAt: null as number | null };
@@ -167,7 +182,10 @@ async function run(sink: MailingSink, seed: Seed) {
         html: HTML,
         tracking: { opens: true, clicks: true },
       });
-      if (created.status !== 201) throw new Error(`POST /api/v1/mailings answered ${created.status}: ${JSON.stringify(created.body).slice(0, 500)}`);
+      if (created.status !== 201)
+        throw new Error(
+          `POST /api/v1/mailings answered ${created.status}: ${JSON.stringify(created.body).slice(0, 500)}`,
+        );
       mailingId = created.body.data.id;
 
       busyBefore = await waitForQuietMachine(Number(opts.quietWait));
@@ -180,7 +198,8 @@ async function run(sink: MailingSink, seed: Seed) {
       t0 = Date.now();
       const sent = await api.request('POST', `/api/v1/mailings/${mailingId}/send`);
       timeline.sendAnsweredMs = Date.now() - t0;
-      if (sent.status !== 200) throw new Error(`send answered ${sent.status}: ${JSON.stringify(sent.body).slice(0, 500)}`);
+      if (sent.status !== 200)
+        throw new Error(`send answered ${sent.status}: ${JSON.stringify(sent.body).slice(0, 500)}`);
 
       // Until the sink has everything (or the time is up), with a progress line every 15 s.
       const until = t0 + timeoutMs;
@@ -190,7 +209,9 @@ async function run(sink: MailingSink, seed: Seed) {
         if (Date.now() - lastLog >= 15_000) {
           lastLog = Date.now();
           const s = (lastLog - t0) / 1000;
-          log(`  ${Math.round(s)} s: ${sink.received} at the sink (${Math.round(sink.received / s)}/s), server RSS ${Math.round(readMemory(server.pid)?.rssMB ?? NaN)} MB, load ${loadAverage()}`);
+          log(
+            `  ${Math.round(s)} s: ${sink.received} at the sink (${Math.round(sink.received / s)}/s), server RSS ${Math.round(readMemory(server.pid)?.rssMB ?? NaN)} MB, load ${loadAverage()}`,
+          );
         }
       }
       if (sink.received >= total) timeline.sinkDoneAt = sink.lastAt;
@@ -222,7 +243,7 @@ async function run(sink: MailingSink, seed: Seed) {
     const window = (end - t0) / 1000;
     const sinkSeconds = ((timeline.sinkDoneAt ?? sink.lastAt ?? end) - t0) / 1000;
     const d = sink.decileAt;
-    const steady = d[1] !== null && d[9] !== null && d[9] > d[1] ? ((0.8 * total) / ((d[9] - d[1]) / 1000)) : null;
+    const steady = d[1] !== null && d[9] !== null && d[9] > d[1] ? (0.8 * total) / ((d[9] - d[1]) / 1000) : null;
     const benchCpuSeconds = (benchCpu!.user + benchCpu!.system) / 1e6;
     const sample = await checkSample(sink.sample, seed);
     const record = {
@@ -264,7 +285,10 @@ async function run(sink: MailingSink, seed: Seed) {
       unexpectedRecipients: sink.unexpectedRecipients,
       averageMessageBytes: round(sink.bytes / Math.max(1, sink.received)),
       sample,
-      settings: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('POSTHORN_'))), serverNodeOptions: opts.serverNodeOptions || null },
+      settings: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('POSTHORN_'))),
+        serverNodeOptions: opts.serverNodeOptions || null,
+      },
       profile: server.cpuProfile(),
       perSecond: sampled!.perSecond,
       perSecondRssMB: memory!.perSecondRssMB,
@@ -282,10 +306,15 @@ async function run(sink: MailingSink, seed: Seed) {
 }
 
 console.log(`mailing benchmark: ${machineLine(machine)}`);
-console.log(`${total} recipients, ${store}: personalized, open + click tracked, DKIM-signed (RSA-2048), relayed to a counting SMTP sink; load average ${loadAverage()}`);
+console.log(
+  `${total} recipients, ${store}: personalized, open + click tracked, DKIM-signed (RSA-2048), relayed to a counting SMTP sink; load average ${loadAverage()}`,
+);
 const ownDataDir = !opts['data-dir'];
-if (ownDataDir && flag(opts.seedOnly)) throw new Error('--seedOnly 1 needs --data-dir (a seed in a temporary directory would be thrown away)');
-const dataDir = opts['data-dir'] ? path.resolve(opts['data-dir']) : fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-mailing-bench-'));
+if (ownDataDir && flag(opts.seedOnly))
+  throw new Error('--seedOnly 1 needs --data-dir (a seed in a temporary directory would be thrown away)');
+const dataDir = opts['data-dir']
+  ? path.resolve(opts['data-dir'])
+  : fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-mailing-bench-'));
 const seed = await ensureSeed({ recipients: total, seed: seedNumber, store, dataDir, pgBaseUrl, log });
 if (flag(opts.seedOnly)) process.exit(0);
 const sink = await (opts.sink === 'fast' ? startFastSink : startMailingSink)(total);
@@ -322,7 +351,9 @@ printTable([
   {
     store,
     recipients: total,
-    'time to sent': r.completed ? `${r.secondsUntilSent} s` : `TIMED OUT: ${r.received} at the sink, status ${r.mailingStatus}`,
+    'time to sent': r.completed
+      ? `${r.secondsUntilSent} s`
+      : `TIMED OUT: ${r.received} at the sink, status ${r.mailingStatus}`,
     'sink had all': r.secondsUntilSinkHadAll === null ? '—' : `${r.secondsUntilSinkHadAll} s`,
     'target ≤6 min': r.completed && r.secondsUntilSent! <= TARGET_SECONDS ? 'met' : 'MISSED',
     'msg/s': r.messagesPerSecond,

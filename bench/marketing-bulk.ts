@@ -50,7 +50,8 @@ for (const concurrency of concurrencies) {
         while (next < bodies.length) {
           const body = bodies[next++]!;
           const res = await server.client.request('POST', '/api/v1/subscribers/bulk', body);
-          if (res.status !== 200 && res.status !== 201 && res.status !== 207) throw new Error(`bulk answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+          if (res.status !== 200 && res.status !== 201 && res.status !== 207)
+            throw new Error(`bulk answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
           latencies.push(res.ms);
           created += res.body.meta.created;
           updated += res.body.meta.updated;
@@ -79,7 +80,14 @@ for (const concurrency of concurrencies) {
     };
     rows.push(row);
     console.log(JSON.stringify(row));
-    appendResult('marketing-bulk', { at: new Date().toISOString(), machine: describeMachine(), settings: server.settings, requests, batch, ...row });
+    appendResult('marketing-bulk', {
+      at: new Date().toISOString(),
+      machine: describeMachine(),
+      settings: server.settings,
+      requests,
+      batch,
+      ...row,
+    });
   } finally {
     server.client.close();
     await server.stop();

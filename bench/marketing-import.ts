@@ -45,8 +45,16 @@ const bytes = fs.statSync(csv).size;
 // times are summed in bench-import-segments.json, so the total is the import's own time.
 const maxSeconds = positiveInt(opts.maxSeconds, 'max-seconds');
 const segmentsFile = opts.dataDir ? path.join(path.resolve(opts.dataDir), 'bench-import-segments.json') : null;
-interface Segment { seconds: number; processedFrom: number; processedTo: number; serverCpu: number; loadAverage: number; upload?: number }
-const segments: Segment[] = segmentsFile && fs.existsSync(segmentsFile) ? JSON.parse(fs.readFileSync(segmentsFile, 'utf8')) : [];
+interface Segment {
+  seconds: number;
+  processedFrom: number;
+  processedTo: number;
+  serverCpu: number;
+  loadAverage: number;
+  upload?: number;
+}
+const segments: Segment[] =
+  segmentsFile && fs.existsSync(segmentsFile) ? JSON.parse(fs.readFileSync(segmentsFile, 'utf8')) : [];
 
 const started = performance.now();
 const server = await startMarketingServer('import', opts.dataDir || undefined);
@@ -55,7 +63,9 @@ try {
   const unfinished = jobs.find((j) => j.status === 'queued' || j.status === 'running');
   const done = jobs.find((j) => j.status === 'completed');
   if (done && !unfinished) {
-    console.log(`${server.dataDir} already holds a completed import (job ${done.id}): nothing to do; use a fresh BENCH_DATA_DIR to measure again`);
+    console.log(
+      `${server.dataDir} already holds a completed import (job ${done.id}): nothing to do; use a fresh BENCH_DATA_DIR to measure again`,
+    );
   } else {
     const cpu0 = server.process.cpuSeconds();
     const t0 = performance.now();
@@ -66,7 +76,8 @@ try {
       console.log(`resuming job ${jobId} (${unfinished.processed} rows done in ${segments.length} earlier run(s))`);
     } else {
       const accepted = await server.client.upload('/api/v1/subscribers/import', csv, 'text/csv');
-      if (accepted.status !== 202) throw new Error(`import answered ${accepted.status}: ${JSON.stringify(accepted.body).slice(0, 500)}`);
+      if (accepted.status !== 202)
+        throw new Error(`import answered ${accepted.status}: ${JSON.stringify(accepted.body).slice(0, 500)}`);
       uploadSeconds = (performance.now() - t0) / 1000;
       jobId = accepted.body.data.id;
       console.log(`  upload (${round(bytes / 1e6, 1)} MB) answered 202 in ${round(uploadSeconds, 2)} s`);
@@ -84,14 +95,23 @@ try {
       if (job.status === 'completed' || job.status === 'failed') break;
       if (performance.now() - lastPrint > 10_000) {
         lastPrint = performance.now();
-        console.log(`  ${round((performance.now() - t0) / 1000, 1)} s: ${job.status}, ${job.progress}%, processed ${job.processed} (slowest job GET so far ${round(getMs)} ms)`);
+        console.log(
+          `  ${round((performance.now() - t0) / 1000, 1)} s: ${job.status}, ${job.progress}%, processed ${job.processed} (slowest job GET so far ${round(getMs)} ms)`,
+        );
       }
       if ((performance.now() - started) / 1000 > maxSeconds) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const seconds = (performance.now() - t0) / 1000;
     const serverCpu = server.process.cpuSeconds() - cpu0;
-    segments.push({ seconds: round(seconds, 2), processedFrom, processedTo: job.processed, serverCpu: round(serverCpu, 1), loadAverage: loadAverage(), upload: uploadSeconds && round(uploadSeconds, 2) });
+    segments.push({
+      seconds: round(seconds, 2),
+      processedFrom,
+      processedTo: job.processed,
+      serverCpu: round(serverCpu, 1),
+      loadAverage: loadAverage(),
+      upload: uploadSeconds && round(uploadSeconds, 2),
+    });
     if (segmentsFile) fs.writeFileSync(segmentsFile, JSON.stringify(segments, null, 1));
     const finished = job.status === 'completed' || job.status === 'failed';
     const totalSeconds = segments.reduce((a, s) => a + s.seconds, 0);
@@ -99,12 +119,21 @@ try {
     const record = {
       rows,
       MB: round(bytes / 1e6, 1),
-      'runs': segments.length,
+      runs: segments.length,
       'upload s': segments[0]?.upload ?? '',
       'import s (sum of runs)': round(totalSeconds, 1),
       'rows/s': Math.round(job.processed / totalSeconds),
-      'target ≤60 s': finished ? (totalSeconds <= TARGET_SECONDS ? 'met' : 'MISSED') : totalSeconds > TARGET_SECONDS ? 'MISSED (not done yet)' : 'not done yet',
-      'server CPU s': round(segments.reduce((a, s) => a + s.serverCpu, 0), 1),
+      'target ≤60 s': finished
+        ? totalSeconds <= TARGET_SECONDS
+          ? 'met'
+          : 'MISSED'
+        : totalSeconds > TARGET_SECONDS
+          ? 'MISSED (not done yet)'
+          : 'not done yet',
+      'server CPU s': round(
+        segments.reduce((a, s) => a + s.serverCpu, 0),
+        1,
+      ),
       'slowest job GET ms': round(getMs),
       status: job.status,
       processed: job.processed,
@@ -115,9 +144,19 @@ try {
       'count ok': finished ? (total === rows && job.created === rows ? 'yes' : 'NO') : '',
     };
     console.log(JSON.stringify(record));
-    if (!finished) console.log(`not finished within ${maxSeconds} s: stopping the server (the job is requeued); run again with the same BENCH_DATA_DIR to resume`);
+    if (!finished)
+      console.log(
+        `not finished within ${maxSeconds} s: stopping the server (the job is requeued); run again with the same BENCH_DATA_DIR to resume`,
+      );
     if (job.errors?.length) console.log('first job errors:', JSON.stringify(job.errors.slice(0, 3)));
-    appendResult('marketing-import', { at: new Date().toISOString(), machine: describeMachine(), settings: server.settings, dataDir: server.dataDir, segments, ...record });
+    appendResult('marketing-import', {
+      at: new Date().toISOString(),
+      machine: describeMachine(),
+      settings: server.settings,
+      dataDir: server.dataDir,
+      segments,
+      ...record,
+    });
   }
 } finally {
   server.client.close();
@@ -129,7 +168,11 @@ function openJobs(file: string): Array<{ id: number; status: string; processed: 
   if (!fs.existsSync(file)) return [];
   const db = new SQLite(file, { readonly: true });
   try {
-    return db.prepare('select id, status, processed from jobs order by id').all() as Array<{ id: number; status: string; processed: number }>;
+    return db.prepare('select id, status, processed from jobs order by id').all() as Array<{
+      id: number;
+      status: string;
+      processed: number;
+    }>;
   } finally {
     db.close();
   }

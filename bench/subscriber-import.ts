@@ -38,16 +38,32 @@ if (process.env.BENCH_DATABASE_URL) {
   };
 }
 
-const app = await startPosthorn(loadConfig({ POSTHORN_DATA_DIR: dir, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn', POSTHORN_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNCHRONOUS || 'FULL' }));
+const app = await startPosthorn(
+  loadConfig({
+    POSTHORN_DATA_DIR: dir,
+    DATABASE_URL: databaseUrl,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    POSTHORN_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNCHRONOUS || 'FULL',
+  }),
+);
 const key = app.firstKey!;
 const auth = `Basic ${Buffer.from(`bench:${key}`).toString('base64')}`;
 
 async function api(method: string, url: string, body?: unknown): Promise<any> {
-  const res = await fetch(app.url + url, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(app.url + url, {
+    method,
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return res.json();
 }
 
-const field = await api('POST', '/api/v1/customerFields', { fieldType: 1, type: 2, translations: { en: { name: 'Points' } } });
+const field = await api('POST', '/api/v1/customerFields', {
+  fieldType: 1,
+  type: 2,
+  translations: { en: { name: 'Points' } },
+});
 const fieldId = field.data.id;
 
 // The file is written as a stream too: the bench itself must not hold a million rows.
@@ -55,7 +71,8 @@ const started = Date.now();
 const out = fs.createWriteStream(csv);
 out.write(`email,firstname,lastname,languageIso,genderId,city,customerFields.${fieldId}\n`);
 for (let i = 0; i < rows; i++) {
-  if (!out.write(`user${i}@example.com,First${i},"Last, ${i}",${i % 2 ? 'de' : 'en'},${(i % 3) + 1},Berlin,${i}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+  if (!out.write(`user${i}@example.com,First${i},"Last, ${i}",${i % 2 ? 'de' : 'en'},${(i % 3) + 1},Berlin,${i}\n`))
+    await new Promise<void>((r) => out.once('drain', () => r()));
 }
 await new Promise<void>((r) => out.end(() => r()));
 const bytes = fs.statSync(csv).size;
@@ -63,11 +80,15 @@ console.log(`${rows} rows, ${(bytes / 1e6).toFixed(1)} MB generated in ${Date.no
 
 function upload(): Promise<any> {
   return new Promise((resolve, reject) => {
-    const req = http.request(app.url + '/api/v1/subscribers/import', { method: 'POST', headers: { authorization: auth, 'content-type': 'text/csv', 'content-length': bytes } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve(JSON.parse(text)));
-    });
+    const req = http.request(
+      app.url + '/api/v1/subscribers/import',
+      { method: 'POST', headers: { authorization: auth, 'content-type': 'text/csv', 'content-length': bytes } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(JSON.parse(text)));
+      },
+    );
     req.on('error', reject);
     fs.createReadStream(csv).pipe(req);
   });

@@ -30,7 +30,8 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
   const store: Store = await openStore(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     sqliteCacheMb: config.sqliteCacheMb,
-    onConnectionError: (error) => log.warn({ err: error }, 'an idle database connection was closed; it will be replaced'),
+    onConnectionError: (error) =>
+      log.warn({ err: error }, 'an idle database connection was closed; it will be replaced'),
   });
   const secret = await ensureSecret(store.db, config.secret);
   const ctx: Context = {
@@ -49,7 +50,14 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
   let fanout: MailingFanout | null = null;
   let webhooks: WebhookDispatcher | null = null;
   if (config.role === 'all' || config.role === 'worker') {
-    const transport = config.delivery === 'relay' ? createRelayTransport(config.relays, { log, timeoutMs: config.worker.smtpTimeoutMs, maxConnections: config.relayConnections }) : null;
+    const transport =
+      config.delivery === 'relay'
+        ? createRelayTransport(config.relays, {
+            log,
+            timeoutMs: config.worker.smtpTimeoutMs,
+            maxConnections: config.relayConnections,
+          })
+        : null;
     worker = new DeliveryWorker(ctx, transport);
     await worker.start();
     const w = worker;

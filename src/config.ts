@@ -163,7 +163,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`POSTHORN_DELIVERY must be capture, relay or mx, got "${delivery}"`);
   }
   if (delivery === 'mx') {
-    throw new ConfigError('POSTHORN_DELIVERY=mx (direct MX delivery) is not available in this version yet; use capture or relay');
+    throw new ConfigError(
+      'POSTHORN_DELIVERY=mx (direct MX delivery) is not available in this version yet; use capture or relay',
+    );
   }
   const relays = parseRelays(env.POSTHORN_RELAYS);
   if (delivery === 'relay' && relays.length === 0) {
@@ -171,7 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const role = (env.POSTHORN_ROLE || 'all') as Role;
-  if (!['all', 'api', 'worker'].includes(role)) throw new ConfigError(`POSTHORN_ROLE must be all, api or worker, got "${role}"`);
+  if (!['all', 'api', 'worker'].includes(role))
+    throw new ConfigError(`POSTHORN_ROLE must be all, api or worker, got "${role}"`);
 
   const sync = (env.POSTHORN_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') throw new ConfigError('POSTHORN_SQLITE_SYNCHRONOUS must be FULL or NORMAL');
@@ -191,7 +194,13 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     sqliteSynchronous: sync,
     sqliteCacheMb: int(env, 'POSTHORN_SQLITE_CACHE_MB', 64, 2, 65536),
-    groupCommitMs: int(env, 'POSTHORN_GROUP_COMMIT_MS', databaseUrl.startsWith('sqlite:') && sync === 'FULL' ? 3 : 0, 0, 100),
+    groupCommitMs: int(
+      env,
+      'POSTHORN_GROUP_COMMIT_MS',
+      databaseUrl.startsWith('sqlite:') && sync === 'FULL' ? 3 : 0,
+      0,
+      100,
+    ),
     delivery,
     relays,
     relayConnections: int(env, 'POSTHORN_RELAY_CONNECTIONS', 32, 1, 1000),
@@ -222,7 +231,11 @@ export function loadConfig(env: Env = process.env): Config {
     concurrencyLimit: int(env, 'POSTHORN_CONCURRENCY_LIMIT', 10, 0, 100_000),
     redisUrl: parseRedisUrl(env.REDIS_URL),
     importMaxBytes: int(env, 'POSTHORN_IMPORT_MAX_MB', 1024, 1, 1024 * 1024) * 1024 * 1024,
-    webhooks: { allowPrivateTargets: bool(env, 'POSTHORN_WEBHOOK_ALLOW_PRIVATE', false), retryBaseMs: int(env, 'POSTHORN_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 3_600_000), pollMs: int(env, 'POSTHORN_WEBHOOK_POLL_MS', 200, 10, 60_000) },
+    webhooks: {
+      allowPrivateTargets: bool(env, 'POSTHORN_WEBHOOK_ALLOW_PRIVATE', false),
+      retryBaseMs: int(env, 'POSTHORN_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 3_600_000),
+      pollMs: int(env, 'POSTHORN_WEBHOOK_POLL_MS', 200, 10, 60_000),
+    },
   };
 }
 
@@ -234,7 +247,9 @@ function parseRedisUrl(raw: string | undefined): string | null {
   } catch {
     throw new ConfigError(`REDIS_URL: "${raw}" is not a URL like redis://127.0.0.1:6379`);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${raw}"`);
-  if (!/^\/?\d*$/.test(url.pathname)) throw new ConfigError(`REDIS_URL: the path must be a database number, got "${url.pathname}"`);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${raw}"`);
+  if (!/^\/?\d*$/.test(url.pathname))
+    throw new ConfigError(`REDIS_URL: the path must be a database number, got "${url.pathname}"`);
   return url.toString();
 }

@@ -27,11 +27,23 @@ function fail(message: string): never {
 }
 
 async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const store = await openStore(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous, sqliteCacheMb: config.sqliteCacheMb });
+  const store = await openStore(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    sqliteCacheMb: config.sqliteCacheMb,
+  });
   const log = createLogger('warn');
   try {
     const secret = await ensureSecret(store.db, config.secret);
-    const ctx: Context = { db: store.db, dialect: store.dialect, batcher: new CommitBatcher(store.db), clock: Date.now, config, log, secret, dns: createDnsLookup(config.dnsServers) };
+    const ctx: Context = {
+      db: store.db,
+      dialect: store.dialect,
+      batcher: new CommitBatcher(store.db),
+      clock: Date.now,
+      config,
+      log,
+      secret,
+      dns: createDnsLookup(config.dnsServers),
+    };
     return await fn(ctx);
   } finally {
     await store.close();
@@ -44,7 +56,9 @@ async function start(args: string[]): Promise<void> {
   const config = loadConfig(env);
   const app = await startPosthorn(config);
   const docs = `${config.publicUrl}/v1/documentation`;
-  console.log(`Posthorn is running (${config.delivery} delivery, ${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, role ${config.role})`);
+  console.log(
+    `Posthorn is running (${config.delivery} delivery, ${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, role ${config.role})`,
+  );
   if (app.url) console.log(`Dashboard: ${docs}`);
   if (app.firstKey) {
     console.log(`API key: ${app.firstKey}`);
@@ -90,8 +104,22 @@ async function keysCreate(args: string[]): Promise<void> {
       allowedIps: values['allowed-ip'] ? values['allowed-ip'].split(',').map((p) => p.trim()) : undefined,
       environment,
     });
-    if (values.json) console.log(JSON.stringify({ key, id: info.id, accountId: info.accountId, name: info.name, permissions: info.permissions, environment: info.environment, allowedIps: info.allowedIps }));
-    else console.log(`API key: ${key}\n  id ${info.id}, account ${info.accountId}, ${info.environment}, permissions: ${info.permissions.join(', ')}`);
+    if (values.json)
+      console.log(
+        JSON.stringify({
+          key,
+          id: info.id,
+          accountId: info.accountId,
+          name: info.name,
+          permissions: info.permissions,
+          environment: info.environment,
+          allowedIps: info.allowedIps,
+        }),
+      );
+    else
+      console.log(
+        `API key: ${key}\n  id ${info.id}, account ${info.accountId}, ${info.environment}, permissions: ${info.permissions.join(', ')}`,
+      );
   });
 }
 
@@ -119,7 +147,11 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error) => {
   if (error instanceof ConfigError) fail(`configuration error: ${error.message}`);
   if (error instanceof ServiceError) fail(error.detail);
-  if ((error as Error).message?.includes('parseArgs') || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) fail(`${(error as Error).message}\n${USAGE}`);
+  if (
+    (error as Error).message?.includes('parseArgs') ||
+    (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')
+  )
+    fail(`${(error as Error).message}\n${USAGE}`);
   console.error(error);
   process.exit(1);
 });

@@ -46,7 +46,12 @@ declare module 'autocannon' {
     path?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
-    onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
+    onResponse?: (
+      status: number,
+      body: string,
+      context: Record<string, unknown>,
+      headers: Record<string, string>,
+    ) => void;
   }
 
   export interface Options {
@@ -74,5 +79,7 @@ declare module 'mailauth/lib/dkim/verify.js' {
   export function dkimVerify(
     input: Buffer,
     options: { resolver: (name: string, type: string) => Promise<string[][]> },
-  ): Promise<{ results: Array<{ status: { result: string; comment?: string }; signingDomain?: string; selector?: string }> }>;
+  ): Promise<{
+    results: Array<{ status: { result: string; comment?: string }; signingDomain?: string; selector?: string }>;
+  }>;
 }

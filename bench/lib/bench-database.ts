@@ -33,7 +33,8 @@ export async function createBenchDatabase(kind: StoreKind, pgBaseUrl: string | n
       },
     };
   }
-  if (!pgBaseUrl) throw new Error('PostgreSQL runs need BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres');
+  if (!pgBaseUrl)
+    throw new Error('PostgreSQL runs need BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres');
   const name = `posthorn_bench_${randomBytes(5).toString('hex')}`;
   await adminQuery(pgBaseUrl, `CREATE DATABASE ${name}`);
   const u = new URL(pgBaseUrl);
@@ -68,6 +69,7 @@ export function storesToRun(pgBaseUrl: string | null, only: string): StoreKind[]
   const kinds: StoreKind[] = [];
   if (wanted.includes('sqlite')) kinds.push('sqlite');
   if (wanted.includes('postgres') && pgBaseUrl) kinds.push('postgres');
-  if (wanted.includes('postgres') && !pgBaseUrl && only.includes('postgres')) throw new Error('--stores postgres needs BENCH_DATABASE_URL');
+  if (wanted.includes('postgres') && !pgBaseUrl && only.includes('postgres'))
+    throw new Error('--stores postgres needs BENCH_DATABASE_URL');
   return kinds;
 }

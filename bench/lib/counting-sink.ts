@@ -44,7 +44,8 @@ export async function startCountingSink(): Promise<CountingSink> {
     async waitFor(n, timeoutMs) {
       const until = Date.now() + timeoutMs;
       while (sink.received < n) {
-        if (Date.now() > until) throw new Error(`the sink counted ${sink.received} of ${n} messages in ${timeoutMs / 1000} s`);
+        if (Date.now() > until)
+          throw new Error(`the sink counted ${sink.received} of ${n} messages in ${timeoutMs / 1000} s`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },

@@ -80,20 +80,33 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
       idleUs += us;
       continue;
     }
-    const name = frame.url ? `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}` : frame.functionName;
+    const name = frame.url
+      ? `${frame.functionName || '(anonymous)'} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`
+      : frame.functionName;
     const entry = fns.get(name) ?? { name, area, us: 0 };
     entry.us += us;
     fns.set(name, entry);
     areas.set(area, (areas.get(area) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
-  const toSelf = (name: string, area: string, us: number): SelfTime => ({ name, area, ms: us / 1000, share: busyUs ? us / busyUs : 0 });
+  const toSelf = (name: string, area: string, us: number): SelfTime => ({
+    name,
+    area,
+    ms: us / 1000,
+    share: busyUs ? us / busyUs : 0,
+  });
   return {
     wallMs: (profile.endTime - profile.startTime) / 1000,
     busyMs: busyUs / 1000,
     idleMs: idleUs / 1000,
-    functions: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, top).map((f) => toSelf(f.name, f.area, f.us)),
-    areas: [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([area, us]) => toSelf(area, area, us)),
+    functions: [...fns.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => toSelf(f.name, f.area, f.us)),
+    areas: [...areas.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([area, us]) => toSelf(area, area, us)),
   };
 }
 
@@ -101,7 +114,9 @@ export function printProfileSummary(file: string, top = 25): ProfileSummary {
   const s = summarizeProfile(file, top);
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   console.log(`\nCPU profile ${file}`);
-  console.log(`  wall ${(s.wallMs / 1000).toFixed(1)} s, busy ${(s.busyMs / 1000).toFixed(1)} s (${pct(s.busyMs / s.wallMs)} of one core), idle ${(s.idleMs / 1000).toFixed(1)} s`);
+  console.log(
+    `  wall ${(s.wallMs / 1000).toFixed(1)} s, busy ${(s.busyMs / 1000).toFixed(1)} s (${pct(s.busyMs / s.wallMs)} of one core), idle ${(s.idleMs / 1000).toFixed(1)} s`,
+  );
   console.log('  self time by area (share of busy time):');
   for (const a of s.areas.slice(0, 15)) console.log(`    ${pct(a.share).padStart(6)}  ${a.area}`);
   console.log(`  top ${top} functions by self time:`);

@@ -47,7 +47,16 @@ export function machineBusySeconds(): number {
   try {
     const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
     const ticks = line.trim().split(/\s+/).slice(1).map(Number);
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks as [number, number, number, number, number, number, number, number];
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     void idle;
     void iowait;
     return (user + nice + system + irq + softirq + steal) / 100;

@@ -65,12 +65,21 @@ async function adminQuery(baseUrl: string, text: string): Promise<void> {
  * The seed for `recipients` subscribers: reused when `dataDir` holds a finished one, else made now
  * (a half-made one, from an interrupted run, is thrown away first).
  */
-export async function ensureSeed(opts: { recipients: number; seed: number; store: StoreKind; dataDir: string; pgBaseUrl: string | null; log: (line: string) => void }): Promise<Seed> {
+export async function ensureSeed(opts: {
+  recipients: number;
+  seed: number;
+  store: StoreKind;
+  dataDir: string;
+  pgBaseUrl: string | null;
+  log: (line: string) => void;
+}): Promise<Seed> {
   const dir = path.join(opts.dataDir, `mailing-seed-${opts.store}-${opts.recipients}-s${opts.seed}`);
   const marker = path.join(dir, MARKER);
   if (fs.existsSync(marker)) {
     const seed = JSON.parse(fs.readFileSync(marker, 'utf8')) as Seed;
-    opts.log(`reusing the seed in ${dir} (${seed.recipients} subscribers, made in ${seed.seedSeconds} s on ${seed.createdAt})`);
+    opts.log(
+      `reusing the seed in ${dir} (${seed.recipients} subscribers, made in ${seed.seedSeconds} s on ${seed.createdAt})`,
+    );
     return seed;
   }
   fs.rmSync(dir, { recursive: true, force: true });
@@ -78,7 +87,8 @@ export async function ensureSeed(opts: { recipients: number; seed: number; store
   let databaseUrl = `sqlite:${path.join(dir, 'posthorn.db')}`;
   let pgDatabase: string | null = null;
   if (opts.store === 'postgres') {
-    if (!opts.pgBaseUrl) throw new Error('--store postgres needs BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres');
+    if (!opts.pgBaseUrl)
+      throw new Error('--store postgres needs BENCH_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/postgres');
     pgDatabase = pgName(opts.recipients, opts.seed);
     await adminQuery(opts.pgBaseUrl, `DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
     await adminQuery(opts.pgBaseUrl, `CREATE DATABASE ${pgDatabase}`);
@@ -88,7 +98,11 @@ export async function ensureSeed(opts: { recipients: number; seed: number; store
   const t0 = performance.now();
   // Seeding is set-up, not the figure: NORMAL spares a fsync per bulk request (SQLite only).
   const server = await startPosthornProcess({
-    env: { POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false', POSTHORN_RATE_LIMIT_PER_MINUTE: '0', POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL' },
+    env: {
+      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+      POSTHORN_RATE_LIMIT_PER_MINUTE: '0',
+      POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
+    },
     dataDir: dir,
     databaseUrl,
     role: 'api',
@@ -105,9 +119,22 @@ export async function ensureSeed(opts: { recipients: number; seed: number; store
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify({ domain: FROM_DOMAIN, note: 'mailing benchmark' }),
     });
-    if (domain.status !== 200 && domain.status !== 201) throw new Error(`POST /v1/domain/sending answered ${domain.status}: ${await domain.text()}`);
-    channelId = (await created(api, '/api/v1/channels', { name: 'Bench newsletter', senderEmail: SENDER_EMAIL, senderName: 'Bench Shop' })).id;
-    fieldId = (await created(api, '/api/v1/customerFields', { fieldType: 1, type: 1, translations: { en: { name: 'hometown' } } })).id;
+    if (domain.status !== 200 && domain.status !== 201)
+      throw new Error(`POST /v1/domain/sending answered ${domain.status}: ${await domain.text()}`);
+    channelId = (
+      await created(api, '/api/v1/channels', {
+        name: 'Bench newsletter',
+        senderEmail: SENDER_EMAIL,
+        senderName: 'Bench Shop',
+      })
+    ).id;
+    fieldId = (
+      await created(api, '/api/v1/customerFields', {
+        fieldType: 1,
+        type: 1,
+        translations: { en: { name: 'hometown' } },
+      })
+    ).id;
     await bulkSubscribers(api, opts.recipients, opts.seed, channelId, fieldId, opts.log);
   } finally {
     api.close();
@@ -118,7 +145,11 @@ export async function ensureSeed(opts: { recipients: number; seed: number; store
   const store = await openStore(databaseUrl);
   let dkim: { dkim_public_key: string; dkim_selector: string };
   try {
-    dkim = await store.db.selectFrom('sending_domains').select(['dkim_public_key', 'dkim_selector']).where('domain', '=', FROM_DOMAIN).executeTakeFirstOrThrow();
+    dkim = await store.db
+      .selectFrom('sending_domains')
+      .select(['dkim_public_key', 'dkim_selector'])
+      .where('domain', '=', FROM_DOMAIN)
+      .executeTakeFirstOrThrow();
   } finally {
     await store.close();
   }
@@ -178,18 +209,27 @@ export async function copySeed(seed: Seed, pgBaseUrl: string | null): Promise<Ru
 /** Removes a seed made for this run only (no --data-dir). */
 export async function dropSeed(seed: Seed, pgBaseUrl: string | null): Promise<void> {
   if (process.env.BENCH_KEEP === '1') return;
-  if (seed.pgDatabase && pgBaseUrl) await adminQuery(pgBaseUrl, `DROP DATABASE IF EXISTS ${seed.pgDatabase} WITH (FORCE)`);
+  if (seed.pgDatabase && pgBaseUrl)
+    await adminQuery(pgBaseUrl, `DROP DATABASE IF EXISTS ${seed.pgDatabase} WITH (FORCE)`);
   fs.rmSync(seed.dir, { recursive: true, force: true });
 }
 
 async function created(api: ApiClient, route: string, body: unknown): Promise<{ id: number }> {
   const res = await api.request('POST', route, body);
-  if (res.status !== 201) throw new Error(`POST ${route} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+  if (res.status !== 201)
+    throw new Error(`POST ${route} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
   return res.body.data;
 }
 
 /** POST /api/v1/subscribers/bulk in 1,000s from two clients (the fastest way in: ~10,000/s). */
-async function bulkSubscribers(api: ApiClient, total: number, seed: number, channelId: number, fieldId: number, log: (line: string) => void): Promise<void> {
+async function bulkSubscribers(
+  api: ApiClient,
+  total: number,
+  seed: number,
+  channelId: number,
+  fieldId: number,
+  log: (line: string) => void,
+): Promise<void> {
   const make = makeSubscriberFactory(seed);
   let next = 0;
   let created = 0;
@@ -209,8 +249,12 @@ async function bulkSubscribers(api: ApiClient, total: number, seed: number, chan
   const client = async () => {
     for (let body = nextBody(); body !== null; body = nextBody()) {
       const res = await api.request('POST', '/api/v1/subscribers/bulk', body);
-      if (res.status !== 200 && res.status !== 201 && res.status !== 207) throw new Error(`bulk answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
-      if (res.body.meta.failed > 0) throw new Error(`bulk failed ${res.body.meta.failed} rows: ${JSON.stringify(res.body.data.find((r: { status: string }) => r.status !== 'created')).slice(0, 500)}`);
+      if (res.status !== 200 && res.status !== 201 && res.status !== 207)
+        throw new Error(`bulk answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+      if (res.body.meta.failed > 0)
+        throw new Error(
+          `bulk failed ${res.body.meta.failed} rows: ${JSON.stringify(res.body.data.find((r: { status: string }) => r.status !== 'created')).slice(0, 500)}`,
+        );
       created += res.body.meta.created;
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now();

@@ -17,9 +17,60 @@ export interface GeneratedSubscriber {
 
 // Small fixed vocabularies: a realistic spread of selectivity for the list filters
 // (city=Berlin is ~1/12 of the rows, email like 'anna%' ~1/20).
-const FIRSTNAMES = ['anna', 'ben', 'clara', 'david', 'emma', 'felix', 'greta', 'hannes', 'ida', 'jonas', 'karla', 'lukas', 'mia', 'noah', 'olga', 'paul', 'rosa', 'sven', 'tina', 'uwe'];
-const LASTNAMES = ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Meyer', 'Wagner', 'Becker', 'Schulz', 'Hoffmann', 'Smith', 'Jones', 'Brown', 'Taylor', 'Wilson', 'Evans'];
-const CITIES = ['Berlin', 'Hamburg', 'München', 'Köln', 'Frankfurt', 'Stuttgart', 'Düsseldorf', 'Leipzig', 'Dresden', 'London', 'Manchester', 'Wien'];
+const FIRSTNAMES = [
+  'anna',
+  'ben',
+  'clara',
+  'david',
+  'emma',
+  'felix',
+  'greta',
+  'hannes',
+  'ida',
+  'jonas',
+  'karla',
+  'lukas',
+  'mia',
+  'noah',
+  'olga',
+  'paul',
+  'rosa',
+  'sven',
+  'tina',
+  'uwe',
+];
+const LASTNAMES = [
+  'Müller',
+  'Schmidt',
+  'Schneider',
+  'Fischer',
+  'Weber',
+  'Meyer',
+  'Wagner',
+  'Becker',
+  'Schulz',
+  'Hoffmann',
+  'Smith',
+  'Jones',
+  'Brown',
+  'Taylor',
+  'Wilson',
+  'Evans',
+];
+const CITIES = [
+  'Berlin',
+  'Hamburg',
+  'München',
+  'Köln',
+  'Frankfurt',
+  'Stuttgart',
+  'Düsseldorf',
+  'Leipzig',
+  'Dresden',
+  'London',
+  'Manchester',
+  'Wien',
+];
 const DOMAINS = ['example.com', 'example.org', 'example.net', 'mail.example'];
 
 /** mulberry32: a tiny, fast, seedable PRNG (Math.random cannot be seeded). */

@@ -7,7 +7,13 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../../src/store/schema.ts';
 import { countSubscribers, listSubscribers } from '../../src/store/subscribers.ts';
 import { parsePaging, parseSearch, parseSorting } from '../../src/domain/query-grammar.ts';
-import { SUBSCRIBER_COLUMNS, SUBSCRIBER_LOWER_CASED_FIELDS, SUBSCRIBER_SEARCH, SUBSCRIBER_SORTABLE, subscriberCustomField } from '../../src/services/subscriber-search.ts';
+import {
+  SUBSCRIBER_COLUMNS,
+  SUBSCRIBER_LOWER_CASED_FIELDS,
+  SUBSCRIBER_SEARCH,
+  SUBSCRIBER_SORTABLE,
+  subscriberCustomField,
+} from '../../src/services/subscriber-search.ts';
 
 export interface ListQuery {
   name: string;
@@ -18,18 +24,32 @@ export interface ListQuery {
   path: string;
 }
 
-function listQuery(name: string, params: { search?: string; sorting?: string; page?: string; limit?: string }): ListQuery {
+function listQuery(
+  name: string,
+  params: { search?: string; sorting?: string; page?: string; limit?: string },
+): ListQuery {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.set(k, v);
   return { name, ...params, path: `/api/v1/subscribers?${qs}` };
 }
 
 export const listQueries: ListQuery[] = [
-  listQuery('lang=de, createdAt desc, limit 100', { search: '[{"languageIso":"de"}]', sorting: '[{"createdAt":"desc"}]', limit: '100' }),
+  listQuery('lang=de, createdAt desc, limit 100', {
+    search: '[{"languageIso":"de"}]',
+    sorting: '[{"createdAt":"desc"}]',
+    limit: '100',
+  }),
   listQuery('city=Berlin (default id asc, limit 10)', { search: '[{"city":"Berlin"}]' }),
   listQuery('city=Berlin, limit 100', { search: '[{"city":"Berlin"}]', limit: '100' }),
-  listQuery("email like 'anna%', limit 100", { search: '[{"email":{"condition":"like","value":"anna%"}}]', limit: '100' }),
-  listQuery('gender in (1,2) AND lang=en, lastname asc, limit 100', { search: '[{"genderId":[1,2]},{"languageIso":"en"}]', sorting: '[{"lastname":"asc"}]', limit: '100' }),
+  listQuery("email like 'anna%', limit 100", {
+    search: '[{"email":{"condition":"like","value":"anna%"}}]',
+    limit: '100',
+  }),
+  listQuery('gender in (1,2) AND lang=en, lastname asc, limit 100', {
+    search: '[{"genderId":[1,2]},{"languageIso":"en"}]',
+    sorting: '[{"lastname":"asc"}]',
+    limit: '100',
+  }),
   listQuery('no filter, page 50, limit 100', { page: '50', limit: '100' }),
   listQuery('no filter, page 5000, limit 100', { page: '5000', limit: '100' }),
 ];
@@ -64,7 +84,12 @@ export async function captureStatements(dbFile: string, q: ListQuery): Promise<C
       lowerCasedFields: SUBSCRIBER_LOWER_CASED_FIELDS,
     };
     await countSubscribers(db as never, filter);
-    await listSubscribers(db as never, filter, parseSorting(q.sorting, SUBSCRIBER_SORTABLE), parsePaging(q.page, q.limit));
+    await listSubscribers(
+      db as never,
+      filter,
+      parseSorting(q.sorting, SUBSCRIBER_SORTABLE),
+      parsePaging(q.page, q.limit),
+    );
   } finally {
     await db.destroy();
   }

@@ -26,13 +26,21 @@ const KEY_FILE = 'bench-api-key.txt';
  * `dataDir` given: that directory is used (created when missing) and kept. Not given: a new
  * temporary directory, removed at stop unless BENCH_KEEP=1.
  */
-export async function startMarketingServer(label: string, dataDir?: string, extraEnv: Record<string, string> = {}): Promise<MarketingServer> {
+export async function startMarketingServer(
+  label: string,
+  dataDir?: string,
+  extraEnv: Record<string, string> = {},
+): Promise<MarketingServer> {
   const keep = Boolean(dataDir) || process.env.BENCH_KEEP === '1';
   const dir = dataDir ? path.resolve(dataDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-marketing-bench-'));
   fs.mkdirSync(dir, { recursive: true });
   const fresh = !fs.existsSync(path.join(dir, 'posthorn.db'));
   // The per-key rate limit (600/min) would cut the list bench short once queries are fast: off.
-  const settings = { POSTHORN_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNCHRONOUS ?? 'FULL', POSTHORN_RATE_LIMIT_PER_MINUTE: '0', ...extraEnv };
+  const settings = {
+    POSTHORN_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNCHRONOUS ?? 'FULL',
+    POSTHORN_RATE_LIMIT_PER_MINUTE: '0',
+    ...extraEnv,
+  };
   const proc = await startPosthornProcess({
     env: settings,
     dataDir: dir,
@@ -83,8 +91,14 @@ export class ApiClient {
     this.auth = 'Basic ' + Buffer.from(`bench:${key}`).toString('base64');
   }
 
-  request(method: string, pathAndQuery: string, body?: unknown, headers: Record<string, string | number> = {}): Promise<ApiResponse> {
-    const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  request(
+    method: string,
+    pathAndQuery: string,
+    body?: unknown,
+    headers: Record<string, string | number> = {},
+  ): Promise<ApiResponse> {
+    const payload =
+      body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     const h: Record<string, string | number> = { authorization: this.auth, ...headers };
     if (payload !== undefined) {
       h['content-type'] ??= 'application/json';
@@ -103,7 +117,12 @@ export class ApiClient {
     return this.request('GET', pathAndQuery);
   }
 
-  private send(method: string, pathAndQuery: string, headers: Record<string, string | number>, write: (req: http.ClientRequest) => void): Promise<ApiResponse> {
+  private send(
+    method: string,
+    pathAndQuery: string,
+    headers: Record<string, string | number>,
+    write: (req: http.ClientRequest) => void,
+  ): Promise<ApiResponse> {
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
       const req = http.request(this.baseUrl + pathAndQuery, { method, headers, agent: this.agent }, (res) => {
@@ -135,7 +154,8 @@ export class ApiClient {
 /** meta.pagination.total of GET /api/v1/subscribers: the account's subscriber count. */
 export async function subscriberTotal(client: ApiClient): Promise<number> {
   const res = await client.get('/api/v1/subscribers?limit=1');
-  if (res.status !== 200) throw new Error(`GET /api/v1/subscribers answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+  if (res.status !== 200)
+    throw new Error(`GET /api/v1/subscribers answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
   return Number(res.body.meta.pagination.total);
 }
 

@@ -20,7 +20,8 @@ export function readOptions<S extends OptionSpec>(spec: S, argv = process.argv.s
 }
 
 export function positiveInt(value: string, name: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`${name} must be a positive whole number, got "${value}"`);
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new Error(`${name} must be a positive whole number, got "${value}"`);
   return Number(value);
 }
 

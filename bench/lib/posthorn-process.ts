@@ -50,7 +50,9 @@ export async function startPosthornProcess(opts: StartOptions): Promise<Posthorn
   const port = opts.role === 'worker' ? 0 : await freePort();
   // The heap cap `npm start` sets (package.json), unless the run sets its own through NODE_OPTIONS
   // (a command-line flag would override that).
-  const nodeArgs: string[] = /max-old-space-size/.test(opts.env?.NODE_OPTIONS ?? '') ? [] : ['--max-old-space-size=160'];
+  const nodeArgs: string[] = /max-old-space-size/.test(opts.env?.NODE_OPTIONS ?? '')
+    ? []
+    : ['--max-old-space-size=160'];
   if (opts.cpuProfileDir) {
     fs.mkdirSync(opts.cpuProfileDir, { recursive: true });
     // No --cpu-prof-name: tsx's loader thread writes a profile too, and a fixed name would let it
@@ -85,8 +87,17 @@ export async function startPosthornProcess(opts: StartOptions): Promise<Posthorn
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (c: Buffer) => log.write(c));
-    void exited.then((code) => reject(new Error(`Posthorn (${opts.label}) exited with ${code} before it was ready; see ${logFile}:\n${head.slice(-2000)}`)));
-    setTimeout(() => reject(new Error(`Posthorn (${opts.label}) was not ready after 60 s; see ${logFile}`)), 60_000).unref();
+    void exited.then((code) =>
+      reject(
+        new Error(
+          `Posthorn (${opts.label}) exited with ${code} before it was ready; see ${logFile}:\n${head.slice(-2000)}`,
+        ),
+      ),
+    );
+    setTimeout(
+      () => reject(new Error(`Posthorn (${opts.label}) was not ready after 60 s; see ${logFile}`)),
+      60_000,
+    ).unref();
   });
   await ready;
   const keyMatch = /^API key: ([A-Za-z0-9]+\.[0-9a-f]+)\s*$/m.exec(head);
@@ -104,7 +115,9 @@ export async function startPosthornProcess(opts: StartOptions): Promise<Posthorn
     stop: () => waitExit('SIGTERM'),
     cpuProfile: () => {
       if (!opts.cpuProfileDir) return null;
-      const main = fs.readdirSync(opts.cpuProfileDir).find((f) => f.includes(`.${child.pid}.0.`) && f.endsWith('.cpuprofile'));
+      const main = fs
+        .readdirSync(opts.cpuProfileDir)
+        .find((f) => f.includes(`.${child.pid}.0.`) && f.endsWith('.cpuprofile'));
       return main ? path.join(opts.cpuProfileDir, main) : null;
     },
     cpuSeconds: () => processCpuSeconds(child.pid!),

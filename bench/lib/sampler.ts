@@ -31,7 +31,13 @@ const cpuNow = () => {
 };
 
 export function startSampler(serverPid: number, done: () => number): { stop(): SampledRun } {
-  const take = (): Sample => ({ at: performance.now(), done: done(), serverCpu: processCpuSeconds(serverPid), selfCpu: cpuNow(), machineBusy: machineBusySeconds() });
+  const take = (): Sample => ({
+    at: performance.now(),
+    done: done(),
+    serverCpu: processCpuSeconds(serverPid),
+    selfCpu: cpuNow(),
+    machineBusy: machineBusySeconds(),
+  });
   const samples: Sample[] = [take()];
   const timer = setInterval(() => samples.push(take()), 1000);
   timer.unref();
@@ -61,7 +67,12 @@ function summarize(samples: Sample[], quietBelow = 0.25): SampledRun {
       server += b.serverCpu - a.serverCpu;
       other += b.machineBusy - a.machineBusy - (b.serverCpu - a.serverCpu) - (b.selfCpu - a.selfCpu);
     }
-    return { seconds: round(seconds), rate: seconds ? Math.round(done / seconds) : 0, serverCores: seconds ? round(server / seconds) : 0, otherCores: seconds ? round(other / seconds) : 0 };
+    return {
+      seconds: round(seconds),
+      rate: seconds ? Math.round(done / seconds) : 0,
+      serverCores: seconds ? round(server / seconds) : 0,
+      otherCores: seconds ? round(other / seconds) : 0,
+    };
   };
   for (let i = 1; i < samples.length; i++) {
     const s = acc((j) => j === i);

@@ -43,7 +43,10 @@ export class MessageBuilder {
     private readonly tracking: { secret: string; publicUrl: string } | null = null,
     clock: () => number = Date.now,
   ) {
-    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain), { tracking, clock });
+    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain), {
+      tracking,
+      clock,
+    });
   }
 
   private async signerFor(accountId: string, fromDomain: string) {
@@ -53,7 +56,9 @@ export class MessageBuilder {
     if (cached && Date.now() - cached.at < 30_000) return cached;
     const d = await findSigningDomain(this.db, accountId, fromDomain);
     const entry = {
-      signer: d ? createSigner({ domain: d.domain, selector: d.dkim_selector, privateKeyPem: d.dkim_private_key }) : null,
+      signer: d
+        ? createSigner({ domain: d.domain, selector: d.dkim_selector, privateKeyPem: d.dkim_private_key })
+        : null,
       returnPathDomain: this.returnPathDomain ?? (d && d.cname_verified ? `bounces.${d.domain}` : fromDomain),
       at: Date.now(),
     };
@@ -69,7 +74,13 @@ export class MessageBuilder {
         if (!t) return null;
         const content = JSON.parse(t.content) as TransmissionContent;
         const { signer, returnPathDomain } = await this.signerFor(t.account_id, domainOf(content.from.email));
-        return { content, compiled: compileMessage(content), signer, returnPathDomain, dueAt: t.send_at ?? t.created_at };
+        return {
+          content,
+          compiled: compileMessage(content),
+          signer,
+          returnPathDomain,
+          dueAt: t.send_at ?? t.created_at,
+        };
       })();
       this.sources.set(transmissionId, p);
       p.catch(() => this.sources.delete(transmissionId));
@@ -88,15 +99,38 @@ export class MessageBuilder {
     const data = { ...content.substitutionData, ...(own.substitutionData ?? {}) };
     const rendered = renderMessage(source.compiled, data);
     if (rendered.html && this.tracking && (content.options.openTracking || content.options.clickTracking)) {
-      rendered.html = applyTracking(rendered.html, { ...this.tracking, messageId: m.id, accountId: m.account_id, open: content.options.openTracking, click: content.options.clickTracking });
+      rendered.html = applyTracking(rendered.html, {
+        ...this.tracking,
+        messageId: m.id,
+        accountId: m.account_id,
+        open: content.options.openTracking,
+        click: content.options.clickTracking,
+      });
     }
     const fromDomain = domainOf(content.from.email);
     const messageIdHeader = `${m.id}@${fromDomain}`;
-    const to = m.recipient_type === 'to' ? [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }] : content.to;
-    const extraHeaders = content.headers.some((h) => h.name.toLowerCase() === 'feedback-id') ? [] : [{ name: 'Feedback-ID', value: feedbackId(m, content) }];
-    let raw = await composeMessage({ content, rendered, to, messageId: messageIdHeader, date: new Date(), extraHeaders });
+    const to =
+      m.recipient_type === 'to'
+        ? [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }]
+        : content.to;
+    const extraHeaders = content.headers.some((h) => h.name.toLowerCase() === 'feedback-id')
+      ? []
+      : [{ name: 'Feedback-ID', value: feedbackId(m, content) }];
+    let raw = await composeMessage({
+      content,
+      rendered,
+      to,
+      messageId: messageIdHeader,
+      date: new Date(),
+      extraHeaders,
+    });
     if (source.signer) raw = await source.signer(raw);
-    return { raw, envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`, messageIdHeader, firstDueAt: Math.max(m.created_at, source.dueAt) };
+    return {
+      raw,
+      envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`,
+      messageIdHeader,
+      firstDueAt: Math.max(m.created_at, source.dueAt),
+    };
   }
 }
 

@@ -203,6 +203,9 @@ function fold(line: string, afterColon: number): string {
 }
 
 function checkedLine(piece: string, line: string): string {
-  if (piece.length > LINE_LIMIT) throw new Error(`header ${line.slice(0, line.indexOf(':'))} has a word too long to fold within ${LINE_LIMIT} characters`);
+  if (piece.length > LINE_LIMIT)
+    throw new Error(
+      `header ${line.slice(0, line.indexOf(':'))} has a word too long to fold within ${LINE_LIMIT} characters`,
+    );
   return piece;
 }

@@ -9,9 +9,25 @@ import { domainToASCII } from 'node:url';
 
 // Every header a receiver should be able to trust, including the bulk-mail ones (RFC 8058).
 export const SIGNED_HEADERS = [
-  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version',
-  'Content-Type', 'Content-Transfer-Encoding', 'Content-ID', 'In-Reply-To', 'References',
-  'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'Feedback-ID', 'Precedence',
+  'From',
+  'Sender',
+  'Reply-To',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'To',
+  'Cc',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'Content-ID',
+  'In-Reply-To',
+  'References',
+  'List-Id',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+  'Feedback-ID',
+  'Precedence',
 ].join(':');
 
 const SIGNED_FIELDS = SIGNED_HEADERS.toLowerCase().split(':');
@@ -71,7 +87,10 @@ export function relaxedBody(body: string): string {
 
 /** RFC 6376 3.4.2 for one field value: unfolded, whitespace runs as one space, trimmed. */
 function relaxedValue(value: string): string {
-  return value.replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').trim();
+  return value
+    .replace(/\r\n/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .trim();
 }
 
 /** The signed fields in canonical form (the last instance of each, as receivers pick it) and their names for h=. */
@@ -96,7 +115,16 @@ function relaxedHeaders(head: string): { canonical: string; names: string } {
 
 /** The DKIM-Signature field up to its empty b= tag, folded under 78 characters a line. */
 function dkimField(domain: string, selector: string, names: string, bodyHash: string): string {
-  const tags = ['v=1', 'a=rsa-sha256', 'c=relaxed/relaxed', `d=${domain}`, 'q=dns/txt', `s=${selector}`, `bh=${bodyHash}`, `h=${names}`];
+  const tags = [
+    'v=1',
+    'a=rsa-sha256',
+    'c=relaxed/relaxed',
+    `d=${domain}`,
+    'q=dns/txt',
+    `s=${selector}`,
+    `bh=${bodyHash}`,
+    `h=${names}`,
+  ];
   let out = 'DKIM-Signature:';
   let line = out.length;
   for (const tag of tags) {

@@ -6,7 +6,13 @@ import type { Database, MessagesTable } from '../store/schema.ts';
 import { findMailing, subscriberFieldNames, type MailingRow } from '../store/mailings.ts';
 import { findChannel } from '../store/channels.ts';
 import { compileMessage, renderMessage, type CompiledMessage } from '../domain/render.ts';
-import { listIdHeader, mailingFeedbackId, mailingTemplates, recipientVariables, signedRecipientLinks } from '../domain/mailing-content.ts';
+import {
+  listIdHeader,
+  mailingFeedbackId,
+  mailingTemplates,
+  recipientVariables,
+  signedRecipientLinks,
+} from '../domain/mailing-content.ts';
 import { deriveTextTemplate } from '../domain/html-text.ts';
 import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import { domainOf } from '../domain/email-address.ts';
@@ -16,7 +22,10 @@ import { composeMessage } from './composer.ts';
 import type { Signer } from './dkim.ts';
 import type { BuiltMessage } from './build-message.ts';
 
-export type SignerLookup = (accountId: string, fromDomain: string) => Promise<{ signer: Signer | null; returnPathDomain: string }>;
+export type SignerLookup = (
+  accountId: string,
+  fromDomain: string,
+) => Promise<{ signer: Signer | null; returnPathDomain: string }>;
 
 interface MailingSourceEntry {
   mailing: MailingRow;
@@ -60,7 +69,8 @@ export class MailingSources {
       p = (async () => {
         const mailing = await findMailing(this.db, accountId, Number(mailingId));
         if (!mailing || !mailing.sender_email) return null;
-        const channel = mailing.channel_id === null ? undefined : await findChannel(this.db, accountId, mailing.channel_id);
+        const channel =
+          mailing.channel_id === null ? undefined : await findChannel(this.db, accountId, mailing.channel_id);
         const templates = mailingTemplates(mailing);
         // Without a text part, the text template is derived from the HTML template once, not per message.
         const text = templates.text ?? (templates.html !== null ? deriveTextTemplate(templates.html) : null);
@@ -78,13 +88,22 @@ export class MailingSources {
           attachments: [],
           substitutionData: {},
           metadata: {},
-          options: { clickTracking: mailing.tracking_clicks === 1, openTracking: mailing.tracking_opens === 1, transactional: false, sandbox: false },
+          options: {
+            clickTracking: mailing.tracking_clicks === 1,
+            openTracking: mailing.tracking_opens === 1,
+            transactional: false,
+            sandbox: false,
+          },
           campaignId: String(mailing.id),
           labels: [],
         };
         const fromDomain = domainOf(mailing.sender_email);
         const { signer, returnPathDomain } = await this.signerFor(accountId, fromDomain);
-        const listId = listIdHeader(accountId, channel ? { id: Number(channel.id), name: channel.name } : null, fromDomain);
+        const listId = listIdHeader(
+          accountId,
+          channel ? { id: Number(channel.id), name: channel.name } : null,
+          fromDomain,
+        );
         const sources = [templates.subject, templates.html ?? '', text ?? ''].join('\n');
         return {
           mailing,
@@ -94,7 +113,11 @@ export class MailingSources {
           signer,
           returnPathDomain,
           fieldNames: await subscriberFieldNames(this.db, accountId),
-          mailingVariables: { id: mailing.id, name: mailing.name, customerFields: parseJson<Record<string, unknown>>(mailing.customer_fields, {}) },
+          mailingVariables: {
+            id: mailing.id,
+            name: mailing.name,
+            customerFields: parseJson<Record<string, unknown>>(mailing.customer_fields, {}),
+          },
           wantedLinks: { preferences: /\bpreferencesUrl\b/.test(sources), view: /\bwebViewUrl\b/.test(sources) },
         };
       })();
@@ -125,7 +148,13 @@ export class MailingSources {
     if (rendered.html && this.tracking && (openTracking || clickTracking)) {
       // After rendering, so personalized links are tracked too; unsubscribe/preferences/web-view
       // links (under PUBLIC_URL/p/) are left alone by applyTracking.
-      rendered.html = applyTracking(rendered.html, { ...this.tracking, messageId: m.id, accountId: m.account_id, open: openTracking, click: clickTracking });
+      rendered.html = applyTracking(rendered.html, {
+        ...this.tracking,
+        messageId: m.id,
+        accountId: m.account_id,
+        open: openTracking,
+        click: clickTracking,
+      });
     }
     const fromDomain = domainOf(source.content.from.email);
     const messageIdHeader = `${m.id}@${fromDomain}`;
@@ -134,7 +163,10 @@ export class MailingSources {
       { name: 'List-Id', value: source.listId },
       ...(unsubscribeUrl
         ? [
-            { name: 'List-Unsubscribe', value: `<${unsubscribeUrl}>, <mailto:unsubscribe+${m.id}@${source.returnPathDomain}?subject=unsubscribe>` },
+            {
+              name: 'List-Unsubscribe',
+              value: `<${unsubscribeUrl}>, <mailto:unsubscribe+${m.id}@${source.returnPathDomain}?subject=unsubscribe>`,
+            },
             { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
           ]
         : []),
@@ -143,8 +175,20 @@ export class MailingSources {
       { name: 'Feedback-ID', value: mailingFeedbackId(source.mailing.id, m.account_id) },
     ];
     const to = [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }];
-    let raw = await composeMessage({ content: source.content, rendered, to, messageId: messageIdHeader, date: new Date(), extraHeaders });
+    let raw = await composeMessage({
+      content: source.content,
+      rendered,
+      to,
+      messageId: messageIdHeader,
+      date: new Date(),
+      extraHeaders,
+    });
     if (source.signer) raw = await source.signer(raw);
-    return { raw, envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`, messageIdHeader, firstDueAt: m.created_at };
+    return {
+      raw,
+      envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`,
+      messageIdHeader,
+      firstDueAt: m.created_at,
+    };
   }
 }

@@ -62,7 +62,9 @@ export class OutcomeRecorder {
   private async flush(): Promise<void> {
     while (this.pending.length) {
       const batch = this.pending.splice(0, this.maxBatch);
-      const items = batch.map((b) => b.item).sort((a, b) => (a.outcome.id < b.outcome.id ? -1 : a.outcome.id > b.outcome.id ? 1 : 0));
+      const items = batch
+        .map((b) => b.item)
+        .sort((a, b) => (a.outcome.id < b.outcome.id ? -1 : a.outcome.id > b.outcome.id ? 1 : 0));
       try {
         await this.writeWithRetry(items);
         for (const b of batch) b.done();
@@ -89,11 +91,23 @@ export class OutcomeRecorder {
     await this.db.transaction().execute(async (trx) => {
       const events: NewEvent[] = [];
       // A row whose lease was lost (reclaimed after expiry) keeps the newer owner's state.
-      const applied = await applyOutcomes(trx, this.owner, items.map((item) => item.outcome));
+      const applied = await applyOutcomes(
+        trx,
+        this.owner,
+        items.map((item) => item.outcome),
+      );
       for (const item of items) {
         if (!applied.has(item.outcome.id)) continue;
         if (item.raw !== undefined) await insertRaw(trx, item.outcome.id, item.accountId, item.raw, item.outcome.at);
-        if (item.suppress) await addSuppression(trx, item.accountId, item.suppress.email, item.suppress.type, item.suppress.reason, item.outcome.at);
+        if (item.suppress)
+          await addSuppression(
+            trx,
+            item.accountId,
+            item.suppress.email,
+            item.suppress.type,
+            item.suppress.reason,
+            item.outcome.at,
+          );
         events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
       }
       await recordEvents(trx, events);

@@ -12,7 +12,13 @@
 import type { Logger } from 'pino';
 import type { Context } from '../services/context.ts';
 import type { MessagesTable } from '../store/schema.ts';
-import { claimDueMessages, releaseAllLeases, releaseExpiredLeases, renewLeases, type MessageOutcome } from '../store/messages.ts';
+import {
+  claimDueMessages,
+  releaseAllLeases,
+  releaseExpiredLeases,
+  renewLeases,
+  type MessageOutcome,
+} from '../store/messages.ts';
 import { findSuppressed } from '../store/suppressions.ts';
 import { unsyncedTransaction } from '../store/unsynced-write.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
@@ -76,7 +82,13 @@ export class DeliveryWorker {
     private readonly ctx: Context,
     private readonly transport: Transport | null, // null in capture mode
   ) {
-    this.builder = new MessageBuilder(ctx.db, ctx.config.returnPathDomain, undefined, { secret: ctx.secret, publicUrl: ctx.config.publicUrl }, ctx.clock);
+    this.builder = new MessageBuilder(
+      ctx.db,
+      ctx.config.returnPathDomain,
+      undefined,
+      { secret: ctx.secret, publicUrl: ctx.config.publicUrl },
+      ctx.clock,
+    );
     this.log = ctx.log.child({ component: 'worker' });
     this.recorder = new OutcomeRecorder(ctx.db, this.owner, this.log, OUTCOME_BATCH, OUTCOME_FLUSH_MS);
   }
@@ -101,7 +113,14 @@ export class DeliveryWorker {
   private async renewLeases(): Promise<boolean> {
     if (this.active.size === 0) return true;
     try {
-      await renewLeases(this.ctx.db, this.ctx.dialect, this.owner, [...this.active], this.ctx.clock(), this.ctx.config.worker.leaseSeconds * 1000);
+      await renewLeases(
+        this.ctx.db,
+        this.ctx.dialect,
+        this.owner,
+        [...this.active],
+        this.ctx.clock(),
+        this.ctx.config.worker.leaseSeconds * 1000,
+      );
       return true;
     } catch (error) {
       this.log.error({ err: error }, 'could not renew leases');
@@ -137,7 +156,11 @@ export class DeliveryWorker {
           // Our own leases are renewed first (other workers must see them alive), and the sweep
           // spares our own messages in flight: a stalled event loop, which makes the renewals
           // late, must never hand them to the queue again.
-          if (await this.renewLeases()) await releaseExpiredLeases(this.ctx.db, this.ctx.dialect, this.ctx.clock(), { owner: this.owner, ids: this.active });
+          if (await this.renewLeases())
+            await releaseExpiredLeases(this.ctx.db, this.ctx.dialect, this.ctx.clock(), {
+              owner: this.owner,
+              ids: this.active,
+            });
         }
         // Messages whose outcome waits for its commit hold no slot, but are bounded too: a database
         // slower than the relay must slow the sending down, not pile up outcomes in memory.
@@ -155,7 +178,15 @@ export class DeliveryWorker {
           if (!refill) this.lastUrgentLook = now;
           // A claim lost in a power failure only queues its messages again: no flush of its own.
           const claimed = await unsyncedTransaction(this.ctx.db, this.ctx.dialect, (trx) =>
-            claimDueMessages(trx, this.ctx.dialect, this.owner, now, leaseSeconds * 1000, limit, refill ? undefined : URGENT_PRIORITY),
+            claimDueMessages(
+              trx,
+              this.ctx.dialect,
+              this.owner,
+              now,
+              leaseSeconds * 1000,
+              limit,
+              refill ? undefined : URGENT_PRIORITY,
+            ),
           );
           if (claimed.length > 0) await this.dispatch(claimed);
           claimedAll = claimed.length === limit;
@@ -205,7 +236,8 @@ export class DeliveryWorker {
       const emails = [...new Set(list.map((m) => m.recipient.toLowerCase()))];
       const found = await findSuppressed(this.ctx.db, accountId, emails);
       for (const [email, type] of found) suppressed.set(`${accountId}:${email}`, type);
-      for (const email of await findBlacklisted(this.ctx.db, accountId, emails)) blacklisted.add(`${accountId}:${email}`);
+      for (const email of await findBlacklisted(this.ctx.db, accountId, emails))
+        blacklisted.add(`${accountId}:${email}`);
     }
     for (const m of batch) {
       const bulk = m.priority > URGENT_PRIORITY;
@@ -222,7 +254,11 @@ export class DeliveryWorker {
       this.slotRelease.set(m.id, releaseSlot);
       const who = `${m.account_id}:${m.recipient.toLowerCase()}`;
       const suppressionType = suppressed.get(who);
-      const task = blacklisted.has(who) ? this.refuseByPolicy(m) : suppressionType !== undefined ? this.reject(m, suppressionType) : this.deliver(m);
+      const task = blacklisted.has(who)
+        ? this.refuseByPolicy(m)
+        : suppressionType !== undefined
+          ? this.reject(m, suppressionType)
+          : this.deliver(m);
       void task
         .catch((error) => this.log.error({ err: error, messageId: m.id }, 'delivery failed unexpectedly'))
         .finally(() => {
@@ -234,13 +270,26 @@ export class DeliveryWorker {
     }
   }
 
-  private record(m: MessagesTable, outcome: MessageOutcome, type: string, data: Record<string, unknown>, extra: Partial<RecordedOutcome> = {}): Promise<void> {
+  private record(
+    m: MessagesTable,
+    outcome: MessageOutcome,
+    type: string,
+    data: Record<string, unknown>,
+    extra: Partial<RecordedOutcome> = {},
+  ): Promise<void> {
     // The outcome is known: the slot can take the next message while this one waits for its commit.
     this.slotRelease.get(m.id)?.();
     return this.recorder.record({
       outcome,
       accountId: m.account_id,
-      event: { type, message_id: m.id, transmission_id: m.transmission_id, mailing_id: m.mailing_id, recipient: m.recipient, data: JSON.stringify(data) },
+      event: {
+        type,
+        message_id: m.id,
+        transmission_id: m.transmission_id,
+        mailing_id: m.mailing_id,
+        recipient: m.recipient,
+        data: JSON.stringify(data),
+      },
       ...extra,
     });
   }
@@ -248,14 +297,30 @@ export class DeliveryWorker {
   /** Suppressed after accept: recorded exactly as a recipient suppressed at accept is (class 50, a bounce event). */
   private reject(m: MessagesTable, suppressionType: string): Promise<void> {
     const reason = `Recipient is on the suppression list (${suppressionType})`;
-    const outcome: MessageOutcome = { id: m.id, status: 'suppressed', lastResponse: reason, bounceClass: 50, messageIdHeader: null, size: null, at: this.ctx.clock() };
+    const outcome: MessageOutcome = {
+      id: m.id,
+      status: 'suppressed',
+      lastResponse: reason,
+      bounceClass: 50,
+      messageIdHeader: null,
+      size: null,
+      at: this.ctx.clock(),
+    };
     return this.record(m, outcome, 'bounce', { reason, bounceClass: 50 });
   }
 
   /** On the account's blacklist: never sent; recorded as a policy rejection (class 50). */
   private refuseByPolicy(m: MessagesTable): Promise<void> {
     const reason = 'Recipient is on the blacklist of the account';
-    const outcome: MessageOutcome = { id: m.id, status: 'suppressed', lastResponse: reason, bounceClass: 50, messageIdHeader: null, size: null, at: this.ctx.clock() };
+    const outcome: MessageOutcome = {
+      id: m.id,
+      status: 'suppressed',
+      lastResponse: reason,
+      bounceClass: 50,
+      messageIdHeader: null,
+      size: null,
+      at: this.ctx.clock(),
+    };
     return this.record(m, outcome, 'policy_rejection', { reason, bounceClass: 50 });
   }
 
@@ -266,40 +331,87 @@ export class DeliveryWorker {
     } catch (error) {
       // Content that cannot be built now will not build later either: fail the message, visibly.
       const reason = `could not build the message: ${(error as Error).message}`;
-      const outcome: MessageOutcome = { id: m.id, status: 'bounced', lastResponse: reason, bounceClass: 40, messageIdHeader: null, size: null, at: this.ctx.clock() };
+      const outcome: MessageOutcome = {
+        id: m.id,
+        status: 'bounced',
+        lastResponse: reason,
+        bounceClass: 40,
+        messageIdHeader: null,
+        size: null,
+        at: this.ctx.clock(),
+      };
       return this.record(m, outcome, 'bounce', { reason, bounceClass: 40 });
     }
     const base = { id: m.id, messageIdHeader: built.messageIdHeader, size: built.raw.length };
 
     if (m.sandbox === 1 || this.transport === null) {
-      const outcome: MessageOutcome = { ...base, status: 'captured', lastResponse: '250 captured', bounceClass: null, at: this.ctx.clock() };
+      const outcome: MessageOutcome = {
+        ...base,
+        status: 'captured',
+        lastResponse: '250 captured',
+        bounceClass: null,
+        at: this.ctx.clock(),
+      };
       return this.record(m, outcome, 'delivery', { captured: true }, { raw: built.raw.toString('utf8') });
     }
 
-    const { reply, via } = await this.transport.send({ from: built.envelopeFrom, to: [m.recipient] }, built.raw, m.priority);
+    const { reply, via } = await this.transport.send(
+      { from: built.envelopeFrom, to: [m.recipient] },
+      built.raw,
+      m.priority,
+    );
     return this.recordReply(m, built, base, reply, via);
   }
 
-  private recordReply(m: MessagesTable, built: BuiltMessage, base: { id: string; messageIdHeader: string; size: number }, reply: SmtpReply, via: string): Promise<void> {
+  private recordReply(
+    m: MessagesTable,
+    built: BuiltMessage,
+    base: { id: string; messageIdHeader: string; size: number },
+    reply: SmtpReply,
+    via: string,
+  ): Promise<void> {
     const now = this.ctx.clock();
     const disposition = classifyReply(reply);
     const text = reply.text || `${reply.code}`;
     if (disposition.kind === 'delivered') {
-      return this.record(m, { ...base, status: 'delivered', lastResponse: text, bounceClass: null, at: now }, 'delivery', { response: text, via });
+      return this.record(
+        m,
+        { ...base, status: 'delivered', lastResponse: text, bounceClass: null, at: now },
+        'delivery',
+        { response: text, via },
+      );
     }
     const { retryMaxAgeSeconds, retrySchedule } = this.ctx.config.worker;
     const expired = now - built.firstDueAt >= retryMaxAgeSeconds * 1000;
     if (disposition.kind === 'retry' && !expired) {
       const next = now + nextAttemptDelayMs(m.attempts, retrySchedule);
-      return this.record(m, { ...base, status: 'deferred', lastResponse: text, bounceClass: disposition.bounceClass, nextAttemptAt: next, at: now }, 'delay', {
-        reason: text,
-        bounceClass: disposition.bounceClass,
-        nextAttemptAt: new Date(next).toISOString(),
-        via,
-      });
+      return this.record(
+        m,
+        {
+          ...base,
+          status: 'deferred',
+          lastResponse: text,
+          bounceClass: disposition.bounceClass,
+          nextAttemptAt: next,
+          at: now,
+        },
+        'delay',
+        {
+          reason: text,
+          bounceClass: disposition.bounceClass,
+          nextAttemptAt: new Date(next).toISOString(),
+          via,
+        },
+      );
     }
     const cls = disposition.kind === 'retry' && reply.code === 0 ? 24 : disposition.bounceClass;
     const suppress = suppressesAddress(cls) ? { email: m.recipient, type: 'bounce', reason: text } : undefined;
-    return this.record(m, { ...base, status: 'bounced', lastResponse: text, bounceClass: cls, at: now }, 'bounce', { reason: text, bounceClass: cls, via }, { suppress });
+    return this.record(
+      m,
+      { ...base, status: 'bounced', lastResponse: text, bounceClass: cls, at: now },
+      'bounce',
+      { reason: text, bounceClass: cls, via },
+      { suppress },
+    );
   }
 }

@@ -40,7 +40,8 @@ export function parseSmtpReply(line: string, fallbackCode = 0): SmtpReply {
 }
 
 /** What the worker does next after a reply: deliver, retry later, or bounce now (with a class). */
-export type Disposition = { kind: 'delivered' } | { kind: 'retry'; bounceClass: BounceClass } | { kind: 'bounce'; bounceClass: BounceClass };
+export type Disposition =
+  { kind: 'delivered' } | { kind: 'retry'; bounceClass: BounceClass } | { kind: 'bounce'; bounceClass: BounceClass };
 
 export function classifyReply(reply: SmtpReply): Disposition {
   if (reply.code >= 200 && reply.code < 300) return { kind: 'delivered' };
@@ -77,10 +78,19 @@ const BY_ENHANCED: Record<string, (permanent: boolean) => BounceClass> = {
 };
 
 const TEXT_RULES: Array<[RegExp, (permanent: boolean) => BounceClass]> = [
-  [/blocked|blacklist|blocklist|spamhaus|barracuda|\bpolicy\b|rejected as spam|spam detected|poor reputation|denied/, (p) => (p ? 50 : 20)],
-  [/user unknown|unknown user|no such user|user not found|does not exist|doesn't exist|mailbox unavailable|mailbox not found|invalid recipient|invalid mailbox|recipient unknown|unknown recipient|no mailbox|recipient address rejected|account (is )?disabled/, (p) => (p ? 10 : 20)],
+  [
+    /blocked|blacklist|blocklist|spamhaus|barracuda|\bpolicy\b|rejected as spam|spam detected|poor reputation|denied/,
+    (p) => (p ? 50 : 20),
+  ],
+  [
+    /user unknown|unknown user|no such user|user not found|does not exist|doesn't exist|mailbox unavailable|mailbox not found|invalid recipient|invalid mailbox|recipient unknown|unknown recipient|no mailbox|recipient address rejected|account (is )?disabled/,
+    (p) => (p ? 10 : 20),
+  ],
   [/host not found|domain not found|unrouteable|unroutable|no mx|name or service not known|nxdomain/, () => 21],
-  [/mailbox (is )?full|over quota|quota exceeded|exceeds? (its |the )?quota|insufficient storage|exceeded storage/, () => 22],
+  [
+    /mailbox (is )?full|over quota|quota exceeded|exceeds? (its |the )?quota|insufficient storage|exceeded storage/,
+    () => 22,
+  ],
   [/too large|too big|size limit|exceeds (the )?(maximum )?(message )?size/, () => 23],
   [/timed? ?out|timeout/, () => 24],
   [/no valid recipients|no recipients/, () => 30],

@@ -152,7 +152,8 @@ export class CsvParser {
       this.head = '';
       this.push(head, out);
     }
-    if (this.state === State.Quoted) this.error ??= `column ${this.fields.length + 1} opens a quote that is never closed`;
+    if (this.state === State.Quoted)
+      this.error ??= `column ${this.fields.length + 1} opens a quote that is never closed`;
     if (this.fields.length > 0 || this.field !== '' || this.sawQuote) this.endRecord(out);
     this.state = State.FieldStart;
   }

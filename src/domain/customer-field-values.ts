@@ -3,7 +3,14 @@
 // Each value is stored as text, plus a number for the types that compare numerically.
 import type { FieldType } from './query-grammar.ts';
 
-export const FIELD_TYPES = { 1: 'string', 2: 'integer', 3: 'date', 4: 'boolean', 5: 'string list', 6: 'currency' } as const;
+export const FIELD_TYPES = {
+  1: 'string',
+  2: 'integer',
+  3: 'date',
+  4: 'boolean',
+  5: 'string list',
+  6: 'currency',
+} as const;
 
 /** How the search grammar compares a custom field of this type. */
 export function grammarType(type: number): FieldType {
@@ -21,7 +28,8 @@ export function grammarType(type: number): FieldType {
   }
 }
 
-export type NormalizedValue = { ok: true; value: string | null; valueNum: number | null } | { ok: false; message: string };
+export type NormalizedValue =
+  { ok: true; value: string | null; valueNum: number | null } | { ok: false; message: string };
 
 const MAX_TEXT = 10_000;
 
@@ -45,22 +53,30 @@ export function normalizeFieldValue(type: number, value: unknown): NormalizedVal
       return { ok: true, value: String(n), valueNum: n };
     }
     case 3:
-      if (typeof value !== 'string' || !isRealDate(value)) return { ok: false, message: 'must be a date in the format YYYY-MM-DD' };
+      if (typeof value !== 'string' || !isRealDate(value))
+        return { ok: false, message: 'must be a date in the format YYYY-MM-DD' };
       return { ok: true, value, valueNum: null };
     case 4: {
-      const b = value === true || value === 1 || value === '1' || value === 'true' ? true : value === false || value === 0 || value === '0' || value === 'false' ? false : null;
+      const b =
+        value === true || value === 1 || value === '1' || value === 'true'
+          ? true
+          : value === false || value === 0 || value === '0' || value === 'false'
+            ? false
+            : null;
       if (b === null) return { ok: false, message: 'must be true or false' };
       return { ok: true, value: b ? '1' : '0', valueNum: b ? 1 : 0 };
     }
     case 5: {
-      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return { ok: false, message: 'must be a list of strings' };
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+        return { ok: false, message: 'must be a list of strings' };
       const text = JSON.stringify(value);
       if (text.length > MAX_TEXT) return { ok: false, message: `must be at most ${MAX_TEXT} characters in all` };
       return { ok: true, value: text, valueNum: null };
     }
     case 6: {
       const s = typeof value === 'number' ? String(value) : value;
-      if (typeof s !== 'string' || !/^-?\d{1,15}(\.\d{1,4})?$/.test(s.trim())) return { ok: false, message: 'must be a decimal amount such as "12.50"' };
+      if (typeof s !== 'string' || !/^-?\d{1,15}(\.\d{1,4})?$/.test(s.trim()))
+        return { ok: false, message: 'must be a decimal amount such as "12.50"' };
       return { ok: true, value: s.trim(), valueNum: Number(s) };
     }
     default:

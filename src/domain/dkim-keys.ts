@@ -10,7 +10,10 @@ export async function generateDkimKey(): Promise<{ privateKeyPem: string; public
     publicKeyEncoding: { type: 'spki', format: 'der' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  return { privateKeyPem: privateKey as unknown as string, publicKeyBase64: (publicKey as unknown as Buffer).toString('base64') };
+  return {
+    privateKeyPem: privateKey as unknown as string,
+    publicKeyBase64: (publicKey as unknown as Buffer).toString('base64'),
+  };
 }
 
 export function dkimRecordValue(publicKeyBase64: string): string {

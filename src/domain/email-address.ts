@@ -41,7 +41,19 @@ export function hasLineBreak(value: string): boolean {
 export const HEADER_NAME = /^[!-9;-~]+$/; // RFC 5322 field name: printable ASCII except colon
 
 /** Headers Posthorn writes itself; a client may not set or override them. */
-const OWNED = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'message-id', 'date', 'dkim-signature', 'return-path', 'sender', 'reply-to']);
+const OWNED = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'message-id',
+  'date',
+  'dkim-signature',
+  'return-path',
+  'sender',
+  'reply-to',
+]);
 
 export function isOwnedHeader(name: string): boolean {
   const n = name.toLowerCase();

@@ -17,13 +17,23 @@ function escapeHtml(s: string): string {
  * The Liquid sources to compile. The preheader (the inbox's preview line) becomes a hidden block
  * right after <body> (or first, without one); it is a template too, so it may use variables.
  */
-export function mailingTemplates(m: MailingTemplatesInput): { subject: string; html: string | null; text: string | null } {
+export function mailingTemplates(m: MailingTemplatesInput): {
+  subject: string;
+  html: string | null;
+  text: string | null;
+} {
   let html = m.html;
   if (html !== null && m.preheader && m.preheader.trim()) {
     // Escaped as text, but its {{ }} placeholders stay Liquid.
-    const block = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all" aria-hidden="true">${escapeHtml(m.preheader).replace(/&#39;/g, "'").replace(/&quot;/g, '"')}</div>`;
+    const block = `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all" aria-hidden="true">${escapeHtml(
+      m.preheader,
+    )
+      .replace(/&#39;/g, "'")
+      .replace(/&quot;/g, '"')}</div>`;
     const body = /<body[^>]*>/i.exec(html);
-    html = body ? html.slice(0, body.index + body[0].length) + block + html.slice(body.index + body[0].length) : block + html;
+    html = body
+      ? html.slice(0, body.index + body[0].length) + block + html.slice(body.index + body[0].length)
+      : block + html;
   }
   return { subject: m.subject ?? '', html, text: m.text };
 }
@@ -70,7 +80,14 @@ export function signedRecipientLinks(
 ): RecipientLinks {
   const base = `${keys.publicUrl}/p`;
   const token = (purpose: TokenPurpose) =>
-    sealToken(keys.secret, { purpose, accountId: mailing.account_id, subscriberId, channelId: mailing.channel_id, mailingId: mailing.id, exp: now + TOKEN_LIFETIME_MS[purpose] });
+    sealToken(keys.secret, {
+      purpose,
+      accountId: mailing.account_id,
+      subscriberId,
+      channelId: mailing.channel_id,
+      mailingId: mailing.id,
+      exp: now + TOKEN_LIFETIME_MS[purpose],
+    });
   return {
     unsubscribeUrl: `${base}/unsubscribe/${token('unsubscribe')}`,
     preferencesUrl: wanted.preferences ? `${base}/preferences/${token('preferences')}` : '',
@@ -89,7 +106,10 @@ export interface StoredRecipient {
   f: Array<[number, string | null]>;
 }
 
-export function storedRecipient(s: RecipientSubscriber, fieldValues: ReadonlyMap<number, string | null> | undefined): StoredRecipient {
+export function storedRecipient(
+  s: RecipientSubscriber,
+  fieldValues: ReadonlyMap<number, string | null> | undefined,
+): StoredRecipient {
   return { s, f: fieldValues ? [...fieldValues] : [] };
 }
 
@@ -126,7 +146,14 @@ export function recipientVariables(
     customerFields[String(id)] = v;
     for (const name of fieldNames.get(id) ?? []) if (!(name in customerFields)) customerFields[name] = v;
   }
-  return { ...subscriber, subscriberId: s.id, subscriber: { ...subscriber, customerFields }, customerFields, ...links, mailing };
+  return {
+    ...subscriber,
+    subscriberId: s.id,
+    subscriber: { ...subscriber, customerFields },
+    customerFields,
+    ...links,
+    mailing,
+  };
 }
 
 /**
@@ -138,7 +165,10 @@ export function listIdHeader(accountId: string, channel: { id: number; name: str
   const safeAccount = accountId.replace(/[^A-Za-z0-9-]/g, '').slice(0, 40) || 'account';
   const safeHost = host.replace(/[^A-Za-z0-9.-]/g, '') || 'posthorn';
   const id = `${channel ? `channel-${channel.id}` : 'all'}.${safeAccount}.${safeHost}`;
-  const name = (channel?.name ?? 'Newsletter').replace(/[^A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+/g, ' ').trim().slice(0, 100);
+  const name = (channel?.name ?? 'Newsletter')
+    .replace(/[^A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+/g, ' ')
+    .trim()
+    .slice(0, 100);
   return name ? `${name} <${id}>` : `<${id}>`;
 }
 

@@ -48,7 +48,8 @@ export function missingForSend(m: SendableMailing): Record<string, string> {
   const missing: Record<string, string> = {};
   if (!m.subject || !m.subject.trim()) missing.subject = 'A mailing needs a subject before it can be sent.';
   if (!m.html && !m.text) missing.html = 'A mailing needs html or text before it can be sent.';
-  if (!m.senderEmail) missing.senderEmail = 'A mailing needs a senderEmail (or a channel with a sender) before it can be sent.';
+  if (!m.senderEmail)
+    missing.senderEmail = 'A mailing needs a senderEmail (or a channel with a sender) before it can be sent.';
   return missing;
 }
 

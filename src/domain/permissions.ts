@@ -13,11 +13,27 @@ export const PERMISSIONS = [
   { id: 'subscriber_groups', name: 'Subscriber Groups', detail: 'Manage subscriber groups (marketing API)' },
   { id: 'mailings', name: 'Mailings', detail: 'Manage and send mailings (marketing API)' },
   // The marketing key toggles ("advanced permissions") for status changes and trigger mailings.
-  { id: 'subscribers_reactivate_unsubscribed', name: 'Reactivate unsubscribed', detail: 'Set an unsubscribed subscriber back to ready' },
-  { id: 'subscribers_reactivate_manual', name: 'Reactivate manual', detail: 'Set a manually archived (or hard-bounced) subscriber back to ready' },
-  { id: 'subscribers_reactivate_spam', name: 'Reactivate spam complaint', detail: 'Set a subscriber archived for a spam complaint back to ready' },
+  {
+    id: 'subscribers_reactivate_unsubscribed',
+    name: 'Reactivate unsubscribed',
+    detail: 'Set an unsubscribed subscriber back to ready',
+  },
+  {
+    id: 'subscribers_reactivate_manual',
+    name: 'Reactivate manual',
+    detail: 'Set a manually archived (or hard-bounced) subscriber back to ready',
+  },
+  {
+    id: 'subscribers_reactivate_spam',
+    name: 'Reactivate spam complaint',
+    detail: 'Set a subscriber archived for a spam complaint back to ready',
+  },
   { id: 'subscribers_archive', name: 'Archive', detail: 'Archive a ready subscriber through the API' },
-  { id: 'unknown_recipients', name: 'Unknown recipients', detail: 'Send trigger mailings to addresses that are not subscribers' },
+  {
+    id: 'unknown_recipients',
+    name: 'Unknown recipients',
+    detail: 'Send trigger mailings to addresses that are not subscribers',
+  },
 ] as const;
 
 export type PermissionId = (typeof PERMISSIONS)[number]['id'];

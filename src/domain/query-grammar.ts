@@ -122,7 +122,8 @@ export function parseSearch(raw: unknown, whitelist: FieldWhitelist, options: Se
   const clauses: SearchClause[] = [];
   parsed.forEach((group, index) => {
     const groupPath = `search[${index}]`;
-    if (!isPlainObject(group)) throw new GrammarError('search', groupPath, 'must be an object of field names and values.');
+    if (!isPlainObject(group))
+      throw new GrammarError('search', groupPath, 'must be an object of field names and values.');
     const keys = Object.keys(group);
     if (keys.length === 0) throw new GrammarError('search', groupPath, 'must name at least one field.');
     for (const key of keys) {
@@ -156,7 +157,11 @@ function resolveField(key: string, whitelist: FieldWhitelist, options: SearchOpt
     if (!type) throw new GrammarError('search', path, `there is no customer field with id ${custom[1]}.`);
     return withConditions(key, { ...whitelist[CUSTOMER_FIELD_WILDCARD], type }, id);
   }
-  throw new GrammarError('search', path, `'${shorten(key)}' is not a filterable field. Filterable fields: ${describeFields(whitelist)}.`);
+  throw new GrammarError(
+    'search',
+    path,
+    `'${shorten(key)}' is not a filterable field. Filterable fields: ${describeFields(whitelist)}.`,
+  );
 }
 
 function withConditions(field: string, spec: FieldSpec, customFieldId: number | null): ResolvedField {
@@ -171,30 +176,48 @@ function describeFields(whitelist: FieldWhitelist): string {
   return names.length ? names.join(', ') : '(none)';
 }
 
-function parseAlternatives(value: unknown, field: ResolvedField, path: string, budget: { left: number }): SearchPredicate[] {
+function parseAlternatives(
+  value: unknown,
+  field: ResolvedField,
+  path: string,
+  budget: { left: number },
+): SearchPredicate[] {
   if (!Array.isArray(value)) return [parsePredicate(value, field, path, budget)];
   if (value.length === 0) throw new GrammarError('search', path, 'an array of alternatives must not be empty.');
   return value.map((item, i) => {
     const itemPath = `${path}[${i}]`;
-    if (Array.isArray(item)) throw new GrammarError('search', itemPath, 'arrays cannot be nested; list the alternatives in one array.');
+    if (Array.isArray(item))
+      throw new GrammarError('search', itemPath, 'arrays cannot be nested; list the alternatives in one array.');
     return parsePredicate(item, field, itemPath, budget);
   });
 }
 
 function parsePredicate(value: unknown, field: ResolvedField, path: string, budget: { left: number }): SearchPredicate {
   budget.left -= 1;
-  if (budget.left < 0) throw new GrammarError('search', path, `a search may have at most ${MAX_CONDITIONS} conditions.`);
+  if (budget.left < 0)
+    throw new GrammarError('search', path, `a search may have at most ${MAX_CONDITIONS} conditions.`);
   if (isScalar(value)) return checkedPredicate('=', value, field, path);
-  if (!isPlainObject(value)) throw new GrammarError('search', path, 'must be a value or an object {"condition": …, "value": …}.');
+  if (!isPlainObject(value))
+    throw new GrammarError('search', path, 'must be a value or an object {"condition": …, "value": …}.');
   for (const key of Object.keys(value)) {
     if (key !== 'condition' && key !== 'value') {
-      throw new GrammarError('search', `${path}.${shorten(key)}`, 'unexpected key; a condition object has only "condition" and "value".');
+      throw new GrammarError(
+        'search',
+        `${path}.${shorten(key)}`,
+        'unexpected key; a condition object has only "condition" and "value".',
+      );
     }
   }
-  const condition = Object.hasOwn(value, 'condition') ? parseCondition(value.condition, field, `${path}.condition`) : '=';
+  const condition = Object.hasOwn(value, 'condition')
+    ? parseCondition(value.condition, field, `${path}.condition`)
+    : '=';
   if (!Object.hasOwn(value, 'value')) throw new GrammarError('search', `${path}.value`, 'is required.');
   if (!isScalar(value.value)) {
-    throw new GrammarError('search', `${path}.value`, 'must be a single string, number, boolean or null; to match several values use an array of alternatives.');
+    throw new GrammarError(
+      'search',
+      `${path}.value`,
+      'must be a single string, number, boolean or null; to match several values use an array of alternatives.',
+    );
   }
   return checkedPredicate(condition, value.value, field, `${path}.value`);
 }
@@ -206,17 +229,26 @@ function parseCondition(raw: unknown, field: ResolvedField, path: string): Condi
     throw new GrammarError('search', path, `${shown} is not a condition; use one of ${ALL_CONDITIONS.join(', ')}.`);
   }
   if (!field.conditions.has(condition)) {
-    throw new GrammarError('search', path, `condition '${condition}' is not allowed for ${field.field}; allowed: ${[...field.conditions].join(', ')}.`);
+    throw new GrammarError(
+      'search',
+      path,
+      `condition '${condition}' is not allowed for ${field.field}; allowed: ${[...field.conditions].join(', ')}.`,
+    );
   }
   return condition;
 }
 
 function checkedPredicate(condition: Condition, value: Scalar, field: ResolvedField, path: string): SearchPredicate {
   if (!field.conditions.has(condition)) {
-    throw new GrammarError('search', path, `condition '${condition}' is not allowed for ${field.field}; allowed: ${[...field.conditions].join(', ')}.`);
+    throw new GrammarError(
+      'search',
+      path,
+      `condition '${condition}' is not allowed for ${field.field}; allowed: ${[...field.conditions].join(', ')}.`,
+    );
   }
   if (value === null) {
-    if (condition !== '=') throw new GrammarError('search', path, `null can only be used with '=' (it means "has no value").`);
+    if (condition !== '=')
+      throw new GrammarError('search', path, `null can only be used with '=' (it means "has no value").`);
     return { condition, value: null };
   }
   if (condition === 'like') return { condition, value: likePattern(value, field, path) };
@@ -228,7 +260,8 @@ function likePattern(value: Exclude<Scalar, null>, field: ResolvedField, path: s
   checkLength(value, path);
   // An odd run of trailing backslashes escapes nothing: PostgreSQL rejects it, SQLite ignores it.
   const trailing = /\\+$/.exec(value)?.[0].length ?? 0;
-  if (trailing % 2 === 1) throw new GrammarError('search', path, 'a like pattern must not end with an unescaped backslash.');
+  if (trailing % 2 === 1)
+    throw new GrammarError('search', path, 'a like pattern must not end with an unescaped backslash.');
   return field.lowercase ? value.toLowerCase() : value;
 }
 
@@ -259,7 +292,12 @@ function stringValue(value: Exclude<Scalar, null>, field: ResolvedField, path: s
 }
 
 function integerValue(value: Exclude<Scalar, null>, path: string): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value)
+        ? Number(value)
+        : NaN;
   if (!Number.isSafeInteger(n)) throw new GrammarError('search', path, 'must be an integer.');
   return n;
 }
@@ -268,7 +306,8 @@ const DECIMAL = /^-?[0-9]+(\.[0-9]+)?$/;
 const MAX_DECIMAL_LENGTH = 40;
 
 function decimalValue(value: Exclude<Scalar, null>, path: string): string {
-  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'string' ? value : '';
+  const text =
+    typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'string' ? value : '';
   if (text.length > MAX_DECIMAL_LENGTH || !DECIMAL.test(text)) {
     throw new GrammarError('search', path, 'must be a decimal number such as 12 or -3.50.');
   }
@@ -293,7 +332,8 @@ function dateValue(value: Exclude<Scalar, null>, path: string): string {
 function datetimeValue(value: Exclude<Scalar, null>, path: string): number {
   const m = typeof value === 'string' ? DATETIME.exec(value) : null;
   const ms = m ? epochMs(m) : null;
-  if (ms === null) throw new GrammarError('search', path, 'must be a date and time in the format YYYY-MM-DD HH:MM:SS (UTC).');
+  if (ms === null)
+    throw new GrammarError('search', path, 'must be a date and time in the format YYYY-MM-DD HH:MM:SS (UTC).');
   return ms;
 }
 
@@ -310,7 +350,8 @@ function epochMs(m: RegExpExecArray): number | null {
 }
 
 function checkLength(text: string, path: string): void {
-  if (text.length > MAX_STRING_LENGTH) throw new GrammarError('search', path, `must be at most ${MAX_STRING_LENGTH} characters.`);
+  if (text.length > MAX_STRING_LENGTH)
+    throw new GrammarError('search', path, `must be at most ${MAX_STRING_LENGTH} characters.`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,22 +361,31 @@ export function parseSorting(raw: unknown, sortable: readonly string[]): SortKey
   const parsed = parseJsonParam('sorting', raw);
   const keys: SortKey[] = [];
   if (parsed !== undefined) {
-    if (!Array.isArray(parsed)) throw new GrammarError('sorting', 'sorting', 'must be a JSON array of objects, e.g. [{"createdAt":"desc"}].');
-    if (parsed.length > MAX_SORT_KEYS) throw new GrammarError('sorting', 'sorting', `may have at most ${MAX_SORT_KEYS} keys.`);
+    if (!Array.isArray(parsed))
+      throw new GrammarError('sorting', 'sorting', 'must be a JSON array of objects, e.g. [{"createdAt":"desc"}].');
+    if (parsed.length > MAX_SORT_KEYS)
+      throw new GrammarError('sorting', 'sorting', `may have at most ${MAX_SORT_KEYS} keys.`);
     const allowed = new Set(sortable);
     parsed.forEach((item, index) => {
       const path = `sorting[${index}]`;
       if (!isPlainObject(item)) throw new GrammarError('sorting', path, 'must be an object like {"createdAt":"desc"}.');
       const names = Object.keys(item);
-      if (names.length !== 1) throw new GrammarError('sorting', path, 'must name exactly one field, like {"createdAt":"desc"}.');
+      if (names.length !== 1)
+        throw new GrammarError('sorting', path, 'must name exactly one field, like {"createdAt":"desc"}.');
       const field = names[0];
       const fieldPath = `${path}.${shorten(field)}`;
       if (!allowed.has(field)) {
-        throw new GrammarError('sorting', fieldPath, `'${shorten(field)}' is not a sortable field. Sortable fields: ${sortable.join(', ') || '(none)'}.`);
+        throw new GrammarError(
+          'sorting',
+          fieldPath,
+          `'${shorten(field)}' is not a sortable field. Sortable fields: ${sortable.join(', ') || '(none)'}.`,
+        );
       }
-      if (keys.some((k) => k.field === field)) throw new GrammarError('sorting', fieldPath, 'is listed more than once.');
+      if (keys.some((k) => k.field === field))
+        throw new GrammarError('sorting', fieldPath, 'is listed more than once.');
       const direction = typeof item[field] === 'string' ? (item[field] as string).toLowerCase() : '';
-      if (direction !== 'asc' && direction !== 'desc') throw new GrammarError('sorting', fieldPath, 'must be "asc" or "desc".');
+      if (direction !== 'asc' && direction !== 'desc')
+        throw new GrammarError('sorting', fieldPath, 'must be "asc" or "desc".');
       keys.push({ field, direction });
     });
   }
@@ -367,14 +417,19 @@ const MAX_INCLUDE_LENGTH = 1000;
 export function parseInclude<T extends string>(raw: unknown, allowed: readonly T[]): T[] {
   if (raw === undefined || raw === null || raw === '') return [];
   if (typeof raw !== 'string') throw new GrammarError('include', 'include', 'must be a single comma-separated list.');
-  if (raw.length > MAX_INCLUDE_LENGTH) throw new GrammarError('include', 'include', `must be at most ${MAX_INCLUDE_LENGTH} characters.`);
+  if (raw.length > MAX_INCLUDE_LENGTH)
+    throw new GrammarError('include', 'include', `must be at most ${MAX_INCLUDE_LENGTH} characters.`);
   const known = new Set<string>(allowed);
   const out: T[] = [];
   raw.split(',').forEach((part, index) => {
     const name = part.trim();
     if (name === '') return;
     if (!known.has(name)) {
-      throw new GrammarError('include', `include[${index}]`, `'${shorten(name)}' cannot be included. Available: ${allowed.join(', ') || '(none)'}.`);
+      throw new GrammarError(
+        'include',
+        `include[${index}]`,
+        `'${shorten(name)}' cannot be included. Available: ${allowed.join(', ') || '(none)'}.`,
+      );
     }
     if (!out.includes(name as T)) out.push(name as T);
   });
@@ -391,7 +446,8 @@ function parseJsonParam(param: 'search' | 'sorting', raw: unknown): unknown {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw !== 'string') throw new GrammarError(param, param, 'must be given once, as a JSON array.');
   // Checked before JSON.parse so a huge value costs nothing beyond reading its length.
-  if (raw.length > MAX_RAW_LENGTH) throw new GrammarError(param, param, `must be at most ${MAX_RAW_LENGTH} characters.`);
+  if (raw.length > MAX_RAW_LENGTH)
+    throw new GrammarError(param, param, `must be at most ${MAX_RAW_LENGTH} characters.`);
   if (raw.trim() === '') return undefined;
   try {
     return JSON.parse(raw);
@@ -401,7 +457,12 @@ function parseJsonParam(param: 'search' | 'sorting', raw: unknown): unknown {
 }
 
 function isScalar(value: unknown): value is Scalar {
-  return value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+  return (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

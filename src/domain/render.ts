@@ -72,13 +72,20 @@ export function compile(source: string, part: string, kind: 'html' | 'text'): Co
 function parse(source: string, part: string, kind: 'html' | 'text'): Compiled {
   const engine = kind === 'html' ? htmlEngine : textEngine;
   try {
-    return engine.parse(kind === 'html' ? rawTripleBraces(source) : source.replace(/\{\{\{\s*([\s\S]+?)\s*\}\}\}/g, '{{ $1 }}'));
+    return engine.parse(
+      kind === 'html' ? rawTripleBraces(source) : source.replace(/\{\{\{\s*([\s\S]+?)\s*\}\}\}/g, '{{ $1 }}'),
+    );
   } catch (error) {
     throw new TemplateError(part, (error as Error).message);
   }
 }
 
-export function renderCompiled(compiled: Compiled, data: Record<string, unknown>, part: string, kind: 'html' | 'text'): string {
+export function renderCompiled(
+  compiled: Compiled,
+  data: Record<string, unknown>,
+  part: string,
+  kind: 'html' | 'text',
+): string {
   const engine = kind === 'html' ? htmlEngine : textEngine;
   try {
     return engine.renderSync(compiled, data) as string;

@@ -47,7 +47,9 @@ export function csvLine(cells: readonly unknown[]): string {
 
 /** The subscriber object as a CSV row under `header`: channels joined with ";", lists as JSON. */
 export function subscriberCsvCells(subscriber: Record<string, unknown>, customFieldIds: readonly number[]): unknown[] {
-  const cells: unknown[] = CSV_BASE_COLUMNS.map((c) => (c === 'channels' ? (subscriber.channels as number[]).join(';') : subscriber[c]));
+  const cells: unknown[] = CSV_BASE_COLUMNS.map((c) =>
+    c === 'channels' ? (subscriber.channels as number[]).join(';') : subscriber[c],
+  );
   const custom = (subscriber.customerFields ?? {}) as Record<string, unknown>;
   for (const id of customFieldIds) cells.push(custom[String(id)] ?? null);
   return cells;

@@ -2,7 +2,12 @@
 // case-insensitively) or custom fields as customerFields.<id>; each following row is one subscriber,
 // validated by the same rules as POST /subscribers (parseSubscriberInput). An empty cell sets
 // nothing, so an existing subscriber keeps that value.
-import { parseSubscriberInput, type AccountVocabulary, type FieldErrors, type SubscriberInput } from './subscriber-input.ts';
+import {
+  parseSubscriberInput,
+  type AccountVocabulary,
+  type FieldErrors,
+  type SubscriberInput,
+} from './subscriber-input.ts';
 
 /** The subscriber fields a CSV may set. Status, channels and opt-in sending stay with the API. */
 export const IMPORT_FIELDS = [
@@ -26,7 +31,8 @@ export const IMPORT_FIELDS = [
 
 export type ImportField = (typeof IMPORT_FIELDS)[number];
 
-export type ColumnSpec = { kind: 'field'; name: ImportField } | { kind: 'custom'; fieldId: number; type: number } | { kind: 'skip' };
+export type ColumnSpec =
+  { kind: 'field'; name: ImportField } | { kind: 'custom'; fieldId: number; type: number } | { kind: 'skip' };
 
 export interface ImportFieldInfo {
   type: number;
@@ -79,7 +85,11 @@ function listCell(text: string): unknown {
 }
 
 /** One data row as the API body it stands for, validated. */
-export function readRow(fields: readonly string[], columns: readonly ColumnSpec[], vocabulary: AccountVocabulary): RowResult {
+export function readRow(
+  fields: readonly string[],
+  columns: readonly ColumnSpec[],
+  vocabulary: AccountVocabulary,
+): RowResult {
   if (fields.length > columns.length) {
     return { ok: false, errors: { row: [`The row has ${fields.length} columns, the header ${columns.length}.`] } };
   }

@@ -72,7 +72,8 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
     if (typeof email !== 'string') fail('email', 'The email must be a string.');
     else {
       const normalized = email.trim().toLowerCase();
-      if (normalized.length > MAX_EMAIL_LENGTH || !isValidEmail(normalized)) fail('email', 'The email must be a valid email address.');
+      if (normalized.length > MAX_EMAIL_LENGTH || !isValidEmail(normalized))
+        fail('email', 'The email must be a valid email address.');
       else input.email = normalized;
     }
   } else if (mode === 'create' || has('email')) {
@@ -80,12 +81,14 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
   }
 
   if (has('status')) {
-    if (!isInteger(body.status) || ![STATUS.READY, STATUS.NOT_READY, STATUS.ARCHIVED].includes(body.status as 1)) fail('status', 'The status must be 1, 2 or 3.');
+    if (!isInteger(body.status) || ![STATUS.READY, STATUS.NOT_READY, STATUS.ARCHIVED].includes(body.status as 1))
+      fail('status', 'The status must be 1, 2 or 3.');
     else input.status = body.status as number;
   }
   if (has('statusAddition')) {
     const a = body.statusAddition;
-    if (a !== null && (!isInteger(a) || a < ADDITION.OPT_IN_PENDING || a > ADDITION.HARD_BOUNCE)) fail('statusAddition', 'The statusAddition must be null or 1 to 5.');
+    if (a !== null && (!isInteger(a) || a < ADDITION.OPT_IN_PENDING || a > ADDITION.HARD_BOUNCE))
+      fail('statusAddition', 'The statusAddition must be null or 1 to 5.');
     else input.statusAddition = a as number | null;
   }
 
@@ -98,7 +101,8 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
   if (has('languageIso')) {
     const l = body.languageIso;
     if (l === null || l === '') input.languageIso = null;
-    else if (typeof l !== 'string' || !/^[A-Za-z]{2}$/.test(l)) fail('languageIso', 'The languageIso must be a two-letter language code such as "de".');
+    else if (typeof l !== 'string' || !/^[A-Za-z]{2}$/.test(l))
+      fail('languageIso', 'The languageIso must be a two-letter language code such as "de".');
     else input.languageIso = l.toLowerCase();
   }
 
@@ -112,21 +116,24 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
     if (typeof v !== 'string') fail(name, `The ${name} must be a string.`);
     else if (v.length > rule.max) fail(name, `The ${name} may not be greater than ${rule.max} characters.`);
     // Names end up in mail headers (To: "Firstname Lastname"); a line break there is header injection.
-    else if (/\0/.test(v) || (!rule.multiline && /[\r\n]/.test(v))) fail(name, `The ${name} must not contain line breaks or NUL characters.`);
+    else if (/\0/.test(v) || (!rule.multiline && /[\r\n]/.test(v)))
+      fail(name, `The ${name} must not contain line breaks or NUL characters.`);
     else input.text[name] = v;
   }
 
   if (has('birthday')) {
     const b = body.birthday;
     if (b === null || b === '') input.birthday = null;
-    else if (typeof b !== 'string' || !isRealDate(b)) fail('birthday', 'The birthday must be a real date in the format YYYY-MM-DD.');
+    else if (typeof b !== 'string' || !isRealDate(b))
+      fail('birthday', 'The birthday must be a real date in the format YYYY-MM-DD.');
     else input.birthday = b;
   }
 
   if (has('optInIp')) {
     const ip = body.optInIp;
     if (ip === null || ip === '') input.optInIp = null;
-    else if (typeof ip !== 'string' || ip.length > 45 || !ipaddr.isValid(ip)) fail('optInIp', 'The optInIp must be an IPv4 or IPv6 address.');
+    else if (typeof ip !== 'string' || ip.length > 45 || !ipaddr.isValid(ip))
+      fail('optInIp', 'The optInIp must be an IPv4 or IPv6 address.');
     else input.optInIp = ipaddr.process(ip).toString();
   }
 
@@ -134,14 +141,16 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
     const t = body.optInConfirmedAt;
     const ms = typeof t === 'string' ? parseDateTime(t) : null;
     if (t === null) input.optInConfirmedAt = null;
-    else if (ms === null) fail('optInConfirmedAt', 'The optInConfirmedAt must be a date and time in the format YYYY-MM-DD HH:MM:SS (UTC).');
+    else if (ms === null)
+      fail('optInConfirmedAt', 'The optInConfirmedAt must be a date and time in the format YYYY-MM-DD HH:MM:SS (UTC).');
     else input.optInConfirmedAt = ms;
   }
 
   if (has('customerFields')) {
     const cf = body.customerFields;
     if (cf === null) input.customerFields = new Map();
-    else if (typeof cf !== 'object' || Array.isArray(cf)) fail('customerFields', 'The customerFields must be an object keyed by customer field id.');
+    else if (typeof cf !== 'object' || Array.isArray(cf))
+      fail('customerFields', 'The customerFields must be an object keyed by customer field id.');
     else {
       const values = new Map<number, CustomValue>();
       for (const [key, value] of Object.entries(cf as Record<string, unknown>)) {
@@ -163,11 +172,16 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
   if (has('channels')) {
     const ch = body.channels;
     if (ch === null) input.channels = [];
-    else if (!Array.isArray(ch) || !ch.every(isInteger)) fail('channels', 'The channels must be a list of channel ids.');
+    else if (!Array.isArray(ch) || !ch.every(isInteger))
+      fail('channels', 'The channels must be a list of channel ids.');
     else if (ch.length > MAX_CHANNELS) fail('channels', `The channels may not have more than ${MAX_CHANNELS} items.`);
     else {
       const unknown = (ch as number[]).filter((id) => !vocabulary.channelIds.has(id));
-      if (unknown.length) fail('channels', `The channels contain ids that are not channels of this account: ${[...new Set(unknown)].slice(0, 10).join(', ')}.`);
+      if (unknown.length)
+        fail(
+          'channels',
+          `The channels contain ids that are not channels of this account: ${[...new Set(unknown)].slice(0, 10).join(', ')}.`,
+        );
       else input.channels = [...new Set(ch as number[])];
     }
   }
@@ -197,23 +211,39 @@ export function defaultAddition(status: number): number | null {
  * status without an addition takes the status's default addition; an addition alone keeps the
  * current status. Errors name the field that was sent.
  */
-export function resolveStatus(current: StatusPair | null, input: Pick<SubscriberInput, 'status' | 'statusAddition' | 'sendOptIn'>): { ok: true; pair: StatusPair } | { ok: false; field: string; message: string } {
+export function resolveStatus(
+  current: StatusPair | null,
+  input: Pick<SubscriberInput, 'status' | 'statusAddition' | 'sendOptIn'>,
+): { ok: true; pair: StatusPair } | { ok: false; field: string; message: string } {
   if (current === null && input.sendOptIn) {
     if (input.status !== undefined && input.status !== STATUS.NOT_READY) {
       return { ok: false, field: 'status', message: 'The status must be 2 (or left out) when sendOptIn is true.' };
     }
     if (input.statusAddition !== undefined && input.statusAddition !== ADDITION.OPT_IN_PENDING) {
-      return { ok: false, field: 'statusAddition', message: 'The statusAddition must be 1 (or left out) when sendOptIn is true.' };
+      return {
+        ok: false,
+        field: 'statusAddition',
+        message: 'The statusAddition must be 1 (or left out) when sendOptIn is true.',
+      };
     }
     return { ok: true, pair: { status: STATUS.NOT_READY, addition: ADDITION.OPT_IN_PENDING } };
   }
   const base = current ?? { status: STATUS.READY, addition: null };
   if (input.status === undefined && input.statusAddition === undefined) return { ok: true, pair: base };
   const status = input.status ?? base.status;
-  const addition = input.statusAddition !== undefined ? input.statusAddition : status === base.status ? base.addition : defaultAddition(status);
+  const addition =
+    input.statusAddition !== undefined
+      ? input.statusAddition
+      : status === base.status
+        ? base.addition
+        : defaultAddition(status);
   if (!isValidStatusPair(status, addition)) {
     const field = input.statusAddition !== undefined ? 'statusAddition' : 'status';
-    return { ok: false, field, message: `The statusAddition ${addition === null ? 'null' : addition} does not go with status ${status} (1: null; 2: 1; 3: 2, 3, 4 or 5).` };
+    return {
+      ok: false,
+      field,
+      message: `The statusAddition ${addition === null ? 'null' : addition} does not go with status ${status} (1: null; 2: 1; 3: 2, 3, 4 or 5).`,
+    };
   }
   return { ok: true, pair: { status, addition } };
 }

@@ -13,7 +13,11 @@ export function isValidStatusPair(status: number, addition: number | null): bool
   return !!row && (row.statusAddition as readonly (number | null)[]).includes(addition);
 }
 
-export type StatusPermission = 'subscribers_reactivate_unsubscribed' | 'subscribers_reactivate_manual' | 'subscribers_reactivate_spam' | 'subscribers_archive';
+export type StatusPermission =
+  | 'subscribers_reactivate_unsubscribed'
+  | 'subscribers_reactivate_manual'
+  | 'subscribers_reactivate_spam'
+  | 'subscribers_archive';
 
 /**
  * The advanced permission a status change needs, or null when any key with the Subscribers
@@ -21,7 +25,10 @@ export type StatusPermission = 'subscribers_reactivate_unsubscribed' | 'subscrib
  * archived for; archiving a ready subscriber needs "archive". Hard bounces are reactivated with the
  * "reactivate manual" permission (the spec names no permission of their own).
  */
-export function permissionForStatusChange(from: { status: number; addition: number | null }, to: { status: number; addition: number | null }): StatusPermission | null {
+export function permissionForStatusChange(
+  from: { status: number; addition: number | null },
+  to: { status: number; addition: number | null },
+): StatusPermission | null {
   if (from.status === to.status && from.addition === to.addition) return null;
   if (from.status === STATUS.ARCHIVED && to.status !== STATUS.ARCHIVED) {
     if (from.addition === ADDITION.UNSUBSCRIBED) return 'subscribers_reactivate_unsubscribed';

@@ -24,7 +24,10 @@ const TAG_BYTES = 16;
 const MAX_TOKEN_CHARS = 400;
 const MAX_ID = 2 ** 48 - 1; // six bytes per integer id
 const PURPOSE_CODES: Record<TokenPurpose, number> = { confirm: 1, unsubscribe: 2, preferences: 3, view: 4 };
-const PURPOSES = Object.fromEntries(Object.entries(PURPOSE_CODES).map(([k, v]) => [v, k])) as Record<number, TokenPurpose>;
+const PURPOSES = Object.fromEntries(Object.entries(PURPOSE_CODES).map(([k, v]) => [v, k])) as Record<
+  number,
+  TokenPurpose
+>;
 const ACCOUNT_HEX = 1;
 const ACCOUNT_UTF8 = 2;
 // The same two account encodings with a six-byte mailing id in front of the account (tokens made
@@ -46,7 +49,8 @@ function pack(p: TokenPayload): Buffer {
   const hex = /^(?:[0-9a-f]{2})+$/.test(p.accountId);
   const account = hex ? Buffer.from(p.accountId, 'hex') : Buffer.from(p.accountId, 'utf8');
   if (account.length === 0 || account.length > 128) throw new RangeError('accountId must be 1 to 128 bytes');
-  if (!Number.isSafeInteger(p.subscriberId) || p.subscriberId < 1 || p.subscriberId > MAX_ID) throw new RangeError('subscriberId out of range');
+  if (!Number.isSafeInteger(p.subscriberId) || p.subscriberId < 1 || p.subscriberId > MAX_ID)
+    throw new RangeError('subscriberId out of range');
   const channel = p.channelId ?? 0;
   if (!Number.isSafeInteger(channel) || channel < 0 || channel > MAX_ID) throw new RangeError('channelId out of range');
   const exp = Math.ceil(p.exp / 1000);

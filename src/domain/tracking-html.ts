@@ -55,11 +55,13 @@ function rewriteTag(tag: string, plan: TrackingPlan, next: () => number): string
   for (let m = ATTR.exec(attrs); m; m = ATTR.exec(attrs)) {
     const name = m[1]!.toLowerCase();
     if (name === 'data-no-track' || name === 'data-notrack') noTrack = true;
-    if (name === 'href' && href === null && m[0].includes('=')) href = { start: m.index, end: m.index + m[0].length, value: m[2] ?? m[3] ?? m[4] ?? '' };
+    if (name === 'href' && href === null && m[0].includes('='))
+      href = { start: m.index, end: m.index + m[0].length, value: m[2] ?? m[3] ?? m[4] ?? '' };
   }
   if (!href || noTrack || !plan.linkUrl) return `<${tag}>`;
   const url = decodeAttribute(href.value).trim();
-  if (!/^https?:\/\/[^\s]/i.test(url) || plan.keep(url) || Buffer.byteLength(url) > MAX_TRACKED_URL_BYTES) return `<${tag}>`;
+  if (!/^https?:\/\/[^\s]/i.test(url) || plan.keep(url) || Buffer.byteLength(url) > MAX_TRACKED_URL_BYTES)
+    return `<${tag}>`;
   const tracked = plan.linkUrl(url, next());
   return `<${tag.slice(0, nameEnd)}${attrs.slice(0, href.start)}href="${escapeAttribute(tracked)}"${attrs.slice(href.end)}>`;
 }
@@ -91,10 +93,16 @@ export function applyTracking(html: string, o: TrackingOptions): string {
   if (!o.open && !o.click) return html;
   const own = `${o.publicUrl}/`;
   const plan: TrackingPlan = {
-    pixelUrl: o.open ? `${o.publicUrl}/t/o/${signTrackingToken(o.secret, { kind: 'open', messageId: o.messageId, accountId: o.accountId })}` : null,
-    linkUrl: o.click ? (url, linkIndex) => `${o.publicUrl}/t/c/${signTrackingToken(o.secret, { kind: 'click', messageId: o.messageId, accountId: o.accountId, linkIndex, url })}` : null,
+    pixelUrl: o.open
+      ? `${o.publicUrl}/t/o/${signTrackingToken(o.secret, { kind: 'open', messageId: o.messageId, accountId: o.accountId })}`
+      : null,
+    linkUrl: o.click
+      ? (url, linkIndex) =>
+          `${o.publicUrl}/t/c/${signTrackingToken(o.secret, { kind: 'click', messageId: o.messageId, accountId: o.accountId, linkIndex, url })}`
+      : null,
     // Posthorn's own pages (unsubscribe, preferences, web view, confirm) and already tracked links.
-    keep: (url) => url.toLowerCase().startsWith(own.toLowerCase() + 'p/') || url.toLowerCase().startsWith(own.toLowerCase() + 't/'),
+    keep: (url) =>
+      url.toLowerCase().startsWith(own.toLowerCase() + 'p/') || url.toLowerCase().startsWith(own.toLowerCase() + 't/'),
   };
   return rewriteHtml(html, plan);
 }

@@ -76,7 +76,13 @@ export function signTrackingToken(secret: string, p: TrackingPayload): string {
 
 /** The payload when the token is authentic and of the expected kind; otherwise null (never says why). */
 export function verifyTrackingToken(secret: string, token: string, kind: TrackingKind): TrackingPayload | null {
-  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(token)) return null;
+  if (
+    typeof token !== 'string' ||
+    token.length === 0 ||
+    token.length > MAX_TOKEN_CHARS ||
+    !/^[A-Za-z0-9_-]+$/.test(token)
+  )
+    return null;
   const bytes = Buffer.from(token, 'base64url');
   // base64url has spare bits in its last character: only the canonical spelling is the token.
   if (bytes.toString('base64url') !== token || bytes.length < 2 + TAG_BYTES) return null;
@@ -86,7 +92,8 @@ export function verifyTrackingToken(secret: string, token: string, kind: Trackin
   const message = unpackId(body, 2);
   const account = message && unpackId(body, message.next);
   if (!message || !account) return null;
-  if (kind === 'open') return account.next === body.length ? { kind, messageId: message.id, accountId: account.id } : null;
+  if (kind === 'open')
+    return account.next === body.length ? { kind, messageId: message.id, accountId: account.id } : null;
   if (account.next + 3 > body.length) return null;
   const url = body.subarray(account.next + 2).toString('utf8');
   if (!/^https?:\/\//i.test(url)) return null;

@@ -22,7 +22,11 @@ export interface TriggerVariant {
  * primary variant (the oldest). A language the trigger does not exist in falls back the same way
  * rather than failing: the person is waiting for the mail, and some language beats none.
  */
-export function chooseVariant<T extends TriggerVariant>(variants: readonly T[], requested: string | null, subscriberLanguage: string | null): T | undefined {
+export function chooseVariant<T extends TriggerVariant>(
+  variants: readonly T[],
+  requested: string | null,
+  subscriberLanguage: string | null,
+): T | undefined {
   const byLanguage = (lang: string | null) => (lang ? variants.find((v) => v.language_iso === lang) : undefined);
   return byLanguage(requested) ?? byLanguage(subscriberLanguage) ?? primaryVariant(variants);
 }
@@ -45,7 +49,10 @@ const RESERVED = ['unsubscribeUrl', 'preferencesUrl', 'webViewUrl', 'subscriber'
  * order); `subscriber.*` always holds the stored subscriber, and the links and `mailing` cannot be
  * overridden.
  */
-export function triggerVariables(base: Record<string, unknown>, data: Record<string, unknown>): Record<string, unknown> {
+export function triggerVariables(
+  base: Record<string, unknown>,
+  data: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(data)) if (!(RESERVED as readonly string[]).includes(k)) out[k] = v;
   for (const k of RESERVED) if (k in base) out[k] = base[k];

@@ -16,24 +16,108 @@ export interface WebhookEventType {
 
 export const TRANSACTIONAL_WEBHOOK_EVENTS: readonly WebhookEventType[] = [
   { id: 1, name: 'Injection', slug: 'injection', detail: 'A message was accepted for delivery', internal: 'injection' },
-  { id: 2, name: 'Delivery', slug: 'delivery', detail: 'The receiving server accepted the message (250)', internal: 'delivery' },
-  { id: 3, name: 'Delay', slug: 'delay', detail: 'A temporary failure (4xx); the message will be retried', internal: 'delay' },
-  { id: 4, name: 'Bounce', slug: 'bounce', detail: 'The message bounced or was suppressed; carries bounceClass and reason', internal: 'bounce' },
+  {
+    id: 2,
+    name: 'Delivery',
+    slug: 'delivery',
+    detail: 'The receiving server accepted the message (250)',
+    internal: 'delivery',
+  },
+  {
+    id: 3,
+    name: 'Delay',
+    slug: 'delay',
+    detail: 'A temporary failure (4xx); the message will be retried',
+    internal: 'delay',
+  },
+  {
+    id: 4,
+    name: 'Bounce',
+    slug: 'bounce',
+    detail: 'The message bounced or was suppressed; carries bounceClass and reason',
+    internal: 'bounce',
+  },
   { id: 5, name: 'Open', slug: 'open', detail: 'The recipient opened the message (tracking pixel)', internal: 'open' },
-  { id: 6, name: 'Click', slug: 'click', detail: 'The recipient clicked a tracked link; carries url', internal: 'click' },
-  { id: 7, name: 'Unsubscribe', slug: 'unsubscribe', detail: 'The recipient unsubscribed through a link in the message', internal: 'unsubscribe' },
-  { id: 8, name: 'Spam Complaint', slug: 'spam_complaint', detail: 'The recipient reported the message as spam', internal: 'spam_complaint' },
-  { id: 9, name: 'Policy Rejection', slug: 'policy_rejection', detail: 'Posthorn refused to send the message by policy (e.g. blacklist)', internal: 'policy_rejection' },
+  {
+    id: 6,
+    name: 'Click',
+    slug: 'click',
+    detail: 'The recipient clicked a tracked link; carries url',
+    internal: 'click',
+  },
+  {
+    id: 7,
+    name: 'Unsubscribe',
+    slug: 'unsubscribe',
+    detail: 'The recipient unsubscribed through a link in the message',
+    internal: 'unsubscribe',
+  },
+  {
+    id: 8,
+    name: 'Spam Complaint',
+    slug: 'spam_complaint',
+    detail: 'The recipient reported the message as spam',
+    internal: 'spam_complaint',
+  },
+  {
+    id: 9,
+    name: 'Policy Rejection',
+    slug: 'policy_rejection',
+    detail: 'Posthorn refused to send the message by policy (e.g. blacklist)',
+    internal: 'policy_rejection',
+  },
 ];
 
 export const MARKETING_WEBHOOK_EVENTS: readonly WebhookEventType[] = [
-  { id: 101, name: 'Subscriber created', slug: 'subscriber.created', detail: 'A subscriber was created', internal: 'subscriber.created' },
-  { id: 102, name: 'Subscriber updated', slug: 'subscriber.updated', detail: "A subscriber's data or status changed", internal: 'subscriber.updated' },
-  { id: 103, name: 'Subscriber unsubscribed', slug: 'subscriber.unsubscribed', detail: 'A subscriber unsubscribed from a channel or from all', internal: 'subscriber.unsubscribed' },
-  { id: 104, name: 'Opt-in confirmed', slug: 'subscriber.optInConfirmed', detail: 'A subscriber confirmed the double opt-in', internal: 'subscriber.optInConfirmed' },
-  { id: 105, name: 'Mailing sent', slug: 'mailing.sent', detail: 'A mailing finished sending', internal: 'mailing.sent' },
-  { id: 106, name: 'Message bounced', slug: 'message.bounced', detail: 'A message bounced; carries bounceClass and reason', internal: 'bounce' },
-  { id: 107, name: 'Message complained', slug: 'message.complained', detail: 'A recipient reported a message as spam', internal: 'spam_complaint' },
+  {
+    id: 101,
+    name: 'Subscriber created',
+    slug: 'subscriber.created',
+    detail: 'A subscriber was created',
+    internal: 'subscriber.created',
+  },
+  {
+    id: 102,
+    name: 'Subscriber updated',
+    slug: 'subscriber.updated',
+    detail: "A subscriber's data or status changed",
+    internal: 'subscriber.updated',
+  },
+  {
+    id: 103,
+    name: 'Subscriber unsubscribed',
+    slug: 'subscriber.unsubscribed',
+    detail: 'A subscriber unsubscribed from a channel or from all',
+    internal: 'subscriber.unsubscribed',
+  },
+  {
+    id: 104,
+    name: 'Opt-in confirmed',
+    slug: 'subscriber.optInConfirmed',
+    detail: 'A subscriber confirmed the double opt-in',
+    internal: 'subscriber.optInConfirmed',
+  },
+  {
+    id: 105,
+    name: 'Mailing sent',
+    slug: 'mailing.sent',
+    detail: 'A mailing finished sending',
+    internal: 'mailing.sent',
+  },
+  {
+    id: 106,
+    name: 'Message bounced',
+    slug: 'message.bounced',
+    detail: 'A message bounced; carries bounceClass and reason',
+    internal: 'bounce',
+  },
+  {
+    id: 107,
+    name: 'Message complained',
+    slug: 'message.complained',
+    detail: 'A recipient reported a message as spam',
+    internal: 'spam_complaint',
+  },
 ];
 
 export function webhookEventCatalog(surface: WebhookSurface): readonly WebhookEventType[] {
@@ -49,7 +133,13 @@ export function unknownWebhookEvents(surface: WebhookSurface, names: readonly st
 /** The events-table types a webhook subscribed to `slugs` reads. */
 export function internalTypesFor(surface: WebhookSurface, slugs: readonly string[]): string[] {
   const wanted = new Set(slugs);
-  return [...new Set(webhookEventCatalog(surface).filter((e) => wanted.has(e.slug)).map((e) => e.internal))];
+  return [
+    ...new Set(
+      webhookEventCatalog(surface)
+        .filter((e) => wanted.has(e.slug))
+        .map((e) => e.internal),
+    ),
+  ];
 }
 
 /** A stored event as the dispatcher reads it (data already parsed). */
@@ -69,7 +159,10 @@ export interface StoredEvent {
  * metadata, …type-specific fields (bounceClass, reason, url, userAgent …)}. Mailing messages carry
  * mailingId as well. `metadata` is the message's (from its injection) when the event has none.
  */
-export function transactionalPayloadEvent(event: StoredEvent, metadata: Record<string, unknown> | undefined): Record<string, unknown> {
+export function transactionalPayloadEvent(
+  event: StoredEvent,
+  metadata: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const { metadata: own, ...specific } = event.data;
   return {
     type: event.type,
@@ -105,7 +198,13 @@ export function marketingPayloadEvent(event: StoredEvent): Record<string, unknow
     data = { objectType: 'Mailing', id: event.mailingId === null ? null : asInteger(event.mailingId), ...event.data };
   } else {
     const { metadata: _metadata, ...rest } = event.data;
-    data = { objectType: 'Message', messageId: event.messageId, mailingId: event.mailingId === null ? null : asInteger(event.mailingId), email: event.recipient, ...rest };
+    data = {
+      objectType: 'Message',
+      messageId: event.messageId,
+      mailingId: event.mailingId === null ? null : asInteger(event.mailingId),
+      email: event.recipient,
+      ...rest,
+    };
   }
   return { id: event.id, event: name, createdAt: marketingDate(event.createdAt), data };
 }

@@ -11,7 +11,13 @@ export function webhookSignature(secret: string, body: string, unixSeconds: numb
 }
 
 /** Whether `header` is a valid signature of `body`, no older than `toleranceSeconds` at `nowSeconds`. */
-export function verifyWebhookSignature(secret: string, body: string, header: string, nowSeconds: number, toleranceSeconds = 300): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  body: string,
+  header: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): boolean {
   const parts = new Map(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
   const t = Number(parts.get('t'));
   const v1 = parts.get('v1') ?? '';

@@ -72,7 +72,11 @@ export function metricsOf(type: string, data: Record<string, unknown>): string[]
     case 'policy_rejection':
       return ['rejected'];
     case 'open':
-      return ['opens', ...(data.unique === true ? ['unique_opens'] : []), ...(data.machine === true ? ['machine_opens'] : [])];
+      return [
+        'opens',
+        ...(data.unique === true ? ['unique_opens'] : []),
+        ...(data.machine === true ? ['machine_opens'] : []),
+      ];
     case 'click':
       return ['clicks', ...(data.unique === true ? ['unique_clicks'] : [])];
     case 'unsubscribe':
@@ -84,7 +88,10 @@ export function metricsOf(type: string, data: Record<string, unknown>): string[]
   }
 }
 
-export function counterDeltas(events: CountedEvent[], dimensionsOf: (transmissionId: string) => SourceDimensions | undefined): CounterDelta[] {
+export function counterDeltas(
+  events: CountedEvent[],
+  dimensionsOf: (transmissionId: string) => SourceDimensions | undefined,
+): CounterDelta[] {
   const deltas = new Map<string, CounterDelta>();
   const add = (account_id: string, scope: CounterScope, scope_id: string, day: string, metric: string) => {
     const key = `${account_id}\u0000${scope}\u0000${scope_id}\u0000${day}\u0000${metric}`;
@@ -99,7 +106,8 @@ export function counterDeltas(events: CountedEvent[], dimensionsOf: (transmissio
     const scopes: Array<[CounterScope, string]> = [['account', '']];
     if (e.transmission_id) scopes.push(['transmission', e.transmission_id]);
     if (e.mailing_id) scopes.push(['mailing', e.mailing_id]);
-    if (e.recipient && e.recipient.includes('@')) scopes.push(['recipient_domain', domainOf(e.recipient).toLowerCase()]);
+    if (e.recipient && e.recipient.includes('@'))
+      scopes.push(['recipient_domain', domainOf(e.recipient).toLowerCase()]);
     const dims = e.transmission_id ? dimensionsOf(e.transmission_id) : undefined;
     if (dims?.sendingDomain) scopes.push(['sending_domain', dims.sendingDomain]);
     for (const label of new Set(dims?.labels ?? [])) scopes.push(['label', label]);
@@ -136,7 +144,15 @@ export function linkClickDeltas(events: CountedEvent[]): LinkClickDelta[] {
         d.clicks++;
         d.unique_clicks += uniqueLink;
       } else {
-        deltas.set(key, { account_id: e.account_id, scope, scope_id, url: data.url, link_index: Number(data.linkIndex ?? 0), clicks: 1, unique_clicks: uniqueLink });
+        deltas.set(key, {
+          account_id: e.account_id,
+          scope,
+          scope_id,
+          url: data.url,
+          link_index: Number(data.linkIndex ?? 0),
+          clicks: 1,
+          unique_clicks: uniqueLink,
+        });
       }
     }
   }

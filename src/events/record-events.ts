@@ -31,7 +31,9 @@ function remember(id: string, dims: SourceDimensions): void {
 export function transmissionDimensions(fromEmail: string, labels: unknown): SourceDimensions {
   return {
     sendingDomain: fromEmail.includes('@') ? domainOf(fromEmail) : null,
-    labels: Array.isArray(labels) ? labels.filter((l): l is string => typeof l === 'string' && l !== '').slice(0, 20) : [],
+    labels: Array.isArray(labels)
+      ? labels.filter((l): l is string => typeof l === 'string' && l !== '').slice(0, 20)
+      : [],
   };
 }
 
@@ -50,7 +52,11 @@ async function loadDimensions(trx: Transaction<Database>, ids: string[]): Promis
 
 const batched = new WeakMap<BulkRows, NewEvent[]>();
 
-export async function recordEvents(trx: Transaction<Database>, events: NewEvent[], opts: RecordOptions = {}): Promise<void> {
+export async function recordEvents(
+  trx: Transaction<Database>,
+  events: NewEvent[],
+  opts: RecordOptions = {},
+): Promise<void> {
   if (events.length === 0) return;
   for (const [id, dims] of opts.known ?? []) remember(id, dims);
   const { bulk } = opts;
@@ -73,7 +79,10 @@ export async function recordEvents(trx: Transaction<Database>, events: NewEvent[
 
 async function countEvents(trx: Transaction<Database>, events: NewEvent[]): Promise<void> {
   await loadDimensions(trx, [...new Set(events.map((e) => e.transmission_id).filter((id): id is string => !!id))]);
-  await bumpCounters(trx, counterDeltas(events, (id) => dimensionCache.get(id)));
+  await bumpCounters(
+    trx,
+    counterDeltas(events, (id) => dimensionCache.get(id)),
+  );
   const links = linkClickDeltas(events);
   if (links.length > 0) await bumpLinkClicks(trx, links);
 }

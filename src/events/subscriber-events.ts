@@ -6,7 +6,8 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { recordEvents } from './record-events.ts';
 
-export type SubscriberEventType = 'subscriber.created' | 'subscriber.updated' | 'subscriber.unsubscribed' | 'subscriber.optInConfirmed';
+export type SubscriberEventType =
+  'subscriber.created' | 'subscriber.updated' | 'subscriber.unsubscribed' | 'subscriber.optInConfirmed';
 
 export interface SubscriberChange {
   type: SubscriberEventType;
@@ -25,13 +26,25 @@ export interface SubscriberChange {
  * subscribers would otherwise write 1,000 event rows nobody reads.
  */
 async function listenedTypes(trx: Transaction<Database>, accountId: string): Promise<Set<string>> {
-  const hooks = await trx.selectFrom('webhooks').select('events').where('account_id', '=', accountId).where('surface', '=', 'marketing').where('active', '=', 1).execute();
+  const hooks = await trx
+    .selectFrom('webhooks')
+    .select('events')
+    .where('account_id', '=', accountId)
+    .where('surface', '=', 'marketing')
+    .where('active', '=', 1)
+    .execute();
   const types = new Set<string>();
-  for (const h of hooks) for (const name of JSON.parse(h.events) as string[]) if (name.startsWith('subscriber.')) types.add(name);
+  for (const h of hooks)
+    for (const name of JSON.parse(h.events) as string[]) if (name.startsWith('subscriber.')) types.add(name);
   return types;
 }
 
-export async function recordSubscriberEvents(trx: Transaction<Database>, accountId: string, all: SubscriberChange[], now: number): Promise<void> {
+export async function recordSubscriberEvents(
+  trx: Transaction<Database>,
+  accountId: string,
+  all: SubscriberChange[],
+  now: number,
+): Promise<void> {
   if (all.length === 0) return;
   const listened = await listenedTypes(trx, accountId);
   const changes = all.filter((c) => listened.has(c.type));
@@ -45,7 +58,12 @@ export async function recordSubscriberEvents(trx: Transaction<Database>, account
       transmission_id: null,
       mailing_id: null,
       recipient: c.email,
-      data: JSON.stringify({ subscriberId: c.subscriberId, status: c.status, statusAddition: c.statusAddition, ...(c.channelId !== undefined ? { channelId: c.channelId } : {}) }),
+      data: JSON.stringify({
+        subscriberId: c.subscriberId,
+        status: c.status,
+        statusAddition: c.statusAddition,
+        ...(c.channelId !== undefined ? { channelId: c.channelId } : {}),
+      }),
       created_at: now,
     })),
   );
@@ -57,8 +75,18 @@ interface Pair {
 }
 
 /** A change through the API: subscriber.updated, plus subscriber.unsubscribed when it archived the subscriber as unsubscribed (3/2). */
-export function subscriberUpdateEvents(subscriberId: number, email: string | null, before: Pair, after: Pair): SubscriberChange[] {
+export function subscriberUpdateEvents(
+  subscriberId: number,
+  email: string | null,
+  before: Pair,
+  after: Pair,
+): SubscriberChange[] {
   const base = { subscriberId, email, status: after.status, statusAddition: after.addition };
   const unsubscribed = after.status === 3 && after.addition === 2 && !(before.status === 3 && before.addition === 2);
-  return unsubscribed ? [{ type: 'subscriber.updated', ...base }, { type: 'subscriber.unsubscribed', ...base, channelId: null }] : [{ type: 'subscriber.updated', ...base }];
+  return unsubscribed
+    ? [
+        { type: 'subscriber.updated', ...base },
+        { type: 'subscriber.unsubscribed', ...base, channelId: null },
+      ]
+    : [{ type: 'subscriber.updated', ...base }];
 }

@@ -9,7 +9,14 @@ import type { Logger } from 'pino';
 import type { Context } from '../services/context.ts';
 import { newId, randomAlnum } from '../domain/ids.ts';
 import { DEFAULT_WEBHOOK_RETRY, nextWebhookAttemptAt, type WebhookRetryPolicy } from '../domain/webhook-backoff.ts';
-import { internalTypesFor, marketingPayloadEvent, transactionalPayloadEvent, webhookBody, type StoredEvent, type WebhookSurface } from '../domain/webhook-events.ts';
+import {
+  internalTypesFor,
+  marketingPayloadEvent,
+  transactionalPayloadEvent,
+  webhookBody,
+  type StoredEvent,
+  type WebhookSurface,
+} from '../domain/webhook-events.ts';
 import * as store from '../store/webhooks.ts';
 import type { EventRow, WebhookRow } from '../store/webhooks.ts';
 import { ATTEMPT_LOG_SIZE } from '../services/webhooks.ts';
@@ -144,7 +151,8 @@ export class WebhookDispatcher {
       const now = this.ctx.clock();
       let next: number;
       if (rows.length === BATCH_MAX_EVENTS) next = rows[rows.length - 1]!.id;
-      else if (rows.length === 0 || now - rows[0]!.created_at >= BATCH_MAX_WAIT_MS) next = mark; // all matching events up to the mark are in rows
+      else if (rows.length === 0 || now - rows[0]!.created_at >= BATCH_MAX_WAIT_MS)
+        next = mark; // all matching events up to the mark are in rows
       else return; // fewer than 100 waiting and the oldest is younger than 1 s: wait for more
       const events = rows.length ? JSON.stringify(await this.payloadEvents(surface, webhook.account_id, rows)) : null;
       try {
@@ -174,15 +182,22 @@ export class WebhookDispatcher {
     }
   }
 
-  private async payloadEvents(surface: WebhookSurface, accountId: string, rows: EventRow[]): Promise<Record<string, unknown>[]> {
+  private async payloadEvents(
+    surface: WebhookSurface,
+    accountId: string,
+    rows: EventRow[],
+  ): Promise<Record<string, unknown>[]> {
     const events = rows.map(stored);
     if (surface === 'marketing') return events.map(marketingPayloadEvent);
     // Metadata is written once, with the injection; later events of the message echo it from there.
-    const lacking = [...new Set(events.filter((e) => e.messageId && e.data.metadata === undefined).map((e) => e.messageId!))];
+    const lacking = [
+      ...new Set(events.filter((e) => e.messageId && e.data.metadata === undefined).map((e) => e.messageId!)),
+    ];
     const injections = await store.injectionData(this.ctx.db, accountId, lacking);
     return events.map((e) => {
       const injected = e.messageId ? injections.get(e.messageId) : undefined;
-      const metadata = injected !== undefined ? (parseData(injected).metadata as Record<string, unknown> | undefined) : undefined;
+      const metadata =
+        injected !== undefined ? (parseData(injected).metadata as Record<string, unknown> | undefined) : undefined;
       return transactionalPayloadEvent(e, metadata);
     });
   }
@@ -208,19 +223,41 @@ export class WebhookDispatcher {
       const firstAttemptAt = batch.first_attempt_at ?? startedAt;
       await store.logAttempt(
         this.ctx.db,
-        { webhook_id: webhook.id, account_id: webhook.account_id, batch_id: batch.id, retry_count: batch.retry_count, event_count: batch.event_count, status_code: res.statusCode, latency_ms: res.latencyMs, error: res.error, attempted_at: startedAt },
+        {
+          webhook_id: webhook.id,
+          account_id: webhook.account_id,
+          batch_id: batch.id,
+          retry_count: batch.retry_count,
+          event_count: batch.event_count,
+          status_code: res.statusCode,
+          latency_ms: res.latencyMs,
+          error: res.error,
+          attempted_at: startedAt,
+        },
         ATTEMPT_LOG_SIZE,
       );
       if (res.ok) {
-        await store.settleBatch(this.ctx.db, batch.id, { status: 'delivered', first_attempt_at: firstAttemptAt, last_attempt_at: at });
+        await store.settleBatch(this.ctx.db, batch.id, {
+          status: 'delivered',
+          first_attempt_at: firstAttemptAt,
+          last_attempt_at: at,
+        });
         continue;
       }
       const failures = batch.retry_count + 1;
       const nextAt = nextWebhookAttemptAt(firstAttemptAt, failures, at, this.policy);
-      if (nextAt === null) this.log.warn({ webhookId: webhook.id, batchId: batch.id, attempts: failures }, 'webhook batch failed for 24 h; given up');
-      await store.settleBatch(this.ctx.db, batch.id, nextAt === null
-        ? { status: 'failed', retry_count: failures, first_attempt_at: firstAttemptAt, last_attempt_at: at }
-        : { retry_count: failures, next_attempt_at: nextAt, first_attempt_at: firstAttemptAt, last_attempt_at: at });
+      if (nextAt === null)
+        this.log.warn(
+          { webhookId: webhook.id, batchId: batch.id, attempts: failures },
+          'webhook batch failed for 24 h; given up',
+        );
+      await store.settleBatch(
+        this.ctx.db,
+        batch.id,
+        nextAt === null
+          ? { status: 'failed', retry_count: failures, first_attempt_at: firstAttemptAt, last_attempt_at: at }
+          : { retry_count: failures, next_attempt_at: nextAt, first_attempt_at: firstAttemptAt, last_attempt_at: at },
+      );
     }
   }
 }

@@ -40,7 +40,10 @@ function guardedLookup(allowPrivate: boolean): net.LookupFunction {
       if (error) return (callback as (...a: unknown[]) => void)(error);
       const list = addresses as dns.LookupAddress[];
       const usable = allowPrivate ? list : list.filter((a) => !isPrivateAddress(a.address));
-      if (usable.length === 0) return (callback as (...a: unknown[]) => void)(new PrivateTargetError(`${hostname} resolves only to private addresses`));
+      if (usable.length === 0)
+        return (callback as (...a: unknown[]) => void)(
+          new PrivateTargetError(`${hostname} resolves only to private addresses`),
+        );
       if ((options as dns.LookupOptions).all) return (callback as (...a: unknown[]) => void)(null, usable);
       return (callback as (...a: unknown[]) => void)(null, usable[0]!.address, usable[0]!.family);
     });
@@ -63,7 +66,8 @@ export function sendWebhook(req: WebhookRequest): Promise<WebhookResponse> {
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // An IP literal never reaches the resolver: check it here.
-  if (net.isIP(host) && !req.allowPrivateTargets && isPrivateAddress(host)) return Promise.resolve(done(null, `${host} is a private address`));
+  if (net.isIP(host) && !req.allowPrivateTargets && isPrivateAddress(host))
+    return Promise.resolve(done(null, `${host} is a private address`));
 
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -71,7 +75,8 @@ export function sendWebhook(req: WebhookRequest): Promise<WebhookResponse> {
     'user-agent': 'Posthorn-Webhooks/1',
     [SIGNATURE_HEADER]: webhookSignature(req.secret, req.body, Date.now() / 1000),
   };
-  if (req.authUser !== null) headers.authorization = `Basic ${Buffer.from(`${req.authUser}:${req.authPassword ?? ''}`).toString('base64')}`;
+  if (req.authUser !== null)
+    headers.authorization = `Basic ${Buffer.from(`${req.authUser}:${req.authPassword ?? ''}`).toString('base64')}`;
 
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
@@ -83,12 +88,23 @@ export function sendWebhook(req: WebhookRequest): Promise<WebhookResponse> {
       req.signal?.removeEventListener('abort', onAbort);
       resolve(done(statusCode, error));
     };
-    const request = client.request(url, { method: 'POST', headers, lookup: guardedLookup(req.allowPrivateTargets), agent: false }, (res) => {
-      // The answer's status is all that counts; its body is read (up to a little) and dropped.
-      res.on('data', () => {});
-      res.on('end', () => finish(res.statusCode ?? null, res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`));
-      res.on('error', (e) => finish(res.statusCode ?? null, e.message));
-    });
+    const request = client.request(
+      url,
+      { method: 'POST', headers, lookup: guardedLookup(req.allowPrivateTargets), agent: false },
+      (res) => {
+        // The answer's status is all that counts; its body is read (up to a little) and dropped.
+        res.on('data', () => {});
+        res.on('end', () =>
+          finish(
+            res.statusCode ?? null,
+            res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300
+              ? null
+              : `HTTP ${res.statusCode}`,
+          ),
+        );
+        res.on('error', (e) => finish(res.statusCode ?? null, e.message));
+      },
+    );
     const timeoutMs = req.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
     const timer = setTimeout(() => {
       request.destroy();
@@ -99,7 +115,12 @@ export function sendWebhook(req: WebhookRequest): Promise<WebhookResponse> {
       finish(null, 'aborted: Posthorn is stopping');
     };
     req.signal?.addEventListener('abort', onAbort);
-    request.on('error', (e) => finish(null, e instanceof PrivateTargetError ? e.message : `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${e.message}`));
+    request.on('error', (e) =>
+      finish(
+        null,
+        e instanceof PrivateTargetError ? e.message : `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${e.message}`,
+      ),
+    );
     request.end(req.body);
   });
 }

@@ -37,7 +37,13 @@ export const concurrentLimitBody = (limit: number) => ({
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
-function tooMany(reply: FastifyReply, rate: RateState | null, now: number, retryAfterMs: number, body: object): FastifyReply {
+function tooMany(
+  reply: FastifyReply,
+  rate: RateState | null,
+  now: number,
+  retryAfterMs: number,
+  body: object,
+): FastifyReply {
   void reply.header('Retry-After', String(seconds(retryAfterMs)));
   // With the minute limit off there is no window; the reset is when the client may retry.
   void reply.header('X-RateLimit-Reset', String(Math.ceil((rate?.resetAt ?? now + retryAfterMs) / 1000)));

@@ -9,7 +9,12 @@ export class RouteIndex {
     app.addHook('onRoute', (route) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       const pattern = new RegExp(
-        '^' + route.url.replace(/\/+$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+') + '/?$',
+        '^' +
+          route.url
+            .replace(/\/+$/, '')
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/:[A-Za-z0-9_]+/g, '[^/]+') +
+          '/?$',
       );
       for (const method of methods) if (method !== 'HEAD') this.routes.push({ pattern, method });
     });

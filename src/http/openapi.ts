@@ -16,7 +16,12 @@ interface SurfaceDoc {
   security: Array<Record<string, string[]>>;
 }
 
-type OpenApiDocument = { paths?: Record<string, unknown>; tags?: Array<{ name: string }>; info?: unknown; security?: unknown };
+type OpenApiDocument = {
+  paths?: Record<string, unknown>;
+  tags?: Array<{ name: string }>;
+  info?: unknown;
+  security?: unknown;
+};
 
 function surfaceDocs(ctx: Context): SurfaceDoc[] {
   return [
@@ -50,7 +55,11 @@ const under = (path: string, prefix: string) => path === prefix || path.startsWi
 function documentFor(full: OpenApiDocument, surface: SurfaceDoc): OpenApiDocument {
   const doc = structuredClone(full);
   doc.paths = Object.fromEntries(Object.entries(full.paths ?? {}).filter(([path]) => under(path, surface.prefix)));
-  const used = new Set(Object.values(doc.paths).flatMap((ops) => Object.values(ops as Record<string, { tags?: string[] }>).flatMap((op) => op?.tags ?? [])));
+  const used = new Set(
+    Object.values(doc.paths).flatMap((ops) =>
+      Object.values(ops as Record<string, { tags?: string[] }>).flatMap((op) => op?.tags ?? []),
+    ),
+  );
   if (doc.tags) doc.tags = doc.tags.filter((t) => used.has(t.name));
   doc.info = surface.info;
   doc.security = surface.security;

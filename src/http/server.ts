@@ -1,5 +1,11 @@
 // Builds the HTTP server: parsing, validation, authentication, the error dialects and the routes.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Context } from '../services/context.ts';
 import { ServiceError } from '../services/errors.ts';
@@ -19,7 +25,10 @@ import { registerTransactionalRoutes } from './transactional/index.ts';
 const surfaces: Surface[] = [transactionalSurface, marketingSurface];
 
 function surfaceFor(url: string): Surface {
-  return surfaces.find((s) => url === s.prefix || url.startsWith(s.prefix + '/') || url.startsWith(s.prefix + '?')) ?? transactionalSurface;
+  return (
+    surfaces.find((s) => url === s.prefix || url.startsWith(s.prefix + '/') || url.startsWith(s.prefix + '?')) ??
+    transactionalSurface
+  );
 }
 
 function httpLogLevel(log: Logger): string {
@@ -46,7 +55,11 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       // A mangled link in a subscriber's mail gets the friendly page, not an API error body.
       if (/^\/[pt](?:\/|$)/.test(request.url)) return void sendErrorPage(request, reply, 404, 'invalid_link');
-      void surfaceFor(request.url).protocol(reply, 400, error.code === 'FST_ERR_BAD_URL' ? 'the URL is not correctly percent-encoded' : error.message);
+      void surfaceFor(request.url).protocol(
+        reply,
+        400,
+        error.code === 'FST_ERR_BAD_URL' ? 'the URL is not correctly percent-encoded' : error.message,
+      );
     },
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -79,25 +92,41 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   const tooLarge = (request: FastifyRequest, reply: FastifyReply) => {
     request.raw.pause();
     void reply.header('connection', 'close');
-    return surfaceFor(request.url).protocol(reply, 413, `the request body exceeds the limit of ${ctx.config.maxBodyBytes} bytes`);
+    return surfaceFor(request.url).protocol(
+      reply,
+      413,
+      `the request body exceeds the limit of ${ctx.config.maxBodyBytes} bytes`,
+    );
   };
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const surface = surfaceFor(request.url);
     if (error instanceof ServiceError) return surface.service(reply, error);
-    if (error.validation) return surface.validation(reply, describeValidationError(error.validation as never, error.validationContext ?? 'body'));
+    if (error.validation)
+      return surface.validation(
+        reply,
+        describeValidationError(error.validation as never, error.validationContext ?? 'body'),
+      );
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return tooLarge(request, reply);
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return surface.protocol(reply, 415, `Content-Type "${request.headers['content-type'] ?? ''}" is not supported; send application/json`);
+        return surface.protocol(
+          reply,
+          415,
+          `Content-Type "${request.headers['content-type'] ?? ''}" is not supported; send application/json`,
+        );
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return surface.protocol(reply, 400, 'the JSON body is empty');
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return surface.protocol(reply, 400, 'Content-Length does not match the body');
     }
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-      return surface.protocol(reply, 400, `the body is not valid JSON: ${error.message.replace(/ in JSON at position \d+.*$/, '')}`);
+      return surface.protocol(
+        reply,
+        400,
+        `the body is not valid JSON: ${error.message.replace(/ in JSON at position \d+.*$/, '')}`,
+      );
     }
     // Other errors Fastify raises while reading a request carry their status; keep it in the dialect.
     if (error.statusCode === 400) return surface.protocol(reply, 400, error.message);

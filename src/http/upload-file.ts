@@ -9,7 +9,11 @@ import { newId } from '../domain/ids.ts';
 
 export class UploadTooLarge extends Error {}
 
-export async function saveUpload(request: IncomingMessage, dir: string, maxBytes: number): Promise<{ file: string; bytes: number }> {
+export async function saveUpload(
+  request: IncomingMessage,
+  dir: string,
+  maxBytes: number,
+): Promise<{ file: string; bytes: number }> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) throw new UploadTooLarge();
   await fs.promises.mkdir(dir, { recursive: true });

@@ -3,8 +3,20 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 
-const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
-const textAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+const bodyAjv = new Ajv({
+  coerceTypes: false,
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: false,
+  strict: false,
+});
+const textAjv = new Ajv({
+  coerceTypes: 'array',
+  useDefaults: true,
+  removeAdditional: false,
+  allErrors: false,
+  strict: false,
+});
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const ajv = httpPart === 'body' ? bodyAjv : textAjv;
@@ -21,7 +33,10 @@ export interface FieldProblem {
 export function describeValidationError(errors: ErrorObject[], part: string): FieldProblem {
   // For a union (anyOf), the branch errors come first; the anyOf error itself names the field.
   const error = errors.find((e) => e.keyword === 'anyOf') ?? errors[0]!;
-  const base = error.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.');
+  const base = error.instancePath
+    .replace(/^\//, '')
+    .replace(/\/(\d+)(?=\/|$)/g, '[$1]')
+    .replace(/\//g, '.');
   const prefix = part === 'body' ? '' : `${part} `;
   if (error.keyword === 'required') {
     const missing = (error.params as { missingProperty: string }).missingProperty;
@@ -90,12 +105,17 @@ export function findBodyProblem(body: unknown): BodyProblem | null {
     if (depth >= MAX_JSON_DEPTH) return { kind: 'depth', path: path || 'body' };
     // Pushed in reverse so the first problem in document order is the one reported.
     if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
+      for (let i = value.length - 1; i >= 0; i--)
+        stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 });
     } else {
       const keys = Object.keys(value);
       for (let i = keys.length - 1; i >= 0; i--) {
         const key = keys[i]!;
-        stack.push({ value: (value as Record<string, unknown>)[key], path: path ? `${path}.${key}` : key, depth: depth + 1 });
+        stack.push({
+          value: (value as Record<string, unknown>)[key],
+          path: path ? `${path}.${key}` : key,
+          depth: depth + 1,
+        });
       }
     }
   }
@@ -105,6 +125,14 @@ export function findBodyProblem(body: unknown): BodyProblem | null {
 /** The field problem a client sees for a body that breaks the number or nesting rule. */
 export function describeBodyProblem(problem: BodyProblem): FieldProblem {
   return problem.kind === 'number'
-    ? { kind: 'invalid', field: problem.path, description: `${problem.path} must be a signed 32-bit integer (between -2147483648 and 2147483647)` }
-    : { kind: 'invalid', field: problem.path, description: `${problem.path} nests deeper than ${MAX_JSON_DEPTH} levels` };
+    ? {
+        kind: 'invalid',
+        field: problem.path,
+        description: `${problem.path} must be a signed 32-bit integer (between -2147483648 and 2147483647)`,
+      }
+    : {
+        kind: 'invalid',
+        field: problem.path,
+        description: `${problem.path} nests deeper than ${MAX_JSON_DEPTH} levels`,
+      };
 }

@@ -36,7 +36,12 @@ export async function whoami(ctx: Context, accountId: string): Promise<AccountVi
   const profile = await findAccountProfile(ctx.db, accountId);
   if (!profile) throw notFound('Account');
   const { account, hasSubAccounts } = profile;
-  return { id: account.id, type: hasSubAccounts ? 'L' : 'S', name: account.name, createdAt: Number(account.created_at) };
+  return {
+    id: account.id,
+    type: hasSubAccounts ? 'L' : 'S',
+    name: account.name,
+    createdAt: Number(account.created_at),
+  };
 }
 
 export async function accountChannels(ctx: Context, accountId: string): Promise<ChannelRow[]> {

@@ -84,7 +84,8 @@ export function ipAllowed(ip: string, allowed: string[]): boolean {
   });
 }
 
-export type AuthResult = { ok: true; key: ApiKeyInfo } | { ok: false; reason: 'missing' | 'invalid' | 'ip_not_allowed' };
+export type AuthResult =
+  { ok: true; key: ApiKeyInfo } | { ok: false; reason: 'missing' | 'invalid' | 'ip_not_allowed' };
 
 // lastUsedAt is written at most once a minute per key: one write per request would make every
 // API call a database write.

@@ -38,15 +38,22 @@ export interface BlacklistAddition {
 export function normalizePattern(raw: string, field: string): string {
   const value = raw.trim().toLowerCase();
   if (value.startsWith('*@')) {
-    if (!isValidDomain(value.slice(2))) throw invalid(field, 'must be an email address or *@ followed by a domain, e.g. *@example.com');
+    if (!isValidDomain(value.slice(2)))
+      throw invalid(field, 'must be an email address or *@ followed by a domain, e.g. *@example.com');
     return value;
   }
-  if (!isValidEmail(value)) throw invalid(field, 'must be an email address or *@ followed by a domain, e.g. *@example.com');
+  if (!isValidEmail(value))
+    throw invalid(field, 'must be an email address or *@ followed by a domain, e.g. *@example.com');
   return value;
 }
 
-export async function addToBlacklist(ctx: Context, accountId: string, input: BlacklistInput): Promise<BlacklistAddition> {
-  if (input.pattern !== undefined && input.email !== undefined) throw invalid('pattern', 'give either pattern or email, not both');
+export async function addToBlacklist(
+  ctx: Context,
+  accountId: string,
+  input: BlacklistInput,
+): Promise<BlacklistAddition> {
+  if (input.pattern !== undefined && input.email !== undefined)
+    throw invalid('pattern', 'give either pattern or email, not both');
   const field = input.pattern !== undefined ? 'pattern' : 'email';
   const raw = input.pattern ?? input.email;
   if (raw === undefined || raw.trim() === '') throw required('pattern');
@@ -69,7 +76,15 @@ async function getEntry(ctx: Context, accountId: string, id: number): Promise<Bl
 
 export async function listBlacklist(ctx: Context, accountId: string, query: ListQuery): Promise<Page<BlacklistRow>> {
   const { search, sorting, paging } = parseListParams(query, BLACKLIST_SEARCH, BLACKLIST_SORTABLE);
-  const { total, rows } = await store.listBlacklist(ctx.db, ctx.dialect, accountId, search, sorting, paging, BLACKLIST_COLUMNS);
+  const { total, rows } = await store.listBlacklist(
+    ctx.db,
+    ctx.dialect,
+    accountId,
+    search,
+    sorting,
+    paging,
+    BLACKLIST_COLUMNS,
+  );
   return { total, rows, paging };
 }
 

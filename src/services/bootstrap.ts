@@ -17,7 +17,13 @@ export async function bootstrapFirstAccount(ctx: Context): Promise<{ accountId: 
     return { accountId: (await getSetting(ctx.db, 'first_account_id')) ?? '', key: null };
   }
   const accountId = newId();
-  await insertAccount(ctx.db, { id: accountId, name: 'Default account', parent_id: null, status: 'Active', created_at: ctx.clock() });
+  await insertAccount(ctx.db, {
+    id: accountId,
+    name: 'Default account',
+    parent_id: null,
+    status: 'Active',
+    created_at: ctx.clock(),
+  });
   await initSetting(ctx.db, 'first_account_id', accountId);
   const { key } = await createApiKey(ctx, { accountId, name: 'First key (created at first start)' });
   return { accountId, key };

@@ -20,7 +20,8 @@ export interface ChannelInput {
 const COLOR = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
 
 /** null and "" both mean "not set" for the optional fields. */
-const orNull = (v: string | null | undefined): string | null => (v === undefined || v === null || v.trim() === '' ? null : v.trim());
+const orNull = (v: string | null | undefined): string | null =>
+  v === undefined || v === null || v.trim() === '' ? null : v.trim();
 
 function checkedChanges(input: ChannelInput): store.ChannelChanges {
   const changes: store.ChannelChanges = {};
@@ -45,7 +46,8 @@ function checkedChanges(input: ChannelInput): store.ChannelChanges {
     changes[column] = email === null ? null : normalizeEmail(email);
   }
   if (input.languageIso !== undefined) {
-    if (!isAccountLanguage(input.languageIso)) throw invalid('languageIso', `must be one of the account's languages: ${LANGUAGE_ISOS.join(', ')}`);
+    if (!isAccountLanguage(input.languageIso))
+      throw invalid('languageIso', `must be one of the account's languages: ${LANGUAGE_ISOS.join(', ')}`);
     changes.language_iso = input.languageIso;
   }
   if (input.color !== undefined) {
@@ -81,11 +83,19 @@ export async function getChannel(ctx: Context, accountId: string, id: number): P
 }
 
 export async function listChannels(ctx: Context, accountId: string, paging: Paging): Promise<Page<ChannelRow>> {
-  const [total, rows] = await Promise.all([store.countChannels(ctx.db, accountId), store.listChannels(ctx.db, accountId, paging.offset, paging.limit)]);
+  const [total, rows] = await Promise.all([
+    store.countChannels(ctx.db, accountId),
+    store.listChannels(ctx.db, accountId, paging.offset, paging.limit),
+  ]);
   return { total, rows, paging };
 }
 
-export async function updateChannel(ctx: Context, accountId: string, id: number, input: ChannelInput): Promise<ChannelRow> {
+export async function updateChannel(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  input: ChannelInput,
+): Promise<ChannelRow> {
   const changes = checkedChanges(input);
   const found = await store.updateChannel(ctx.db, accountId, id, { ...changes, updated_at: ctx.clock() });
   if (!found) throw notFound('Channel');

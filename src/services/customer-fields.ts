@@ -69,7 +69,9 @@ type StoredTranslations = Record<string, { name: string; description: string | n
 function storedTranslations(json: string): StoredTranslations {
   try {
     const parsed: unknown = JSON.parse(json);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as StoredTranslations) : {};
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as StoredTranslations)
+      : {};
   } catch {
     return {};
   }
@@ -78,17 +80,25 @@ function storedTranslations(json: string): StoredTranslations {
 function view(row: CustomerFieldRow): CustomerFieldView {
   const stored = storedTranslations(row.translations);
   const translations: Record<string, Translation> = {};
-  for (const { iso } of LANGUAGES) translations[iso] = stored[iso] ? { name: stored[iso].name, description: stored[iso].description ?? null } : { name: null, description: null };
+  for (const { iso } of LANGUAGES)
+    translations[iso] = stored[iso]
+      ? { name: stored[iso].name, description: stored[iso].description ?? null }
+      : { name: null, description: null };
   return { row: { ...row, type: Number(row.type), field_type: Number(row.field_type) }, translations };
 }
 
-const trimmedOrNull = (v: string | null | undefined): string | null => (v === undefined || v === null || v.trim() === '' ? null : v.trim());
+const trimmedOrNull = (v: string | null | undefined): string | null =>
+  v === undefined || v === null || v.trim() === '' ? null : v.trim();
 
 /** `current` merged with the languages sent; at least one language must keep a name. */
-function mergedTranslations(current: StoredTranslations, input: Record<string, TranslationInput | null>): StoredTranslations {
+function mergedTranslations(
+  current: StoredTranslations,
+  input: Record<string, TranslationInput | null>,
+): StoredTranslations {
   const out: StoredTranslations = { ...current };
   for (const [iso, entry] of Object.entries(input)) {
-    if (!isAccountLanguage(iso)) throw invalid(`translations.${iso}`, `is not one of the account's languages (${LANGUAGE_ISOS.join(', ')})`);
+    if (!isAccountLanguage(iso))
+      throw invalid(`translations.${iso}`, `is not one of the account's languages (${LANGUAGE_ISOS.join(', ')})`);
     const name = trimmedOrNull(entry?.name);
     const description = trimmedOrNull(entry?.description);
     if (name === null) {
@@ -99,12 +109,14 @@ function mergedTranslations(current: StoredTranslations, input: Record<string, T
     if (hasLineBreak(name)) throw invalid(`translations.${iso}.name`, 'must not contain line breaks');
     out[iso] = { name, description };
   }
-  if (!LANGUAGE_ISOS.some((iso) => out[iso])) throw invalid('translations', `must give the field a name in at least one language (${LANGUAGE_ISOS.join(', ')})`);
+  if (!LANGUAGE_ISOS.some((iso) => out[iso]))
+    throw invalid('translations', `must give the field a name in at least one language (${LANGUAGE_ISOS.join(', ')})`);
   return out;
 }
 
 function checkKinds(input: CustomerFieldInput): void {
-  if (input.fieldType !== undefined && !(FIELD_KINDS as readonly number[]).includes(input.fieldType)) throw invalid('fieldType', 'must be 1 (subscriber), 2 (account) or 3 (mailing)');
+  if (input.fieldType !== undefined && !(FIELD_KINDS as readonly number[]).includes(input.fieldType))
+    throw invalid('fieldType', 'must be 1 (subscriber), 2 (account) or 3 (mailing)');
   if (input.type !== undefined && !(VALUE_TYPES as readonly number[]).includes(input.type)) {
     throw invalid('type', 'must be 1 (string), 2 (integer), 3 (date), 4 (boolean), 5 (string list) or 6 (currency)');
   }
@@ -112,7 +124,11 @@ function checkKinds(input: CustomerFieldInput): void {
 
 const flag = (v: boolean | undefined, current: number) => (v === undefined ? current : v ? 1 : 0);
 
-export async function createCustomerField(ctx: Context, accountId: string, input: CustomerFieldInput): Promise<CustomerFieldView> {
+export async function createCustomerField(
+  ctx: Context,
+  accountId: string,
+  input: CustomerFieldInput,
+): Promise<CustomerFieldView> {
   if (input.fieldType === undefined) throw required('fieldType');
   if (input.type === undefined) throw required('type');
   if (input.translations === undefined) throw required('translations');
@@ -143,9 +159,21 @@ export async function getCustomerField(ctx: Context, accountId: string, id: numb
   return view(await findOr404(ctx, accountId, id));
 }
 
-export async function listCustomerFields(ctx: Context, accountId: string, query: ListQuery): Promise<Page<CustomerFieldView>> {
+export async function listCustomerFields(
+  ctx: Context,
+  accountId: string,
+  query: ListQuery,
+): Promise<Page<CustomerFieldView>> {
   const { search, sorting, paging } = parseListParams(query, CUSTOMER_FIELD_SEARCH, CUSTOMER_FIELD_SORTABLE);
-  const { total, rows } = await store.listCustomerFields(ctx.db, ctx.dialect, accountId, search, sorting, paging, CUSTOMER_FIELD_COLUMNS);
+  const { total, rows } = await store.listCustomerFields(
+    ctx.db,
+    ctx.dialect,
+    accountId,
+    search,
+    sorting,
+    paging,
+    CUSTOMER_FIELD_COLUMNS,
+  );
   return { total, rows: rows.map(view), paging };
 }
 
@@ -153,24 +181,38 @@ async function refuseWhileUsedByGroups(ctx: Context, accountId: string, fieldId:
   const groups = await dynamicGroupsUsingField(ctx, accountId, fieldId);
   if (groups.length > 0) {
     const names = groups.map((g) => `"${g.name}" (${g.id})`).join(', ');
-    throw new ServiceError('forbidden', `The customer field is used by the conditions of the dynamic subscriber group${groups.length > 1 ? 's' : ''} ${names}; ${what}.`);
+    throw new ServiceError(
+      'forbidden',
+      `The customer field is used by the conditions of the dynamic subscriber group${groups.length > 1 ? 's' : ''} ${names}; ${what}.`,
+    );
   }
 }
 
-export async function updateCustomerField(ctx: Context, accountId: string, id: number, input: CustomerFieldInput): Promise<CustomerFieldView> {
+export async function updateCustomerField(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  input: CustomerFieldInput,
+): Promise<CustomerFieldView> {
   const row = await findOr404(ctx, accountId, id);
   checkKinds(input);
   const changes: store.CustomerFieldChanges = {};
-  const typeChanges = (input.type !== undefined && input.type !== Number(row.type)) || (input.fieldType !== undefined && input.fieldType !== Number(row.field_type));
+  const typeChanges =
+    (input.type !== undefined && input.type !== Number(row.type)) ||
+    (input.fieldType !== undefined && input.fieldType !== Number(row.field_type));
   if (typeChanges) {
     if (await store.customerFieldHasValues(ctx.db, id)) {
-      throw new ServiceError('forbidden', 'The customer field has values; its type and fieldType cannot change. Create a new field instead.');
+      throw new ServiceError(
+        'forbidden',
+        'The customer field has values; its type and fieldType cannot change. Create a new field instead.',
+      );
     }
     await refuseWhileUsedByGroups(ctx, accountId, id, 'change those conditions before changing its type');
     if (input.type !== undefined) changes.type = input.type;
     if (input.fieldType !== undefined) changes.field_type = input.fieldType;
   }
-  if (input.translations !== undefined) changes.translations = JSON.stringify(mergedTranslations(storedTranslations(row.translations), input.translations));
+  if (input.translations !== undefined)
+    changes.translations = JSON.stringify(mergedTranslations(storedTranslations(row.translations), input.translations));
   changes.is_available_for_import = flag(input.isAvailableForImport, row.is_available_for_import);
   changes.is_available_for_export = flag(input.isAvailableForExport, row.is_available_for_export);
   changes.is_editable = flag(input.isEditable, row.is_editable);

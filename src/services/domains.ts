@@ -8,7 +8,13 @@ import { newId } from '../domain/ids.ts';
 import { isValidDomain } from '../domain/email-address.ts';
 import { dkimRecordValue, generateDkimKey } from '../domain/dkim-keys.ts';
 import type { SendingDomainsTable } from '../store/schema.ts';
-import { deleteDomain, findDomain, insertDomainUnlessTaken, listDomains, updateDomainVerification } from '../store/domains.ts';
+import {
+  deleteDomain,
+  findDomain,
+  insertDomainUnlessTaken,
+  listDomains,
+  updateDomainVerification,
+} from '../store/domains.ts';
 
 export interface AddDomainInput {
   domain: string;
@@ -84,7 +90,11 @@ export function domainView(d: SendingDomainsTable, config: Config): SendingDomai
   };
 }
 
-export async function addSendingDomain(ctx: Context, accountId: string, input: AddDomainInput): Promise<SendingDomainView> {
+export async function addSendingDomain(
+  ctx: Context,
+  accountId: string,
+  input: AddDomainInput,
+): Promise<SendingDomainView> {
   const domain = (input.domain ?? '').trim().toLowerCase().replace(/\.$/, '');
   if (!domain) throw required('domain');
   if (!isValidDomain(domain)) throw invalid('domain', `"${input.domain.slice(0, 100)}" is not a valid domain name`);
@@ -178,9 +188,15 @@ export async function verifySendingDomain(ctx: Context, accountId: string, id: s
   const d = await loadDomain(ctx, accountId, id);
   const view = domainView(d, ctx.config);
   const [spf, dkim, cname, dmarc] = await Promise.all([
-    check(ctx, view.spfHostname, async () => (await ctx.dns.txt(view.spfHostname)).some((r) => spfMatches(r, ctx.config.spfInclude))),
-    check(ctx, view.dkimHostname, async () => (await ctx.dns.txt(view.dkimHostname)).some((r) => dkimPublicKeyOf(r) === d.dkim_public_key)),
-    check(ctx, view.cnameHostname, async () => (await ctx.dns.cname(view.cnameHostname)).some((t) => normalizeHost(t) === normalizeHost(view.cnameValue))),
+    check(ctx, view.spfHostname, async () =>
+      (await ctx.dns.txt(view.spfHostname)).some((r) => spfMatches(r, ctx.config.spfInclude)),
+    ),
+    check(ctx, view.dkimHostname, async () =>
+      (await ctx.dns.txt(view.dkimHostname)).some((r) => dkimPublicKeyOf(r) === d.dkim_public_key),
+    ),
+    check(ctx, view.cnameHostname, async () =>
+      (await ctx.dns.cname(view.cnameHostname)).some((t) => normalizeHost(t) === normalizeHost(view.cnameValue)),
+    ),
     check(ctx, view.dmarcHostname, async () => (await ctx.dns.txt(view.dmarcHostname)).some(dmarcMatches)),
   ]);
   const flag = (found: Check, previous: number) => (found === null ? previous : found ? 1 : 0);

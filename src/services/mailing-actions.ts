@@ -23,7 +23,12 @@ const conflict = (action: MailingAction, status: string) => new ServiceError('co
  * What the mailing goes out with: its own fields, then the template's content and the channel's
  * sender for whatever it leaves empty. Refuses (422) a mailing that cannot be sent as it is.
  */
-export async function resolveForSend(ctx: Context, m: MailingRow): Promise<MailingChanges & Pick<MailingRow, 'subject' | 'html' | 'text' | 'sender_email' | 'sender_name' | 'reply_to'>> {
+export async function resolveForSend(
+  ctx: Context,
+  m: MailingRow,
+): Promise<
+  MailingChanges & Pick<MailingRow, 'subject' | 'html' | 'text' | 'sender_email' | 'sender_name' | 'reply_to'>
+> {
   const template = m.template_id ? await findTemplate(ctx.db, m.account_id, m.template_id) : undefined;
   const channel = m.channel_id !== null ? await findChannel(ctx.db, m.account_id, m.channel_id) : undefined;
   const resolved = {
@@ -34,7 +39,14 @@ export async function resolveForSend(ctx: Context, m: MailingRow): Promise<Maili
     sender_name: m.sender_name ?? channel?.sender_name ?? null,
     reply_to: m.reply_to ?? channel?.reply_to ?? null,
   };
-  const missing = Object.entries(missingForSend({ subject: resolved.subject, html: resolved.html, text: resolved.text, senderEmail: resolved.sender_email }));
+  const missing = Object.entries(
+    missingForSend({
+      subject: resolved.subject,
+      html: resolved.html,
+      text: resolved.text,
+      senderEmail: resolved.sender_email,
+    }),
+  );
   if (missing.length > 0) throw new ServiceError('invalid', missing[0]![1], missing[0]![0]);
   const templates = mailingTemplates({ ...resolved, preheader: m.preheader });
   try {
@@ -45,13 +57,27 @@ export async function resolveForSend(ctx: Context, m: MailingRow): Promise<Maili
     if (error instanceof TemplateError) throw new ServiceError('template_error', error.message, error.part);
     throw error;
   }
-  if (ctx.config.delivery !== 'capture' && ctx.config.requireVerifiedDomain && !(await isDomainVerified(ctx.db, m.account_id, domainOf(resolved.sender_email!)))) {
-    throw new ServiceError('domain_unverified', `sending domain "${domainOf(resolved.sender_email!)}" is not a verified sending domain of this account`, 'senderEmail');
+  if (
+    ctx.config.delivery !== 'capture' &&
+    ctx.config.requireVerifiedDomain &&
+    !(await isDomainVerified(ctx.db, m.account_id, domainOf(resolved.sender_email!)))
+  ) {
+    throw new ServiceError(
+      'domain_unverified',
+      `sending domain "${domainOf(resolved.sender_email!)}" is not a verified sending domain of this account`,
+      'senderEmail',
+    );
   }
   return resolved;
 }
 
-async function move(ctx: Context, accountId: string, id: number, action: MailingAction, changes: (m: MailingRow) => Promise<MailingChanges>): Promise<MailingRow> {
+async function move(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  action: MailingAction,
+  changes: (m: MailingRow) => Promise<MailingChanges>,
+): Promise<MailingRow> {
   const m = await findMailingOr404(ctx, accountId, id);
   if (!allowedIn(action, m.status)) throw conflict(action, m.status);
   const set = await changes(m);
@@ -63,7 +89,8 @@ async function move(ctx: Context, accountId: string, id: number, action: Mailing
       const now = ctx.clock();
       if (action === 'pause') await store.setOpenMessages(trx, id, ['queued', 'deferred'], HELD_STATUS, now);
       if (action === 'resume') await store.setOpenMessages(trx, id, [HELD_STATUS], 'queued', now);
-      if (action === 'cancel') await store.setOpenMessages(trx, id, ['queued', 'deferred', HELD_STATUS], 'cancelled', now);
+      if (action === 'cancel')
+        await store.setOpenMessages(trx, id, ['queued', 'deferred', HELD_STATUS], 'cancelled', now);
       return true;
     })
     .catch((error: unknown) => {
@@ -101,7 +128,12 @@ export function sendMailing(ctx: Context, accountId: string, id: number): Promis
 export function scheduleMailing(ctx: Context, accountId: string, id: number, scheduledAt: number): Promise<MailingRow> {
   return move(ctx, accountId, id, 'schedule', async (m) => {
     // A trigger mailing has no send time: it goes out when triggered.
-    if (m.type === 'trigger') throw new ServiceError('invalid', 'A trigger mailing is not scheduled; activate it with POST /api/v1/mailings/{id}/send.', 'scheduledAt');
+    if (m.type === 'trigger')
+      throw new ServiceError(
+        'invalid',
+        'A trigger mailing is not scheduled; activate it with POST /api/v1/mailings/{id}/send.',
+        'scheduledAt',
+      );
     return { ...(await resolveForSend(ctx, m)), status: 'scheduled', scheduled_at: scheduledAt };
   });
 }
@@ -120,5 +152,9 @@ export function resumeMailing(ctx: Context, accountId: string, id: number): Prom
 
 /** Ends it for good: no more messages, the unsent ones cancelled. */
 export function cancelMailing(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
-  return move(ctx, accountId, id, 'cancel', async () => ({ status: 'cancelled', lease_owner: null, lease_expires_at: null }));
+  return move(ctx, accountId, id, 'cancel', async () => ({
+    status: 'cancelled',
+    lease_owner: null,
+    lease_expires_at: null,
+  }));
 }

@@ -35,7 +35,10 @@ export async function audienceOf(ctx: Context, mailing: MailingRow): Promise<Aud
       else dynamic.push(membership.ast);
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
-      ctx.log.warn({ mailingId: mailing.id, groupId: id, err: error.detail }, 'dynamic group conditions do not parse; the group adds nobody');
+      ctx.log.warn(
+        { mailingId: mailing.id, groupId: id, err: error.detail },
+        'dynamic group conditions do not parse; the group adds nobody',
+      );
     }
   }
   return { ...base, groups: { staticIds, dynamic } };
@@ -45,7 +48,12 @@ export const audienceShape = subscriberShape;
 
 /** The three links every mailing carries, signed for this subscriber and mailing. */
 export function recipientLinks(ctx: Context, mailing: MailingRow, subscriberId: number): RecipientLinks {
-  return signedRecipientLinks({ secret: ctx.secret, publicUrl: ctx.config.publicUrl }, ctx.clock(), mailing, subscriberId);
+  return signedRecipientLinks(
+    { secret: ctx.secret, publicUrl: ctx.config.publicUrl },
+    ctx.clock(),
+    mailing,
+    subscriberId,
+  );
 }
 
 export function mailingVariables(
@@ -57,5 +65,9 @@ export function mailingVariables(
   links: RecipientLinks = recipientLinks(ctx, mailing, subscriber.id),
 ): Record<string, unknown> {
   const customerFields = parseJson<Record<string, unknown>>(mailing.customer_fields, {});
-  return recipientVariables(subscriber, fieldValues, fieldNames, links, { id: mailing.id, name: mailing.name, customerFields });
+  return recipientVariables(subscriber, fieldValues, fieldNames, links, {
+    id: mailing.id,
+    name: mailing.name,
+    customerFields,
+  });
 }

@@ -126,7 +126,12 @@ export class MailingFanout {
     let worked = false;
     for (const mailing of await mailingsToFanOut(this.ctx.db, this.owner, now, 20)) {
       if (!this.running) break;
-      if (!(await unsyncedTransaction(this.ctx.db, this.ctx.dialect, (trx) => takeFanoutLease(trx, mailing.id, this.owner, now, this.opts.leaseMs)))) continue;
+      if (
+        !(await unsyncedTransaction(this.ctx.db, this.ctx.dialect, (trx) =>
+          takeFanoutLease(trx, mailing.id, this.owner, now, this.opts.leaseMs),
+        ))
+      )
+        continue;
       if (await this.step(mailing)) worked = true;
     }
     await this.finishSentMailings();
@@ -145,13 +150,26 @@ export class MailingFanout {
 
     // Suppressed and blacklisted addresses get no message at all.
     const emails = batch.map((s) => s.email!);
-    const [suppressed, blacklisted] = await Promise.all([findSuppressed(db, accountId, emails), findBlacklisted(db, accountId, emails)]);
+    const [suppressed, blacklisted] = await Promise.all([
+      findSuppressed(db, accountId, emails),
+      findBlacklisted(db, accountId, emails),
+    ]);
     const eligible = batch.filter((s) => !suppressed.has(s.email!) && !blacklisted.has(s.email!));
-    const extras = eligible.length ? await subscriberExtras(db, accountId, eligible.map((s) => s.id)) : null;
+    const extras = eligible.length
+      ? await subscriberExtras(
+          db,
+          accountId,
+          eligible.map((s) => s.id),
+        )
+      : null;
 
     const now = this.ctx.clock();
     const rows: MessagesTable[] = eligible.map((s) => {
-      const name = [s.firstname, s.lastname].filter(Boolean).join(' ').replace(/[\r\n]+/g, ' ').trim();
+      const name = [s.firstname, s.lastname]
+        .filter(Boolean)
+        .join(' ')
+        .replace(/[\r\n]+/g, ' ')
+        .trim();
       return newOutboxRow({
         id: newId(),
         account_id: accountId,
@@ -170,10 +188,25 @@ export class MailingFanout {
     const inserted = await unsyncedTransaction(db, this.ctx.dialect, async (trx) => {
       const n = await commitFanoutStep(trx, mailing.id, this.owner, cursor, done, rows, now, this.opts.leaseMs);
       if (n === null || n === 0) return n;
-      const mine = n === rows.length ? rows : await existingMessageIds(trx, rows.map((r) => r.id)).then((ids) => rows.filter((r) => ids.has(r.id)));
+      const mine =
+        n === rows.length
+          ? rows
+          : await existingMessageIds(
+              trx,
+              rows.map((r) => r.id),
+            ).then((ids) => rows.filter((r) => ids.has(r.id)));
       await recordEvents(
         trx,
-        mine.map((r) => ({ account_id: accountId, type: 'injection', message_id: r.id, transmission_id: null, mailing_id: r.mailing_id, recipient: r.recipient, data: JSON.stringify({ subscriberId: r.subscriber_id }), created_at: now })),
+        mine.map((r) => ({
+          account_id: accountId,
+          type: 'injection',
+          message_id: r.id,
+          transmission_id: null,
+          mailing_id: r.mailing_id,
+          recipient: r.recipient,
+          data: JSON.stringify({ subscriberId: r.subscriber_id }),
+          created_at: now,
+        })),
       );
       await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), n);
       return n;
@@ -181,7 +214,8 @@ export class MailingFanout {
     if (inserted === null) return false;
     mailing.fanout_cursor = cursor;
     if (inserted > 0) this.onMessages();
-    if (done) this.log.info({ mailingId: mailing.id, recipients: mailing.recipient_count + inserted }, 'mailing fanned out');
+    if (done)
+      this.log.info({ mailingId: mailing.id, recipients: mailing.recipient_count + inserted }, 'mailing fanned out');
     return inserted > 0 || !done;
   }
 
@@ -191,7 +225,18 @@ export class MailingFanout {
       const now = this.ctx.clock();
       await this.ctx.db.transaction().execute(async (trx) => {
         if (!(await markSentIfFinished(trx, m.id, now))) return;
-        await recordEvents(trx, [{ account_id: m.account_id, type: 'mailing.sent', message_id: null, transmission_id: null, mailing_id: String(m.id), recipient: null, data: JSON.stringify({ mailingId: m.id }), created_at: now }]);
+        await recordEvents(trx, [
+          {
+            account_id: m.account_id,
+            type: 'mailing.sent',
+            message_id: null,
+            transmission_id: null,
+            mailing_id: String(m.id),
+            recipient: null,
+            data: JSON.stringify({ mailingId: m.id }),
+            created_at: now,
+          },
+        ]);
       });
     }
   }

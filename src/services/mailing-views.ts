@@ -30,15 +30,42 @@ const NO_LINKS: RecipientLinks = { unsubscribeUrl: '#', preferencesUrl: '#', web
 
 /** Somebody who is not (or not yet) a subscriber: every field empty. */
 function sampleSubscriber(email: string | null): AudienceSubscriber {
-  return { id: 0, email, gender_id: null, language_iso: null, title: null, firstname: null, lastname: null, company: null, street: null, postcode: null, city: null, phone_number: null, birthday: null };
+  return {
+    id: 0,
+    email,
+    gender_id: null,
+    language_iso: null,
+    title: null,
+    firstname: null,
+    lastname: null,
+    company: null,
+    street: null,
+    postcode: null,
+    city: null,
+    phone_number: null,
+    birthday: null,
+  };
 }
 
-async function variablesFor(ctx: Context, m: MailingRow, s: AudienceSubscriber, links: RecipientLinks): Promise<Record<string, unknown>> {
-  const [extras, names] = s.id ? await Promise.all([subscriberExtras(ctx.db, m.account_id, [s.id]), store.subscriberFieldNames(ctx.db, m.account_id)]) : [null, new Map<number, string[]>()];
+async function variablesFor(
+  ctx: Context,
+  m: MailingRow,
+  s: AudienceSubscriber,
+  links: RecipientLinks,
+): Promise<Record<string, unknown>> {
+  const [extras, names] = s.id
+    ? await Promise.all([
+        subscriberExtras(ctx.db, m.account_id, [s.id]),
+        store.subscriberFieldNames(ctx.db, m.account_id),
+      ])
+    : [null, new Map<number, string[]>()];
   return mailingVariables(ctx, m, s, extras?.fieldValues.get(s.id), names, links);
 }
 
-function render(m: Pick<MailingRow, 'subject' | 'preheader' | 'html' | 'text'>, data: Record<string, unknown>): RenderedMessage {
+function render(
+  m: Pick<MailingRow, 'subject' | 'preheader' | 'html' | 'text'>,
+  data: Record<string, unknown>,
+): RenderedMessage {
   try {
     return renderMessage(compileMessage(mailingTemplates(m)), data);
   } catch (error) {
@@ -48,7 +75,12 @@ function render(m: Pick<MailingRow, 'subject' | 'preheader' | 'html' | 'text'>, 
 }
 
 /** The mailing rendered for one subscriber (or, without one, for an empty sample subscriber). */
-export async function previewMailing(ctx: Context, accountId: string, id: number, subscriberId: number | null): Promise<RenderedMessage & { subscriberId: number | null }> {
+export async function previewMailing(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  subscriberId: number | null,
+): Promise<RenderedMessage & { subscriberId: number | null }> {
   const m = await findMailingOr404(ctx, accountId, id);
   let s = sampleSubscriber(null);
   if (subscriberId !== null) {
@@ -70,11 +102,17 @@ export interface TestSendResult {
  * that subscriber's data; others see empty fields. One transmission, priority 0: somebody is
  * waiting for it.
  */
-export async function testSendMailing(ctx: Context, accountId: string, id: number, emails: string[]): Promise<TestSendResult> {
+export async function testSendMailing(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  emails: string[],
+): Promise<TestSendResult> {
   if (emails.length === 0) throw invalid('emails', 'must name at least one address');
   if (emails.length > MAX_TEST_EMAILS) throw invalid('emails', `may name at most ${MAX_TEST_EMAILS} addresses`);
   emails.forEach((e, i) => {
-    if (typeof e !== 'string' || !isValidEmail(e.trim())) throw new ServiceError('invalid_email', `The emails.${i} must be a valid email address.`, `emails.${i}`);
+    if (typeof e !== 'string' || !isValidEmail(e.trim()))
+      throw new ServiceError('invalid_email', `The emails.${i} must be a valid email address.`, `emails.${i}`);
   });
   const m = await findMailingOr404(ctx, accountId, id);
   const resolved = { ...m, ...(await resolveForSend(ctx, m)) };
@@ -86,9 +124,21 @@ export async function testSendMailing(ctx: Context, accountId: string, id: numbe
     const s = (await store.findAudienceSubscriberByEmail(ctx.db, accountId, raw)) ?? sampleSubscriber(raw);
     const data = await variablesFor(ctx, resolved, s, s.id ? recipientLinks(ctx, resolved, s.id) : NO_LINKS);
     render(resolved, data); // a test that cannot render fails here, not in the worker
-    rows.push(newOutboxRow({ id: newId(), account_id: accountId, transmission_id: transmissionId, recipient: raw, recipient_data: JSON.stringify({ substitutionData: data }), priority: 0, now }));
+    rows.push(
+      newOutboxRow({
+        id: newId(),
+        account_id: accountId,
+        transmission_id: transmissionId,
+        recipient: raw,
+        recipient_data: JSON.stringify({ substitutionData: data }),
+        priority: 0,
+        now,
+      }),
+    );
   }
-  const from = resolved.sender_name ? { email: resolved.sender_email!, name: resolved.sender_name } : { email: resolved.sender_email! };
+  const from = resolved.sender_name
+    ? { email: resolved.sender_email!, name: resolved.sender_name }
+    : { email: resolved.sender_email! };
   const content: TransmissionContent = {
     from,
     to: [],
@@ -125,7 +175,16 @@ export async function testSendMailing(ctx: Context, accountId: string, id: numbe
     await insertMessages(trx, rows);
     await recordEvents(
       trx,
-      rows.map((r) => ({ account_id: accountId, type: 'injection', message_id: r.id, transmission_id: transmissionId, mailing_id: null, recipient: r.recipient, data: JSON.stringify({ metadata: content.metadata }), created_at: now })),
+      rows.map((r) => ({
+        account_id: accountId,
+        type: 'injection',
+        message_id: r.id,
+        transmission_id: transmissionId,
+        mailing_id: null,
+        recipient: r.recipient,
+        data: JSON.stringify({ metadata: content.metadata }),
+        created_at: now,
+      })),
       { known: [[transmissionId, transmissionDimensions(from.email, content.labels)]] },
     );
     await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), rows.length);
@@ -142,7 +201,12 @@ export const RECIPIENT_SEARCH: FieldWhitelist = {
 };
 export const RECIPIENT_SORTABLE = ['subscriberId', 'email', 'status', 'createdAt', 'updatedAt'];
 
-export async function listMailingRecipients(ctx: Context, accountId: string, id: number, query: ListQuery): Promise<Page<MessagesTable>> {
+export async function listMailingRecipients(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  query: ListQuery,
+): Promise<Page<MessagesTable>> {
   await findMailingOr404(ctx, accountId, id);
   const { search, sorting, paging } = parseListParams(query, RECIPIENT_SEARCH, RECIPIENT_SORTABLE);
   const { total, rows } = await store.listRecipients(ctx.db, ctx.dialect, accountId, id, search, sorting, paging);
@@ -157,7 +221,10 @@ export async function webViewByToken(ctx: Context, token: string): Promise<{ htm
   const s = m && (await store.findAudienceSubscriber(ctx.db, payload.accountId, payload.subscriberId));
   if (!m || !s) throw notFound('link');
   const rendered = render(m, await variablesFor(ctx, m, s, recipientLinks(ctx, m, s.id)));
-  return { subject: rendered.subject, html: rendered.html ?? `<!doctype html><meta charset="utf-8"><pre>${escapeText(rendered.text ?? '')}</pre>` };
+  return {
+    subject: rendered.subject,
+    html: rendered.html ?? `<!doctype html><meta charset="utf-8"><pre>${escapeText(rendered.text ?? '')}</pre>`,
+  };
 }
 
 function escapeText(s: string): string {

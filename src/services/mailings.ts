@@ -57,7 +57,17 @@ export const MAILING_SEARCH: FieldWhitelist = {
   scheduledAt: { type: 'datetime' },
   sentAt: { type: 'datetime' },
 };
-export const MAILING_SORTABLE = ['id', 'name', 'type', 'status', 'channelId', 'createdAt', 'updatedAt', 'scheduledAt', 'sentAt'];
+export const MAILING_SORTABLE = [
+  'id',
+  'name',
+  'type',
+  'status',
+  'channelId',
+  'createdAt',
+  'updatedAt',
+  'scheduledAt',
+  'sentAt',
+];
 const MAILING_COLUMNS: SearchColumns = {
   id: 'mailings.id',
   name: 'mailings.name',
@@ -92,7 +102,8 @@ function checkTemplate(field: string, source: string | null, kind: 'html' | 'tex
   try {
     compile(source, field, kind);
   } catch (error) {
-    if (error instanceof TemplateError) throw new ServiceError('template_error', `The ${field} is not a valid template: ${error.message}`, field);
+    if (error instanceof TemplateError)
+      throw new ServiceError('template_error', `The ${field} is not a valid template: ${error.message}`, field);
     throw error;
   }
 }
@@ -106,7 +117,8 @@ async function columnsFrom(ctx: Context, accountId: string, input: MailingInput)
     out.name = name;
   }
   if (input.type !== undefined) {
-    if (!(MAILING_TYPES as readonly string[]).includes(input.type)) throw invalid('type', `must be one of ${MAILING_TYPES.join(', ')}`);
+    if (!(MAILING_TYPES as readonly string[]).includes(input.type))
+      throw invalid('type', `must be one of ${MAILING_TYPES.join(', ')}`);
     out.type = input.type;
   }
   if (input.senderName !== undefined) out.sender_name = singleLine('senderName', input.senderName, 255);
@@ -118,7 +130,12 @@ async function columnsFrom(ctx: Context, accountId: string, input: MailingInput)
   }
   if (input.preheader !== undefined) {
     out.preheader = singleLine('preheader', input.preheader, 500);
-    if (out.preheader) checkTemplate('preheader', mailingTemplates({ subject: '', preheader: out.preheader, html: '', text: null }).html, 'html');
+    if (out.preheader)
+      checkTemplate(
+        'preheader',
+        mailingTemplates({ subject: '', preheader: out.preheader, html: '', text: null }).html,
+        'html',
+      );
   }
   if (input.html !== undefined) {
     out.html = input.html === null || input.html === '' ? null : input.html;
@@ -129,21 +146,26 @@ async function columnsFrom(ctx: Context, accountId: string, input: MailingInput)
     checkTemplate('text', out.text, 'text');
   }
   if (input.languageIso !== undefined) {
-    if (input.languageIso !== null && !/^[a-z]{2}$/.test(input.languageIso)) throw invalid('languageIso', 'must be a two-letter language code such as de or en');
+    if (input.languageIso !== null && !/^[a-z]{2}$/.test(input.languageIso))
+      throw invalid('languageIso', 'must be a two-letter language code such as de or en');
     out.language_iso = input.languageIso;
   }
   if (input.templateId !== undefined) {
-    if (input.templateId !== null && !(await findTemplate(ctx.db, accountId, input.templateId))) throw invalid('templateId', 'names no template of this account');
+    if (input.templateId !== null && !(await findTemplate(ctx.db, accountId, input.templateId)))
+      throw invalid('templateId', 'names no template of this account');
     out.template_id = input.templateId;
   }
   if (input.channelId !== undefined) {
-    if (input.channelId !== null && !(await findChannel(ctx.db, accountId, input.channelId))) throw invalid('channelId', 'names no channel of this account');
+    if (input.channelId !== null && !(await findChannel(ctx.db, accountId, input.channelId)))
+      throw invalid('channelId', 'names no channel of this account');
     out.channel_id = input.channelId;
   }
   if (input.subscriberGroupIds !== undefined) {
     const ids = [...new Set(input.subscriberGroupIds ?? [])];
     if (ids.length > 100) throw invalid('subscriberGroupIds', 'may name at most 100 groups');
-    for (const id of ids) if (!(await findGroup(ctx.db, accountId, id))) throw invalid('subscriberGroupIds', `names no subscriber group ${id} of this account`);
+    for (const id of ids)
+      if (!(await findGroup(ctx.db, accountId, id)))
+        throw invalid('subscriberGroupIds', `names no subscriber group ${id} of this account`);
     out.subscriber_group_ids = JSON.stringify(ids);
   }
   if (input.tracking !== undefined && input.tracking !== null) {
@@ -152,11 +174,13 @@ async function columnsFrom(ctx: Context, accountId: string, input: MailingInput)
   }
   if (input.customerFields !== undefined) {
     const v = input.customerFields ?? {};
-    if (typeof v !== 'object' || Array.isArray(v)) throw invalid('customerFields', 'must be an object keyed by custom field id');
+    if (typeof v !== 'object' || Array.isArray(v))
+      throw invalid('customerFields', 'must be an object keyed by custom field id');
     out.customer_fields = JSON.stringify(v);
   }
   if (input.triggerKey !== undefined) {
-    if (input.triggerKey !== null && !isValidTriggerKey(input.triggerKey)) throw invalid('triggerKey', 'must be 1 to 64 characters of a-z, 0-9, _ . -');
+    if (input.triggerKey !== null && !isValidTriggerKey(input.triggerKey))
+      throw invalid('triggerKey', 'must be 1 to 64 characters of a-z, 0-9, _ . -');
     out.trigger_key = input.triggerKey;
   }
   return out;
@@ -199,18 +223,40 @@ export async function createMailing(ctx: Context, accountId: string, input: Mail
 
 export async function listMailings(ctx: Context, accountId: string, query: ListQuery): Promise<Page<MailingRow>> {
   const { search, sorting, paging } = parseListParams(query, MAILING_SEARCH, MAILING_SORTABLE);
-  const { total, rows } = await store.listMailings(ctx.db, ctx.dialect, accountId, search, sorting, paging, MAILING_COLUMNS);
+  const { total, rows } = await store.listMailings(
+    ctx.db,
+    ctx.dialect,
+    accountId,
+    search,
+    sorting,
+    paging,
+    MAILING_COLUMNS,
+  );
   return { total, rows, paging };
 }
 
-export async function updateMailing(ctx: Context, accountId: string, id: number, input: MailingInput): Promise<MailingRow> {
+export async function updateMailing(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  input: MailingInput,
+): Promise<MailingRow> {
   const current = await findMailingOr404(ctx, accountId, id);
   if (!allowedIn('edit', current.status)) throw locked('edit', current.status);
   const columns = await columnsFrom(ctx, accountId, input);
-  checkTriggerKey(columns.type ?? current.type, columns.trigger_key === undefined ? current.trigger_key : columns.trigger_key);
-  if (columns.type === 'trigger' && current.type !== 'trigger' && current.status === 'scheduled') throw invalid('type', 'cannot become trigger while the mailing is scheduled; a trigger mailing has no send time');
+  checkTriggerKey(
+    columns.type ?? current.type,
+    columns.trigger_key === undefined ? current.trigger_key : columns.trigger_key,
+  );
+  if (columns.type === 'trigger' && current.type !== 'trigger' && current.status === 'scheduled')
+    throw invalid('type', 'cannot become trigger while the mailing is scheduled; a trigger mailing has no send time');
   // The status is checked again in the UPDATE: a send that won the race keeps its content.
-  if (!(await store.updateMailingIn(ctx.db, accountId, id, ['draft', 'scheduled'], { ...columns, updated_at: ctx.clock() }))) {
+  if (
+    !(await store.updateMailingIn(ctx.db, accountId, id, ['draft', 'scheduled'], {
+      ...columns,
+      updated_at: ctx.clock(),
+    }))
+  ) {
     const now = await findMailingOr404(ctx, accountId, id);
     throw locked('edit', now.status);
   }

@@ -1,7 +1,16 @@
 // Shared parsing for the marketing list endpoints: `search`, `sorting`, `page` and `limit` through
 // the query grammar, with a GrammarError turned into the 422/1002 the surface expects, and path
 // ids that are not positive integers treated as unknown resources (404/1020), not as bad input.
-import { GrammarError, parsePaging, parseSearch, parseSorting, type FieldWhitelist, type Paging, type SearchAst, type SortKey } from '../domain/query-grammar.ts';
+import {
+  GrammarError,
+  parsePaging,
+  parseSearch,
+  parseSorting,
+  type FieldWhitelist,
+  type Paging,
+  type SearchAst,
+  type SortKey,
+} from '../domain/query-grammar.ts';
 import { ServiceError } from './errors.ts';
 
 export interface ListQuery {

@@ -14,7 +14,10 @@ import type { RecipientData, TransmissionContent } from '../domain/transmission-
 export async function transmissionSummary(ctx: Context, accountId: string, id: string) {
   const t = await findTransmission(ctx.db, accountId, id);
   if (!t) throw notFound(`transmission ${id}`);
-  const [counts, totals] = await Promise.all([countMessagesByStatus(ctx.db, id), transmissionTotals(ctx, accountId, id)]);
+  const [counts, totals] = await Promise.all([
+    countMessagesByStatus(ctx.db, id),
+    transmissionTotals(ctx, accountId, id),
+  ]);
   const pending = (counts.queued ?? 0) + (counts.sending ?? 0) + (counts.deferred ?? 0);
   const status = pending > 0 ? (t.send_at && t.send_at > ctx.clock() ? 'scheduled' : 'sending') : 'completed';
   return {
@@ -38,7 +41,12 @@ export async function transmissionSummary(ctx: Context, accountId: string, id: s
   };
 }
 
-export function eventView(e: Selectable<EventsTable>, subject: string, friendlyFrom: string, metadata: Record<string, string> = {}) {
+export function eventView(
+  e: Selectable<EventsTable>,
+  subject: string,
+  friendlyFrom: string,
+  metadata: Record<string, string> = {},
+) {
   const data = parseJson<Record<string, unknown>>(e.data, {});
   return {
     type: e.type,
@@ -62,8 +70,15 @@ export async function transmissionEvents(ctx: Context, accountId: string, id: st
   // The transmission's metadata, with each recipient's own over it, is echoed in every event.
   const content = parseJson<Partial<TransmissionContent>>(t.content, {});
   const { rows } = await listMessages(ctx.db, { accountId, transmissionId: id }, 0, 1000);
-  const perMessage = new Map(rows.map((m) => [m.id, { ...(content.metadata ?? {}), ...(parseJson<RecipientData>(m.recipient_data, {}).metadata ?? {}) }]));
-  return events.map((e) => eventView(e, t.subject, t.from_email, perMessage.get(e.message_id ?? '') ?? content.metadata ?? {}));
+  const perMessage = new Map(
+    rows.map((m) => [
+      m.id,
+      { ...(content.metadata ?? {}), ...(parseJson<RecipientData>(m.recipient_data, {}).metadata ?? {}) },
+    ]),
+  );
+  return events.map((e) =>
+    eventView(e, t.subject, t.from_email, perMessage.get(e.message_id ?? '') ?? content.metadata ?? {}),
+  );
 }
 
 export function messageView(m: MessagesTable) {
@@ -110,7 +125,12 @@ export async function messageDetail(ctx: Context, accountId: string, id: string)
 export async function messagePreview(ctx: Context, accountId: string, id: string) {
   const raw = await messageRaw(ctx, accountId, id);
   const mail = await simpleParser(raw);
-  const list = (a: typeof mail.to) => (a === undefined ? [] : (Array.isArray(a) ? a : [a]).flatMap((x) => x.value.map((v) => ({ email: v.address ?? '', name: v.name || null }))));
+  const list = (a: typeof mail.to) =>
+    a === undefined
+      ? []
+      : (Array.isArray(a) ? a : [a]).flatMap((x) =>
+          x.value.map((v) => ({ email: v.address ?? '', name: v.name || null })),
+        );
   return {
     subject: mail.subject ?? '',
     from: list(mail.from)[0] ?? null,
@@ -120,7 +140,13 @@ export async function messagePreview(ctx: Context, accountId: string, id: string
     messageId: mail.messageId ?? null,
     html: mail.html === false ? null : mail.html,
     text: mail.text ?? null,
-    attachments: mail.attachments.map((a) => ({ filename: a.filename ?? null, contentType: a.contentType, size: a.size, contentId: a.contentId ?? null, disposition: a.contentDisposition })),
+    attachments: mail.attachments.map((a) => ({
+      filename: a.filename ?? null,
+      contentType: a.contentType,
+      size: a.size,
+      contentId: a.contentId ?? null,
+      disposition: a.contentDisposition,
+    })),
   };
 }
 

@@ -66,8 +66,20 @@ export interface PreferencesInput {
 
 const NAME_MAX = 100;
 
-function issue(ctx: Context, purpose: TokenPurpose, accountId: string, subscriberId: number, channelId: number | null): string {
-  return sealToken(ctx.secret, { purpose, accountId, subscriberId, channelId, exp: ctx.clock() + TOKEN_LIFETIME_MS[purpose] });
+function issue(
+  ctx: Context,
+  purpose: TokenPurpose,
+  accountId: string,
+  subscriberId: number,
+  channelId: number | null,
+): string {
+  return sealToken(ctx.secret, {
+    purpose,
+    accountId,
+    subscriberId,
+    channelId,
+    exp: ctx.clock() + TOKEN_LIFETIME_MS[purpose],
+  });
 }
 
 export function publicLink(ctx: Context, page: 'confirm' | 'unsubscribe' | 'preferences', token: string): string {
@@ -90,11 +102,17 @@ function singleLine(value: string | null | undefined): string {
  * message: it needs no API key or verified sending domain, and it is not held back by the quota
  * (a signup must not fail because a newsletter used the month's volume), though it is counted.
  */
-export async function sendOptInMail(ctx: Context, accountId: string, subscriberId: number, channelId: number | null): Promise<void> {
+export async function sendOptInMail(
+  ctx: Context,
+  accountId: string,
+  subscriberId: number,
+  channelId: number | null,
+): Promise<void> {
   const subscriber = await findLiveSubscriber(ctx.db, accountId, subscriberId);
   if (!subscriber || !subscriber.email) throw notFound('subscriber');
   const channel = channelId === null ? undefined : await findChannel(ctx.db, accountId, channelId);
-  if (channelId !== null && !channel) throw new ServiceError('not_found', `channel ${channelId} not found`, 'channelId');
+  if (channelId !== null && !channel)
+    throw new ServiceError('not_found', `channel ${channelId} not found`, 'channelId');
 
   const now = ctx.clock();
   const { language } = frame(subscriber, channel);
@@ -156,7 +174,15 @@ export async function sendOptInMail(ctx: Context, accountId: string, subscriberI
     });
     await insertMessages(trx, [
       // Priority 0: the subscriber is waiting for it.
-      newOutboxRow({ id: messageId, account_id: accountId, transmission_id: transmissionId, recipient: subscriber.email!, recipient_name: recipientName, priority: 0, now }),
+      newOutboxRow({
+        id: messageId,
+        account_id: accountId,
+        transmission_id: transmissionId,
+        recipient: subscriber.email!,
+        recipient_name: recipientName,
+        priority: 0,
+        now,
+      }),
     ]);
     await recordEvents(trx, [
       {
@@ -176,7 +202,11 @@ export async function sendOptInMail(ctx: Context, accountId: string, subscriberI
 }
 
 /** The payload of a valid token of this purpose whose subscriber still exists; else a not_found. */
-async function resolve(ctx: Context, token: string, purpose: TokenPurpose): Promise<{ payload: TokenPayload; subscriber: SubscriberRow; channel: ChannelRow | undefined }> {
+async function resolve(
+  ctx: Context,
+  token: string,
+  purpose: TokenPurpose,
+): Promise<{ payload: TokenPayload; subscriber: SubscriberRow; channel: ChannelRow | undefined }> {
   const payload = openToken(ctx.secret, token, purpose, ctx.clock());
   if (!payload) throw notFound('link');
   const subscriber = await findLiveSubscriber(ctx.db, payload.accountId, payload.subscriberId);
@@ -198,8 +228,24 @@ export async function confirmOptIn(ctx: Context, token: string, ip: string | nul
   let confirmed = false;
   await ctx.db.transaction().execute(async (trx) => {
     confirmed = await confirmPendingSubscriber(trx, payload.accountId, subscriber.id, ip, now);
-    if (confirmed && channel) await addChannelSubscriptions(trx, payload.accountId, subscriber.id, [Number(channel.id)], now);
-    if (confirmed) await recordSubscriberEvents(trx, payload.accountId, [{ type: 'subscriber.optInConfirmed', subscriberId: Number(subscriber.id), email: subscriber.email, status: STATUS.READY, statusAddition: null, channelId: channel ? Number(channel.id) : null }], now);
+    if (confirmed && channel)
+      await addChannelSubscriptions(trx, payload.accountId, subscriber.id, [Number(channel.id)], now);
+    if (confirmed)
+      await recordSubscriberEvents(
+        trx,
+        payload.accountId,
+        [
+          {
+            type: 'subscriber.optInConfirmed',
+            subscriberId: Number(subscriber.id),
+            email: subscriber.email,
+            status: STATUS.READY,
+            statusAddition: null,
+            channelId: channel ? Number(channel.id) : null,
+          },
+        ],
+        now,
+      );
   });
   return {
     ...frame(subscriber, channel),
@@ -211,7 +257,11 @@ export async function confirmOptIn(ctx: Context, token: string, ip: string | nul
 /** What the unsubscribe page shows before the button is pressed; changes nothing. */
 export async function describeUnsubscribe(ctx: Context, token: string): Promise<UnsubscribeResult> {
   const { payload, subscriber, channel } = await resolve(ctx, token, 'unsubscribe');
-  return { ...frame(subscriber, channel), scope: channel ? 'channel' : 'all', preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null) };
+  return {
+    ...frame(subscriber, channel),
+    scope: channel ? 'channel' : 'all',
+    preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null),
+  };
 }
 
 /**
@@ -225,23 +275,65 @@ export async function unsubscribeByToken(ctx: Context, token: string): Promise<U
   await ctx.db.transaction().execute(async (trx) => {
     // Only a change is an unsubscribe event (counted in statistics): pressing the button twice is not.
     const before = await subscribedChannelIds(trx, payload.accountId, subscriber.id);
-    const changed = channel ? before.includes(Number(channel.id)) : before.length > 0 || subscriber.status !== STATUS.ARCHIVED;
+    const changed = channel
+      ? before.includes(Number(channel.id))
+      : before.length > 0 || subscriber.status !== STATUS.ARCHIVED;
     await removeChannelSubscriptions(trx, payload.accountId, subscriber.id, channel ? [Number(channel.id)] : null);
     const remaining = channel ? await subscribedChannelIds(trx, payload.accountId, subscriber.id) : [];
     if (remaining.length === 0) await archiveAsUnsubscribed(trx, payload.accountId, subscriber.id, now);
     if (changed) {
       const data = JSON.stringify({ subscriberId: subscriber.id, channelId: channel ? Number(channel.id) : null });
       const mailingId = payload.mailingId ? String(payload.mailingId) : null;
-      await recordEvents(trx, [{ account_id: payload.accountId, type: 'unsubscribe', message_id: null, transmission_id: null, mailing_id: mailingId, recipient: subscriber.email, data, created_at: now }]);
-      const after = remaining.length === 0 && subscriber.status !== STATUS.ARCHIVED ? { status: STATUS.ARCHIVED, statusAddition: ADDITION.UNSUBSCRIBED } : { status: subscriber.status, statusAddition: subscriber.status_addition };
-      await recordSubscriberEvents(trx, payload.accountId, [{ type: 'subscriber.unsubscribed', subscriberId: Number(subscriber.id), email: subscriber.email, ...after, channelId: channel ? Number(channel.id) : null }], now);
+      await recordEvents(trx, [
+        {
+          account_id: payload.accountId,
+          type: 'unsubscribe',
+          message_id: null,
+          transmission_id: null,
+          mailing_id: mailingId,
+          recipient: subscriber.email,
+          data,
+          created_at: now,
+        },
+      ]);
+      const after =
+        remaining.length === 0 && subscriber.status !== STATUS.ARCHIVED
+          ? { status: STATUS.ARCHIVED, statusAddition: ADDITION.UNSUBSCRIBED }
+          : { status: subscriber.status, statusAddition: subscriber.status_addition };
+      await recordSubscriberEvents(
+        trx,
+        payload.accountId,
+        [
+          {
+            type: 'subscriber.unsubscribed',
+            subscriberId: Number(subscriber.id),
+            email: subscriber.email,
+            ...after,
+            channelId: channel ? Number(channel.id) : null,
+          },
+        ],
+        now,
+      );
     }
   });
-  return { ...frame(subscriber, channel), scope: channel ? 'channel' : 'all', preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null) };
+  return {
+    ...frame(subscriber, channel),
+    scope: channel ? 'channel' : 'all',
+    preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null),
+  };
 }
 
-async function preferencesOf(ctx: Context, accountId: string, subscriber: SubscriberRow, channel: ChannelRow | undefined, channelId: number | null): Promise<PreferencesView> {
-  const [channels, subscribed] = await Promise.all([listAccountChannels(ctx.db, accountId), subscribedChannelIds(ctx.db, accountId, subscriber.id)]);
+async function preferencesOf(
+  ctx: Context,
+  accountId: string,
+  subscriber: SubscriberRow,
+  channel: ChannelRow | undefined,
+  channelId: number | null,
+): Promise<PreferencesView> {
+  const [channels, subscribed] = await Promise.all([
+    listAccountChannels(ctx.db, accountId),
+    subscribedChannelIds(ctx.db, accountId, subscriber.id),
+  ]);
   const mine = new Set(subscribed);
   const f = frame(subscriber, channel);
   return {
@@ -272,23 +364,38 @@ function cleanName(value: string | undefined, field: string): string | null {
  * unsubscribed. The subscriber's status is not changed here (an archived address stays archived:
  * coming back takes a new double opt-in).
  */
-export async function updatePreferences(ctx: Context, token: string, input: PreferencesInput): Promise<PreferencesView> {
+export async function updatePreferences(
+  ctx: Context,
+  token: string,
+  input: PreferencesInput,
+): Promise<PreferencesView> {
   const { payload, subscriber, channel } = await resolve(ctx, token, 'preferences');
   const firstname = cleanName(input.firstname, 'firstname');
   const lastname = cleanName(input.lastname, 'lastname');
   const languageIso = (input.languageIso ?? subscriber.language_iso ?? 'en').toLowerCase();
-  if (!(PAGE_LANGUAGES as readonly string[]).includes(languageIso)) throw invalid('languageIso', 'is not one of the offered languages');
+  if (!(PAGE_LANGUAGES as readonly string[]).includes(languageIso))
+    throw invalid('languageIso', 'is not one of the offered languages');
   const now = ctx.clock();
   await ctx.db.transaction().execute(async (trx) => {
     const accountChannels = (await listAccountChannels(trx, payload.accountId)).map((c) => Number(c.id));
     const wanted = new Set(input.channelIds.filter((id) => accountChannels.includes(id)));
     const current = new Set(await subscribedChannelIds(trx, payload.accountId, subscriber.id));
-    await addChannelSubscriptions(trx, payload.accountId, subscriber.id, [...wanted].filter((id) => !current.has(id)), now);
-    await removeChannelSubscriptions(trx, payload.accountId, subscriber.id, [...current].filter((id) => accountChannels.includes(id) && !wanted.has(id)));
+    await addChannelSubscriptions(
+      trx,
+      payload.accountId,
+      subscriber.id,
+      [...wanted].filter((id) => !current.has(id)),
+      now,
+    );
+    await removeChannelSubscriptions(
+      trx,
+      payload.accountId,
+      subscriber.id,
+      [...current].filter((id) => accountChannels.includes(id) && !wanted.has(id)),
+    );
     await updateProfile(trx, payload.accountId, subscriber.id, { firstname, lastname, language_iso: languageIso }, now);
   });
   const fresh = await findLiveSubscriber(ctx.db, payload.accountId, subscriber.id);
   if (!fresh) throw notFound('link');
   return preferencesOf(ctx, payload.accountId, fresh, channel, null);
 }
-

@@ -3,7 +3,13 @@
 // events table; a report costs a few indexed range reads however much mail was sent.
 import type { Context } from './context.ts';
 import { invalid, notFound } from './errors.ts';
-import { groupedCounters, listLinkClicks, listSubAccountIds, findMailingForStatistics, sumCounters } from '../store/counters.ts';
+import {
+  groupedCounters,
+  listLinkClicks,
+  listSubAccountIds,
+  findMailingForStatistics,
+  sumCounters,
+} from '../store/counters.ts';
 import { utcDay } from '../events/counter-deltas.ts';
 import { findAccount } from '../store/accounts.ts';
 
@@ -52,7 +58,8 @@ export function totalsOf(m: Record<string, number>): Totals {
 }
 
 /** A share in percent with two decimals (0 when there is nothing to divide by). */
-export const percent = (part: number, whole: number): number => (whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0);
+export const percent = (part: number, whole: number): number =>
+  whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
 
 /**
  * Rates in percent: opens and clicks per delivered message (unique: one per recipient), bounces
@@ -81,19 +88,26 @@ export interface Period {
  */
 export function resolvePeriod(now: number, from?: string, to?: string): Period {
   const toMs = to === undefined || to === '' ? now : parseDate(to, 'to');
-  const fromMs = from === undefined || from === '' ? toMs - (DEFAULT_PERIOD_DAYS - 1) * DAY_MS : parseDate(from, 'from');
+  const fromMs =
+    from === undefined || from === '' ? toMs - (DEFAULT_PERIOD_DAYS - 1) * DAY_MS : parseDate(from, 'from');
   const fromDay = utcDay(fromMs);
   const toDay = utcDay(toMs);
   if (fromDay > toDay) throw invalid('from', 'must not be after to');
-  if ((Date.parse(toDay) - Date.parse(fromDay)) / DAY_MS + 1 > MAX_PERIOD_DAYS) throw invalid('to', `must be at most ${MAX_PERIOD_DAYS} days after from`);
+  if ((Date.parse(toDay) - Date.parse(fromDay)) / DAY_MS + 1 > MAX_PERIOD_DAYS)
+    throw invalid('to', `must be at most ${MAX_PERIOD_DAYS} days after from`);
   return { fromDay, toDay };
 }
 
 function parseDate(value: string, field: string): number {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(value.trim());
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
+    value.trim(),
+  );
   const ms = m ? Date.parse(`${m[1]}T${m[2] ?? '00:00:00'}${m[3] ?? 'Z'}`) : NaN;
   if (!m || Number.isNaN(ms) || new Date(Date.parse(`${m[1]}T00:00:00Z`)).toISOString().slice(0, 10) !== m[1]) {
-    throw invalid(field, 'must be a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD HH:MM:SS)');
+    throw invalid(
+      field,
+      'must be a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD HH:MM:SS)',
+    );
   }
   return ms;
 }
@@ -122,7 +136,11 @@ export async function mailingStatistics(ctx: Context, accountId: string, mailing
   const mailing = await findMailingForStatistics(ctx.db, accountId, mailingId);
   if (!mailing) throw notFound(`mailing ${mailingId}`);
   const range = { accountIds: [accountId], scope: 'mailing', scopeId: String(mailingId) };
-  const [sum, daily, links] = await Promise.all([sumCounters(ctx.db, range), groupedCounters(ctx.db, range, 'day'), listLinkClicks(ctx.db, accountId, 'mailing', String(mailingId))]);
+  const [sum, daily, links] = await Promise.all([
+    sumCounters(ctx.db, range),
+    groupedCounters(ctx.db, range, 'day'),
+    listLinkClicks(ctx.db, accountId, 'mailing', String(mailingId)),
+  ]);
   const totals = totalsOf(sum);
   // Mailing messages are created by the fan-out without an injection event: the mailing knows its count.
   totals.recipients = Math.max(totals.recipients, mailing.recipientCount);
@@ -131,27 +149,45 @@ export async function mailingStatistics(ctx: Context, accountId: string, mailing
 
 /** A transmission's totals (all days). */
 export async function transmissionTotals(ctx: Context, accountId: string, transmissionId: string): Promise<Totals> {
-  return totalsOf(await sumCounters(ctx.db, { accountIds: [accountId], scope: 'transmission', scopeId: transmissionId }));
+  return totalsOf(
+    await sumCounters(ctx.db, { accountIds: [accountId], scope: 'transmission', scopeId: transmissionId }),
+  );
 }
 
 export type BreakdownGroup = 'DAY' | 'SENDING_DOMAIN' | 'RECIPIENT_DOMAIN' | 'SUBACCOUNT_ID' | 'LABEL';
 
 /** Totals per group over the period: per day, sending or recipient domain, label, or sub-account. */
-export async function breakdown(ctx: Context, accountId: string, period: Period, groupBy: BreakdownGroup): Promise<Array<{ key: string; totals: Totals }>> {
-  const rows = (m: Map<string, Record<string, number>>) => [...m].map(([key, metrics]) => ({ key, totals: totalsOf(metrics) }));
+export async function breakdown(
+  ctx: Context,
+  accountId: string,
+  period: Period,
+  groupBy: BreakdownGroup,
+): Promise<Array<{ key: string; totals: Totals }>> {
+  const rows = (m: Map<string, Record<string, number>>) =>
+    [...m].map(([key, metrics]) => ({ key, totals: totalsOf(metrics) }));
   switch (groupBy) {
     case 'DAY': {
-      const daily = await groupedCounters(ctx.db, { accountIds: [accountId], scope: 'account', scopeId: '', ...period }, 'day');
+      const daily = await groupedCounters(
+        ctx.db,
+        { accountIds: [accountId], scope: 'account', scopeId: '', ...period },
+        'day',
+      );
       return daysOf(period).map((day) => ({ key: day, totals: totalsOf(daily.get(day) ?? {}) }));
     }
     case 'SUBACCOUNT_ID': {
       const subs = await listSubAccountIds(ctx.db, accountId);
-      return rows(await groupedCounters(ctx.db, { accountIds: subs, scope: 'account', scopeId: '', ...period }, 'account_id'));
+      return rows(
+        await groupedCounters(ctx.db, { accountIds: subs, scope: 'account', scopeId: '', ...period }, 'account_id'),
+      );
     }
     case 'SENDING_DOMAIN':
-      return rows(await groupedCounters(ctx.db, { accountIds: [accountId], scope: 'sending_domain', ...period }, 'scope_id'));
+      return rows(
+        await groupedCounters(ctx.db, { accountIds: [accountId], scope: 'sending_domain', ...period }, 'scope_id'),
+      );
     case 'RECIPIENT_DOMAIN':
-      return rows(await groupedCounters(ctx.db, { accountIds: [accountId], scope: 'recipient_domain', ...period }, 'scope_id'));
+      return rows(
+        await groupedCounters(ctx.db, { accountIds: [accountId], scope: 'recipient_domain', ...period }, 'scope_id'),
+      );
     case 'LABEL':
       return rows(await groupedCounters(ctx.db, { accountIds: [accountId], scope: 'label', ...period }, 'scope_id'));
   }
@@ -159,7 +195,10 @@ export async function breakdown(ctx: Context, accountId: string, period: Period,
 
 /** The account's name with its totals and rates over the period (the analytics summary). */
 export async function accountSummary(ctx: Context, accountId: string, period: Period) {
-  const [account, sum] = await Promise.all([findAccount(ctx.db, accountId), sumCounters(ctx.db, { accountIds: [accountId], scope: 'account', scopeId: '', ...period })]);
+  const [account, sum] = await Promise.all([
+    findAccount(ctx.db, accountId),
+    sumCounters(ctx.db, { accountIds: [accountId], scope: 'account', scopeId: '', ...period }),
+  ]);
   const totals = totalsOf(sum);
   return { name: account?.name ?? '', period, totals, rates: ratesOf(totals) };
 }

@@ -35,21 +35,43 @@ export interface MembershipChange {
   subscriberCount: number;
 }
 
-
 /** The group's subscribers as the same records GET /subscribers presents. */
-export async function listGroupSubscribers(ctx: Context, accountId: string, groupId: number, query: ListQuery): Promise<Page<SubscriberRecord>> {
+export async function listGroupSubscribers(
+  ctx: Context,
+  accountId: string,
+  groupId: number,
+  query: ListQuery,
+): Promise<Page<SubscriberRecord>> {
   const group = await findGroupOr404(ctx, accountId, groupId);
   const search = await grammarAsync(() => parseSubscriberSearch(ctx, accountId, query.search));
-  const { sorting, paging } = grammar(() => ({ sorting: parseSubscriberSorting(query.sorting), paging: parsePaging(query.page, query.limit) }));
+  const { sorting, paging } = grammar(() => ({
+    sorting: parseSubscriberSorting(query.sorting),
+    paging: parsePaging(query.page, query.limit),
+  }));
   const membership = await membershipOf(ctx, accountId, group);
-  const { total, rows } = await store.listSubscribers(ctx.db, accountId, membership, search, sorting, paging, subscriberShape(ctx));
+  const { total, rows } = await store.listSubscribers(
+    ctx.db,
+    accountId,
+    membership,
+    search,
+    sorting,
+    paging,
+    subscriberShape(ctx),
+  );
   return { total, rows: await subscriberRecords(ctx, accountId, rows), paging };
 }
 
 /** Every subscriber field of the account by id (null when unset), and the channel ids. */
 async function subscriberRecords(ctx: Context, accountId: string, rows: SubscriberRow[]): Promise<SubscriberRecord[]> {
   if (rows.length === 0) return [];
-  const [fields, extras] = await Promise.all([subscriberFieldTypes(ctx.db, accountId), store.subscriberExtras(ctx.db, accountId, rows.map((r) => Number(r.id)))]);
+  const [fields, extras] = await Promise.all([
+    subscriberFieldTypes(ctx.db, accountId),
+    store.subscriberExtras(
+      ctx.db,
+      accountId,
+      rows.map((r) => Number(r.id)),
+    ),
+  ]);
   return rows.map((row) => {
     const id = Number(row.id);
     const own = extras.fieldValues.get(id);
@@ -61,7 +83,10 @@ async function subscriberRecords(ctx: Context, accountId: string, rows: Subscrib
 
 function lockedIfDynamic(group: GroupRow): void {
   if (group.type === GROUP_TYPE.DYNAMIC) {
-    throw new ServiceError('forbidden', 'The members of a dynamic subscriber group come from its conditions and cannot be added or removed by hand.');
+    throw new ServiceError(
+      'forbidden',
+      'The members of a dynamic subscriber group come from its conditions and cannot be added or removed by hand.',
+    );
   }
 }
 
@@ -75,15 +100,21 @@ interface Resolved {
 async function resolveSubscribers(ctx: Context, accountId: string, input: MembersInput): Promise<Resolved> {
   const ids = input.subscriberIds ?? [];
   const emails = input.emails ?? [];
-  if (ids.length + emails.length === 0) throw new ServiceError('required', 'subscriberIds or emails is required (at least one entry)', 'subscriberIds');
+  if (ids.length + emails.length === 0)
+    throw new ServiceError('required', 'subscriberIds or emails is required (at least one entry)', 'subscriberIds');
   if (ids.length + emails.length > MAX_MEMBERSHIP_ITEMS) {
     const field = ids.length > MAX_MEMBERSHIP_ITEMS ? 'subscriberIds' : 'emails';
-    throw new ServiceError('too_many_recipients', `At most ${MAX_MEMBERSHIP_ITEMS} subscriberIds and emails in all per request; send several requests.`, field);
+    throw new ServiceError(
+      'too_many_recipients',
+      `At most ${MAX_MEMBERSHIP_ITEMS} subscriberIds and emails in all per request; send several requests.`,
+      field,
+    );
   }
   const uniqueIds = [...new Set(ids)];
   const existing = await store.existingSubscriberIds(ctx.db, accountId, uniqueIds);
   const byLower = new Map<string, string>();
-  for (const email of emails) if (!byLower.has(email.trim().toLowerCase())) byLower.set(email.trim().toLowerCase(), email);
+  for (const email of emails)
+    if (!byLower.has(email.trim().toLowerCase())) byLower.set(email.trim().toLowerCase(), email);
   const idByEmail = await store.subscriberIdsByEmail(ctx.db, accountId, [...byLower.keys()]);
   const resolved = new Set<number>([...existing, ...idByEmail.values()]);
   return {
@@ -97,12 +128,19 @@ async function memberRowCount(ctx: Context, groupId: number): Promise<number> {
   return (await store.countMemberRows(ctx.db, [groupId])).get(groupId) ?? 0;
 }
 
-export async function addGroupSubscribers(ctx: Context, accountId: string, groupId: number, input: MembersInput): Promise<MembershipChange> {
+export async function addGroupSubscribers(
+  ctx: Context,
+  accountId: string,
+  groupId: number,
+  input: MembersInput,
+): Promise<MembershipChange> {
   const group = await findGroupOr404(ctx, accountId, groupId);
   lockedIfDynamic(group);
   const resolved = await resolveSubscribers(ctx, accountId, input);
   const now = ctx.clock();
-  const added = await ctx.db.transaction().execute((trx) => store.addMemberRows(trx, accountId, groupId, resolved.ids, now));
+  const added = await ctx.db
+    .transaction()
+    .execute((trx) => store.addMemberRows(trx, accountId, groupId, resolved.ids, now));
   return {
     subscriberGroupId: groupId,
     changed: added,
@@ -113,7 +151,12 @@ export async function addGroupSubscribers(ctx: Context, accountId: string, group
   };
 }
 
-export async function removeGroupSubscribers(ctx: Context, accountId: string, groupId: number, input: MembersInput): Promise<MembershipChange> {
+export async function removeGroupSubscribers(
+  ctx: Context,
+  accountId: string,
+  groupId: number,
+  input: MembersInput,
+): Promise<MembershipChange> {
   const group = await findGroupOr404(ctx, accountId, groupId);
   lockedIfDynamic(group);
   const resolved = await resolveSubscribers(ctx, accountId, input);
@@ -129,7 +172,12 @@ export async function removeGroupSubscribers(ctx: Context, accountId: string, gr
 }
 
 /** Removes one member; 404 when the subscriber is unknown or not in the group. */
-export async function removeGroupSubscriber(ctx: Context, accountId: string, groupId: number, subscriberId: number): Promise<void> {
+export async function removeGroupSubscriber(
+  ctx: Context,
+  accountId: string,
+  groupId: number,
+  subscriberId: number,
+): Promise<void> {
   const group = await findGroupOr404(ctx, accountId, groupId);
   lockedIfDynamic(group);
   const existing = await store.existingSubscriberIds(ctx.db, accountId, [subscriberId]);

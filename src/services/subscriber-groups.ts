@@ -16,7 +16,12 @@ import type { Context } from './context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { GrammarError, type FieldWhitelist, type SearchAst } from '../domain/query-grammar.ts';
 import { hasLineBreak } from '../domain/email-address.ts';
-import { parseSubscriberSearch, subscriberCustomField, SUBSCRIBER_COLUMNS, SUBSCRIBER_LOWER_CASED_FIELDS } from './subscriber-search.ts';
+import {
+  parseSubscriberSearch,
+  subscriberCustomField,
+  SUBSCRIBER_COLUMNS,
+  SUBSCRIBER_LOWER_CASED_FIELDS,
+} from './subscriber-search.ts';
 import { parseListParams, type ListQuery, type Page } from './marketing-params.ts';
 import type { SearchColumns } from '../store/query-compiler.ts';
 import * as store from '../store/subscriber-groups.ts';
@@ -62,7 +67,12 @@ export interface GroupView {
 }
 
 export function subscriberShape(ctx: Context): SubscriberQueryShape {
-  return { dialect: ctx.dialect, columns: SUBSCRIBER_COLUMNS, customField: subscriberCustomField, lowerCasedFields: SUBSCRIBER_LOWER_CASED_FIELDS };
+  return {
+    dialect: ctx.dialect,
+    columns: SUBSCRIBER_COLUMNS,
+    customField: subscriberCustomField,
+    lowerCasedFields: SUBSCRIBER_LOWER_CASED_FIELDS,
+  };
 }
 
 // ---- conditions
@@ -85,7 +95,11 @@ async function parseConditions(ctx: Context, accountId: string, raw: string): Pr
     return await parseSubscriberSearch(ctx, accountId, raw);
   } catch (error) {
     if (error instanceof GrammarError) {
-      throw new ServiceError('invalid', `${error.path.replace(/^search/, 'conditions')}: ${error.reason}`, 'conditions');
+      throw new ServiceError(
+        'invalid',
+        `${error.path.replace(/^search/, 'conditions')}: ${error.reason}`,
+        'conditions',
+      );
     }
     throw error;
   }
@@ -107,11 +121,16 @@ function checkedName(name: string): string {
 }
 
 /** The flags to store: the request's for external groups, always 1 otherwise. */
-function checkedFlags(type: number, input: GroupInput, current?: GroupRow): Record<'can_edit' | 'can_delete' | 'can_assign_subscribers', number> {
+function checkedFlags(
+  type: number,
+  input: GroupInput,
+  current?: GroupRow,
+): Record<'can_edit' | 'can_delete' | 'can_assign_subscribers', number> {
   const out = { can_edit: 1, can_delete: 1, can_assign_subscribers: 1 };
   for (const [field, column] of FLAGS) {
     const given = input[field];
-    if (type === GROUP_TYPE.EXTERNAL) out[column] = given === undefined ? (current ? current[column] : 1) : given ? 1 : 0;
+    if (type === GROUP_TYPE.EXTERNAL)
+      out[column] = given === undefined ? (current ? current[column] : 1) : given ? 1 : 0;
     else if (given === false) throw invalid(field, 'can only be false for external groups (type 3)');
   }
   return out;
@@ -127,10 +146,19 @@ export async function createGroup(ctx: Context, accountId: string, input: GroupI
   if (!GROUP_TYPES.includes(type)) throw invalid('type', 'must be 1 (static), 2 (dynamic) or 3 (external)');
   let conditions: string | null = null;
   if (type === GROUP_TYPE.DYNAMIC) conditions = await checkedConditions(ctx, accountId, input.conditions);
-  else if (input.conditions !== undefined && input.conditions !== null) throw invalid('conditions', 'can only be given for dynamic groups (type 2)');
+  else if (input.conditions !== undefined && input.conditions !== null)
+    throw invalid('conditions', 'can only be given for dynamic groups (type 2)');
   const flags = checkedFlags(type, input);
   const now = ctx.clock();
-  const id = await store.insertGroupUnlessTaken(ctx.db, { account_id: accountId, name, type, conditions, ...flags, created_at: now, updated_at: now });
+  const id = await store.insertGroupUnlessTaken(ctx.db, {
+    account_id: accountId,
+    name,
+    type,
+    conditions,
+    ...flags,
+    created_at: now,
+    updated_at: now,
+  });
   if (id === null) throw alreadyExisting();
   return getGroup(ctx, accountId, id);
 }
@@ -149,7 +177,15 @@ export async function getGroup(ctx: Context, accountId: string, id: number): Pro
 
 export async function listGroups(ctx: Context, accountId: string, query: ListQuery): Promise<Page<GroupView>> {
   const { search, sorting, paging } = parseListParams(query, GROUP_SEARCH, GROUP_SORTABLE);
-  const { total, rows } = await store.listGroups(ctx.db, ctx.dialect, accountId, search, sorting, paging, GROUP_COLUMNS);
+  const { total, rows } = await store.listGroups(
+    ctx.db,
+    ctx.dialect,
+    accountId,
+    search,
+    sorting,
+    paging,
+    GROUP_COLUMNS,
+  );
   const groups = rows.map((r) => ({ ...r, id: Number(r.id), type: Number(r.type) }));
   return { total, rows: await withCounts(ctx, accountId, groups), paging };
 }
@@ -168,7 +204,12 @@ async function withCounts(ctx: Context, accountId: string, groups: GroupRow[]): 
     }
     let count = 0;
     try {
-      count = await store.countSubscribers(ctx.db, accountId, await membershipOf(ctx, accountId, group), subscriberShape(ctx));
+      count = await store.countSubscribers(
+        ctx.db,
+        accountId,
+        await membershipOf(ctx, accountId, group),
+        subscriberShape(ctx),
+      );
     } catch (error) {
       // Only reachable if stored conditions stopped parsing (the custom field rules prevent it);
       // one broken group must not break the whole list.
@@ -183,10 +224,12 @@ async function withCounts(ctx: Context, accountId: string, groups: GroupRow[]): 
 export async function updateGroup(ctx: Context, accountId: string, id: number, input: GroupInput): Promise<GroupView> {
   const group = await findGroupOr404(ctx, accountId, id);
   const changes: store.GroupChanges = {};
-  if (input.type !== undefined && input.type !== group.type) throw invalid('type', 'cannot be changed; create a new group of the other type');
+  if (input.type !== undefined && input.type !== group.type)
+    throw invalid('type', 'cannot be changed; create a new group of the other type');
   if (input.name !== undefined) {
     changes.name = checkedName(input.name);
-    if (changes.name !== group.name && (await store.groupNameTaken(ctx.db, accountId, changes.name, id))) throw alreadyExisting();
+    if (changes.name !== group.name && (await store.groupNameTaken(ctx.db, accountId, changes.name, id)))
+      throw alreadyExisting();
   }
   if (group.type === GROUP_TYPE.DYNAMIC) {
     if (input.conditions !== undefined) changes.conditions = await checkedConditions(ctx, accountId, input.conditions);
@@ -209,7 +252,11 @@ export async function deleteGroup(ctx: Context, accountId: string, id: number): 
 }
 
 /** Ids of the account's dynamic groups whose conditions filter on custom field `fieldId`. */
-export async function dynamicGroupsUsingField(ctx: Context, accountId: string, fieldId: number): Promise<Array<{ id: number; name: string }>> {
+export async function dynamicGroupsUsingField(
+  ctx: Context,
+  accountId: string,
+  fieldId: number,
+): Promise<Array<{ id: number; name: string }>> {
   const key = `customerFields.${fieldId}`;
   const groups = await store.dynamicGroupConditions(ctx.db, accountId);
   return groups.filter((g) => {

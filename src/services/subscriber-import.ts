@@ -12,9 +12,24 @@ import { mapHeader, readRow, type ColumnSpec, type RowResult } from '../domain/s
 import type { AccountVocabulary, FieldErrors, SubscriberInput } from '../domain/subscriber-input.ts';
 import { STATUS } from '../domain/subscriber-status.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
-import { findSubscribersByEmails, upsertSubscribers, writeFieldValues, type FieldValueRow, type NewSubscriberRow, type SubscriberRow } from '../store/subscribers.ts';
+import {
+  findSubscribersByEmails,
+  upsertSubscribers,
+  writeFieldValues,
+  type FieldValueRow,
+  type NewSubscriberRow,
+  type SubscriberRow,
+} from '../store/subscribers.ts';
 import { hasBlacklist, importableFieldInfo, refreshSubscriberStatistics } from '../store/subscriber-import.ts';
-import { claimJob, claimableJobs, finishJob, findJob, insertJob, writeJobProgress, type JobRow } from '../store/jobs.ts';
+import {
+  claimJob,
+  claimableJobs,
+  finishJob,
+  findJob,
+  insertJob,
+  writeJobProgress,
+  type JobRow,
+} from '../store/jobs.ts';
 
 export const IMPORT_JOB_TYPE = 'subscriber_import';
 export const IMPORT_BATCH_ROWS = 1000;
@@ -63,7 +78,8 @@ async function readHeader(file: string): Promise<string[] | null> {
     parser.end(out);
     return out[0]?.fields ?? null;
   } catch (err) {
-    if (err instanceof CsvError) throw new ServiceError('invalid', `The header row cannot be read: ${err.message}.`, 'file');
+    if (err instanceof CsvError)
+      throw new ServiceError('invalid', `The header row cannot be read: ${err.message}.`, 'file');
     throw err;
   } finally {
     stream.destroy();
@@ -71,9 +87,15 @@ async function readHeader(file: string): Promise<string[] | null> {
 }
 
 async function checkHeader(ctx: Context, accountId: string, header: string[] | null): Promise<ColumnSpec[]> {
-  if (!header) throw new ServiceError('invalid', 'The CSV file is empty; it needs a header row naming the columns (at least email).', 'file');
+  if (!header)
+    throw new ServiceError(
+      'invalid',
+      'The CSV file is empty; it needs a header row naming the columns (at least email).',
+      'file',
+    );
   const mapped = mapHeader(header, await importableFieldInfo(ctx.db, accountId));
-  if (!mapped.ok) throw new ServiceError('invalid', `The header row is not usable: ${mapped.errors.join('; ')}.`, 'file');
+  if (!mapped.ok)
+    throw new ServiceError('invalid', `The header row is not usable: ${mapped.errors.join('; ')}.`, 'file');
   return mapped.columns;
 }
 
@@ -81,7 +103,11 @@ async function checkHeader(ctx: Context, accountId: string, header: string[] | n
  * Creates the import job for a saved upload (`file` inside the imports directory), after checking
  * its header row so a wrong file is refused at once rather than failing later.
  */
-export async function acceptImport(ctx: Context, accountId: string, upload: { file: string; bytes: number }): Promise<JobRow> {
+export async function acceptImport(
+  ctx: Context,
+  accountId: string,
+  upload: { file: string; bytes: number },
+): Promise<JobRow> {
   try {
     await checkHeader(ctx, accountId, await readHeader(upload.file));
   } catch (err) {
@@ -117,9 +143,15 @@ interface Counters {
 }
 
 /** The full row a subscriber gets: the existing one with the CSV's values over it, or a new one. */
-function mergedRow(accountId: string, before: SubscriberRow | undefined, input: SubscriberInput, now: number): NewSubscriberRow {
+function mergedRow(
+  accountId: string,
+  before: SubscriberRow | undefined,
+  input: SubscriberInput,
+  now: number,
+): NewSubscriberRow {
   const t = input.text;
-  const pick = <T>(value: T | undefined, old: T | null | undefined): T | null => (value !== undefined ? value : (old ?? null));
+  const pick = <T>(value: T | undefined, old: T | null | undefined): T | null =>
+    value !== undefined ? value : (old ?? null);
   return {
     account_id: accountId,
     email: input.email!,
@@ -154,11 +186,24 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
   const accountId = job.account_id;
   let payload = JSON.parse(ownPayload) as ImportPayload;
   const file = path.join(importsDir(ctx), payload.file);
-  const counters: Counters = { processed: job.processed, created: job.created, updated: job.updated, failed: job.failed, errors: JSON.parse(job.errors ?? '[]') as RowError[] };
+  const counters: Counters = {
+    processed: job.processed,
+    created: job.created,
+    updated: job.updated,
+    failed: job.failed,
+    errors: JSON.parse(job.errors ?? '[]') as RowError[],
+  };
 
   const finish = async (status: 'completed' | 'failed', message?: string) => {
-    if (message && counters.errors.length < MAX_RECORDED_ERRORS) counters.errors.push({ row: 0, email: null, errors: { file: [message] } });
-    const owned = await finishJob(ctx.db, job.id, ownPayload, { status, total: status === 'completed' ? counters.processed : null, errors: JSON.stringify(counters.errors) }, ctx.clock());
+    if (message && counters.errors.length < MAX_RECORDED_ERRORS)
+      counters.errors.push({ row: 0, email: null, errors: { file: [message] } });
+    const owned = await finishJob(
+      ctx.db,
+      job.id,
+      ownPayload,
+      { status, total: status === 'completed' ? counters.processed : null, errors: JSON.stringify(counters.errors) },
+      ctx.clock(),
+    );
     // The file holds personal data: it goes once the job is done (but not from under a new owner).
     if (owned) await fs.promises.rm(file, { force: true });
   };
@@ -170,7 +215,10 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
   try {
     const parser = new CsvParser();
     const fields = await importableFieldInfo(ctx.db, accountId);
-    const vocabulary: AccountVocabulary = { fieldTypes: new Map([...fields].map(([id, f]) => [id, f.type])), channelIds: new Set() };
+    const vocabulary: AccountVocabulary = {
+      fieldTypes: new Map([...fields].map(([id, f]) => [id, f.type])),
+      channelIds: new Set(),
+    };
     let columns: ColumnSpec[] | null = null;
     let skip = counters.processed; // rows committed before a take-over
     let batch: Pending[] = [];
@@ -195,7 +243,16 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
         createdAtLastAnalyze = counters.created;
         await refreshSubscriberStatistics(ctx.db, ctx.dialect);
       }
-      writing = writeBatch(ctx, job.id, accountId, ownPayload, { ...payload, bytesRead: work.bytesRead }, counters, work.rows, work.failed).then((next) => {
+      writing = writeBatch(
+        ctx,
+        job.id,
+        accountId,
+        ownPayload,
+        { ...payload, bytesRead: work.bytesRead },
+        counters,
+        work.rows,
+        work.failed,
+      ).then((next) => {
         Object.assign(counters, next.counters);
         ownPayload = next.payload;
         payload = JSON.parse(ownPayload) as ImportPayload;
@@ -207,7 +264,8 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
       recordNo++;
       if (recordNo === 1) {
         const mapped = mapHeader(record.fields, fields);
-        if (!mapped.ok) throw new ServiceError('invalid', `The header row is not usable: ${mapped.errors.join('; ')}.`, 'file');
+        if (!mapped.ok)
+          throw new ServiceError('invalid', `The header row is not usable: ${mapped.errors.join('; ')}.`, 'file');
         columns = mapped.columns;
         return;
       }
@@ -216,10 +274,16 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
         if (skip % IMPORT_BATCH_ROWS === 0) await yieldToEventLoop();
         return;
       }
-      const result: RowResult = record.error ? { ok: false, errors: { row: [`The row is not valid CSV: ${record.error}.`] } } : readRow(record.fields, columns!, vocabulary);
+      const result: RowResult = record.error
+        ? { ok: false, errors: { row: [`The row is not valid CSV: ${record.error}.`] } }
+        : readRow(record.fields, columns!, vocabulary);
       if (!result.ok) {
         const emailAt = columns!.findIndex((c) => c.kind === 'field' && c.name === 'email');
-        batchFailed.push({ row: recordNo, email: record.fields[emailAt]?.trim().slice(0, 254) || null, errors: result.errors });
+        batchFailed.push({
+          row: recordNo,
+          email: record.fields[emailAt]?.trim().slice(0, 254) || null,
+          errors: result.errors,
+        });
       } else {
         // One multi-row upsert cannot touch a row twice: a repeated email starts a new batch.
         if (batchEmails.has(result.input.email!)) await flush();
@@ -249,7 +313,8 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
     // A batch may still be on its way: its outcome decides what the job says.
     await writing.catch(() => {});
     if (err instanceof LostJob) return;
-    if (err instanceof CsvError) return finish('failed', `The file stops being readable CSV after row ${recordNo}: ${err.message}.`);
+    if (err instanceof CsvError)
+      return finish('failed', `The file stops being readable CSV after row ${recordNo}: ${err.message}.`);
     if (err instanceof ServiceError) return finish('failed', err.detail);
     ctx.log.error({ err, jobId: job.id }, 'subscriber import failed');
     return finish('failed', `An internal error stopped the import after ${counters.processed} rows.`);
@@ -275,7 +340,9 @@ async function writeBatch(
   const failed = [...failedRows];
   await ctx.db.transaction().execute(async (trx) => {
     const emails = batch.map((p) => p.input.email!);
-    const blacklisted = (await hasBlacklist(trx, accountId)) ? await findBlacklisted(trx, accountId, emails) : new Set<string>();
+    const blacklisted = (await hasBlacklist(trx, accountId))
+      ? await findBlacklisted(trx, accountId, emails)
+      : new Set<string>();
     const existing = await findSubscribersByEmails(trx, ctx.dialect, accountId, emails);
     const rows: NewSubscriberRow[] = [];
     const kept: Pending[] = [];
@@ -292,7 +359,8 @@ async function writeBatch(
     const values: FieldValueRow[] = [];
     for (const p of kept) {
       const id = ids.get(p.input.email!)!;
-      for (const [field_id, v] of p.input.customerFields ?? []) values.push({ subscriber_id: id, field_id, value: v.value, value_num: v.valueNum });
+      for (const [field_id, v] of p.input.customerFields ?? [])
+        values.push({ subscriber_id: id, field_id, value: v.value, value_num: v.valueNum });
       if (existing.has(p.input.email!)) next.updated++;
       else next.created++;
     }
@@ -302,7 +370,14 @@ async function writeBatch(
     next.failed += failed.length;
     next.processed += batch.length + failedRows.length;
     for (const e of failed) if (next.errors.length < MAX_RECORDED_ERRORS) next.errors.push(e);
-    const progress = { processed: next.processed, created: next.created, updated: next.updated, failed: next.failed, errors: JSON.stringify(next.errors), payload };
+    const progress = {
+      processed: next.processed,
+      created: next.created,
+      updated: next.updated,
+      failed: next.failed,
+      errors: JSON.stringify(next.errors),
+      payload,
+    };
     if (!(await writeJobProgress(trx, jobId, ownPayload, progress, now))) throw new LostJob();
   });
   return { counters: next, payload };
@@ -310,7 +385,13 @@ async function writeBatch(
 
 /** Gives a job back to the queue when the process stops; it resumes after the last committed batch. */
 async function requeue(ctx: Context, jobId: number, ownPayload: string): Promise<void> {
-  await ctx.db.updateTable('jobs').set({ status: 'queued', updated_at: ctx.clock() }).where('id', '=', jobId).where('status', '=', 'running').where('payload', '=', ownPayload).execute();
+  await ctx.db
+    .updateTable('jobs')
+    .set({ status: 'queued', updated_at: ctx.clock() })
+    .where('id', '=', jobId)
+    .where('status', '=', 'running')
+    .where('payload', '=', ownPayload)
+    .execute();
 }
 
 /**

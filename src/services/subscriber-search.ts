@@ -3,7 +3,13 @@
 // Used by GET /subscribers, exports, group member lists and dynamic groups alike.
 import { sql } from 'kysely';
 import type { Context } from './context.ts';
-import { parseSearch, parseSorting, type FieldWhitelist, type FieldType, type SearchAst } from '../domain/query-grammar.ts';
+import {
+  parseSearch,
+  parseSorting,
+  type FieldWhitelist,
+  type FieldType,
+  type SearchAst,
+} from '../domain/query-grammar.ts';
 import type { CustomFieldHook, SearchColumns } from '../store/query-compiler.ts';
 import { grammarType } from '../domain/customer-field-values.ts';
 
@@ -28,7 +34,24 @@ export const SUBSCRIBER_SEARCH: FieldWhitelist = {
   'customerFields.*': { type: 'string' },
 };
 
-export const SUBSCRIBER_SORTABLE = ['id', 'email', 'status', 'genderId', 'languageIso', 'firstname', 'lastname', 'company', 'postcode', 'city', 'birthday', 'createdAt', 'updatedAt', 'optInConfirmedAt', 'lastOpenedAt', 'lastClickedAt'];
+export const SUBSCRIBER_SORTABLE = [
+  'id',
+  'email',
+  'status',
+  'genderId',
+  'languageIso',
+  'firstname',
+  'lastname',
+  'company',
+  'postcode',
+  'city',
+  'birthday',
+  'createdAt',
+  'updatedAt',
+  'optInConfirmedAt',
+  'lastOpenedAt',
+  'lastClickedAt',
+];
 
 export const SUBSCRIBER_COLUMNS: SearchColumns = {
   id: 'subscribers.id',
@@ -51,7 +74,9 @@ export const SUBSCRIBER_COLUMNS: SearchColumns = {
 };
 
 /** Fields stored lower-cased (the store narrows a prefix `like` on them to an index range). */
-export const SUBSCRIBER_LOWER_CASED_FIELDS: ReadonlySet<string> = new Set(Object.keys(SUBSCRIBER_SEARCH).filter((f) => SUBSCRIBER_SEARCH[f]!.lowercase));
+export const SUBSCRIBER_LOWER_CASED_FIELDS: ReadonlySet<string> = new Set(
+  Object.keys(SUBSCRIBER_SEARCH).filter((f) => SUBSCRIBER_SEARCH[f]!.lowercase),
+);
 
 /** customerFields.<id> = EXISTS (a value row of that field matching); null = no value row. */
 export const subscriberCustomField: CustomFieldHook = (eb, filter) => {
@@ -62,17 +87,27 @@ export const subscriberCustomField: CustomFieldHook = (eb, filter) => {
     .where('subscriber_field_values.field_id', '=', filter.fieldId);
   if (filter.value === null) return eb.not(eb.exists(rows));
   const numeric = filter.type === 'integer' || filter.type === 'decimal' || filter.type === 'boolean';
-  return eb.exists(rows.where(filter.compare(numeric ? 'subscriber_field_values.value_num' : 'subscriber_field_values.value')));
+  return eb.exists(
+    rows.where(filter.compare(numeric ? 'subscriber_field_values.value_num' : 'subscriber_field_values.value')),
+  );
 };
 
 /** The account's subscriber custom fields (fieldType 1) and their grammar types. */
 export async function customFieldTypes(ctx: Context, accountId: string): Promise<Map<number, FieldType>> {
-  const rows = await ctx.db.selectFrom('customer_fields').select(['id', 'type']).where('account_id', '=', accountId).where('field_type', '=', 1).execute();
+  const rows = await ctx.db
+    .selectFrom('customer_fields')
+    .select(['id', 'type'])
+    .where('account_id', '=', accountId)
+    .where('field_type', '=', 1)
+    .execute();
   return new Map(rows.map((r) => [Number(r.id), grammarType(r.type)]));
 }
 
 export async function parseSubscriberSearch(ctx: Context, accountId: string, raw: unknown): Promise<SearchAst> {
-  const types = typeof raw === 'string' && raw.includes('customerFields.') ? await customFieldTypes(ctx, accountId) : new Map<number, FieldType>();
+  const types =
+    typeof raw === 'string' && raw.includes('customerFields.')
+      ? await customFieldTypes(ctx, accountId)
+      : new Map<number, FieldType>();
   return parseSearch(raw, SUBSCRIBER_SEARCH, { customerFieldType: (id) => types.get(id) });
 }
 

@@ -5,17 +5,40 @@ import type { Context } from './context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { grammar, grammarAsync, parsePagingParams } from './marketing-params.ts';
 import { countSubscribersRemembered } from './subscriber-counts.ts';
-import { SUBSCRIBER_COLUMNS, SUBSCRIBER_LOWER_CASED_FIELDS, parseSubscriberSearch, parseSubscriberSorting, subscriberCustomField } from './subscriber-search.ts';
+import {
+  SUBSCRIBER_COLUMNS,
+  SUBSCRIBER_LOWER_CASED_FIELDS,
+  parseSubscriberSearch,
+  parseSubscriberSorting,
+  subscriberCustomField,
+} from './subscriber-search.ts';
 import { sendOptInMail } from './opt-in.ts';
 import { permissionName } from '../domain/permissions.ts';
 import { parseInclude, type Paging, type SortKey } from '../domain/query-grammar.ts';
 import { presentFieldValue } from '../domain/customer-field-values.ts';
 import { ADDITION, STATUS, permissionForStatusChange } from '../domain/subscriber-status.ts';
-import { parseSubscriberInput, resolveStatus, type AccountVocabulary, type CustomValue, type FieldErrors, type InputMode, type StatusPair, type SubscriberInput } from '../domain/subscriber-input.ts';
+import {
+  parseSubscriberInput,
+  resolveStatus,
+  type AccountVocabulary,
+  type CustomValue,
+  type FieldErrors,
+  type InputMode,
+  type StatusPair,
+  type SubscriberInput,
+} from '../domain/subscriber-input.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
 import { recordSubscriberEvents, subscriberUpdateEvents } from '../events/subscriber-events.ts';
 import * as store from '../store/subscribers.ts';
-import type { ChannelRow, FieldValueRow, GroupRow, NewSubscriberRow, SubscriberChanges, SubscriberFilter, SubscriberRow } from '../store/subscribers.ts';
+import type {
+  ChannelRow,
+  FieldValueRow,
+  GroupRow,
+  NewSubscriberRow,
+  SubscriberChanges,
+  SubscriberFilter,
+  SubscriberRow,
+} from '../store/subscribers.ts';
 
 /** The caller: the key's account and its permissions (the advanced toggles gate status changes). */
 export interface Caller {
@@ -65,14 +88,26 @@ interface Vocabulary extends AccountVocabulary {
 }
 
 async function loadVocabulary(ctx: Context, accountId: string): Promise<Vocabulary> {
-  const [fields, channelIds] = await Promise.all([store.subscriberFields(ctx.db, accountId), store.accountChannelIds(ctx.db, accountId)]);
+  const [fields, channelIds] = await Promise.all([
+    store.subscriberFields(ctx.db, accountId),
+    store.accountChannelIds(ctx.db, accountId),
+  ]);
   return { fields, fieldTypes: new Map(fields.map((f) => [f.id, f.type])), channelIds };
 }
 
-async function enrich(ctx: Context, accountId: string, rows: SubscriberRow[], fields: Vocabulary['fields'], includes: readonly SubscriberInclude[] = []): Promise<SubscriberRecord[]> {
+async function enrich(
+  ctx: Context,
+  accountId: string,
+  rows: SubscriberRow[],
+  fields: Vocabulary['fields'],
+  includes: readonly SubscriberInclude[] = [],
+): Promise<SubscriberRecord[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => Number(r.id));
-  const [values, links] = await Promise.all([store.loadFieldValues(ctx.db, accountId, ids), store.loadChannelLinks(ctx.db, accountId, ids)]);
+  const [values, links] = await Promise.all([
+    store.loadFieldValues(ctx.db, accountId, ids),
+    store.loadChannelLinks(ctx.db, accountId, ids),
+  ]);
   const records: SubscriberRecord[] = rows.map((row) => {
     const id = Number(row.id);
     const own = new Map((values.get(id) ?? []).map((v) => [v.field_id, v.value]));
@@ -83,7 +118,11 @@ async function enrich(ctx: Context, accountId: string, rows: SubscriberRow[], fi
   });
   if (includes.includes('subscriberGroups')) {
     const memberships = await store.groupsOfSubscribers(ctx.db, accountId, ids);
-    const counts = await store.groupMemberCounts(ctx.db, accountId, memberships.map((m) => m.group.id));
+    const counts = await store.groupMemberCounts(
+      ctx.db,
+      accountId,
+      memberships.map((m) => m.group.id),
+    );
     const bySubscriber = new Map<number, GroupRecord[]>();
     for (const m of memberships) {
       const list = bySubscriber.get(m.subscriberId) ?? bySubscriber.set(m.subscriberId, []).get(m.subscriberId)!;
@@ -111,12 +150,27 @@ export function parseIncludes(raw: string | undefined): SubscriberInclude[] {
   return grammar(() => parseInclude(raw, SUBSCRIBER_INCLUDES));
 }
 
-async function subscriberFilter(ctx: Context, accountId: string, search: string | undefined): Promise<SubscriberFilter> {
+async function subscriberFilter(
+  ctx: Context,
+  accountId: string,
+  search: string | undefined,
+): Promise<SubscriberFilter> {
   const ast = await grammarAsync(() => parseSubscriberSearch(ctx, accountId, search));
-  return { accountId, dialect: ctx.dialect, search: ast, columns: SUBSCRIBER_COLUMNS, customField: subscriberCustomField, lowerCasedFields: SUBSCRIBER_LOWER_CASED_FIELDS };
+  return {
+    accountId,
+    dialect: ctx.dialect,
+    search: ast,
+    columns: SUBSCRIBER_COLUMNS,
+    customField: subscriberCustomField,
+    lowerCasedFields: SUBSCRIBER_LOWER_CASED_FIELDS,
+  };
 }
 
-export async function listSubscribers(ctx: Context, accountId: string, query: ListQuery): Promise<{ total: number; rows: SubscriberRecord[]; paging: Paging }> {
+export async function listSubscribers(
+  ctx: Context,
+  accountId: string,
+  query: ListQuery,
+): Promise<{ total: number; rows: SubscriberRecord[]; paging: Paging }> {
   const includes = parseIncludes(query.include);
   const filter = await subscriberFilter(ctx, accountId, query.search);
   const sorting = grammar(() => parseSubscriberSorting(query.sorting));
@@ -129,7 +183,12 @@ export async function listSubscribers(ctx: Context, accountId: string, query: Li
   return { total, rows: await enrich(ctx, accountId, rows, vocabulary.fields, includes), paging };
 }
 
-export async function getSubscriber(ctx: Context, accountId: string, id: number, includes: readonly SubscriberInclude[] = []): Promise<SubscriberRecord> {
+export async function getSubscriber(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  includes: readonly SubscriberInclude[] = [],
+): Promise<SubscriberRecord> {
   const row = await store.findSubscriberById(ctx.db, accountId, id);
   if (!row) throw subscriberNotFound();
   const vocabulary = await loadVocabulary(ctx, accountId);
@@ -137,11 +196,23 @@ export async function getSubscriber(ctx: Context, accountId: string, id: number,
 }
 
 /** The static and external groups the subscriber is a member of (dynamic groups have no members). */
-export async function listSubscriberGroups(ctx: Context, accountId: string, id: number, query: { page?: string; limit?: string }): Promise<{ total: number; rows: GroupRecord[]; paging: Paging }> {
+export async function listSubscriberGroups(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  query: { page?: string; limit?: string },
+): Promise<{ total: number; rows: GroupRecord[]; paging: Paging }> {
   const paging = parsePagingParams(query);
   if (!(await store.findSubscriberById(ctx.db, accountId, id))) throw subscriberNotFound();
-  const [total, groups] = await Promise.all([store.countGroupsOfSubscriber(ctx.db, accountId, id), store.listGroupsOfSubscriber(ctx.db, accountId, id, paging)]);
-  const counts = await store.groupMemberCounts(ctx.db, accountId, groups.map((g) => g.id));
+  const [total, groups] = await Promise.all([
+    store.countGroupsOfSubscriber(ctx.db, accountId, id),
+    store.listGroupsOfSubscriber(ctx.db, accountId, id, paging),
+  ]);
+  const counts = await store.groupMemberCounts(
+    ctx.db,
+    accountId,
+    groups.map((g) => g.id),
+  );
   return { total, rows: groups.map((row) => ({ row, subscriberCount: counts.get(row.id) ?? 0 })), paging };
 }
 
@@ -172,7 +243,10 @@ function checkStatusChange(caller: Caller, from: StatusPair, to: StatusPair): vo
   if (refusal) throw new ServiceError('forbidden', refusal);
 }
 
-const pairOf = (row: { status: number; status_addition?: number | null }): StatusPair => ({ status: row.status, addition: row.status_addition ?? null });
+const pairOf = (row: { status: number; status_addition?: number | null }): StatusPair => ({
+  status: row.status,
+  addition: row.status_addition ?? null,
+});
 // A new subscriber is treated as coming from "ready", so creating it archived needs "archive".
 const NEW_SUBSCRIBER: StatusPair = { status: STATUS.READY, addition: null };
 
@@ -244,16 +318,29 @@ function newRow(accountId: string, input: SubscriberInput, pair: StatusPair, now
 }
 
 function newRowBase(accountId: string, email: string, now: number): Omit<NewSubscriberRow, 'id'> {
-  return { account_id: accountId, email, status: STATUS.READY, status_addition: null, created_at: now, updated_at: now };
+  return {
+    account_id: accountId,
+    email,
+    status: STATUS.READY,
+    status_addition: null,
+    created_at: now,
+    updated_at: now,
+  };
 }
 
 function fieldValueRows(subscriberId: number, values: Map<number, CustomValue> | undefined): FieldValueRow[] {
   if (!values) return [];
-  return [...values].map(([field_id, v]) => ({ subscriber_id: subscriberId, field_id, value: v.value, value_num: v.valueNum }));
+  return [...values].map(([field_id, v]) => ({
+    subscriber_id: subscriberId,
+    field_id,
+    value: v.value,
+    value_num: v.valueNum,
+  }));
 }
 
 async function assertNotBlacklisted(db: Context['db'], accountId: string, email: string): Promise<void> {
-  if ((await findBlacklisted(db, accountId, [email])).size > 0) throw new SubscriberValidationError({ email: [BLACKLISTED] });
+  if ((await findBlacklisted(db, accountId, [email])).size > 0)
+    throw new SubscriberValidationError({ email: [BLACKLISTED] });
 }
 
 async function withUniqueEmail<T>(work: () => Promise<T>): Promise<T> {
@@ -267,7 +354,12 @@ async function withUniqueEmail<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** Sends the opt-in mail; a failure is logged, not returned: the subscriber is already stored. */
-async function trySendOptIn(ctx: Context, accountId: string, subscriberId: number, channelId: number | null): Promise<void> {
+async function trySendOptIn(
+  ctx: Context,
+  accountId: string,
+  subscriberId: number,
+  channelId: number | null,
+): Promise<void> {
   try {
     await sendOptInMail(ctx, accountId, subscriberId, channelId);
   } catch (error) {
@@ -291,8 +383,22 @@ export async function createSubscriber(ctx: Context, caller: Caller, body: unkno
       if (await store.findSubscriberByEmail(trx, accountId, input.email!)) throw conflict();
       const id = await store.insertSubscriber(trx, newRow(accountId, input, pair, now));
       await store.writeFieldValues(trx, accountId, fieldValueRows(id, input.customerFields));
-      if (input.channels?.length) await store.addChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: input.channels }], now);
-      await recordSubscriberEvents(trx, accountId, [{ type: 'subscriber.created', subscriberId: id, email: input.email!, status: pair.status, statusAddition: pair.addition }], now);
+      if (input.channels?.length)
+        await store.addChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: input.channels }], now);
+      await recordSubscriberEvents(
+        trx,
+        accountId,
+        [
+          {
+            type: 'subscriber.created',
+            subscriberId: id,
+            email: input.email!,
+            status: pair.status,
+            statusAddition: pair.addition,
+          },
+        ],
+        now,
+      );
       return id;
     }),
   );
@@ -305,7 +411,12 @@ export async function createSubscriber(ctx: Context, caller: Caller, body: unkno
  * sets the values it names (null clears one). A status change may need an advanced permission.
  * `sendOptIn: true` re-sends the opt-in mail when the subscriber ends up not ready (2/1).
  */
-export async function updateSubscriber(ctx: Context, caller: Caller, id: number, body: unknown): Promise<SubscriberRecord> {
+export async function updateSubscriber(
+  ctx: Context,
+  caller: Caller,
+  id: number,
+  body: unknown,
+): Promise<SubscriberRecord> {
   const { accountId } = caller;
   const vocabulary = await loadVocabulary(ctx, accountId);
   const input = parseOrThrow(body, 'update', vocabulary);
@@ -320,20 +431,34 @@ export async function updateSubscriber(ctx: Context, caller: Caller, id: number,
         await assertNotBlacklisted(trx, accountId, input.email);
         if (await store.findSubscriberByEmail(trx, accountId, input.email)) throw conflict();
       }
-      await store.updateSubscriber(trx, accountId, id, { ...columnChanges(input), status: pair.status, status_addition: pair.addition, updated_at: now });
+      await store.updateSubscriber(trx, accountId, id, {
+        ...columnChanges(input),
+        status: pair.status,
+        status_addition: pair.addition,
+        updated_at: now,
+      });
       await store.writeFieldValues(trx, accountId, fieldValueRows(id, input.customerFields));
-      if (input.channels) await store.replaceChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: input.channels }], now);
-      await recordSubscriberEvents(trx, accountId, subscriberUpdateEvents(id, input.email ?? current.email, pairOf(current), pair), now);
+      if (input.channels)
+        await store.replaceChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: input.channels }], now);
+      await recordSubscriberEvents(
+        trx,
+        accountId,
+        subscriberUpdateEvents(id, input.email ?? current.email, pairOf(current), pair),
+        now,
+      );
       return pair;
     }),
   );
-  if (input.sendOptIn && pair.status === STATUS.NOT_READY) await trySendOptIn(ctx, accountId, id, input.channels?.[0] ?? null);
+  if (input.sendOptIn && pair.status === STATUS.NOT_READY)
+    await trySendOptIn(ctx, accountId, id, input.channels?.[0] ?? null);
   return getSubscriber(ctx, accountId, id);
 }
 
 /** Erases the personal data; the anonymous row stays for statistics and is never shown again. */
 export async function deleteSubscriber(ctx: Context, accountId: string, id: number): Promise<void> {
-  const erased = await ctx.db.transaction().execute((trx) => store.tombstoneSubscriber(trx, accountId, id, ctx.clock()));
+  const erased = await ctx.db
+    .transaction()
+    .execute((trx) => store.tombstoneSubscriber(trx, accountId, id, ctx.clock()));
   if (!erased) throw subscriberNotFound();
 }
 
@@ -346,7 +471,11 @@ export async function deleteSubscriber(ctx: Context, accountId: string, id: numb
  * the same advanced permission as a PUT would. `channelId` and `channels` are added to the
  * subscriber's channels, never removed; status, statusAddition and sendOptIn are ignored.
  */
-export async function registerSubscriber(ctx: Context, caller: Caller, body: Record<string, unknown>): Promise<{ record: SubscriberRecord; created: boolean }> {
+export async function registerSubscriber(
+  ctx: Context,
+  caller: Caller,
+  body: Record<string, unknown>,
+): Promise<{ record: SubscriberRecord; created: boolean }> {
   const { accountId } = caller;
   const vocabulary = await loadVocabulary(ctx, accountId);
   const { status: _s, statusAddition: _a, sendOptIn: _o, channelId: rawChannelId, ...fields } = body;
@@ -354,7 +483,8 @@ export async function registerSubscriber(ctx: Context, caller: Caller, body: Rec
   const errors: FieldErrors = parsed.ok ? {} : { ...parsed.errors };
   let channelId: number | null = null;
   if (rawChannelId !== undefined && rawChannelId !== null) {
-    if (typeof rawChannelId !== 'number' || !vocabulary.channelIds.has(rawChannelId)) errors.channelId = ['The channelId must be a channel id of this account.'];
+    if (typeof rawChannelId !== 'number' || !vocabulary.channelIds.has(rawChannelId))
+      errors.channelId = ['The channelId must be a channel id of this account.'];
     else channelId = rawChannelId;
   }
   if (!parsed.ok || Object.keys(errors).length) throw new SubscriberValidationError(errors);
@@ -376,11 +506,30 @@ export async function registerSubscriber(ctx: Context, caller: Caller, body: Rec
         id = Number(current.id);
         pair = current.status === STATUS.READY ? pairOf(current) : pending;
         checkStatusChange(caller, pairOf(current), pair);
-        await store.updateSubscriber(trx, accountId, id, { ...columnChanges(input), status: pair.status, status_addition: pair.addition, updated_at: now });
+        await store.updateSubscriber(trx, accountId, id, {
+          ...columnChanges(input),
+          status: pair.status,
+          status_addition: pair.addition,
+          updated_at: now,
+        });
       }
       await store.writeFieldValues(trx, accountId, fieldValueRows(id, input.customerFields));
-      if (channels.length) await store.addChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: channels }], now);
-      await recordSubscriberEvents(trx, accountId, [{ type: current ? 'subscriber.updated' : 'subscriber.created', subscriberId: id, email: input.email!, status: pair.status, statusAddition: pair.addition }], now);
+      if (channels.length)
+        await store.addChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: channels }], now);
+      await recordSubscriberEvents(
+        trx,
+        accountId,
+        [
+          {
+            type: current ? 'subscriber.updated' : 'subscriber.created',
+            subscriberId: id,
+            email: input.email!,
+            status: pair.status,
+            statusAddition: pair.addition,
+          },
+        ],
+        now,
+      );
       return { id, created: !current, needsOptIn: pair.status === STATUS.NOT_READY };
     }),
   );
@@ -396,10 +545,16 @@ export async function registerSubscriber(ctx: Context, caller: Caller, body: Rec
  * unsubscribed, 3/2) or from all (every link removed, 3/2). An already archived subscriber keeps
  * its reason (a complaint or a bounce says more than "unsubscribed").
  */
-export async function unsubscribeSubscriber(ctx: Context, accountId: string, id: number, channelId: number | undefined): Promise<SubscriberRecord> {
+export async function unsubscribeSubscriber(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  channelId: number | undefined,
+): Promise<SubscriberRecord> {
   if (channelId !== undefined) {
     const channels = await store.accountChannelIds(ctx.db, accountId);
-    if (!channels.has(channelId)) throw new SubscriberValidationError({ channelId: ['The channelId must be a channel id of this account.'] });
+    if (!channels.has(channelId))
+      throw new SubscriberValidationError({ channelId: ['The channelId must be a channel id of this account.'] });
   }
   const now = ctx.clock();
   await ctx.db.transaction().execute(async (trx) => {
@@ -407,10 +562,29 @@ export async function unsubscribeSubscriber(ctx: Context, accountId: string, id:
     if (!current) throw subscriberNotFound();
     const remaining = await store.removeChannelLinks(trx, accountId, id, channelId === undefined ? null : [channelId]);
     if (remaining === 0 && current.status !== STATUS.ARCHIVED) {
-      await store.updateSubscriber(trx, accountId, id, { status: STATUS.ARCHIVED, status_addition: ADDITION.UNSUBSCRIBED, updated_at: now });
+      await store.updateSubscriber(trx, accountId, id, {
+        status: STATUS.ARCHIVED,
+        status_addition: ADDITION.UNSUBSCRIBED,
+        updated_at: now,
+      });
     }
     const after = remaining === 0 ? { status: STATUS.ARCHIVED, addition: ADDITION.UNSUBSCRIBED } : pairOf(current);
-    if (current.status !== STATUS.ARCHIVED) await recordSubscriberEvents(trx, accountId, [{ type: 'subscriber.unsubscribed', subscriberId: id, email: current.email, status: after.status, statusAddition: after.addition, channelId: channelId ?? null }], now);
+    if (current.status !== STATUS.ARCHIVED)
+      await recordSubscriberEvents(
+        trx,
+        accountId,
+        [
+          {
+            type: 'subscriber.unsubscribed',
+            subscriberId: id,
+            email: current.email,
+            status: after.status,
+            statusAddition: after.addition,
+            channelId: channelId ?? null,
+          },
+        ],
+        now,
+      );
   });
   return getSubscriber(ctx, accountId, id);
 }
@@ -443,9 +617,17 @@ interface PlannedSubscriber {
  * item is an "error" result and changes nothing; the others are stored. `sendOptIn` applies to
  * newly created subscribers.
  */
-export async function bulkUpsertSubscribers(ctx: Context, caller: Caller, items: readonly unknown[]): Promise<BulkItemResult[]> {
+export async function bulkUpsertSubscribers(
+  ctx: Context,
+  caller: Caller,
+  items: readonly unknown[],
+): Promise<BulkItemResult[]> {
   if (items.length > MAX_BULK_ITEMS) {
-    throw new ServiceError('too_many_recipients', `At most ${MAX_BULK_ITEMS} subscribers per request; send several requests.`, 'subscribers');
+    throw new ServiceError(
+      'too_many_recipients',
+      `At most ${MAX_BULK_ITEMS} subscribers per request; send several requests.`,
+      'subscribers',
+    );
   }
   const { accountId } = caller;
   const vocabulary = await loadVocabulary(ctx, accountId);
@@ -460,7 +642,9 @@ export async function bulkUpsertSubscribers(ctx: Context, caller: Caller, items:
   const now = ctx.clock();
 
   const planned = await ctx.db.transaction().execute(async (trx) => {
-    const blacklisted = (await store.accountHasBlacklist(trx, accountId)) ? await findBlacklisted(trx, accountId, emails) : new Set<string>();
+    const blacklisted = (await store.accountHasBlacklist(trx, accountId))
+      ? await findBlacklisted(trx, accountId, emails)
+      : new Set<string>();
     const existing = await store.findSubscribersByEmails(trx, ctx.dialect, accountId, emails);
     const plan = new Map<string, PlannedSubscriber>();
     for (let index = 0; index < inputs.length; index++) {
@@ -472,13 +656,25 @@ export async function bulkUpsertSubscribers(ctx: Context, caller: Caller, items:
         continue;
       }
       const before = existing.get(email);
-      const entry: PlannedSubscriber = plan.get(email) ?? { row: completeRow(before ?? newRowBase(accountId, email, now)), isNew: !before, values: new Map(), channels: undefined, sendOptIn: false, indexes: [] };
+      const entry: PlannedSubscriber = plan.get(email) ?? {
+        row: completeRow(before ?? newRowBase(accountId, email, now)),
+        isNew: !before,
+        values: new Map(),
+        channels: undefined,
+        sendOptIn: false,
+        indexes: [],
+      };
       const first = entry.indexes.length === 0;
       const current = entry.isNew && first ? null : pairOf(entry.row);
       const resolved = resolveStatus(current, input);
       const refusal = resolved.ok ? statusChangeRefusal(caller, current ?? NEW_SUBSCRIBER, resolved.pair) : null;
       if (!resolved.ok || refusal) {
-        results[index] = { index, id: null, status: 'error', errors: resolved.ok ? { status: [refusal!] } : { [resolved.field]: [resolved.message] } };
+        results[index] = {
+          index,
+          id: null,
+          status: 'error',
+          errors: resolved.ok ? { status: [refusal!] } : { [resolved.field]: [resolved.message] },
+        };
         continue;
       }
       applyInput(entry.row, input);
@@ -494,7 +690,10 @@ export async function bulkUpsertSubscribers(ctx: Context, caller: Caller, items:
     }
     if (plan.size === 0) return [];
 
-    const ids = await store.upsertSubscribers(trx, [...plan.values()].map((p) => p.row));
+    const ids = await store.upsertSubscribers(
+      trx,
+      [...plan.values()].map((p) => p.row),
+    );
     const values: FieldValueRow[] = [];
     const newLinks: store.ChannelSet[] = [];
     const replacedLinks: store.ChannelSet[] = [];
@@ -508,8 +707,21 @@ export async function bulkUpsertSubscribers(ctx: Context, caller: Caller, items:
     await store.writeFieldValues(trx, accountId, values);
     await store.addChannelLinks(trx, accountId, newLinks, now);
     await store.replaceChannelLinks(trx, accountId, replacedLinks, now);
-    await recordSubscriberEvents(trx, accountId, [...plan].map(([email, p]) => ({ type: p.isNew ? 'subscriber.created' : 'subscriber.updated', subscriberId: ids.get(email)!, email, status: p.row.status, statusAddition: p.row.status_addition ?? null })), now);
-    return [...plan.entries()].filter(([, p]) => p.sendOptIn).map(([email, p]) => ({ id: ids.get(email)!, channelId: p.channels?.[0] ?? null }));
+    await recordSubscriberEvents(
+      trx,
+      accountId,
+      [...plan].map(([email, p]) => ({
+        type: p.isNew ? 'subscriber.created' : 'subscriber.updated',
+        subscriberId: ids.get(email)!,
+        email,
+        status: p.row.status,
+        statusAddition: p.row.status_addition ?? null,
+      })),
+      now,
+    );
+    return [...plan.entries()]
+      .filter(([, p]) => p.sendOptIn)
+      .map(([email, p]) => ({ id: ids.get(email)!, channelId: p.channels?.[0] ?? null }));
   });
 
   for (const p of planned) await trySendOptIn(ctx, accountId, p.id, p.channelId);
@@ -530,7 +742,11 @@ export interface SubscriberExport {
  * Checks the parameters at once (so a bad search is a 422, not a broken stream) and returns a
  * generator that walks the filtered list in keyset-paged order: memory stays one page.
  */
-export async function exportSubscribers(ctx: Context, accountId: string, query: { search?: string; sorting?: string }): Promise<SubscriberExport> {
+export async function exportSubscribers(
+  ctx: Context,
+  accountId: string,
+  query: { search?: string; sorting?: string },
+): Promise<SubscriberExport> {
   const filter = await subscriberFilter(ctx, accountId, query.search);
   const sorting: SortKey[] = grammar(() => parseSubscriberSorting(query.sorting));
   const vocabulary = await loadVocabulary(ctx, accountId);

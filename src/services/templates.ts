@@ -48,7 +48,8 @@ export function templateView(t: TemplatesTable): TemplateView {
 }
 
 /** An empty subject or body means "none": a transmission then falls back to its own. */
-const orNull = (value: string | null | undefined): string | null => (value === undefined || value === null || value === '' ? null : value);
+const orNull = (value: string | null | undefined): string | null =>
+  value === undefined || value === null || value === '' ? null : value;
 
 interface TemplateParts {
   name: string;
@@ -82,7 +83,12 @@ function checkParts(p: TemplateParts): void {
 
 export async function createTemplate(ctx: Context, accountId: string, input: TemplateInput): Promise<TemplateView> {
   if (input.name === undefined) throw required('name');
-  const parts: TemplateParts = { name: input.name, subject: orNull(input.subject), html: orNull(input.html), text: orNull(input.text) };
+  const parts: TemplateParts = {
+    name: input.name,
+    subject: orNull(input.subject),
+    html: orNull(input.html),
+    text: orNull(input.text),
+  };
   checkParts(parts);
   const now = ctx.clock();
   const row: TemplatesTable = { id: newId(), account_id: accountId, ...parts, created_at: now, updated_at: now };
@@ -90,7 +96,12 @@ export async function createTemplate(ctx: Context, accountId: string, input: Tem
   return templateView(row);
 }
 
-export async function listTemplates(ctx: Context, accountId: string, page: number, size: number): Promise<{ count: number; data: TemplateView[] }> {
+export async function listTemplates(
+  ctx: Context,
+  accountId: string,
+  page: number,
+  size: number,
+): Promise<{ count: number; data: TemplateView[] }> {
   const { count, rows } = await store.listTemplates(ctx.db, accountId, (page - 1) * size, size);
   return { count, data: rows.map(templateView) };
 }
@@ -109,7 +120,12 @@ export async function getTemplate(ctx: Context, accountId: string, id: string): 
  * PUT replaces the fields it sends and keeps the others (Mailtarget's behaviour); `null` or ""
  * clears subject, html or text. The result must still be a valid template.
  */
-export async function updateTemplate(ctx: Context, accountId: string, id: string, input: TemplateInput): Promise<TemplateView> {
+export async function updateTemplate(
+  ctx: Context,
+  accountId: string,
+  id: string,
+  input: TemplateInput,
+): Promise<TemplateView> {
   const given = (['name', 'subject', 'html', 'text'] as const).filter((f) => input[f] !== undefined);
   if (given.length === 0) throw required('name, subject, html or text');
   if (input.name === null) throw invalid('name', 'must not be null');
@@ -123,7 +139,8 @@ export async function updateTemplate(ctx: Context, accountId: string, id: string
   checkParts(parts);
   const updatedAt = ctx.clock();
   // Transmissions already accepted keep the copy of the content they took at accept time.
-  if (!(await store.updateTemplate(ctx.db, accountId, id, { ...parts, updated_at: updatedAt }))) throw notFound(`template ${id}`);
+  if (!(await store.updateTemplate(ctx.db, accountId, id, { ...parts, updated_at: updatedAt })))
+    throw notFound(`template ${id}`);
   return templateView({ ...current, ...parts, updated_at: updatedAt });
 }
 
@@ -134,13 +151,21 @@ export async function deleteTemplate(ctx: Context, accountId: string, id: string
 const PREVIEW_FIELD: Record<string, string> = { subject: 'subject', bodyHtml: 'html', bodyText: 'text' };
 
 /** Renders a template as a transmission would; the text part is derived from HTML when missing. */
-export async function previewTemplate(ctx: Context, accountId: string, id: string, substitutionData: Record<string, unknown> = {}): Promise<TemplatePreview> {
+export async function previewTemplate(
+  ctx: Context,
+  accountId: string,
+  id: string,
+  substitutionData: Record<string, unknown> = {},
+): Promise<TemplatePreview> {
   if (Buffer.byteLength(JSON.stringify(substitutionData)) > MAX_SUBSTITUTION_BYTES) {
     throw invalid('substitutionData', 'must be at most 100 KB when serialized');
   }
   const t = await findOwn(ctx, accountId, id);
   try {
-    const rendered = renderMessage(compileMessage({ subject: t.subject ?? '', html: t.html, text: t.text }), substitutionData);
+    const rendered = renderMessage(
+      compileMessage({ subject: t.subject ?? '', html: t.html, text: t.text }),
+      substitutionData,
+    );
     return {
       subject: t.subject === null ? null : rendered.subject,
       html: rendered.html,

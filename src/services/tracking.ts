@@ -5,7 +5,12 @@
 import type { Context } from './context.ts';
 import { verifyTrackingToken, type TrackingPayload } from '../domain/tracking-tokens.ts';
 import { isMachineFetch, truncateIp } from '../domain/tracking-clients.ts';
-import { claimFirsts, findTrackedMessage, touchSubscriberEngagement, type TrackedMessage } from '../store/engagement.ts';
+import {
+  claimFirsts,
+  findTrackedMessage,
+  touchSubscriberEngagement,
+  type TrackedMessage,
+} from '../store/engagement.ts';
 import { urlHash } from '../store/counters.ts';
 import { recordEvents } from '../events/record-events.ts';
 
@@ -55,12 +60,30 @@ async function record(ctx: Context, p: TrackingPayload, client: TrackingClient):
     };
     await recordEvents(
       trx,
-      [{ account_id: m.account_id, type: p.kind, message_id: m.id, transmission_id: m.transmission_id, mailing_id: m.mailing_id, recipient: m.recipient, data: JSON.stringify(data), created_at: at }],
+      [
+        {
+          account_id: m.account_id,
+          type: p.kind,
+          message_id: m.id,
+          transmission_id: m.transmission_id,
+          mailing_id: m.mailing_id,
+          recipient: m.recipient,
+          data: JSON.stringify(data),
+          created_at: at,
+        },
+      ],
       { bulk },
     );
     const subscriberId = subscriberOf(m);
     // A proxy's prefetch says nothing about the reader: behaviour fields follow people only.
-    if (subscriberId !== null && !machine) await touchSubscriberEngagement(trx, m.account_id, subscriberId, p.kind === 'open' ? 'last_opened_at' : 'last_clicked_at', at);
+    if (subscriberId !== null && !machine)
+      await touchSubscriberEngagement(
+        trx,
+        m.account_id,
+        subscriberId,
+        p.kind === 'open' ? 'last_opened_at' : 'last_clicked_at',
+        at,
+      );
   });
 }
 

@@ -61,7 +61,11 @@ const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^
 function checkAddress(a: { email: string; name?: string }, field: string): Address {
   const email = a.email.trim();
   if (hasLineBreak(a.email) || !isValidEmail(email)) {
-    throw new ServiceError('invalid_email', `${field}.email "${a.email.slice(0, 100)}" is not a valid email address`, `${field}.email`);
+    throw new ServiceError(
+      'invalid_email',
+      `${field}.email "${a.email.slice(0, 100)}" is not a valid email address`,
+      `${field}.email`,
+    );
   }
   if (a.name !== undefined && hasLineBreak(a.name)) throw invalid(`${field}.name`, 'must not contain line breaks');
   return a.name ? { email, name: a.name } : { email };
@@ -72,10 +76,12 @@ function normalizeHeaders(input: TransmissionInput['headers']): Array<{ name: st
   const list = Array.isArray(input) ? input : Object.entries(input).map(([name, value]) => ({ name, value }));
   return list.map((h, i) => {
     const field = `headers[${Array.isArray(input) ? i : JSON.stringify(h.name)}]`;
-    if (typeof h.name !== 'string' || !HEADER_NAME.test(h.name)) throw invalid(`${field}.name`, 'is not a valid header name');
+    if (typeof h.name !== 'string' || !HEADER_NAME.test(h.name))
+      throw invalid(`${field}.name`, 'is not a valid header name');
     if (typeof h.value !== 'string') throw invalid(`${field}.value`, 'must be a string');
     if (hasLineBreak(h.value)) throw invalid(`${field}.value`, 'must not contain line breaks');
-    if (isOwnedHeader(h.name)) throw invalid(`${field}.name`, `"${h.name}" is set by Posthorn and cannot be overridden`);
+    if (isOwnedHeader(h.name))
+      throw invalid(`${field}.name`, `"${h.name}" is set by Posthorn and cannot be overridden`);
     return { name: h.name, value: h.value };
   });
 }
@@ -94,14 +100,18 @@ function normalizeAttachments(input: TransmissionInput): Attachment[] {
       throw invalid(`${field}.contentId`, 'must not contain spaces, angle brackets or line breaks');
     }
     const disposition = a.disposition ?? (a.contentId ? 'inline' : 'attachment');
-    if (disposition !== 'inline' && disposition !== 'attachment') throw invalid(`${field}.disposition`, 'must be "attachment" or "inline"');
+    if (disposition !== 'inline' && disposition !== 'attachment')
+      throw invalid(`${field}.disposition`, 'must be "attachment" or "inline"');
     return { filename: a.filename, mimeType, value, contentId: a.contentId, disposition };
   });
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ` (ISO, any offset) or the marketing `YYYY-MM-DD HH:MM:SS` (UTC). */
 export function parseSendAt(value: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})| (\d{2}):(\d{2}):(\d{2}))$/.exec(value);
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})| (\d{2}):(\d{2}):(\d{2}))$/.exec(
+      value,
+    );
   if (!m) return null;
   const [year, month, day] = [+m[1]!, +m[2]!, +m[3]!];
   const iso = m[4] !== undefined;
@@ -127,16 +137,33 @@ function utcDay(t: number): string {
 
 /** Hash of the body with object keys sorted: a retry that serializes its fields in another order is the same request. */
 export function requestHash(body: unknown): string {
-  return createHash('sha256').update(JSON.stringify(body, (_key, value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? sortedKeys(value as Record<string, unknown>) : value))).digest('hex');
+  return createHash('sha256')
+    .update(
+      JSON.stringify(body, (_key, value: unknown) =>
+        value && typeof value === 'object' && !Array.isArray(value)
+          ? sortedKeys(value as Record<string, unknown>)
+          : value,
+      ),
+    )
+    .digest('hex');
 }
 
 function sortedKeys(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, value[k]]),
+  );
 }
 
 const IDEMPOTENCY_SCOPE = 'transmissions';
 
-export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, idempotencyKey?: string): Promise<AcceptResult> {
+export async function acceptTransmission(
+  ctx: Context,
+  key: ApiKeyInfo,
+  input: TransmissionInput,
+  idempotencyKey?: string,
+): Promise<AcceptResult> {
   const now = ctx.clock();
   const idemSince = now - ctx.config.idempotencyTtlSeconds * 1000;
   const hash = idempotencyKey ? requestHash(input) : '';
@@ -149,7 +176,9 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
   const { content, recipients, sendAt, sandbox } = prepared;
   const transmissionId = newId();
 
-  const suppressed = await findSuppressed(ctx.db, key.accountId, [...new Set(recipients.map((r) => r.address.email.toLowerCase()))]);
+  const suppressed = await findSuppressed(ctx.db, key.accountId, [
+    ...new Set(recipients.map((r) => r.address.email.toLowerCase())),
+  ]);
   const dueAt = sendAt ?? now;
   const rows: MessagesTable[] = recipients.map((r) => {
     const isSuppressed = suppressed.has(r.address.email.toLowerCase());
@@ -167,11 +196,28 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
       now,
     });
     if (!isSuppressed) return row;
-    return { ...row, status: 'suppressed', last_response: `Recipient is on the suppression list (${suppressed.get(r.address.email.toLowerCase())})`, bounce_class: 50 };
+    return {
+      ...row,
+      status: 'suppressed',
+      last_response: `Recipient is on the suppression list (${suppressed.get(r.address.email.toLowerCase())})`,
+      bounce_class: 50,
+    };
   });
   const events: NewEvent[] = rows.flatMap((m) => {
-    const base = { account_id: key.accountId, message_id: m.id, transmission_id: transmissionId, mailing_id: null, recipient: m.recipient, created_at: now };
-    const meta = JSON.stringify({ metadata: { ...content.metadata, ...(recipients.find((r) => r.address.email === m.recipient)?.data?.metadata ?? {}) } });
+    const base = {
+      account_id: key.accountId,
+      message_id: m.id,
+      transmission_id: transmissionId,
+      mailing_id: null,
+      recipient: m.recipient,
+      created_at: now,
+    };
+    const meta = JSON.stringify({
+      metadata: {
+        ...content.metadata,
+        ...(recipients.find((r) => r.address.email === m.recipient)?.data?.metadata ?? {}),
+      },
+    });
     const list: NewEvent[] = [{ ...base, type: 'injection', data: meta }];
     if (m.status === 'suppressed') {
       list.push({ ...base, type: 'bounce', data: JSON.stringify({ bounceClass: 50, reason: m.last_response }) });
@@ -186,7 +232,15 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
     if (idempotencyKey) {
       const saved = await saveIdempotencyKey(
         trx,
-        { account_id: key.accountId, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, request_hash: hash, response_status: 200, response_body: response, created_at: now },
+        {
+          account_id: key.accountId,
+          scope: IDEMPOTENCY_SCOPE,
+          key: idempotencyKey,
+          request_hash: hash,
+          response_status: 200,
+          response_body: response,
+          created_at: now,
+        },
         idemSince,
       );
       if (!saved) return false;
@@ -196,24 +250,29 @@ export async function acceptTransmission(ctx: Context, key: ApiKeyInfo, input: T
     // here rolls the shared batch back; the batcher then redoes every request alone.
     await checkQuota(ctx, trx, key.accountId, rows.length, now);
     // Appended rows go into the batch's multi-row INSERTs, written just before the shared commit.
-    bulk.insert('transmissions', [{
-      id: transmissionId,
-      account_id: key.accountId,
-      api_key_id: key.id,
-      from_email: content.from.email,
-      from_name: content.from.name ?? null,
-      subject: content.subject,
-      content: JSON.stringify(content),
-      recipient_count: rows.length,
-      sandbox: sandbox ? 1 : 0,
-      transactional: content.options.transactional ? 1 : 0,
-      campaign_id: content.campaignId,
-      send_at: sendAt,
-      created_at: now,
-    }]);
+    bulk.insert('transmissions', [
+      {
+        id: transmissionId,
+        account_id: key.accountId,
+        api_key_id: key.id,
+        from_email: content.from.email,
+        from_name: content.from.name ?? null,
+        subject: content.subject,
+        content: JSON.stringify(content),
+        recipient_count: rows.length,
+        sandbox: sandbox ? 1 : 0,
+        transactional: content.options.transactional ? 1 : 0,
+        campaign_id: content.campaignId,
+        send_at: sendAt,
+        created_at: now,
+      },
+    ]);
     bulk.insert('messages', rows);
     // Events ride in the batch's bulk insert; their counters are summed over the batch, same commit.
-    await recordEvents(trx, events, { known: [[transmissionId, transmissionDimensions(content.from.email, content.labels)]], bulk });
+    await recordEvents(trx, events, {
+      known: [[transmissionId, transmissionDimensions(content.from.email, content.labels)]],
+      bulk,
+    });
     await addUsage(trx, key.accountId, utcDay(now), rows.length);
     return true;
   });
@@ -248,7 +307,10 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
   const bcc = (input.bcc ?? []).map((r, i) => checkAddress(r, `bcc[${i}]`));
   const total = to.length + cc.length + bcc.length;
   if (total > ctx.config.maxRecipients) {
-    throw new ServiceError('too_many_recipients', `a transmission may have at most ${ctx.config.maxRecipients} recipients (to, cc and bcc together), got ${total}`);
+    throw new ServiceError(
+      'too_many_recipients',
+      `a transmission may have at most ${ctx.config.maxRecipients} recipients (to, cc and bcc together), got ${total}`,
+    );
   }
   const replyToList = input.replyTo === undefined ? [] : Array.isArray(input.replyTo) ? input.replyTo : [input.replyTo];
   const replyTo = replyToList.map((r, i) => checkAddress(r, `replyTo[${i}]`));
@@ -258,7 +320,8 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
   let text = input.bodyText ?? null;
   if (input.templateId !== undefined) {
     const template = await findTemplate(ctx.db, key.accountId, input.templateId);
-    if (!template) throw new ServiceError('unknown_template', `template "${input.templateId}" does not exist`, 'templateId');
+    if (!template)
+      throw new ServiceError('unknown_template', `template "${input.templateId}" does not exist`, 'templateId');
     subject = subject ?? template.subject ?? undefined;
     if (html === null && text === null) {
       html = template.html;
@@ -322,7 +385,11 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
 
   if (!sandbox && ctx.config.delivery !== 'capture' && ctx.config.requireVerifiedDomain) {
     if (!(await isDomainVerified(ctx.db, key.accountId, domainOf(from.email)))) {
-      throw new ServiceError('domain_unverified', `sending domain "${domainOf(from.email)}" is not a verified sending domain of this account`, 'from.email');
+      throw new ServiceError(
+        'domain_unverified',
+        `sending domain "${domainOf(from.email)}" is not a verified sending domain of this account`,
+        'from.email',
+      );
     }
   }
 
@@ -341,16 +408,30 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
   return { content, recipients, sendAt, sandbox };
 }
 
-async function checkQuota(ctx: Context, db: Kysely<Database> | Transaction<Database>, accountId: string, adding: number, now: number): Promise<void> {
+async function checkQuota(
+  ctx: Context,
+  db: Kysely<Database> | Transaction<Database>,
+  accountId: string,
+  adding: number,
+  now: number,
+): Promise<void> {
   const { dailyLimit, monthlyLimit } = ctx.config.quotas;
   if (!dailyLimit && !monthlyLimit) return;
   const today = utcDay(now);
   if (dailyLimit) {
     const used = await usageBetween(db, accountId, today, today);
-    if (used + adding > dailyLimit) throw new ServiceError('limit_exceeded', `daily sending limit of ${dailyLimit} messages reached (${used} sent today)`);
+    if (used + adding > dailyLimit)
+      throw new ServiceError(
+        'limit_exceeded',
+        `daily sending limit of ${dailyLimit} messages reached (${used} sent today)`,
+      );
   }
   if (monthlyLimit) {
     const used = await usageBetween(db, accountId, today.slice(0, 8) + '01', today);
-    if (used + adding > monthlyLimit) throw new ServiceError('limit_exceeded', `monthly sending limit of ${monthlyLimit} messages reached (${used} sent this month)`);
+    if (used + adding > monthlyLimit)
+      throw new ServiceError(
+        'limit_exceeded',
+        `monthly sending limit of ${monthlyLimit} messages reached (${used} sent this month)`,
+      );
   }
 }

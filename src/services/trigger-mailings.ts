@@ -24,7 +24,14 @@ import { compileMessage, renderMessage, TemplateError } from '../domain/render.t
 import { mailingTemplates, type RecipientLinks } from '../domain/mailing-content.ts';
 import { isValidEmail } from '../domain/email-address.ts';
 import { newId } from '../domain/ids.ts';
-import { ACTIVE_TRIGGER_STATUS, chooseVariant, isValidTriggerKey, primaryVariant, triggerVariables, variantLanguages } from '../domain/trigger-mailings.ts';
+import {
+  ACTIVE_TRIGGER_STATUS,
+  chooseVariant,
+  isValidTriggerKey,
+  primaryVariant,
+  triggerVariables,
+  variantLanguages,
+} from '../domain/trigger-mailings.ts';
 import type { MailingRow } from '../store/mailings.ts';
 import { subscriberFieldNames } from '../store/mailings.ts';
 import type { MessagesTable } from '../store/schema.ts';
@@ -78,13 +85,18 @@ export async function listTriggerTypes(ctx: Context, accountId: string, query: L
  */
 export async function checkTriggerActivation(ctx: Context, m: MailingRow): Promise<void> {
   if (m.type !== 'trigger') return;
-  if (!m.trigger_key) throw new ServiceError('invalid', 'A trigger mailing needs a triggerKey before it can be activated.', 'triggerKey');
-  if (await store.triggerVariantTaken(ctx.db, m.account_id, m.trigger_key, m.language_iso, m.id)) throw triggerKeyTaken(m);
+  if (!m.trigger_key)
+    throw new ServiceError('invalid', 'A trigger mailing needs a triggerKey before it can be activated.', 'triggerKey');
+  if (await store.triggerVariantTaken(ctx.db, m.account_id, m.trigger_key, m.language_iso, m.id))
+    throw triggerKeyTaken(m);
 }
 
 /** The refusal when another live mailing holds the key and language (checked first, or caught from the unique index). */
 export function triggerKeyTaken(m: Pick<MailingRow, 'trigger_key' | 'language_iso'>): ServiceError {
-  return new ServiceError('conflict', `Another active or paused trigger mailing already has the triggerKey "${m.trigger_key}"${m.language_iso ? ` in the language ${m.language_iso}` : ' without a language'}; cancel it first.`);
+  return new ServiceError(
+    'conflict',
+    `Another active or paused trigger mailing already has the triggerKey "${m.trigger_key}"${m.language_iso ? ` in the language ${m.language_iso}` : ' without a language'}; cancel it first.`,
+  );
 }
 
 /** The live variants of a key that can send now; a clear refusal otherwise. */
@@ -93,20 +105,31 @@ async function activeVariants(ctx: Context, accountId: string, key: string): Pro
   const live = await store.liveTriggerMailings(ctx.db, accountId, key);
   const active = live.filter((m) => m.status === ACTIVE_TRIGGER_STATUS);
   if (active.length > 0) return active;
-  if (live.length > 0) throw new ServiceError('conflict', `Trigger type "${key}" is paused; resume its mailing to send it again.`);
-  if (await store.triggerKeyKnown(ctx.db, accountId, key)) throw new ServiceError('conflict', `Trigger type "${key}" is not active; activate its mailing with POST /api/v1/mailings/{id}/send.`);
+  if (live.length > 0)
+    throw new ServiceError('conflict', `Trigger type "${key}" is paused; resume its mailing to send it again.`);
+  if (await store.triggerKeyKnown(ctx.db, accountId, key))
+    throw new ServiceError(
+      'conflict',
+      `Trigger type "${key}" is not active; activate its mailing with POST /api/v1/mailings/{id}/send.`,
+    );
   throw triggerNotFound();
 }
 
-function checkInput(input: TriggerSendInput): { email: string; language: string | null; data: Record<string, unknown> } {
+function checkInput(input: TriggerSendInput): {
+  email: string;
+  language: string | null;
+  data: Record<string, unknown>;
+} {
   const raw = typeof input.email === 'string' ? input.email.trim() : '';
   if (!raw) throw new ServiceError('required', 'The email field is required.', 'email');
   if (!isValidEmail(raw)) throw new ServiceError('invalid_email', 'The email must be a valid email address.', 'email');
   const language = input.language ?? null;
-  if (language !== null && !/^[a-z]{2}$/.test(language)) throw invalid('language', 'must be a two-letter language code such as de or en');
+  if (language !== null && !/^[a-z]{2}$/.test(language))
+    throw invalid('language', 'must be a two-letter language code such as de or en');
   const data = input.data ?? {};
   if (typeof data !== 'object' || Array.isArray(data)) throw invalid('data', 'must be an object');
-  if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) throw invalid('data', `must be at most ${MAX_DATA_BYTES} bytes as JSON`);
+  if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES)
+    throw invalid('data', `must be at most ${MAX_DATA_BYTES} bytes as JSON`);
   // Lower-cased whole, as the marketing surface stores subscribers, suppressions and the blacklist.
   return { email: raw.toLowerCase(), language, data };
 }
@@ -121,29 +144,75 @@ function renderCheck(m: MailingRow, variables: Record<string, unknown>): void {
 }
 
 /** Whom the send goes to, which variant, and what its templates see. Refuses before anything is queued. */
-async function prepareSend(ctx: Context, key: ApiKeyInfo, variants: MailingRow[], email: string, language: string | null, data: Record<string, unknown>) {
+async function prepareSend(
+  ctx: Context,
+  key: ApiKeyInfo,
+  variants: MailingRow[],
+  email: string,
+  language: string | null,
+  data: Record<string, unknown>,
+) {
   const accountId = key.accountId;
   const subscriber = await store.findTriggerRecipient(ctx.db, accountId, email);
   if (!subscriber && !key.permissions.includes('unknown_recipients')) {
-    throw new ServiceError('not_found', `Subscriber not found; sending a trigger mailing to an address that is not a subscriber needs the "Unknown recipients" permission.`);
+    throw new ServiceError(
+      'not_found',
+      `Subscriber not found; sending a trigger mailing to an address that is not a subscriber needs the "Unknown recipients" permission.`,
+    );
   }
-  const [blacklisted, suppressed] = await Promise.all([findBlacklisted(ctx.db, accountId, [email]), findSuppressed(ctx.db, accountId, [email])]);
+  const [blacklisted, suppressed] = await Promise.all([
+    findBlacklisted(ctx.db, accountId, [email]),
+    findSuppressed(ctx.db, accountId, [email]),
+  ]);
   if (blacklisted.has(email)) throw invalid('email', "is on the account's blacklist; nothing was sent");
-  if (suppressed.has(email)) throw invalid('email', `is on the suppression list (${suppressed.get(email)}); nothing was sent`);
-  if (subscriber && subscriber.status !== 1) throw invalid('email', `is a subscriber who is not ready to receive mail (status ${subscriber.status}); nothing was sent`);
+  if (suppressed.has(email))
+    throw invalid('email', `is on the suppression list (${suppressed.get(email)}); nothing was sent`);
+  if (subscriber && subscriber.status !== 1)
+    throw invalid(
+      'email',
+      `is a subscriber who is not ready to receive mail (status ${subscriber.status}); nothing was sent`,
+    );
 
   const mailing = chooseVariant(variants, language, subscriber?.language_iso ?? null)!;
-  if (subscriber && mailing.channel_id !== null && !(await store.isInChannel(ctx.db, subscriber.id, mailing.channel_id))) {
+  if (
+    subscriber &&
+    mailing.channel_id !== null &&
+    !(await store.isInChannel(ctx.db, subscriber.id, mailing.channel_id))
+  ) {
     throw invalid('email', 'is a subscriber who is not in the channel of this trigger mailing; nothing was sent');
   }
 
   let base: Record<string, unknown>;
   if (subscriber) {
-    const [extras, names] = await Promise.all([subscriberExtras(ctx.db, accountId, [subscriber.id]), subscriberFieldNames(ctx.db, accountId)]);
-    base = mailingVariables(ctx, mailing, subscriber, extras.fieldValues.get(subscriber.id), names, recipientLinks(ctx, mailing, subscriber.id));
+    const [extras, names] = await Promise.all([
+      subscriberExtras(ctx.db, accountId, [subscriber.id]),
+      subscriberFieldNames(ctx.db, accountId),
+    ]);
+    base = mailingVariables(
+      ctx,
+      mailing,
+      subscriber,
+      extras.fieldValues.get(subscriber.id),
+      names,
+      recipientLinks(ctx, mailing, subscriber.id),
+    );
   } else {
     // Somebody who is not on the list: the address and the caller's data, no personal links.
-    const nobody = { id: 0, email, gender_id: null, language_iso: null, title: null, firstname: null, lastname: null, company: null, street: null, postcode: null, city: null, phone_number: null, birthday: null };
+    const nobody = {
+      id: 0,
+      email,
+      gender_id: null,
+      language_iso: null,
+      title: null,
+      firstname: null,
+      lastname: null,
+      company: null,
+      street: null,
+      postcode: null,
+      city: null,
+      phone_number: null,
+      birthday: null,
+    };
     base = { ...mailingVariables(ctx, mailing, nobody, undefined, new Map(), NO_LINKS), subscriberId: null };
   }
   const variables = triggerVariables(base, data);
@@ -158,7 +227,13 @@ export interface TriggerSendResult {
 }
 
 /** Queues one message of the key's mailing to `email` (idempotent per Idempotency-Key). */
-export async function sendTrigger(ctx: Context, key: ApiKeyInfo, triggerKey: string, input: TriggerSendInput, idempotencyKey?: string): Promise<TriggerSendResult> {
+export async function sendTrigger(
+  ctx: Context,
+  key: ApiKeyInfo,
+  triggerKey: string,
+  input: TriggerSendInput,
+  idempotencyKey?: string,
+): Promise<TriggerSendResult> {
   const accountId = key.accountId;
   const variants = await activeVariants(ctx, accountId, triggerKey);
   const { email, language, data } = checkInput(input);
@@ -173,7 +248,13 @@ export async function sendTrigger(ctx: Context, key: ApiKeyInfo, triggerKey: str
   }
 
   const { mailing, subscriber, variables } = await prepareSend(ctx, key, variants, email, language, data);
-  const name = subscriber ? [subscriber.firstname, subscriber.lastname].filter(Boolean).join(' ').replace(/[\r\n]+/g, ' ').trim() : '';
+  const name = subscriber
+    ? [subscriber.firstname, subscriber.lastname]
+        .filter(Boolean)
+        .join(' ')
+        .replace(/[\r\n]+/g, ' ')
+        .trim()
+    : '';
   const message: MessagesTable = newOutboxRow({
     id: newId(),
     account_id: accountId,
@@ -188,12 +269,29 @@ export async function sendTrigger(ctx: Context, key: ApiKeyInfo, triggerKey: str
   const response = JSON.stringify({ messageId: message.id, mailingId: mailing.id });
   const committed = await ctx.db.transaction().execute(async (trx) => {
     if (idemKey) {
-      const row = { account_id: accountId, scope: IDEMPOTENCY_SCOPE, key: idemKey, request_hash: hash, response_status: 201, response_body: response, created_at: now };
+      const row = {
+        account_id: accountId,
+        scope: IDEMPOTENCY_SCOPE,
+        key: idemKey,
+        request_hash: hash,
+        response_status: 201,
+        response_body: response,
+        created_at: now,
+      };
       if (!(await saveIdempotencyKey(trx, row, idemSince))) return false;
     }
     await store.insertTriggerMessage(trx, message, mailing.id);
     await recordEvents(trx, [
-      { account_id: accountId, type: 'injection', message_id: message.id, transmission_id: null, mailing_id: message.mailing_id, recipient: email, data: JSON.stringify({ subscriberId: message.subscriber_id, triggerKey }), created_at: now },
+      {
+        account_id: accountId,
+        type: 'injection',
+        message_id: message.id,
+        transmission_id: null,
+        mailing_id: message.mailing_id,
+        recipient: email,
+        data: JSON.stringify({ subscriberId: message.subscriber_id, triggerKey }),
+        created_at: now,
+      },
     ]);
     await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), 1);
     return true;
@@ -208,7 +306,8 @@ export async function sendTrigger(ctx: Context, key: ApiKeyInfo, triggerKey: str
 }
 
 function replay(storedHash: string, hash: string, body: string): TriggerSendResult {
-  if (storedHash !== hash) throw new ServiceError('conflict', 'Idempotency-Key was already used with a different request body');
+  if (storedHash !== hash)
+    throw new ServiceError('conflict', 'Idempotency-Key was already used with a different request body');
   const { messageId, mailingId } = JSON.parse(body) as { messageId: string; mailingId: number };
   return { messageId, mailingId, replayed: true };
 }

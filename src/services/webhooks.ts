@@ -9,7 +9,14 @@ import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { hasLineBreak } from '../domain/email-address.ts';
 import { isPrivateAddress } from '../domain/private-address.ts';
-import { webhookBody, unknownWebhookEvents, webhookEventCatalog, marketingPayloadEvent, transactionalPayloadEvent, type WebhookSurface } from '../domain/webhook-events.ts';
+import {
+  webhookBody,
+  unknownWebhookEvents,
+  webhookEventCatalog,
+  marketingPayloadEvent,
+  transactionalPayloadEvent,
+  type WebhookSurface,
+} from '../domain/webhook-events.ts';
 import { sendWebhook } from '../events/webhook-sender.ts';
 import * as store from '../store/webhooks.ts';
 import type { WebhookAttemptRow, WebhookRow } from '../store/webhooks.ts';
@@ -114,7 +121,11 @@ export async function checkTarget(ctx: Context, raw: string, field: string): Pro
     }
   }
   const blocked = addresses.find(isPrivateAddress);
-  if (blocked) throw invalid(field, `resolves to ${blocked}, a private, loopback or link-local address; such targets are refused unless the operator allows them (POSTHORN_WEBHOOK_ALLOW_PRIVATE)`);
+  if (blocked)
+    throw invalid(
+      field,
+      `resolves to ${blocked}, a private, loopback or link-local address; such targets are refused unless the operator allows them (POSTHORN_WEBHOOK_ALLOW_PRIVATE)`,
+    );
   return url.toString();
 }
 
@@ -122,7 +133,13 @@ function checkEvents(surface: WebhookSurface, events: string[] | undefined, fiel
   if (events === undefined) return undefined;
   if (events.length === 0) throw invalid(field, 'must name at least one event');
   const unknown = unknownWebhookEvents(surface, events);
-  if (unknown.length) throw invalid(field, `has unknown events: ${unknown.join(', ')}; known: ${webhookEventCatalog(surface).map((e) => e.slug).join(', ')}`);
+  if (unknown.length)
+    throw invalid(
+      field,
+      `has unknown events: ${unknown.join(', ')}; known: ${webhookEventCatalog(surface)
+        .map((e) => e.slug)
+        .join(', ')}`,
+    );
   return [...new Set(events)];
 }
 
@@ -133,10 +150,13 @@ function checkName(name: string | undefined): string | undefined {
   return name.trim();
 }
 
-function checkAuth(auth: WebhookInput['basicAuth']): { auth_user: string | null; auth_password: string | null } | undefined {
+function checkAuth(
+  auth: WebhookInput['basicAuth'],
+): { auth_user: string | null; auth_password: string | null } | undefined {
   if (auth === undefined) return undefined;
   if (auth === null) return { auth_user: null, auth_password: null };
-  if (auth.username === '' || auth.username.includes(':')) throw invalid('basicAuth.username', 'must be a non-empty name without ":"');
+  if (auth.username === '' || auth.username.includes(':'))
+    throw invalid('basicAuth.username', 'must be a non-empty name without ":"');
   return { auth_user: auth.username, auth_password: auth.password ?? '' };
 }
 
@@ -146,7 +166,13 @@ function checkSecret(secret: string | undefined): string | undefined {
   return secret;
 }
 
-export async function createWebhook(ctx: Context, accountId: string, surface: WebhookSurface, input: WebhookInput, targetField = 'target'): Promise<WebhookView> {
+export async function createWebhook(
+  ctx: Context,
+  accountId: string,
+  surface: WebhookSurface,
+  input: WebhookInput,
+  targetField = 'target',
+): Promise<WebhookView> {
   if (input.target === undefined) throw required(targetField);
   const target = await checkTarget(ctx, input.target, targetField);
   const events = checkEvents(surface, input.events, 'events') ?? webhookEventCatalog(surface).map((e) => e.slug);
@@ -156,7 +182,12 @@ export async function createWebhook(ctx: Context, accountId: string, surface: We
   const now = ctx.clock();
   const id = await ctx.db.transaction().execute(async (trx) => {
     const { total } = await store.listWebhooks(trx, accountId, surface, 0, 1);
-    if (total >= MAX_WEBHOOKS_PER_ACCOUNT) throw new ServiceError('invalid', `an account may have at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks on each API`, 'webhooks');
+    if (total >= MAX_WEBHOOKS_PER_ACCOUNT)
+      throw new ServiceError(
+        'invalid',
+        `an account may have at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks on each API`,
+        'webhooks',
+      );
     return store.insertWebhook(trx, {
       account_id: accountId,
       surface,
@@ -175,19 +206,37 @@ export async function createWebhook(ctx: Context, accountId: string, surface: We
   return getWebhook(ctx, accountId, surface, id);
 }
 
-export async function getWebhook(ctx: Context, accountId: string, surface: WebhookSurface, id: number): Promise<WebhookView> {
+export async function getWebhook(
+  ctx: Context,
+  accountId: string,
+  surface: WebhookSurface,
+  id: number,
+): Promise<WebhookView> {
   const row = await store.findWebhook(ctx.db, accountId, surface, id);
   if (!row) throw notFound('Webhook');
   return view(row);
 }
 
-export async function listWebhooks(ctx: Context, accountId: string, surface: WebhookSurface, offset: number, limit: number): Promise<{ total: number; rows: WebhookView[] }> {
+export async function listWebhooks(
+  ctx: Context,
+  accountId: string,
+  surface: WebhookSurface,
+  offset: number,
+  limit: number,
+): Promise<{ total: number; rows: WebhookView[] }> {
   const { total, rows } = await store.listWebhooks(ctx.db, accountId, surface, offset, limit);
   return { total, rows: rows.map(view) };
 }
 
 /** Changes only the fields given; `basicAuth: null` removes the credentials. */
-export async function updateWebhook(ctx: Context, accountId: string, surface: WebhookSurface, id: number, input: WebhookInput, targetField = 'target'): Promise<WebhookView> {
+export async function updateWebhook(
+  ctx: Context,
+  accountId: string,
+  surface: WebhookSurface,
+  id: number,
+  input: WebhookInput,
+  targetField = 'target',
+): Promise<WebhookView> {
   const current = await store.findWebhook(ctx.db, accountId, surface, id);
   if (!current) throw notFound('Webhook');
   const target = input.target === undefined ? undefined : await checkTarget(ctx, input.target, targetField);
@@ -209,12 +258,24 @@ export async function updateWebhook(ctx: Context, accountId: string, surface: We
   return getWebhook(ctx, accountId, surface, id);
 }
 
-export async function deleteWebhook(ctx: Context, accountId: string, surface: WebhookSurface, id: number): Promise<void> {
+export async function deleteWebhook(
+  ctx: Context,
+  accountId: string,
+  surface: WebhookSurface,
+  id: number,
+): Promise<void> {
   const deleted = await ctx.db.transaction().execute((trx) => store.deleteWebhook(trx, accountId, surface, id));
   if (!deleted) throw notFound('Webhook');
 }
 
-export async function listWebhookAttempts(ctx: Context, accountId: string, surface: WebhookSurface, id: number, offset: number, limit: number): Promise<{ total: number; rows: WebhookAttemptView[] }> {
+export async function listWebhookAttempts(
+  ctx: Context,
+  accountId: string,
+  surface: WebhookSurface,
+  id: number,
+  offset: number,
+  limit: number,
+): Promise<{ total: number; rows: WebhookAttemptView[] }> {
   if (!(await store.findWebhook(ctx.db, accountId, surface, id))) throw notFound('Webhook');
   const { total, rows } = await store.listAttempts(ctx.db, accountId, id, offset, limit);
   return { total, rows: rows.map(attemptView) };
@@ -222,20 +283,57 @@ export async function listWebhookAttempts(ctx: Context, accountId: string, surfa
 
 /** A sample event of the surface, shaped exactly as real deliveries are. */
 function sampleEvent(surface: WebhookSurface, now: number): Record<string, unknown> {
-  const base = { id: 0, messageId: 'test-message', transmissionId: 'test-transmission', mailingId: null, recipient: 'recipient@example.com', createdAt: now };
+  const base = {
+    id: 0,
+    messageId: 'test-message',
+    transmissionId: 'test-transmission',
+    mailingId: null,
+    recipient: 'recipient@example.com',
+    createdAt: now,
+  };
   return surface === 'transactional'
     ? transactionalPayloadEvent({ ...base, type: 'delivery', data: { test: true } }, { test: 'true' })
-    : marketingPayloadEvent({ ...base, type: 'subscriber.created', data: { subscriberId: 0, status: 1, statusAddition: null, test: true } });
+    : marketingPayloadEvent({
+        ...base,
+        type: 'subscriber.created',
+        data: { subscriberId: 0, status: 1, statusAddition: null, test: true },
+      });
 }
 
 /** Sends one signed sample batch now and logs the attempt; the outcome is the answer. */
-export async function testWebhook(ctx: Context, accountId: string, surface: WebhookSurface, id: number): Promise<WebhookTestResult> {
+export async function testWebhook(
+  ctx: Context,
+  accountId: string,
+  surface: WebhookSurface,
+  id: number,
+): Promise<WebhookTestResult> {
   const row = await store.findWebhook(ctx.db, accountId, surface, id);
   if (!row) throw notFound('Webhook');
   const batchId = `test_${newId()}`;
   const now = ctx.clock();
   const body = webhookBody(batchId, 0, JSON.stringify([sampleEvent(surface, now)]));
-  const res = await sendWebhook({ target: row.target, body, secret: row.secret, authUser: row.auth_user, authPassword: row.auth_password, allowPrivateTargets: ctx.config.webhooks.allowPrivateTargets });
-  await store.logAttempt(ctx.db, { webhook_id: id, account_id: accountId, batch_id: batchId, retry_count: 0, event_count: 1, status_code: res.statusCode, latency_ms: res.latencyMs, error: res.error, attempted_at: now }, ATTEMPT_LOG_SIZE);
+  const res = await sendWebhook({
+    target: row.target,
+    body,
+    secret: row.secret,
+    authUser: row.auth_user,
+    authPassword: row.auth_password,
+    allowPrivateTargets: ctx.config.webhooks.allowPrivateTargets,
+  });
+  await store.logAttempt(
+    ctx.db,
+    {
+      webhook_id: id,
+      account_id: accountId,
+      batch_id: batchId,
+      retry_count: 0,
+      event_count: 1,
+      status_code: res.statusCode,
+      latency_ms: res.latencyMs,
+      error: res.error,
+      attempted_at: now,
+    },
+    ATTEMPT_LOG_SIZE,
+  );
   return { batchId, ok: res.ok, statusCode: res.statusCode, latencyMs: res.latencyMs, error: res.error };
 }

@@ -12,6 +12,11 @@ export interface AccountProfile {
 export async function findAccountProfile(db: Db, accountId: string): Promise<AccountProfile | undefined> {
   const account = await db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
   if (!account) return undefined;
-  const child = await db.selectFrom('accounts').select('id').where('parent_id', '=', accountId).limit(1).executeTakeFirst();
+  const child = await db
+    .selectFrom('accounts')
+    .select('id')
+    .where('parent_id', '=', accountId)
+    .limit(1)
+    .executeTakeFirst();
   return { account, hasSubAccounts: child !== undefined };
 }

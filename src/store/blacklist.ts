@@ -19,7 +19,12 @@ export async function findBlacklisted(db: Db, accountId: string, emails: string[
   const hits = new Set<string>();
   const all = [...patterns];
   for (let i = 0; i < all.length; i += 500) {
-    const rows = await db.selectFrom('blacklist').select('pattern').where('account_id', '=', accountId).where('pattern', 'in', all.slice(i, i + 500)).execute();
+    const rows = await db
+      .selectFrom('blacklist')
+      .select('pattern')
+      .where('account_id', '=', accountId)
+      .where('pattern', 'in', all.slice(i, i + 500))
+      .execute();
     for (const r of rows) hits.add(r.pattern);
   }
   if (hits.size === 0) return new Set();
@@ -31,7 +36,10 @@ export async function findBlacklisted(db: Db, accountId: string, emails: string[
 export type BlacklistRow = { [K in keyof BlacklistTable]: K extends 'id' ? number : BlacklistTable[K] };
 
 /** Inserts the entry unless the account has that pattern already; its id, or null when it does. */
-export async function insertBlacklistEntryUnlessTaken(db: Db, row: { account_id: string; pattern: string; created_at: number }): Promise<number | null> {
+export async function insertBlacklistEntryUnlessTaken(
+  db: Db,
+  row: { account_id: string; pattern: string; created_at: number },
+): Promise<number | null> {
   const inserted = await db
     .insertInto('blacklist')
     .values(row)
@@ -42,12 +50,27 @@ export async function insertBlacklistEntryUnlessTaken(db: Db, row: { account_id:
 }
 
 export async function findBlacklistEntry(db: Db, accountId: string, id: number): Promise<BlacklistRow | undefined> {
-  const row = await db.selectFrom('blacklist').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('blacklist')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row ? { ...row, id: Number(row.id) } : undefined;
 }
 
-export async function listBlacklist(db: Db, dialect: SqlDialect, accountId: string, search: SearchAst, sorting: SortKey[], paging: Paging, columns: SearchColumns): Promise<{ total: number; rows: BlacklistRow[] }> {
-  const base = applySearch(db.selectFrom('blacklist').where('blacklist.account_id', '=', accountId), search, columns, { dialect });
+export async function listBlacklist(
+  db: Db,
+  dialect: SqlDialect,
+  accountId: string,
+  search: SearchAst,
+  sorting: SortKey[],
+  paging: Paging,
+  columns: SearchColumns,
+): Promise<{ total: number; rows: BlacklistRow[] }> {
+  const base = applySearch(db.selectFrom('blacklist').where('blacklist.account_id', '=', accountId), search, columns, {
+    dialect,
+  });
   const [count, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     applyPaging(applySorting(base.selectAll('blacklist'), sorting, columns), paging).execute(),
@@ -56,7 +79,11 @@ export async function listBlacklist(db: Db, dialect: SqlDialect, accountId: stri
 }
 
 export async function deleteBlacklistEntry(db: Db, accountId: string, id: number): Promise<boolean> {
-  const r = await db.deleteFrom('blacklist').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const r = await db
+    .deleteFrom('blacklist')
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 
@@ -65,7 +92,12 @@ export async function deleteBlacklistEntry(db: Db, accountId: string, id: number
  * that a new entry matches; how many. An address is one indexed lookup; a `*@domain` pattern is a
  * suffix match over the account's subscribers (no index serves a suffix), run once per new entry.
  */
-export async function archiveSubscribersMatching(db: Db, accountId: string, pattern: string, now: number): Promise<number> {
+export async function archiveSubscribersMatching(
+  db: Db,
+  accountId: string,
+  pattern: string,
+  now: number,
+): Promise<number> {
   let q = db
     .updateTable('subscribers')
     .set({ status: 3, status_addition: 3, updated_at: now })

@@ -12,26 +12,51 @@ export async function insertChannel(db: Db, row: Omit<Insertable<ChannelsTable>,
 }
 
 export async function findChannel(db: Db, accountId: string, id: number): Promise<ChannelRow | undefined> {
-  return db.selectFrom('channels').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst() as Promise<ChannelRow | undefined>;
+  return db
+    .selectFrom('channels')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst() as Promise<ChannelRow | undefined>;
 }
 
 export async function countChannels(db: Db, accountId: string): Promise<number> {
-  const row = await db.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('channels')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
 /** A page of channels in id order. */
 export async function listChannels(db: Db, accountId: string, offset: number, limit: number): Promise<ChannelRow[]> {
-  return db.selectFrom('channels').selectAll().where('account_id', '=', accountId).orderBy('id', 'asc').offset(offset).limit(limit).execute() as Promise<ChannelRow[]>;
+  return db
+    .selectFrom('channels')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .orderBy('id', 'asc')
+    .offset(offset)
+    .limit(limit)
+    .execute() as Promise<ChannelRow[]>;
 }
 
 export async function updateChannel(db: Db, accountId: string, id: number, changes: ChannelChanges): Promise<boolean> {
-  const r = await db.updateTable('channels').set(changes).where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const r = await db
+    .updateTable('channels')
+    .set(changes)
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
 /** Deletes the channel and every subscription to it; false when the account has no such channel. */
-export async function deleteChannelWithSubscriptions(db: Transaction<Database>, accountId: string, id: number): Promise<boolean> {
+export async function deleteChannelWithSubscriptions(
+  db: Transaction<Database>,
+  accountId: string,
+  id: number,
+): Promise<boolean> {
   const r = await db.deleteFrom('channels').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
   if (Number(r.numDeletedRows) === 0) return false;
   await db.deleteFrom('subscriber_channels').where('account_id', '=', accountId).where('channel_id', '=', id).execute();

@@ -41,7 +41,10 @@ export class BulkRows {
       const columns = Object.keys(rows[0] as object).length;
       const chunk = Math.max(1, Math.floor(30_000 / columns));
       for (let i = 0; i < rows.length; i += chunk) {
-        await trx.insertInto(table).values(rows.slice(i, i + chunk) as never).execute();
+        await trx
+          .insertInto(table)
+          .values(rows.slice(i, i + chunk) as never)
+          .execute();
       }
     }
     this.tables.clear();

@@ -17,7 +17,11 @@ export async function bumpCounters(db: Db, deltas: CounterDelta[]): Promise<void
     await db
       .insertInto('counters')
       .values(deltas.slice(i, i + CHUNK))
-      .onConflict((oc) => oc.columns(['account_id', 'scope', 'scope_id', 'day', 'metric']).doUpdateSet({ value: sql`counters.value + excluded.value` }))
+      .onConflict((oc) =>
+        oc
+          .columns(['account_id', 'scope', 'scope_id', 'day', 'metric'])
+          .doUpdateSet({ value: sql`counters.value + excluded.value` }),
+      )
       .execute();
   }
 }
@@ -59,12 +63,19 @@ function ranged(db: Db, r: CounterRange) {
 /** metric → total over the range. */
 export async function sumCounters(db: Db, r: CounterRange): Promise<Record<string, number>> {
   if (r.accountIds.length === 0) return {};
-  const rows = await ranged(db, r).select(['metric', (eb) => eb.fn.sum<number>('value').as('total')]).groupBy('metric').execute();
+  const rows = await ranged(db, r)
+    .select(['metric', (eb) => eb.fn.sum<number>('value').as('total')])
+    .groupBy('metric')
+    .execute();
   return Object.fromEntries(rows.map((row) => [row.metric, Number(row.total)]));
 }
 
 /** group (day, scope id or account id) → metric → total, groups in ascending order. */
-export async function groupedCounters(db: Db, r: CounterRange, by: 'day' | 'scope_id' | 'account_id'): Promise<Map<string, Record<string, number>>> {
+export async function groupedCounters(
+  db: Db,
+  r: CounterRange,
+  by: 'day' | 'scope_id' | 'account_id',
+): Promise<Map<string, Record<string, number>>> {
   const out = new Map<string, Record<string, number>>();
   if (r.accountIds.length === 0) return out;
   const rows = await ranged(db, r)
@@ -91,7 +102,12 @@ export async function listLinkClicks(db: Db, accountId: string, scope: 'transmis
     .orderBy('link_index')
     .orderBy('url')
     .execute();
-  return rows.map((r) => ({ url: r.url, linkIndex: Number(r.link_index), clicks: Number(r.clicks), uniqueClicks: Number(r.unique_clicks) }));
+  return rows.map((r) => ({
+    url: r.url,
+    linkIndex: Number(r.link_index),
+    clicks: Number(r.clicks),
+    uniqueClicks: Number(r.unique_clicks),
+  }));
 }
 
 /**
@@ -99,11 +115,20 @@ export async function listLinkClicks(db: Db, accountId: string, scope: 'transmis
  * of the stored content by the database (its JSON functions differ by dialect), so a transmission
  * with large attachments is not loaded just to learn its labels.
  */
-export async function findTransmissionSources(db: Db, ids: string[]): Promise<Array<{ id: string; from_email: string; labels: string | null }>> {
+export async function findTransmissionSources(
+  db: Db,
+  ids: string[],
+): Promise<Array<{ id: string; from_email: string; labels: string | null }>> {
   if (ids.length === 0) return [];
   const isPg = db.getExecutor().adapter instanceof PostgresAdapter;
-  const labels = isPg ? sql<string | null>`(content::json -> 'labels')::text` : sql<string | null>`json_extract(content, '$.labels')`;
-  return db.selectFrom('transmissions').select(['id', 'from_email', labels.as('labels')]).where('id', 'in', ids).execute();
+  const labels = isPg
+    ? sql<string | null>`(content::json -> 'labels')::text`
+    : sql<string | null>`json_extract(content, '$.labels')`;
+  return db
+    .selectFrom('transmissions')
+    .select(['id', 'from_email', labels.as('labels')])
+    .where('id', 'in', ids)
+    .execute();
 }
 
 export async function listSubAccountIds(db: Db, parentId: string): Promise<string[]> {
@@ -112,7 +137,16 @@ export async function listSubAccountIds(db: Db, parentId: string): Promise<strin
 }
 
 /** The mailing a statistics request names, when it is the account's. */
-export async function findMailingForStatistics(db: Db, accountId: string, mailingId: number): Promise<{ id: number; recipientCount: number } | undefined> {
-  const row = await db.selectFrom('mailings').select(['id', 'recipient_count']).where('account_id', '=', accountId).where('id', '=', mailingId).executeTakeFirst();
+export async function findMailingForStatistics(
+  db: Db,
+  accountId: string,
+  mailingId: number,
+): Promise<{ id: number; recipientCount: number } | undefined> {
+  const row = await db
+    .selectFrom('mailings')
+    .select(['id', 'recipient_count'])
+    .where('account_id', '=', accountId)
+    .where('id', '=', mailingId)
+    .executeTakeFirst();
   return row ? { id: Number(row.id), recipientCount: Number(row.recipient_count ?? 0) } : undefined;
 }

@@ -16,12 +16,30 @@ export async function insertCustomerField(db: Db, row: Omit<Insertable<CustomerF
 }
 
 export async function findCustomerField(db: Db, accountId: string, id: number): Promise<CustomerFieldRow | undefined> {
-  const row = await db.selectFrom('customer_fields').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('customer_fields')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row ? { ...row, id: Number(row.id) } : undefined;
 }
 
-export async function listCustomerFields(db: Db, dialect: SqlDialect, accountId: string, search: SearchAst, sorting: SortKey[], paging: Paging, columns: SearchColumns): Promise<{ total: number; rows: CustomerFieldRow[] }> {
-  const base = applySearch(db.selectFrom('customer_fields').where('customer_fields.account_id', '=', accountId), search, columns, { dialect });
+export async function listCustomerFields(
+  db: Db,
+  dialect: SqlDialect,
+  accountId: string,
+  search: SearchAst,
+  sorting: SortKey[],
+  paging: Paging,
+  columns: SearchColumns,
+): Promise<{ total: number; rows: CustomerFieldRow[] }> {
+  const base = applySearch(
+    db.selectFrom('customer_fields').where('customer_fields.account_id', '=', accountId),
+    search,
+    columns,
+    { dialect },
+  );
   const [count, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     applyPaging(applySorting(base.selectAll('customer_fields'), sorting, columns), paging).execute(),
@@ -29,20 +47,43 @@ export async function listCustomerFields(db: Db, dialect: SqlDialect, accountId:
   return { total: Number(count.n), rows: rows.map((r) => ({ ...r, id: Number(r.id) })) };
 }
 
-export async function updateCustomerField(db: Db, accountId: string, id: number, changes: CustomerFieldChanges): Promise<boolean> {
-  const r = await db.updateTable('customer_fields').set(changes).where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+export async function updateCustomerField(
+  db: Db,
+  accountId: string,
+  id: number,
+  changes: CustomerFieldChanges,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('customer_fields')
+    .set(changes)
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
 /** Whether any subscriber has a value for the field (the (field_id, value) index answers it). */
 export async function customerFieldHasValues(db: Db, fieldId: number): Promise<boolean> {
-  const row = await db.selectFrom('subscriber_field_values').select('field_id').where('field_id', '=', fieldId).limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('subscriber_field_values')
+    .select('field_id')
+    .where('field_id', '=', fieldId)
+    .limit(1)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
 /** Deletes the field and every value of it; false when the account has no such field. */
-export async function deleteCustomerFieldWithValues(db: Transaction<Database>, accountId: string, id: number): Promise<boolean> {
-  const r = await db.deleteFrom('customer_fields').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+export async function deleteCustomerFieldWithValues(
+  db: Transaction<Database>,
+  accountId: string,
+  id: number,
+): Promise<boolean> {
+  const r = await db
+    .deleteFrom('customer_fields')
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (Number(r.numDeletedRows) === 0) return false;
   await db.deleteFrom('subscriber_field_values').where('field_id', '=', id).execute();
   return true;
@@ -50,6 +91,12 @@ export async function deleteCustomerFieldWithValues(db: Transaction<Database>, a
 
 /** The account's subscriber fields (fieldType 1) in id order: what a Subscriber object lists. */
 export async function subscriberFieldTypes(db: Db, accountId: string): Promise<Array<{ id: number; type: number }>> {
-  const rows = await db.selectFrom('customer_fields').select(['id', 'type']).where('account_id', '=', accountId).where('field_type', '=', 1).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('customer_fields')
+    .select(['id', 'type'])
+    .where('account_id', '=', accountId)
+    .where('field_type', '=', 1)
+    .orderBy('id')
+    .execute();
   return rows.map((r) => ({ id: Number(r.id), type: Number(r.type) }));
 }

@@ -43,13 +43,16 @@ function cachePreparedStatements(sqlite: SQLite.Database, maxEntries = 1000): vo
   }) as typeof sqlite.prepare;
 }
 
-export async function openStore(databaseUrl: string, opts: {
+export async function openStore(
+  databaseUrl: string,
+  opts: {
     sqliteSynchronous?: 'FULL' | 'NORMAL';
     sqliteCacheMb?: number;
     poolSize?: number;
     /** An idle PostgreSQL connection died (server restart, admin command). */
     onConnectionError?: (error: Error) => void;
-  } = {},): Promise<Store> {
+  } = {},
+): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });

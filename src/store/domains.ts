@@ -15,8 +15,17 @@ export async function isDomainVerified(db: Db, accountId: string, domain: string
 }
 
 /** The account's domain record for signing (any status: a key signs even before DNS is verified). */
-export async function findSigningDomain(db: Db, accountId: string, domain: string): Promise<SendingDomainsTable | undefined> {
-  return db.selectFrom('sending_domains').selectAll().where('account_id', '=', accountId).where('domain', '=', domain.toLowerCase()).executeTakeFirst();
+export async function findSigningDomain(
+  db: Db,
+  accountId: string,
+  domain: string,
+): Promise<SendingDomainsTable | undefined> {
+  return db
+    .selectFrom('sending_domains')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('domain', '=', domain.toLowerCase())
+    .executeTakeFirst();
 }
 
 export async function insertDomain(db: Db, row: SendingDomainsTable): Promise<void> {
@@ -24,10 +33,20 @@ export async function insertDomain(db: Db, row: SendingDomainsTable): Promise<vo
 }
 
 export async function findDomain(db: Db, accountId: string, id: string): Promise<SendingDomainsTable | undefined> {
-  return db.selectFrom('sending_domains').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('sending_domains')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
-export async function listDomains(db: Db, accountId: string, offset: number, limit: number): Promise<{ count: number; rows: SendingDomainsTable[] }> {
+export async function listDomains(
+  db: Db,
+  accountId: string,
+  offset: number,
+  limit: number,
+): Promise<{ count: number; rows: SendingDomainsTable[] }> {
   const base = db.selectFrom('sending_domains').where('account_id', '=', accountId);
   const [c, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
@@ -40,13 +59,20 @@ export async function updateDomainVerification(
   db: Db,
   accountId: string,
   id: string,
-  v: Pick<SendingDomainsTable, 'spf_verified' | 'dkim_verified' | 'cname_verified' | 'dmarc_verified' | 'status' | 'last_checked_at'>,
+  v: Pick<
+    SendingDomainsTable,
+    'spf_verified' | 'dkim_verified' | 'cname_verified' | 'dmarc_verified' | 'status' | 'last_checked_at'
+  >,
 ): Promise<void> {
   await db.updateTable('sending_domains').set(v).where('account_id', '=', accountId).where('id', '=', id).execute();
 }
 
 export async function deleteDomain(db: Db, accountId: string, id: string): Promise<boolean> {
-  const r = await db.deleteFrom('sending_domains').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const r = await db
+    .deleteFrom('sending_domains')
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 

@@ -7,9 +7,18 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 export type TrackedMessage = MessagesTable & { subscriber_id?: number | string | null };
 
-export async function findTrackedMessage(db: Db, accountId: string, messageId: string): Promise<TrackedMessage | undefined> {
+export async function findTrackedMessage(
+  db: Db,
+  accountId: string,
+  messageId: string,
+): Promise<TrackedMessage | undefined> {
   // selectAll: messages of mailings carry subscriber_id (added by the mailings migration).
-  return db.selectFrom('messages').selectAll().where('account_id', '=', accountId).where('id', '=', messageId).executeTakeFirst();
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', messageId)
+    .executeTakeFirst();
 }
 
 /**
@@ -17,7 +26,13 @@ export async function findTrackedMessage(db: Db, accountId: string, messageId: s
  * kinds that were new. A concurrent writer of the same marker waits for the other's commit, so
  * exactly one of them sees it as new.
  */
-export async function claimFirsts(db: Db, accountId: string, messageId: string, kinds: string[], at: number): Promise<Set<string>> {
+export async function claimFirsts(
+  db: Db,
+  accountId: string,
+  messageId: string,
+  kinds: string[],
+  at: number,
+): Promise<Set<string>> {
   if (kinds.length === 0) return new Set();
   const inserted = await db
     .insertInto('engagement_firsts')
@@ -29,6 +44,17 @@ export async function claimFirsts(db: Db, accountId: string, messageId: string, 
 }
 
 /** The behaviour fields dynamic groups filter on (lastOpenedAt, lastClickedAt). */
-export async function touchSubscriberEngagement(db: Db, accountId: string, subscriberId: number, field: 'last_opened_at' | 'last_clicked_at', at: number): Promise<void> {
-  await db.updateTable('subscribers').set({ [field]: at }).where('account_id', '=', accountId).where('id', '=', subscriberId).execute();
+export async function touchSubscriberEngagement(
+  db: Db,
+  accountId: string,
+  subscriberId: number,
+  field: 'last_opened_at' | 'last_clicked_at',
+  at: number,
+): Promise<void> {
+  await db
+    .updateTable('subscribers')
+    .set({ [field]: at })
+    .where('account_id', '=', accountId)
+    .where('id', '=', subscriberId)
+    .execute();
 }

@@ -8,11 +8,19 @@ const INSERT_CHUNK = 1000;
 
 export async function insertEvents(db: Db, events: NewEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-    await db.insertInto('events').values(events.slice(i, i + INSERT_CHUNK)).execute();
+    await db
+      .insertInto('events')
+      .values(events.slice(i, i + INSERT_CHUNK))
+      .execute();
   }
 }
 
-export async function listTransmissionEvents(db: Db, accountId: string, transmissionId: string, limit: number): Promise<Selectable<EventsTable>[]> {
+export async function listTransmissionEvents(
+  db: Db,
+  accountId: string,
+  transmissionId: string,
+  limit: number,
+): Promise<Selectable<EventsTable>[]> {
   return db
     .selectFrom('events')
     .selectAll()
@@ -23,6 +31,16 @@ export async function listTransmissionEvents(db: Db, accountId: string, transmis
     .execute();
 }
 
-export async function listMessageEvents(db: Db, accountId: string, messageId: string): Promise<Selectable<EventsTable>[]> {
-  return db.selectFrom('events').selectAll().where('message_id', '=', messageId).where('account_id', '=', accountId).orderBy('id', 'asc').execute();
+export async function listMessageEvents(
+  db: Db,
+  accountId: string,
+  messageId: string,
+): Promise<Selectable<EventsTable>[]> {
+  return db
+    .selectFrom('events')
+    .selectAll()
+    .where('message_id', '=', messageId)
+    .where('account_id', '=', accountId)
+    .orderBy('id', 'asc')
+    .execute();
 }

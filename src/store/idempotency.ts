@@ -3,7 +3,13 @@ import type { Database, IdempotencyKeysTable } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export async function findIdempotencyKey(db: Db, accountId: string, scope: string, key: string, notBefore: number): Promise<IdempotencyKeysTable | undefined> {
+export async function findIdempotencyKey(
+  db: Db,
+  accountId: string,
+  scope: string,
+  key: string,
+  notBefore: number,
+): Promise<IdempotencyKeysTable | undefined> {
   return db
     .selectFrom('idempotency_keys')
     .selectAll()

@@ -8,17 +8,39 @@ import type { Database, JobsTable } from './schema.ts';
 type Db = Kysely<Database> | Transaction<Database>;
 export type JobRow = Selectable<JobsTable>;
 
-export async function insertJob(db: Db, job: { accountId: string; type: string; payload: string; now: number }): Promise<JobRow> {
+export async function insertJob(
+  db: Db,
+  job: { accountId: string; type: string; payload: string; now: number },
+): Promise<JobRow> {
   const row = await db
     .insertInto('jobs')
-    .values({ account_id: job.accountId, type: job.type, status: 'queued', total: null, processed: 0, created: 0, updated: 0, failed: 0, payload: job.payload, errors: '[]', created_at: job.now, updated_at: job.now, finished_at: null })
+    .values({
+      account_id: job.accountId,
+      type: job.type,
+      status: 'queued',
+      total: null,
+      processed: 0,
+      created: 0,
+      updated: 0,
+      failed: 0,
+      payload: job.payload,
+      errors: '[]',
+      created_at: job.now,
+      updated_at: job.now,
+      finished_at: null,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
   return { ...row, id: Number(row.id) };
 }
 
 export async function findJob(db: Db, accountId: string, id: number): Promise<JobRow | undefined> {
-  const row = await db.selectFrom('jobs').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row && { ...row, id: Number(row.id) };
 }
 
@@ -28,7 +50,9 @@ export async function claimableJobs(db: Db, type: string, staleBefore: number, l
     .selectFrom('jobs')
     .selectAll()
     .where('type', '=', type)
-    .where((eb) => eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('updated_at', '<', staleBefore)])]))
+    .where((eb) =>
+      eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('updated_at', '<', staleBefore)])]),
+    )
     .orderBy('id')
     .limit(limit)
     .execute();
@@ -57,7 +81,13 @@ export interface JobProgress {
 }
 
 /** Writes progress if the runner still owns the job (its payload is `ownPayload`); false when it lost it. */
-export async function writeJobProgress(db: Db, id: number, ownPayload: string, progress: JobProgress, now: number): Promise<boolean> {
+export async function writeJobProgress(
+  db: Db,
+  id: number,
+  ownPayload: string,
+  progress: JobProgress,
+  now: number,
+): Promise<boolean> {
   const result = await db
     .updateTable('jobs')
     .set({ ...progress, updated_at: now })
@@ -68,7 +98,13 @@ export async function writeJobProgress(db: Db, id: number, ownPayload: string, p
   return Number(result.numUpdatedRows) === 1;
 }
 
-export async function finishJob(db: Db, id: number, ownPayload: string, outcome: { status: 'completed' | 'failed'; total: number | null; errors: string }, now: number): Promise<boolean> {
+export async function finishJob(
+  db: Db,
+  id: number,
+  ownPayload: string,
+  outcome: { status: 'completed' | 'failed'; total: number | null; errors: string },
+  now: number,
+): Promise<boolean> {
   const result = await db
     .updateTable('jobs')
     .set({ status: outcome.status, total: outcome.total, errors: outcome.errors, updated_at: now, finished_at: now })

@@ -9,7 +9,13 @@ export interface LimitStore {
    * Takes one of `max` slots for `token` unless all are taken; `active` counts the slots in use
    * afterwards. Slots older than staleMs are dropped, so a node that died cannot hold them forever.
    */
-  acquire(key: string, token: string, max: number, now: number, staleMs: number): Promise<{ ok: boolean; active: number }>;
+  acquire(
+    key: string,
+    token: string,
+    max: number,
+    now: number,
+    staleMs: number,
+  ): Promise<{ ok: boolean; active: number }>;
   release(key: string, token: string): Promise<void>;
   /** Counts one failure; the count starts again when resetMs passed since the previous failure. */
   recordFailure(key: string, now: number, resetMs: number): Promise<number>;

@@ -1,18 +1,54 @@
 // Mailings and their fan-out into the outbox. The audience is one WHERE over the account's
 // subscribers (so each subscriber is naturally there once, however many target groups hold it),
 // walked in id order after a cursor; a batch's messages and the cursor move in one transaction.
-import { sql, type Expression, type Insertable, type Kysely, type Selectable, type SqlBool, type Transaction, type Updateable } from 'kysely';
+import {
+  sql,
+  type Expression,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+  type Transaction,
+  type Updateable,
+} from 'kysely';
 import type { Database, MailingsTable, MessagesTable, SubscribersTable } from './schema.ts';
 import type { Paging, SearchAst, SortKey } from '../domain/query-grammar.ts';
-import { applyPaging, applySearch, applySorting, searchExpression, type AnyExpressionBuilder, type SearchColumns } from './query-compiler.ts';
+import {
+  applyPaging,
+  applySearch,
+  applySorting,
+  searchExpression,
+  type AnyExpressionBuilder,
+  type SearchColumns,
+} from './query-compiler.ts';
 import type { SubscriberQueryShape } from './subscriber-groups.ts';
 import type { SqlDialect } from './migrations.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
-type WithNumbers<T> = { [K in keyof T]: K extends 'id' | 'channel_id' | 'recipient_count' | 'fanout_cursor' ? (null extends T[K] ? number | null : number) : T[K] };
+type WithNumbers<T> = {
+  [K in keyof T]: K extends 'id' | 'channel_id' | 'recipient_count' | 'fanout_cursor'
+    ? null extends T[K]
+      ? number | null
+      : number
+    : T[K];
+};
 export type MailingRow = WithNumbers<Selectable<MailingsTable>>;
 export type MailingChanges = Omit<Updateable<MailingsTable>, 'id' | 'account_id' | 'created_at'>;
-export type AudienceSubscriber = Pick<SubscribersTable, 'email' | 'gender_id' | 'language_iso' | 'title' | 'firstname' | 'lastname' | 'company' | 'street' | 'postcode' | 'city' | 'phone_number' | 'birthday'> & { id: number };
+export type AudienceSubscriber = Pick<
+  SubscribersTable,
+  | 'email'
+  | 'gender_id'
+  | 'language_iso'
+  | 'title'
+  | 'firstname'
+  | 'lastname'
+  | 'company'
+  | 'street'
+  | 'postcode'
+  | 'city'
+  | 'phone_number'
+  | 'birthday'
+> & { id: number };
 
 /** Messages of a mailing that are not finished yet (held = waiting while the mailing is paused). */
 const OPEN_STATUSES = ['queued', 'deferred', 'sending', 'held'];
@@ -40,11 +76,28 @@ export async function insertMailing(db: Db, row: Omit<Insertable<MailingsTable>,
 }
 
 export async function findMailing(db: Db, accountId: string, id: number): Promise<MailingRow | undefined> {
-  return normalize(await db.selectFrom('mailings').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst());
+  return normalize(
+    await db
+      .selectFrom('mailings')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('id', '=', id)
+      .executeTakeFirst(),
+  );
 }
 
-export async function listMailings(db: Db, dialect: SqlDialect, accountId: string, search: SearchAst, sorting: SortKey[], paging: Paging, columns: SearchColumns): Promise<{ total: number; rows: MailingRow[] }> {
-  const base = applySearch(db.selectFrom('mailings').where('mailings.account_id', '=', accountId), search, columns, { dialect });
+export async function listMailings(
+  db: Db,
+  dialect: SqlDialect,
+  accountId: string,
+  search: SearchAst,
+  sorting: SortKey[],
+  paging: Paging,
+  columns: SearchColumns,
+): Promise<{ total: number; rows: MailingRow[] }> {
+  const base = applySearch(db.selectFrom('mailings').where('mailings.account_id', '=', accountId), search, columns, {
+    dialect,
+  });
   const [count, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     applyPaging(applySorting(base.selectAll('mailings'), sorting, columns), paging).execute(),
@@ -53,19 +106,47 @@ export async function listMailings(db: Db, dialect: SqlDialect, accountId: strin
 }
 
 /** Changes the mailing only while it is in one of `statuses`; whether it did. */
-export async function updateMailingIn(db: Db, accountId: string, id: number, statuses: readonly string[], changes: MailingChanges): Promise<boolean> {
-  const r = await db.updateTable('mailings').set(changes).where('account_id', '=', accountId).where('id', '=', id).where('status', 'in', statuses).executeTakeFirst();
+export async function updateMailingIn(
+  db: Db,
+  accountId: string,
+  id: number,
+  statuses: readonly string[],
+  changes: MailingChanges,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('mailings')
+    .set(changes)
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .where('status', 'in', statuses)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
-export async function deleteMailingIn(db: Db, accountId: string, id: number, statuses: readonly string[]): Promise<boolean> {
-  const r = await db.deleteFrom('mailings').where('account_id', '=', accountId).where('id', '=', id).where('status', 'in', statuses).executeTakeFirst();
+export async function deleteMailingIn(
+  db: Db,
+  accountId: string,
+  id: number,
+  statuses: readonly string[],
+): Promise<boolean> {
+  const r = await db
+    .deleteFrom('mailings')
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .where('status', 'in', statuses)
+    .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 
 // ---- pause, resume, cancel: the mailing's unsent messages
 
-export async function setOpenMessages(db: Db, mailingId: number, from: readonly string[], to: string, now: number): Promise<number> {
+export async function setOpenMessages(
+  db: Db,
+  mailingId: number,
+  from: readonly string[],
+  to: string,
+  now: number,
+): Promise<number> {
   const r = await db
     .updateTable('messages')
     .set({ status: to, updated_at: now })
@@ -106,7 +187,9 @@ export async function mailingsToFanOut(db: Db, owner: string, now: number, limit
     .where('status', '=', 'sending')
     .where('fanout_done', '=', 0)
     .where('type', '<>', 'trigger') // a trigger mailing has no audience; it sends when triggered
-    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_expires_at', '<', now)]))
+    .where((eb) =>
+      eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_expires_at', '<', now)]),
+    )
     .orderBy('id')
     .limit(limit)
     .execute();
@@ -114,20 +197,31 @@ export async function mailingsToFanOut(db: Db, owner: string, now: number, limit
 }
 
 /** Takes (or renews) the fan-out lease of a running mailing; false when another node holds it. */
-export async function takeFanoutLease(db: Db, id: number, owner: string, now: number, leaseMs: number): Promise<boolean> {
+export async function takeFanoutLease(
+  db: Db,
+  id: number,
+  owner: string,
+  now: number,
+  leaseMs: number,
+): Promise<boolean> {
   const r = await db
     .updateTable('mailings')
     .set({ lease_owner: owner, lease_expires_at: now + leaseMs })
     .where('id', '=', id)
     .where('status', '=', 'sending')
-    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_expires_at', '<', now)]))
+    .where((eb) =>
+      eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_expires_at', '<', now)]),
+    )
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
 /** Gives up fan-out leases: this owner's (an orderly stop), or every one (SQLite's single process at start). */
 export async function releaseFanoutLeases(db: Db, owner: string | null): Promise<void> {
-  let q = db.updateTable('mailings').set({ lease_owner: null, lease_expires_at: null }).where('lease_owner', 'is not', null);
+  let q = db
+    .updateTable('mailings')
+    .set({ lease_owner: null, lease_expires_at: null })
+    .where('lease_owner', 'is not', null);
   if (owner !== null) q = q.where('lease_owner', '=', owner);
   await q.execute();
 }
@@ -136,7 +230,11 @@ export async function releaseFanoutLeases(db: Db, owner: string | null): Promise
 export async function existingMessageIds(db: Db, ids: string[]): Promise<Set<string>> {
   const found = new Set<string>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.selectFrom('messages').select('id').where('id', 'in', ids.slice(i, i + 500)).execute();
+    const rows = await db
+      .selectFrom('messages')
+      .select('id')
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
     for (const r of rows) found.add(r.id);
   }
   return found;
@@ -150,14 +248,34 @@ export interface AudienceFilter {
   groups: { staticIds: number[]; dynamic: SearchAst[] } | null;
 }
 
-const AUDIENCE_COLUMNS = ['id', 'email', 'gender_id', 'language_iso', 'title', 'firstname', 'lastname', 'company', 'street', 'postcode', 'city', 'phone_number', 'birthday'] as const;
+const AUDIENCE_COLUMNS = [
+  'id',
+  'email',
+  'gender_id',
+  'language_iso',
+  'title',
+  'firstname',
+  'lastname',
+  'company',
+  'street',
+  'postcode',
+  'city',
+  'phone_number',
+  'birthday',
+] as const;
 
 /**
  * The next `limit` subscribers of the audience after `afterId`, in id order: live, ready (status 1),
  * with an address, in the channel if one is given, and in any target group (static rows or a
  * dynamic group's conditions evaluated now). Suppressions and the blacklist are applied by the caller.
  */
-export async function audienceBatch(db: Db, filter: AudienceFilter, shape: SubscriberQueryShape, afterId: number, limit: number): Promise<AudienceSubscriber[]> {
+export async function audienceBatch(
+  db: Db,
+  filter: AudienceFilter,
+  shape: SubscriberQueryShape,
+  afterId: number,
+  limit: number,
+): Promise<AudienceSubscriber[]> {
   let q = db
     .selectFrom('subscribers')
     .select(AUDIENCE_COLUMNS.map((c) => `subscribers.${c}` as const))
@@ -194,7 +312,14 @@ export async function audienceBatch(db: Db, filter: AudienceFilter, shape: Subsc
         );
       }
       for (const ast of dynamic) {
-        any.push(ast.clauses.length === 0 ? sql<SqlBool>`1 = 1` : searchExpression(eb as AnyExpressionBuilder, ast, shape.columns, { dialect: shape.dialect, customField: shape.customField }));
+        any.push(
+          ast.clauses.length === 0
+            ? sql<SqlBool>`1 = 1`
+            : searchExpression(eb as AnyExpressionBuilder, ast, shape.columns, {
+                dialect: shape.dialect,
+                customField: shape.customField,
+              }),
+        );
       }
       return any.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(any);
     });
@@ -209,7 +334,16 @@ export async function audienceBatch(db: Db, filter: AudienceFilter, shape: Subsc
  * cancel), then inserts the messages; a message that exists already (the same step repeated after
  * a crash) is skipped. Returns how many messages were new, or null when the step must not happen.
  */
-export async function commitFanoutStep(trx: Transaction<Database>, mailingId: number, owner: string, cursor: number, done: boolean, messages: MessagesTable[], now: number, leaseMs: number): Promise<number | null> {
+export async function commitFanoutStep(
+  trx: Transaction<Database>,
+  mailingId: number,
+  owner: string,
+  cursor: number,
+  done: boolean,
+  messages: MessagesTable[],
+  now: number,
+  leaseMs: number,
+): Promise<number | null> {
   const moved = await trx
     .updateTable('mailings')
     .set({ fanout_cursor: cursor, fanout_done: done ? 1 : 0, lease_expires_at: now + leaseMs })
@@ -241,7 +375,15 @@ export async function commitFanoutStep(trx: Transaction<Database>, mailingId: nu
 /** Running mailings whose fan-out is done: candidates for "sent". */
 export async function fannedOutMailings(db: Db, limit: number): Promise<Array<{ id: number; account_id: string }>> {
   // An active trigger mailing stays "sending" (active) however many of its messages are done.
-  const rows = await db.selectFrom('mailings').select(['id', 'account_id']).where('status', '=', 'sending').where('fanout_done', '=', 1).where('type', '<>', 'trigger').orderBy('id').limit(limit).execute();
+  const rows = await db
+    .selectFrom('mailings')
+    .select(['id', 'account_id'])
+    .where('status', '=', 'sending')
+    .where('fanout_done', '=', 1)
+    .where('type', '<>', 'trigger')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows.map((r) => ({ id: Number(r.id), account_id: r.account_id }));
 }
 
@@ -270,20 +412,38 @@ export const RECIPIENT_COLUMNS: SearchColumns = {
   updatedAt: 'messages.updated_at',
 };
 
-export async function listRecipients(db: Db, dialect: SqlDialect, accountId: string, mailingId: number, search: SearchAst, sorting: SortKey[], paging: Paging): Promise<{ total: number; rows: MessagesTable[] }> {
+export async function listRecipients(
+  db: Db,
+  dialect: SqlDialect,
+  accountId: string,
+  mailingId: number,
+  search: SearchAst,
+  sorting: SortKey[],
+  paging: Paging,
+): Promise<{ total: number; rows: MessagesTable[] }> {
   const base = applySearch(
-    db.selectFrom('messages').where('messages.account_id', '=', accountId).where('messages.mailing_id', '=', String(mailingId)),
+    db
+      .selectFrom('messages')
+      .where('messages.account_id', '=', accountId)
+      .where('messages.mailing_id', '=', String(mailingId)),
     search,
     RECIPIENT_COLUMNS,
     { dialect },
   );
   const ordered = applySorting(base.selectAll('messages'), sorting, RECIPIENT_COLUMNS).orderBy('messages.id');
-  const [count, rows] = await Promise.all([base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(), applyPaging(ordered, paging).execute()]);
+  const [count, rows] = await Promise.all([
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    applyPaging(ordered, paging).execute(),
+  ]);
   return { total: Number(count.n), rows };
 }
 
 /** A live subscriber's fields for rendering (preview, web view). */
-export async function findAudienceSubscriber(db: Db, accountId: string, id: number): Promise<AudienceSubscriber | undefined> {
+export async function findAudienceSubscriber(
+  db: Db,
+  accountId: string,
+  id: number,
+): Promise<AudienceSubscriber | undefined> {
   const row = await db
     .selectFrom('subscribers')
     .select(AUDIENCE_COLUMNS.map((c) => `subscribers.${c}` as const))
@@ -294,7 +454,11 @@ export async function findAudienceSubscriber(db: Db, accountId: string, id: numb
   return row ? { ...row, id: Number(row.id) } : undefined;
 }
 
-export async function findAudienceSubscriberByEmail(db: Db, accountId: string, email: string): Promise<AudienceSubscriber | undefined> {
+export async function findAudienceSubscriberByEmail(
+  db: Db,
+  accountId: string,
+  email: string,
+): Promise<AudienceSubscriber | undefined> {
   const row = await db
     .selectFrom('subscribers')
     .select(AUDIENCE_COLUMNS.map((c) => `subscribers.${c}` as const))
@@ -307,7 +471,12 @@ export async function findAudienceSubscriberByEmail(db: Db, accountId: string, e
 
 /** The account's subscriber custom fields: id → names (from the translations) for rendering. */
 export async function subscriberFieldNames(db: Db, accountId: string): Promise<Map<number, string[]>> {
-  const rows = await db.selectFrom('customer_fields').select(['id', 'translations']).where('account_id', '=', accountId).where('field_type', '=', 1).execute();
+  const rows = await db
+    .selectFrom('customer_fields')
+    .select(['id', 'translations'])
+    .where('account_id', '=', accountId)
+    .where('field_type', '=', 1)
+    .execute();
   const out = new Map<number, string[]>();
   for (const r of rows) {
     let names: string[] = [];

@@ -56,7 +56,10 @@ export function newOutboxRow(m: NewOutboxRow): MessagesTable {
 
 export async function insertMessages(db: Db, rows: MessagesTable[]): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await db.insertInto('messages').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    await db
+      .insertInto('messages')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
   }
 }
 
@@ -65,7 +68,15 @@ export async function insertMessages(db: Db, rows: MessagesTable[]): Promise<voi
  * On PostgreSQL `FOR UPDATE SKIP LOCKED` lets any number of workers claim side by side.
  * Status literals are inlined (not bound) so the planner can use the partial index messages_due.
  */
-export async function claimDueMessages(db: Db, dialect: SqlDialect, owner: string, now: number, leaseMs: number, limit: number, maxPriority?: number): Promise<MessagesTable[]> {
+export async function claimDueMessages(
+  db: Db,
+  dialect: SqlDialect,
+  owner: string,
+  now: number,
+  leaseMs: number,
+  limit: number,
+  maxPriority?: number,
+): Promise<MessagesTable[]> {
   const lock = dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
   // Only urgent mail (priority <= maxPriority) for a worker's reserved slots; the same index serves it.
   const urgentOnly = maxPriority === undefined ? sql`` : sql`AND priority <= ${maxPriority}`;
@@ -92,7 +103,14 @@ const LEASE_CHUNK = 1000;
  * On PostgreSQL rows locked right now (their outcome being written) are skipped, not waited for:
  * waiting on them while holding others is how two transactions deadlock.
  */
-export async function renewLeases(db: Kysely<Database>, dialect: SqlDialect, owner: string, ids: string[], now: number, leaseMs: number): Promise<number> {
+export async function renewLeases(
+  db: Kysely<Database>,
+  dialect: SqlDialect,
+  owner: string,
+  ids: string[],
+  now: number,
+  leaseMs: number,
+): Promise<number> {
   let renewed = 0;
   for (let i = 0; i < ids.length; i += LEASE_CHUNK) {
     const chunk = ids.slice(i, i + LEASE_CHUNK);
@@ -124,10 +142,17 @@ export interface SparedLeases {
  * worker's own messages in flight: however late its renewals were (a stalled event loop), it knows
  * they are alive, and handing them out again would send them twice.
  */
-export async function releaseExpiredLeases(db: Kysely<Database>, dialect: SqlDialect, now: number, spare?: SparedLeases): Promise<number> {
+export async function releaseExpiredLeases(
+  db: Kysely<Database>,
+  dialect: SqlDialect,
+  now: number,
+  spare?: SparedLeases,
+): Promise<number> {
   const expired = await sql<{ id: string; lease_owner: string | null }>`
     SELECT id, lease_owner FROM messages WHERE status = 'sending' AND lease_expires_at < ${now}`.execute(db);
-  const ids = expired.rows.filter((r) => !(spare && r.lease_owner === spare.owner && spare.ids.has(r.id))).map((r) => r.id);
+  const ids = expired.rows
+    .filter((r) => !(spare && r.lease_owner === spare.owner && spare.ids.has(r.id)))
+    .map((r) => r.id);
   // On PostgreSQL a row locked right now belongs to a live transaction: skip it rather than wait.
   const lock = dialect === 'postgres' ? sql`FOR UPDATE SKIP LOCKED` : sql``;
   let released = 0;
@@ -176,10 +201,12 @@ const OUTCOME_CHUNK = 500;
 export async function applyOutcomes(db: Db, owner: string, outcomes: MessageOutcome[]): Promise<Set<string>> {
   const applied = new Set<string>();
   for (let i = 0; i < outcomes.length; i += OUTCOME_CHUNK) {
-    const rows = outcomes.slice(i, i + OUTCOME_CHUNK).map(
-      (o) =>
-        sql`(${o.id}, ${o.status}, ${o.lastResponse}, CAST(${o.bounceClass} AS integer), CAST(${o.nextAttemptAt ?? o.at} AS bigint), ${o.messageIdHeader}, CAST(${o.size} AS integer), CAST(${o.at} AS bigint), CAST(${o.status === 'delivered' || o.status === 'captured' ? o.at : null} AS bigint))`,
-    );
+    const rows = outcomes
+      .slice(i, i + OUTCOME_CHUNK)
+      .map(
+        (o) =>
+          sql`(${o.id}, ${o.status}, ${o.lastResponse}, CAST(${o.bounceClass} AS integer), CAST(${o.nextAttemptAt ?? o.at} AS bigint), ${o.messageIdHeader}, CAST(${o.size} AS integer), CAST(${o.at} AS bigint), CAST(${o.status === 'delivered' || o.status === 'captured' ? o.at : null} AS bigint))`,
+      );
     const result = await sql<{ id: string }>`
       UPDATE messages
          SET status = v.column2, last_response = v.column3, bounce_class = v.column4, next_attempt_at = v.column5,
@@ -208,16 +235,34 @@ function filtered(db: Db, f: MessageFilter) {
   return q;
 }
 
-export async function listMessages(db: Db, f: MessageFilter, offset: number, limit: number): Promise<{ count: number; rows: MessagesTable[] }> {
+export async function listMessages(
+  db: Db,
+  f: MessageFilter,
+  offset: number,
+  limit: number,
+): Promise<{ count: number; rows: MessagesTable[] }> {
   const [countRow, rows] = await Promise.all([
-    filtered(db, f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    filtered(db, f).selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
+    filtered(db, f)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow(),
+    filtered(db, f)
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .offset(offset)
+      .limit(limit)
+      .execute(),
   ]);
   return { count: Number(countRow.n), rows };
 }
 
 export async function findMessage(db: Db, accountId: string, id: string): Promise<MessagesTable | undefined> {
-  return db.selectFrom('messages').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export async function insertRaw(db: Db, messageId: string, accountId: string, raw: string, at: number): Promise<void> {
@@ -229,6 +274,11 @@ export async function insertRaw(db: Db, messageId: string, accountId: string, ra
 }
 
 export async function findRaw(db: Db, accountId: string, messageId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('message_raw').select('raw').where('account_id', '=', accountId).where('message_id', '=', messageId).executeTakeFirst();
+  const row = await db
+    .selectFrom('message_raw')
+    .select('raw')
+    .where('account_id', '=', accountId)
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
   return row?.raw;
 }

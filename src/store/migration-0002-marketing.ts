@@ -55,9 +55,34 @@ export function marketingMigration(dialect: SqlDialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('subscribers_account_email').unique().on('subscribers').columns(['account_id', 'email']).execute();
-      for (const col of ['status', 'status_addition', 'gender_id', 'language_iso', 'firstname', 'lastname', 'company', 'postcode', 'city', 'birthday', 'created_at', 'updated_at', 'opt_in_confirmed_at', 'last_opened_at', 'last_clicked_at']) {
-        await db.schema.createIndex(`subscribers_account_${col}`).on('subscribers').columns(['account_id', col]).execute();
+      await db.schema
+        .createIndex('subscribers_account_email')
+        .unique()
+        .on('subscribers')
+        .columns(['account_id', 'email'])
+        .execute();
+      for (const col of [
+        'status',
+        'status_addition',
+        'gender_id',
+        'language_iso',
+        'firstname',
+        'lastname',
+        'company',
+        'postcode',
+        'city',
+        'birthday',
+        'created_at',
+        'updated_at',
+        'opt_in_confirmed_at',
+        'last_opened_at',
+        'last_clicked_at',
+      ]) {
+        await db.schema
+          .createIndex(`subscribers_account_${col}`)
+          .on('subscribers')
+          .columns(['account_id', col])
+          .execute();
       }
 
       await db.schema
@@ -68,7 +93,11 @@ export function marketingMigration(dialect: SqlDialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('subscriber_channels_pk', ['subscriber_id', 'channel_id'])
         .execute();
-      await db.schema.createIndex('subscriber_channels_channel').on('subscriber_channels').columns(['channel_id', 'subscriber_id']).execute();
+      await db.schema
+        .createIndex('subscriber_channels_channel')
+        .on('subscriber_channels')
+        .columns(['channel_id', 'subscriber_id'])
+        .execute();
 
       await db.schema
         .createTable('customer_fields')
@@ -83,7 +112,11 @@ export function marketingMigration(dialect: SqlDialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('customer_fields_account').on('customer_fields').columns(['account_id', 'id']).execute();
+      await db.schema
+        .createIndex('customer_fields_account')
+        .on('customer_fields')
+        .columns(['account_id', 'id'])
+        .execute();
 
       // One row per (subscriber, field): text for every type, a number for integer/boolean/currency
       // so range filters compare numerically and use an index.
@@ -96,8 +129,16 @@ export function marketingMigration(dialect: SqlDialect): Migration {
         .addColumn('value_num', 'double precision')
         .addPrimaryKeyConstraint('subscriber_field_values_pk', ['subscriber_id', 'field_id'])
         .execute();
-      await db.schema.createIndex('subscriber_field_values_text').on('subscriber_field_values').columns(['field_id', 'value']).execute();
-      await db.schema.createIndex('subscriber_field_values_num').on('subscriber_field_values').columns(['field_id', 'value_num']).execute();
+      await db.schema
+        .createIndex('subscriber_field_values_text')
+        .on('subscriber_field_values')
+        .columns(['field_id', 'value'])
+        .execute();
+      await db.schema
+        .createIndex('subscriber_field_values_num')
+        .on('subscriber_field_values')
+        .columns(['field_id', 'value_num'])
+        .execute();
 
       await db.schema
         .createTable('subscriber_groups')
@@ -112,7 +153,12 @@ export function marketingMigration(dialect: SqlDialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('subscriber_groups_account_name').unique().on('subscriber_groups').columns(['account_id', 'name']).execute();
+      await db.schema
+        .createIndex('subscriber_groups_account_name')
+        .unique()
+        .on('subscriber_groups')
+        .columns(['account_id', 'name'])
+        .execute();
 
       await db.schema
         .createTable('subscriber_group_members')
@@ -122,7 +168,11 @@ export function marketingMigration(dialect: SqlDialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('subscriber_group_members_pk', ['group_id', 'subscriber_id'])
         .execute();
-      await db.schema.createIndex('subscriber_group_members_subscriber').on('subscriber_group_members').columns(['subscriber_id', 'group_id']).execute();
+      await db.schema
+        .createIndex('subscriber_group_members_subscriber')
+        .on('subscriber_group_members')
+        .columns(['subscriber_id', 'group_id'])
+        .execute();
 
       await db.schema
         .createTable('blacklist')
@@ -131,7 +181,12 @@ export function marketingMigration(dialect: SqlDialect): Migration {
         .addColumn('pattern', 'text', (c) => c.notNull()) // lower-cased address, or *@domain
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('blacklist_account_pattern').unique().on('blacklist').columns(['account_id', 'pattern']).execute();
+      await db.schema
+        .createIndex('blacklist_account_pattern')
+        .unique()
+        .on('blacklist')
+        .columns(['account_id', 'pattern'])
+        .execute();
 
       await db.schema
         .createTable('jobs')

@@ -45,14 +45,25 @@ export function mailingsMigration(dialect: SqlDialect): Migration {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('mailings_account').on('mailings').columns(['account_id', 'id']).execute();
-      for (const col of ['status', 'type', 'name', 'channel_id', 'created_at', 'updated_at', 'scheduled_at', 'sent_at']) {
+      for (const col of [
+        'status',
+        'type',
+        'name',
+        'channel_id',
+        'created_at',
+        'updated_at',
+        'scheduled_at',
+        'sent_at',
+      ]) {
         await db.schema.createIndex(`mailings_account_${col}`).on('mailings').columns(['account_id', col]).execute();
       }
       // The fan-out loop's poll: due scheduled mailings and running ones, across accounts.
       await db.schema.createIndex('mailings_due').on('mailings').columns(['status', 'scheduled_at']).execute();
 
       await db.schema.alterTable('messages').addColumn('subscriber_id', 'bigint').execute();
-      await sql`CREATE UNIQUE INDEX messages_mailing_subscriber ON messages (mailing_id, subscriber_id) WHERE mailing_id IS NOT NULL`.execute(db);
+      await sql`CREATE UNIQUE INDEX messages_mailing_subscriber ON messages (mailing_id, subscriber_id) WHERE mailing_id IS NOT NULL`.execute(
+        db,
+      );
       // Backlog, completion, pause/resume/cancel and the recipients list all ask "this mailing's
       // messages in this status".
       await db.schema.createIndex('messages_mailing_status').on('messages').columns(['mailing_id', 'status']).execute();

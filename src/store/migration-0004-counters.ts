@@ -18,7 +18,11 @@ export function countersMigration(): Migration {
         .addPrimaryKeyConstraint('counters_pk', ['account_id', 'scope', 'scope_id', 'day', 'metric'])
         .execute();
       // Totals of one transmission or mailing, whatever the days (the primary key serves account ranges).
-      await db.schema.createIndex('counters_scope').on('counters').columns(['scope', 'scope_id', 'account_id']).execute();
+      await db.schema
+        .createIndex('counters_scope')
+        .on('counters')
+        .columns(['scope', 'scope_id', 'account_id'])
+        .execute();
 
       await db.schema
         .createTable('link_clicks')

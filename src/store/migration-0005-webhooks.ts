@@ -46,8 +46,16 @@ export function webhooksMigration(dialect: SqlDialect): Migration {
         .addColumn('last_attempt_at', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('webhook_batches_due').on('webhook_batches').columns(['webhook_id', 'status', 'next_attempt_at']).execute();
-      await db.schema.createIndex('webhook_batches_finished').on('webhook_batches').columns(['status', 'created_at']).execute();
+      await db.schema
+        .createIndex('webhook_batches_due')
+        .on('webhook_batches')
+        .columns(['webhook_id', 'status', 'next_attempt_at'])
+        .execute();
+      await db.schema
+        .createIndex('webhook_batches_finished')
+        .on('webhook_batches')
+        .columns(['status', 'created_at'])
+        .execute();
 
       await db.schema
         .createTable('webhook_attempts')
@@ -62,7 +70,11 @@ export function webhooksMigration(dialect: SqlDialect): Migration {
         .addColumn('error', 'text')
         .addColumn('attempted_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('webhook_attempts_webhook').on('webhook_attempts').columns(['webhook_id', 'id']).execute();
+      await db.schema
+        .createIndex('webhook_attempts_webhook')
+        .on('webhook_attempts')
+        .columns(['webhook_id', 'id'])
+        .execute();
 
       await db.schema.createIndex('events_account_id').on('events').columns(['account_id', 'id']).execute();
     },

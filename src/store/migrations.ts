@@ -62,7 +62,11 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
         .addColumn('send_at', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('transmissions_account_created').on('transmissions').columns(['account_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('transmissions_account_created')
+        .on('transmissions')
+        .columns(['account_id', 'created_at'])
+        .execute();
 
       await db.schema
         .createTable('messages')
@@ -90,12 +94,26 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
         .addColumn('delivered_at', 'bigint')
         .execute();
       // The claim query walks this index: due rows, transactional (priority 0) first.
-      await sql`CREATE INDEX messages_due ON messages (priority, next_attempt_at) WHERE status IN ('queued', 'deferred')`.execute(db);
+      await sql`CREATE INDEX messages_due ON messages (priority, next_attempt_at) WHERE status IN ('queued', 'deferred')`.execute(
+        db,
+      );
       await sql`CREATE INDEX messages_leased ON messages (lease_expires_at) WHERE status = 'sending'`.execute(db);
       await db.schema.createIndex('messages_transmission').on('messages').columns(['transmission_id']).execute();
-      await db.schema.createIndex('messages_account_created').on('messages').columns(['account_id', 'created_at']).execute();
-      await db.schema.createIndex('messages_account_status').on('messages').columns(['account_id', 'status', 'created_at']).execute();
-      await db.schema.createIndex('messages_account_recipient').on('messages').columns(['account_id', 'recipient', 'created_at']).execute();
+      await db.schema
+        .createIndex('messages_account_created')
+        .on('messages')
+        .columns(['account_id', 'created_at'])
+        .execute();
+      await db.schema
+        .createIndex('messages_account_status')
+        .on('messages')
+        .columns(['account_id', 'status', 'created_at'])
+        .execute();
+      await db.schema
+        .createIndex('messages_account_recipient')
+        .on('messages')
+        .columns(['account_id', 'recipient', 'created_at'])
+        .execute();
 
       await db.schema
         .createTable('message_raw')
@@ -119,7 +137,11 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
       await db.schema.createIndex('events_transmission').on('events').columns(['transmission_id', 'id']).execute();
       await db.schema.createIndex('events_message').on('events').columns(['message_id', 'id']).execute();
-      await db.schema.createIndex('events_account_created').on('events').columns(['account_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('events_account_created')
+        .on('events')
+        .columns(['account_id', 'created_at'])
+        .execute();
 
       await db.schema
         .createTable('templates')
@@ -151,7 +173,12 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
         .addColumn('last_checked_at', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('sending_domains_account_domain').unique().on('sending_domains').columns(['account_id', 'domain']).execute();
+      await db.schema
+        .createIndex('sending_domains_account_domain')
+        .unique()
+        .on('sending_domains')
+        .columns(['account_id', 'domain'])
+        .execute();
       await db.schema.createIndex('sending_domains_domain').on('sending_domains').columns(['domain']).execute();
 
       await db.schema
@@ -163,7 +190,12 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
         .addColumn('reason', 'text')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('suppressions_account_email').unique().on('suppressions').columns(['account_id', 'email']).execute();
+      await db.schema
+        .createIndex('suppressions_account_email')
+        .unique()
+        .on('suppressions')
+        .columns(['account_id', 'email'])
+        .execute();
 
       await db.schema
         .createTable('idempotency_keys')

@@ -19,7 +19,12 @@ export async function findLiveSubscriber(db: Db, accountId: string, id: number):
 }
 
 export async function findChannel(db: Db, accountId: string, id: number): Promise<ChannelRow | undefined> {
-  return db.selectFrom('channels').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('channels')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 /** The account's channels in id order (a handful per account; the preferences page lists them all). */
@@ -39,11 +44,22 @@ export async function subscribedChannelIds(db: Db, accountId: string, subscriber
 }
 
 export async function markOptInSent(db: Db, accountId: string, subscriberId: number, at: number): Promise<void> {
-  await db.updateTable('subscribers').set({ opt_in_sent_at: at, updated_at: at }).where('account_id', '=', accountId).where('id', '=', subscriberId).execute();
+  await db
+    .updateTable('subscribers')
+    .set({ opt_in_sent_at: at, updated_at: at })
+    .where('account_id', '=', accountId)
+    .where('id', '=', subscriberId)
+    .execute();
 }
 
 /** Pending (2/1) → ready (1/null), recording when and from where. Returns whether this call confirmed. */
-export async function confirmPendingSubscriber(db: Db, accountId: string, subscriberId: number, ip: string | null, at: number): Promise<boolean> {
+export async function confirmPendingSubscriber(
+  db: Db,
+  accountId: string,
+  subscriberId: number,
+  ip: string | null,
+  at: number,
+): Promise<boolean> {
   const result = await db
     .updateTable('subscribers')
     .set({ status: STATUS.READY, status_addition: null, opt_in_confirmed_at: at, opt_in_ip: ip, updated_at: at })
@@ -57,7 +73,12 @@ export async function confirmPendingSubscriber(db: Db, accountId: string, subscr
 }
 
 /** Archives as unsubscribed (3/2) unless the subscriber is archived already (its reason is kept). */
-export async function archiveAsUnsubscribed(db: Db, accountId: string, subscriberId: number, at: number): Promise<void> {
+export async function archiveAsUnsubscribed(
+  db: Db,
+  accountId: string,
+  subscriberId: number,
+  at: number,
+): Promise<void> {
   await db
     .updateTable('subscribers')
     .set({ status: STATUS.ARCHIVED, status_addition: ADDITION.UNSUBSCRIBED, updated_at: at })
@@ -67,19 +88,40 @@ export async function archiveAsUnsubscribed(db: Db, accountId: string, subscribe
     .execute();
 }
 
-export async function addChannelSubscriptions(db: Db, accountId: string, subscriberId: number, channelIds: number[], at: number): Promise<void> {
+export async function addChannelSubscriptions(
+  db: Db,
+  accountId: string,
+  subscriberId: number,
+  channelIds: number[],
+  at: number,
+): Promise<void> {
   if (channelIds.length === 0) return;
   await db
     .insertInto('subscriber_channels')
-    .values(channelIds.map((channel_id) => ({ subscriber_id: subscriberId, channel_id, account_id: accountId, created_at: at })))
+    .values(
+      channelIds.map((channel_id) => ({
+        subscriber_id: subscriberId,
+        channel_id,
+        account_id: accountId,
+        created_at: at,
+      })),
+    )
     .onConflict((oc) => oc.columns(['subscriber_id', 'channel_id']).doNothing())
     .execute();
 }
 
 /** Removes the given subscriptions, or all of them when `channelIds` is null. */
-export async function removeChannelSubscriptions(db: Db, accountId: string, subscriberId: number, channelIds: number[] | null): Promise<void> {
+export async function removeChannelSubscriptions(
+  db: Db,
+  accountId: string,
+  subscriberId: number,
+  channelIds: number[] | null,
+): Promise<void> {
   if (channelIds !== null && channelIds.length === 0) return;
-  let q = db.deleteFrom('subscriber_channels').where('account_id', '=', accountId).where('subscriber_id', '=', subscriberId);
+  let q = db
+    .deleteFrom('subscriber_channels')
+    .where('account_id', '=', accountId)
+    .where('subscriber_id', '=', subscriberId);
   if (channelIds !== null) q = q.where('channel_id', 'in', channelIds);
   await q.execute();
 }
@@ -90,7 +132,13 @@ export interface ProfileChange {
   language_iso: string;
 }
 
-export async function updateProfile(db: Db, accountId: string, subscriberId: number, change: ProfileChange, at: number): Promise<void> {
+export async function updateProfile(
+  db: Db,
+  accountId: string,
+  subscriberId: number,
+  change: ProfileChange,
+  at: number,
+): Promise<void> {
   await db
     .updateTable('subscribers')
     .set({ ...change, updated_at: at })

@@ -45,12 +45,15 @@ export async function installPlannerStatistics(db: Kysely<any>, dialect: SqlDial
   // ANALYZE of a one-row table creates sqlite_stat1 (and sqlite_stat4) when they do not exist yet.
   await sql`ANALYZE subscriber_generation`.execute(db);
   await sql`DELETE FROM sqlite_stat1 WHERE tbl = 'subscribers'`.execute(db);
-  const stat4 = await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat4'`.execute(db);
+  const stat4 = await sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat4'`.execute(
+    db,
+  );
   if (Number(stat4.rows[0]?.n) > 0) await sql`DELETE FROM sqlite_stat4 WHERE tbl = 'subscribers'`.execute(db);
   const rows: Array<{ idx: string | null; stat: string }> = [{ idx: null, stat: String(ROWS) }];
   for (const [idx, perValue] of Object.entries(ROWS_PER_VALUE)) rows.push({ idx, stat: `${ROWS} ${ROWS} ${perValue}` });
   for (const [idx, s] of Object.entries(SPARSE)) rows.push({ idx, stat: `${s.rows} ${s.rows} ${s.perValue}` });
-  for (const r of rows) await sql`INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('subscribers', ${r.idx}, ${r.stat})`.execute(db);
+  for (const r of rows)
+    await sql`INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('subscribers', ${r.idx}, ${r.stat})`.execute(db);
   // Makes the connection load the statistics just written.
   await sql`ANALYZE sqlite_schema`.execute(db);
 }

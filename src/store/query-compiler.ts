@@ -2,7 +2,15 @@
 // clauses. Column names come only from the caller's map, keyed by whitelisted field names;
 // every value is a bound parameter.
 import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
-import type { Condition, FieldType, Paging, SearchAst, SearchClause, SearchPredicate, SortKey } from '../domain/query-grammar.ts';
+import type {
+  Condition,
+  FieldType,
+  Paging,
+  SearchAst,
+  SearchClause,
+  SearchPredicate,
+  SortKey,
+} from '../domain/query-grammar.ts';
 import type { SqlDialect } from './migrations.ts';
 
 // The map is table-agnostic, so expressions are built against an untyped builder.
@@ -55,11 +63,21 @@ export function applySearch<DB, TB extends keyof DB, O>(
 }
 
 /** The whole search as one boolean expression, for queries other than a plain select. */
-export function searchExpression(eb: AnyExpressionBuilder, ast: SearchAst, columns: SearchColumns, options: SearchCompileOptions): Expression<SqlBool> {
+export function searchExpression(
+  eb: AnyExpressionBuilder,
+  ast: SearchAst,
+  columns: SearchColumns,
+  options: SearchCompileOptions,
+): Expression<SqlBool> {
   return eb.and(ast.clauses.map((clause) => clauseExpression(eb, clause, columns, options)));
 }
 
-function clauseExpression(eb: AnyExpressionBuilder, clause: SearchClause, columns: SearchColumns, options: SearchCompileOptions): Expression<SqlBool> {
+function clauseExpression(
+  eb: AnyExpressionBuilder,
+  clause: SearchClause,
+  columns: SearchColumns,
+  options: SearchCompileOptions,
+): Expression<SqlBool> {
   const alternatives = clause.anyOf.map((predicate) => {
     const value = boundValue(predicate);
     if (clause.customFieldId !== null) {
@@ -74,9 +92,17 @@ function clauseExpression(eb: AnyExpressionBuilder, clause: SearchClause, column
     }
     const column = columnExpression(eb, mappedColumn(columns, clause.field));
     const compared = comparison(column, predicate.condition, value, options.dialect);
-    const prefix = predicate.condition === 'like' && typeof value === 'string' && options.dialect === 'sqlite' && options.lowerCasedFields?.has(clause.field) ? likePrefix(value) : '';
+    const prefix =
+      predicate.condition === 'like' &&
+      typeof value === 'string' &&
+      options.dialect === 'sqlite' &&
+      options.lowerCasedFields?.has(clause.field)
+        ? likePrefix(value)
+        : '';
     // The range only narrows what the index visits; the LIKE still decides.
-    return prefix ? eb.and([sql<SqlBool>`${column} >= ${prefix}`, sql<SqlBool>`${column} < ${prefix + '\u{10FFFF}'}`, compared]) : compared;
+    return prefix
+      ? eb.and([sql<SqlBool>`${column} >= ${prefix}`, sql<SqlBool>`${column} < ${prefix + '\u{10FFFF}'}`, compared])
+      : compared;
   });
   return alternatives.length === 1 ? alternatives[0] : eb.or(alternatives);
 }
@@ -114,7 +140,12 @@ const OPERATORS = new Map<Condition, string>([
   ['<=', '<='],
 ]);
 
-function comparison(lhs: Expression<unknown>, condition: Condition, value: BoundValue, dialect: SqlDialect): Expression<SqlBool> {
+function comparison(
+  lhs: Expression<unknown>,
+  condition: Condition,
+  value: BoundValue,
+  dialect: SqlDialect,
+): Expression<SqlBool> {
   if (value === null) {
     if (condition !== '=') throw new Error(`null can only be compared with '=', not '${condition}'`);
     return sql<SqlBool>`${lhs} is null`;
@@ -159,6 +190,9 @@ export function applySorting<DB, TB extends keyof DB, O>(
   return out;
 }
 
-export function applyPaging<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>, paging: Paging): SelectQueryBuilder<DB, TB, O> {
+export function applyPaging<DB, TB extends keyof DB, O>(
+  qb: SelectQueryBuilder<DB, TB, O>,
+  paging: Paging,
+): SelectQueryBuilder<DB, TB, O> {
   return qb.limit(paging.limit).offset(paging.offset);
 }

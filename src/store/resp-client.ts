@@ -107,7 +107,8 @@ export class RespClient {
   private connect(): net.Socket {
     const port = Number(this.url.port || 6379);
     const host = this.url.hostname.replace(/^\[|\]$/g, '');
-    const socket = this.url.protocol === 'rediss:' ? tls.connect({ host, port, servername: host }) : net.connect({ host, port });
+    const socket =
+      this.url.protocol === 'rediss:' ? tls.connect({ host, port, servername: host }) : net.connect({ host, port });
     socket.setNoDelay(true);
     // Limit counters must never keep a process alive that is otherwise done.
     socket.unref();

@@ -8,6 +8,10 @@ export async function getSetting(db: Kysely<Database>, name: string): Promise<st
 
 /** Sets the value only if none is there yet; returns the value that is stored afterwards. */
 export async function initSetting(db: Kysely<Database>, name: string, value: string): Promise<string> {
-  await db.insertInto('settings').values({ name, value }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  await db
+    .insertInto('settings')
+    .values({ name, value })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
   return (await getSetting(db, name))!;
 }

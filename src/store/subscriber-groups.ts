@@ -4,7 +4,15 @@
 import { type Insertable, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { Database, SubscriberGroupsTable, SubscribersTable } from './schema.ts';
 import type { Paging, SearchAst, SortKey } from '../domain/query-grammar.ts';
-import { applyPaging, applySearch, applySorting, searchExpression, type AnyExpressionBuilder, type CustomFieldHook, type SearchColumns } from './query-compiler.ts';
+import {
+  applyPaging,
+  applySearch,
+  applySorting,
+  searchExpression,
+  type AnyExpressionBuilder,
+  type CustomFieldHook,
+  type SearchColumns,
+} from './query-compiler.ts';
 import type { SqlDialect } from './migrations.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -36,7 +44,10 @@ function chunks<T>(items: T[]): T[][] {
 // ---- groups
 
 /** Inserts the group unless the account has one of that name; its id, or null when taken. */
-export async function insertGroupUnlessTaken(db: Db, row: Omit<Insertable<SubscriberGroupsTable>, 'id'>): Promise<number | null> {
+export async function insertGroupUnlessTaken(
+  db: Db,
+  row: Omit<Insertable<SubscriberGroupsTable>, 'id'>,
+): Promise<number | null> {
   const inserted = await db
     .insertInto('subscriber_groups')
     .values(row)
@@ -47,28 +58,65 @@ export async function insertGroupUnlessTaken(db: Db, row: Omit<Insertable<Subscr
 }
 
 export async function findGroup(db: Db, accountId: string, id: number): Promise<GroupRow | undefined> {
-  return db.selectFrom('subscriber_groups').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst() as Promise<GroupRow | undefined>;
+  return db
+    .selectFrom('subscriber_groups')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst() as Promise<GroupRow | undefined>;
 }
 
 export async function groupNameTaken(db: Db, accountId: string, name: string, exceptId: number): Promise<boolean> {
-  const row = await db.selectFrom('subscriber_groups').select('id').where('account_id', '=', accountId).where('name', '=', name).where('id', '!=', exceptId).executeTakeFirst();
+  const row = await db
+    .selectFrom('subscriber_groups')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('name', '=', name)
+    .where('id', '!=', exceptId)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
 export async function updateGroup(db: Db, accountId: string, id: number, changes: GroupChanges): Promise<boolean> {
-  const r = await db.updateTable('subscriber_groups').set(changes).where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  const r = await db
+    .updateTable('subscriber_groups')
+    .set(changes)
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
-export async function deleteGroupWithMembers(db: Transaction<Database>, accountId: string, id: number): Promise<boolean> {
-  const r = await db.deleteFrom('subscriber_groups').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+export async function deleteGroupWithMembers(
+  db: Transaction<Database>,
+  accountId: string,
+  id: number,
+): Promise<boolean> {
+  const r = await db
+    .deleteFrom('subscriber_groups')
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (Number(r.numDeletedRows) === 0) return false;
   await db.deleteFrom('subscriber_group_members').where('group_id', '=', id).execute();
   return true;
 }
 
-export async function listGroups(db: Db, dialect: SqlDialect, accountId: string, search: SearchAst, sorting: SortKey[], paging: Paging, columns: SearchColumns): Promise<{ total: number; rows: GroupRow[] }> {
-  const base = applySearch(db.selectFrom('subscriber_groups').where('subscriber_groups.account_id', '=', accountId), search, columns, { dialect });
+export async function listGroups(
+  db: Db,
+  dialect: SqlDialect,
+  accountId: string,
+  search: SearchAst,
+  sorting: SortKey[],
+  paging: Paging,
+  columns: SearchColumns,
+): Promise<{ total: number; rows: GroupRow[] }> {
+  const base = applySearch(
+    db.selectFrom('subscriber_groups').where('subscriber_groups.account_id', '=', accountId),
+    search,
+    columns,
+    { dialect },
+  );
   const [count, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     applyPaging(applySorting(base.selectAll('subscriber_groups'), sorting, columns), paging).execute(),
@@ -77,8 +125,16 @@ export async function listGroups(db: Db, dialect: SqlDialect, accountId: string,
 }
 
 /** The account's dynamic groups and their stored conditions (to see which custom fields they use). */
-export async function dynamicGroupConditions(db: Db, accountId: string): Promise<Array<{ id: number; name: string; conditions: string | null }>> {
-  const rows = await db.selectFrom('subscriber_groups').select(['id', 'name', 'conditions']).where('account_id', '=', accountId).where('type', '=', 2).execute();
+export async function dynamicGroupConditions(
+  db: Db,
+  accountId: string,
+): Promise<Array<{ id: number; name: string; conditions: string | null }>> {
+  const rows = await db
+    .selectFrom('subscriber_groups')
+    .select(['id', 'name', 'conditions'])
+    .where('account_id', '=', accountId)
+    .where('type', '=', 2)
+    .execute();
   return rows.map((r) => ({ id: Number(r.id), name: r.name, conditions: r.conditions }));
 }
 
@@ -102,15 +158,34 @@ export async function countMemberRows(db: Db, groupIds: number[]): Promise<Map<n
 }
 
 function subscribersOf(db: Db, accountId: string, membership: Membership, shape: SubscriberQueryShape) {
-  const base = db.selectFrom('subscribers').where('subscribers.account_id', '=', accountId).where('subscribers.deleted_at', 'is', null);
+  const base = db
+    .selectFrom('subscribers')
+    .where('subscribers.account_id', '=', accountId)
+    .where('subscribers.deleted_at', 'is', null);
   if (membership.kind === 'rows') {
-    return base.where('subscribers.id', 'in', (eb) => eb.selectFrom('subscriber_group_members').select('subscriber_group_members.subscriber_id').where('subscriber_group_members.group_id', '=', membership.groupId));
+    return base.where('subscribers.id', 'in', (eb) =>
+      eb
+        .selectFrom('subscriber_group_members')
+        .select('subscriber_group_members.subscriber_id')
+        .where('subscriber_group_members.group_id', '=', membership.groupId),
+    );
   }
   if (membership.ast.clauses.length === 0) return base;
-  return base.where((eb) => searchExpression(eb as AnyExpressionBuilder, membership.ast, shape.columns, { dialect: shape.dialect, customField: shape.customField, lowerCasedFields: shape.lowerCasedFields }));
+  return base.where((eb) =>
+    searchExpression(eb as AnyExpressionBuilder, membership.ast, shape.columns, {
+      dialect: shape.dialect,
+      customField: shape.customField,
+      lowerCasedFields: shape.lowerCasedFields,
+    }),
+  );
 }
 
-export async function countSubscribers(db: Db, accountId: string, membership: Membership, shape: SubscriberQueryShape): Promise<number> {
+export async function countSubscribers(
+  db: Db,
+  accountId: string,
+  membership: Membership,
+  shape: SubscriberQueryShape,
+): Promise<number> {
   const row = await subscribersOf(db, accountId, membership, shape)
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
@@ -127,7 +202,11 @@ export async function listSubscribers(
   paging: Paging,
   shape: SubscriberQueryShape,
 ): Promise<{ total: number; rows: SubscriberRow[] }> {
-  const base = applySearch(subscribersOf(db, accountId, membership, shape), search, shape.columns, { dialect: shape.dialect, customField: shape.customField, lowerCasedFields: shape.lowerCasedFields });
+  const base = applySearch(subscribersOf(db, accountId, membership, shape), search, shape.columns, {
+    dialect: shape.dialect,
+    customField: shape.customField,
+    lowerCasedFields: shape.lowerCasedFields,
+  });
   const [count, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     applyPaging(applySorting(base.selectAll('subscribers'), sorting, shape.columns), paging).execute(),
@@ -179,7 +258,13 @@ export async function subscriberExtras(db: Db, accountId: string, subscriberIds:
 export async function existingSubscriberIds(db: Db, accountId: string, ids: number[]): Promise<Set<number>> {
   const found = new Set<number>();
   for (const part of chunks(ids)) {
-    const rows = await db.selectFrom('subscribers').select('id').where('account_id', '=', accountId).where('deleted_at', 'is', null).where('id', 'in', part).execute();
+    const rows = await db
+      .selectFrom('subscribers')
+      .select('id')
+      .where('account_id', '=', accountId)
+      .where('deleted_at', 'is', null)
+      .where('id', 'in', part)
+      .execute();
     for (const r of rows) found.add(Number(r.id));
   }
   return found;
@@ -189,19 +274,38 @@ export async function existingSubscriberIds(db: Db, accountId: string, ids: numb
 export async function subscriberIdsByEmail(db: Db, accountId: string, emails: string[]): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   for (const part of chunks(emails)) {
-    const rows = await db.selectFrom('subscribers').select(['id', 'email']).where('account_id', '=', accountId).where('deleted_at', 'is', null).where('email', 'in', part).execute();
+    const rows = await db
+      .selectFrom('subscribers')
+      .select(['id', 'email'])
+      .where('account_id', '=', accountId)
+      .where('deleted_at', 'is', null)
+      .where('email', 'in', part)
+      .execute();
     for (const r of rows) if (r.email !== null) found.set(r.email, Number(r.id));
   }
   return found;
 }
 
 /** Adds member rows (existing ones are kept); how many were new. */
-export async function addMemberRows(db: Db, accountId: string, groupId: number, subscriberIds: number[], now: number): Promise<number> {
+export async function addMemberRows(
+  db: Db,
+  accountId: string,
+  groupId: number,
+  subscriberIds: number[],
+  now: number,
+): Promise<number> {
   let added = 0;
   for (const part of chunks(subscriberIds)) {
     const r = await db
       .insertInto('subscriber_group_members')
-      .values(part.map((subscriberId) => ({ group_id: groupId, subscriber_id: subscriberId, account_id: accountId, created_at: now })))
+      .values(
+        part.map((subscriberId) => ({
+          group_id: groupId,
+          subscriber_id: subscriberId,
+          account_id: accountId,
+          created_at: now,
+        })),
+      )
       .onConflict((oc) => oc.columns(['group_id', 'subscriber_id']).doNothing())
       .executeTakeFirst();
     added += Number(r.numInsertedOrUpdatedRows ?? 0);
@@ -213,7 +317,11 @@ export async function addMemberRows(db: Db, accountId: string, groupId: number, 
 export async function removeMemberRows(db: Db, groupId: number, subscriberIds: number[]): Promise<number> {
   let removed = 0;
   for (const part of chunks(subscriberIds)) {
-    const r = await db.deleteFrom('subscriber_group_members').where('group_id', '=', groupId).where('subscriber_id', 'in', part).executeTakeFirst();
+    const r = await db
+      .deleteFrom('subscriber_group_members')
+      .where('group_id', '=', groupId)
+      .where('subscriber_id', 'in', part)
+      .executeTakeFirst();
     removed += Number(r.numDeletedRows);
   }
   return removed;

@@ -5,14 +5,27 @@ import type { Database } from './schema.ts';
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** The account's subscriber custom fields (field_type 1): id → type and whether imports may set it. */
-export async function importableFieldInfo(db: Db, accountId: string): Promise<Map<number, { type: number; importable: boolean }>> {
-  const rows = await db.selectFrom('customer_fields').select(['id', 'type', 'is_available_for_import']).where('account_id', '=', accountId).where('field_type', '=', 1).execute();
+export async function importableFieldInfo(
+  db: Db,
+  accountId: string,
+): Promise<Map<number, { type: number; importable: boolean }>> {
+  const rows = await db
+    .selectFrom('customer_fields')
+    .select(['id', 'type', 'is_available_for_import'])
+    .where('account_id', '=', accountId)
+    .where('field_type', '=', 1)
+    .execute();
   return new Map(rows.map((r) => [Number(r.id), { type: r.type, importable: r.is_available_for_import === 1 }]));
 }
 
 /** Whether the account has any blacklist entry (most have none, and then no address needs matching). */
 export async function hasBlacklist(db: Db, accountId: string): Promise<boolean> {
-  const row = await db.selectFrom('blacklist').select('id').where('account_id', '=', accountId).limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('blacklist')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .limit(1)
+    .executeTakeFirst();
   return row !== undefined;
 }
 

@@ -2,7 +2,19 @@
 // upserts (multi-row INSERT … ON CONFLICT in chunks of ≤ 500 rows, inside SQLite's parameter
 // limit), custom field values, channel links, group memberships and the erase tombstone.
 // Every query is scoped to an account; erased subscribers (deleted_at set) are never returned.
-import { CompiledQuery, PostgresAdapter, sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type Selectable, type SqlBool, type Transaction, type Updateable } from 'kysely';
+import {
+  CompiledQuery,
+  PostgresAdapter,
+  sql,
+  type Expression,
+  type ExpressionBuilder,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+  type Transaction,
+  type Updateable,
+} from 'kysely';
 import type { Database, SubscribersTable, SubscriberGroupsTable, ChannelsTable } from './schema.ts';
 import type { SqlDialect } from './migrations.ts';
 import type { Paging, SearchAst, SortKey } from '../domain/query-grammar.ts';
@@ -30,18 +42,44 @@ const num = (v: unknown) => Number(v);
 // lookups
 
 export async function findSubscriberById(db: Db, accountId: string, id: number): Promise<SubscriberRow | undefined> {
-  return db.selectFrom('subscribers').selectAll().where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  return db
+    .selectFrom('subscribers')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
-export async function findSubscriberByEmail(db: Db, accountId: string, email: string): Promise<SubscriberRow | undefined> {
-  return db.selectFrom('subscribers').selectAll().where('account_id', '=', accountId).where('email', '=', email).where('deleted_at', 'is', null).executeTakeFirst();
+export async function findSubscriberByEmail(
+  db: Db,
+  accountId: string,
+  email: string,
+): Promise<SubscriberRow | undefined> {
+  return db
+    .selectFrom('subscribers')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('email', '=', email)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
 /** Existing subscribers by (lower-cased) email; on PostgreSQL the rows are locked until commit. */
-export async function findSubscribersByEmails(db: Db, dialect: SqlDialect, accountId: string, emails: readonly string[]): Promise<Map<string, SubscriberRow>> {
+export async function findSubscribersByEmails(
+  db: Db,
+  dialect: SqlDialect,
+  accountId: string,
+  emails: readonly string[],
+): Promise<Map<string, SubscriberRow>> {
   const found = new Map<string, SubscriberRow>();
   for (const part of chunks([...new Set(emails)])) {
-    let q = db.selectFrom('subscribers').selectAll().where('account_id', '=', accountId).where('email', 'in', part).where('deleted_at', 'is', null);
+    let q = db
+      .selectFrom('subscribers')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('email', 'in', part)
+      .where('deleted_at', 'is', null);
     if (dialect === 'postgres') q = q.forUpdate();
     for (const row of await q.execute()) found.set(row.email!, row);
   }
@@ -50,7 +88,10 @@ export async function findSubscribersByEmails(db: Db, dialect: SqlDialect, accou
 
 /** Whether the account has any blacklist entry: most have none, and then a bulk request skips matching. */
 export async function accountHasBlacklist(db: Db, accountId: string): Promise<boolean> {
-  return (await db.selectFrom('blacklist').select('id').where('account_id', '=', accountId).limit(1).executeTakeFirst()) !== undefined;
+  return (
+    (await db.selectFrom('blacklist').select('id').where('account_id', '=', accountId).limit(1).executeTakeFirst()) !==
+    undefined
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,8 +108,15 @@ export interface SubscriberFilter {
 }
 
 function filtered(db: Db, filter: SubscriberFilter) {
-  const base = db.selectFrom('subscribers').where('subscribers.account_id', '=', filter.accountId).where('subscribers.deleted_at', 'is', null);
-  return applySearch(base, filter.search, filter.columns, { dialect: filter.dialect, customField: filter.customField, lowerCasedFields: filter.lowerCasedFields });
+  const base = db
+    .selectFrom('subscribers')
+    .where('subscribers.account_id', '=', filter.accountId)
+    .where('subscribers.deleted_at', 'is', null);
+  return applySearch(base, filter.search, filter.columns, {
+    dialect: filter.dialect,
+    customField: filter.customField,
+    lowerCasedFields: filter.lowerCasedFields,
+  });
 }
 
 export async function countSubscribers(db: Db, filter: SubscriberFilter): Promise<number> {
@@ -78,8 +126,16 @@ export async function countSubscribers(db: Db, filter: SubscriberFilter): Promis
   return num(row.n);
 }
 
-export async function listSubscribers(db: Db, filter: SubscriberFilter, sorting: readonly SortKey[], paging: Paging): Promise<SubscriberRow[]> {
-  return applyPaging(applySorting(filtered(db, filter).selectAll('subscribers'), sorting, filter.columns), paging).execute();
+export async function listSubscribers(
+  db: Db,
+  filter: SubscriberFilter,
+  sorting: readonly SortKey[],
+  paging: Paging,
+): Promise<SubscriberRow[]> {
+  return applyPaging(
+    applySorting(filtered(db, filter).selectAll('subscribers'), sorting, filter.columns),
+    paging,
+  ).execute();
 }
 
 /**
@@ -87,9 +143,16 @@ export async function listSubscribers(db: Db, filter: SubscriberFilter, sorting:
  * same however deep the export is, and rows written meanwhile neither repeat nor shift the pages.
  * `sorting` must end in a unique key (the grammar appends `id asc`).
  */
-export async function listSubscribersAfter(db: Db, filter: SubscriberFilter, sorting: readonly SortKey[], after: SubscriberRow | null, limit: number): Promise<SubscriberRow[]> {
+export async function listSubscribersAfter(
+  db: Db,
+  filter: SubscriberFilter,
+  sorting: readonly SortKey[],
+  after: SubscriberRow | null,
+  limit: number,
+): Promise<SubscriberRow[]> {
   let q = applySorting(filtered(db, filter).selectAll('subscribers'), sorting, filter.columns);
-  if (after) q = q.where((eb) => keysetAfter(eb, sorting, filter.columns, after as unknown as Record<string, unknown>, 0));
+  if (after)
+    q = q.where((eb) => keysetAfter(eb, sorting, filter.columns, after as unknown as Record<string, unknown>, 0));
   return q.limit(limit).execute();
 }
 
@@ -98,7 +161,13 @@ export async function listSubscribersAfter(db: Db, filter: SubscriberFilter, sor
  * ascending puts NULLs first, descending puts them last.
  *   after_i = beyond_i OR (equal_i AND after_{i+1}); the last key has no tie.
  */
-function keysetAfter(eb: ExpressionBuilder<any, any>, sorting: readonly SortKey[], columns: SearchColumns, row: Record<string, unknown>, i: number): Expression<SqlBool> {
+function keysetAfter(
+  eb: ExpressionBuilder<any, any>,
+  sorting: readonly SortKey[],
+  columns: SearchColumns,
+  row: Record<string, unknown>,
+  i: number,
+): Expression<SqlBool> {
   const key = sorting[i]!;
   const ref = columns[key.field];
   if (typeof ref !== 'string') throw new Error(`keyset pagination needs a plain column for ${key.field}`);
@@ -111,7 +180,8 @@ function keysetAfter(eb: ExpressionBuilder<any, any>, sorting: readonly SortKey[
     beyond = key.direction === 'asc' ? sql<SqlBool>`${col} is not null` : sql<SqlBool>`1 = 0`;
   } else {
     equal = sql<SqlBool>`${col} = ${value}`;
-    beyond = key.direction === 'asc' ? sql<SqlBool>`${col} > ${value}` : sql<SqlBool>`(${col} < ${value} or ${col} is null)`;
+    beyond =
+      key.direction === 'asc' ? sql<SqlBool>`${col} > ${value}` : sql<SqlBool>`(${col} < ${value} or ${col} is null)`;
   }
   if (i === sorting.length - 1) return beyond;
   return eb.or([beyond, eb.and([equal, keysetAfter(eb, sorting, columns, row, i + 1)])]);
@@ -125,8 +195,19 @@ export async function insertSubscriber(db: Db, row: NewSubscriberRow): Promise<n
   return num(r.id);
 }
 
-export async function updateSubscriber(db: Db, accountId: string, id: number, changes: SubscriberChanges): Promise<void> {
-  await db.updateTable('subscribers').set(changes).where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null).execute();
+export async function updateSubscriber(
+  db: Db,
+  accountId: string,
+  id: number,
+  changes: SubscriberChanges,
+): Promise<void> {
+  await db
+    .updateTable('subscribers')
+    .set(changes)
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .execute();
 }
 
 // Every column a new row is written with, and the ones an upsert overwrites on an existing row
@@ -158,7 +239,15 @@ const INSERT_COLUMNS = [
   'created_at',
   'updated_at',
 ] as const satisfies ReadonlyArray<keyof NewSubscriberRow>;
-const UPSERT_COLUMNS = INSERT_COLUMNS.filter((c) => c !== 'account_id' && c !== 'email' && c !== 'created_at' && c !== 'deleted_at' && c !== 'last_opened_at' && c !== 'last_clicked_at');
+const UPSERT_COLUMNS = INSERT_COLUMNS.filter(
+  (c) =>
+    c !== 'account_id' &&
+    c !== 'email' &&
+    c !== 'created_at' &&
+    c !== 'deleted_at' &&
+    c !== 'last_opened_at' &&
+    c !== 'last_clicked_at',
+);
 
 /** Which placeholders the connection's dialect wants ($1 on PostgreSQL, ? on SQLite). */
 function dialectOf(db: Db): SqlDialect {
@@ -170,7 +259,13 @@ function dialectOf(db: Db): SqlDialect {
  * objects per value; for 500-row statements that cost (and its garbage) outweighed SQLite's own
  * work, so the bulk paths build the statement here. Table and column names are constants.
  */
-function multiRowInsert(dialect: SqlDialect, table: string, columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>, tail: string): CompiledQuery {
+function multiRowInsert(
+  dialect: SqlDialect,
+  table: string,
+  columns: readonly string[],
+  rows: ReadonlyArray<readonly unknown[]>,
+  tail: string,
+): CompiledQuery {
   const params: unknown[] = [];
   let tuples: string;
   if (dialect === 'postgres') {
@@ -181,7 +276,10 @@ function multiRowInsert(dialect: SqlDialect, table: string, columns: readonly st
     for (const r of rows) for (const v of r) params.push(v);
     tuples = rows.map(() => tuple).join(', ');
   }
-  return CompiledQuery.raw(`insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples} ${tail}`, params);
+  return CompiledQuery.raw(
+    `insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples} ${tail}`,
+    params,
+  );
 }
 
 // The conflict target names the partial unique index of live subscribers (migration 0006).
@@ -196,7 +294,9 @@ export async function upsertSubscribers(db: Db, rows: readonly NewSubscriberRow[
   const ids = new Map<string, number>();
   for (const part of chunks(rows)) {
     const values = part.map((row) => INSERT_COLUMNS.map((c) => row[c] ?? null));
-    const result = await db.executeQuery<{ id: number; email: string }>(multiRowInsert(dialect, 'subscribers', INSERT_COLUMNS, values, UPSERT_TAIL));
+    const result = await db.executeQuery<{ id: number; email: string }>(
+      multiRowInsert(dialect, 'subscribers', INSERT_COLUMNS, values, UPSERT_TAIL),
+    );
     for (const r of result.rows) ids.set(r.email, num(r.id));
   }
   return ids;
@@ -229,9 +329,21 @@ export async function tombstoneSubscriber(db: Db, accountId: string, id: number,
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) return false;
-  await db.deleteFrom('subscriber_field_values').where('account_id', '=', accountId).where('subscriber_id', '=', id).execute();
-  await db.deleteFrom('subscriber_channels').where('account_id', '=', accountId).where('subscriber_id', '=', id).execute();
-  await db.deleteFrom('subscriber_group_members').where('account_id', '=', accountId).where('subscriber_id', '=', id).execute();
+  await db
+    .deleteFrom('subscriber_field_values')
+    .where('account_id', '=', accountId)
+    .where('subscriber_id', '=', id)
+    .execute();
+  await db
+    .deleteFrom('subscriber_channels')
+    .where('account_id', '=', accountId)
+    .where('subscriber_id', '=', id)
+    .execute();
+  await db
+    .deleteFrom('subscriber_group_members')
+    .where('account_id', '=', accountId)
+    .where('subscriber_id', '=', id)
+    .execute();
   return true;
 }
 
@@ -246,7 +358,10 @@ export interface FieldValueRow {
 }
 
 /** The account's subscriber custom fields (field_type 1), in id order. */
-export async function subscriberFields(db: Db, accountId: string): Promise<Array<{ id: number; type: number; exportable: boolean }>> {
+export async function subscriberFields(
+  db: Db,
+  accountId: string,
+): Promise<Array<{ id: number; type: number; exportable: boolean }>> {
   const rows = await db
     .selectFrom('customer_fields')
     .select(['id', 'type', 'is_available_for_export'])
@@ -257,7 +372,11 @@ export async function subscriberFields(db: Db, accountId: string): Promise<Array
   return rows.map((r) => ({ id: num(r.id), type: r.type, exportable: r.is_available_for_export === 1 }));
 }
 
-export async function loadFieldValues(db: Db, accountId: string, subscriberIds: readonly number[]): Promise<Map<number, FieldValueRow[]>> {
+export async function loadFieldValues(
+  db: Db,
+  accountId: string,
+  subscriberIds: readonly number[],
+): Promise<Map<number, FieldValueRow[]>> {
   const out = new Map<number, FieldValueRow[]>();
   for (const part of chunks(subscriberIds, 1000)) {
     const rows = await db
@@ -267,7 +386,12 @@ export async function loadFieldValues(db: Db, accountId: string, subscriberIds: 
       .where('subscriber_id', 'in', part)
       .execute();
     for (const r of rows) {
-      const row = { subscriber_id: num(r.subscriber_id), field_id: num(r.field_id), value: r.value, value_num: r.value_num };
+      const row = {
+        subscriber_id: num(r.subscriber_id),
+        field_id: num(r.field_id),
+        value: r.value,
+        value_num: r.value_num,
+      };
       const list = out.get(row.subscriber_id);
       if (list) list.push(row);
       else out.set(row.subscriber_id, [row]);
@@ -283,14 +407,27 @@ export async function writeFieldValues(db: Db, accountId: string, values: readon
   for (const part of chunks(set)) {
     const rows = part.map((v) => [v.subscriber_id, v.field_id, accountId, v.value, v.value_num]);
     await db.executeQuery(
-      multiRowInsert(dialect, 'subscriber_field_values', ['subscriber_id', 'field_id', 'account_id', 'value', 'value_num'], rows, 'on conflict ("subscriber_id", "field_id") do update set "value" = excluded."value", "value_num" = excluded."value_num"'),
+      multiRowInsert(
+        dialect,
+        'subscriber_field_values',
+        ['subscriber_id', 'field_id', 'account_id', 'value', 'value_num'],
+        rows,
+        'on conflict ("subscriber_id", "field_id") do update set "value" = excluded."value", "value_num" = excluded."value_num"',
+      ),
     );
   }
   const cleared = new Map<number, number[]>();
-  for (const v of values) if (v.value === null) (cleared.get(v.field_id) ?? cleared.set(v.field_id, []).get(v.field_id)!).push(v.subscriber_id);
+  for (const v of values)
+    if (v.value === null)
+      (cleared.get(v.field_id) ?? cleared.set(v.field_id, []).get(v.field_id)!).push(v.subscriber_id);
   for (const [fieldId, subscriberIds] of cleared) {
     for (const part of chunks(subscriberIds)) {
-      await db.deleteFrom('subscriber_field_values').where('account_id', '=', accountId).where('field_id', '=', fieldId).where('subscriber_id', 'in', part).execute();
+      await db
+        .deleteFrom('subscriber_field_values')
+        .where('account_id', '=', accountId)
+        .where('field_id', '=', fieldId)
+        .where('subscriber_id', 'in', part)
+        .execute();
     }
   }
 }
@@ -305,11 +442,21 @@ export async function accountChannelIds(db: Db, accountId: string): Promise<Set<
 
 export async function loadChannels(db: Db, accountId: string, ids: readonly number[]): Promise<ChannelRow[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom('channels').selectAll().where('account_id', '=', accountId).where('id', 'in', [...ids]).orderBy('id').execute();
+  return db
+    .selectFrom('channels')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .execute();
 }
 
 /** Channel ids per subscriber, ascending. */
-export async function loadChannelLinks(db: Db, accountId: string, subscriberIds: readonly number[]): Promise<Map<number, number[]>> {
+export async function loadChannelLinks(
+  db: Db,
+  accountId: string,
+  subscriberIds: readonly number[],
+): Promise<Map<number, number[]>> {
   const out = new Map<number, number[]>();
   for (const part of chunks(subscriberIds, 1000)) {
     const rows = await db
@@ -337,33 +484,64 @@ export interface ChannelSet {
  * Links every subscriber to exactly its channel set: one multi-row insert for all links (existing
  * ones kept, with their date) and one DELETE of the other links per distinct set.
  */
-export async function replaceChannelLinks(db: Db, accountId: string, sets: readonly ChannelSet[], now: number): Promise<void> {
+export async function replaceChannelLinks(
+  db: Db,
+  accountId: string,
+  sets: readonly ChannelSet[],
+  now: number,
+): Promise<void> {
   await addChannelLinks(db, accountId, sets, now);
   const bySet = new Map<string, { channelIds: readonly number[]; subscriberIds: number[] }>();
   for (const s of sets) {
     const key = [...s.channelIds].sort((a, b) => a - b).join(',');
-    (bySet.get(key) ?? bySet.set(key, { channelIds: s.channelIds, subscriberIds: [] }).get(key)!).subscriberIds.push(s.subscriberId);
+    (bySet.get(key) ?? bySet.set(key, { channelIds: s.channelIds, subscriberIds: [] }).get(key)!).subscriberIds.push(
+      s.subscriberId,
+    );
   }
   for (const { channelIds, subscriberIds } of bySet.values()) {
     for (const part of chunks(subscriberIds)) {
-      let q = db.deleteFrom('subscriber_channels').where('account_id', '=', accountId).where('subscriber_id', 'in', part);
+      let q = db
+        .deleteFrom('subscriber_channels')
+        .where('account_id', '=', accountId)
+        .where('subscriber_id', 'in', part);
       if (channelIds.length) q = q.where('channel_id', 'not in', [...channelIds]);
       await q.execute();
     }
   }
 }
 
-export async function addChannelLinks(db: Db, accountId: string, sets: readonly ChannelSet[], now: number): Promise<void> {
+export async function addChannelLinks(
+  db: Db,
+  accountId: string,
+  sets: readonly ChannelSet[],
+  now: number,
+): Promise<void> {
   const dialect = dialectOf(db);
   const links = sets.flatMap((s) => s.channelIds.map((channelId) => [s.subscriberId, channelId, accountId, now]));
   for (const part of chunks(links)) {
-    await db.executeQuery(multiRowInsert(dialect, 'subscriber_channels', ['subscriber_id', 'channel_id', 'account_id', 'created_at'], part, 'on conflict ("subscriber_id", "channel_id") do nothing'));
+    await db.executeQuery(
+      multiRowInsert(
+        dialect,
+        'subscriber_channels',
+        ['subscriber_id', 'channel_id', 'account_id', 'created_at'],
+        part,
+        'on conflict ("subscriber_id", "channel_id") do nothing',
+      ),
+    );
   }
 }
 
 /** Removes the given links (all of them when channelIds is null); returns how many remain. */
-export async function removeChannelLinks(db: Db, accountId: string, subscriberId: number, channelIds: readonly number[] | null): Promise<number> {
-  let q = db.deleteFrom('subscriber_channels').where('account_id', '=', accountId).where('subscriber_id', '=', subscriberId);
+export async function removeChannelLinks(
+  db: Db,
+  accountId: string,
+  subscriberId: number,
+  channelIds: readonly number[] | null,
+): Promise<number> {
+  let q = db
+    .deleteFrom('subscriber_channels')
+    .where('account_id', '=', accountId)
+    .where('subscriber_id', '=', subscriberId);
   if (channelIds) q = q.where('channel_id', 'in', [...channelIds]);
   await q.execute();
   const row = await db
@@ -378,7 +556,11 @@ export async function removeChannelLinks(db: Db, accountId: string, subscriberId
 // ---------------------------------------------------------------------------------------------
 // group memberships (read-only here; the group endpoints own the writes)
 
-export async function groupsOfSubscribers(db: Db, accountId: string, subscriberIds: readonly number[]): Promise<Array<{ subscriberId: number; group: GroupRow }>> {
+export async function groupsOfSubscribers(
+  db: Db,
+  accountId: string,
+  subscriberIds: readonly number[],
+): Promise<Array<{ subscriberId: number; group: GroupRow }>> {
   const out: Array<{ subscriberId: number; group: GroupRow }> = [];
   for (const part of chunks(subscriberIds, 1000)) {
     const rows = await db
@@ -391,7 +573,8 @@ export async function groupsOfSubscribers(db: Db, accountId: string, subscriberI
       .where('m.subscriber_id', 'in', part)
       .orderBy('g.id')
       .execute();
-    for (const { member_subscriber_id, ...group } of rows) out.push({ subscriberId: num(member_subscriber_id), group: { ...group, id: num(group.id) } });
+    for (const { member_subscriber_id, ...group } of rows)
+      out.push({ subscriberId: num(member_subscriber_id), group: { ...group, id: num(group.id) } });
   }
   return out;
 }
@@ -408,7 +591,12 @@ export async function countGroupsOfSubscriber(db: Db, accountId: string, subscri
   return num(row.n);
 }
 
-export async function listGroupsOfSubscriber(db: Db, accountId: string, subscriberId: number, paging: Paging): Promise<GroupRow[]> {
+export async function listGroupsOfSubscriber(
+  db: Db,
+  accountId: string,
+  subscriberId: number,
+  paging: Paging,
+): Promise<GroupRow[]> {
   const rows = await db
     .selectFrom('subscriber_group_members as m')
     .innerJoin('subscriber_groups as g', 'g.id', 'm.group_id')
@@ -424,7 +612,11 @@ export async function listGroupsOfSubscriber(db: Db, accountId: string, subscrib
 }
 
 /** Members per group, erased subscribers not counted. */
-export async function groupMemberCounts(db: Db, accountId: string, groupIds: readonly number[]): Promise<Map<number, number>> {
+export async function groupMemberCounts(
+  db: Db,
+  accountId: string,
+  groupIds: readonly number[],
+): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   if (groupIds.length === 0) return out;
   const rows = await db

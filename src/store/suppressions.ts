@@ -20,7 +20,14 @@ export async function findSuppressed(db: Db, accountId: string, emails: string[]
 }
 
 /** Adds a suppression; an existing entry for the address is kept (create is idempotent). */
-export async function addSuppression(db: Db, accountId: string, email: string, type: string, reason: string | null, at: number): Promise<void> {
+export async function addSuppression(
+  db: Db,
+  accountId: string,
+  email: string,
+  type: string,
+  reason: string | null,
+  at: number,
+): Promise<void> {
   await db
     .insertInto('suppressions')
     .values({ id: newId(), account_id: accountId, email: email.toLowerCase(), type, reason, created_at: at })

@@ -8,7 +8,12 @@ export async function insertTransmission(db: Db, row: TransmissionsTable): Promi
 }
 
 export async function findTransmission(db: Db, accountId: string, id: string): Promise<TransmissionsTable | undefined> {
-  return db.selectFrom('transmissions').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('transmissions')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export async function findTransmissionById(db: Db, id: string): Promise<TransmissionsTable | undefined> {

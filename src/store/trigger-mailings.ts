@@ -22,7 +22,13 @@ export async function liveTriggerMailings(db: Db, accountId: string, key?: strin
 }
 
 /** Whether a trigger mailing other than `exceptId` already holds this key and language while live. */
-export async function triggerVariantTaken(db: Db, accountId: string, key: string, language: string | null, exceptId: number): Promise<boolean> {
+export async function triggerVariantTaken(
+  db: Db,
+  accountId: string,
+  key: string,
+  language: string | null,
+  exceptId: number,
+): Promise<boolean> {
   const row = await db
     .selectFrom('mailings')
     .select('id')
@@ -37,17 +43,42 @@ export async function triggerVariantTaken(db: Db, accountId: string, key: string
 
 /** Whether any mailing of the account (in whatever status) carries this key. */
 export async function triggerKeyKnown(db: Db, accountId: string, key: string): Promise<boolean> {
-  const row = await db.selectFrom('mailings').select('id').where('account_id', '=', accountId).where('trigger_key', '=', key).limit(1).executeTakeFirst();
+  const row = await db
+    .selectFrom('mailings')
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('trigger_key', '=', key)
+    .limit(1)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
 export type TriggerRecipient = AudienceSubscriber & { status: number };
 
 /** A live subscriber of the account by (normalized) email, with its status. */
-export async function findTriggerRecipient(db: Db, accountId: string, email: string): Promise<TriggerRecipient | undefined> {
+export async function findTriggerRecipient(
+  db: Db,
+  accountId: string,
+  email: string,
+): Promise<TriggerRecipient | undefined> {
   const row = await db
     .selectFrom('subscribers')
-    .select(['id', 'email', 'status', 'gender_id', 'language_iso', 'title', 'firstname', 'lastname', 'company', 'street', 'postcode', 'city', 'phone_number', 'birthday'])
+    .select([
+      'id',
+      'email',
+      'status',
+      'gender_id',
+      'language_iso',
+      'title',
+      'firstname',
+      'lastname',
+      'company',
+      'street',
+      'postcode',
+      'city',
+      'phone_number',
+      'birthday',
+    ])
     .where('account_id', '=', accountId)
     .where('email', '=', email)
     .where('deleted_at', 'is', null)
@@ -56,12 +87,21 @@ export async function findTriggerRecipient(db: Db, accountId: string, email: str
 }
 
 export async function isInChannel(db: Db, subscriberId: number, channelId: number): Promise<boolean> {
-  const row = await db.selectFrom('subscriber_channels').select('subscriber_id').where('subscriber_id', '=', subscriberId).where('channel_id', '=', channelId).executeTakeFirst();
+  const row = await db
+    .selectFrom('subscriber_channels')
+    .select('subscriber_id')
+    .where('subscriber_id', '=', subscriberId)
+    .where('channel_id', '=', channelId)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
 /** Queues the send's message and counts it as a recipient of the mailing (caller's transaction). */
-export async function insertTriggerMessage(trx: Transaction<Database>, message: MessagesTable, mailingId: number): Promise<void> {
+export async function insertTriggerMessage(
+  trx: Transaction<Database>,
+  message: MessagesTable,
+  mailingId: number,
+): Promise<void> {
   await trx.insertInto('messages').values(message).execute();
   await trx
     .updateTable('mailings')

@@ -22,7 +22,11 @@ const NORMAL = 1;
  * NORMAL for this transaction alone, on the connection held exclusively meanwhile; PostgreSQL:
  * `synchronous_commit = off` for this transaction). Only for writes whose loss is harmless (above).
  */
-export async function unsyncedTransaction<T>(db: Kysely<Database>, dialect: SqlDialect, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+export async function unsyncedTransaction<T>(
+  db: Kysely<Database>,
+  dialect: SqlDialect,
+  fn: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
   if (dialect === 'postgres') {
     return db.transaction().execute(async (trx) => {
       await sql`SET LOCAL synchronous_commit = off`.execute(trx);

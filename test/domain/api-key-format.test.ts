@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { generateApiKey, hashSecret, keyFromAuthorization, parseApiKey, secretMatches } from '../../src/domain/api-key-format.ts';
+import {
+  generateApiKey,
+  hashSecret,
+  keyFromAuthorization,
+  parseApiKey,
+  secretMatches,
+} from '../../src/domain/api-key-format.ts';
 
 const KEY = 'AbCd1234.0123456789abcdef0123456789abcdef';
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials).toString('base64')}`;
@@ -60,7 +66,14 @@ describe('keyFromAuthorization', () => {
   });
 
   it('never turns a wrong form into a valid key', () => {
-    for (const header of [basic(`${KEY}:`), basic('user:other'), `Token ${KEY}`, 'Bearer', `Bearer ${KEY} extra`, `Basic ${KEY}`]) {
+    for (const header of [
+      basic(`${KEY}:`),
+      basic('user:other'),
+      `Token ${KEY}`,
+      'Bearer',
+      `Bearer ${KEY} extra`,
+      `Basic ${KEY}`,
+    ]) {
       const value = keyFromAuthorization(header);
       expect(value === null || parseApiKey(value) === null, header).toBe(true);
     }

@@ -6,7 +6,9 @@ const middle = () => 0.5; // no jitter: 1 + (0.5 * 0.4 - 0.2) = 1
 
 describe('nextAttemptDelayMs', () => {
   it('follows the schedule: the delay after attempt n is step n', () => {
-    expect([1, 2, 3, 4, 5, 6].map((n) => nextAttemptDelayMs(n, SCHEDULE, middle))).toEqual([60_000, 300_000, 900_000, 3_600_000, 14_400_000, 28_800_000]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => nextAttemptDelayMs(n, SCHEDULE, middle))).toEqual([
+      60_000, 300_000, 900_000, 3_600_000, 14_400_000, 28_800_000,
+    ]);
   });
 
   it('repeats the last step once the schedule runs out', () => {

@@ -1,14 +1,32 @@
 // The bounce table: realistic reply lines from real receivers, one or more per class.
 import { describe, expect, it } from 'vitest';
-import { BOUNCE_CLASSES, classifyBounce, classifyReply, isHardBounce, parseSmtpReply, suppressesAddress } from '../../src/domain/bounce-classes.ts';
+import {
+  BOUNCE_CLASSES,
+  classifyBounce,
+  classifyReply,
+  isHardBounce,
+  parseSmtpReply,
+  suppressesAddress,
+} from '../../src/domain/bounce-classes.ts';
 
 const classOf = (line: string) => classifyBounce(parseSmtpReply(line));
 
 describe('parseSmtpReply', () => {
   it('reads the basic and the enhanced code', () => {
-    expect(parseSmtpReply('550 5.1.1 <a@b.example>: Recipient address rejected')).toEqual({ code: 550, enhanced: '5.1.1', text: '550 5.1.1 <a@b.example>: Recipient address rejected' });
-    expect(parseSmtpReply('451 Try again later')).toEqual({ code: 451, enhanced: undefined, text: '451 Try again later' });
-    expect(parseSmtpReply('550-5.1.1 The email account that you tried to reach does not exist.')).toMatchObject({ code: 550, enhanced: '5.1.1' });
+    expect(parseSmtpReply('550 5.1.1 <a@b.example>: Recipient address rejected')).toEqual({
+      code: 550,
+      enhanced: '5.1.1',
+      text: '550 5.1.1 <a@b.example>: Recipient address rejected',
+    });
+    expect(parseSmtpReply('451 Try again later')).toEqual({
+      code: 451,
+      enhanced: undefined,
+      text: '451 Try again later',
+    });
+    expect(parseSmtpReply('550-5.1.1 The email account that you tried to reach does not exist.')).toMatchObject({
+      code: 550,
+      enhanced: '5.1.1',
+    });
   });
 
   it('falls back to the given code when the line has none', () => {
@@ -20,11 +38,17 @@ describe('parseSmtpReply', () => {
 describe('classifyBounce', () => {
   const cases: Array<[number, string]> = [
     [10, '550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in virtual mailbox table'],
-    [10, "550-5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos"],
+    [
+      10,
+      "550-5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos",
+    ],
     [10, '550 Requested action not taken: mailbox unavailable'],
     [10, '550 5.2.1 The email account that you tried to reach is disabled.'],
     [20, '451 4.3.0 Temporary local problem - please try later'],
-    [20, '450 4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered'],
+    [
+      20,
+      '450 4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered',
+    ],
     [20, '421 4.7.0 Try again later, closing connection.'],
     [20, '450 4.1.1 <a@example.org>: Recipient address rejected: User unknown in local recipient table'],
     [21, '550 5.1.2 <x@no-such-domain.example>: Recipient address rejected: Domain not found'],
@@ -58,7 +82,12 @@ describe('classifyBounce', () => {
   });
 
   it('treats a missing reply as a connection failure: DNS failures 21, everything else 24', () => {
-    expect(classifyBounce({ code: 0, text: 'no relay could be reached (smtp://127.0.0.1:1: ECONNECTION connect ECONNREFUSED 127.0.0.1:1)' })).toBe(24);
+    expect(
+      classifyBounce({
+        code: 0,
+        text: 'no relay could be reached (smtp://127.0.0.1:1: ECONNECTION connect ECONNREFUSED 127.0.0.1:1)',
+      }),
+    ).toBe(24);
     expect(classifyBounce({ code: 0, text: 'getaddrinfo ENOTFOUND mx.nowhere.example' })).toBe(21);
     expect(classifyBounce({ code: 0, text: 'Greeting never received (ETIMEDOUT)' })).toBe(24);
   });

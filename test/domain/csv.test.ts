@@ -10,7 +10,8 @@ function parse(chunks: string[], opts?: CsvOptions): CsvRecord[] {
 }
 const fields = (records: CsvRecord[]) => records.map((r) => r.fields);
 
-const TRICKY = '\uFEFFemail,name,note\r\n"a@x.de","Doe, Jane","said ""hi""\r\nthen left"\r\nb@x.de,Bob,\r\n\r\nc@x.de,"",plain\rd@x.de,"multi\nline",x\n';
+const TRICKY =
+  '\uFEFFemail,name,note\r\n"a@x.de","Doe, Jane","said ""hi""\r\nthen left"\r\nb@x.de,Bob,\r\n\r\nc@x.de,"",plain\rd@x.de,"multi\nline",x\n';
 const TRICKY_FIELDS = [
   ['email', 'name', 'note'],
   ['a@x.de', 'Doe, Jane', 'said "hi"\r\nthen left'],
@@ -29,14 +30,19 @@ describe('CSV parser', () => {
   it('gives the same records however the text is split into chunks', () => {
     for (let a = 0; a <= TRICKY.length; a++) {
       for (let b = a; b <= TRICKY.length; b += 7) {
-        expect(fields(parse([TRICKY.slice(0, a), TRICKY.slice(a, b), TRICKY.slice(b)])), `split at ${a}/${b}`).toEqual(TRICKY_FIELDS);
+        expect(fields(parse([TRICKY.slice(0, a), TRICKY.slice(a, b), TRICKY.slice(b)])), `split at ${a}/${b}`).toEqual(
+          TRICKY_FIELDS,
+        );
       }
     }
     expect(fields(parse([...TRICKY]))).toEqual(TRICKY_FIELDS); // one character at a time
   });
 
   it('keeps the last record without a final line break, and a trailing empty field', () => {
-    expect(fields(parse(['a,b\nc,']))).toEqual([['a', 'b'], ['c', '']]);
+    expect(fields(parse(['a,b\nc,']))).toEqual([
+      ['a', 'b'],
+      ['c', ''],
+    ]);
     expect(fields(parse(['a\n""']))).toEqual([['a'], ['']]);
     expect(fields(parse(['']))).toEqual([]);
     expect(fields(parse(['\n\r\n\n']))).toEqual([]);
@@ -47,7 +53,10 @@ describe('CSV parser', () => {
     expect(detectDelimiter('email\tname')).toBe('\t');
     expect(detectDelimiter('"a;b;c",d')).toBe(',');
     expect(detectDelimiter('email')).toBe(',');
-    expect(fields(parse(['email;name\n"x;y";z\n']))).toEqual([['email', 'name'], ['x;y', 'z']]);
+    expect(fields(parse(['email;name\n"x;y";z\n']))).toEqual([
+      ['email', 'name'],
+      ['x;y', 'z'],
+    ]);
     expect(fields(parse(['a;b,c\n'], { delimiter: ',' }))).toEqual([['a;b', 'c']]);
   });
 
@@ -78,7 +87,10 @@ describe('CSV delimiter detection across chunks', () => {
   it('waits for the whole header line before choosing', () => {
     const text = '\uFEFFemail;first;last\r\na@x.de;"A;1";B\r\n';
     for (let a = 0; a <= text.length; a++) {
-      expect(fields(parse([text.slice(0, a), text.slice(a)])), `split at ${a}`).toEqual([['email', 'first', 'last'], ['a@x.de', 'A;1', 'B']]);
+      expect(fields(parse([text.slice(0, a), text.slice(a)])), `split at ${a}`).toEqual([
+        ['email', 'first', 'last'],
+        ['a@x.de', 'A;1', 'B'],
+      ]);
     }
     expect(fields(parse(['a;b']))).toEqual([['a', 'b']]);
   });

@@ -45,23 +45,51 @@ describe('isValidEmail', () => {
 
 describe('hasLineBreak', () => {
   it('finds CR, LF and NUL anywhere', () => {
-    for (const value of ['a\rb', 'a\nb', 'a\r\nb', '\n', 'end\r', 'nul\0byte']) expect(hasLineBreak(value), JSON.stringify(value)).toBe(true);
+    for (const value of ['a\rb', 'a\nb', 'a\r\nb', '\n', 'end\r', 'nul\0byte'])
+      expect(hasLineBreak(value), JSON.stringify(value)).toBe(true);
   });
 
   it('passes single-line text, tabs and non-ASCII', () => {
-    for (const value of ['', 'Hello, world', 'tab\there', 'Grüße ☃', 'a\\nb']) expect(hasLineBreak(value), JSON.stringify(value)).toBe(false);
+    for (const value of ['', 'Hello, world', 'tab\there', 'Grüße ☃', 'a\\nb'])
+      expect(hasLineBreak(value), JSON.stringify(value)).toBe(false);
   });
 });
 
 describe('isOwnedHeader', () => {
   it('covers the headers Posthorn writes, in any case', () => {
-    for (const name of ['From', 'to', 'CC', 'Bcc', 'Subject', 'Message-ID', 'message-id', 'Date', 'MIME-Version', 'Content-Type', 'content-transfer-encoding', 'Content-Disposition', 'DKIM-Signature', 'Return-Path', 'Sender', 'Reply-To']) {
+    for (const name of [
+      'From',
+      'to',
+      'CC',
+      'Bcc',
+      'Subject',
+      'Message-ID',
+      'message-id',
+      'Date',
+      'MIME-Version',
+      'Content-Type',
+      'content-transfer-encoding',
+      'Content-Disposition',
+      'DKIM-Signature',
+      'Return-Path',
+      'Sender',
+      'Reply-To',
+    ]) {
       expect(isOwnedHeader(name), name).toBe(true);
     }
   });
 
   it('leaves custom headers to the client', () => {
-    for (const name of ['X-Order-Id', 'X-Subject', 'List-Unsubscribe', 'In-Reply-To', 'References', 'Precedence', 'X-Content-Type-Hint', 'Mimecast-X']) {
+    for (const name of [
+      'X-Order-Id',
+      'X-Subject',
+      'List-Unsubscribe',
+      'In-Reply-To',
+      'References',
+      'Precedence',
+      'X-Content-Type-Hint',
+      'Mimecast-X',
+    ]) {
       expect(isOwnedHeader(name), name).toBe(false);
     }
   });

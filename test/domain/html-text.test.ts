@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { deriveText, deriveTextTemplate } from '../../src/domain/html-text.ts';
 import { compile, renderCompiled } from '../../src/domain/render.ts';
 
-const renderHtml = (source: string, data: Record<string, unknown>) => renderCompiled(compile(source, 'bodyHtml', 'html'), data, 'bodyHtml', 'html');
-const renderText = (source: string, data: Record<string, unknown>) => renderCompiled(compile(source, 'bodyText', 'text'), data, 'bodyText', 'text');
+const renderHtml = (source: string, data: Record<string, unknown>) =>
+  renderCompiled(compile(source, 'bodyHtml', 'html'), data, 'bodyHtml', 'html');
+const renderText = (source: string, data: Record<string, unknown>) =>
+  renderCompiled(compile(source, 'bodyText', 'text'), data, 'bodyText', 'text');
 
 const NEWSLETTER = `<!doctype html><html><body>
 <h1>Hello {{ firstname }} {{ lastname }}!</h1>
@@ -16,8 +18,22 @@ const NEWSLETTER = `<!doctype html><html><body>
 
 describe('deriveTextTemplate', () => {
   const people = [
-    { firstname: 'Anna', lastname: 'Müller', company: '', customerFields: { hometown: 'Köln' }, subscriber: { id: 7 }, unsubscribeUrl: 'https://p.example/p/unsubscribe/abc' },
-    { firstname: 'Ben & "Bo"', lastname: '<O\'Neil>', company: 'Acme', customerFields: { hometown: 'A very long town name that pushes the line over the wrap width' }, subscriber: { id: 8 }, unsubscribeUrl: 'https://p.example/p/unsubscribe/def' },
+    {
+      firstname: 'Anna',
+      lastname: 'Müller',
+      company: '',
+      customerFields: { hometown: 'Köln' },
+      subscriber: { id: 7 },
+      unsubscribeUrl: 'https://p.example/p/unsubscribe/abc',
+    },
+    {
+      firstname: 'Ben & "Bo"',
+      lastname: "<O'Neil>",
+      company: 'Acme',
+      customerFields: { hometown: 'A very long town name that pushes the line over the wrap width' },
+      subscriber: { id: 8 },
+      unsubscribeUrl: 'https://p.example/p/unsubscribe/def',
+    },
   ];
 
   it('renders the same words as converting each rendered message', () => {

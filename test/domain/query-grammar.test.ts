@@ -27,7 +27,8 @@ const whitelist: FieldWhitelist = {
 const customTypes: Record<number, FieldType> = { 3: 'string', 7: 'integer', 9: 'boolean' };
 const options = { customerFieldType: (id: number) => customTypes[id] };
 
-const search = (value: unknown) => parseSearch(typeof value === 'string' ? value : JSON.stringify(value), whitelist, options);
+const search = (value: unknown) =>
+  parseSearch(typeof value === 'string' ? value : JSON.stringify(value), whitelist, options);
 
 /** Runs `fn`, expects a GrammarError and returns it. */
 function grammarError(fn: () => unknown): GrammarError {
@@ -58,11 +59,21 @@ describe('parseSearch: the grammar', () => {
   });
 
   it('parses the example of the spec into ANDed clauses with ORed predicates', () => {
-    const ast = search('[{"languageIso":"de"},{"genderId":[1,2]},{"email":{"condition":"like","value":"%@atrivio.de"}}]');
+    const ast = search(
+      '[{"languageIso":"de"},{"genderId":[1,2]},{"email":{"condition":"like","value":"%@atrivio.de"}}]',
+    );
     expect(ast).toEqual({
       clauses: [
         { field: 'languageIso', type: 'string', customFieldId: null, anyOf: [{ condition: '=', value: 'de' }] },
-        { field: 'genderId', type: 'integer', customFieldId: null, anyOf: [{ condition: '=', value: 1 }, { condition: '=', value: 2 }] },
+        {
+          field: 'genderId',
+          type: 'integer',
+          customFieldId: null,
+          anyOf: [
+            { condition: '=', value: 1 },
+            { condition: '=', value: 2 },
+          ],
+        },
         { field: 'email', type: 'string', customFieldId: null, anyOf: [{ condition: 'like', value: '%@atrivio.de' }] },
       ],
     });
@@ -75,7 +86,14 @@ describe('parseSearch: the grammar', () => {
 
   it('accepts every condition, case-insensitively, and a missing condition as "="', () => {
     const ast = search([
-      { genderId: [{ condition: '>', value: 1 }, { condition: '>=', value: 1 }, { condition: '<', value: 3 }, { condition: '<=', value: 3 }] },
+      {
+        genderId: [
+          { condition: '>', value: 1 },
+          { condition: '>=', value: 1 },
+          { condition: '<', value: 3 },
+          { condition: '<=', value: 3 },
+        ],
+      },
       { firstname: { condition: 'LIKE', value: 'an%' } },
       { genderId: { value: 2 } },
       { genderId: [1, { condition: '>', value: 2 }] },
@@ -83,18 +101,29 @@ describe('parseSearch: the grammar', () => {
     expect(ast.clauses[0].anyOf.map((p) => p.condition)).toEqual(['>', '>=', '<', '<=']);
     expect(ast.clauses[1].anyOf).toEqual([{ condition: 'like', value: 'an%' }]);
     expect(ast.clauses[2].anyOf).toEqual([{ condition: '=', value: 2 }]);
-    expect(ast.clauses[3].anyOf).toEqual([{ condition: '=', value: 1 }, { condition: '>', value: 2 }]);
+    expect(ast.clauses[3].anyOf).toEqual([
+      { condition: '=', value: 1 },
+      { condition: '>', value: 2 },
+    ]);
   });
 
   it('keeps null as IS NULL, also as one alternative of an OR', () => {
     const ast = search([{ birthday: null }, { genderId: [1, null] }, { email: { condition: '=', value: null } }]);
     expect(ast.clauses[0].anyOf).toEqual([{ condition: '=', value: null }]);
-    expect(ast.clauses[1].anyOf).toEqual([{ condition: '=', value: 1 }, { condition: '=', value: null }]);
+    expect(ast.clauses[1].anyOf).toEqual([
+      { condition: '=', value: 1 },
+      { condition: '=', value: null },
+    ]);
     expect(ast.clauses[2].anyOf).toEqual([{ condition: '=', value: null }]);
   });
 
   it('rejects null with any condition but "="', () => {
-    expectError(() => search([{ genderId: { condition: '>', value: null } }]), 'search', 'search[0].genderId.value', /null can only be used with '='/);
+    expectError(
+      () => search([{ genderId: { condition: '>', value: null } }]),
+      'search',
+      'search[0].genderId.value',
+      /null can only be used with '='/,
+    );
   });
 
   it('lower-cases values of fields marked lowercase', () => {
@@ -126,7 +155,15 @@ describe('parseSearch: values by type', () => {
   it('date: YYYY-MM-DD of a real day', () => {
     expect(value('birthday', '1990-02-28')).toBe('1990-02-28');
     expect(value('birthday', '2024-02-29')).toBe('2024-02-29');
-    for (const bad of ['2023-02-29', '1990-13-01', '1990-1-1', '01.02.1990', '1990-02-28 10:00:00', 19900228, '0000-01-01']) {
+    for (const bad of [
+      '2023-02-29',
+      '1990-13-01',
+      '1990-1-1',
+      '01.02.1990',
+      '1990-02-28 10:00:00',
+      19900228,
+      '0000-01-01',
+    ]) {
       expectError(() => value('birthday', bad), 'search', 'search[0].birthday', /YYYY-MM-DD/);
     }
   });
@@ -134,7 +171,14 @@ describe('parseSearch: values by type', () => {
   it('datetime: YYYY-MM-DD HH:MM:SS in UTC becomes epoch milliseconds', () => {
     expect(value('createdAt', '2021-01-22 10:28:00')).toBe(Date.UTC(2021, 0, 22, 10, 28, 0));
     expect(value('createdAt', '1970-01-01 00:00:00')).toBe(0);
-    for (const bad of ['2021-01-22', '2021-01-22T10:28:00', '2021-01-22 24:00:00', '2021-01-22 10:60:00', '2021-02-30 10:00:00', 1611311280000]) {
+    for (const bad of [
+      '2021-01-22',
+      '2021-01-22T10:28:00',
+      '2021-01-22 24:00:00',
+      '2021-01-22 10:60:00',
+      '2021-02-30 10:00:00',
+      1611311280000,
+    ]) {
       expectError(() => value('createdAt', bad), 'search', 'search[0].createdAt', /YYYY-MM-DD HH:MM:SS/);
     }
   });
@@ -142,7 +186,8 @@ describe('parseSearch: values by type', () => {
   it('boolean: true/false, 0/1 and their strings', () => {
     expect([true, 1, 'true', '1'].map((v) => value('optInSent', v))).toEqual([true, true, true, true]);
     expect([false, 0, 'false', '0'].map((v) => value('optInSent', v))).toEqual([false, false, false, false]);
-    for (const bad of [2, 'yes', '']) expectError(() => value('optInSent', bad), 'search', 'search[0].optInSent', /true or false/);
+    for (const bad of [2, 'yes', ''])
+      expectError(() => value('optInSent', bad), 'search', 'search[0].optInSent', /true or false/);
   });
 
   it('decimal: strings or numbers shaped like -12.50, kept as text', () => {
@@ -155,40 +200,122 @@ describe('parseSearch: values by type', () => {
   });
 
   it('like: only on string fields, only with a string, no dangling escape', () => {
-    expectError(() => search([{ genderId: { condition: 'like', value: '1%' } }]), 'search', 'search[0].genderId.condition', /'like' is not allowed for genderId/);
-    expectError(() => search([{ languageIso: { condition: 'like', value: 'd%' } }]), 'search', 'search[0].languageIso.condition', /allowed: =/);
-    expectError(() => search([{ firstname: { condition: 'like', value: 5 } }]), 'search', 'search[0].firstname.value', /like pattern must be a string/);
-    expectError(() => search([{ firstname: { condition: 'like', value: 'ab\\' } }]), 'search', 'search[0].firstname.value', /unescaped backslash/);
+    expectError(
+      () => search([{ genderId: { condition: 'like', value: '1%' } }]),
+      'search',
+      'search[0].genderId.condition',
+      /'like' is not allowed for genderId/,
+    );
+    expectError(
+      () => search([{ languageIso: { condition: 'like', value: 'd%' } }]),
+      'search',
+      'search[0].languageIso.condition',
+      /allowed: =/,
+    );
+    expectError(
+      () => search([{ firstname: { condition: 'like', value: 5 } }]),
+      'search',
+      'search[0].firstname.value',
+      /like pattern must be a string/,
+    );
+    expectError(
+      () => search([{ firstname: { condition: 'like', value: 'ab\\' } }]),
+      'search',
+      'search[0].firstname.value',
+      /unescaped backslash/,
+    );
     expect(search([{ firstname: { condition: 'like', value: 'ab\\\\' } }]).clauses[0].anyOf[0].value).toBe('ab\\\\');
     expect(search([{ firstname: { condition: 'like', value: '100\\%' } }]).clauses[0].anyOf[0].value).toBe('100\\%');
   });
 
   it('a whitelist entry can narrow the conditions of a field', () => {
-    expectError(() => search([{ languageIso: { condition: '>', value: 'de' } }]), 'search', 'search[0].languageIso.condition', /'>' is not allowed for languageIso/);
+    expectError(
+      () => search([{ languageIso: { condition: '>', value: 'de' } }]),
+      'search',
+      'search[0].languageIso.condition',
+      /'>' is not allowed for languageIso/,
+    );
   });
 });
 
 describe('parseSearch: customer fields', () => {
   it('resolves customerFields.<id> through the caller’s resolver, with that type', () => {
-    const ast = search([{ 'customerFields.7': { condition: '>=', value: '10' } }, { 'customerFields.3': { condition: 'like', value: '%x%' } }]);
-    expect(ast.clauses[0]).toEqual({ field: 'customerFields.7', type: 'integer', customFieldId: 7, anyOf: [{ condition: '>=', value: 10 }] });
-    expect(ast.clauses[1]).toMatchObject({ customFieldId: 3, type: 'string', anyOf: [{ condition: 'like', value: '%x%' }] });
+    const ast = search([
+      { 'customerFields.7': { condition: '>=', value: '10' } },
+      { 'customerFields.3': { condition: 'like', value: '%x%' } },
+    ]);
+    expect(ast.clauses[0]).toEqual({
+      field: 'customerFields.7',
+      type: 'integer',
+      customFieldId: 7,
+      anyOf: [{ condition: '>=', value: 10 }],
+    });
+    expect(ast.clauses[1]).toMatchObject({
+      customFieldId: 3,
+      type: 'string',
+      anyOf: [{ condition: 'like', value: '%x%' }],
+    });
     expect(search([{ 'customerFields.9': 1 }]).clauses[0].anyOf[0].value).toBe(true);
   });
 
   it('applies the type rules of the resolved type', () => {
-    expectError(() => search([{ 'customerFields.7': 'many' }]), 'search', 'search[0].customerFields.7', /must be an integer/);
-    expectError(() => search([{ 'customerFields.9': { condition: 'like', value: '1' } }]), 'search', 'search[0].customerFields.9.condition', /not allowed/);
+    expectError(
+      () => search([{ 'customerFields.7': 'many' }]),
+      'search',
+      'search[0].customerFields.7',
+      /must be an integer/,
+    );
+    expectError(
+      () => search([{ 'customerFields.9': { condition: 'like', value: '1' } }]),
+      'search',
+      'search[0].customerFields.9.condition',
+      /not allowed/,
+    );
   });
 
   it('rejects unknown ids, malformed ids, and custom fields on endpoints that do not allow them', () => {
-    expectError(() => search([{ 'customerFields.4': 'x' }]), 'search', 'search[0].customerFields.4', /no customer field with id 4/);
-    expectError(() => search([{ 'customerFields.0': 'x' }]), 'search', 'search[0].customerFields.0', /not a filterable field/);
-    expectError(() => search([{ 'customerFields.07': 'x' }]), 'search', 'search[0].customerFields.07', /not a filterable field/);
-    expectError(() => search([{ 'customerFields.abc': 'x' }]), 'search', 'search[0].customerFields.abc', /not a filterable field/);
-    expectError(() => search([{ 'customerFields.*': 'x' }]), 'search', 'search[0].customerFields.*', /not a filterable field/);
-    expectError(() => parseSearch('[{"customerFields.3":"x"}]', { email: { type: 'string' } }, options), 'search', 'search[0].customerFields.3', /not a filterable field/);
-    expectError(() => parseSearch('[{"customerFields.3":"x"}]', whitelist), 'search', 'search[0].customerFields.3', /no customer field with id 3/);
+    expectError(
+      () => search([{ 'customerFields.4': 'x' }]),
+      'search',
+      'search[0].customerFields.4',
+      /no customer field with id 4/,
+    );
+    expectError(
+      () => search([{ 'customerFields.0': 'x' }]),
+      'search',
+      'search[0].customerFields.0',
+      /not a filterable field/,
+    );
+    expectError(
+      () => search([{ 'customerFields.07': 'x' }]),
+      'search',
+      'search[0].customerFields.07',
+      /not a filterable field/,
+    );
+    expectError(
+      () => search([{ 'customerFields.abc': 'x' }]),
+      'search',
+      'search[0].customerFields.abc',
+      /not a filterable field/,
+    );
+    expectError(
+      () => search([{ 'customerFields.*': 'x' }]),
+      'search',
+      'search[0].customerFields.*',
+      /not a filterable field/,
+    );
+    expectError(
+      () => parseSearch('[{"customerFields.3":"x"}]', { email: { type: 'string' } }, options),
+      'search',
+      'search[0].customerFields.3',
+      /not a filterable field/,
+    );
+    expectError(
+      () => parseSearch('[{"customerFields.3":"x"}]', whitelist),
+      'search',
+      'search[0].customerFields.3',
+      /no customer field with id 3/,
+    );
   });
 });
 
@@ -220,45 +347,120 @@ describe('parseSearch: robustness', () => {
   });
 
   it('unknown fields, listing the filterable ones', () => {
-    const err = expectError(() => search([{ email: 'x' }, { password: 'x' }]), 'search', 'search[1].password', /'password' is not a filterable field/);
+    const err = expectError(
+      () => search([{ email: 'x' }, { password: 'x' }]),
+      'search',
+      'search[1].password',
+      /'password' is not a filterable field/,
+    );
     expect(err.message).toContain('email, languageIso');
     expect(err.message).toContain('customerFields.<id>');
     expect(err.message).not.toContain('customerFields.*');
   });
 
   it('unknown conditions', () => {
-    expectError(() => search([{ genderId: { condition: 'between', value: 1 } }]), 'search', 'search[0].genderId.condition', /'between' is not a condition/);
-    expectError(() => search([{ genderId: { condition: '!=', value: 1 } }]), 'search', 'search[0].genderId.condition', /'!=' is not a condition/);
-    expectError(() => search([{ genderId: { condition: 'toString', value: 1 } }]), 'search', 'search[0].genderId.condition', /not a condition/);
-    expectError(() => search([{ genderId: { condition: 5, value: 1 } }]), 'search', 'search[0].genderId.condition', /not a condition/);
-    expectError(() => search([{ email: 'x' }, { email: 'y' }, { email: { condition: 'in', value: 'x' } }]), 'search', 'search[2].email.condition', /not a condition/);
+    expectError(
+      () => search([{ genderId: { condition: 'between', value: 1 } }]),
+      'search',
+      'search[0].genderId.condition',
+      /'between' is not a condition/,
+    );
+    expectError(
+      () => search([{ genderId: { condition: '!=', value: 1 } }]),
+      'search',
+      'search[0].genderId.condition',
+      /'!=' is not a condition/,
+    );
+    expectError(
+      () => search([{ genderId: { condition: 'toString', value: 1 } }]),
+      'search',
+      'search[0].genderId.condition',
+      /not a condition/,
+    );
+    expectError(
+      () => search([{ genderId: { condition: 5, value: 1 } }]),
+      'search',
+      'search[0].genderId.condition',
+      /not a condition/,
+    );
+    expectError(
+      () => search([{ email: 'x' }, { email: 'y' }, { email: { condition: 'in', value: 'x' } }]),
+      'search',
+      'search[2].email.condition',
+      /not a condition/,
+    );
   });
 
   it('__proto__, constructor, prototype and other inherited names are unknown fields', () => {
     for (const key of ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf']) {
       // Written as raw JSON: JSON.parse makes "__proto__" an own key, which an object literal would not.
-      expectError(() => parseSearch(`[{"${key}":"x"}]`, whitelist, options), 'search', `search[0].${key}`, new RegExp(`'${key}' is not a filterable field`));
-      expectError(() => parseSearch(`[{"${key}":{"condition":"=","value":1}}]`, whitelist, options), 'search', `search[0].${key}`, /not a filterable field/);
+      expectError(
+        () => parseSearch(`[{"${key}":"x"}]`, whitelist, options),
+        'search',
+        `search[0].${key}`,
+        new RegExp(`'${key}' is not a filterable field`),
+      );
+      expectError(
+        () => parseSearch(`[{"${key}":{"condition":"=","value":1}}]`, whitelist, options),
+        'search',
+        `search[0].${key}`,
+        /not a filterable field/,
+      );
     }
     // A __proto__ key inside a condition object is an unexpected key, and nothing leaks onto Object.prototype.
-    expectError(() => parseSearch('[{"genderId":{"condition":"=","value":1,"__proto__":{"polluted":true}}}]', whitelist), 'search', 'search[0].genderId.__proto__', /unexpected key/);
+    expectError(
+      () => parseSearch('[{"genderId":{"condition":"=","value":1,"__proto__":{"polluted":true}}}]', whitelist),
+      'search',
+      'search[0].genderId.__proto__',
+      /unexpected key/,
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('a whitelist that inherits from a prototype does not expose the prototype’s keys', () => {
     const inherited = Object.create({ secret: { type: 'string' } }) as FieldWhitelist;
     inherited.email = { type: 'string' };
-    expectError(() => parseSearch('[{"secret":"x"}]', inherited), 'search', 'search[0].secret', /not a filterable field/);
+    expectError(
+      () => parseSearch('[{"secret":"x"}]', inherited),
+      'search',
+      'search[0].secret',
+      /not a filterable field/,
+    );
   });
 
   it('nesting deeper than the grammar', () => {
-    expectError(() => search([{ genderId: { condition: '=', value: 1, extra: 2 } }]), 'search', 'search[0].genderId.extra', /unexpected key/);
+    expectError(
+      () => search([{ genderId: { condition: '=', value: 1, extra: 2 } }]),
+      'search',
+      'search[0].genderId.extra',
+      /unexpected key/,
+    );
     expectError(() => search([{ genderId: { condition: '=' } }]), 'search', 'search[0].genderId.value', /is required/);
-    expectError(() => search([{ genderId: { condition: '=', value: [1, 2] } }]), 'search', 'search[0].genderId.value', /single string, number, boolean or null/);
-    expectError(() => search([{ genderId: { condition: '=', value: { value: 1 } } }]), 'search', 'search[0].genderId.value', /single/);
+    expectError(
+      () => search([{ genderId: { condition: '=', value: [1, 2] } }]),
+      'search',
+      'search[0].genderId.value',
+      /single string, number, boolean or null/,
+    );
+    expectError(
+      () => search([{ genderId: { condition: '=', value: { value: 1 } } }]),
+      'search',
+      'search[0].genderId.value',
+      /single/,
+    );
     expectError(() => search([{ genderId: [1, [2, 3]] }]), 'search', 'search[0].genderId[1]', /cannot be nested/);
-    expectError(() => search([{ genderId: [1, { genderId: 2 }] }]), 'search', 'search[0].genderId[1].genderId', /unexpected key/);
-    expectError(() => search([{ genderId: [1, { condition: '>', value: [2] }] }]), 'search', 'search[0].genderId[1].value', /single/);
+    expectError(
+      () => search([{ genderId: [1, { genderId: 2 }] }]),
+      'search',
+      'search[0].genderId[1].genderId',
+      /unexpected key/,
+    );
+    expectError(
+      () => search([{ genderId: [1, { condition: '>', value: [2] }] }]),
+      'search',
+      'search[0].genderId[1].value',
+      /single/,
+    );
     expectError(() => search([{ genderId: [] }]), 'search', 'search[0].genderId', /must not be empty/);
     expectError(() => search([{ genderId: {} }]), 'search', 'search[0].genderId.value', /is required/);
   });
@@ -276,7 +478,12 @@ describe('parseSearch: robustness', () => {
     // Over the cap and not even JSON: the size check comes first.
     expectError(() => parseSearch('x'.repeat(65_537), whitelist), 'search', 'search', /at most 65536 characters/);
     expectError(() => search([{ email: 'a'.repeat(1001) }]), 'search', 'search[0].email', /at most 1000 characters/);
-    expectError(() => search([{ email: { condition: 'like', value: `%${'a'.repeat(1000)}` } }]), 'search', 'search[0].email.value', /at most 1000 characters/);
+    expectError(
+      () => search([{ email: { condition: 'like', value: `%${'a'.repeat(1000)}` } }]),
+      'search',
+      'search[0].email.value',
+      /at most 1000 characters/,
+    );
   });
 
   it('echoes at most a short prefix of a huge field name', () => {
@@ -287,10 +494,23 @@ describe('parseSearch: robustness', () => {
   });
 
   it('allows 50 conditions in total and refuses the 51st', () => {
-    const fifty = [{ genderId: Array.from({ length: 30 }, (_, i) => i) }, ...Array.from({ length: 20 }, () => ({ email: 'x' }))];
+    const fifty = [
+      { genderId: Array.from({ length: 30 }, (_, i) => i) },
+      ...Array.from({ length: 20 }, () => ({ email: 'x' })),
+    ];
     expect(search(fifty).clauses).toHaveLength(21);
-    expectError(() => search([...fifty, { languageIso: 'de' }]), 'search', 'search[21].languageIso', /at most 50 conditions/);
-    expectError(() => search([{ genderId: Array.from({ length: 51 }, (_, i) => i) }]), 'search', 'search[0].genderId[50]', /at most 50 conditions/);
+    expectError(
+      () => search([...fifty, { languageIso: 'de' }]),
+      'search',
+      'search[21].languageIso',
+      /at most 50 conditions/,
+    );
+    expectError(
+      () => search([{ genderId: Array.from({ length: 51 }, (_, i) => i) }]),
+      'search',
+      'search[0].genderId[50]',
+      /at most 50 conditions/,
+    );
   });
 
   it('keeps quotes and SQL fragments as plain values', () => {
@@ -328,7 +548,12 @@ describe('parseSorting', () => {
   it('allows 5 keys and refuses 6', () => {
     const five = ['email', 'createdAt', 'genderId', 'firstname', 'lastname'].map((f) => ({ [f]: 'asc' }));
     expect(parseSorting(JSON.stringify(five), sortable)).toHaveLength(6);
-    expectError(() => parseSorting(JSON.stringify([...five, { id: 'asc' }]), sortable), 'sorting', 'sorting', /at most 5 keys/);
+    expectError(
+      () => parseSorting(JSON.stringify([...five, { id: 'asc' }]), sortable),
+      'sorting',
+      'sorting',
+      /at most 5 keys/,
+    );
   });
 
   it('refuses malformed sortings with the path of the offending part', () => {
@@ -336,15 +561,50 @@ describe('parseSorting', () => {
     expectError(() => parseSorting('{"createdAt":"desc"}', sortable), 'sorting', 'sorting', /JSON array/);
     expectError(() => parseSorting('["createdAt"]', sortable), 'sorting', 'sorting[0]', /must be an object/);
     expectError(() => parseSorting('[{}]', sortable), 'sorting', 'sorting[0]', /exactly one field/);
-    expectError(() => parseSorting('[{"createdAt":"desc","email":"asc"}]', sortable), 'sorting', 'sorting[0]', /exactly one field/);
-    expectError(() => parseSorting('[{"password":"asc"}]', sortable), 'sorting', 'sorting[0].password', /not a sortable field.*email, createdAt/);
-    expectError(() => parseSorting('[{"__proto__":"asc"}]', sortable), 'sorting', 'sorting[0].__proto__', /not a sortable field/);
-    expectError(() => parseSorting('[{"constructor":"asc"}]', sortable), 'sorting', 'sorting[0].constructor', /not a sortable field/);
+    expectError(
+      () => parseSorting('[{"createdAt":"desc","email":"asc"}]', sortable),
+      'sorting',
+      'sorting[0]',
+      /exactly one field/,
+    );
+    expectError(
+      () => parseSorting('[{"password":"asc"}]', sortable),
+      'sorting',
+      'sorting[0].password',
+      /not a sortable field.*email, createdAt/,
+    );
+    expectError(
+      () => parseSorting('[{"__proto__":"asc"}]', sortable),
+      'sorting',
+      'sorting[0].__proto__',
+      /not a sortable field/,
+    );
+    expectError(
+      () => parseSorting('[{"constructor":"asc"}]', sortable),
+      'sorting',
+      'sorting[0].constructor',
+      /not a sortable field/,
+    );
     expectError(() => parseSorting('[{"email":"up"}]', sortable), 'sorting', 'sorting[0].email', /"asc" or "desc"/);
     expectError(() => parseSorting('[{"email":1}]', sortable), 'sorting', 'sorting[0].email', /"asc" or "desc"/);
-    expectError(() => parseSorting('[{"email":"asc"},{"email":"desc"}]', sortable), 'sorting', 'sorting[1].email', /more than once/);
-    expectError(() => parseSorting(`[{"email":"${'a'.repeat(70_000)}"}]`, sortable), 'sorting', 'sorting', /at most 65536/);
-    expectError(() => parseSorting('[{"email":"asc; DROP TABLE x"}]', sortable), 'sorting', 'sorting[0].email', /"asc" or "desc"/);
+    expectError(
+      () => parseSorting('[{"email":"asc"},{"email":"desc"}]', sortable),
+      'sorting',
+      'sorting[1].email',
+      /more than once/,
+    );
+    expectError(
+      () => parseSorting(`[{"email":"${'a'.repeat(70_000)}"}]`, sortable),
+      'sorting',
+      'sorting',
+      /at most 65536/,
+    );
+    expectError(
+      () => parseSorting('[{"email":"asc; DROP TABLE x"}]', sortable),
+      'sorting',
+      'sorting[0].email',
+      /"asc" or "desc"/,
+    );
   });
 });
 
@@ -362,7 +622,21 @@ describe('parsePaging', () => {
   });
 
   it('refuses out-of-range and non-integer values, naming the parameter', () => {
-    for (const bad of ['0', '-1', '1.5', 'abc', ' 2', '+2', '1e2', 0, 1.5, '2147483648', '99999999999999999999', ['1', '2'], true]) {
+    for (const bad of [
+      '0',
+      '-1',
+      '1.5',
+      'abc',
+      ' 2',
+      '+2',
+      '1e2',
+      0,
+      1.5,
+      '2147483648',
+      '99999999999999999999',
+      ['1', '2'],
+      true,
+    ]) {
       expectError(() => parsePaging(bad, undefined), 'page', 'page', /whole number from 1 to 2147483647/);
     }
     for (const bad of ['0', '1001', '-5', '10.0', 'all', 5000, ['10']]) {
@@ -382,10 +656,20 @@ describe('parseInclude', () => {
   });
 
   it('refuses unknown relations, naming the position and the available ones', () => {
-    expectError(() => parseInclude('channels,secrets', allowed), 'include', 'include[1]', /'secrets' cannot be included\. Available: channels, languages, subscriberGroups/);
+    expectError(
+      () => parseInclude('channels,secrets', allowed),
+      'include',
+      'include[1]',
+      /'secrets' cannot be included\. Available: channels, languages, subscriberGroups/,
+    );
     expectError(() => parseInclude('__proto__', allowed), 'include', 'include[0]', /cannot be included/);
     expectError(() => parseInclude('Channels', allowed), 'include', 'include[0]', /cannot be included/);
-    expectError(() => parseInclude(['channels', 'languages'], allowed), 'include', 'include', /single comma-separated list/);
+    expectError(
+      () => parseInclude(['channels', 'languages'], allowed),
+      'include',
+      'include',
+      /single comma-separated list/,
+    );
     expectError(() => parseInclude('channels,'.repeat(200), allowed), 'include', 'include', /at most 1000 characters/);
   });
 });

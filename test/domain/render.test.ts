@@ -3,8 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { compile, compileMessage, renderCompiled, renderMessage, TemplateError } from '../../src/domain/render.ts';
 
-const html = (source: string, data: Record<string, unknown> = {}) => renderCompiled(compile(source, 'bodyHtml', 'html'), data, 'bodyHtml', 'html');
-const text = (source: string, data: Record<string, unknown> = {}) => renderCompiled(compile(source, 'bodyText', 'text'), data, 'bodyText', 'text');
+const html = (source: string, data: Record<string, unknown> = {}) =>
+  renderCompiled(compile(source, 'bodyHtml', 'html'), data, 'bodyHtml', 'html');
+const text = (source: string, data: Record<string, unknown> = {}) =>
+  renderCompiled(compile(source, 'bodyText', 'text'), data, 'bodyText', 'text');
 
 const nasty = `<a href="x">&'`;
 
@@ -31,7 +33,10 @@ describe('escaping', () => {
   });
 
   it('never escapes the subject and folds line breaks a variable brings into it', () => {
-    const rendered = renderMessage(compileMessage({ subject: 'Re: {{ v }} {{ w }}', html: '<b>{{ v }}</b>', text: null }), { v: nasty, w: 'a\r\nBcc: evil@example.com' });
+    const rendered = renderMessage(
+      compileMessage({ subject: 'Re: {{ v }} {{ w }}', html: '<b>{{ v }}</b>', text: null }),
+      { v: nasty, w: 'a\r\nBcc: evil@example.com' },
+    );
     expect(rendered.subject).toBe(`Re: ${nasty} a Bcc: evil@example.com`);
     expect(rendered.html).toBe('<b>&lt;a href=&#34;x&#34;&gt;&amp;&#39;</b>');
     expect(rendered.text).toBeNull();
@@ -49,12 +54,19 @@ describe('Liquid features', () => {
 
   it('renders loops over arrays with forloop variables, escaping each item in HTML', () => {
     const items = [{ name: 'A&B' }, { name: 'C' }];
-    expect(html('{% for i in items %}{{ forloop.index }}.{{ i.name }}{% unless forloop.last %},{% endunless %}{% endfor %}', { items })).toBe('1.A&amp;B,2.C');
+    expect(
+      html(
+        '{% for i in items %}{{ forloop.index }}.{{ i.name }}{% unless forloop.last %},{% endunless %}{% endfor %}',
+        { items },
+      ),
+    ).toBe('1.A&amp;B,2.C');
     expect(text('{% for i in items %}{{ i }}{% else %}none{% endfor %}', { items: [] })).toBe('none');
   });
 
   it('applies standard filters', () => {
-    expect(text('{{ name | upcase }} {{ missing | default: "friend" }} {{ n | plus: 2 }}', { name: 'ada', n: 40 })).toBe('ADA friend 42');
+    expect(
+      text('{{ name | upcase }} {{ missing | default: "friend" }} {{ n | plus: 2 }}', { name: 'ada', n: 40 }),
+    ).toBe('ADA friend 42');
   });
 
   it('renders a missing variable, a missing nested path and a loop over nothing as empty', () => {
@@ -87,7 +99,15 @@ describe('sandbox', () => {
 
   it('renders nothing for prototype access', () => {
     const data = { x: { a: 1 }, s: 'str', list: [1] };
-    for (const source of ['{{ x.constructor }}', '{{ x.constructor.name }}', '{{ s.constructor.constructor }}', '{{ x.__proto__ }}', '{{ x.toString }}', '{{ x.hasOwnProperty }}', '{{ list.constructor }}']) {
+    for (const source of [
+      '{{ x.constructor }}',
+      '{{ x.constructor.name }}',
+      '{{ s.constructor.constructor }}',
+      '{{ x.__proto__ }}',
+      '{{ x.toString }}',
+      '{{ x.hasOwnProperty }}',
+      '{{ list.constructor }}',
+    ]) {
       expect(html(source, data), source).toBe('');
       expect(text(source, data), source).toBe('');
     }

@@ -4,14 +4,24 @@ import { openToken, sealToken, type TokenPayload } from '../../src/domain/tokens
 const SECRET = 'a'.repeat(64);
 const NOW = Date.UTC(2025, 0, 1);
 const ACCOUNT = '0193a5b2c3d40000a1b2c3d4';
-const base: TokenPayload = { purpose: 'confirm', accountId: ACCOUNT, subscriberId: 4711, channelId: 12, exp: NOW + 3600_000 };
+const base: TokenPayload = {
+  purpose: 'confirm',
+  accountId: ACCOUNT,
+  subscriberId: 4711,
+  channelId: 12,
+  exp: NOW + 3600_000,
+};
 
 describe('public-page tokens', () => {
   it('round-trips every field', () => {
     const token = sealToken(SECRET, base);
     expect(openToken(SECRET, token, 'confirm', NOW)).toEqual(base);
     const noChannel = sealToken(SECRET, { ...base, purpose: 'unsubscribe', channelId: null });
-    expect(openToken(SECRET, noChannel, 'unsubscribe', NOW)).toEqual({ ...base, purpose: 'unsubscribe', channelId: null });
+    expect(openToken(SECRET, noChannel, 'unsubscribe', NOW)).toEqual({
+      ...base,
+      purpose: 'unsubscribe',
+      channelId: null,
+    });
   });
 
   it('is base64url, short enough for a route parameter, and different every time', () => {
@@ -53,7 +63,9 @@ describe('public-page tokens', () => {
       expect(openToken(SECRET, copy.toString('base64url'), 'confirm', NOW), `byte ${i}`).toBeNull();
     }
     expect(openToken(SECRET, bytes.subarray(0, bytes.length - 1).toString('base64url'), 'confirm', NOW)).toBeNull();
-    expect(openToken(SECRET, Buffer.concat([bytes, Buffer.from([0])]).toString('base64url'), 'confirm', NOW)).toBeNull();
+    expect(
+      openToken(SECRET, Buffer.concat([bytes, Buffer.from([0])]).toString('base64url'), 'confirm', NOW),
+    ).toBeNull();
   });
 
   it('refuses garbage without throwing', () => {
@@ -65,7 +77,8 @@ describe('public-page tokens', () => {
   it('refuses a token made for another purpose', () => {
     const token = sealToken(SECRET, { ...base, purpose: 'preferences' });
     expect(openToken(SECRET, token, 'preferences', NOW)).not.toBeNull();
-    for (const purpose of ['confirm', 'unsubscribe', 'view'] as const) expect(openToken(SECRET, token, purpose, NOW)).toBeNull();
+    for (const purpose of ['confirm', 'unsubscribe', 'view'] as const)
+      expect(openToken(SECRET, token, purpose, NOW)).toBeNull();
   });
 
   it('refuses an expired token', () => {

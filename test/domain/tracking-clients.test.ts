@@ -14,9 +14,17 @@ describe('IP truncation', () => {
 });
 
 describe('machine fetches', () => {
-  const human = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+  const human =
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
   it('flags image proxies, scanners and missing agents', () => {
-    for (const ua of ['Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)', 'YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html', 'curl/8.5.0', 'python-requests/2.31', '', null]) {
+    for (const ua of [
+      'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)',
+      'YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html',
+      'curl/8.5.0',
+      'python-requests/2.31',
+      '',
+      null,
+    ]) {
       expect(isMachineFetch({ userAgent: ua, deliveredAt: null, at: 10_000 }), String(ua)).toBe(true);
     }
     expect(isMachineFetch({ userAgent: human, deliveredAt: null, at: 10_000 })).toBe(false);

@@ -56,24 +56,51 @@ describe('tracking HTML rewrite', () => {
   });
 
   it('puts the pixel before the last </body>, or at the end without one', () => {
-    expect(rewriteHtml('<html><BODY>hi</BODY></html>', { ...plan, linkUrl: null })).toMatch(/hi<img src="https:\/\/px\.test\/o"[^>]*><\/BODY><\/html>$/);
-    expect(rewriteHtml('<p>hi</p>', { ...plan, linkUrl: null })).toMatch(/^<p>hi<\/p><img src="https:\/\/px\.test\/o" width="1" height="1"/);
+    expect(rewriteHtml('<html><BODY>hi</BODY></html>', { ...plan, linkUrl: null })).toMatch(
+      /hi<img src="https:\/\/px\.test\/o"[^>]*><\/BODY><\/html>$/,
+    );
+    expect(rewriteHtml('<p>hi</p>', { ...plan, linkUrl: null })).toMatch(
+      /^<p>hi<\/p><img src="https:\/\/px\.test\/o" width="1" height="1"/,
+    );
   });
 
   it('decodes character references in attribute values', () => {
     expect(decodeAttribute('a&amp;b&#x26;c&#38;d&quot;&unknown;')).toBe('a&b&c&d"&unknown;');
   });
 
-  it('signs tokens the verifier accepts, skipping Posthorn\'s own pages', () => {
+  it("signs tokens the verifier accepts, skipping Posthorn's own pages", () => {
     const secret = 'k'.repeat(64);
-    const html = '<body><a href="https://shop.test/?a=1&amp;b=2">buy</a><a href="https://posthorn.test/p/unsubscribe/abc">unsub</a></body>';
-    const out = applyTracking(html, { secret, publicUrl: 'https://posthorn.test', messageId: 'ab'.repeat(12), accountId: 'cd'.repeat(12), open: true, click: true });
+    const html =
+      '<body><a href="https://shop.test/?a=1&amp;b=2">buy</a><a href="https://posthorn.test/p/unsubscribe/abc">unsub</a></body>';
+    const out = applyTracking(html, {
+      secret,
+      publicUrl: 'https://posthorn.test',
+      messageId: 'ab'.repeat(12),
+      accountId: 'cd'.repeat(12),
+      open: true,
+      click: true,
+    });
     const [click, unsub] = links(out);
     expect(unsub).toBe('https://posthorn.test/p/unsubscribe/abc');
     const token = click!.replace('https://posthorn.test/t/c/', '');
-    expect(verifyTrackingToken(secret, token, 'click')).toEqual({ kind: 'click', messageId: 'ab'.repeat(12), accountId: 'cd'.repeat(12), linkIndex: 0, url: 'https://shop.test/?a=1&b=2' });
+    expect(verifyTrackingToken(secret, token, 'click')).toEqual({
+      kind: 'click',
+      messageId: 'ab'.repeat(12),
+      accountId: 'cd'.repeat(12),
+      linkIndex: 0,
+      url: 'https://shop.test/?a=1&b=2',
+    });
     const pixel = /<img src="https:\/\/posthorn\.test\/t\/o\/([A-Za-z0-9_-]+)"/.exec(out)![1]!;
     expect(verifyTrackingToken(secret, pixel, 'open')).toMatchObject({ kind: 'open' });
-    expect(applyTracking(html, { secret, publicUrl: 'https://posthorn.test', messageId: 'ab', accountId: 'cd', open: false, click: false })).toBe(html);
+    expect(
+      applyTracking(html, {
+        secret,
+        publicUrl: 'https://posthorn.test',
+        messageId: 'ab',
+        accountId: 'cd',
+        open: false,
+        click: false,
+      }),
+    ).toBe(html);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { chooseVariant, isValidTriggerKey, primaryVariant, triggerVariables, variantLanguages } from '../../src/domain/trigger-mailings.ts';
+import {
+  chooseVariant,
+  isValidTriggerKey,
+  primaryVariant,
+  triggerVariables,
+  variantLanguages,
+} from '../../src/domain/trigger-mailings.ts';
 
 describe('trigger mailings (domain)', () => {
   const variants = [
@@ -24,8 +30,26 @@ describe('trigger mailings (domain)', () => {
   });
 
   it('lets data win at the top level but never over the links, subscriber or mailing', () => {
-    const base = { firstname: 'Petra', unsubscribeUrl: 'https://x/p/unsubscribe/t', subscriber: { firstname: 'Petra' }, mailing: { id: 1 } };
-    const out = triggerVariables(base, { firstname: 'P.', unsubscribeUrl: 'https://evil', subscriber: {}, mailing: {}, orderNo: 5 });
-    expect(out).toEqual({ firstname: 'P.', unsubscribeUrl: 'https://x/p/unsubscribe/t', subscriber: { firstname: 'Petra' }, mailing: { id: 1 }, orderNo: 5, data: { firstname: 'P.', unsubscribeUrl: 'https://evil', subscriber: {}, mailing: {}, orderNo: 5 } });
+    const base = {
+      firstname: 'Petra',
+      unsubscribeUrl: 'https://x/p/unsubscribe/t',
+      subscriber: { firstname: 'Petra' },
+      mailing: { id: 1 },
+    };
+    const out = triggerVariables(base, {
+      firstname: 'P.',
+      unsubscribeUrl: 'https://evil',
+      subscriber: {},
+      mailing: {},
+      orderNo: 5,
+    });
+    expect(out).toEqual({
+      firstname: 'P.',
+      unsubscribeUrl: 'https://x/p/unsubscribe/t',
+      subscriber: { firstname: 'Petra' },
+      mailing: { id: 1 },
+      orderNo: 5,
+      data: { firstname: 'P.', unsubscribeUrl: 'https://evil', subscriber: {}, mailing: {}, orderNo: 5 },
+    });
   });
 });

@@ -4,7 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { verifyWebhookSignature, webhookSignature } from '../../src/domain/webhook-signature.ts';
 import { nextWebhookAttemptAt, webhookRetryDelay } from '../../src/domain/webhook-backoff.ts';
 import { isPrivateAddress } from '../../src/domain/private-address.ts';
-import { internalTypesFor, marketingPayloadEvent, transactionalPayloadEvent, unknownWebhookEvents, webhookBody } from '../../src/domain/webhook-events.ts';
+import {
+  internalTypesFor,
+  marketingPayloadEvent,
+  transactionalPayloadEvent,
+  unknownWebhookEvents,
+  webhookBody,
+} from '../../src/domain/webhook-events.ts';
 
 describe('webhook signature', () => {
   it('is t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">', () => {
@@ -46,7 +52,21 @@ describe('webhook retry schedule', () => {
 
 describe('private addresses', () => {
   it('refuses everything but public unicast', () => {
-    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '224.0.0.1', 'not-an-ip']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '224.0.0.1',
+      'not-an-ip',
+    ]) {
       expect(isPrivateAddress(ip), ip).toBe(true);
     }
     for (const ip of ['8.8.8.8', '93.184.216.34', '2606:4700::1111']) expect(isPrivateAddress(ip), ip).toBe(false);
@@ -55,27 +75,68 @@ describe('private addresses', () => {
 
 describe('webhook events', () => {
   it('maps public names to stored event types per surface', () => {
-    expect(internalTypesFor('marketing', ['message.bounced', 'message.complained', 'subscriber.created', 'mailing.sent'])).toEqual(['subscriber.created', 'mailing.sent', 'bounce', 'spam_complaint']);
+    expect(
+      internalTypesFor('marketing', ['message.bounced', 'message.complained', 'subscriber.created', 'mailing.sent']),
+    ).toEqual(['subscriber.created', 'mailing.sent', 'bounce', 'spam_complaint']);
     expect(internalTypesFor('transactional', ['delivery', 'bounce'])).toEqual(['delivery', 'bounce']);
     expect(unknownWebhookEvents('transactional', ['delivery', 'subscriber.created'])).toEqual(['subscriber.created']);
     expect(unknownWebhookEvents('marketing', ['subscriber.updated', 'delivery'])).toEqual(['delivery']);
   });
 
-  const event = { id: 7, type: 'bounce', messageId: 'm1', transmissionId: 't1', mailingId: null, recipient: 'a@example.com', data: { bounceClass: 10, reason: '550 no such user' }, createdAt: Date.UTC(2024, 0, 2, 3, 4, 5) };
+  const event = {
+    id: 7,
+    type: 'bounce',
+    messageId: 'm1',
+    transmissionId: 't1',
+    mailingId: null,
+    recipient: 'a@example.com',
+    data: { bounceClass: 10, reason: '550 no such user' },
+    createdAt: Date.UTC(2024, 0, 2, 3, 4, 5),
+  };
 
   it('shapes transactional events with the message metadata and the type-specific fields', () => {
     expect(transactionalPayloadEvent(event, { order: '42' })).toEqual({
-      type: 'bounce', eventId: '7', messageId: 'm1', transmissionId: 't1', recipient: 'a@example.com', timestamp: event.createdAt, metadata: { order: '42' }, bounceClass: 10, reason: '550 no such user',
+      type: 'bounce',
+      eventId: '7',
+      messageId: 'm1',
+      transmissionId: 't1',
+      recipient: 'a@example.com',
+      timestamp: event.createdAt,
+      metadata: { order: '42' },
+      bounceClass: 10,
+      reason: '550 no such user',
     });
-    expect(transactionalPayloadEvent({ ...event, data: { metadata: { own: 'x' } } }, { order: '42' }).metadata).toEqual({ own: 'x' });
+    expect(transactionalPayloadEvent({ ...event, data: { metadata: { own: 'x' } } }, { order: '42' }).metadata).toEqual(
+      { own: 'x' },
+    );
   });
 
   it('shapes marketing events in the marketing dialect', () => {
     expect(marketingPayloadEvent({ ...event, mailingId: '12' })).toEqual({
-      id: 7, event: 'message.bounced', createdAt: '2024-01-02 03:04:05', data: { objectType: 'Message', messageId: 'm1', mailingId: 12, email: 'a@example.com', bounceClass: 10, reason: '550 no such user' },
+      id: 7,
+      event: 'message.bounced',
+      createdAt: '2024-01-02 03:04:05',
+      data: {
+        objectType: 'Message',
+        messageId: 'm1',
+        mailingId: 12,
+        email: 'a@example.com',
+        bounceClass: 10,
+        reason: '550 no such user',
+      },
     });
-    expect(marketingPayloadEvent({ ...event, type: 'subscriber.created', messageId: null, data: { subscriberId: 5, status: 1, statusAddition: null } })).toEqual({
-      id: 7, event: 'subscriber.created', createdAt: '2024-01-02 03:04:05', data: { objectType: 'Subscriber', id: 5, email: 'a@example.com', status: 1, statusAddition: null },
+    expect(
+      marketingPayloadEvent({
+        ...event,
+        type: 'subscriber.created',
+        messageId: null,
+        data: { subscriberId: 5, status: 1, statusAddition: null },
+      }),
+    ).toEqual({
+      id: 7,
+      event: 'subscriber.created',
+      createdAt: '2024-01-02 03:04:05',
+      data: { objectType: 'Subscriber', id: 5, email: 'a@example.com', status: 1, statusAddition: null },
     });
   });
 

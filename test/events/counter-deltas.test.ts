@@ -35,10 +35,16 @@ describe('event → counter metrics', () => {
 
 describe('aggregation of a batch', () => {
   it('one delta per distinct counter, in every scope, on the UTC day', () => {
-    const deltas = counterDeltas([ev('delivery'), ev('delivery', {}, { recipient: 'x@other.test' }), ev('delivery', {}, { transmission_id: null, mailing_id: '7' })], (id) =>
-      id === 't1' ? { sendingDomain: 'brand.test', labels: ['a', 'a', 'b'] } : undefined,
+    const deltas = counterDeltas(
+      [
+        ev('delivery'),
+        ev('delivery', {}, { recipient: 'x@other.test' }),
+        ev('delivery', {}, { transmission_id: null, mailing_id: '7' }),
+      ],
+      (id) => (id === 't1' ? { sendingDomain: 'brand.test', labels: ['a', 'a', 'b'] } : undefined),
     );
-    const get = (scope: string, id: string, metric: string) => deltas.find((d) => d.scope === scope && d.scope_id === id && d.metric === metric)?.value;
+    const get = (scope: string, id: string, metric: string) =>
+      deltas.find((d) => d.scope === scope && d.scope_id === id && d.metric === metric)?.value;
     expect(new Set(deltas.map((d) => d.day))).toEqual(new Set(['2025-05-06']));
     expect(get('account', '', 'delivered')).toBe(3);
     expect(get('account', '', 'sent')).toBe(3);
@@ -57,10 +63,31 @@ describe('aggregation of a batch', () => {
 
   it('per-link clicks, unique per link', () => {
     const click = (url: string, uniqueLink: boolean, linkIndex: number) => ev('click', { url, uniqueLink, linkIndex });
-    const links = linkClickDeltas([click('https://a.test/', true, 0), click('https://a.test/', false, 0), click('https://b.test/', true, 1), ev('open')]);
+    const links = linkClickDeltas([
+      click('https://a.test/', true, 0),
+      click('https://a.test/', false, 0),
+      click('https://b.test/', true, 1),
+      ev('open'),
+    ]);
     expect(links).toEqual([
-      { account_id: 'acc', scope: 'transmission', scope_id: 't1', url: 'https://a.test/', link_index: 0, clicks: 2, unique_clicks: 1 },
-      { account_id: 'acc', scope: 'transmission', scope_id: 't1', url: 'https://b.test/', link_index: 1, clicks: 1, unique_clicks: 1 },
+      {
+        account_id: 'acc',
+        scope: 'transmission',
+        scope_id: 't1',
+        url: 'https://a.test/',
+        link_index: 0,
+        clicks: 2,
+        unique_clicks: 1,
+      },
+      {
+        account_id: 'acc',
+        scope: 'transmission',
+        scope_id: 't1',
+        url: 'https://b.test/',
+        link_index: 1,
+        clicks: 1,
+        unique_clicks: 1,
+      },
     ]);
   });
 });

@@ -40,44 +40,108 @@ function created(res: ApiResponse, what: string): any {
  * Webhooks are created inactive: they then collect nothing, so their delivery logs stay still
  * while the walk runs (and the walk compares them before and after).
  */
-export async function createAccountResources(api: ApiClient, tag: string, hookTarget: string): Promise<AccountResources> {
+export async function createAccountResources(
+  api: ApiClient,
+  tag: string,
+  hookTarget: string,
+): Promise<AccountResources> {
   const ids = Object.fromEntries(
-    ['channel', 'customerField', 'subscriber', 'group', 'blacklist', 'job', 'mailing', 'marketingWebhook', 'triggerKey', 'domain', 'template', 'transmission', 'message', 'transactionalWebhook'].map(
-      (k) => [k, [] as string[]],
-    ),
+    [
+      'channel',
+      'customerField',
+      'subscriber',
+      'group',
+      'blacklist',
+      'job',
+      'mailing',
+      'marketingWebhook',
+      'triggerKey',
+      'domain',
+      'template',
+      'transmission',
+      'message',
+      'transactionalWebhook',
+    ].map((k) => [k, [] as string[]]),
   ) as Record<IdKind, string[]>;
   const add = (kind: IdKind, id: unknown) => ids[kind].push(String(id));
 
-  const channel = created(await api.post('/api/v1/channels', { name: `${tag} channel`, senderEmail: `news@${tag}.example`, senderName: `${tag} sender` }), 'channel').data;
+  const channel = created(
+    await api.post('/api/v1/channels', {
+      name: `${tag} channel`,
+      senderEmail: `news@${tag}.example`,
+      senderName: `${tag} sender`,
+    }),
+    'channel',
+  ).data;
   add('channel', channel.id);
-  const field = created(await api.post('/api/v1/customerFields', { fieldType: 1, type: 1, translations: { en: { name: `${tag} field`, description: `${tag} secret field` } } }), 'customer field').data;
+  const field = created(
+    await api.post('/api/v1/customerFields', {
+      fieldType: 1,
+      type: 1,
+      translations: { en: { name: `${tag} field`, description: `${tag} secret field` } },
+    }),
+    'customer field',
+  ).data;
   add('customerField', field.id);
 
   const subscriberEmail = `${tag}-member@example.com`;
   const subscriber = created(
-    await api.post('/api/v1/subscribers', { email: subscriberEmail, firstname: `${tag} first`, lastname: `${tag} last`, channels: [channel.id], customerFields: { [field.id]: `${tag} value` } }),
+    await api.post('/api/v1/subscribers', {
+      email: subscriberEmail,
+      firstname: `${tag} first`,
+      lastname: `${tag} last`,
+      channels: [channel.id],
+      customerFields: { [field.id]: `${tag} value` },
+    }),
     'subscriber',
   ).data;
   add('subscriber', subscriber.id);
 
   const groupName = `${tag} static group`;
-  const staticGroup = created(await api.post('/api/v1/subscriberGroups', { name: groupName, type: 1 }), 'static group').data;
-  created(await api.post(`/api/v1/subscriberGroups/${staticGroup.id}/subscribers`, { subscriberIds: [subscriber.id] }), 'group member');
+  const staticGroup = created(
+    await api.post('/api/v1/subscriberGroups', { name: groupName, type: 1 }),
+    'static group',
+  ).data;
+  created(
+    await api.post(`/api/v1/subscriberGroups/${staticGroup.id}/subscribers`, { subscriberIds: [subscriber.id] }),
+    'group member',
+  );
   const dynamicGroup = created(
-    await api.post('/api/v1/subscriberGroups', { name: `${tag} dynamic group`, type: 2, conditions: [{ [`customerFields.${field.id}`]: `${tag} value` }] }),
+    await api.post('/api/v1/subscriberGroups', {
+      name: `${tag} dynamic group`,
+      type: 2,
+      conditions: [{ [`customerFields.${field.id}`]: `${tag} value` }],
+    }),
     'dynamic group',
   ).data;
   add('group', staticGroup.id);
   add('group', dynamicGroup.id);
 
-  add('blacklist', created(await api.post('/api/v1/blacklist', { pattern: `*@${tag}-blocked.example` }), 'blacklist entry').data.id);
+  add(
+    'blacklist',
+    created(await api.post('/api/v1/blacklist', { pattern: `*@${tag}-blocked.example` }), 'blacklist entry').data.id,
+  );
 
-  const upload = await api.request('POST', '/api/v1/subscribers/import', { rawBody: `email,firstname\n${tag}-imported@example.com,${tag} imported\n`, headers: { 'content-type': 'text/csv' } });
+  const upload = await api.request('POST', '/api/v1/subscribers/import', {
+    rawBody: `email,firstname\n${tag}-imported@example.com,${tag} imported\n`,
+    headers: { 'content-type': 'text/csv' },
+  });
   const job = created(upload, 'import job').data;
   add('job', job.id);
-  await waitFor(async () => ['completed', 'failed'].includes((await api.get(`/api/v1/jobs/${job.id}`)).body.data?.status), 20_000, `import job ${job.id}`);
+  await waitFor(
+    async () => ['completed', 'failed'].includes((await api.get(`/api/v1/jobs/${job.id}`)).body.data?.status),
+    20_000,
+    `import job ${job.id}`,
+  );
 
-  const template = created(await api.post('/v1/template', { name: `${tag} template`, subject: `${tag} subject`, html: `<p>${tag} template body</p>` }), 'template');
+  const template = created(
+    await api.post('/v1/template', {
+      name: `${tag} template`,
+      subject: `${tag} subject`,
+      html: `<p>${tag} template body</p>`,
+    }),
+    'template',
+  );
   add('template', template.id);
 
   const mailing = created(
@@ -96,21 +160,46 @@ export async function createAccountResources(api: ApiClient, tag: string, hookTa
   // A trigger mailing is active (listed by GET /triggerTypes, sendable by its key) once "sent";
   // activating it fans out to nobody. Its keys are whatever the list shows.
   const trigger = created(
-    await api.post('/api/v1/mailings', { name: `${tag} trigger`, type: 'trigger', triggerKey: `${tag}-welcome`, subject: `${tag} welcome`, html: `<p>${tag} welcome</p>`, senderEmail: `news@${tag}.example`, channelId: channel.id }),
+    await api.post('/api/v1/mailings', {
+      name: `${tag} trigger`,
+      type: 'trigger',
+      triggerKey: `${tag}-welcome`,
+      subject: `${tag} welcome`,
+      html: `<p>${tag} welcome</p>`,
+      senderEmail: `news@${tag}.example`,
+      channelId: channel.id,
+    }),
     'trigger mailing',
   ).data;
   add('mailing', trigger.id);
   created(await api.post(`/api/v1/mailings/${trigger.id}/send`), 'trigger activation');
   for (const t of created(await api.get('/api/v1/triggerTypes'), 'trigger types').data) add('triggerKey', t.key);
 
-  add('marketingWebhook', created(await api.post('/api/v1/webhooks', { name: `${tag} marketing hook`, url: hookTarget, active: false }), 'marketing webhook').data.id);
-  add('transactionalWebhook', created(await api.post('/v1/webhooks', { name: `${tag} transactional hook`, target: hookTarget, active: false }), 'transactional webhook').id);
+  add(
+    'marketingWebhook',
+    created(
+      await api.post('/api/v1/webhooks', { name: `${tag} marketing hook`, url: hookTarget, active: false }),
+      'marketing webhook',
+    ).data.id,
+  );
+  add(
+    'transactionalWebhook',
+    created(
+      await api.post('/v1/webhooks', { name: `${tag} transactional hook`, target: hookTarget, active: false }),
+      'transactional webhook',
+    ).id,
+  );
 
   const domain = `${tag}.example`;
   add('domain', created(await api.post('/v1/domain/sending', { domain, note: `${tag} domain` }), 'sending domain').id);
 
   const sent = created(
-    await api.post('/v1/layang/transmissions', { from: { email: `mail@${domain}` }, to: [{ email: `${tag}-recipient@example.org` }], subject: `${tag} receipt`, bodyHtml: `<p>${tag} receipt body</p>` }),
+    await api.post('/v1/layang/transmissions', {
+      from: { email: `mail@${domain}` },
+      to: [{ email: `${tag}-recipient@example.org` }],
+      subject: `${tag} receipt`,
+      bodyHtml: `<p>${tag} receipt body</p>`,
+    }),
     'transmission',
   );
   add('transmission', sent.transmissionId);

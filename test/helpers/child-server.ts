@@ -42,17 +42,29 @@ export async function freePort(): Promise<number> {
  * Starts `posthorn start` with exactly the given settings (plus PATH and HOME) and resolves once it
  * listens, which it shows by printing its `API key:` line.
  */
-export async function startChildServer(env: Record<string, string>, opts: { port?: number; timeoutMs?: number } = {}): Promise<ChildServer> {
+export async function startChildServer(
+  env: Record<string, string>,
+  opts: { port?: number; timeoutMs?: number } = {},
+): Promise<ChildServer> {
   const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, [bin, 'start'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
 
   const firstKey = await new Promise<string | null>((resolve, reject) => {
     const timer = setTimeout(() => {

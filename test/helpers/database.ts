@@ -18,7 +18,11 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-test-'));
   if (!pgBaseUrl) {
-    return { url: `sqlite:${path.join(dataDir, 'posthorn.db')}`, dataDir, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${path.join(dataDir, 'posthorn.db')}`,
+      dataDir,
+      drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
+    };
   }
   const name = `posthorn_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: pgBaseUrl });

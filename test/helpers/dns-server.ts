@@ -56,17 +56,27 @@ export async function startDnsServer(): Promise<DnsTestServer> {
       return;
     }
     const name = key(question.name);
-    queries.push(`${question.type === Packet.TYPE.TXT ? 'TXT' : question.type === Packet.TYPE.CNAME ? 'CNAME' : question.type} ${name}`);
+    queries.push(
+      `${question.type === Packet.TYPE.TXT ? 'TXT' : question.type === Packet.TYPE.CNAME ? 'CNAME' : question.type} ${name}`,
+    );
     const target = cname.get(name);
     if (failing.has(name)) {
       response.header.rcode = FORMERR;
     } else if (target !== undefined && (question.type === Packet.TYPE.CNAME || question.type === Packet.TYPE.TXT)) {
       // A CNAME answers every type at its name; this server does not chase the target.
-      response.answers.push(Packet.createResourceFromQuestion(question, { type: Packet.TYPE.CNAME, ttl: 60, domain: target }));
+      response.answers.push(
+        Packet.createResourceFromQuestion(question, { type: Packet.TYPE.CNAME, ttl: 60, domain: target }),
+      );
     } else if (question.type === Packet.TYPE.TXT && txt.has(name)) {
       for (const value of txt.get(name)!) {
         // dns2 writes Buffers as they are, one character-string each.
-        response.answers.push(Packet.createResourceFromQuestion(question, { type: Packet.TYPE.TXT, ttl: 60, data: characterStrings(value) as unknown as string[] }));
+        response.answers.push(
+          Packet.createResourceFromQuestion(question, {
+            type: Packet.TYPE.TXT,
+            ttl: 60,
+            data: characterStrings(value) as unknown as string[],
+          }),
+        );
       }
     } else if (!txt.has(name) && target === undefined) {
       response.header.rcode = NXDOMAIN;

@@ -12,12 +12,25 @@ export const basicAuth = (key: string) => 'Basic ' + Buffer.from('anystring:' + 
 export const INVALID = 'The given data was invalid.';
 
 /** Asserts the whole error body of the seed's dialect. */
-export function expectError(res: ApiResponse, status: number, code: number, errors: unknown = [], message?: string): void {
+export function expectError(
+  res: ApiResponse,
+  status: number,
+  code: number,
+  errors: unknown = [],
+  message?: string,
+): void {
   expect(res.status, res.text).toBe(status);
-  expect(res.body).toEqual({ status: 'error', code, message: message ?? (code === 1002 ? INVALID : expect.any(String)), errors, statusCode: status });
+  expect(res.body).toEqual({
+    status: 'error',
+    code,
+    message: message ?? (code === 1002 ? INVALID : expect.any(String)),
+    errors,
+    statusCode: status,
+  });
 }
 
-export const expectValidation = (res: ApiResponse, errors: Record<string, string[]>, status = 422) => expectError(res, status, 1002, errors, INVALID);
+export const expectValidation = (res: ApiResponse, errors: Record<string, string[]>, status = 422) =>
+  expectError(res, status, 1002, errors, INVALID);
 
 export function expectNotFound(res: ApiResponse, message: string): void {
   expectError(res, 404, 1020, [], message);

@@ -44,7 +44,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     api: new ApiClient(url, app.firstKey!),
     async newAccount() {
       const id = newId();
-      await insertAccount(app.ctx.db, { id, name: `Account ${id}`, parent_id: null, status: 'Active', created_at: Date.now() });
+      await insertAccount(app.ctx.db, {
+        id,
+        name: `Account ${id}`,
+        parent_id: null,
+        status: 'Active',
+        created_at: Date.now(),
+      });
       const { key } = await createApiKey(app.ctx, { accountId: id, name: 'test' });
       return { accountId: id, key, api: new ApiClient(url, key) };
     },
@@ -73,7 +79,11 @@ export class ApiClient {
     readonly key: string | null,
   ) {}
 
-  async request<T = any>(method: string, path: string, opts: { body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string>; auth?: string | null } = {}): Promise<ApiResponse<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string>; auth?: string | null } = {},
+  ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     const auth = opts.auth === undefined ? (this.key ? `Bearer ${this.key}` : null) : opts.auth;
     if (auth) headers.authorization = auth;
@@ -109,7 +119,11 @@ export class ApiClient {
 }
 
 /** Polls until `check` returns a truthy value or the time is up. */
-export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, label = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10_000,
+  label = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -121,9 +135,13 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
 
 /** Waits until every message of a transmission has left the queue; returns them. */
 export async function waitForTransmission(api: ApiClient, transmissionId: string, timeoutMs = 10_000): Promise<any[]> {
-  return waitFor(async () => {
-    const res = await api.get(`/v1/messages?transmissionId=${transmissionId}&size=1000`);
-    const data = res.body.data as any[];
-    return data.length > 0 && data.every((m) => !['queued', 'sending'].includes(m.status)) ? data : null;
-  }, timeoutMs, `transmission ${transmissionId}`);
+  return waitFor(
+    async () => {
+      const res = await api.get(`/v1/messages?transmissionId=${transmissionId}&size=1000`);
+      const data = res.body.data as any[];
+      return data.length > 0 && data.every((m) => !['queued', 'sending'].includes(m.status)) ? data : null;
+    },
+    timeoutMs,
+    `transmission ${transmissionId}`,
+  );
 }

@@ -68,7 +68,12 @@ export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Prom
   };
 
   const matchRule = (recipient: string, at: 'rcpt' | 'data'): SinkRule | undefined => {
-    const rule = sink.rules.find((r) => (r.at ?? 'rcpt') === at && (!r.recipient || r.recipient.test(recipient)) && (r.times === undefined || r.times > 0));
+    const rule = sink.rules.find(
+      (r) =>
+        (r.at ?? 'rcpt') === at &&
+        (!r.recipient || r.recipient.test(recipient)) &&
+        (r.times === undefined || r.times > 0),
+    );
     if (rule && rule.times !== undefined) rule.times--;
     return rule;
   };
@@ -114,7 +119,13 @@ export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Prom
           await hold.finally(() => sink.held--);
         }
         if (closedSessions.has(session.id)) return callback(); // nobody is listening for this reply
-        sink.messages.push({ from: mailFrom ? mailFrom.address : '', to, raw, parsed, messageId: parsed.messageId ?? '' });
+        sink.messages.push({
+          from: mailFrom ? mailFrom.address : '',
+          to,
+          raw,
+          parsed,
+          messageId: parsed.messageId ?? '',
+        });
         callback();
       });
     },

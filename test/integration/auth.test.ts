@@ -4,7 +4,12 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
 
 const SEND = '/v1/layang/transmissions';
-const body = { from: { email: 'sender@example.com' }, to: [{ email: 'rcpt@example.org' }], subject: 'Auth', bodyText: 'Hi' };
+const body = {
+  from: { email: 'sender@example.com' },
+  to: [{ email: 'rcpt@example.org' }],
+  subject: 'Auth',
+  bodyText: 'Hi',
+};
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe(`API key authentication (${dialectName})`, () => {
@@ -15,13 +20,24 @@ describe(`API key authentication (${dialectName})`, () => {
   afterAll(async () => server?.close());
 
   async function lastUsedAt(key: string): Promise<number | null> {
-    const row = await server.app.ctx.db.selectFrom('api_keys').select('last_used_at').where('id', '=', key.split('.')[0]!).executeTakeFirstOrThrow();
+    const row = await server.app.ctx.db
+      .selectFrom('api_keys')
+      .select('last_used_at')
+      .where('id', '=', key.split('.')[0]!)
+      .executeTakeFirstOrThrow();
     return row.last_used_at === null ? null : Number(row.last_used_at);
   }
 
   it('accepts the same key as Bearer, raw and Basic', async () => {
     const key = await server.newKey({ name: 'three forms' });
-    const forms = [`Bearer ${key}`, `bearer ${key}`, key, basic('anything', key), basic('', key), basic('smtp_mt_injection', key)];
+    const forms = [
+      `Bearer ${key}`,
+      `bearer ${key}`,
+      key,
+      basic('anything', key),
+      basic('', key),
+      basic('smtp_mt_injection', key),
+    ];
     for (const auth of forms) {
       const res = await server.api.post(SEND, body, { auth });
       expect(res.status, `${auth}: ${res.text}`).toBe(200);
@@ -32,10 +48,21 @@ describe(`API key authentication (${dialectName})`, () => {
   it('refuses the forms when the key inside them is wrong', async () => {
     const key = await server.newKey({ name: 'wrong forms' });
     const wrong = key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a');
-    for (const auth of [`Bearer ${wrong}`, wrong, basic('anything', wrong), basic(key, ''), `Basic ${key}`, 'Bearer', 'Basic', `Token ${key}`]) {
+    for (const auth of [
+      `Bearer ${wrong}`,
+      wrong,
+      basic('anything', wrong),
+      basic(key, ''),
+      `Basic ${key}`,
+      'Bearer',
+      'Basic',
+      `Token ${key}`,
+    ]) {
       const res = await server.api.post(SEND, body, { auth });
       expect(res.status, auth).toBe(401);
-      expect(res.body).toEqual({ errors: [{ message: expect.any(String), description: expect.any(String), code: '1300' }] });
+      expect(res.body).toEqual({
+        errors: [{ message: expect.any(String), description: expect.any(String), code: '1300' }],
+      });
     }
   });
 

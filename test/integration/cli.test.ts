@@ -32,7 +32,10 @@ function env(extra: Record<string, string> = {}) {
 
 /** Starts the server and resolves with its stdout once the key line has been printed. */
 function startAndRead(port: number): Promise<{ out: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [bin, 'start'], { env: env({ PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'start'], {
+    env: env({ PORT: String(port) }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -65,8 +68,16 @@ describe('command line', () => {
 
     const res = await fetch(`http://127.0.0.1:${port}/v1/layang/transmissions`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`x:${key}`).toString('base64')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ from: { email: 'a@example.com' }, to: [{ email: 'b@example.org' }], subject: 'Hi', bodyText: 'Hello' }),
+      headers: {
+        authorization: `Basic ${Buffer.from(`x:${key}`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        from: { email: 'a@example.com' },
+        to: [{ email: 'b@example.org' }],
+        subject: 'Hi',
+        bodyText: 'Hello',
+      }),
     });
     expect(res.status).toBe(200);
     await stop(first.child);
@@ -78,7 +89,22 @@ describe('command line', () => {
   });
 
   it('keys create makes a key with the asked permissions', () => {
-    const r = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', 'ci', '--permissions', 'send_api,Templates', '--environment', 'sandbox', '--json'], { env: env(), encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'keys',
+        'create',
+        '--name',
+        'ci',
+        '--permissions',
+        'send_api,Templates',
+        '--environment',
+        'sandbox',
+        '--json',
+      ],
+      { env: env(), encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.key).toMatch(/^[A-Za-z0-9]{8}\.[0-9a-f]{32}$/);
@@ -87,10 +113,16 @@ describe('command line', () => {
   });
 
   it('refuses an unknown permission and a bad setting with a message and exit code 2', () => {
-    const bad = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', 'x', '--permissions', 'everything'], { env: env(), encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', 'x', '--permissions', 'everything'], {
+      env: env(),
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('unknown permission "everything"');
-    const badEnv = spawnSync(process.execPath, [bin, 'start'], { env: env({ POSTHORN_DELIVERY: 'relay' }), encoding: 'utf8' });
+    const badEnv = spawnSync(process.execPath, [bin, 'start'], {
+      env: env({ POSTHORN_DELIVERY: 'relay' }),
+      encoding: 'utf8',
+    });
     expect(badEnv.status).toBe(2);
     expect(badEnv.stderr).toContain('configuration error: POSTHORN_DELIVERY=relay needs POSTHORN_RELAYS');
     expect(badEnv.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace

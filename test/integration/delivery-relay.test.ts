@@ -9,7 +9,10 @@ import { startSmtpSink, type ReceivedMessage, type SmtpSink } from '../helpers/s
 import { dialectName } from '../helpers/database.ts';
 
 // A 1×1 PNG.
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 /** A port nothing listens on: bound, then closed again. */
 async function deadPort(): Promise<number> {
@@ -32,7 +35,12 @@ function address(tag: string): string {
 }
 
 async function send(server: TestServer, body: Record<string, unknown>): Promise<string> {
-  const res = await server.api.post('/v1/layang/transmissions', { from: { email: 'sender@example.com' }, subject: 'Hello', bodyText: 'Hello', ...body });
+  const res = await server.api.post('/v1/layang/transmissions', {
+    from: { email: 'sender@example.com' },
+    subject: 'Hello',
+    bodyText: 'Hello',
+    ...body,
+  });
   expect(res.status, res.text).toBe(200);
   return res.body.transmissionId as string;
 }
@@ -47,11 +55,15 @@ const FINAL = new Set(['delivered', 'bounced', 'suppressed', 'captured', 'cancel
 
 /** Waits until every message of a transmission has a final status (deferred is not final). */
 async function waitForTransmission(api: ApiClient, transmissionId: string, timeoutMs = 10_000): Promise<any[]> {
-  return waitFor(async () => {
-    const res = await api.get(`/v1/messages?transmissionId=${transmissionId}&size=1000`);
-    const data = res.body.data as any[];
-    return data.length > 0 && data.every((m) => FINAL.has(m.status)) ? data : null;
-  }, timeoutMs, `transmission ${transmissionId} to finish`);
+  return waitFor(
+    async () => {
+      const res = await api.get(`/v1/messages?transmissionId=${transmissionId}&size=1000`);
+      const data = res.body.data as any[];
+      return data.length > 0 && data.every((m) => FINAL.has(m.status)) ? data : null;
+    },
+    timeoutMs,
+    `transmission ${transmissionId} to finish`,
+  );
 }
 
 function receivedBy(sink: SmtpSink, recipient: string): ReceivedMessage[] {
@@ -59,10 +71,14 @@ function receivedBy(sink: SmtpSink, recipient: string): ReceivedMessage[] {
 }
 
 async function arrival(sink: SmtpSink, recipient: string): Promise<ReceivedMessage> {
-  const [m] = await waitFor(async () => {
-    const got = receivedBy(sink, recipient);
-    return got.length ? got : null;
-  }, 10_000, `a message for ${recipient}`);
+  const [m] = await waitFor(
+    async () => {
+      const got = receivedBy(sink, recipient);
+      return got.length ? got : null;
+    },
+    10_000,
+    `a message for ${recipient}`,
+  );
   return m!;
 }
 
@@ -77,7 +93,12 @@ function decodeWords(value: string): string {
   return value.replace(/=\?UTF-8\?([BQ])\?([^?]*)\?=\s*/gi, (_all, enc: string, text: string) =>
     enc.toUpperCase() === 'B'
       ? Buffer.from(text, 'base64').toString('utf8')
-      : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_h, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8'),
+      : Buffer.from(
+          text
+            .replace(/_/g, ' ')
+            .replace(/=([0-9A-F]{2})/gi, (_h, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+          'latin1',
+        ).toString('utf8'),
   );
 }
 
@@ -100,7 +121,9 @@ function mimeTree(raw: string): MimePart {
   if (!type.startsWith('multipart/')) return { type, children: [] };
   const boundary = /boundary="?([^";]+)"?/i.exec(contentType)![1]!;
   const delimiter = `--${boundary}`;
-  const sections = body.split(new RegExp(`^${delimiter.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:--)?[ \\t]*\\r?$`, 'm'));
+  const sections = body.split(
+    new RegExp(`^${delimiter.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:--)?[ \\t]*\\r?$`, 'm'),
+  );
   // The first section is the preamble, the last the epilogue.
   const parts = sections.slice(1, -1).map((s) => mimeTree(s.replace(/^\r?\n/, '')));
   return { type, children: parts };
@@ -117,7 +140,9 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
   beforeAll(async () => {
     sink = await startSmtpSink();
     // A one-second lease, so that a relay slower than the lease is quick to arrange.
-    server = await startTestServer(relayEnv(sink.url, { POSTHORN_RETRY_SCHEDULE: '200ms', POSTHORN_LEASE_SECONDS: '1' }));
+    server = await startTestServer(
+      relayEnv(sink.url, { POSTHORN_RETRY_SCHEDULE: '200ms', POSTHORN_LEASE_SECONDS: '1' }),
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -136,7 +161,11 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
 
     it('only HTML still gets a text part derived from it', async () => {
       const to = address('derived');
-      await send(server, { to: [{ email: to }], bodyText: undefined, bodyHtml: '<h1>Title</h1><p>Some <a href="https://example.com/x">link</a></p>' });
+      await send(server, {
+        to: [{ email: to }],
+        bodyText: undefined,
+        bodyHtml: '<h1>Title</h1><p>Some <a href="https://example.com/x">link</a></p>',
+      });
       const m = await arrival(sink, to);
       expect(describeTree(mimeTree(m.raw.toString('latin1')))).toBe('multipart/alternative[text/plain, text/html]');
       expect(m.parsed.text).toContain('Some link [https://example.com/x]');
@@ -156,7 +185,9 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
         ],
       });
       const m = await arrival(sink, to);
-      expect(describeTree(mimeTree(m.raw.toString('latin1')))).toBe('multipart/mixed[multipart/alternative[text/plain, text/html], application/octet-stream, image/png]');
+      expect(describeTree(mimeTree(m.raw.toString('latin1')))).toBe(
+        'multipart/mixed[multipart/alternative[text/plain, text/html], application/octet-stream, image/png]',
+      );
       const byName = new Map(m.parsed.attachments.map((a) => [a.filename, a]));
       expect(byName.get('random.bin')!.content.equals(binary)).toBe(true);
       expect(byName.get('pixel.png')!.content.equals(PNG)).toBe(true);
@@ -171,7 +202,12 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
         bodyHtml: '<p>Logo: <img src="cid:logo@posthorn.test" alt="logo"></p>',
         bodyText: 'Logo',
         attachments: [
-          { filename: 'logo.png', mimeType: 'image/png', value: PNG.toString('base64'), contentId: 'logo@posthorn.test' },
+          {
+            filename: 'logo.png',
+            mimeType: 'image/png',
+            value: PNG.toString('base64'),
+            contentId: 'logo@posthorn.test',
+          },
           { filename: 'report.bin', mimeType: 'application/octet-stream', value: binary.toString('base64') },
         ],
       });
@@ -192,7 +228,11 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
 
   it('gives each recipient its own copy: To per recipient, Cc in the headers, Bcc only in the envelope', async () => {
     const [a, b, c, d] = [address('to-a'), address('to-b'), address('cc'), address('bcc')];
-    const id = await send(server, { to: [{ email: a, name: 'Ada' }, { email: b }], cc: [{ email: c, name: 'Cy' }], bcc: [{ email: d }] });
+    const id = await send(server, {
+      to: [{ email: a, name: 'Ada' }, { email: b }],
+      cc: [{ email: c, name: 'Cy' }],
+      bcc: [{ email: d }],
+    });
     const messages = await waitForTransmission(server.api, id);
     expect(messages.map((m) => m.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
     for (const r of [a, b, c, d]) await arrival(sink, r);
@@ -216,7 +256,9 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
     for (const m of [ma, mb, mc]) expect(m.raw.toString('latin1')).not.toContain(d);
     // One Message-ID per copy: each recipient's copy is its own message.
     expect(new Set([ma, mb, mc, md].map((m) => m.messageId)).size).toBe(4);
-    expect(new Set(messages.map((m) => `<${m.messageIdHeader}>`))).toEqual(new Set([ma, mb, mc, md].map((m) => m.messageId)));
+    expect(new Set(messages.map((m) => `<${m.messageIdHeader}>`))).toEqual(
+      new Set([ma, mb, mc, md].map((m) => m.messageId)),
+    );
   });
 
   it('renders each recipient with its own substitution data over the top-level data', async () => {
@@ -244,17 +286,32 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
 
   it('delivers custom headers in array and map form, and a Feedback-ID', async () => {
     const [p, q] = [address('hdr-array'), address('hdr-map')];
-    const first = await send(server, { to: [{ email: p }], headers: [{ name: 'X-Campaign', value: 'spring-sale' }, { name: 'X-Ticket', value: 'T-1001' }] });
-    await send(server, { to: [{ email: q }], headers: { 'X-Campaign': 'autumn', 'X-Greeting': 'Grüße 👋', 'Feedback-ID': 'own:feedback:id' } });
+    const first = await send(server, {
+      to: [{ email: p }],
+      headers: [
+        { name: 'X-Campaign', value: 'spring-sale' },
+        { name: 'X-Ticket', value: 'T-1001' },
+      ],
+    });
+    await send(server, {
+      to: [{ email: q }],
+      headers: { 'X-Campaign': 'autumn', 'X-Greeting': 'Grüße 👋', 'Feedback-ID': 'own:feedback:id' },
+    });
     const r = address('feedback');
-    await send(server, { to: [{ email: r }], campaignId: 'Autumn sale/2026', optionsAttributes: { transactional: false } });
+    await send(server, {
+      to: [{ email: r }],
+      campaignId: 'Autumn sale/2026',
+      optionsAttributes: { transactional: false },
+    });
     const [mp, mq] = await Promise.all([arrival(sink, p), arrival(sink, q)]);
     expect(mp.parsed.headers.get('x-campaign')).toBe('spring-sale');
     expect(mp.parsed.headers.get('x-ticket')).toBe('T-1001');
     // Posthorn's own Feedback-ID (campaign, or transmission, : account : type : posthorn) …
     expect(mp.parsed.headers.get('feedback-id')).toBe(`${first}:${server.accountId}:transactional:posthorn`);
     // … unless the sender brought one; never two.
-    expect(mq.parsed.headerLines.filter((h) => h.key === 'feedback-id').map((h) => h.line)).toEqual(['Feedback-ID: own:feedback:id']);
+    expect(mq.parsed.headerLines.filter((h) => h.key === 'feedback-id').map((h) => h.line)).toEqual([
+      'Feedback-ID: own:feedback:id',
+    ]);
     const mr = await arrival(sink, r);
     expect(mr.parsed.headers.get('feedback-id')).toBe(`Autumn-sale-2026:${server.accountId}:bulk:posthorn`);
     expect(mq.parsed.headers.get('x-campaign')).toBe('autumn');
@@ -279,18 +336,30 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
     expect(m.parsed.subject).toBe('Grüße 👋 Zoë');
     expect((m.parsed.from as AddressObject).value[0]).toEqual({ address: 'sender@example.com', name: 'Zoë Ünïcode' });
     expect((m.parsed.to as AddressObject).value[0]).toEqual({ address: to, name: 'Jürgen Ößwald' });
-    expect((m.parsed.replyTo as AddressObject).value[0]).toEqual({ address: 'reply@example.com', name: 'Straße Support' });
+    expect((m.parsed.replyTo as AddressObject).value[0]).toEqual({
+      address: 'reply@example.com',
+      name: 'Straße Support',
+    });
     expect(m.parsed.text?.trim()).toBe('Grüße, Zoë 👋');
 
     const head = headerBlock(m.raw);
-    expect([...head].every((byte) => byte < 0x80), 'no 8-bit bytes in the header block').toBe(true);
+    expect(
+      [...head].every((byte) => byte < 0x80),
+      'no 8-bit bytes in the header block',
+    ).toBe(true);
     expect(head.toString('latin1')).toMatch(/^Subject: =\?UTF-8\?[BQ]\?/m);
     expect(head.toString('latin1')).toMatch(/^From: =\?UTF-8\?[BQ]\?.*\?= <sender@example\.com>/m);
   });
 
   it('retries a 4xx and then delivers: delay, delay, delivery', async () => {
     const to = address('retry');
-    sink.rules.push({ recipient: new RegExp(`^${to}$`), times: 2, code: 451, message: '4.3.0 Temporary local problem, try again', at: 'data' });
+    sink.rules.push({
+      recipient: new RegExp(`^${to}$`),
+      times: 2,
+      code: 451,
+      message: '4.3.0 Temporary local problem, try again',
+      at: 'data',
+    });
     const id = await send(server, { to: [{ email: to }] });
     const [m] = await waitForTransmission(server.api, id);
     expect(m).toMatchObject({ status: 'delivered', attempts: 3, bounceClass: null });
@@ -302,7 +371,13 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
 
   it('retries a 4xx at RCPT the same way', async () => {
     const to = address('retry-rcpt');
-    sink.rules.push({ recipient: new RegExp(`^${to}$`), times: 1, code: 450, message: '4.2.1 Mailbox busy, try later', at: 'rcpt' });
+    sink.rules.push({
+      recipient: new RegExp(`^${to}$`),
+      times: 1,
+      code: 450,
+      message: '4.2.1 Mailbox busy, try later',
+      at: 'rcpt',
+    });
     const id = await send(server, { to: [{ email: to }] });
     const [m] = await waitForTransmission(server.api, id);
     expect(m).toMatchObject({ status: 'delivered', attempts: 2 });
@@ -311,7 +386,11 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
 
   it('bounces a 550 5.1.1 as class 10, suppresses the address, and refuses the next send to it', async () => {
     const to = address('unknown');
-    sink.rules.push({ recipient: new RegExp(`^${to}$`), code: 550, message: `5.1.1 <${to}>: Recipient address rejected: User unknown in virtual mailbox table` });
+    sink.rules.push({
+      recipient: new RegExp(`^${to}$`),
+      code: 550,
+      message: `5.1.1 <${to}>: Recipient address rejected: User unknown in virtual mailbox table`,
+    });
     const id = await send(server, { to: [{ email: to }] });
     const [m] = await waitForTransmission(server.api, id);
     expect(m).toMatchObject({ status: 'bounced', bounceClass: 10, attempts: 1 });
@@ -339,7 +418,13 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
 
   it('bounces a 552 5.2.2 mailbox full as class 22 without suppressing the address', async () => {
     const to = address('full');
-    sink.rules.push({ recipient: new RegExp(`^${to}$`), times: 1, code: 552, message: '5.2.2 Mailbox full: quota exceeded', at: 'data' });
+    sink.rules.push({
+      recipient: new RegExp(`^${to}$`),
+      times: 1,
+      code: 552,
+      message: '5.2.2 Mailbox full: quota exceeded',
+      at: 'data',
+    });
     const id = await send(server, { to: [{ email: to }] });
     const [m] = await waitForTransmission(server.api, id);
     expect(m).toMatchObject({ status: 'bounced', bounceClass: 22 });
@@ -386,7 +471,9 @@ describe(`delivery through an SMTP relay (${dialectName})`, () => {
     // moment ahead; by the time the worker picks it up, the first one's hard bounce suppressed it.
     const sendAt = new Date(Date.now() + 2500).toISOString().replace(/\.\d+Z$/, 'Z');
     const second = await send(server, { to: [{ email: hard }, { email: later }], sendAt });
-    expect((await server.api.get(`/v1/messages?transmissionId=${second}`)).body.data.map((r: any) => r.status)).toEqual(['queued', 'queued']);
+    expect((await server.api.get(`/v1/messages?transmissionId=${second}`)).body.data.map((r: any) => r.status)).toEqual(
+      ['queued', 'queued'],
+    );
     const first = await send(server, { to: [{ email: hard }] });
     expect((await waitForTransmission(server.api, first))[0]).toMatchObject({ status: 'bounced', bounceClass: 10 });
     const rows = await waitForTransmission(server.api, second, 5000);
@@ -425,10 +512,15 @@ describe(`relay failover and exhausted retries (${dialectName})`, () => {
   beforeAll(async () => {
     sink = await startSmtpSink();
     // A relay that answers, but refuses every session at the greeting.
-    refusing = await startSmtpSink({ onConnect: (_session, callback) => callback(Object.assign(new Error('5.3.2 Service not available'), { responseCode: 554 })) });
+    refusing = await startSmtpSink({
+      onConnect: (_session, callback) =>
+        callback(Object.assign(new Error('5.3.2 Service not available'), { responseCode: 554 })),
+    });
     const dead = await deadPort();
     const relays = [`smtp://127.0.0.1:${dead}?starttls=off`, refusing.url, sink.url].join(',');
-    server = await startTestServer(relayEnv(relays, { POSTHORN_RETRY_SCHEDULE: '200ms', POSTHORN_RETRY_MAX_AGE: '1s' }));
+    server = await startTestServer(
+      relayEnv(relays, { POSTHORN_RETRY_SCHEDULE: '200ms', POSTHORN_RETRY_MAX_AGE: '1s' }),
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -482,7 +574,12 @@ describe(`no relay reachable (${dialectName})`, () => {
 
   beforeAll(async () => {
     const dead = await deadPort();
-    server = await startTestServer(relayEnv(`smtp://127.0.0.1:${dead}?starttls=off`, { POSTHORN_RETRY_SCHEDULE: '200ms', POSTHORN_RETRY_MAX_AGE: '1s' }));
+    server = await startTestServer(
+      relayEnv(`smtp://127.0.0.1:${dead}?starttls=off`, {
+        POSTHORN_RETRY_SCHEDULE: '200ms',
+        POSTHORN_RETRY_MAX_AGE: '1s',
+      }),
+    );
   });
   afterAll(async () => server?.close());
 

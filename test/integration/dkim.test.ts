@@ -33,14 +33,27 @@ describe(`DKIM signatures (${dialectName})`, () => {
   };
 
   const verify = async (raw: Buffer | string): Promise<DkimResult[]> => {
-    const result = await authenticate(raw, { resolver, ip: '127.0.0.1', helo: 'posthorn.test', sender: received.from, mta: 'sink.test', disableArc: true, disableBimi: true });
+    const result = await authenticate(raw, {
+      resolver,
+      ip: '127.0.0.1',
+      helo: 'posthorn.test',
+      sender: received.from,
+      mta: 'sink.test',
+      disableArc: true,
+      disableBimi: true,
+    });
     return result.dkim.results as DkimResult[];
   };
 
   beforeAll(async () => {
     dns = await startDnsServer();
     sink = await startSmtpSink();
-    server = await startTestServer({ POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url, POSTHORN_DNS_SERVERS: dns.address, PUBLIC_URL: 'https://posthorn.example.net' });
+    server = await startTestServer({
+      POSTHORN_DELIVERY: 'relay',
+      POSTHORN_RELAYS: sink.url,
+      POSTHORN_DNS_SERVERS: dns.address,
+      PUBLIC_URL: 'https://posthorn.example.net',
+    });
 
     domain = (await server.api.post('/v1/domain/sending', { domain: 'news.example.org' })).body;
     dns.setTxt(domain.spfHostname, domain.spfValue);
@@ -77,19 +90,29 @@ describe(`DKIM signatures (${dialectName})`, () => {
   });
 
   it('signs the headers a receiver must be able to trust', () => {
-    const header = received.raw.toString('utf8').split(/\r\n\r\n/)[0]!.replace(/\r\n[ \t]+/g, ' ');
+    const header = received.raw
+      .toString('utf8')
+      .split(/\r\n\r\n/)[0]!
+      .replace(/\r\n[ \t]+/g, ' ');
     const dkim = header.split('\r\n').find((l) => /^DKIM-Signature:/i.test(l));
     expect(dkim).toBeDefined();
-    const tags = new Map(dkim!.replace(/^DKIM-Signature:\s*/i, '').split(';').map((t) => {
-      const [k, ...v] = t.split('=');
-      return [k!.trim(), v.join('=').replace(/\s+/g, '')] as const;
-    }));
+    const tags = new Map(
+      dkim!
+        .replace(/^DKIM-Signature:\s*/i, '')
+        .split(';')
+        .map((t) => {
+          const [k, ...v] = t.split('=');
+          return [k!.trim(), v.join('=').replace(/\s+/g, '')] as const;
+        }),
+    );
     expect(tags.get('d')).toBe('news.example.org');
     expect(tags.get('s')).toBe(domain.dkimSelector);
     expect(tags.get('a')).toBe('rsa-sha256');
     expect(tags.get('c')).toBe('relaxed/relaxed');
     const signed = tags.get('h')!.toLowerCase().split(':');
-    expect(signed).toEqual(expect.arrayContaining(['from', 'to', 'subject', 'date', 'message-id', 'mime-version', 'content-type']));
+    expect(signed).toEqual(
+      expect.arrayContaining(['from', 'to', 'subject', 'date', 'message-id', 'mime-version', 'content-type']),
+    );
   });
 
   it('uses the verified return-path subdomain for the envelope sender', () => {

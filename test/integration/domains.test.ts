@@ -9,12 +9,25 @@ const SPF_INCLUDE = '_spf.posthorn.example.net';
 const PUBLIC_HOST = 'posthorn.example.net';
 
 const FIELDS = [
-  'id', 'domain', 'note', 'status',
-  'spfHostname', 'spfValue', 'spfVerified',
-  'dkimHostname', 'dkimSelector', 'dkimValue', 'dkimVerified',
-  'cnameHostname', 'cnameValue', 'cnameVerified',
-  'dmarcHostname', 'dmarcValue', 'dmarcVerified',
-  'createdAt', 'lastCheckedAt',
+  'id',
+  'domain',
+  'note',
+  'status',
+  'spfHostname',
+  'spfValue',
+  'spfVerified',
+  'dkimHostname',
+  'dkimSelector',
+  'dkimValue',
+  'dkimVerified',
+  'cnameHostname',
+  'cnameValue',
+  'cnameVerified',
+  'dmarcHostname',
+  'dmarcValue',
+  'dmarcVerified',
+  'createdAt',
+  'lastCheckedAt',
 ].sort();
 
 /** Publishes every record the API asked for, the way a customer would. */
@@ -54,7 +67,8 @@ describe(`sending domains (${dialectName})`, () => {
     await dns?.close();
   });
 
-  const add = (domain: string, note?: string) => server.api.post('/v1/domain/sending', note === undefined ? { domain } : { domain, note });
+  const add = (domain: string, note?: string) =>
+    server.api.post('/v1/domain/sending', note === undefined ? { domain } : { domain, note });
 
   it('adds a domain and answers 201 with the DNS records to publish, never the private key', async () => {
     const before = new Date();
@@ -100,7 +114,16 @@ describe(`sending domains (${dialectName})`, () => {
   });
 
   it('refuses invalid domain names with 422', async () => {
-    for (const domain of ['not a domain', 'localhost', 'exa_mple.com', '-bad.example.com', 'example.123', 'a..example.com', `${'a'.repeat(64)}.com`, 'user@example.com']) {
+    for (const domain of [
+      'not a domain',
+      'localhost',
+      'exa_mple.com',
+      '-bad.example.com',
+      'example.123',
+      'a..example.com',
+      `${'a'.repeat(64)}.com`,
+      'user@example.com',
+    ]) {
       const res = await add(domain);
       expect(res.status, domain).toBe(422);
       expect(res.body.errors[0].code, domain).toBe('1401');
@@ -121,7 +144,9 @@ describe(`sending domains (${dialectName})`, () => {
     expect((await add('dup.example.com')).status).toBe(201);
     const again = await add('DUP.example.com');
     expect(again.status).toBe(409);
-    expect(again.body).toEqual({ errors: [{ message: 'conflict', description: expect.stringContaining('dup.example.com'), code: '1409' }] });
+    expect(again.body).toEqual({
+      errors: [{ message: 'conflict', description: expect.stringContaining('dup.example.com'), code: '1409' }],
+    });
     // Another account may add the same name: it proves ownership with its own key.
     const theirs = await other.api.post('/v1/domain/sending', { domain: 'dup.example.com' });
     expect(theirs.status).toBe(201);
@@ -217,9 +242,23 @@ describe(`sending domains (${dialectName})`, () => {
       const before = Date.now();
       const res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ id: d.id, status: 'unverified', spfVerified: false, dkimVerified: false, cnameVerified: false, dmarcVerified: false });
+      expect(res.body).toMatchObject({
+        id: d.id,
+        status: 'unverified',
+        spfVerified: false,
+        dkimVerified: false,
+        cnameVerified: false,
+        dmarcVerified: false,
+      });
       expect(Date.parse(res.body.lastCheckedAt)).toBeGreaterThanOrEqual(before - 1000);
-      expect(dns.queries).toEqual(expect.arrayContaining(['TXT fresh.example.com', `TXT ${d.dkimHostname}`, 'CNAME bounces.fresh.example.com', 'TXT _dmarc.fresh.example.com']));
+      expect(dns.queries).toEqual(
+        expect.arrayContaining([
+          'TXT fresh.example.com',
+          `TXT ${d.dkimHostname}`,
+          'CNAME bounces.fresh.example.com',
+          'TXT _dmarc.fresh.example.com',
+        ]),
+      );
     });
 
     it('verifies the published records and stores the result', async () => {
@@ -227,7 +266,13 @@ describe(`sending domains (${dialectName})`, () => {
       publish(dns, d);
       const res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ status: 'verified', spfVerified: true, dkimVerified: true, cnameVerified: true, dmarcVerified: true });
+      expect(res.body).toMatchObject({
+        status: 'verified',
+        spfVerified: true,
+        dkimVerified: true,
+        cnameVerified: true,
+        dmarcVerified: true,
+      });
       expect(res.body.lastCheckedAt).not.toBeNull();
       const got = await server.api.get(`/v1/domain/sending/${d.id}`);
       expect(got.body).toEqual(res.body);
@@ -235,7 +280,13 @@ describe(`sending domains (${dialectName})`, () => {
       // Taking the records down and checking again takes the verification back.
       unpublish(dns, d);
       const again = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
-      expect(again.body).toMatchObject({ status: 'unverified', spfVerified: false, dkimVerified: false, cnameVerified: false, dmarcVerified: false });
+      expect(again.body).toMatchObject({
+        status: 'unverified',
+        spfVerified: false,
+        dkimVerified: false,
+        cnameVerified: false,
+        dmarcVerified: false,
+      });
     });
 
     it('accepts harmless variations: split or spaced DKIM keys, CNAME case and trailing dot, other SPF terms', async () => {
@@ -246,7 +297,13 @@ describe(`sending domains (${dialectName})`, () => {
       dns.setCname(d.cnameHostname, `${PUBLIC_HOST.toUpperCase()}.`);
       dns.setTxt(d.dmarcHostname, 'v=DMARC1; p=reject; rua=mailto:d@example.com');
       const res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
-      expect(res.body).toMatchObject({ status: 'verified', spfVerified: true, dkimVerified: true, cnameVerified: true, dmarcVerified: true });
+      expect(res.body).toMatchObject({
+        status: 'verified',
+        spfVerified: true,
+        dkimVerified: true,
+        cnameVerified: true,
+        dmarcVerified: true,
+      });
       unpublish(dns, d);
     });
 
@@ -255,7 +312,13 @@ describe(`sending domains (${dialectName})`, () => {
       dns.setTxt(d.spfHostname, d.spfValue);
       dns.setTxt(d.dkimHostname, d.dkimValue);
       const res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
-      expect(res.body).toMatchObject({ status: 'verified', spfVerified: true, dkimVerified: true, cnameVerified: false, dmarcVerified: false });
+      expect(res.body).toMatchObject({
+        status: 'verified',
+        spfVerified: true,
+        dkimVerified: true,
+        cnameVerified: false,
+        dmarcVerified: false,
+      });
       unpublish(dns, d);
     });
 
@@ -269,7 +332,13 @@ describe(`sending domains (${dialectName})`, () => {
       dns.remove(d.dmarcHostname);
       try {
         const second = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
-        expect(second.body).toMatchObject({ status: 'verified', spfVerified: true, dkimVerified: true, cnameVerified: true, dmarcVerified: false });
+        expect(second.body).toMatchObject({
+          status: 'verified',
+          spfVerified: true,
+          dkimVerified: true,
+          cnameVerified: true,
+          dmarcVerified: false,
+        });
         expect(Date.parse(second.body.lastCheckedAt)).toBeGreaterThan(Date.parse(first.body.lastCheckedAt));
       } finally {
         dns.failing.delete(d.dkimHostname);
@@ -279,13 +348,23 @@ describe(`sending domains (${dialectName})`, () => {
 
     it('stays unverified with a wrong DKIM key, a wrong SPF include or a wrong CNAME target', async () => {
       const d = (await add('wrong.example.com')).body;
-      const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+      const otherKey = generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'der' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      });
       dns.setTxt(d.spfHostname, d.spfValue);
       dns.setTxt(d.dkimHostname, `v=DKIM1; k=rsa; p=${otherKey.publicKey.toString('base64')}`);
       dns.setCname(d.cnameHostname, 'mail.somebody-else.example');
       dns.setTxt(d.dmarcHostname, 'DMARC1 please');
       let res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
-      expect(res.body).toMatchObject({ status: 'unverified', spfVerified: true, dkimVerified: false, cnameVerified: false, dmarcVerified: false });
+      expect(res.body).toMatchObject({
+        status: 'unverified',
+        spfVerified: true,
+        dkimVerified: false,
+        cnameVerified: false,
+        dmarcVerified: false,
+      });
 
       dns.setTxt(d.dkimHostname, d.dkimValue);
       dns.setTxt(d.spfHostname, 'v=spf1 include:_spf.google.com ~all', `include:${SPF_INCLUDE}`);
@@ -296,16 +375,35 @@ describe(`sending domains (${dialectName})`, () => {
   });
 
   describe('sending needs a verified domain in production', () => {
-    const mail = (from: string, to: string) => ({ from: { email: from }, to: [{ email: to }], subject: 'Order shipped', bodyText: 'Your order is on its way.' });
+    const mail = (from: string, to: string) => ({
+      from: { email: from },
+      to: [{ email: to }],
+      subject: 'Order shipped',
+      bodyText: 'Your order is on its way.',
+    });
 
     it('refuses an unverified domain with 1403, then sends once it is verified', async () => {
       const d = (await add('shop.example.com')).body;
-      const refused = await server.api.post('/v1/layang/transmissions', mail('orders@shop.example.com', 'buyer@customer.test'));
+      const refused = await server.api.post(
+        '/v1/layang/transmissions',
+        mail('orders@shop.example.com', 'buyer@customer.test'),
+      );
       expect(refused.status).toBe(422);
-      expect(refused.body).toEqual({ errors: [{ message: 'sender domain not verified', description: expect.stringContaining('shop.example.com'), code: '1403' }] });
+      expect(refused.body).toEqual({
+        errors: [
+          {
+            message: 'sender domain not verified',
+            description: expect.stringContaining('shop.example.com'),
+            code: '1403',
+          },
+        ],
+      });
       expect(Object.keys(refused.body.errors[0]).sort()).toEqual(['code', 'description', 'message']);
       // A domain never added is refused the same way.
-      const unknown = await server.api.post('/v1/layang/transmissions', mail('a@nowhere.example.com', 'buyer@customer.test'));
+      const unknown = await server.api.post(
+        '/v1/layang/transmissions',
+        mail('a@nowhere.example.com', 'buyer@customer.test'),
+      );
       expect(unknown.status).toBe(422);
       expect(unknown.body.errors[0].code).toBe('1403');
 
@@ -313,7 +411,10 @@ describe(`sending domains (${dialectName})`, () => {
       const verified = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
       expect(verified.body.status).toBe('verified');
 
-      const sent = await server.api.post('/v1/layang/transmissions', mail('orders@shop.example.com', 'buyer@customer.test'));
+      const sent = await server.api.post(
+        '/v1/layang/transmissions',
+        mail('orders@shop.example.com', 'buyer@customer.test'),
+      );
       expect(sent.status).toBe(200);
       const [message] = await waitForTransmission(server.api, sent.body.transmissionId);
       expect(message.status).toBe('delivered');

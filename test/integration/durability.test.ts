@@ -18,7 +18,10 @@ const PATIENCE_MS = 30_000;
 async function sendBatch(api: ApiClient, batch: number): Promise<string> {
   const res = await api.post('/v1/layang/transmissions', {
     from: { email: 'sender@example.com' },
-    to: Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `b${batch}-r${i}@example.org`, substitutionData: { n: i } })),
+    to: Array.from({ length: RECIPIENTS }, (_, i) => ({
+      email: `b${batch}-r${i}@example.org`,
+      substitutionData: { n: i },
+    })),
     subject: 'Batch {{batch}} #{{n}}',
     bodyText: 'Message {{n}} of batch {{batch}}',
     substitutionData: { batch },
@@ -62,81 +65,96 @@ describe(`durability across a killed process (${dialectName})`, () => {
     await db?.drop();
   });
 
-  it(`delivers each of ${TOTAL} accepted messages exactly once across a SIGKILL mid-batch`, { timeout: 120_000 }, async () => {
-    db = await createTestDatabase();
-    sink = await startSmtpSink();
-    const env = {
-      DATABASE_URL: db.url,
-      POSTHORN_DATA_DIR: db.dataDir,
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-      POSTHORN_WORKER_POLL_MS: '20',
-      // A killed process (unlike a machine losing power) leaves SQLite's WAL in the OS's cache, so
-      // NORMAL loses nothing here and spares the test an fsync per commit.
-      POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
-      // On PostgreSQL the rows a dead worker leased come back when their lease runs out (a live
-      // worker keeps renewing its own); a short lease keeps the test short. SQLite releases every
-      // lease at start instead.
-      POSTHORN_LEASE_SECONDS: '2',
-    };
+  it(
+    `delivers each of ${TOTAL} accepted messages exactly once across a SIGKILL mid-batch`,
+    { timeout: 120_000 },
+    async () => {
+      db = await createTestDatabase();
+      sink = await startSmtpSink();
+      const env = {
+        DATABASE_URL: db.url,
+        POSTHORN_DATA_DIR: db.dataDir,
+        POSTHORN_DELIVERY: 'relay',
+        POSTHORN_RELAYS: sink.url,
+        POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+        POSTHORN_WORKER_POLL_MS: '20',
+        // A killed process (unlike a machine losing power) leaves SQLite's WAL in the OS's cache, so
+        // NORMAL loses nothing here and spares the test an fsync per commit.
+        POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
+        // On PostgreSQL the rows a dead worker leased come back when their lease runs out (a live
+        // worker keeps renewing its own); a short lease keeps the test short. SQLite releases every
+        // lease at start instead.
+        POSTHORN_LEASE_SECONDS: '2',
+      };
 
-    const first = await startChildServer(env);
-    children.push(first);
-    expect(first.firstKey, first.output()).toMatch(/^\w{8}\.[0-9a-f]{32}$/);
-    const key = first.firstKey!;
-    let api = first.api(key);
-    const transmissions: string[] = [];
+      const first = await startChildServer(env);
+      children.push(first);
+      expect(first.firstKey, first.output()).toMatch(/^\w{8}\.[0-9a-f]{32}$/);
+      const key = first.firstKey!;
+      let api = first.api(key);
+      const transmissions: string[] = [];
 
-    // Some messages go all the way: delivered, and recorded as delivered.
-    for (let b = 0; b < TRANSMISSIONS_BEFORE; b++) transmissions.push(await sendBatch(api, b));
-    await sink.waitForCount(TRANSMISSIONS_BEFORE * RECIPIENTS, PATIENCE_MS);
-    await waitFor(async () => (await countWithStatus(api, 'delivered')) === TRANSMISSIONS_BEFORE * RECIPIENTS, PATIENCE_MS, 'the first batches to be recorded as delivered');
+      // Some messages go all the way: delivered, and recorded as delivered.
+      for (let b = 0; b < TRANSMISSIONS_BEFORE; b++) transmissions.push(await sendBatch(api, b));
+      await sink.waitForCount(TRANSMISSIONS_BEFORE * RECIPIENTS, PATIENCE_MS);
+      await waitFor(
+        async () => (await countWithStatus(api, 'delivered')) === TRANSMISSIONS_BEFORE * RECIPIENTS,
+        PATIENCE_MS,
+        'the first batches to be recorded as delivered',
+      );
 
-    // Then the relay stops answering DATA: messages are on the wire, unanswered, when the process dies.
-    let release!: () => void;
-    sink.hold = new Promise<void>((resolve) => (release = resolve));
-    for (let b = TRANSMISSIONS_BEFORE; b < TRANSMISSIONS_BEFORE + TRANSMISSIONS_DURING; b++) transmissions.push(await sendBatch(api, b));
-    await waitFor(async () => sink!.held >= 4, PATIENCE_MS, 'messages in flight at the relay');
-    const inFlightAtKill = sink.held;
-    expect(await countWithStatus(api, 'delivered')).toBe(TRANSMISSIONS_BEFORE * RECIPIENTS);
+      // Then the relay stops answering DATA: messages are on the wire, unanswered, when the process dies.
+      let release!: () => void;
+      sink.hold = new Promise<void>((resolve) => (release = resolve));
+      for (let b = TRANSMISSIONS_BEFORE; b < TRANSMISSIONS_BEFORE + TRANSMISSIONS_DURING; b++)
+        transmissions.push(await sendBatch(api, b));
+      await waitFor(async () => sink!.held >= 4, PATIENCE_MS, 'messages in flight at the relay');
+      const inFlightAtKill = sink.held;
+      expect(await countWithStatus(api, 'delivered')).toBe(TRANSMISSIONS_BEFORE * RECIPIENTS);
 
-    await first.kill();
-    // The relay sees the connections drop; the replies it was holding now go nowhere and do not count.
-    await waitFor(async () => sink!.openConnections === 0, 5000, 'the dead process’s connections to close');
-    release();
-    sink.hold = null;
-    await waitFor(async () => sink!.held === 0, 2000, 'held replies to be released');
-    expect(sink.messages.length, duplicates(sink)).toBe(TRANSMISSIONS_BEFORE * RECIPIENTS);
+      await first.kill();
+      // The relay sees the connections drop; the replies it was holding now go nowhere and do not count.
+      await waitFor(async () => sink!.openConnections === 0, 5000, 'the dead process’s connections to close');
+      release();
+      sink.hold = null;
+      await waitFor(async () => sink!.held === 0, 2000, 'held replies to be released');
+      expect(sink.messages.length, duplicates(sink)).toBe(TRANSMISSIONS_BEFORE * RECIPIENTS);
 
-    // Start again on the same database: everything accepted and not yet delivered goes out, once.
-    const second = await startChildServer(env);
-    children.push(second);
-    expect(second.firstKey).toBeNull(); // same database: the first start's key is still the key
-    api = second.api(key);
-    await sink.waitForCount(TOTAL, PATIENCE_MS);
-    let last: any[] = [];
-    const rows = await waitFor(async () => {
-      const all = (last = await allMessages(api));
-      return all.length === TOTAL && all.every((m) => m.status === 'delivered') ? all : null;
-    }, PATIENCE_MS, 'every message to be recorded as delivered').catch((error) => {
-      const pending = last.filter((m) => m.status !== 'delivered');
-      throw new Error(`${(error as Error).message}; not delivered: ${JSON.stringify(pending.slice(0, 5))} (${pending.length})\n${second.output()}`);
-    });
-    // A late duplicate would arrive now, if there were one.
-    await new Promise((r) => setTimeout(r, 300));
+      // Start again on the same database: everything accepted and not yet delivered goes out, once.
+      const second = await startChildServer(env);
+      children.push(second);
+      expect(second.firstKey).toBeNull(); // same database: the first start's key is still the key
+      api = second.api(key);
+      await sink.waitForCount(TOTAL, PATIENCE_MS);
+      let last: any[] = [];
+      const rows = await waitFor(
+        async () => {
+          const all = (last = await allMessages(api));
+          return all.length === TOTAL && all.every((m) => m.status === 'delivered') ? all : null;
+        },
+        PATIENCE_MS,
+        'every message to be recorded as delivered',
+      ).catch((error) => {
+        const pending = last.filter((m) => m.status !== 'delivered');
+        throw new Error(
+          `${(error as Error).message}; not delivered: ${JSON.stringify(pending.slice(0, 5))} (${pending.length})\n${second.output()}`,
+        );
+      });
+      // A late duplicate would arrive now, if there were one.
+      await new Promise((r) => setTimeout(r, 300));
 
-    const received = sink.messages.map((m) => m.messageId);
-    expect(received.length, `${duplicates(sink, rows)}\n${second.output()}`).toBe(TOTAL);
-    expect(new Set(received).size).toBe(TOTAL);
-    expect(new Set(received)).toEqual(new Set(rows.map((m) => `<${m.messageIdHeader}>`)));
-    // Each Message-ID arrived for the recipient of its row.
-    const recipientById = new Map(rows.map((m) => [`<${m.messageIdHeader}>`, m.recipient]));
-    for (const m of sink.messages) expect(m.to).toEqual([recipientById.get(m.messageId)]);
-    // The interrupted sends were tried again: at least the messages on the wire took a second attempt.
-    expect(rows.filter((m) => m.attempts > 1).length).toBeGreaterThanOrEqual(inFlightAtKill);
-    expect(new Set(rows.map((m) => m.transmissionId))).toEqual(new Set(transmissions));
+      const received = sink.messages.map((m) => m.messageId);
+      expect(received.length, `${duplicates(sink, rows)}\n${second.output()}`).toBe(TOTAL);
+      expect(new Set(received).size).toBe(TOTAL);
+      expect(new Set(received)).toEqual(new Set(rows.map((m) => `<${m.messageIdHeader}>`)));
+      // Each Message-ID arrived for the recipient of its row.
+      const recipientById = new Map(rows.map((m) => [`<${m.messageIdHeader}>`, m.recipient]));
+      for (const m of sink.messages) expect(m.to).toEqual([recipientById.get(m.messageId)]);
+      // The interrupted sends were tried again: at least the messages on the wire took a second attempt.
+      expect(rows.filter((m) => m.attempts > 1).length).toBeGreaterThanOrEqual(inFlightAtKill);
+      expect(new Set(rows.map((m) => m.transmissionId))).toEqual(new Set(transmissions));
 
-    await second.stop();
-  });
+      await second.stop();
+    },
+  );
 });

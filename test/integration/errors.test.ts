@@ -11,7 +11,13 @@ import { dialectName } from '../helpers/database.ts';
 const SEND = '/v1/layang/transmissions';
 
 function validBody(overrides: Record<string, unknown> = {}) {
-  return { from: { email: 'sender@example.com', name: 'Sender' }, to: [{ email: 'rcpt@example.org' }], subject: 'Hello', bodyText: 'Hi', ...overrides };
+  return {
+    from: { email: 'sender@example.com', name: 'Sender' },
+    to: [{ email: 'rcpt@example.org' }],
+    subject: 'Hello',
+    bodyText: 'Hi',
+    ...overrides,
+  };
 }
 
 /** Asserts the dialect's exact shape and returns the single error. */
@@ -66,7 +72,14 @@ function streamBody(url: string, total: number, opts: StreamOptions): Promise<Ra
     const headers: Record<string, string | number> = { 'content-type': 'application/json' };
     if (opts.auth) headers.authorization = opts.auth;
     if (opts.contentLength !== undefined) headers['content-length'] = opts.contentLength;
-    const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers, agent: false });
+    const req = http.request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname,
+      method: 'POST',
+      headers,
+      agent: false,
+    });
     let written = 0;
     let answered = false;
     let finishedWriting = false;
@@ -95,13 +108,21 @@ function streamBody(url: string, total: number, opts: StreamOptions): Promise<Ra
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        response = { status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')), bytesWrittenAtResponse: at, localPort };
+        response = {
+          status: res.statusCode!,
+          headers: res.headers,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          bytesWrittenAtResponse: at,
+          localPort,
+        };
         if (!opts.keepWriting) writingDone = true;
         settle();
       });
     });
     const chunk = Buffer.alloc(64 * 1024, 'a');
-    const opening = Buffer.from('{"from":{"email":"a@example.com"},"to":[{"email":"b@example.org"}],"subject":"big","bodyText":"');
+    const opening = Buffer.from(
+      '{"from":{"email":"a@example.com"},"to":[{"email":"b@example.org"}],"subject":"big","bodyText":"',
+    );
     const writeMore = () => {
       if (written === 0) {
         req.write(opening);
@@ -149,7 +170,10 @@ describe(`transactional error dialect (${dialectName})`, () => {
 
   describe('400 invalid request syntax (1410)', () => {
     it('answers malformed JSON with 1410', async () => {
-      const res = await server.api.request('POST', SEND, { rawBody: '{"from": {"email": "a@example.com"', headers: { 'content-type': 'application/json' } });
+      const res = await server.api.request('POST', SEND, {
+        rawBody: '{"from": {"email": "a@example.com"',
+        headers: { 'content-type': 'application/json' },
+      });
       expectError(res, 400, '1410');
     });
 
@@ -165,7 +189,10 @@ describe(`transactional error dialect (${dialectName})`, () => {
     });
 
     it('answers an empty body sent as JSON with 1410', async () => {
-      const res = await server.api.request('POST', SEND, { rawBody: '', headers: { 'content-type': 'application/json' } });
+      const res = await server.api.request('POST', SEND, {
+        rawBody: '',
+        headers: { 'content-type': 'application/json' },
+      });
       expectError(res, 400, '1410');
     });
   });
@@ -175,7 +202,11 @@ describe(`transactional error dialect (${dialectName})`, () => {
     const headers = { 'content-type': 'application/json' };
     const missing = 'f'.repeat(24);
     expectError(await server.api.request('DELETE', `/v1/template/${missing}`, { rawBody: '', headers }), 404, '1600');
-    expectError(await server.api.request('PUT', `/v1/domain/sending/${missing}/verify-txt`, { rawBody: '', headers }), 404, '1600');
+    expectError(
+      await server.api.request('PUT', `/v1/domain/sending/${missing}/verify-txt`, { rawBody: '', headers }),
+      404,
+      '1600',
+    );
   });
 
   describe('401 authentication (1300)', () => {
@@ -203,7 +234,11 @@ describe(`transactional error dialect (${dialectName})`, () => {
     it('refuses a revoked key at once', async () => {
       const key = await server.newKey({ name: 'to revoke' });
       expect((await server.api.post(SEND, validBody(), { auth: `Bearer ${key}` })).status).toBe(200);
-      await server.app.ctx.db.updateTable('api_keys').set({ revoked_at: Date.now() }).where('id', '=', key.split('.')[0]!).execute();
+      await server.app.ctx.db
+        .updateTable('api_keys')
+        .set({ revoked_at: Date.now() })
+        .where('id', '=', key.split('.')[0]!)
+        .execute();
       expectError(await server.api.post(SEND, validBody(), { auth: `Bearer ${key}` }), 401, '1300');
     });
 
@@ -284,7 +319,9 @@ describe(`transactional error dialect (${dialectName})`, () => {
         // The client goes on writing after the answer: the server must hang up, not drain the rest.
         const res = await streamBody(server.url, total, { auth: `Bearer ${server.key}`, keepWriting: true });
         expect(res.status).toBe(413);
-        expect(res.body).toEqual({ errors: [{ message: expect.any(String), description: expect.stringContaining('limit'), code: '1413' }] });
+        expect(res.body).toEqual({
+          errors: [{ message: expect.any(String), description: expect.stringContaining('limit'), code: '1413' }],
+        });
         expect(res.headers.connection).toBe('close');
         expect(res.bytesWrittenAtResponse).toBeLessThan(total);
         const read = await watch.bytesReadWhenClosed(res.localPort);
@@ -307,17 +344,26 @@ describe(`transactional error dialect (${dialectName})`, () => {
 
   describe('415 unsupported media type (1415)', () => {
     it('refuses text/plain', async () => {
-      const res = await server.api.request('POST', SEND, { rawBody: JSON.stringify(validBody()), headers: { 'content-type': 'text/plain' } });
+      const res = await server.api.request('POST', SEND, {
+        rawBody: JSON.stringify(validBody()),
+        headers: { 'content-type': 'text/plain' },
+      });
       expectError(res, 415, '1415');
     });
 
     it('refuses a form-encoded body', async () => {
-      const res = await server.api.request('POST', SEND, { rawBody: 'from=a%40example.com&subject=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const res = await server.api.request('POST', SEND, {
+        rawBody: 'from=a%40example.com&subject=x',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expectError(res, 415, '1415');
     });
 
     it('refuses multipart/form-data', async () => {
-      const res = await server.api.request('POST', SEND, { rawBody: '--b\r\n\r\nx\r\n--b--\r\n', headers: { 'content-type': 'multipart/form-data; boundary=b' } });
+      const res = await server.api.request('POST', SEND, {
+        rawBody: '--b\r\n\r\nx\r\n--b--\r\n',
+        headers: { 'content-type': 'multipart/form-data; boundary=b' },
+      });
       expectError(res, 415, '1415');
     });
   });
@@ -330,54 +376,113 @@ describe(`transactional error dialect (${dialectName})`, () => {
     });
 
     it('names a missing from.email, to and subject with 1400', async () => {
-      expect(expectError(await server.api.post(SEND, validBody({ from: { name: 'x' } })), 422, '1400').description).toContain('from.email');
-      expect(expectError(await server.api.post(SEND, validBody({ to: undefined })), 422, '1400').description).toMatch(/\bto\b/);
-      expect(expectError(await server.api.post(SEND, validBody({ subject: undefined })), 422, '1400').description).toContain('subject');
+      expect(
+        expectError(await server.api.post(SEND, validBody({ from: { name: 'x' } })), 422, '1400').description,
+      ).toContain('from.email');
+      expect(expectError(await server.api.post(SEND, validBody({ to: undefined })), 422, '1400').description).toMatch(
+        /\bto\b/,
+      );
+      expect(
+        expectError(await server.api.post(SEND, validBody({ subject: undefined })), 422, '1400').description,
+      ).toContain('subject');
     });
 
     it('refuses an invalid address with 1405', async () => {
-      expect(expectError(await server.api.post(SEND, validBody({ from: { email: 'not an address' } })), 422, '1405').description).toContain('from.email');
-      expect(expectError(await server.api.post(SEND, validBody({ to: [{ email: 'ok@example.org' }, { email: 'bad@' }] })), 422, '1405').description).toContain('to[1].email');
+      expect(
+        expectError(await server.api.post(SEND, validBody({ from: { email: 'not an address' } })), 422, '1405')
+          .description,
+      ).toContain('from.email');
+      expect(
+        expectError(
+          await server.api.post(SEND, validBody({ to: [{ email: 'ok@example.org' }, { email: 'bad@' }] })),
+          422,
+          '1405',
+        ).description,
+      ).toContain('to[1].email');
       expectError(await server.api.post(SEND, validBody({ cc: [{ email: 'a@b@c.com' }] })), 422, '1405');
     });
 
     it('refuses wrong types with 1401', async () => {
-      expect(expectError(await server.api.post(SEND, validBody({ subject: 5 })), 422, '1401').description).toContain('subject');
+      expect(expectError(await server.api.post(SEND, validBody({ subject: 5 })), 422, '1401').description).toContain(
+        'subject',
+      );
       expectError(await server.api.post(SEND, validBody({ to: { email: 'x@example.org' } })), 422, '1401');
       expectError(await server.api.post(SEND, validBody({ optionsAttributes: { sandbox: 'yes' } })), 422, '1401');
       expectError(await server.api.post(SEND, validBody({ metadata: { orderId: 12 } })), 422, '1401');
     });
 
     it('refuses a body that is not a JSON object with 1401', async () => {
-      expectError(await server.api.request('POST', SEND, { rawBody: '[1,2]', headers: { 'content-type': 'application/json' } }), 422, '1401');
-      expectError(await server.api.request('POST', SEND, { rawBody: '"text"', headers: { 'content-type': 'application/json' } }), 422, '1401');
-      expectError(await server.api.request('POST', SEND, { rawBody: 'null', headers: { 'content-type': 'application/json' } }), 422, '1401');
+      expectError(
+        await server.api.request('POST', SEND, { rawBody: '[1,2]', headers: { 'content-type': 'application/json' } }),
+        422,
+        '1401',
+      );
+      expectError(
+        await server.api.request('POST', SEND, { rawBody: '"text"', headers: { 'content-type': 'application/json' } }),
+        422,
+        '1401',
+      );
+      expectError(
+        await server.api.request('POST', SEND, { rawBody: 'null', headers: { 'content-type': 'application/json' } }),
+        422,
+        '1401',
+      );
     });
 
     it('refuses a number outside signed 32 bits anywhere in the body with 1401', async () => {
-      const deep = expectError(await server.api.post(SEND, validBody({ substitutionData: { order: { lines: [{ qty: 1 }, { qty: 2147483648 }] } } })), 422, '1401');
+      const deep = expectError(
+        await server.api.post(
+          SEND,
+          validBody({ substitutionData: { order: { lines: [{ qty: 1 }, { qty: 2147483648 }] } } }),
+        ),
+        422,
+        '1401',
+      );
       expect(deep.description).toContain('substitutionData.order.lines[1].qty');
       expectError(await server.api.post(SEND, validBody({ substitutionData: { n: -2147483649 } })), 422, '1401');
       // Unknown fields are ignored, but the number rule still holds for them.
       expectError(await server.api.post(SEND, validBody({ somethingElse: 1e12 })), 422, '1401');
       // The bounds themselves are fine.
-      expect((await server.api.post(SEND, validBody({ substitutionData: { max: 2147483647, min: -2147483648 } }))).status).toBe(200);
+      expect(
+        (await server.api.post(SEND, validBody({ substitutionData: { max: 2147483647, min: -2147483648 } }))).status,
+      ).toBe(200);
     });
 
     it('refuses very deeply nested JSON with a 4xx, never a 500', async () => {
       const depth = 200_000;
-      const rawBody = '{"from":{"email":"a@example.com"},"to":[{"email":"b@example.org"}],"subject":"s","bodyText":"t","substitutionData":{"x":' + '['.repeat(depth) + ']'.repeat(depth) + '}}';
+      const rawBody =
+        '{"from":{"email":"a@example.com"},"to":[{"email":"b@example.org"}],"subject":"s","bodyText":"t","substitutionData":{"x":' +
+        '['.repeat(depth) +
+        ']'.repeat(depth) +
+        '}}';
       const res = await server.api.request('POST', SEND, { rawBody, headers: { 'content-type': 'application/json' } });
       expectError(res, 422, '1401');
     });
 
     it('refuses an invalid base64 attachment with 1401', async () => {
-      const error = expectError(await server.api.post(SEND, validBody({ attachments: [{ filename: 'a.txt', mimeType: 'text/plain', value: 'not base64!!' }] })), 422, '1401');
+      const error = expectError(
+        await server.api.post(
+          SEND,
+          validBody({ attachments: [{ filename: 'a.txt', mimeType: 'text/plain', value: 'not base64!!' }] }),
+        ),
+        422,
+        '1401',
+      );
       expect(error.description).toContain('attachments[0].value');
     });
 
     it('refuses headers that Posthorn owns with 1401', async () => {
-      for (const name of ['Subject', 'Message-ID', 'message-id', 'From', 'Content-Type', 'MIME-Version', 'DKIM-Signature', 'Return-Path', 'Date']) {
+      for (const name of [
+        'Subject',
+        'Message-ID',
+        'message-id',
+        'From',
+        'Content-Type',
+        'MIME-Version',
+        'DKIM-Signature',
+        'Return-Path',
+        'Date',
+      ]) {
         expectError(await server.api.post(SEND, validBody({ headers: [{ name, value: 'x' }] })), 422, '1401');
         expectError(await server.api.post(SEND, validBody({ headers: { [name]: 'x' } })), 422, '1401');
       }
@@ -386,26 +491,45 @@ describe(`transactional error dialect (${dialectName})`, () => {
 
     it('refuses more than 100 custom headers with 1401', async () => {
       const many = Array.from({ length: 101 }, (_, i) => ({ name: `X-H${i}`, value: 'v' }));
-      expect(expectError(await server.api.post(SEND, validBody({ headers: many })), 422, '1401').description).toContain('headers');
-      expectError(await server.api.post(SEND, validBody({ headers: Object.fromEntries(many.map((h) => [h.name, h.value])) })), 422, '1401');
+      expect(expectError(await server.api.post(SEND, validBody({ headers: many })), 422, '1401').description).toContain(
+        'headers',
+      );
+      expectError(
+        await server.api.post(SEND, validBody({ headers: Object.fromEntries(many.map((h) => [h.name, h.value])) })),
+        422,
+        '1401',
+      );
       expect((await server.api.post(SEND, validBody({ headers: many.slice(0, 100) }))).status).toBe(200);
     });
 
     it('refuses a malformed or far-away sendAt with 1401', async () => {
-      for (const sendAt of ['tomorrow', '2030-01-01', '2030-13-01T00:00:00Z', '2030-02-30T10:00:00Z', '2030-02-30 10:00:00', '2030-01-01 25:00:00']) {
+      for (const sendAt of [
+        'tomorrow',
+        '2030-01-01',
+        '2030-13-01T00:00:00Z',
+        '2030-02-30T10:00:00Z',
+        '2030-02-30 10:00:00',
+        '2030-01-01 25:00:00',
+      ]) {
         const error = expectError(await server.api.post(SEND, validBody({ sendAt })), 422, '1401');
         expect(error.description).toContain('sendAt');
         // Refused as malformed, not merely as too far ahead.
         expect(error.description, sendAt).not.toContain('30 days');
       }
       const farAway = new Date(Date.now() + 31 * 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-      expect(expectError(await server.api.post(SEND, validBody({ sendAt: farAway })), 422, '1401').description).toContain('30 days');
+      expect(
+        expectError(await server.api.post(SEND, validBody({ sendAt: farAway })), 422, '1401').description,
+      ).toContain('30 days');
       const soon = new Date(Date.now() + 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
       expect((await server.api.post(SEND, validBody({ sendAt: soon }))).status).toBe(200);
     });
 
     it('refuses an Idempotency-Key longer than 256 characters with 1401', async () => {
-      expectError(await server.api.post(SEND, validBody(), { headers: { 'idempotency-key': 'k'.repeat(257) } }), 422, '1401');
+      expectError(
+        await server.api.post(SEND, validBody(), { headers: { 'idempotency-key': 'k'.repeat(257) } }),
+        422,
+        '1401',
+      );
     });
   });
 
@@ -424,8 +548,14 @@ describe(`transactional error dialect (${dialectName})`, () => {
       ['header name (map)', { headers: { 'X-A\nBcc': 'victim@example.net' } }],
       ['header value (map)', { headers: { 'X-A': 'v\nBcc: victim@example.net' } }],
       ['header value (bare CR)', { headers: { 'X-A': 'v\rBcc: victim@example.net' } }],
-      ['attachment filename', { attachments: [{ filename: 'a.txt\r\nContent-Type: text/html', mimeType: 'text/plain', value: 'aGk=' }] }],
-      ['attachment filename (alias)', { attachment: [{ filename: 'a.txt\nX: y', mimeType: 'text/plain', value: 'aGk=' }] }],
+      [
+        'attachment filename',
+        { attachments: [{ filename: 'a.txt\r\nContent-Type: text/html', mimeType: 'text/plain', value: 'aGk=' }] },
+      ],
+      [
+        'attachment filename (alias)',
+        { attachment: [{ filename: 'a.txt\nX: y', mimeType: 'text/plain', value: 'aGk=' }] },
+      ],
       ['campaignId', { campaignId: 'spring\r\nBcc: victim@example.net' }],
       ['to[].email', { to: [{ email: 'rcpt@example.org\r\nBcc: victim@example.net' }] }],
     ];
@@ -444,7 +574,14 @@ describe(`transactional error dialect (${dialectName})`, () => {
   it('does not let substitution data break a header line', async () => {
     // Line breaks inside variables are data, not markup: the rendered subject stays one line.
     const evil = 'Ada\r\nX-Injected: yes\nBcc: victim@example.net';
-    const res = await server.api.post(SEND, validBody({ subject: 'Hi {{name}}', substitutionData: { name: evil }, to: [{ email: 'rcpt@example.org', substitutionData: { name: evil } }] }));
+    const res = await server.api.post(
+      SEND,
+      validBody({
+        subject: 'Hi {{name}}',
+        substitutionData: { name: evil },
+        to: [{ email: 'rcpt@example.org', substitutionData: { name: evil } }],
+      }),
+    );
     expect(res.status).toBe(200);
     const [message] = await waitForTransmission(server.api, res.body.transmissionId);
     const raw = await server.api.get(`/v1/messages/${message.id}/raw`);
@@ -479,7 +616,14 @@ describe(`sending limits (${dialectName})`, () => {
   afterAll(async () => server?.close());
 
   it('422: more recipients than POSTHORN_MAX_RECIPIENTS is 1404', async () => {
-    const res = await server.api.post(SEND, validBody({ to: [{ email: 'a@example.org' }, { email: 'b@example.org' }], cc: [{ email: 'c@example.org' }], bcc: [{ email: 'd@example.org' }] }));
+    const res = await server.api.post(
+      SEND,
+      validBody({
+        to: [{ email: 'a@example.org' }, { email: 'b@example.org' }],
+        cc: [{ email: 'c@example.org' }],
+        bcc: [{ email: 'd@example.org' }],
+      }),
+    );
     expect(expectError(res, 422, '1404').description).toContain('3');
   });
 
@@ -500,7 +644,9 @@ describe(`sending limit under concurrency (${dialectName})`, () => {
   afterAll(async () => server?.close());
 
   it('420: concurrent requests never push past the daily limit', async () => {
-    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => server.api.post(SEND, validBody({ subject: `burst ${i}` }))));
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => server.api.post(SEND, validBody({ subject: `burst ${i}` }))),
+    );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 200, 420, 420, 420, 420, 420]);
     for (const res of responses.filter((r) => r.status === 420)) expectError(res, 420, '1420');

@@ -45,8 +45,16 @@ describe(`Idempotency-Key (${dialectName})`, () => {
 
   it('treats the same fields in another order as the same body', async () => {
     const headers = { 'idempotency-key': 'order-1002' };
-    const first = await server.api.post(SEND, { subject: 'same', from: { email: 'sender@example.com' }, bodyText: 'x', to: [{ email: 'rcpt@example.org' }] }, { headers });
-    const second = await server.api.post(SEND, { to: [{ email: 'rcpt@example.org' }], bodyText: 'x', from: { email: 'sender@example.com' }, subject: 'same' }, { headers });
+    const first = await server.api.post(
+      SEND,
+      { subject: 'same', from: { email: 'sender@example.com' }, bodyText: 'x', to: [{ email: 'rcpt@example.org' }] },
+      { headers },
+    );
+    const second = await server.api.post(
+      SEND,
+      { to: [{ email: 'rcpt@example.org' }], bodyText: 'x', from: { email: 'sender@example.com' }, subject: 'same' },
+      { headers },
+    );
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(second.body.transmissionId).toBe(first.body.transmissionId);
@@ -59,16 +67,22 @@ describe(`Idempotency-Key (${dialectName})`, () => {
     const before = await totalMessages();
     const conflict = await server.api.post(SEND, body('second body'), { headers });
     expect(conflict.status).toBe(409);
-    expect(conflict.body).toEqual({ errors: [{ message: expect.any(String), description: expect.stringContaining('Idempotency-Key'), code: '1409' }] });
+    expect(conflict.body).toEqual({
+      errors: [{ message: expect.any(String), description: expect.stringContaining('Idempotency-Key'), code: '1409' }],
+    });
     expect(await totalMessages()).toBe(before);
     // The first answer is still what the key replays.
-    expect((await server.api.post(SEND, body('first body'), { headers })).body.transmissionId).toBe(first.body.transmissionId);
+    expect((await server.api.post(SEND, body('first body'), { headers })).body.transmissionId).toBe(
+      first.body.transmissionId,
+    );
   });
 
   it('answers 20 concurrent duplicates with one transmissionId and one message', async () => {
     const headers = { 'idempotency-key': 'burst-2001' };
     const before = await totalMessages();
-    const responses = await Promise.all(Array.from({ length: 20 }, () => server.api.post(SEND, body('burst'), { headers })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => server.api.post(SEND, body('burst'), { headers })),
+    );
     for (const res of responses) expect(res.status, res.text).toBe(200);
     const ids = new Set(responses.map((r) => r.body.transmissionId));
     expect(ids.size).toBe(1);
@@ -99,12 +113,18 @@ describe(`Idempotency-Key (${dialectName})`, () => {
   });
 
   it('accepts a key of 256 characters and refuses a longer or empty one with 422', async () => {
-    expect((await server.api.post(SEND, body('long key'), { headers: { 'idempotency-key': 'k'.repeat(256) } })).status).toBe(200);
+    expect(
+      (await server.api.post(SEND, body('long key'), { headers: { 'idempotency-key': 'k'.repeat(256) } })).status,
+    ).toBe(200);
     const before = await totalMessages();
     for (const key of ['k'.repeat(257), 'x'.repeat(1000), '']) {
       const res = await server.api.post(SEND, body('too long'), { headers: { 'idempotency-key': key } });
       expect(res.status).toBe(422);
-      expect(res.body).toEqual({ errors: [{ message: expect.any(String), description: expect.stringContaining('Idempotency-Key'), code: '1401' }] });
+      expect(res.body).toEqual({
+        errors: [
+          { message: expect.any(String), description: expect.stringContaining('Idempotency-Key'), code: '1401' },
+        ],
+      });
     }
     expect(await totalMessages()).toBe(before);
   });

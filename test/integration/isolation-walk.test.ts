@@ -36,7 +36,13 @@ const ID_KINDS: Record<string, IdKind> = {
 const NO_ACCOUNT_ID = [/^\/(api\/)?v1\/documentation\b/];
 
 /** Routes that belong to no account and hold nothing of one: not read back, not checked for leaks. */
-const NOT_ACCOUNT_DATA = [/^\/(api\/)?v1\/documentation\b/, /^\/(api\/)?v1\/openapi\.json$/, /^\/v1\/webhook-events$/, /^\/api\/v1\/webhookEvents$/, /^\/v1\/permission$/];
+const NOT_ACCOUNT_DATA = [
+  /^\/(api\/)?v1\/documentation\b/,
+  /^\/(api\/)?v1\/openapi\.json$/,
+  /^\/v1\/webhook-events$/,
+  /^\/api\/v1\/webhookEvents$/,
+  /^\/v1\/permission$/,
+];
 
 /**
  * A body that the owner's own call would accept, per route, so that only ownership can refuse
@@ -82,15 +88,26 @@ function cartesian<T>(lists: T[][]): T[][] {
 function refusalProblems(res: ApiResponse, surface: string, allowed: number[]): string[] {
   const problems: string[] = [];
   if (res.status >= 200 && res.status < 300) return [`answered ${res.status} (2xx): ${res.text.slice(0, 300)}`];
-  if (!allowed.includes(res.status)) problems.push(`status ${res.status}, expected ${allowed.join(' or ')}: ${res.text.slice(0, 300)}`);
+  if (!allowed.includes(res.status))
+    problems.push(`status ${res.status}, expected ${allowed.join(' or ')}: ${res.text.slice(0, 300)}`);
   const body = res.body;
   if (surface === MARKETING) {
-    const ok = body && body.status === 'error' && typeof body.code === 'number' && typeof body.message === 'string' && 'errors' in body && body.statusCode === res.status;
+    const ok =
+      body &&
+      body.status === 'error' &&
+      typeof body.code === 'number' &&
+      typeof body.message === 'string' &&
+      'errors' in body &&
+      body.statusCode === res.status;
     if (!ok) problems.push(`not the marketing error dialect: ${res.text.slice(0, 300)}`);
     else if (res.status === 404 && body.code !== 1020) problems.push(`404 with code ${body.code}, expected 1020`);
   } else {
     const error = Array.isArray(body?.errors) && body.errors.length > 0 ? body.errors[0] : null;
-    const ok = error && typeof error.message === 'string' && typeof error.description === 'string' && typeof error.code === 'string';
+    const ok =
+      error &&
+      typeof error.message === 'string' &&
+      typeof error.description === 'string' &&
+      typeof error.code === 'string';
     if (!ok) problems.push(`not the transactional error dialect: ${res.text.slice(0, 300)}`);
     else if (res.status === 404 && error.code !== '1600') problems.push(`404 with code ${error.code}, expected 1600`);
   }
@@ -100,7 +117,12 @@ function refusalProblems(res: ApiResponse, surface: string, allowed: number[]): 
 /** Drops values that change on their own (key use times), so two reads can be compared. */
 function stable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stable);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'lastUsedAt').map(([k, v]) => [k, stable(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => k !== 'lastUsedAt')
+        .map(([k, v]) => [k, stable(v)]),
+    );
   return value;
 }
 
@@ -112,17 +134,22 @@ describe(`isolation walk over every route (${dialectName})`, () => {
   let intruder: ApiClient;
   const before = new Map<string, { status: number; body: unknown }>();
 
-  const kindOf = (url: string, param: string): IdKind | undefined => ID_KINDS[`${surfaceOf(url)} ${segmentBefore(url, param)}`];
-  const isApiRoute = (r: RouteInfo) => r.method !== 'HEAD' && (r.url.startsWith(MARKETING + '/') || r.url.startsWith(TRANSACTIONAL + '/'));
+  const kindOf = (url: string, param: string): IdKind | undefined =>
+    ID_KINDS[`${surfaceOf(url)} ${segmentBefore(url, param)}`];
+  const isApiRoute = (r: RouteInfo) =>
+    r.method !== 'HEAD' && (r.url.startsWith(MARKETING + '/') || r.url.startsWith(TRANSACTIONAL + '/'));
 
   /** GET paths of every route with its parameters filled from one account's ids (all combinations). */
   function readPaths(owner: AccountResources): string[] {
     const paths: string[] = [];
-    for (const route of routes.filter((r) => isApiRoute(r) && r.method === 'GET' && !NOT_ACCOUNT_DATA.some((re) => re.test(r.url)))) {
+    for (const route of routes.filter(
+      (r) => isApiRoute(r) && r.method === 'GET' && !NOT_ACCOUNT_DATA.some((re) => re.test(r.url)),
+    )) {
       const params = pathParams(route.url);
       const kinds = params.map((p) => kindOf(route.url, p));
       if (kinds.some((k) => !k)) continue; // the walk reports it
-      for (const ids of cartesian(kinds.map((k) => owner.ids[k!]))) paths.push(fillPath(route.url, ids) + (READ_QUERIES[route.url] ?? ''));
+      for (const ids of cartesian(kinds.map((k) => owner.ids[k!])))
+        paths.push(fillPath(route.url, ids) + (READ_QUERIES[route.url] ?? ''));
     }
     return paths;
   }
@@ -137,7 +164,11 @@ describe(`isolation walk over every route (${dialectName})`, () => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer({ POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true', POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000', POSTHORN_CONCURRENCY_LIMIT: '1000' });
+    server = await startTestServer({
+      POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',
+      POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000',
+      POSTHORN_CONCURRENCY_LIMIT: '1000',
+    });
     routes = listRoutes(server.app.http!);
     const other = await server.newAccount();
     intruder = other.api;
@@ -150,12 +181,19 @@ describe(`isolation walk over every route (${dialectName})`, () => {
 
   it('discovers the routes from the running server', () => {
     const keys = routes.map(routeKey);
-    for (const known of [`GET ${MARKETING}/subscribers/:id`, `DELETE ${MARKETING}/subscriberGroups/:id/subscribers/:subscriberId`, `PUT ${TRANSACTIONAL}/domain/sending/:id/verify-txt`, `GET ${TRANSACTIONAL}/messages/:id/raw`]) {
+    for (const known of [
+      `GET ${MARKETING}/subscribers/:id`,
+      `DELETE ${MARKETING}/subscriberGroups/:id/subscribers/:subscriberId`,
+      `PUT ${TRANSACTIONAL}/domain/sending/:id/verify-txt`,
+      `GET ${TRANSACTIONAL}/messages/:id/raw`,
+    ]) {
       expect(keys).toContain(known);
     }
     // The owner reads every one of its resources (otherwise the walk would prove nothing).
     // A read that needs a query parameter belongs in READ_QUERIES.
-    const unreadable = [...before].filter(([, r]) => r.status !== 200).map(([path, r]) => `${path} → ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);
+    const unreadable = [...before]
+      .filter(([, r]) => r.status !== 200)
+      .map(([path, r]) => `${path} → ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);
     expect(unreadable, unreadable.join('\n')).toEqual([]);
   });
 
@@ -170,33 +208,51 @@ describe(`isolation walk over every route (${dialectName})`, () => {
       const kinds = params.map((p) => kindOf(route.url, p));
       const unknown = params.filter((_, i) => !kinds[i]);
       if (unknown.length > 0) {
-        problems.push(`${routeKey(route)}: the walker does not know which id ${unknown.map((p) => `:${p}`).join(', ')} takes; add it to ID_KINDS (or NO_ACCOUNT_ID)`);
+        problems.push(
+          `${routeKey(route)}: the walker does not know which id ${unknown.map((p) => `:${p}`).join(', ')} takes; add it to ID_KINDS (or NO_ACCOUNT_ID)`,
+        );
         continue;
       }
       if (kinds.some((k) => a.ids[k!].length === 0)) {
-        problems.push(`${routeKey(route)}: account A has no ${kinds.filter((k) => a.ids[k!].length === 0).join(', ')} to try; create one in test/helpers/account-resources.ts`);
+        problems.push(
+          `${routeKey(route)}: account A has no ${kinds.filter((k) => a.ids[k!].length === 0).join(', ')} to try; create one in test/helpers/account-resources.ts`,
+        );
         continue;
       }
       // Every parameter with A's ids; with two or more parameters also B's own id in some places
       // (its first of the kind: a static group, which takes members by hand).
-      const choices = kinds.map((k) => [...a.ids[k!].map((id) => ({ id, foreign: true })), ...(params.length > 1 ? [{ id: b.ids[k!][0]!, foreign: false }] : [])]);
+      const choices = kinds.map((k) => [
+        ...a.ids[k!].map((id) => ({ id, foreign: true })),
+        ...(params.length > 1 ? [{ id: b.ids[k!][0]!, foreign: false }] : []),
+      ]);
       const combos = cartesian(choices).filter((combo) => combo.some((c) => c.foreign));
       const valid = VALID_BODIES[routeKey(route)];
       const bodies: Array<{ body: unknown; strict: boolean }> =
-        route.method === 'GET' ? [{ body: undefined, strict: true }]
-        : valid ? [{ body: valid(a), strict: true }, { body: route.method === 'DELETE' ? undefined : {}, strict: false }]
-        : [{ body: route.method === 'DELETE' ? undefined : {}, strict: true }];
+        route.method === 'GET'
+          ? [{ body: undefined, strict: true }]
+          : valid
+            ? [
+                { body: valid(a), strict: true },
+                { body: route.method === 'DELETE' ? undefined : {}, strict: false },
+              ]
+            : [{ body: route.method === 'DELETE' ? undefined : {}, strict: true }];
       for (const combo of combos) {
-        const path = fillPath(route.url, combo.map((c) => c.id));
+        const path = fillPath(
+          route.url,
+          combo.map((c) => c.id),
+        );
         for (const { body, strict } of bodies) {
           const res = await intruder.request(route.method, path, body === undefined ? {} : { body });
           calls++;
           // A valid body must meet the ownership check; an empty one may be refused as invalid first.
           const allowed = EXPECTED_STATUS[routeKey(route)] ?? (strict ? [404] : [404, 422]);
           for (const problem of refusalProblems(res, surfaceOf(route.url), allowed)) {
-            problems.push(`${route.method} ${path} (${routeKey(route)}, body ${JSON.stringify(body) ?? 'none'}): ${problem}`);
+            problems.push(
+              `${route.method} ${path} (${routeKey(route)}, body ${JSON.stringify(body) ?? 'none'}): ${problem}`,
+            );
           }
-          if (res.text.includes(a.tag)) problems.push(`${route.method} ${path}: the answer shows A's data: ${res.text.slice(0, 300)}`);
+          if (res.text.includes(a.tag))
+            problems.push(`${route.method} ${path}: the answer shows A's data: ${res.text.slice(0, 300)}`);
         }
       }
     }
@@ -207,7 +263,9 @@ describe(`isolation walk over every route (${dialectName})`, () => {
   // Before the cases below, which give B its own copies of A's unique values on purpose.
   it("B's own reads (lists, and routes filled with B's ids) never show A's data", async () => {
     const problems: string[] = [];
-    const foreignStrings = Object.values(a.ids).flat().filter((id) => !/^\d+$/.test(id)); // numeric ids could match anything
+    const foreignStrings = Object.values(a.ids)
+      .flat()
+      .filter((id) => !/^\d+$/.test(id)); // numeric ids could match anything
     for (const path of readPaths(b)) {
       const res = await intruder.get(path);
       if (res.status !== 200) problems.push(`GET ${path} → ${res.status}: ${res.text.slice(0, 200)}`);
@@ -234,32 +292,76 @@ describe(`isolation walk over every route (${dialectName})`, () => {
     const group = () => Number(a.ids.group[0]);
 
     it("cannot subscribe its subscribers to A's channel or fill A's customer field", async () => {
-      refused(await intruder.post('/api/v1/subscribers', { email: 'x1@bravo.example', channels: [channel()] }), MARKETING, 'create with A channel');
-      refused(await intruder.post('/api/v1/subscribers', { email: 'x2@bravo.example', customerFields: { [field()]: 'v' } }), MARKETING, 'create with A field');
-      refused(await intruder.put(`/api/v1/subscribers/${b.ids.subscriber[0]}`, { channels: [channel()] }), MARKETING, 'update with A channel');
-      refused(await intruder.put(`/api/v1/subscribers/${b.ids.subscriber[0]}`, { customerFields: { [field()]: 'v' } }), MARKETING, 'update with A field');
-      refused(await intruder.post('/api/v1/subscribers/register', { email: 'x3@bravo.example', channelId: channel() }), MARKETING, 'register to A channel');
-      refused(await intruder.post(`/api/v1/subscribers/${b.ids.subscriber[0]}/unsubscribe`, { channelId: channel() }), MARKETING, 'unsubscribe from A channel');
-      const bulk = await intruder.post('/api/v1/subscribers/bulk', { subscribers: [{ email: 'x4@bravo.example', channels: [channel()] }, { email: 'x5@bravo.example', customerFields: { [field()]: 'v' } }] });
+      refused(
+        await intruder.post('/api/v1/subscribers', { email: 'x1@bravo.example', channels: [channel()] }),
+        MARKETING,
+        'create with A channel',
+      );
+      refused(
+        await intruder.post('/api/v1/subscribers', { email: 'x2@bravo.example', customerFields: { [field()]: 'v' } }),
+        MARKETING,
+        'create with A field',
+      );
+      refused(
+        await intruder.put(`/api/v1/subscribers/${b.ids.subscriber[0]}`, { channels: [channel()] }),
+        MARKETING,
+        'update with A channel',
+      );
+      refused(
+        await intruder.put(`/api/v1/subscribers/${b.ids.subscriber[0]}`, { customerFields: { [field()]: 'v' } }),
+        MARKETING,
+        'update with A field',
+      );
+      refused(
+        await intruder.post('/api/v1/subscribers/register', { email: 'x3@bravo.example', channelId: channel() }),
+        MARKETING,
+        'register to A channel',
+      );
+      refused(
+        await intruder.post(`/api/v1/subscribers/${b.ids.subscriber[0]}/unsubscribe`, { channelId: channel() }),
+        MARKETING,
+        'unsubscribe from A channel',
+      );
+      const bulk = await intruder.post('/api/v1/subscribers/bulk', {
+        subscribers: [
+          { email: 'x4@bravo.example', channels: [channel()] },
+          { email: 'x5@bravo.example', customerFields: { [field()]: 'v' } },
+        ],
+      });
       expect(bulk.status, bulk.text).toBeLessThan(300);
       expect(bulk.body.data.map((r: { status: string }) => r.status)).toEqual(['error', 'error']);
-      const csv = await intruder.request('POST', '/api/v1/subscribers/import', { rawBody: `email,customerFields.${field()}\nx6@bravo.example,v\n`, headers: { 'content-type': 'text/csv' } });
+      const csv = await intruder.request('POST', '/api/v1/subscribers/import', {
+        rawBody: `email,customerFields.${field()}\nx6@bravo.example,v\n`,
+        headers: { 'content-type': 'text/csv' },
+      });
       refused(csv, MARKETING, 'import with A field column');
     });
 
     it("cannot filter or build dynamic groups over A's customer field", async () => {
       const q = encodeURIComponent(JSON.stringify([{ [`customerFields.${field()}`]: 'alpha-private value' }]));
       refused(await intruder.get(`/api/v1/subscribers?search=${q}`), MARKETING, 'search by A field');
-      refused(await intruder.post('/api/v1/subscriberGroups', { name: 'spy', type: 2, conditions: [{ [`customerFields.${field()}`]: 'x' }] }), MARKETING, 'dynamic group on A field');
+      refused(
+        await intruder.post('/api/v1/subscriberGroups', {
+          name: 'spy',
+          type: 2,
+          conditions: [{ [`customerFields.${field()}`]: 'x' }],
+        }),
+        MARKETING,
+        'dynamic group on A field',
+      );
     });
 
     it("cannot put A's subscribers into its own group, by id or by email", async () => {
       const own = b.ids.group[0]!;
-      const byId = await intruder.post(`/api/v1/subscriberGroups/${own}/subscribers`, { subscriberIds: [subscriber()] });
+      const byId = await intruder.post(`/api/v1/subscriberGroups/${own}/subscribers`, {
+        subscriberIds: [subscriber()],
+      });
       // Unknown ids are reported in the answer rather than refused (the route's contract).
       if (byId.status < 300) expect(byId.text).not.toContain(a.tag);
       else refused(byId, MARKETING, 'add A subscriber by id');
-      const byEmail = await intruder.post(`/api/v1/subscriberGroups/${own}/subscribers`, { emails: [a.subscriberEmail] });
+      const byEmail = await intruder.post(`/api/v1/subscriberGroups/${own}/subscribers`, {
+        emails: [a.subscriberEmail],
+      });
       if (byEmail.status >= 300) refused(byEmail, MARKETING, 'add A subscriber by email');
       const members = await intruder.get(`/api/v1/subscriberGroups/${own}/subscribers?limit=1000`);
       expect(members.status).toBe(200);
@@ -269,17 +371,49 @@ describe(`isolation walk over every route (${dialectName})`, () => {
 
     it("cannot aim its mailings at A's channel, groups or template, or preview them with A's subscriber", async () => {
       const base = { name: 'spy mailing', subject: 's', html: '<p>x</p>' };
-      refused(await intruder.post('/api/v1/mailings', { ...base, channelId: channel() }), MARKETING, 'mailing on A channel');
-      refused(await intruder.post('/api/v1/mailings', { ...base, subscriberGroupIds: [group()] }), MARKETING, 'mailing to A group');
-      refused(await intruder.post('/api/v1/mailings', { ...base, templateId: a.ids.template[0] }), MARKETING, 'mailing with A template');
+      refused(
+        await intruder.post('/api/v1/mailings', { ...base, channelId: channel() }),
+        MARKETING,
+        'mailing on A channel',
+      );
+      refused(
+        await intruder.post('/api/v1/mailings', { ...base, subscriberGroupIds: [group()] }),
+        MARKETING,
+        'mailing to A group',
+      );
+      refused(
+        await intruder.post('/api/v1/mailings', { ...base, templateId: a.ids.template[0] }),
+        MARKETING,
+        'mailing with A template',
+      );
       const own = b.ids.mailing[0]!;
-      refused(await intruder.put(`/api/v1/mailings/${own}`, { channelId: channel() }), MARKETING, 'move mailing to A channel');
-      refused(await intruder.put(`/api/v1/mailings/${own}`, { subscriberGroupIds: [group()] }), MARKETING, 'target A group');
-      refused(await intruder.get(`/api/v1/mailings/${own}/preview?subscriberId=${subscriber()}`), MARKETING, 'preview with A subscriber');
+      refused(
+        await intruder.put(`/api/v1/mailings/${own}`, { channelId: channel() }),
+        MARKETING,
+        'move mailing to A channel',
+      );
+      refused(
+        await intruder.put(`/api/v1/mailings/${own}`, { subscriberGroupIds: [group()] }),
+        MARKETING,
+        'target A group',
+      );
+      refused(
+        await intruder.get(`/api/v1/mailings/${own}/preview?subscriberId=${subscriber()}`),
+        MARKETING,
+        'preview with A subscriber',
+      );
     });
 
     it("cannot send with A's template or find A's messages by transmission", async () => {
-      refused(await intruder.post('/v1/layang/transmissions', { from: { email: 'x@bravo-own.example' }, to: [{ email: 'y@example.org' }], templateId: a.ids.template[0] }), TRANSACTIONAL, 'send with A template');
+      refused(
+        await intruder.post('/v1/layang/transmissions', {
+          from: { email: 'x@bravo-own.example' },
+          to: [{ email: 'y@example.org' }],
+          templateId: a.ids.template[0],
+        }),
+        TRANSACTIONAL,
+        'send with A template',
+      );
       const messages = await intruder.get(`/v1/messages?transmissionId=${a.ids.transmission[0]}`);
       expect(messages.status).toBe(200);
       expect(messages.body).toMatchObject({ count: 0, data: [] });
@@ -304,7 +438,9 @@ describe(`isolation walk over every route (${dialectName})`, () => {
       try {
         expect(after.get(path)).toEqual(read);
       } catch {
-        changed.push(`GET ${path}\n  before: ${JSON.stringify(read).slice(0, 600)}\n  after:  ${JSON.stringify(after.get(path)).slice(0, 600)}`);
+        changed.push(
+          `GET ${path}\n  before: ${JSON.stringify(read).slice(0, 600)}\n  after:  ${JSON.stringify(after.get(path)).slice(0, 600)}`,
+        );
       }
     }
     expect(changed, changed.join('\n')).toEqual([]);

@@ -2,12 +2,20 @@
 // not exist for a caller. Every such read or change is a 404 with code 1600, exactly like an id
 // that exists nowhere, so ids cannot be probed across accounts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, waitForTransmission, type ApiClient, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import {
+  startTestServer,
+  waitForTransmission,
+  type ApiClient,
+  type ApiResponse,
+  type TestServer,
+} from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
 
 function expectNotFound(res: ApiResponse, what: string) {
   expect(res.status, `${what}: ${res.text}`).toBe(404);
-  expect(res.body, what).toEqual({ errors: [{ message: expect.any(String), description: expect.any(String), code: '1600' }] });
+  expect(res.body, what).toEqual({
+    errors: [{ message: expect.any(String), description: expect.any(String), code: '1600' }],
+  });
 }
 
 describe(`account isolation (${dialectName})`, () => {
@@ -37,7 +45,9 @@ describe(`account isolation (${dialectName})`, () => {
   describe('transmissions and messages', () => {
     it('the owner can read them (control)', async () => {
       expect((await owner.get(`/v1/analytic/transmission/${transmissionId}`)).status).toBe(200);
-      expect((await owner.get(`/v1/analytic/transmission/${transmissionId}/events`)).body.events.length).toBeGreaterThan(0);
+      expect(
+        (await owner.get(`/v1/analytic/transmission/${transmissionId}/events`)).body.events.length,
+      ).toBeGreaterThan(0);
       expect((await owner.get(`/v1/messages/${messageId}`)).status).toBe(200);
       expect((await owner.get(`/v1/messages/${messageId}/raw`)).text).toContain('For the owner only');
       expect((await owner.get(`/v1/messages?transmissionId=${transmissionId}`)).body.count).toBe(1);
@@ -69,7 +79,11 @@ describe(`account isolation (${dialectName})`, () => {
     it('another account cannot send with the owner’s template', async () => {
       const created = await owner.post('/v1/template', { name: 'owner only', subject: 'S', html: '<p>secret</p>' });
       expect(created.status, created.text).toBe(201);
-      const res = await intruder.post('/v1/layang/transmissions', { from: { email: 'x@example.com' }, to: [{ email: 'y@example.org' }], templateId: created.body.id });
+      const res = await intruder.post('/v1/layang/transmissions', {
+        from: { email: 'x@example.com' },
+        to: [{ email: 'y@example.org' }],
+        templateId: created.body.id,
+      });
       expect(res.status).toBe(422);
       expect(res.body.errors[0].code).toBe('1402');
     });
@@ -78,7 +92,11 @@ describe(`account isolation (${dialectName})`, () => {
   describe('templates', () => {
     let templateId: string;
     beforeAll(async () => {
-      const created = await owner.post('/v1/template', { name: 'Receipt', subject: 'Your receipt {{n}}', html: '<p>Receipt {{n}}</p>' });
+      const created = await owner.post('/v1/template', {
+        name: 'Receipt',
+        subject: 'Your receipt {{n}}',
+        html: '<p>Receipt {{n}}</p>',
+      });
       expect(created.status, created.text).toBe(201);
       templateId = created.body.id;
       expect(templateId).toEqual(expect.any(String));
@@ -86,9 +104,15 @@ describe(`account isolation (${dialectName})`, () => {
 
     it('another account gets 404/1600 for GET, PUT, DELETE and preview', async () => {
       expectNotFound(await intruder.get(`/v1/template/${templateId}`), 'template GET');
-      expectNotFound(await intruder.put(`/v1/template/${templateId}`, { name: 'Hijacked', subject: 'x', html: '<p>x</p>' }), 'template PUT');
+      expectNotFound(
+        await intruder.put(`/v1/template/${templateId}`, { name: 'Hijacked', subject: 'x', html: '<p>x</p>' }),
+        'template PUT',
+      );
       expectNotFound(await intruder.delete(`/v1/template/${templateId}`), 'template DELETE');
-      expectNotFound(await intruder.post(`/v1/template/${templateId}/preview`, { substitutionData: { n: 1 } }), 'template preview');
+      expectNotFound(
+        await intruder.post(`/v1/template/${templateId}/preview`, { substitutionData: { n: 1 } }),
+        'template preview',
+      );
     });
 
     it("another account's list does not show it", async () => {
@@ -100,7 +124,12 @@ describe(`account isolation (${dialectName})`, () => {
     it('the template is untouched for its owner afterwards', async () => {
       const res = await owner.get(`/v1/template/${templateId}`);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ id: templateId, name: 'Receipt', subject: 'Your receipt {{n}}', html: '<p>Receipt {{n}}</p>' });
+      expect(res.body).toMatchObject({
+        id: templateId,
+        name: 'Receipt',
+        subject: 'Your receipt {{n}}',
+        html: '<p>Receipt {{n}}</p>',
+      });
     });
   });
 
@@ -134,7 +163,12 @@ describe(`account isolation (${dialectName})`, () => {
 
   it('answers an id that exists nowhere exactly like another account’s id', async () => {
     const missing = 'f'.repeat(24);
-    for (const path of [`/v1/analytic/transmission/${missing}`, `/v1/messages/${missing}`, `/v1/template/${missing}`, `/v1/domain/sending/${missing}`]) {
+    for (const path of [
+      `/v1/analytic/transmission/${missing}`,
+      `/v1/messages/${missing}`,
+      `/v1/template/${missing}`,
+      `/v1/domain/sending/${missing}`,
+    ]) {
       expectNotFound(await intruder.get(path), path);
     }
   });

@@ -14,7 +14,11 @@ describe(`mailing tracking (${dialectName})`, () => {
   let sink: SmtpSink;
   beforeAll(async () => {
     sink = await startSmtpSink();
-    server = await startTestServer({ POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url, POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false' });
+    server = await startTestServer({
+      POSTHORN_DELIVERY: 'relay',
+      POSTHORN_RELAYS: sink.url,
+      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -31,9 +35,14 @@ describe(`mailing tracking (${dialectName})`, () => {
 
   async function sendMailing(subject: string, tracking: { opens: boolean; clicks: boolean }, emails: string[]) {
     const channel = await created('/api/v1/channels', { name: `Channel ${subject}`, senderEmail: 'news@example.com' });
-    const ids = await bulkSubscribers(server.api, emails.map((email) => ({ email, firstname: 'Ada', channels: [channel.id] })));
+    const ids = await bulkSubscribers(
+      server.api,
+      emails.map((email) => ({ email, firstname: 'Ada', channels: [channel.id] })),
+    );
     const group = await created('/api/v1/subscriberGroups', { name: `Group ${subject}`, type: 1 });
-    expect((await server.api.post(`/api/v1/subscriberGroups/${group.id}/subscribers`, { subscriberIds: ids })).status).toBe(200);
+    expect(
+      (await server.api.post(`/api/v1/subscriberGroups/${group.id}/subscribers`, { subscriberIds: ids })).status,
+    ).toBe(200);
     const mailing = await created('/api/v1/mailings', {
       name: subject,
       channelId: channel.id,
@@ -44,57 +53,84 @@ describe(`mailing tracking (${dialectName})`, () => {
       html: '<html><body><p>Hi {{ firstname }}</p><a href="https://shop.example/item?id=7&amp;ref=news">item</a> <a href="https://blog.example/post">post</a> <a href="{{ unsubscribeUrl }}">unsubscribe</a></body></html>',
     });
     expect((await server.api.post(`/api/v1/mailings/${mailing.id}/send`)).status).toBe(200);
-    await waitFor(async () => sink.messages.filter((m) => m.parsed.subject === subject).length === emails.length || null, 30_000, 'the mailing');
+    await waitFor(
+      async () => sink.messages.filter((m) => m.parsed.subject === subject).length === emails.length || null,
+      30_000,
+      'the mailing',
+    );
     return { mailing, ids, received: sink.messages.filter((m) => m.parsed.subject === subject) };
   }
 
-  it('pixel and links of a tracked mailing count opens and clicks, per link and per subscriber', { timeout: 60_000 }, async () => {
-    const { mailing, ids, received } = await sendMailing('Tracked issue', { opens: true, clicks: true }, ['t1@example.org', 't2@example.org']);
-    const first = received.find((m) => m.to[0] === 't1@example.org')!;
-    const html = String(first.parsed.html);
-    const pixel = html.match(/<img[^>]+src="([^"]+\/t\/o\/[^"]+)"/)?.[1];
-    expect(pixel, html).toBeTruthy();
-    const links = hrefs(html);
-    const tracked = links.filter((l) => l.includes('/t/c/'));
-    expect(tracked).toHaveLength(2);
-    expect(links.filter((l) => l.includes('/p/unsubscribe/'))).toHaveLength(1); // never rewritten
-    expect(html).not.toContain('shop.example');
+  it(
+    'pixel and links of a tracked mailing count opens and clicks, per link and per subscriber',
+    { timeout: 60_000 },
+    async () => {
+      const { mailing, ids, received } = await sendMailing('Tracked issue', { opens: true, clicks: true }, [
+        't1@example.org',
+        't2@example.org',
+      ]);
+      const first = received.find((m) => m.to[0] === 't1@example.org')!;
+      const html = String(first.parsed.html);
+      const pixel = html.match(/<img[^>]+src="([^"]+\/t\/o\/[^"]+)"/)?.[1];
+      expect(pixel, html).toBeTruthy();
+      const links = hrefs(html);
+      const tracked = links.filter((l) => l.includes('/t/c/'));
+      expect(tracked).toHaveLength(2);
+      expect(links.filter((l) => l.includes('/p/unsubscribe/'))).toHaveLength(1); // never rewritten
+      expect(html).not.toContain('shop.example');
 
-    // Opened later than the machine-open window after delivery.
-    await new Promise((r) => setTimeout(r, 2100));
-    const gif = await fetch(local(pixel!), { headers: { 'user-agent': 'Mozilla/5.0 (Macintosh) Test' } });
-    expect(gif.status).toBe(200);
-    expect(gif.headers.get('content-type')).toBe('image/gif');
-    const click = await fetch(local(tracked[0]!), { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 Test' } });
-    expect(click.status).toBe(302);
-    expect(click.headers.get('location')).toBe('https://shop.example/item?id=7&ref=news');
-    await fetch(local(tracked[0]!), { redirect: 'manual' }); // a second click: total, not unique
+      // Opened later than the machine-open window after delivery.
+      await new Promise((r) => setTimeout(r, 2100));
+      const gif = await fetch(local(pixel!), { headers: { 'user-agent': 'Mozilla/5.0 (Macintosh) Test' } });
+      expect(gif.status).toBe(200);
+      expect(gif.headers.get('content-type')).toBe('image/gif');
+      const click = await fetch(local(tracked[0]!), {
+        redirect: 'manual',
+        headers: { 'user-agent': 'Mozilla/5.0 Test' },
+      });
+      expect(click.status).toBe(302);
+      expect(click.headers.get('location')).toBe('https://shop.example/item?id=7&ref=news');
+      await fetch(local(tracked[0]!), { redirect: 'manual' }); // a second click: total, not unique
 
-    // An altered token redirects nowhere.
-    const altered = local(tracked[1]!).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
-    const forged = await fetch(altered, { redirect: 'manual' });
-    expect(forged.status).toBe(404);
-    expect(forged.headers.get('location')).toBeNull();
+      // An altered token redirects nowhere.
+      const altered = local(tracked[1]!).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+      const forged = await fetch(altered, { redirect: 'manual' });
+      expect(forged.status).toBe(404);
+      expect(forged.headers.get('location')).toBeNull();
 
-    const stats = await waitFor(async () => {
-      const res = await server.api.get(`/api/v1/mailings/${mailing.id}/statistics`);
-      expect(res.status, res.text).toBe(200);
-      return res.body.data.clicks.total === 2 ? res.body.data : null;
-    }, 10_000, 'the click counters');
-    expect(stats.opens).toEqual({ total: 1, unique: 1, machine: 0 });
-    expect(stats.clicks).toEqual({ total: 2, unique: 1 });
-    expect(stats.links).toEqual(expect.arrayContaining([expect.objectContaining({ url: 'https://shop.example/item?id=7&ref=news', clicks: 2, uniqueClicks: 1 })]));
+      const stats = await waitFor(
+        async () => {
+          const res = await server.api.get(`/api/v1/mailings/${mailing.id}/statistics`);
+          expect(res.status, res.text).toBe(200);
+          return res.body.data.clicks.total === 2 ? res.body.data : null;
+        },
+        10_000,
+        'the click counters',
+      );
+      expect(stats.opens).toEqual({ total: 1, unique: 1, machine: 0 });
+      expect(stats.clicks).toEqual({ total: 2, unique: 1 });
+      expect(stats.links).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ url: 'https://shop.example/item?id=7&ref=news', clicks: 2, uniqueClicks: 1 }),
+        ]),
+      );
 
-    // lastOpenedAt / lastClickedAt are what dynamic groups select engaged subscribers by.
-    const engaged = async (field: string) => {
-      const search = encodeURIComponent(JSON.stringify([{ [field]: { condition: '>=', value: '2000-01-01 00:00:00' } }, { email: { condition: 'like', value: 't%' } }]));
-      const res = await server.api.get(`/api/v1/subscribers?search=${search}`);
-      expect(res.status, res.text).toBe(200);
-      return (res.body.data as Array<{ id: number }>).map((s) => s.id);
-    };
-    expect(await engaged('lastOpenedAt')).toEqual([ids[0]]);
-    expect(await engaged('lastClickedAt')).toEqual([ids[0]]);
-  });
+      // lastOpenedAt / lastClickedAt are what dynamic groups select engaged subscribers by.
+      const engaged = async (field: string) => {
+        const search = encodeURIComponent(
+          JSON.stringify([
+            { [field]: { condition: '>=', value: '2000-01-01 00:00:00' } },
+            { email: { condition: 'like', value: 't%' } },
+          ]),
+        );
+        const res = await server.api.get(`/api/v1/subscribers?search=${search}`);
+        expect(res.status, res.text).toBe(200);
+        return (res.body.data as Array<{ id: number }>).map((s) => s.id);
+      };
+      expect(await engaged('lastOpenedAt')).toEqual([ids[0]]);
+      expect(await engaged('lastClickedAt')).toEqual([ids[0]]);
+    },
+  );
 
   it('a mailing with tracking off keeps its links and has no pixel', { timeout: 60_000 }, async () => {
     const { received } = await sendMailing('Untracked issue', { opens: false, clicks: false }, ['u1@example.org']);

@@ -21,7 +21,14 @@ async function seedSubscribers(url: string, accountId: string, n: number): Promi
     for (let start = 0; start < n; start += 5000) {
       await store.db.transaction().execute(async (trx) => {
         for (let i = start; i < Math.min(n, start + 5000); i += 500) {
-          const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({ account_id: accountId, email: `r${i + k}@example.org`, status: 1, firstname: `F${i + k}`, created_at: now, updated_at: now }));
+          const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
+            account_id: accountId,
+            email: `r${i + k}@example.org`,
+            status: 1,
+            firstname: `F${i + k}`,
+            created_at: now,
+            updated_at: now,
+          }));
           await trx.insertInto('subscribers').values(rows).execute();
         }
       });
@@ -32,7 +39,9 @@ async function seedSubscribers(url: string, accountId: string, n: number): Promi
 }
 
 async function deliveredCount(api: ApiClient, mailingId: number): Promise<number> {
-  const res = await api.get(`/api/v1/mailings/${mailingId}/recipients?limit=1&search=${encodeURIComponent(JSON.stringify([{ status: 'delivered' }]))}`);
+  const res = await api.get(
+    `/api/v1/mailings/${mailingId}/recipients?limit=1&search=${encodeURIComponent(JSON.stringify([{ status: 'delivered' }]))}`,
+  );
   expect(res.status, res.text).toBe(200);
   return res.body.meta.pagination.total;
 }
@@ -53,73 +62,90 @@ describe(`a mailing across a killed process (${dialectName})`, () => {
     await db?.drop();
   });
 
-  it(`delivers each of ${RECIPIENTS} recipients exactly once across a SIGKILL mid-send`, { timeout: Math.max(240_000, RECIPIENTS * 20) }, async () => {
-    db = await createTestDatabase();
-    sink = await startSmtpSink();
-    // Only the Message-ID and recipient of each received message are needed: drop the rest as we go.
-    const s = sink;
-    slimmer = setInterval(() => {
-      for (const m of s.messages) {
-        if (m.raw.length) {
-          m.raw = Buffer.alloc(0);
-          (m as { parsed: unknown }).parsed = null;
+  it(
+    `delivers each of ${RECIPIENTS} recipients exactly once across a SIGKILL mid-send`,
+    { timeout: Math.max(240_000, RECIPIENTS * 20) },
+    async () => {
+      db = await createTestDatabase();
+      sink = await startSmtpSink();
+      // Only the Message-ID and recipient of each received message are needed: drop the rest as we go.
+      const s = sink;
+      slimmer = setInterval(() => {
+        for (const m of s.messages) {
+          if (m.raw.length) {
+            m.raw = Buffer.alloc(0);
+            (m as { parsed: unknown }).parsed = null;
+          }
         }
-      }
-    }, 200);
-    const env = {
-      DATABASE_URL: db.url,
-      POSTHORN_DATA_DIR: db.dataDir,
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-      POSTHORN_WORKER_POLL_MS: '20',
-      POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
-      POSTHORN_LEASE_SECONDS: '2',
-    };
-    const first = await startChildServer(env);
-    children.push(first);
-    const key = first.firstKey!;
-    let api = first.api(key);
-    const accountId = (await api.get('/api/v1/whoami')).body.data.id as string;
-    await seedSubscribers(db.url, String(accountId), RECIPIENTS);
+      }, 200);
+      const env = {
+        DATABASE_URL: db.url,
+        POSTHORN_DATA_DIR: db.dataDir,
+        POSTHORN_DELIVERY: 'relay',
+        POSTHORN_RELAYS: sink.url,
+        POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+        POSTHORN_WORKER_POLL_MS: '20',
+        POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
+        POSTHORN_LEASE_SECONDS: '2',
+      };
+      const first = await startChildServer(env);
+      children.push(first);
+      const key = first.firstKey!;
+      let api = first.api(key);
+      const accountId = (await api.get('/api/v1/whoami')).body.data.id as string;
+      await seedSubscribers(db.url, String(accountId), RECIPIENTS);
 
-    const created = await api.post('/api/v1/mailings', { name: 'Big', senderEmail: 'news@example.com', subject: 'Hi {{ firstname }}', text: 'Hello {{ firstname }} {{ unsubscribeUrl }}' });
-    expect(created.status, created.text).toBe(201);
-    const mailingId = created.body.data.id as number;
-    expect((await api.post(`/api/v1/mailings/${mailingId}/send`)).status).toBe(200);
+      const created = await api.post('/api/v1/mailings', {
+        name: 'Big',
+        senderEmail: 'news@example.com',
+        subject: 'Hi {{ firstname }}',
+        text: 'Hello {{ firstname }} {{ unsubscribeUrl }}',
+      });
+      expect(created.status, created.text).toBe(201);
+      const mailingId = created.body.data.id as number;
+      expect((await api.post(`/api/v1/mailings/${mailingId}/send`)).status).toBe(200);
 
-    // Let part of it go out, then stop answering DATA so that, at the kill, every message the
-    // relay accepted is recorded and the ones on the wire are unanswered.
-    await sink.waitForCount(Math.min(3000, RECIPIENTS / 4), PATIENCE_MS);
-    let release!: () => void;
-    sink.hold = new Promise<void>((resolve) => (release = resolve));
-    await waitFor(async () => sink!.held >= 4, 30_000, 'messages in flight at the relay');
-    await waitFor(async () => (await deliveredCount(api, mailingId)) === sink!.messages.length, 30_000, 'accepted messages to be recorded');
-    const beforeKill = sink.messages.length;
-    expect(beforeKill).toBeLessThan(RECIPIENTS);
-    await first.kill();
-    await waitFor(async () => sink!.openConnections === 0, 5000, 'the dead process’s connections to close');
-    release();
-    sink.hold = null;
-    await waitFor(async () => sink!.held === 0, 5000, 'held replies to be released');
-    expect(sink.messages.length).toBe(beforeKill);
+      // Let part of it go out, then stop answering DATA so that, at the kill, every message the
+      // relay accepted is recorded and the ones on the wire are unanswered.
+      await sink.waitForCount(Math.min(3000, RECIPIENTS / 4), PATIENCE_MS);
+      let release!: () => void;
+      sink.hold = new Promise<void>((resolve) => (release = resolve));
+      await waitFor(async () => sink!.held >= 4, 30_000, 'messages in flight at the relay');
+      await waitFor(
+        async () => (await deliveredCount(api, mailingId)) === sink!.messages.length,
+        30_000,
+        'accepted messages to be recorded',
+      );
+      const beforeKill = sink.messages.length;
+      expect(beforeKill).toBeLessThan(RECIPIENTS);
+      await first.kill();
+      await waitFor(async () => sink!.openConnections === 0, 5000, 'the dead process’s connections to close');
+      release();
+      sink.hold = null;
+      await waitFor(async () => sink!.held === 0, 5000, 'held replies to be released');
+      expect(sink.messages.length).toBe(beforeKill);
 
-    const second = await startChildServer(env);
-    children.push(second);
-    api = second.api(key);
-    await sink.waitForCount(RECIPIENTS, PATIENCE_MS).catch((e) => {
-      throw new Error(`${(e as Error).message}\n${second.output().slice(-3000)}`);
-    });
-    await waitFor(async () => (await api.get(`/api/v1/mailings/${mailingId}`)).body.data.status === 'sent', 60_000, 'the mailing to be sent');
-    await new Promise((r) => setTimeout(r, 500)); // a late duplicate would arrive now
+      const second = await startChildServer(env);
+      children.push(second);
+      api = second.api(key);
+      await sink.waitForCount(RECIPIENTS, PATIENCE_MS).catch((e) => {
+        throw new Error(`${(e as Error).message}\n${second.output().slice(-3000)}`);
+      });
+      await waitFor(
+        async () => (await api.get(`/api/v1/mailings/${mailingId}`)).body.data.status === 'sent',
+        60_000,
+        'the mailing to be sent',
+      );
+      await new Promise((r) => setTimeout(r, 500)); // a late duplicate would arrive now
 
-    const ids = sink.messages.map((m) => m.messageId);
-    expect(ids.length).toBe(RECIPIENTS);
-    expect(new Set(ids).size).toBe(RECIPIENTS);
-    expect(new Set(sink.messages.map((m) => m.to[0])).size).toBe(RECIPIENTS);
-    const mailing = (await api.get(`/api/v1/mailings/${mailingId}`)).body.data;
-    expect(mailing.recipientCount).toBe(RECIPIENTS);
-    expect(await deliveredCount(api, mailingId)).toBe(RECIPIENTS);
-    await second.stop();
-  });
+      const ids = sink.messages.map((m) => m.messageId);
+      expect(ids.length).toBe(RECIPIENTS);
+      expect(new Set(ids).size).toBe(RECIPIENTS);
+      expect(new Set(sink.messages.map((m) => m.to[0])).size).toBe(RECIPIENTS);
+      const mailing = (await api.get(`/api/v1/mailings/${mailingId}`)).body.data;
+      expect(mailing.recipientCount).toBe(RECIPIENTS);
+      expect(await deliveredCount(api, mailingId)).toBe(RECIPIENTS);
+      await second.stop();
+    },
+  );
 });

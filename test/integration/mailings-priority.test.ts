@@ -14,7 +14,11 @@ describe(`transactional mail during a large mailing (${dialectName})`, () => {
   let slimmer: NodeJS.Timeout | undefined;
   beforeAll(async () => {
     sink = await startSmtpSink();
-    server = await startTestServer({ POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url, POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false' });
+    server = await startTestServer({
+      POSTHORN_DELIVERY: 'relay',
+      POSTHORN_RELAYS: sink.url,
+      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+    });
     const s = sink;
     slimmer = setInterval(() => {
       for (const m of s.messages) if (m.raw.length && !m.to[0]!.startsWith('urgent')) m.raw = Buffer.alloc(0);
@@ -35,12 +39,26 @@ describe(`transactional mail during a large mailing (${dialectName})`, () => {
         for (let i = start; i < start + 10_000; i += 500) {
           await trx
             .insertInto('subscribers')
-            .values(Array.from({ length: 500 }, (_, k) => ({ account_id: server.accountId, email: `m${i + k}@example.org`, status: 1, firstname: `F${i + k}`, created_at: now, updated_at: now })))
+            .values(
+              Array.from({ length: 500 }, (_, k) => ({
+                account_id: server.accountId,
+                email: `m${i + k}@example.org`,
+                status: 1,
+                firstname: `F${i + k}`,
+                created_at: now,
+                updated_at: now,
+              })),
+            )
             .execute();
         }
       });
     }
-    const created = await server.api.post('/api/v1/mailings', { name: 'Huge', senderEmail: 'news@example.com', subject: 'News for {{ firstname }}', html: '<p>Hello {{ firstname }}</p><a href="{{ unsubscribeUrl }}">unsubscribe</a>' });
+    const created = await server.api.post('/api/v1/mailings', {
+      name: 'Huge',
+      senderEmail: 'news@example.com',
+      subject: 'News for {{ firstname }}',
+      html: '<p>Hello {{ firstname }}</p><a href="{{ unsubscribeUrl }}">unsubscribe</a>',
+    });
     expect(created.status, created.text).toBe(201);
     const mailingId = created.body.data.id;
     expect((await server.api.post(`/api/v1/mailings/${mailingId}/send`)).status).toBe(200);
@@ -50,7 +68,12 @@ describe(`transactional mail during a large mailing (${dialectName})`, () => {
     const latencies: number[] = [];
     for (let round = 0; round < 5; round++) {
       const email = `urgent${round}@example.net`;
-      const res = await server.api.post('/v1/layang/transmissions', { from: { email: 'app@example.com' }, to: [{ email }], subject: 'Password reset', bodyText: 'Your code' });
+      const res = await server.api.post('/v1/layang/transmissions', {
+        from: { email: 'app@example.com' },
+        to: [{ email }],
+        subject: 'Password reset',
+        bodyText: 'Your code',
+      });
       expect(res.status, res.text).toBe(200);
       const accepted = Date.now();
       await waitFor(async () => sink.messages.some((m) => m.to[0] === email), 5000, `${email} at the sink`);

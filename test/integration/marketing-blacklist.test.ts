@@ -2,7 +2,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type ApiClient, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
-import { DATE_TIME, basicAuth, createSubscriber, eraseSubscriber, expectError, expectNotFound, expectValidation, search } from '../helpers/marketing-fixtures.ts';
+import {
+  DATE_TIME,
+  basicAuth,
+  createSubscriber,
+  eraseSubscriber,
+  expectError,
+  expectNotFound,
+  expectValidation,
+  search,
+} from '../helpers/marketing-fixtures.ts';
 
 const PATTERN_RULE = 'must be an email address or *@ followed by a domain, e.g. *@example.com';
 
@@ -26,9 +35,21 @@ describe(`marketing blacklist (${dialectName})`, () => {
 
   it('adds addresses and domains lower-cased, lists, searches and deletes them', async () => {
     const { api } = await fresh();
-    const created = await api.post('/api/v1/blacklist', { pattern: ' Spam@Example.ORG ' }, { auth: basicAuth(api.key!) });
+    const created = await api.post(
+      '/api/v1/blacklist',
+      { pattern: ' Spam@Example.ORG ' },
+      { auth: basicAuth(api.key!) },
+    );
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ data: { objectType: 'Blacklist', id: expect.any(Number), pattern: 'spam@example.org', createdAt: expect.stringMatching(DATE_TIME) }, meta: { archivedSubscribers: 0 } });
+    expect(created.body).toEqual({
+      data: {
+        objectType: 'Blacklist',
+        id: expect.any(Number),
+        pattern: 'spam@example.org',
+        createdAt: expect.stringMatching(DATE_TIME),
+      },
+      meta: { archivedSubscribers: 0 },
+    });
     const spam = created.body.data;
     const domain = (await add(api, { pattern: '*@Junk.example' })).data;
     expect(domain.pattern).toBe('*@junk.example');
@@ -37,20 +58,54 @@ describe(`marketing blacklist (${dialectName})`, () => {
 
     const all = await api.get('/api/v1/blacklist');
     expect(all.status).toBe(200);
-    expect(all.body).toEqual({ data: [spam, domain, alias], meta: { pagination: { total: 3, count: 3, perPage: 10, currentPage: 1, totalPages: 1, links: { next: '', previous: '' } } } });
+    expect(all.body).toEqual({
+      data: [spam, domain, alias],
+      meta: {
+        pagination: {
+          total: 3,
+          count: 3,
+          perPage: 10,
+          currentPage: 1,
+          totalPages: 1,
+          links: { next: '', previous: '' },
+        },
+      },
+    });
     const page2 = await api.get('/api/v1/blacklist?limit=2&page=2');
     expect(page2.body.data).toEqual([alias]);
-    expect(page2.body.meta.pagination).toMatchObject({ total: 3, count: 1, perPage: 2, currentPage: 2, totalPages: 2, links: { next: '' } });
+    expect(page2.body.meta.pagination).toMatchObject({
+      total: 3,
+      count: 1,
+      perPage: 2,
+      currentPage: 2,
+      totalPages: 2,
+      links: { next: '' },
+    });
     expect(page2.body.meta.pagination.links.previous).toMatch(/\/api\/v1\/blacklist\?limit=2&page=1$/);
 
-    expect((await api.get(`/api/v1/blacklist?search=${search([{ pattern: 'SPAM@example.org' }])}`)).body.data).toEqual([spam]);
-    expect((await api.get(`/api/v1/blacklist?search=${search([{ pattern: { condition: 'like', value: '%example%' } }])}`)).body.data).toEqual([spam, domain, alias]);
-    expect((await api.get(`/api/v1/blacklist?search=${search([{ pattern: { condition: 'like', value: '*@%' } }])}`)).body.data).toEqual([domain]);
-    expect((await api.get(`/api/v1/blacklist?sorting=${search([{ pattern: 'asc' }])}`)).body.data.map((e: any) => e.id)).toEqual([domain.id, alias.id, spam.id]);
-    expectValidation(await api.get(`/api/v1/blacklist?search=${search([{ pattern: { condition: '>', value: 'a' } }])}`), {
-      search: ["search[0].pattern.condition: condition '>' is not allowed for pattern; allowed: =, like."],
+    expect((await api.get(`/api/v1/blacklist?search=${search([{ pattern: 'SPAM@example.org' }])}`)).body.data).toEqual([
+      spam,
+    ]);
+    expect(
+      (await api.get(`/api/v1/blacklist?search=${search([{ pattern: { condition: 'like', value: '%example%' } }])}`))
+        .body.data,
+    ).toEqual([spam, domain, alias]);
+    expect(
+      (await api.get(`/api/v1/blacklist?search=${search([{ pattern: { condition: 'like', value: '*@%' } }])}`)).body
+        .data,
+    ).toEqual([domain]);
+    expect(
+      (await api.get(`/api/v1/blacklist?sorting=${search([{ pattern: 'asc' }])}`)).body.data.map((e: any) => e.id),
+    ).toEqual([domain.id, alias.id, spam.id]);
+    expectValidation(
+      await api.get(`/api/v1/blacklist?search=${search([{ pattern: { condition: '>', value: 'a' } }])}`),
+      {
+        search: ["search[0].pattern.condition: condition '>' is not allowed for pattern; allowed: =, like."],
+      },
+    );
+    expectValidation(await api.get(`/api/v1/blacklist?search=${search([{ email: 'x' }])}`), {
+      search: ["search[0].email: 'email' is not a filterable field. Filterable fields: pattern."],
     });
-    expectValidation(await api.get(`/api/v1/blacklist?search=${search([{ email: 'x' }])}`), { search: ["search[0].email: 'email' is not a filterable field. Filterable fields: pattern."] });
     expectValidation(await api.get('/api/v1/blacklist?search=[{'), { search: ['search: is not valid JSON.'] });
 
     const deleted = await api.delete(`/api/v1/blacklist/${spam.id}`);
@@ -64,17 +119,33 @@ describe(`marketing blacklist (${dialectName})`, () => {
     const { api } = await fresh();
     expectValidation(await api.post('/api/v1/blacklist', {}), { pattern: ['pattern is required'] });
     expectValidation(await api.post('/api/v1/blacklist', { pattern: '' }), { pattern: ['pattern is required'] });
-    expectValidation(await api.post('/api/v1/blacklist', { pattern: 'not an address' }), { pattern: [`pattern ${PATTERN_RULE}`] });
+    expectValidation(await api.post('/api/v1/blacklist', { pattern: 'not an address' }), {
+      pattern: [`pattern ${PATTERN_RULE}`],
+    });
     expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@' }), { pattern: [`pattern ${PATTERN_RULE}`] });
-    expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@localhost' }), { pattern: [`pattern ${PATTERN_RULE}`] });
-    expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@-bad.example' }), { pattern: [`pattern ${PATTERN_RULE}`] });
+    expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@localhost' }), {
+      pattern: [`pattern ${PATTERN_RULE}`],
+    });
+    expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@-bad.example' }), {
+      pattern: [`pattern ${PATTERN_RULE}`],
+    });
     expectValidation(await api.post('/api/v1/blacklist', { email: 'x@' }), { email: [`email ${PATTERN_RULE}`] });
-    expectValidation(await api.post('/api/v1/blacklist', { pattern: 'a@example.org', email: 'b@example.org' }), { pattern: ['pattern give either pattern or email, not both'] });
-    expectValidation(await api.post('/api/v1/blacklist', { pattern: 12 }), { pattern: ['pattern must be of type string'] });
+    expectValidation(await api.post('/api/v1/blacklist', { pattern: 'a@example.org', email: 'b@example.org' }), {
+      pattern: ['pattern give either pattern or email, not both'],
+    });
+    expectValidation(await api.post('/api/v1/blacklist', { pattern: 12 }), {
+      pattern: ['pattern must be of type string'],
+    });
 
     await add(api, { pattern: 'dup@example.org' });
     await add(api, { pattern: '*@dup.example' });
-    const taken = { status: 'error', code: 1024, message: 'The resource is already existing.', errors: [], statusCode: 409 };
+    const taken = {
+      status: 'error',
+      code: 1024,
+      message: 'The resource is already existing.',
+      errors: [],
+      statusCode: 409,
+    };
     for (const pattern of ['DUP@example.org', '*@DUP.example']) {
       const res = await api.post('/api/v1/blacklist', { pattern });
       expect(res.status).toBe(409);
@@ -107,7 +178,11 @@ describe(`marketing blacklist (${dialectName})`, () => {
     expect(await status(api, unsubscribed)).toEqual([3, 2]); // keeps the reason it was archived for
     expect(await status(api, subdomain)).toEqual([1, null]);
     expect(await status(api, lookalike)).toEqual([1, null]);
-    const tombstone = await server.app.ctx.db.selectFrom('subscribers').select(['status', 'email']).where('id', '=', erased).executeTakeFirstOrThrow();
+    const tombstone = await server.app.ctx.db
+      .selectFrom('subscribers')
+      .select(['status', 'email'])
+      .where('id', '=', erased)
+      .executeTakeFirstOrThrow();
     expect(tombstone.email).toBeNull();
 
     // Removing the entry does not reactivate anyone.
@@ -136,7 +211,19 @@ describe(`marketing blacklist (${dialectName})`, () => {
     expect(await status(mine.api, s)).toEqual([1, null]);
 
     const groupsOnly = await server.newKey({ name: 'groups only', permissions: ['subscriber_groups'] });
-    expectError(await server.api.get('/api/v1/blacklist', { auth: basicAuth(groupsOnly) }), 403, 401, [], 'this API key lacks the "Subscribers" permission');
-    expectError(await server.api.post('/api/v1/blacklist', { pattern: 'y@example.org' }, { auth: null }), 401, 401, [], 'Invalid credentials.');
+    expectError(
+      await server.api.get('/api/v1/blacklist', { auth: basicAuth(groupsOnly) }),
+      403,
+      401,
+      [],
+      'this API key lacks the "Subscribers" permission',
+    );
+    expectError(
+      await server.api.post('/api/v1/blacklist', { pattern: 'y@example.org' }, { auth: null }),
+      401,
+      401,
+      [],
+      'Invalid credentials.',
+    );
   });
 });

@@ -13,30 +13,86 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
 
   const db = () => server.app.ctx.db;
   const countSubscribers = async (accountId = server.accountId) =>
-    Number((await db().selectFrom('subscribers').select((eb) => eb.fn.countAll().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await db()
+          .selectFrom('subscribers')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('account_id', '=', accountId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   beforeAll(async () => {
     server = await startTestServer();
     const now = Date.now();
     const field = async (type: number) =>
-      Number((await db().insertInto('customer_fields').values({ account_id: server.accountId, field_type: 1, type, is_available_for_import: 1, is_available_for_export: 1, is_editable: 1, translations: '{}', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id);
+      Number(
+        (
+          await db()
+            .insertInto('customer_fields')
+            .values({
+              account_id: server.accountId,
+              field_type: 1,
+              type,
+              is_available_for_import: 1,
+              is_available_for_export: 1,
+              is_editable: 1,
+              translations: '{}',
+              created_at: now,
+              updated_at: now,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id,
+      );
     const channel = async (name: string) =>
-      Number((await db().insertInto('channels').values({ account_id: server.accountId, name, sender_name: null, sender_email: null, reply_to: null, language_iso: 'de', color: null, created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id);
+      Number(
+        (
+          await db()
+            .insertInto('channels')
+            .values({
+              account_id: server.accountId,
+              name,
+              sender_name: null,
+              sender_email: null,
+              reply_to: null,
+              language_iso: 'de',
+              color: null,
+              created_at: now,
+              updated_at: now,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+        ).id,
+      );
     textField = await field(1);
     intField = await field(2);
     channelA = await channel('A');
     channelB = await channel('B');
-    await db().insertInto('blacklist').values({ account_id: server.accountId, pattern: '*@blocked.example', created_at: now }).execute();
+    await db()
+      .insertInto('blacklist')
+      .values({ account_id: server.accountId, pattern: '*@blocked.example', created_at: now })
+      .execute();
   });
   afterAll(async () => server?.close());
 
   it('answers each item on its own: good items are stored, bad ones are error results', async () => {
-    const existing = await server.api.post('/api/v1/subscribers', { email: 'old@mix.example', firstname: 'Old', lastname: 'Keep' });
+    const existing = await server.api.post('/api/v1/subscribers', {
+      email: 'old@mix.example',
+      firstname: 'Old',
+      lastname: 'Keep',
+    });
     expect(existing.status).toBe(201);
     const before = await countSubscribers();
     const res = await server.api.post('/api/v1/subscribers/bulk', {
       subscribers: [
-        { email: 'New1@Mix.example', firstname: 'New', customerFields: { [textField]: 'hello', [intField]: 7 }, channels: [channelA] },
+        {
+          email: 'New1@Mix.example',
+          firstname: 'New',
+          customerFields: { [textField]: 'hello', [intField]: 7 },
+          channels: [channelA],
+        },
         { email: 'not-an-email', firstname: 'Bad' },
         { email: 'old@mix.example', firstname: 'Changed' },
         'just a string',
@@ -51,14 +107,27 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
     expect(res.status).toBe(200);
     const results = res.body.data;
     expect(results).toHaveLength(10);
-    expect(results.map((r: any) => r.status)).toEqual(['created', 'error', 'updated', 'error', 'error', 'error', 'created', 'updated', 'error', 'error']);
+    expect(results.map((r: any) => r.status)).toEqual([
+      'created',
+      'error',
+      'updated',
+      'error',
+      'error',
+      'error',
+      'created',
+      'updated',
+      'error',
+      'error',
+    ]);
     expect(results.map((r: any) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(results[0]).toEqual({ index: 0, id: expect.any(Number), status: 'created', errors: [] });
     expect(results[1].errors).toEqual({ email: ['The email must be a valid email address.'] });
     expect(results[2].id).toBe(existing.body.data.id);
     expect(results[3].errors).toEqual({ subscriber: ['The subscriber must be an object.'] });
     expect(results[4].errors).toEqual({ email: ['The email is blacklisted.'] });
-    expect(results[5].errors).toEqual({ [`customerFields.${intField}`]: [`The customerFields.${intField} must be an integer.`] });
+    expect(results[5].errors).toEqual({
+      [`customerFields.${intField}`]: [`The customerFields.${intField} must be an integer.`],
+    });
     expect(results[6].id).toBe(results[7].id);
     expect(Object.keys(results[8].errors)).toEqual(['statusAddition']);
     expect(results[9].errors).toEqual({ email: ['The email field is required.'] });
@@ -66,7 +135,14 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
     expect(await countSubscribers()).toBe(before + 2);
 
     const created = (await server.api.get(`/api/v1/subscribers/${results[0].id}`)).body.data;
-    expect(created).toMatchObject({ email: 'new1@mix.example', firstname: 'New', status: 1, statusAddition: null, customerFields: { [textField]: 'hello', [intField]: 7 }, channels: [channelA] });
+    expect(created).toMatchObject({
+      email: 'new1@mix.example',
+      firstname: 'New',
+      status: 1,
+      statusAddition: null,
+      customerFields: { [textField]: 'hello', [intField]: 7 },
+      channels: [channelA],
+    });
     const updated = (await server.api.get(`/api/v1/subscribers/${existing.body.data.id}`)).body.data;
     expect(updated).toMatchObject({ firstname: 'Changed', lastname: 'Keep' }); // unsent fields are kept
     // Items repeating an email apply in order: the later value wins per field, earlier fields stay.
@@ -75,10 +151,14 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
   });
 
   it('accepts a bare array, replaces channels, clears custom values with null', async () => {
-    const first = await server.api.post('/api/v1/subscribers/bulk', [{ email: 'arr@mix.example', channels: [channelA, channelB], customerFields: { [textField]: 'x', [intField]: 1 } }]);
+    const first = await server.api.post('/api/v1/subscribers/bulk', [
+      { email: 'arr@mix.example', channels: [channelA, channelB], customerFields: { [textField]: 'x', [intField]: 1 } },
+    ]);
     expect(first.status).toBe(200);
     const id = first.body.data[0].id;
-    const second = await server.api.post('/api/v1/subscribers/bulk', [{ email: 'arr@mix.example', channels: [channelB], customerFields: { [textField]: null } }]);
+    const second = await server.api.post('/api/v1/subscribers/bulk', [
+      { email: 'arr@mix.example', channels: [channelB], customerFields: { [textField]: null } },
+    ]);
     expect(second.body.data[0]).toEqual({ index: 0, id, status: 'updated', errors: [] });
     const s = (await server.api.get(`/api/v1/subscribers/${id}`)).body.data;
     expect(s.channels).toEqual([channelB]);
@@ -115,8 +195,17 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
   it('reports a status change the key may not make as an item error', async () => {
     const key = await server.newKey({ name: 'plain', permissions: ['subscribers'] });
     await server.api.post('/api/v1/subscribers', { email: 'ready@perm.example' });
-    const res = await server.api.post('/api/v1/subscribers/bulk', [{ email: 'ready@perm.example', status: 3 }, { email: 'fine@perm.example' }], { auth: `Bearer ${key}` });
-    expect(res.body.data[0]).toEqual({ index: 0, id: null, status: 'error', errors: { status: ['This status change needs the API key\'s advanced permission "Archive".'] } });
+    const res = await server.api.post(
+      '/api/v1/subscribers/bulk',
+      [{ email: 'ready@perm.example', status: 3 }, { email: 'fine@perm.example' }],
+      { auth: `Bearer ${key}` },
+    );
+    expect(res.body.data[0]).toEqual({
+      index: 0,
+      id: null,
+      status: 'error',
+      errors: { status: ['This status change needs the API key\'s advanced permission "Archive".'] },
+    });
     expect(res.body.data[1].status).toBe('created');
   });
 
@@ -124,10 +213,42 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
     const { accountId, api } = await server.newAccount();
     const now = Date.now();
     const fieldId = Number(
-      (await db().insertInto('customer_fields').values({ account_id: accountId, field_type: 1, type: 2, is_available_for_import: 1, is_available_for_export: 1, is_editable: 1, translations: '{}', created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id,
+      (
+        await db()
+          .insertInto('customer_fields')
+          .values({
+            account_id: accountId,
+            field_type: 1,
+            type: 2,
+            is_available_for_import: 1,
+            is_available_for_export: 1,
+            is_editable: 1,
+            translations: '{}',
+            created_at: now,
+            updated_at: now,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id,
     );
     const channelId = Number(
-      (await db().insertInto('channels').values({ account_id: accountId, name: 'Big', sender_name: null, sender_email: null, reply_to: null, language_iso: 'de', color: null, created_at: now, updated_at: now }).returning('id').executeTakeFirstOrThrow()).id,
+      (
+        await db()
+          .insertInto('channels')
+          .values({
+            account_id: accountId,
+            name: 'Big',
+            sender_name: null,
+            sender_email: null,
+            reply_to: null,
+            language_iso: 'de',
+            color: null,
+            created_at: now,
+            updated_at: now,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id,
     );
     const item = (n: number, round: number) => ({
       email: `user${n}@big.example`,
@@ -159,21 +280,33 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
     );
 
     expect(await countSubscribers(accountId)).toBe(100_000);
-    const values = await db().selectFrom('subscriber_field_values').select((eb) => eb.fn.countAll().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+    const values = await db()
+      .selectFrom('subscriber_field_values')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirstOrThrow();
     expect(Number(values.n)).toBe(100_000);
-    const links = await db().selectFrom('subscriber_channels').select((eb) => eb.fn.countAll().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+    const links = await db()
+      .selectFrom('subscriber_channels')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirstOrThrow();
     expect(Number(links.n)).toBe(100_000);
 
     // Re-send 5,000 existing (changed) with 5,000 new ones mixed in.
     const resendStarted = performance.now();
     for (let r = 0; r < 10; r++) {
-      const batch = Array.from({ length: 1000 }, (_, i) => (i % 2 === 0 ? item(r * 10_000 + i, 1) : item(100_000 + r * 1000 + i, 0)));
+      const batch = Array.from({ length: 1000 }, (_, i) =>
+        i % 2 === 0 ? item(r * 10_000 + i, 1) : item(100_000 + r * 1000 + i, 0),
+      );
       const res = await api.post('/api/v1/subscribers/bulk', batch);
       expect(res.status).toBe(200);
       expect(res.body.meta).toEqual({ created: 500, updated: 500, failed: 0 });
     }
     const resendSeconds = (performance.now() - resendStarted) / 1000;
-    console.log(`[bulk ${dialectName}] 10,000 mixed upserts in ${resendSeconds.toFixed(1)} s: ${Math.round(10_000 / resendSeconds)} subscribers/s`);
+    console.log(
+      `[bulk ${dialectName}] 10,000 mixed upserts in ${resendSeconds.toFixed(1)} s: ${Math.round(10_000 / resendSeconds)} subscribers/s`,
+    );
     expect(await countSubscribers(accountId)).toBe(105_000);
 
     // A sample through the API: changed, untouched and new subscribers.
@@ -183,11 +316,21 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
       [99_999, 'Last99999', 999_990],
       [100_000 + 3 * 1000 + 1, 'Last103001', 1_030_010],
     ] as const) {
-      const res = await api.get(`/api/v1/subscribers?search=${encodeURIComponent(JSON.stringify([{ email: `user${n}@big.example` }]))}`);
+      const res = await api.get(
+        `/api/v1/subscribers?search=${encodeURIComponent(JSON.stringify([{ email: `user${n}@big.example` }]))}`,
+      );
       expect(res.body.meta.pagination.total).toBe(1);
-      expect(res.body.data[0]).toMatchObject({ firstname: `First${n}`, lastname, city: 'Berlin', customerFields: { [fieldId]: value }, channels: [channelId] });
+      expect(res.body.data[0]).toMatchObject({
+        firstname: `First${n}`,
+        lastname,
+        city: 'Berlin',
+        customerFields: { [fieldId]: value },
+        channels: [channelId],
+      });
     }
-    const changed = await api.get(`/api/v1/subscribers?limit=1&search=${encodeURIComponent(JSON.stringify([{ lastname: { condition: 'like', value: 'Changed%' } }]))}`);
+    const changed = await api.get(
+      `/api/v1/subscribers?limit=1&search=${encodeURIComponent(JSON.stringify([{ lastname: { condition: 'like', value: 'Changed%' } }]))}`,
+    );
     expect(changed.body.meta.pagination.total).toBe(5000);
   });
 });

@@ -15,11 +15,15 @@ async function upload(api: ApiClient, csv: string | Buffer, headers: Record<stri
 }
 
 async function finished(api: ApiClient, id: number, timeoutMs = 20_000) {
-  return waitFor(async () => {
-    const res = await api.get(`/api/v1/jobs/${id}`);
-    expect(res.status).toBe(200);
-    return ['completed', 'failed'].includes(res.body.data.status) ? res.body.data : null;
-  }, timeoutMs, `job ${id}`);
+  return waitFor(
+    async () => {
+      const res = await api.get(`/api/v1/jobs/${id}`);
+      expect(res.status).toBe(200);
+      return ['completed', 'failed'].includes(res.body.data.status) ? res.body.data : null;
+    },
+    timeoutMs,
+    `job ${id}`,
+  );
 }
 
 async function subscriber(api: ApiClient, email: string) {
@@ -37,14 +41,24 @@ describe(`CSV subscriber import (${dialectName})`, () => {
   beforeAll(async () => {
     server = await startTestServer();
     const field = async (type: number, name: string, isAvailableForImport = true) => {
-      const res = await server.api.post('/api/v1/customerFields', { fieldType: 1, type, isAvailableForImport, translations: { en: { name } } });
+      const res = await server.api.post('/api/v1/customerFields', {
+        fieldType: 1,
+        type,
+        isAvailableForImport,
+        translations: { en: { name } },
+      });
       expect(res.status, res.text).toBe(201);
       return res.body.data.id as number;
     };
     points = await field(2, 'Points');
     tags = await field(5, 'Tags');
     internal = await field(1, 'Internal', false);
-    const existing = await server.api.post('/api/v1/subscribers', { email: 'existing@example.com', firstname: 'Old', lastname: 'Keep', customerFields: { [points]: 5 } });
+    const existing = await server.api.post('/api/v1/subscribers', {
+      email: 'existing@example.com',
+      firstname: 'Old',
+      lastname: 'Keep',
+      customerFields: { [points]: 5 },
+    });
     expect(existing.status, existing.text).toBe(201);
     const blocked = await server.api.post('/api/v1/blacklist', { pattern: '*@blocked.example' });
     expect(blocked.status, blocked.text).toBe(201);
@@ -69,21 +83,51 @@ describe(`CSV subscriber import (${dialectName})`, () => {
     const res = await upload(server.api, rows.join('\r\n'));
     expect(res.status, res.text).toBe(202);
     expect(res.headers.get('location')).toBe(`/api/v1/jobs/${res.body.data.id}`);
-    expect(res.body.data).toMatchObject({ objectType: 'Job', type: 'subscriber_import', status: 'queued', processed: 0, errors: [] });
+    expect(res.body.data).toMatchObject({
+      objectType: 'Job',
+      type: 'subscriber_import',
+      status: 'queued',
+      processed: 0,
+      errors: [],
+    });
 
     const job = await finished(server.api, res.body.data.id);
-    expect(job).toMatchObject({ status: 'completed', progress: 100, total: 10, processed: 10, created: 3, updated: 2, failed: 5 });
+    expect(job).toMatchObject({
+      status: 'completed',
+      progress: 100,
+      total: 10,
+      processed: 10,
+      created: 3,
+      updated: 2,
+      failed: 5,
+    });
     expect(job.finishedAt).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(job.errors).toEqual([
       { row: 4, email: 'not-an-email', errors: { email: ['The email must be a valid email address.'] } },
       { row: 5, email: 'carol@example.com', errors: { genderId: [expect.stringMatching(/genderId must be 1, 2, 3/)] } },
       { row: 7, email: 'eve@blocked.example', errors: { email: ['The email is blacklisted.'] } },
-      { row: 8, email: 'dave@example.com', errors: { [`customerFields.${points}`]: [expect.stringContaining('must be an integer')] } },
-      { row: 11, email: 'grace@example.com', errors: { row: ['The row is not valid CSV: column 2 has text after its closing quote.'] } },
+      {
+        row: 8,
+        email: 'dave@example.com',
+        errors: { [`customerFields.${points}`]: [expect.stringContaining('must be an integer')] },
+      },
+      {
+        row: 11,
+        email: 'grace@example.com',
+        errors: { row: ['The row is not valid CSV: column 2 has text after its closing quote.'] },
+      },
     ]);
 
     const alice = await subscriber(server.api, 'alice@example.com');
-    expect(alice).toMatchObject({ firstname: 'Alicia', lastname: 'Smith, Jr.', languageIso: 'de', genderId: 2, status: 1, statusAddition: null, optInComment: 'said "yes"\r\non the phone' });
+    expect(alice).toMatchObject({
+      firstname: 'Alicia',
+      lastname: 'Smith, Jr.',
+      languageIso: 'de',
+      genderId: 2,
+      status: 1,
+      statusAddition: null,
+      optInComment: 'said "yes"\r\non the phone',
+    });
     expect(alice.customerFields).toMatchObject({ [points]: 42, [tags]: ['a', 'b'] });
     const bob = await subscriber(server.api, 'bob@example.com');
     expect(bob).toMatchObject({ email: 'bob@example.com', firstname: 'Bob', lastname: null, languageIso: 'en' });
@@ -94,17 +138,28 @@ describe(`CSV subscriber import (${dialectName})`, () => {
     const frank = await subscriber(server.api, 'frank@example.com');
     expect(frank).toMatchObject({ lastname: 'O"Neil', optInComment: 'multi\nline' });
     expect(frank.customerFields[tags]).toEqual(['x', 'y']);
-    for (const email of ['carol@example.com', 'eve@blocked.example', 'dave@example.com', 'grace@example.com']) expect(await subscriber(server.api, email)).toBeNull();
+    for (const email of ['carol@example.com', 'eve@blocked.example', 'dave@example.com', 'grace@example.com'])
+      expect(await subscriber(server.api, email)).toBeNull();
     // The uploaded file is gone once the job is done.
     expect(fs.readdirSync(path.join(server.db.dataDir, 'imports'))).toEqual([]);
   });
 
   it('reads semicolon- and tab-separated files (HTTP Basic works as everywhere)', async () => {
     const basic = `Basic ${Buffer.from(`x:${server.key}`).toString('base64')}`;
-    for (const [sep, email] of [[';', 'semi@example.com'], ['\t', 'tab@example.com']] as const) {
-      const res = await server.api.request('POST', '/api/v1/subscribers/import', { rawBody: `email${sep}city\n${email}${sep}"Köln; Mitte"\n`, headers: { ...CSV, authorization: basic } });
+    for (const [sep, email] of [
+      [';', 'semi@example.com'],
+      ['\t', 'tab@example.com'],
+    ] as const) {
+      const res = await server.api.request('POST', '/api/v1/subscribers/import', {
+        rawBody: `email${sep}city\n${email}${sep}"Köln; Mitte"\n`,
+        headers: { ...CSV, authorization: basic },
+      });
       expect(res.status, res.text).toBe(202);
-      expect(await finished(server.api, res.body.data.id)).toMatchObject({ status: 'completed', created: 1, failed: 0 });
+      expect(await finished(server.api, res.body.data.id)).toMatchObject({
+        status: 'completed',
+        created: 1,
+        failed: 0,
+      });
       expect((await subscriber(server.api, email)).city).toBe('Köln; Mitte');
     }
   });
@@ -124,7 +179,10 @@ describe(`CSV subscriber import (${dialectName})`, () => {
       expect(res.body).toMatchObject({ status: 'error', code: 1002, statusCode: 422 });
       expect(res.body.errors.file[0]).toMatch(message);
     }
-    const jobs = await server.app.ctx.db.selectFrom('jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const jobs = await server.app.ctx.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     const files = fs.readdirSync(path.join(server.db.dataDir, 'imports'));
     expect(files).toEqual([]);
     expect(Number(jobs.n)).toBe(3); // the three accepted imports of the tests above
@@ -143,7 +201,11 @@ describe(`CSV subscriber import (${dialectName})`, () => {
 
   it('needs the Subscribers permission, and keeps jobs to their account', async () => {
     const groupsOnly = await server.newKey({ name: 'groups', permissions: ['subscriber_groups'] });
-    const refused = await server.api.request('POST', '/api/v1/subscribers/import', { rawBody: 'email\nx@example.com\n', headers: CSV, auth: `Bearer ${groupsOnly}` });
+    const refused = await server.api.request('POST', '/api/v1/subscribers/import', {
+      rawBody: 'email\nx@example.com\n',
+      headers: CSV,
+      auth: `Bearer ${groupsOnly}`,
+    });
     expect(refused.status).toBe(403);
     const accepted = await upload(server.api, 'email\nmine@example.com\n');
     const id = accepted.body.data.id;
@@ -183,7 +245,11 @@ describe(`CSV subscriber import (${dialectName})`, () => {
       payload: JSON.stringify({ file: 'crashed.csv', bytes: text.length, bytesRead: 0, runner: 'dead' }),
       now: now - 10 * 60_000,
     });
-    await server.app.ctx.db.updateTable('jobs').set({ status: 'running', processed: 1000, created: 1000 }).where('id', '=', job.id).execute();
+    await server.app.ctx.db
+      .updateTable('jobs')
+      .set({ status: 'running', processed: 1000, created: 1000 })
+      .where('id', '=', job.id)
+      .execute();
 
     const done = await finished(server.api, job.id);
     expect(done).toMatchObject({ status: 'completed', total: 2500, processed: 2500, created: 2500, failed: 0 });
@@ -201,14 +267,20 @@ describe(`CSV subscriber import (${dialectName})`, () => {
     expect(res.status).toBe(202);
     // The API keeps answering while the runner works in the same process.
     let slowest = 0;
-    const job = await waitFor(async () => {
-      const t = Date.now();
-      const poll = await server.api.get(`/api/v1/jobs/${res.body.data.id}`);
-      slowest = Math.max(slowest, Date.now() - t);
-      return ['completed', 'failed'].includes(poll.body.data.status) ? poll.body.data : null;
-    }, 120_000, 'the 50,000-row import');
+    const job = await waitFor(
+      async () => {
+        const t = Date.now();
+        const poll = await server.api.get(`/api/v1/jobs/${res.body.data.id}`);
+        slowest = Math.max(slowest, Date.now() - t);
+        return ['completed', 'failed'].includes(poll.body.data.status) ? poll.body.data : null;
+      },
+      120_000,
+      'the 50,000-row import',
+    );
     const seconds = (Date.now() - started) / 1000;
-    console.log(`50,000 rows imported in ${seconds.toFixed(1)} s: ${Math.round(50_000 / seconds)} rows/s; slowest progress poll ${slowest} ms (${dialectName})`);
+    console.log(
+      `50,000 rows imported in ${seconds.toFixed(1)} s: ${Math.round(50_000 / seconds)} rows/s; slowest progress poll ${slowest} ms (${dialectName})`,
+    );
     expect(slowest).toBeLessThan(1000);
     expect(job).toMatchObject({ status: 'completed', processed: 50_000, created: 50_000, failed: 0, errors: [] });
     const last = await subscriber(server.api, 'bulk49999@example.com');
@@ -234,11 +306,15 @@ describe(`CSV import size limit (${dialectName})`, () => {
 
     // Chunked, without Content-Length: the limit is found while the body streams in.
     const streamed = await new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = http.request(`${server.url}/api/v1/subscribers/import`, { method: 'POST', headers: { ...CSV, authorization: `Bearer ${server.key}` } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-      });
+      const req = http.request(
+        `${server.url}/api/v1/subscribers/import`,
+        { method: 'POST', headers: { ...CSV, authorization: `Bearer ${server.key}` } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        },
+      );
       req.on('error', reject);
       let sent = 0;
       const pump = () => {

@@ -22,7 +22,14 @@ describe('marketing API documentation', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.info.title).toBe('Posthorn marketing API');
     const paths = Object.keys(doc.paths);
-    expect(paths).toEqual(expect.arrayContaining(['/api/v1/whoami', '/api/v1/subscribers', '/api/v1/subscribers/import', '/api/v1/jobs/{id}']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/v1/whoami',
+        '/api/v1/subscribers',
+        '/api/v1/subscribers/import',
+        '/api/v1/jobs/{id}',
+      ]),
+    );
     expect(paths.filter((p) => !p.startsWith('/api/v1/'))).toEqual([]);
     // The documentation's own routes are not API endpoints.
     expect(paths.filter((p) => p.includes('openapi') || p.includes('documentation'))).toEqual([]);
@@ -36,16 +43,36 @@ describe('marketing API documentation', () => {
     expect(op.requestBody.content['text/csv'].schema.type).toBe('string');
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['202', '401', '413', '415', '422']));
     const job = op.responses['202'].content['application/json'].schema.properties.data;
-    expect(Object.keys(job.properties)).toEqual(expect.arrayContaining(['objectType', 'id', 'status', 'progress', 'processed', 'created', 'updated', 'failed', 'errors']));
+    expect(Object.keys(job.properties)).toEqual(
+      expect.arrayContaining([
+        'objectType',
+        'id',
+        'status',
+        'progress',
+        'processed',
+        'created',
+        'updated',
+        'failed',
+        'errors',
+      ]),
+    );
   });
 
   it('publishes the error codes, the status table, the search and sorting whitelists and the limits', () => {
     const text: string = doc.info.description;
-    for (const [code, e] of Object.entries(MARKETING_ERROR_CODES)) expect(text).toContain(`| ${code} | ${e.status} | ${e.message} |`);
-    for (const row of STATUS_TABLE) expect(text).toContain(`| ${row.status} | ${row.meaning} | ${row.statusAddition.map((a) => (a === null ? 'null' : a)).join(', ')} |`);
+    for (const [code, e] of Object.entries(MARKETING_ERROR_CODES))
+      expect(text).toContain(`| ${code} | ${e.status} | ${e.message} |`);
+    for (const row of STATUS_TABLE)
+      expect(text).toContain(
+        `| ${row.status} | ${row.meaning} | ${row.statusAddition.map((a) => (a === null ? 'null' : a)).join(', ')} |`,
+      );
     for (const [field, spec] of Object.entries(SUBSCRIBER_SEARCH)) {
       const name = field === 'customerFields.*' ? 'customerFields.<id>' : field;
-      expect(text).toMatch(new RegExp(`\\| ${name.replace(/[.*<>]/g, '\\$&')} \\| [^|]*${field === 'customerFields.*' ? '' : spec.type}[^|]* \\| [^|]+ \\| ${SUBSCRIBER_SORTABLE.includes(field) ? 'yes' : 'no'} \\|`));
+      expect(text).toMatch(
+        new RegExp(
+          `\\| ${name.replace(/[.*<>]/g, '\\$&')} \\| [^|]*${field === 'customerFields.*' ? '' : spec.type}[^|]* \\| [^|]+ \\| ${SUBSCRIBER_SORTABLE.includes(field) ? 'yes' : 'no'} \\|`,
+        ),
+      );
     }
     expect(text).toContain('"error":"RATE_LIMIT_EXCEEDED"');
     expect(text).toContain('"error":"CONCURRENT_LIMIT_EXCEEDED"');

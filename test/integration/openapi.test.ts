@@ -17,7 +17,25 @@ describe('API documentation', () => {
     const send = doc.paths['/v1/layang/transmissions'].post;
     const schema = send.requestBody.content['application/json'].schema;
     expect(schema.required).toEqual(expect.arrayContaining(['from', 'to']));
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['from', 'to', 'cc', 'bcc', 'replyTo', 'subject', 'bodyHtml', 'bodyText', 'templateId', 'substitutionData', 'headers', 'attachments', 'metadata', 'optionsAttributes', 'sendAt']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining([
+        'from',
+        'to',
+        'cc',
+        'bcc',
+        'replyTo',
+        'subject',
+        'bodyHtml',
+        'bodyText',
+        'templateId',
+        'substitutionData',
+        'headers',
+        'attachments',
+        'metadata',
+        'optionsAttributes',
+        'sendAt',
+      ]),
+    );
     expect(Object.keys(send.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '413', '415', '422']));
     expect(doc.paths['/v1/messages/{id}/raw']).toBeTruthy();
     // Every error code is documented in the document's description.

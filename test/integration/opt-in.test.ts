@@ -20,24 +20,53 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
 
   beforeAll(async () => {
     server = await startTestServer();
-    channelDe = await createChannel({ name: 'Wochenpost', color: '#aa0000', sender_email: 'news@example.com', sender_name: 'Die Wochenpost', language_iso: 'de' });
-    channelHostile = await createChannel({ name: '<script>alert(1)</script> & Co', color: 'red;}body{display:none', language_iso: 'en' });
+    channelDe = await createChannel({
+      name: 'Wochenpost',
+      color: '#aa0000',
+      sender_email: 'news@example.com',
+      sender_name: 'Die Wochenpost',
+      language_iso: 'de',
+    });
+    channelHostile = await createChannel({
+      name: '<script>alert(1)</script> & Co',
+      color: 'red;}body{display:none',
+      language_iso: 'en',
+    });
     channelOther = await createChannel({ name: 'Angebote', language_iso: 'de' });
   });
   afterAll(async () => server?.close());
 
-  async function createChannel(values: { name: string; color?: string; sender_email?: string; sender_name?: string; language_iso: string }): Promise<number> {
+  async function createChannel(values: {
+    name: string;
+    color?: string;
+    sender_email?: string;
+    sender_name?: string;
+    language_iso: string;
+  }): Promise<number> {
     const now = Date.now();
     const row = await server.app.ctx.db
       .insertInto('channels')
-      .values({ account_id: server.accountId, sender_name: null, sender_email: null, reply_to: null, color: null, ...values, created_at: now, updated_at: now })
+      .values({
+        account_id: server.accountId,
+        sender_name: null,
+        sender_email: null,
+        reply_to: null,
+        color: null,
+        ...values,
+        created_at: now,
+        updated_at: now,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return Number(row.id);
   }
 
   /** Created through the API with sendOptIn: pending (2/1) in the given channels, its opt-in mail sent. */
-  async function signUp(input: { languageIso: string | null; firstname?: string; channels: number[] }): Promise<{ id: number; email: string }> {
+  async function signUp(input: {
+    languageIso: string | null;
+    firstname?: string;
+    channels: number[];
+  }): Promise<{ id: number; email: string }> {
     const email = `reader${++seq}.${Date.now()}@example.org`;
     const res = await server.api.post('/api/v1/subscribers', {
       email,
@@ -60,7 +89,11 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
 
   /** optInConfirmedAt to the millisecond (the API shows whole seconds). */
   async function confirmedAtMs(id: number): Promise<number | null> {
-    const row = await server.app.ctx.db.selectFrom('subscribers').select('opt_in_confirmed_at').where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await server.app.ctx.db
+      .selectFrom('subscribers')
+      .select('opt_in_confirmed_at')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     return row.opt_in_confirmed_at;
   }
 
@@ -68,11 +101,15 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
 
   /** The opt-in mail from the capture inbox, parsed. */
   async function inbox(recipient: string): Promise<ParsedMail> {
-    const message = await waitFor(async () => {
-      const res = await server.api.get(`/v1/messages?recipient=${encodeURIComponent(recipient)}`);
-      const m = res.body.data?.[0];
-      return m && m.status === 'captured' ? m : null;
-    }, 10_000, `opt-in mail to ${recipient}`);
+    const message = await waitFor(
+      async () => {
+        const res = await server.api.get(`/v1/messages?recipient=${encodeURIComponent(recipient)}`);
+        const m = res.body.data?.[0];
+        return m && m.status === 'captured' ? m : null;
+      },
+      10_000,
+      `opt-in mail to ${recipient}`,
+    );
     const raw = await server.api.get(`/v1/messages/${message.id}/raw`);
     expect(raw.status).toBe(200);
     return simpleParser(raw.text);
@@ -88,7 +125,10 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
   /** A header exactly as written (unfolded); mailparser merges the List-* headers into one object. */
   function rawHeader(mail: ParsedMail, name: string): string | undefined {
     const line = mail.headerLines.find((h) => h.key === name.toLowerCase())?.line;
-    return line?.replace(/\r?\n[ \t]+/g, ' ').slice(name.length + 1).trim();
+    return line
+      ?.replace(/\r?\n[ \t]+/g, ' ')
+      .slice(name.length + 1)
+      .trim();
   }
 
   function unsubscribeLink(mail: ParsedMail): string {
@@ -126,7 +166,13 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     const before = Date.now();
     const { id, email } = await signUp({ languageIso: 'de', firstname: 'Ada', channels: [channelDe] });
     const pending = await subscriber(id);
-    expect(pending).toMatchObject({ status: 2, statusAddition: 1, optInConfirmedAt: null, optInIp: null, channels: [channelDe] });
+    expect(pending).toMatchObject({
+      status: 2,
+      statusAddition: 1,
+      optInConfirmedAt: null,
+      optInIp: null,
+      channels: [channelDe],
+    });
     expect(pending.optInSent >= apiDate(before)).toBe(true);
 
     const mail = await inbox(email);
@@ -177,7 +223,11 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
 
   it('a signup through /subscribers/register gets the same mail, and its link confirms', async () => {
     const email = `signup.${Date.now()}@example.org`;
-    const res = await server.api.post('/api/v1/subscribers/register', { email, channelId: channelOther, reference: 'footer form' });
+    const res = await server.api.post('/api/v1/subscribers/register', {
+      email,
+      channelId: channelOther,
+      reference: 'footer form',
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.data).toMatchObject({ status: 2, statusAddition: 1, channels: [channelOther] });
     const mail = await inbox(email);
@@ -185,7 +235,12 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     expect(mail.subject).toBe('Angebote: Bitte bestätigen Sie Ihre Anmeldung');
     expect(mail.from?.value[0]).toEqual({ address: 'noreply@localhost', name: 'Angebote' });
     expect((await visit(confirmLink(mail))).status).toBe(200);
-    expect(await subscriber(res.body.data.id)).toMatchObject({ status: 1, statusAddition: null, optInIp: '127.0.0.1', channels: [channelOther] });
+    expect(await subscriber(res.body.data.id)).toMatchObject({
+      status: 1,
+      statusAddition: null,
+      optInIp: '127.0.0.1',
+      channels: [channelOther],
+    });
   });
 
   it('escapes a hostile channel name in the mail and on the pages, and ignores a colour that is not one', async () => {
@@ -215,14 +270,26 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     expect(question.text).toMatch(/<button type="submit">Jetzt abmelden<\/button>/);
     expect(await subscriber(id)).toMatchObject({ status: 2, statusAddition: 1, channels: [channelDe] });
 
-    const done = await visit(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const done = await visit(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
     expect(done.status).toBe(200);
     expectSafePage(done, 'de');
     expect(done.text).toContain('Sie erhalten keine E-Mails von „Wochenpost“ mehr.');
     expect(await subscriber(id)).toMatchObject({ status: 3, statusAddition: 2, channels: [] });
 
     // Repeating it is harmless; the old confirm link no longer brings the subscriber back.
-    expect((await visit(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+    expect(
+      (
+        await visit(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'List-Unsubscribe=One-Click',
+        })
+      ).status,
+    ).toBe(200);
     const stale = await visit(confirmLink(mail));
     expect(stale.status).toBe(404);
     expect(await subscriber(id)).toMatchObject({ status: 3, statusAddition: 2 });
@@ -240,7 +307,11 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     const prefs = await visit(linkIn(done, 'preferences'));
     const all = await visit(linkIn(prefs, 'unsubscribe'));
     expect(all.text).toContain('Möchten Sie sich von allen unseren E-Mails abmelden?');
-    const gone = await visit(linkIn(prefs, 'unsubscribe'), { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--x--\r\n' });
+    const gone = await visit(linkIn(prefs, 'unsubscribe'), {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      body: '--x\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--x--\r\n',
+    });
     expect(gone.status).toBe(200);
     expect(await subscriber(id)).toMatchObject({ status: 3, statusAddition: 2, channels: [] });
   });
@@ -268,22 +339,40 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
       ['channels', String(channelOther)],
       ['channels', '999999'], // not a channel of this account: ignored
     ]).toString();
-    const saved = await visit(prefsPath, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const saved = await visit(prefsPath, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
     expect(saved.status).toBe(200);
     expectSafePage(saved, 'en');
     expect(saved.text).toContain('Your preferences have been saved.');
     expect(saved.text).toContain('value="Grace &lt;Admiral&gt;"');
     expect(saved.text).toContain(`<input type="checkbox" name="channels" value="${channelOther}" checked> Angebote`);
-    expect(await subscriber(id)).toMatchObject({ firstname: 'Grace <Admiral>', lastname: 'Hopper', languageIso: 'en', status: 1, channels: [channelOther] });
+    expect(await subscriber(id)).toMatchObject({
+      firstname: 'Grace <Admiral>',
+      lastname: 'Hopper',
+      languageIso: 'en',
+      status: 1,
+      channels: [channelOther],
+    });
 
     // Too long a name: the form comes back with a note, nothing is saved.
-    const bad = await visit(prefsPath, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `firstname=${'x'.repeat(101)}&languageIso=en` });
+    const bad = await visit(prefsPath, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `firstname=${'x'.repeat(101)}&languageIso=en`,
+    });
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('role="alert"');
     expect((await subscriber(id)).firstname).toBe('Grace <Admiral>');
 
     // Anything but the form is refused rather than read as "all fields empty".
-    const json = await visit(prefsPath, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const json = await visit(prefsPath, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(json.status).toBe(415);
     expect(await subscriber(id)).toMatchObject({ firstname: 'Grace <Admiral>', channels: [channelOther] });
   });
@@ -301,14 +390,24 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
       [`/p/confirm/${token.slice(0, -2)}`],
       [`/p/confirm/${unsubscribeToken}`], // a valid token, made for another page
       [`/p/preferences/${token}`],
-      [`/p/unsubscribe/${flipped}`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } }],
+      [
+        `/p/unsubscribe/${flipped}`,
+        {
+          method: 'POST',
+          body: 'List-Unsubscribe=One-Click',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        },
+      ],
       [`/p/confirm/${'x'.repeat(500)}`],
       ['/p/nothing-here'],
       ['/p/confirm'],
       [`/p/confirm/${token}/extra`],
     ];
     for (const [path, init] of cases) {
-      const page = await visit(path, { ...init, headers: { 'accept-language': 'de-DE,de;q=0.9', ...(init?.headers as Record<string, string>) } });
+      const page = await visit(path, {
+        ...init,
+        headers: { 'accept-language': 'de-DE,de;q=0.9', ...(init?.headers as Record<string, string>) },
+      });
       expect(page.status, path).toBe(404);
       expectSafePage(page, 'de');
       expect(page.text).toContain('Dieser Link ist nicht gültig');
@@ -318,18 +417,32 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     expect(english.status).toBe(404);
     expect(english.text).toContain('This link is not valid');
     // A body far beyond a form's size is refused with a page too, before anything changes.
-    const huge = await visit(unsubscribeLink(mail), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `List-Unsubscribe=One-Click&pad=${'x'.repeat(64 * 1024)}` });
+    const huge = await visit(unsubscribeLink(mail), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `List-Unsubscribe=One-Click&pad=${'x'.repeat(64 * 1024)}`,
+    });
     expect(huge.status).toBe(413);
     expectSafePage(huge, 'en');
     // Nobody was confirmed or unsubscribed by any of that.
-    const rows = await server.app.ctx.db.selectFrom('subscribers').select(['status', 'status_addition']).where('email', '=', email).execute();
+    const rows = await server.app.ctx.db
+      .selectFrom('subscribers')
+      .select(['status', 'status_addition'])
+      .where('email', '=', email)
+      .execute();
     expect(rows).toEqual([{ status: 2, status_addition: 1 }]);
   });
 
   it('keeps the API surfaces JSON-only: the form parser belongs to the public pages', async () => {
-    const res = await server.api.request('POST', '/v1/transmissions', { rawBody: 'from=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await server.api.request('POST', '/v1/transmissions', {
+      rawBody: 'from=a',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(415);
-    const marketing = await server.api.request('POST', '/api/v1/channels', { rawBody: 'name=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const marketing = await server.api.request('POST', '/api/v1/channels', {
+      rawBody: 'name=a',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect([404, 415]).toContain(marketing.status);
     expect(marketing.headers.get('content-type')).toContain('application/json');
   });

@@ -26,7 +26,11 @@ async function startTlsSink(offerStartTls: boolean): Promise<TlsSink> {
     },
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.server.address() as AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    received,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 const message = { from: { email: 'a@example.com' }, to: [{ email: 'b@example.org' }], subject: 'tls', bodyText: 'x' };
@@ -41,7 +45,13 @@ describe('relay STARTTLS options', () => {
   });
 
   async function serverFor(relay: string): Promise<TestServer> {
-    const s = await startTestServer({ POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: relay, POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false', POSTHORN_RETRY_SCHEDULE: '1h', POSTHORN_SMTP_TIMEOUT_MS: '5000' });
+    const s = await startTestServer({
+      POSTHORN_DELIVERY: 'relay',
+      POSTHORN_RELAYS: relay,
+      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+      POSTHORN_RETRY_SCHEDULE: '1h',
+      POSTHORN_SMTP_TIMEOUT_MS: '5000',
+    });
     cleanup.push(() => s.close());
     return s;
   }

@@ -27,8 +27,16 @@ describe(`statistics from counters (${dialectName})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    sink.rules.push({ recipient: /^bounce-/, code: 550, message: '5.1.1 <x>: Recipient address rejected: User unknown' });
-    server = await startTestServer({ POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url, POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false' });
+    sink.rules.push({
+      recipient: /^bounce-/,
+      code: 550,
+      message: '5.1.1 <x>: Recipient address rejected: User unknown',
+    });
+    server = await startTestServer({
+      POSTHORN_DELIVERY: 'relay',
+      POSTHORN_RELAYS: sink.url,
+      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+    });
     const account = await server.newAccount();
     api = account.api;
     accountId = account.accountId;
@@ -80,7 +88,12 @@ describe(`statistics from counters (${dialectName})`, () => {
     });
     // A period without mail is all zeros.
     const past = await api.get('/v1/analytic/summary?from=2020-01-01&to=2020-01-31');
-    expect(past.body).toMatchObject({ period: { from: '2020-01-01', to: '2020-01-31' }, sent: 0, delivered: 0, openRate: 0 });
+    expect(past.body).toMatchObject({
+      period: { from: '2020-01-01', to: '2020-01-31' },
+      sent: 0,
+      delivered: 0,
+      openRate: 0,
+    });
   });
 
   it('breaks the summary down by day, domains, label and sub-account', async () => {
@@ -100,15 +113,28 @@ describe(`statistics from counters (${dialectName})`, () => {
       ['a.example', 2, 1, 1, 1],
       ['b.example', 1, 1, 0, 0],
     ]);
-    expect(await by('SENDING_DOMAIN')).toEqual([expect.objectContaining({ key: 'brand.example', sent: 3, delivered: 2, clicked: 1 })]);
+    expect(await by('SENDING_DOMAIN')).toEqual([
+      expect.objectContaining({ key: 'brand.example', sent: 3, delivered: 2, clicked: 1 }),
+    ]);
     expect(await by('LABEL')).toEqual([expect.objectContaining({ key: 'welcome', sent: 3, delivered: 2 })]);
     expect(await by('SUBACCOUNT_ID')).toEqual([]);
   });
 
-  it('reads a transmission\'s labels out of its stored content (after a restart, the cache is empty)', async () => {
+  it("reads a transmission's labels out of its stored content (after a restart, the cache is empty)", async () => {
     const own = (await server.newAccount()).api; // the totals of the main account stay as they are
-    const res = await own.post('/v1/layang/transmissions', { from: { email: 'x@brand.example' }, subject: 's', bodyText: 't', to: [{ email: `l-${tag}@d.example` }], labels: ['x', 'y'] });
-    const none = await own.post('/v1/layang/transmissions', { from: { email: 'x@brand.example' }, subject: 's', bodyText: 't', to: [{ email: `n-${tag}@d.example` }] });
+    const res = await own.post('/v1/layang/transmissions', {
+      from: { email: 'x@brand.example' },
+      subject: 's',
+      bodyText: 't',
+      to: [{ email: `l-${tag}@d.example` }],
+      labels: ['x', 'y'],
+    });
+    const none = await own.post('/v1/layang/transmissions', {
+      from: { email: 'x@brand.example' },
+      subject: 's',
+      bodyText: 't',
+      to: [{ email: `n-${tag}@d.example` }],
+    });
     const rows = await findTransmissionSources(server.app.ctx.db, [res.body.transmissionId, none.body.transmissionId]);
     const byId = new Map(rows.map((r) => [r.id, r]));
     expect(JSON.parse(byId.get(res.body.transmissionId)!.labels!)).toEqual(['x', 'y']);
@@ -117,7 +143,13 @@ describe(`statistics from counters (${dialectName})`, () => {
   });
 
   it('refuses bad periods and groupings in the transactional dialect', async () => {
-    for (const q of ['groupBy=WEEK', 'groupBy=DAY&from=2025-13-01', 'groupBy=DAY&from=2025-02-30', 'groupBy=DAY&from=2025-03-02&to=2025-03-01', 'groupBy=DAY&from=2020-01-01&to=2025-01-01']) {
+    for (const q of [
+      'groupBy=WEEK',
+      'groupBy=DAY&from=2025-13-01',
+      'groupBy=DAY&from=2025-02-30',
+      'groupBy=DAY&from=2025-03-02&to=2025-03-01',
+      'groupBy=DAY&from=2020-01-01&to=2025-01-01',
+    ]) {
       const res = await api.get(`/v1/analytic/summary/breakdown?${q}`);
       expect(res.status, q).toBe(422);
       expect(res.body.errors[0]).toMatchObject({ code: expect.any(String) });
@@ -127,8 +159,15 @@ describe(`statistics from counters (${dialectName})`, () => {
   it('marketing statistics: the same counters, with a daily series; unsubscribes counted once', async () => {
     const created = await api.post('/api/v1/subscribers', { email: `sub-${tag}@c.example` });
     expect(created.status, created.text).toBe(201);
-    const token = sealToken(server.app.ctx.secret, { purpose: 'unsubscribe', accountId, subscriberId: created.body.data.id, channelId: null, exp: Date.now() + 3600_000 });
-    for (let i = 0; i < 2; i++) expect((await fetch(`${server.url}/p/unsubscribe/${token}`, { method: 'POST' })).status).toBe(200);
+    const token = sealToken(server.app.ctx.secret, {
+      purpose: 'unsubscribe',
+      accountId,
+      subscriberId: created.body.data.id,
+      channelId: null,
+      exp: Date.now() + 3600_000,
+    });
+    for (let i = 0; i < 2; i++)
+      expect((await fetch(`${server.url}/p/unsubscribe/${token}`, { method: 'POST' })).status).toBe(200);
 
     const res = await api.get(`/api/v1/statistics?from=${today()}&to=${today()}%2023:59:59`);
     expect(res.status, res.text).toBe(200);
@@ -164,81 +203,127 @@ describe(`statistics from counters (${dialectName})`, () => {
     }
   });
 
-  it("a sent mailing's statistics: recipients, deliveries, a timeline and the unsubscribes from its mail", { timeout: 60_000 }, async () => {
-    const { api: own, accountId: ownAccount } = await server.newAccount();
-    const channel = (await own.post('/api/v1/channels', { name: 'Stats', senderEmail: 'letters@brand.example' })).body.data;
-    const emails = [0, 1, 2].map((i) => `m${i}-${tag}@e.example`);
-    await bulkSubscribers(own, emails.map((email) => ({ email, channels: [channel.id] })));
-    const mailing = (await own.post('/api/v1/mailings', { name: 'Stats issue', channelId: channel.id, senderEmail: 'letters@brand.example', subject: 'Issue', html: '<html><body>Hi <a href="{{ unsubscribeUrl }}">unsubscribe</a></body></html>' })).body.data;
-    expect((await own.post(`/api/v1/mailings/${mailing.id}/send`)).status).toBe(200);
-    await waitFor(async () => (await own.get(`/api/v1/mailings/${mailing.id}`)).body.data.status === 'sent', 30_000, 'the mailing to be sent');
-    const mails = await waitFor(async () => {
-      const got = sink.messages.filter((m) => emails.includes(m.to[0]!));
-      return got.length === 3 ? got : null;
-    }, 20_000, 'three mailing messages');
-    const stats = async () => {
-      const res = await own.get(`/api/v1/mailings/${mailing.id}/statistics`);
-      expect(res.status, res.text).toBe(200);
-      return res.body.data;
-    };
-    await waitFor(async () => (await stats()).delivered === 3, 10_000, 'three deliveries counted');
-    const unsubscribe = /href="([^"]+\/p\/unsubscribe\/[^"]+)"/.exec(String(mails[0]!.parsed.html))![1]!;
-    expect((await fetch(server.url + new URL(unsubscribe).pathname, { method: 'POST' })).status).toBe(200);
+  it(
+    "a sent mailing's statistics: recipients, deliveries, a timeline and the unsubscribes from its mail",
+    { timeout: 60_000 },
+    async () => {
+      const { api: own, accountId: ownAccount } = await server.newAccount();
+      const channel = (await own.post('/api/v1/channels', { name: 'Stats', senderEmail: 'letters@brand.example' })).body
+        .data;
+      const emails = [0, 1, 2].map((i) => `m${i}-${tag}@e.example`);
+      await bulkSubscribers(
+        own,
+        emails.map((email) => ({ email, channels: [channel.id] })),
+      );
+      const mailing = (
+        await own.post('/api/v1/mailings', {
+          name: 'Stats issue',
+          channelId: channel.id,
+          senderEmail: 'letters@brand.example',
+          subject: 'Issue',
+          html: '<html><body>Hi <a href="{{ unsubscribeUrl }}">unsubscribe</a></body></html>',
+        })
+      ).body.data;
+      expect((await own.post(`/api/v1/mailings/${mailing.id}/send`)).status).toBe(200);
+      await waitFor(
+        async () => (await own.get(`/api/v1/mailings/${mailing.id}`)).body.data.status === 'sent',
+        30_000,
+        'the mailing to be sent',
+      );
+      const mails = await waitFor(
+        async () => {
+          const got = sink.messages.filter((m) => emails.includes(m.to[0]!));
+          return got.length === 3 ? got : null;
+        },
+        20_000,
+        'three mailing messages',
+      );
+      const stats = async () => {
+        const res = await own.get(`/api/v1/mailings/${mailing.id}/statistics`);
+        expect(res.status, res.text).toBe(200);
+        return res.body.data;
+      };
+      await waitFor(async () => (await stats()).delivered === 3, 10_000, 'three deliveries counted');
+      const unsubscribe = /href="([^"]+\/p\/unsubscribe\/[^"]+)"/.exec(String(mails[0]!.parsed.html))![1]!;
+      expect((await fetch(server.url + new URL(unsubscribe).pathname, { method: 'POST' })).status).toBe(200);
 
-    const s = await stats();
-    expect(s).toMatchObject({
-      objectType: 'MailingStatistics',
-      mailingId: mailing.id,
-      recipients: 3,
-      sent: 3,
-      delivered: 3,
-      deferred: 0,
-      bounced: { total: 0, hard: 0, soft: 0 },
-      opens: { total: 0, unique: 0 },
-      clicks: { total: 0, unique: 0 },
-      complaints: 0,
-      openRate: 0,
-      bounceRate: 0,
-      links: [],
-    });
-    expect(s.timeline).toEqual([expect.objectContaining({ date: today(), delivered: 3 })]);
-    // Attributed to the mailing when its unsubscribe links carry the mailing (they do for mailings).
-    expect(s.unsubscribes).toBe(1);
-    expect(s.unsubscribeRate).toBe(33.33);
+      const s = await stats();
+      expect(s).toMatchObject({
+        objectType: 'MailingStatistics',
+        mailingId: mailing.id,
+        recipients: 3,
+        sent: 3,
+        delivered: 3,
+        deferred: 0,
+        bounced: { total: 0, hard: 0, soft: 0 },
+        opens: { total: 0, unique: 0 },
+        clicks: { total: 0, unique: 0 },
+        complaints: 0,
+        openRate: 0,
+        bounceRate: 0,
+        links: [],
+      });
+      expect(s.timeline).toEqual([expect.objectContaining({ date: today(), delivered: 3 })]);
+      // Attributed to the mailing when its unsubscribe links carry the mailing (they do for mailings).
+      expect(s.unsubscribes).toBe(1);
+      expect(s.unsubscribeRate).toBe(33.33);
 
-    // Opens and clicks of a mailing's message (tokens as the mailing's tracked HTML carries them)
-    // count for the mailing and its links, and set the subscriber's lastOpenedAt/lastClickedAt.
-    const reader = mails[1]!;
-    const messageId = reader.messageId.replace(/^<|@.*$/g, '');
-    const sign = (kind: 'open' | 'click', url?: string) => signTrackingToken(server.app.ctx.secret, { kind, messageId, accountId: ownAccount, ...(url ? { linkIndex: 0, url } : {}) });
-    await new Promise((r) => setTimeout(r, 2000)); // past the window in which a fetch counts as a receiving server's scan
-    const hit = (path: string) => fetch(server.url + path, { redirect: 'manual', headers: { 'user-agent': READER } });
-    expect((await hit(`/t/o/${sign('open')}`)).status).toBe(200);
-    expect((await hit(`/t/c/${sign('click', 'https://shop.example.com/a')}`)).status).toBe(302);
-    expect((await hit(`/t/c/${sign('click', 'https://shop.example.com/a')}`)).status).toBe(302);
-    expect((await hit(`/t/c/${sign('click', 'https://shop.example.com/b')}`)).status).toBe(302);
-    const engaged = await stats();
-    expect(engaged).toMatchObject({ opens: { total: 1, unique: 1 }, clicks: { total: 3, unique: 1 }, openRate: 33.33, clickRate: 33.33 });
-    expect(engaged.links).toEqual([
-      { url: 'https://shop.example.com/a', clicks: 2, uniqueClicks: 1 },
-      { url: 'https://shop.example.com/b', clicks: 1, uniqueClicks: 1 },
-    ]);
-    for (const field of ['lastOpenedAt', 'lastClickedAt']) {
-      const search = encodeURIComponent(JSON.stringify([{ [field]: { condition: '>', value: '2000-01-01 00:00:00' } }]));
-      const found = await own.get(`/api/v1/subscribers?search=${search}`);
-      expect(found.status, found.text).toBe(200);
-      expect(found.body.data.map((x: any) => x.email), field).toEqual([reader.to[0]]);
-    }
+      // Opens and clicks of a mailing's message (tokens as the mailing's tracked HTML carries them)
+      // count for the mailing and its links, and set the subscriber's lastOpenedAt/lastClickedAt.
+      const reader = mails[1]!;
+      const messageId = reader.messageId.replace(/^<|@.*$/g, '');
+      const sign = (kind: 'open' | 'click', url?: string) =>
+        signTrackingToken(server.app.ctx.secret, {
+          kind,
+          messageId,
+          accountId: ownAccount,
+          ...(url ? { linkIndex: 0, url } : {}),
+        });
+      await new Promise((r) => setTimeout(r, 2000)); // past the window in which a fetch counts as a receiving server's scan
+      const hit = (path: string) => fetch(server.url + path, { redirect: 'manual', headers: { 'user-agent': READER } });
+      expect((await hit(`/t/o/${sign('open')}`)).status).toBe(200);
+      expect((await hit(`/t/c/${sign('click', 'https://shop.example.com/a')}`)).status).toBe(302);
+      expect((await hit(`/t/c/${sign('click', 'https://shop.example.com/a')}`)).status).toBe(302);
+      expect((await hit(`/t/c/${sign('click', 'https://shop.example.com/b')}`)).status).toBe(302);
+      const engaged = await stats();
+      expect(engaged).toMatchObject({
+        opens: { total: 1, unique: 1 },
+        clicks: { total: 3, unique: 1 },
+        openRate: 33.33,
+        clickRate: 33.33,
+      });
+      expect(engaged.links).toEqual([
+        { url: 'https://shop.example.com/a', clicks: 2, uniqueClicks: 1 },
+        { url: 'https://shop.example.com/b', clicks: 1, uniqueClicks: 1 },
+      ]);
+      for (const field of ['lastOpenedAt', 'lastClickedAt']) {
+        const search = encodeURIComponent(
+          JSON.stringify([{ [field]: { condition: '>', value: '2000-01-01 00:00:00' } }]),
+        );
+        const found = await own.get(`/api/v1/subscribers?search=${search}`);
+        expect(found.status, found.text).toBe(200);
+        expect(
+          found.body.data.map((x: any) => x.email),
+          field,
+        ).toEqual([reader.to[0]]);
+      }
 
-    // Someone else's mailing is not found.
-    expect((await api.get(`/api/v1/mailings/${mailing.id}/statistics`)).status).toBe(404);
-  });
+      // Someone else's mailing is not found.
+      expect((await api.get(`/api/v1/mailings/${mailing.id}/statistics`)).status).toBe(404);
+    },
+  );
 
   it('counts exactly when many accepts share one commit', async () => {
     const { api: own } = await server.newAccount();
     const results = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        own.post('/v1/layang/transmissions', { from: { email: 'bulk@brand.example' }, subject: 's', bodyText: 't', to: [{ email: `c${i}-${tag}@f.example` }, { email: `d${i}-${tag}@g.example` }], labels: [`l${i % 3}`] }),
+        own.post('/v1/layang/transmissions', {
+          from: { email: 'bulk@brand.example' },
+          subject: 's',
+          bodyText: 't',
+          to: [{ email: `c${i}-${tag}@f.example` }, { email: `d${i}-${tag}@g.example` }],
+          labels: [`l${i % 3}`],
+        }),
       ),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
@@ -261,10 +346,25 @@ describe(`statistics from counters (${dialectName})`, () => {
     const { api: parent, accountId: parentId } = await server.newAccount();
     const subs = [`sub-a-${tag}`, `sub-b-${tag}`].sort();
     for (const [i, id] of subs.entries()) {
-      await insertAccount(server.app.ctx.db, { id, name: id, parent_id: parentId, status: 'Active', created_at: Date.now() });
+      await insertAccount(server.app.ctx.db, {
+        id,
+        name: id,
+        parent_id: parentId,
+        status: 'Active',
+        created_at: Date.now(),
+      });
       const sub = new ApiClient(server.url, await server.newKey({ accountId: id, name: 'sub' }));
       const to = Array.from({ length: i + 1 }, (_, k) => ({ email: `s${k}-${tag}@h.example` }));
-      expect((await sub.post('/v1/layang/transmissions', { from: { email: 'x@brand.example' }, subject: 's', bodyText: 't', to })).status).toBe(200);
+      expect(
+        (
+          await sub.post('/v1/layang/transmissions', {
+            from: { email: 'x@brand.example' },
+            subject: 's',
+            bodyText: 't',
+            to,
+          })
+        ).status,
+      ).toBe(200);
     }
     const res = await parent.get('/v1/analytic/summary/breakdown?groupBy=SUBACCOUNT_ID');
     expect(res.status, res.text).toBe(200);

@@ -4,7 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
-import { bulkSubscribers, createSubscriber, eraseSubscriber, search, updateSubscriber } from '../helpers/marketing-fixtures.ts';
+import {
+  bulkSubscribers,
+  createSubscriber,
+  eraseSubscriber,
+  search,
+  updateSubscriber,
+} from '../helpers/marketing-fixtures.ts';
 
 describe(`list totals follow every write (${dialectName})`, () => {
   let server: TestServer;
@@ -12,7 +18,11 @@ describe(`list totals follow every write (${dialectName})`, () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    const field = await server.api.post('/api/v1/customerFields', { fieldType: 1, type: 2, translations: { en: { name: 'score' } } });
+    const field = await server.api.post('/api/v1/customerFields', {
+      fieldType: 1,
+      type: 2,
+      translations: { en: { name: 'score' } },
+    });
     expect(field.status, field.text).toBe(201);
     scoreField = field.body.data.id;
   });
@@ -70,7 +80,11 @@ describe(`list totals follow every write (${dialectName})`, () => {
     });
     expect(upload.status, upload.text).toBeLessThan(300);
     const jobId = upload.body.data.id;
-    await waitFor(async () => (await server.api.get(`/api/v1/jobs/${jobId}`)).body.data.status === 'completed', 20_000, 'import');
+    await waitFor(
+      async () => (await server.api.get(`/api/v1/jobs/${jobId}`)).body.data.status === 'completed',
+      20_000,
+      'import',
+    );
     expect(await total(berlin)).toBe(3);
     expect(await total(emailPrefix)).toBe(4);
   });

@@ -15,7 +15,12 @@ describe(`stored templates (${dialectName})`, () => {
   /** A fresh account, so counts and message lists only see what the test made. */
   const freshApi = async (): Promise<ApiClient> => (await server.newAccount()).api;
 
-  const send = (api: ApiClient, body: Record<string, unknown>) => api.post('/v1/layang/transmissions', { from: { email: 'app@example.com' }, to: [{ email: 'ada@example.org' }], ...body });
+  const send = (api: ApiClient, body: Record<string, unknown>) =>
+    api.post('/v1/layang/transmissions', {
+      from: { email: 'app@example.com' },
+      to: [{ email: 'ada@example.org' }],
+      ...body,
+    });
 
   async function capturedMail(api: ApiClient, transmissionId: string) {
     const [message] = await waitForTransmission(api, transmissionId);
@@ -32,9 +37,21 @@ describe(`stored templates (${dialectName})`, () => {
 
   it('creates, reads, changes and deletes a template', async () => {
     const api = await freshApi();
-    const created = await api.post('/v1/template', { name: 'Welcome', subject: 'Hi {{name}}', html: '<p>Hello {{name}}</p>' });
+    const created = await api.post('/v1/template', {
+      name: 'Welcome',
+      subject: 'Hi {{name}}',
+      html: '<p>Hello {{name}}</p>',
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: expect.stringMatching(/^[0-9a-f]{24}$/), name: 'Welcome', subject: 'Hi {{name}}', html: '<p>Hello {{name}}</p>', text: null, createdAt: expect.stringMatching(ISO), updatedAt: created.body.createdAt });
+    expect(created.body).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      name: 'Welcome',
+      subject: 'Hi {{name}}',
+      html: '<p>Hello {{name}}</p>',
+      text: null,
+      createdAt: expect.stringMatching(ISO),
+      updatedAt: created.body.createdAt,
+    });
     const id = created.body.id;
 
     const read = await api.get(`/v1/template/${id}`);
@@ -44,7 +61,14 @@ describe(`stored templates (${dialectName})`, () => {
     // PUT replaces only the fields it sends.
     const changed = await api.put(`/v1/template/${id}`, { subject: 'Welcome, {{name}}', text: 'Hello {{name}}' });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ id, name: 'Welcome', subject: 'Welcome, {{name}}', html: '<p>Hello {{name}}</p>', text: 'Hello {{name}}', createdAt: created.body.createdAt });
+    expect(changed.body).toMatchObject({
+      id,
+      name: 'Welcome',
+      subject: 'Welcome, {{name}}',
+      html: '<p>Hello {{name}}</p>',
+      text: 'Hello {{name}}',
+      createdAt: created.body.createdAt,
+    });
     expect(Date.parse(changed.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.body.createdAt));
     expect((await api.get(`/v1/template/${id}`)).body).toEqual(changed.body);
 
@@ -71,7 +95,11 @@ describe(`stored templates (${dialectName})`, () => {
     await expectError(await api.post('/v1/template', { name: 'no body', subject: 's' }), 422, '1400');
     await expectError(await api.post('/v1/template', { name: 'empty bodies', html: '', text: '' }), 422, '1400');
     await expectError(await api.post('/v1/template', { name: 'a\r\nb', html: 'x' }), 422, '1401');
-    await expectError(await api.post('/v1/template', { name: 'n', subject: 'a\nBcc: x@example.com', html: 'x' }), 422, '1401');
+    await expectError(
+      await api.post('/v1/template', { name: 'n', subject: 'a\nBcc: x@example.com', html: 'x' }),
+      422,
+      '1401',
+    );
     await expectError(await api.post('/v1/template', { name: 'n', html: 42 }), 422, '1401');
     await expectError(await api.get('/v1/template?size=1001'), 422, '1401');
     await expectError(await api.get('/v1/template?page=0'), 422, '1401');
@@ -85,9 +113,21 @@ describe(`stored templates (${dialectName})`, () => {
     const broken = await api.post('/v1/template', { name: 'broken', html: '<p>{% if %}</p>' });
     await expectError(broken, 422, '1406');
     expect(broken.body.errors[0].description).toMatch(/^html: /);
-    await expectError(await api.post('/v1/template', { name: 'bad subject', subject: 'Hi {{ name', html: 'x' }), 422, '1406');
-    await expectError(await api.post('/v1/template', { name: 'bad filter', text: '{{ name | no_such_filter }}' }), 422, '1406');
-    await expectError(await api.post('/v1/template', { name: 'include', html: "{% include 'package.json' %}" }), 422, '1406');
+    await expectError(
+      await api.post('/v1/template', { name: 'bad subject', subject: 'Hi {{ name', html: 'x' }),
+      422,
+      '1406',
+    );
+    await expectError(
+      await api.post('/v1/template', { name: 'bad filter', text: '{{ name | no_such_filter }}' }),
+      422,
+      '1406',
+    );
+    await expectError(
+      await api.post('/v1/template', { name: 'include', html: "{% include 'package.json' %}" }),
+      422,
+      '1406',
+    );
     expect((await api.get('/v1/template')).body.count).toBe(0);
 
     const good = await api.post('/v1/template', { name: 'good', html: '<p>{{ a }}</p>' });
@@ -98,14 +138,21 @@ describe(`stored templates (${dialectName})`, () => {
   it('lists templates newest first, with page and size', async () => {
     const api = await freshApi();
     const ids: string[] = [];
-    for (let i = 1; i <= 12; i++) ids.push((await api.post('/v1/template', { name: `T${i}`, text: `body ${i}` })).body.id);
+    for (let i = 1; i <= 12; i++)
+      ids.push((await api.post('/v1/template', { name: `T${i}`, text: `body ${i}` })).body.id);
     const newestFirst = [...ids].reverse();
 
     const first = await api.get('/v1/template');
     expect(first.status).toBe(200);
     expect(first.body.count).toBe(12);
     expect(first.body.data.map((t: any) => t.id)).toEqual(newestFirst.slice(0, 10));
-    expect(first.body.data[0]).toMatchObject({ name: 'T12', text: 'body 12', html: null, subject: null, createdAt: expect.stringMatching(ISO) });
+    expect(first.body.data[0]).toMatchObject({
+      name: 'T12',
+      text: 'body 12',
+      html: null,
+      subject: null,
+      createdAt: expect.stringMatching(ISO),
+    });
 
     const second = await api.get('/v1/template?page=2');
     expect(second.body.count).toBe(12);
@@ -119,7 +166,11 @@ describe(`stored templates (${dialectName})`, () => {
 
   it('previews: {{var}} escaped in HTML, {{{var}}} raw, subject and text not escaped', async () => {
     const api = await freshApi();
-    const t = await api.post('/v1/template', { name: 'p', subject: 'For {{ who }}', html: '<p>{{ who }}</p><div>{{{ who }}}</div>{% if vip %}<i>vip</i>{% endif %}' });
+    const t = await api.post('/v1/template', {
+      name: 'p',
+      subject: 'For {{ who }}',
+      html: '<p>{{ who }}</p><div>{{{ who }}}</div>{% if vip %}<i>vip</i>{% endif %}',
+    });
     const who = `<b>Tom & "Jerry"</b>`;
     const preview = await api.post(`/v1/template/${t.body.id}/preview`, { substitutionData: { who, vip: true } });
     expect(preview.status).toBe(200);
@@ -138,13 +189,22 @@ describe(`stored templates (${dialectName})`, () => {
     const p2 = await api.post(`/v1/template/${withText.body.id}/preview`, { substitutionData: { v: '<&>' } });
     expect(p2.body).toEqual({ subject: null, html: '<p>&lt;&amp;&gt;</p>', text: 'Plain <&>' });
 
-    await expectError(await api.post(`/v1/template/${t.body.id}/preview`, { substitutionData: { big: 'x'.repeat(101 * 1024) } }), 422, '1401');
+    await expectError(
+      await api.post(`/v1/template/${t.body.id}/preview`, { substitutionData: { big: 'x'.repeat(101 * 1024) } }),
+      422,
+      '1401',
+    );
     await expectError(await api.post('/v1/template/000000000000000000000000/preview', {}), 404, '1600');
   });
 
   it('sends a transmission from a template, with the request subject taking precedence', async () => {
     const api = await freshApi();
-    const t = await api.post('/v1/template', { name: 'order', subject: 'Order {{ order }} for {{ name }}', html: '<p>Thanks {{ name }} for order {{ order }}</p>', text: 'Thanks {{ name }}, order {{ order }}' });
+    const t = await api.post('/v1/template', {
+      name: 'order',
+      subject: 'Order {{ order }} for {{ name }}',
+      html: '<p>Thanks {{ name }} for order {{ order }}</p>',
+      text: 'Thanks {{ name }}, order {{ order }}',
+    });
     expect(t.status).toBe(201);
 
     const res = await send(api, { templateId: t.body.id, substitutionData: { name: 'Ada <3', order: 42 } });
@@ -154,14 +214,18 @@ describe(`stored templates (${dialectName})`, () => {
     expect(mail.html).toContain('<p>Thanks Ada &lt;3 for order 42</p>');
     expect(mail.text?.trim()).toBe('Thanks Ada <3, order 42');
 
-    const own = await send(api, { templateId: t.body.id, subject: 'Your order, {{ name }}', substitutionData: { name: 'Bob', order: 7 } });
+    const own = await send(api, {
+      templateId: t.body.id,
+      subject: 'Your order, {{ name }}',
+      substitutionData: { name: 'Bob', order: 7 },
+    });
     expect(own.status).toBe(200);
     const mail2 = await capturedMail(api, own.body.transmissionId);
     expect(mail2.subject).toBe('Your order, Bob');
     expect(mail2.html).toContain('<p>Thanks Bob for order 7</p>');
   });
 
-  it('refuses an unknown templateId (including another account\'s) with 1402', async () => {
+  it("refuses an unknown templateId (including another account's) with 1402", async () => {
     const api = await freshApi();
     await expectError(await send(api, { templateId: 'no-such-template' }), 422, '1402');
     const theirs = await server.api.post('/v1/template', { name: 'theirs', subject: 's', html: 'x' });
@@ -197,13 +261,20 @@ describe(`stored templates (${dialectName})`, () => {
 
   it('keeps the content of an accepted transmission when the template changes afterwards', async () => {
     const api = await freshApi();
-    const t = await api.post('/v1/template', { name: 'snap', subject: 'Version {{ v }}', html: '<p>first edition {{ v }}</p>' });
+    const t = await api.post('/v1/template', {
+      name: 'snap',
+      subject: 'Version {{ v }}',
+      html: '<p>first edition {{ v }}</p>',
+    });
     // sendAt has whole seconds: at least 2.5 s ahead leaves time to edit before delivery.
     const sendAt = new Date(Math.ceil((Date.now() + 2500) / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const res = await send(api, { templateId: t.body.id, substitutionData: { v: 1 }, sendAt });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
 
-    const edited = await api.put(`/v1/template/${t.body.id}`, { subject: 'Changed {{ v }}', html: '<p>second edition {{ v }}</p>' });
+    const edited = await api.put(`/v1/template/${t.body.id}`, {
+      subject: 'Changed {{ v }}',
+      html: '<p>second edition {{ v }}</p>',
+    });
     expect(edited.status).toBe(200);
     // The edit happened while the message was still waiting in the queue.
     const waiting = await api.get(`/v1/messages?transmissionId=${res.body.transmissionId}`);

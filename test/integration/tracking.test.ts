@@ -7,7 +7,8 @@ import { startTestServer, waitFor, waitForTransmission, type ApiClient, type Tes
 import { startSmtpSink, type ReceivedMessage, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 
-const READER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
+const READER =
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
 const address = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}@example.org`;
 
 describe(`open and click tracking (${dialectName})`, () => {
@@ -17,7 +18,11 @@ describe(`open and click tracking (${dialectName})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    server = await startTestServer({ POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url, POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false' });
+    server = await startTestServer({
+      POSTHORN_DELIVERY: 'relay',
+      POSTHORN_RELAYS: sink.url,
+      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+    });
     api = (await server.newAccount()).api; // its own account: the account totals below are exact
   });
   afterAll(async () => {
@@ -25,8 +30,16 @@ describe(`open and click tracking (${dialectName})`, () => {
     await sink?.close();
   });
 
-  async function sendAndReceive(to: string, body: Record<string, unknown>): Promise<{ transmissionId: string; mail: ReceivedMessage; message: any }> {
-    const res = await api.post('/v1/layang/transmissions', { from: { email: 'news@example.com' }, subject: 'Tracked', to: [{ email: to }], ...body });
+  async function sendAndReceive(
+    to: string,
+    body: Record<string, unknown>,
+  ): Promise<{ transmissionId: string; mail: ReceivedMessage; message: any }> {
+    const res = await api.post('/v1/layang/transmissions', {
+      from: { email: 'news@example.com' },
+      subject: 'Tracked',
+      to: [{ email: to }],
+      ...body,
+    });
     expect(res.status, res.text).toBe(200);
     const transmissionId = res.body.transmissionId as string;
     const [message] = await waitForTransmission(api, transmissionId);
@@ -40,7 +53,12 @@ describe(`open and click tracking (${dialectName})`, () => {
     const u = new URL(url);
     return u.pathname + u.search;
   };
-  const get = (path: string, init: RequestInit = {}) => fetch(server.url + path, { redirect: 'manual', ...init, headers: { 'user-agent': READER, ...(init.headers ?? {}) } });
+  const get = (path: string, init: RequestInit = {}) =>
+    fetch(server.url + path, {
+      redirect: 'manual',
+      ...init,
+      headers: { 'user-agent': READER, ...(init.headers ?? {}) },
+    });
 
   it('rewrites links, adds the pixel, records opens and clicks with their counters', async () => {
     const to = address('reader');
@@ -50,7 +68,10 @@ describe(`open and click tracking (${dialectName})`, () => {
       <a href="mailto:help@example.com">Help</a>
       <a data-no-track href="https://keep.example.com/">Keep</a>
     </body></html>`;
-    const { transmissionId, mail, message } = await sendAndReceive(to, { bodyHtml: html, optionsAttributes: { openTracking: true, clickTracking: true } });
+    const { transmissionId, mail, message } = await sendAndReceive(to, {
+      bodyHtml: html,
+      optionsAttributes: { openTracking: true, clickTracking: true },
+    });
 
     const received = String(mail.parsed.html);
     const tracked = [...received.matchAll(/href="([^"]+\/t\/c\/[A-Za-z0-9_-]+)"/g)].map((m) => m[1]!);
@@ -63,7 +84,11 @@ describe(`open and click tracking (${dialectName})`, () => {
     expect(received.indexOf(pixel!)).toBeLessThan(received.indexOf('</body>'));
 
     // An image proxy fetching at once: a machine open, flagged.
-    const proxied = await get(pathOf(pixel!), { headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)' } });
+    const proxied = await get(pathOf(pixel!), {
+      headers: {
+        'user-agent': 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)',
+      },
+    });
     expect(proxied.status).toBe(200);
     expect(proxied.headers.get('content-type')).toBe('image/gif');
     expect(proxied.headers.get('cache-control')).toContain('no-store');
@@ -87,11 +112,21 @@ describe(`open and click tracking (${dialectName})`, () => {
     const clicks = events.filter((e) => e.type === 'click');
     expect(opens).toHaveLength(2);
     expect(opens[1].userAgent).toBe(READER);
-    expect(clicks.map((c) => c.url)).toEqual(['https://shop.example.com/sale?x=1&y=2', 'https://shop.example.com/sale?x=1&y=2', 'http://blog.example.com/post']);
+    expect(clicks.map((c) => c.url)).toEqual([
+      'https://shop.example.com/sale?x=1&y=2',
+      'https://shop.example.com/sale?x=1&y=2',
+      'http://blog.example.com/post',
+    ]);
     expect(clicks.every((c) => c.recipient === to && c.userAgent === READER)).toBe(true);
 
     // Type-specific data as stored: truncated IP, machine flag, unique markers.
-    const rows = await server.app.ctx.db.selectFrom('events').select(['type', 'data']).where('transmission_id', '=', transmissionId).where('type', 'in', ['open', 'click']).orderBy('id').execute();
+    const rows = await server.app.ctx.db
+      .selectFrom('events')
+      .select(['type', 'data'])
+      .where('transmission_id', '=', transmissionId)
+      .where('type', 'in', ['open', 'click'])
+      .orderBy('id')
+      .execute();
     const data = rows.map((r) => JSON.parse(r.data!));
     expect(data.map((d) => [d.machine, d.unique])).toEqual([
       [true, true],
@@ -109,17 +144,34 @@ describe(`open and click tracking (${dialectName})`, () => {
 
     const account = await api.get('/v1/analytic/summary');
     expect(account.status).toBe(200);
-    expect(account.body).toMatchObject({ sent: 1, delivered: 1, opened: 1, clicked: 1, bounced: 0, totalOpens: 2, machineOpens: 1, totalClicks: 3, openRate: 100, clickRate: 100 });
+    expect(account.body).toMatchObject({
+      sent: 1,
+      delivered: 1,
+      opened: 1,
+      clicked: 1,
+      bounced: 0,
+      totalOpens: 2,
+      machineOpens: 1,
+      totalClicks: 3,
+      openRate: 100,
+      clickRate: 100,
+    });
   });
 
   it('an altered or forged token is a 404 that redirects nowhere', async () => {
     const to = address('forger');
-    const { mail } = await sendAndReceive(to, { bodyHtml: '<a href="https://good.example.com/">x</a>', optionsAttributes: { clickTracking: true } });
+    const { mail } = await sendAndReceive(to, {
+      bodyHtml: '<a href="https://good.example.com/">x</a>',
+      optionsAttributes: { clickTracking: true },
+    });
     const link = pathOf(/href="([^"]+)"/.exec(String(mail.parsed.html))![1]!);
     const token = link.slice('/t/c/'.length);
     const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
     const forged = Buffer.from(token, 'base64url');
-    const body = forged.subarray(0, forged.length - 16).toString('latin1').replace('good.example.com', 'evil.example.net');
+    const body = forged
+      .subarray(0, forged.length - 16)
+      .toString('latin1')
+      .replace('good.example.com', 'evil.example.net');
     const candidates = [
       flip(token, 5),
       flip(token, Math.floor(token.length / 2)),

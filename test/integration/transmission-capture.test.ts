@@ -18,7 +18,10 @@ describe(`transmission to the capture inbox (${dialectName})`, () => {
       substitutionData: { name: 'Ada' },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ message: 'Transmission received', transmissionId: expect.stringMatching(/^[0-9a-f]{24}$/) });
+    expect(res.body).toEqual({
+      message: 'Transmission received',
+      transmissionId: expect.stringMatching(/^[0-9a-f]{24}$/),
+    });
     const [message] = await waitForTransmission(server.api, res.body.transmissionId);
     expect(message.status).toBe('captured');
     const raw = await server.api.get(`/v1/messages/${message.id}/raw`);
@@ -29,7 +32,13 @@ describe(`transmission to the capture inbox (${dialectName})`, () => {
     expect(raw.text).toContain('Hello Ada'); // the derived text part
 
     const summary = await server.api.get(`/v1/analytic/transmission/${res.body.transmissionId}`);
-    expect(summary.body).toMatchObject({ transmissionId: res.body.transmissionId, subject: 'Hi {{name}}', status: 'completed', recipientCount: 1, stats: { delivered: 1, bounced: 0 } });
+    expect(summary.body).toMatchObject({
+      transmissionId: res.body.transmissionId,
+      subject: 'Hi {{name}}',
+      status: 'completed',
+      recipientCount: 1,
+      stats: { delivered: 1, bounced: 0 },
+    });
     const events = await server.api.get(`/v1/analytic/transmission/${res.body.transmissionId}/events`);
     expect(events.body.events.map((e: any) => e.type)).toEqual(['injection', 'delivery']);
   });
@@ -46,13 +55,20 @@ describe(`transmission to the capture inbox (${dialectName})`, () => {
     const events = (await server.api.get(`/v1/analytic/transmission/${res.body.transmissionId}/events`)).body.events;
     expect(events).toHaveLength(4);
     for (const e of events) {
-      expect(e.metadata).toEqual(e.recipient === 'x@example.org' ? { source: 'checkout', order: '42' } : { source: 'checkout', order: '0' });
+      expect(e.metadata).toEqual(
+        e.recipient === 'x@example.org' ? { source: 'checkout', order: '42' } : { source: 'checkout', order: '0' },
+      );
     }
     const x = messages.find((m) => m.recipient === 'x@example.org');
     const detail = await server.api.get(`/v1/messages/${x.id}`);
     expect(detail.body.previewUrl).toBe(`/v1/messages/${x.id}/preview`);
     const preview = await server.api.get(detail.body.previewUrl);
-    expect(preview.body).toMatchObject({ subject: 'Receipt', from: { email: 'shop@example.com', name: 'Shop' }, to: [{ email: 'x@example.org', name: 'X' }], html: '<h1>Thanks</h1>' });
+    expect(preview.body).toMatchObject({
+      subject: 'Receipt',
+      from: { email: 'shop@example.com', name: 'Shop' },
+      to: [{ email: 'x@example.org', name: 'X' }],
+      html: '<h1>Thanks</h1>',
+    });
     // The derived text part keeps a heading's case (the same text whether a template or its rendering is converted).
     expect(preview.body.text).toContain('Thanks');
   });

@@ -69,7 +69,9 @@ for (const [name, make] of stores) {
 
 describe('RESP encoding and parsing', () => {
   it('encodes commands as arrays of bulk strings', () => {
-    expect(encodeCommand(['SET', 'k', 'vä', 5]).toString()).toBe('*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nvä\r\n$1\r\n5\r\n');
+    expect(encodeCommand(['SET', 'k', 'vä', 5]).toString()).toBe(
+      '*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nvä\r\n$1\r\n5\r\n',
+    );
   });
 
   it('parses every reply type, and waits for the rest of a partial one', () => {
@@ -80,7 +82,8 @@ describe('RESP encoding and parsing', () => {
     expect(second.value).toBeInstanceOf(RedisError);
     expect((second.value as RedisError).message).toBe('ERR wrong');
     expect(second.next).toBe(reply.length);
-    for (let cut = 0; cut < first.next; cut++) expect(parseReply(reply.subarray(0, cut), 0), `cut at ${cut}`).toBeNull();
+    for (let cut = 0; cut < first.next; cut++)
+      expect(parseReply(reply.subarray(0, cut), 0), `cut at ${cut}`).toBeNull();
   });
 });
 

@@ -5,8 +5,21 @@ import { sql, type Kysely } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import type { Database } from '../../src/store/schema.ts';
-import { parsePaging, parseSearch, parseSorting, type FieldType, type FieldWhitelist } from '../../src/domain/query-grammar.ts';
-import { applyPaging, applySearch, applySorting, likePrefix, type CustomFieldHook, type SearchColumns } from '../../src/store/query-compiler.ts';
+import {
+  parsePaging,
+  parseSearch,
+  parseSorting,
+  type FieldType,
+  type FieldWhitelist,
+} from '../../src/domain/query-grammar.ts';
+import {
+  applyPaging,
+  applySearch,
+  applySorting,
+  likePrefix,
+  type CustomFieldHook,
+  type SearchColumns,
+} from '../../src/store/query-compiler.ts';
 
 type QcTables = {
   qc_people: {
@@ -90,7 +103,8 @@ const customField: CustomFieldHook = (eb, filter) => {
     .whereRef('qc_values.person_id', '=', 'qc_people.id')
     .where('qc_values.field_id', '=', filter.fieldId);
   if (filter.value === null) return eb.not(eb.exists(rows));
-  const value = filter.type === 'integer' ? () => sql`cast(${sql.ref('qc_values.value')} as integer)` : 'qc_values.value';
+  const value =
+    filter.type === 'integer' ? () => sql`cast(${sql.ref('qc_values.value')} as integer)` : 'qc_values.value';
   return eb.exists(rows.where(filter.compare(value)));
 };
 
@@ -125,7 +139,10 @@ beforeAll(async () => {
       }),
     )
     .execute();
-  await db.insertInto('qc_values').values(VALUES.map(([person_id, field_id, value]) => ({ person_id, field_id, value }))).execute();
+  await db
+    .insertInto('qc_values')
+    .values(VALUES.map(([person_id, field_id, value]) => ({ person_id, field_id, value })))
+    .execute();
   const decimalType = store.dialect === 'postgres' ? 'numeric' : 'real';
   columns = {
     id: 'qc_people.id',
@@ -150,7 +167,11 @@ function listQuery(search: unknown, sorting?: unknown, lowerCasedFields?: Readon
   const ast = parseSearch(raw, whitelist, { customerFieldType: (id) => CUSTOM_TYPES[id] });
   const order = parseSorting(sorting === undefined ? undefined : JSON.stringify(sorting), sortable);
   const base = db.selectFrom('qc_people').select('qc_people.id');
-  return applySorting(applySearch(base, ast, columns, { dialect: store.dialect, customField, lowerCasedFields }), order, columns);
+  return applySorting(
+    applySearch(base, ast, columns, { dialect: store.dialect, customField, lowerCasedFields }),
+    order,
+    columns,
+  );
 }
 
 async function ids(search: unknown, sorting?: unknown): Promise<number[]> {
@@ -183,8 +204,12 @@ describe('applySearch: each condition', () => {
   });
 
   it('> >= < <= on datetimes (epoch ms) and dates (text)', async () => {
-    expect(await ids([{ createdAt: { condition: '>', value: '2021-01-09 10:00:00' } }])).toEqual([12, 13, 14, 15, 16, 17, 18, 19, 20]);
-    expect(await ids([{ createdAt: { condition: '>=', value: '2021-01-09 10:00:00' } }])).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(await ids([{ createdAt: { condition: '>', value: '2021-01-09 10:00:00' } }])).toEqual([
+      12, 13, 14, 15, 16, 17, 18, 19, 20,
+    ]);
+    expect(await ids([{ createdAt: { condition: '>=', value: '2021-01-09 10:00:00' } }])).toEqual([
+      10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    ]);
     expect(await ids([{ createdAt: { condition: '<', value: '2021-01-03 10:00:00' } }])).toEqual([1, 2]);
     expect(await ids([{ createdAt: { condition: '<=', value: '2021-01-03 10:00:00' } }])).toEqual([1, 2, 3]);
     expect(await ids([{ birthday: { condition: '<', value: '1980-01-01' } }])).toEqual([8, 12]);
@@ -233,11 +258,26 @@ describe('like prefixes on lower-cased columns', () => {
     const lowerCased = new Set(['email']);
     // The option promises a lower-cased column; row 3 (Carla@Atrivio.DE) breaks that promise.
     const isLower = new Set(PEOPLE.filter((p) => p[1] === p[1].toLowerCase()).map((p) => p[0]));
-    const patterns = ['%@atrivio.de', 'BERND%', 'bernd%', 'ZOE@%', 'frank_1%', 'frank\\_1%', '%', "o'brien%", 'anna', 'a%', 'ANNA@ATRIVIO.DE', 'z%'];
+    const patterns = [
+      '%@atrivio.de',
+      'BERND%',
+      'bernd%',
+      'ZOE@%',
+      'frank_1%',
+      'frank\\_1%',
+      '%',
+      "o'brien%",
+      'anna',
+      'a%',
+      'ANNA@ATRIVIO.DE',
+      'z%',
+    ];
     for (const value of patterns) {
       const search = [{ email: { condition: 'like', value } }];
       const plain = (await listQuery(search).execute()).map((r) => Number(r.id)).filter((id) => isLower.has(id));
-      const ranged = (await listQuery(search, undefined, lowerCased).execute()).map((r) => Number(r.id)).filter((id) => isLower.has(id));
+      const ranged = (await listQuery(search, undefined, lowerCased).execute())
+        .map((r) => Number(r.id))
+        .filter((id) => isLower.has(id));
       expect(ranged, value).toEqual(plain);
     }
     // The range is really there on SQLite (where LIKE cannot use a binary index by itself).
@@ -271,8 +311,12 @@ describe('applySearch: combinations', () => {
   it('no search returns everything, and works on a count query too', async () => {
     expect(await ids(undefined)).toEqual(ALL);
     const ast = parseSearch(JSON.stringify([{ languageIso: 'de' }, { active: true }]), whitelist);
-    const count = await applySearch(db.selectFrom('qc_people').select((eb) => eb.fn.countAll<number>().as('n')), ast, columns, { dialect: store.dialect })
-      .executeTakeFirstOrThrow();
+    const count = await applySearch(
+      db.selectFrom('qc_people').select((eb) => eb.fn.countAll<number>().as('n')),
+      ast,
+      columns,
+      { dialect: store.dialect },
+    ).executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(6); // 1, 4, 13, 15, 17, 19
   });
 });
@@ -291,17 +335,28 @@ describe('applySearch: customer fields through the hook', () => {
 
   it('null means "no value", and custom fields AND with regular ones', async () => {
     expect(await ids([{ 'customerFields.2': null }])).toEqual(ALL.filter((id) => ![1, 4, 6, 8].includes(id)));
-    expect(await ids([{ 'customerFields.1': { condition: 'like', value: '%b%' } }, { languageIso: 'de' }])).toEqual([1, 2]);
+    expect(await ids([{ 'customerFields.1': { condition: 'like', value: '%b%' } }, { languageIso: 'de' }])).toEqual([
+      1, 2,
+    ]);
   });
 
   it('refuses a custom-field search when the caller gave no hook', () => {
     const ast = parseSearch('[{"customerFields.1":"x"}]', whitelist, { customerFieldType: (id) => CUSTOM_TYPES[id] });
-    expect(() => applySearch(db.selectFrom('qc_people').select('id'), ast, columns, { dialect: store.dialect }).compile()).toThrow(/customField hook/);
+    expect(() =>
+      applySearch(db.selectFrom('qc_people').select('id'), ast, columns, { dialect: store.dialect }).compile(),
+    ).toThrow(/customField hook/);
   });
 
   it('refuses a field that has no mapped column (a programming error, not a user error)', () => {
     const ast = parseSearch('[{"languageIso":"de"}]', whitelist);
-    expect(() => applySearch(db.selectFrom('qc_people').select('id'), ast, { id: 'qc_people.id' }, { dialect: store.dialect }).compile()).toThrow(/no column is mapped for field languageIso/);
+    expect(() =>
+      applySearch(
+        db.selectFrom('qc_people').select('id'),
+        ast,
+        { id: 'qc_people.id' },
+        { dialect: store.dialect },
+      ).compile(),
+    ).toThrow(/no column is mapped for field languageIso/);
   });
 });
 
@@ -312,25 +367,46 @@ describe('applySorting', () => {
   });
 
   it('breaks ties with id asc', async () => {
-    expect(await ids(undefined, [{ createdAt: 'desc' }])).toEqual([20, 19, 18, 17, 16, 15, 14, 13, 12, 10, 11, 9, 8, 7, 5, 6, 4, 3, 2, 1]);
+    expect(await ids(undefined, [{ createdAt: 'desc' }])).toEqual([
+      20, 19, 18, 17, 16, 15, 14, 13, 12, 10, 11, 9, 8, 7, 5, 6, 4, 3, 2, 1,
+    ]);
   });
 
   it('applies several keys in order, NULLs first ascending and last descending', async () => {
     expect(await ids(undefined, [{ languageIso: 'asc' }, { genderId: 'DESC' }])).toEqual([
-      12, 9, // no language: gender 3, then NULL
-      2, 8, 13, 15, 1, 11, 17, 19, 4, // de
-      3, 18, 5, 10, 20, 14, // en
-      6, 7, 16, // fr
+      12,
+      9, // no language: gender 3, then NULL
+      2,
+      8,
+      13,
+      15,
+      1,
+      11,
+      17,
+      19,
+      4, // de
+      3,
+      18,
+      5,
+      10,
+      20,
+      14, // en
+      6,
+      7,
+      16, // fr
     ]);
     expect(await ids([{ active: false }], [{ birthday: 'desc' }])).toEqual([5, 14, 8, 2, 11, 18]);
   });
 
   it('sorts through an expression column (decimal text as a number)', async () => {
-    expect(await ids(undefined, [{ balance: 'asc' }])).toEqual([4, 9, 15, 10, 2, 7, 16, 8, 11, 12, 17, 18, 5, 1, 6, 19, 20, 14, 3, 13]);
+    expect(await ids(undefined, [{ balance: 'asc' }])).toEqual([
+      4, 9, 15, 10, 2, 7, 16, 8, 11, 12, 17, 18, 5, 1, 6, 19, 20, 14, 3, 13,
+    ]);
   });
 
   it('pages through the sorted result', async () => {
-    const page = (p: string) => applyPaging(listQuery(undefined, [{ createdAt: 'desc' }]), parsePaging(p, '5')).execute();
+    const page = (p: string) =>
+      applyPaging(listQuery(undefined, [{ createdAt: 'desc' }]), parsePaging(p, '5')).execute();
     expect((await page('2')).map((r) => Number(r.id))).toEqual([15, 14, 13, 12, 10]);
     expect((await page('3')).map((r) => Number(r.id))).toEqual([11, 9, 8, 7, 5]);
     expect(await page('5')).toEqual([]);
@@ -350,7 +426,10 @@ describe('injection-looking values', () => {
       expect(compiled.sql).not.toContain(value);
       expect(compiled.parameters).toContain(value);
     }
-    const count = await db.selectFrom('qc_people').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await db
+      .selectFrom('qc_people')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(20);
     expect(await ids(undefined)).toEqual(ALL);
   });

@@ -51,7 +51,9 @@ const headBlock = (raw: Buffer) => raw.toString('utf8').split('\r\n\r\n')[0]!;
 const lf = (s: string) => s.replace(/\r\n/g, '\n');
 
 function addresses(value: AddressObject | AddressObject[] | undefined) {
-  return (Array.isArray(value) ? value : value ? [value] : []).flatMap((a) => a.value).map((a) => ({ address: a.address, name: a.name }));
+  return (Array.isArray(value) ? value : value ? [value] : [])
+    .flatMap((a) => a.value)
+    .map((a) => ({ address: a.address, name: a.name }));
 }
 const expectedAddresses = (list: Address[]) => list.map((a) => ({ address: a.email, name: a.name ?? '' }));
 
@@ -59,7 +61,12 @@ const expectedAddresses = (list: Address[]) => list.map((a) => ({ address: a.ema
 function headerValue(parsed: ParsedMail, name: string): string | undefined {
   const line = parsed.headerLines.find((h) => h.key === name.toLowerCase())?.line;
   if (line === undefined) return undefined;
-  return libmime.decodeWords(line.replace(/\r\n(?=[ \t])/g, '').slice(name.length + 1).trim());
+  return libmime.decodeWords(
+    line
+      .replace(/\r\n(?=[ \t])/g, '')
+      .slice(name.length + 1)
+      .trim(),
+  );
 }
 
 describe('composeBulkMessage', () => {
@@ -82,8 +89,21 @@ describe('composeBulkMessage', () => {
 
   it('puts the headers in the agreed order and writes the date as RFC 5322 in UTC', () => {
     const head = headBlock(compose());
-    const names = head.split('\r\n').filter((l) => !/^[ \t]/.test(l)).map((l) => l.slice(0, l.indexOf(':')));
-    expect(names).toEqual(['From', 'To', 'Reply-To', 'Subject', 'Message-ID', 'Date', ...base.headers.map((h) => h.name), 'MIME-Version', 'Content-Type']);
+    const names = head
+      .split('\r\n')
+      .filter((l) => !/^[ \t]/.test(l))
+      .map((l) => l.slice(0, l.indexOf(':')));
+    expect(names).toEqual([
+      'From',
+      'To',
+      'Reply-To',
+      'Subject',
+      'Message-ID',
+      'Date',
+      ...base.headers.map((h) => h.name),
+      'MIME-Version',
+      'Content-Type',
+    ]);
     expect(head).toContain('\r\nDate: Wed, 25 Nov 2026 18:09:18 +0000\r\n');
     expect(head).toContain('\r\nMessage-ID: <0192f3a4-5b6c-7d8e-9f00-112233445566@shop.example.com>\r\n');
     expect(headBlock(compose({ replyTo: [] }))).not.toContain('Reply-To:');
@@ -91,8 +111,12 @@ describe('composeBulkMessage', () => {
 
   it('writes the text part first, then the HTML part, both quoted-printable UTF-8', () => {
     const message = compose().toString('utf8');
-    const plain = message.indexOf('Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n');
-    const html = message.indexOf('Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n');
+    const plain = message.indexOf(
+      'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
+    );
+    const html = message.indexOf(
+      'Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n',
+    );
     expect(plain).toBeGreaterThan(0);
     expect(html).toBeGreaterThan(plain);
     expect(/[^\x00-\x7f]/.test(message), 'non-ASCII in the message').toBe(false); // 7-bit throughout
@@ -137,7 +161,10 @@ describe('composeBulkMessage', () => {
     const [url, mailto] = LIST_UNSUBSCRIBE.split(', ');
     expect(head).toContain(`\r\nList-Unsubscribe: ${url},\r\n ${mailto}\r\n`);
     const parsed = await simpleParser(compose());
-    expect((parsed.headers.get('list') as { unsubscribe?: unknown } | undefined)?.unsubscribe).toMatchObject({ url: url!.slice(1, -1), mail: mailto!.slice(8, -1) });
+    expect((parsed.headers.get('list') as { unsubscribe?: unknown } | undefined)?.unsubscribe).toMatchObject({
+      url: url!.slice(1, -1),
+      mail: mailto!.slice(8, -1),
+    });
   });
 
   it.each([
@@ -155,10 +182,14 @@ describe('composeBulkMessage', () => {
   });
 
   it('encodes non-ASCII display names and quotes ASCII ones with specials', async () => {
-    const head = headBlock(compose({ from: { email: 'a@example.com', name: 'Shop, Inc.' }, to: { email: 'b@example.org', name: 'Zoë' } }));
+    const head = headBlock(
+      compose({ from: { email: 'a@example.com', name: 'Shop, Inc.' }, to: { email: 'b@example.org', name: 'Zoë' } }),
+    );
     expect(head).toContain('From: "Shop, Inc." <a@example.com>\r\n');
     expect(head).toMatch(/\r\nTo: =\?UTF-8\?[QB]\?[^?]+\?= <b@example\.org>\r\n/);
-    const plain = headBlock(compose({ from: { email: 'a@example.com', name: 'Bench Shop' }, to: { email: 'b@example.org' } }));
+    const plain = headBlock(
+      compose({ from: { email: 'a@example.com', name: 'Bench Shop' }, to: { email: 'b@example.org' } }),
+    );
     expect(plain).toMatch(/^From: Bench Shop <a@example\.com>\r\nTo: b@example\.org\r\n/);
   });
 
@@ -225,10 +256,15 @@ describe('composeBulkMessage', () => {
   });
 
   it('is accepted by the DKIM signer: an independent verifier passes the signed message', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'der' } });
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+    });
     const signer = createSigner({ domain: 'shop.example.com', selector: 'sel', privateKeyPem: privateKey });
     const resolver = async (name: string, type: string) => {
-      if (type === 'TXT' && name === 'sel._domainkey.shop.example.com') return [[`v=DKIM1; k=rsa; p=${publicKey.toString('base64')}`]];
+      if (type === 'TXT' && name === 'sel._domainkey.shop.example.com')
+        return [[`v=DKIM1; k=rsa; p=${publicKey.toString('base64')}`]];
       throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
     };
     const signed = await signer(compose());

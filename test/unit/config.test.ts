@@ -33,10 +33,30 @@ describe('configuration', () => {
   });
 
   it('parses several relays with credentials and TLS options', () => {
-    const relays = parseRelays('smtp://us%40er:p%3Ass@relay1.example.com:2525?starttls=require, smtps://relay2.example.com?rejectUnauthorized=false');
+    const relays = parseRelays(
+      'smtp://us%40er:p%3Ass@relay1.example.com:2525?starttls=require, smtps://relay2.example.com?rejectUnauthorized=false',
+    );
     expect(relays).toEqual([
-      { url: 'smtp://relay1.example.com:2525', secure: false, host: 'relay1.example.com', port: 2525, user: 'us@er', pass: 'p:ss', starttls: 'require', rejectUnauthorized: true },
-      { url: 'smtps://relay2.example.com:465', secure: true, host: 'relay2.example.com', port: 465, user: undefined, pass: undefined, starttls: 'opportunistic', rejectUnauthorized: false },
+      {
+        url: 'smtp://relay1.example.com:2525',
+        secure: false,
+        host: 'relay1.example.com',
+        port: 2525,
+        user: 'us@er',
+        pass: 'p:ss',
+        starttls: 'require',
+        rejectUnauthorized: true,
+      },
+      {
+        url: 'smtps://relay2.example.com:465',
+        secure: true,
+        host: 'relay2.example.com',
+        port: 465,
+        user: undefined,
+        pass: undefined,
+        starttls: 'opportunistic',
+        rejectUnauthorized: false,
+      },
     ]);
   });
 

@@ -22,7 +22,11 @@ describe('relaxed body canonicalisation', () => {
 });
 
 describe('DKIM signer', () => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'der' } });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+  });
   const signer = createSigner({ domain: 'example.com', selector: 'sel', privateKeyPem: privateKey });
   const record = `v=DKIM1; k=rsa; p=${publicKey.toString('base64')}`;
   const resolver = async (name: string, type: string) => {
@@ -33,10 +37,16 @@ describe('DKIM signer', () => {
 
   it.each([
     ['plain CRLF', 'From: A <a@example.com>\r\nTo: b@example.org\r\nSubject: Hi\r\n\r\nHello\r\n'],
-    ['whitespace and trailing lines', 'From: a@example.com\r\nSubject:   spaced\t out  \r\n\r\nHello  there \t\r\n\tindented\r\n\r\n\r\n'],
+    [
+      'whitespace and trailing lines',
+      'From: a@example.com\r\nSubject:   spaced\t out  \r\n\r\nHello  there \t\r\n\tindented\r\n\r\n\r\n',
+    ],
     ['bare LF', 'From: a@example.com\nTo: b@example.org\nSubject: lf\n\nline one\nline two\n'],
     ['empty body', 'From: a@example.com\r\nSubject: nothing\r\n\r\n'],
-    ['folded header, repeated field', 'From: a@example.com\r\nTo: first@example.org\r\nTo: x@example.org,\r\n  y@example.org\r\nSubject: a very long subject\r\n\tcontinued\r\n\r\nbody'],
+    [
+      'folded header, repeated field',
+      'From: a@example.com\r\nTo: first@example.org\r\nTo: x@example.org,\r\n  y@example.org\r\nSubject: a very long subject\r\n\tcontinued\r\n\r\nbody',
+    ],
   ])('signs %s so that a verifier passes it', async (_name, message) => {
     const signed = await signer(Buffer.from(message));
     expect(signed.toString('latin1')).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example.com;/);
@@ -47,7 +57,9 @@ describe('DKIM signer', () => {
   });
 
   it('fails verification when the body changes after signing', async () => {
-    const signed = (await signer(Buffer.from('From: a@example.com\r\nSubject: x\r\n\r\nAmount: 10\r\n'))).toString('latin1');
+    const signed = (await signer(Buffer.from('From: a@example.com\r\nSubject: x\r\n\r\nAmount: 10\r\n'))).toString(
+      'latin1',
+    );
     const result = await verify(Buffer.from(signed.replace('Amount: 10', 'Amount: 99')));
     // mailauth reports a body hash mismatch as "neutral" with a comment (RFC 6376 6.1.3: PERMFAIL).
     expect(result.status).toMatchObject({ result: 'neutral', comment: expect.stringMatching(/body hash/i) });

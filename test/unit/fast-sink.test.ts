@@ -21,7 +21,15 @@ function rawMessage(i: number, opts: { dkim?: boolean; bodyRepeat?: number } = {
     ` <msg-${i}@x.example>`,
     '',
   ];
-  const body = ['Hello,', '.starts with a dot', '..', '.', 'after the dots', ...Array.from({ length: opts.bodyRepeat ?? 1 }, (_, k) => `line ${k} ${'x'.repeat(70)}`), '.last line starts with a dot'];
+  const body = [
+    'Hello,',
+    '.starts with a dot',
+    '..',
+    '.',
+    'after the dots',
+    ...Array.from({ length: opts.bodyRepeat ?? 1 }, (_, k) => `line ${k} ${'x'.repeat(70)}`),
+    '.last line starts with a dot',
+  ];
   return Buffer.from([...headers, ...body].join('\r\n') + '\r\n', 'latin1');
 }
 
@@ -79,8 +87,16 @@ describe('fast sink', () => {
     sink = await startFastSink(1000);
     expect(sink.url).toMatch(/^smtp:\/\/127\.0\.0\.1:\d+\?starttls=off$/);
     const port = Number(new URL(sink.url).port);
-    const transport = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port, secure: false, ignoreTLS: true, maxConnections: 4 });
-    const send = (i: number, raw: Buffer) => transport.sendMail({ envelope: { from: 'sender@x.example', to: [`User.${i}@x.example`] }, raw });
+    const transport = nodemailer.createTransport({
+      pool: true,
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      ignoreTLS: true,
+      maxConnections: 4,
+    });
+    const send = (i: number, raw: Buffer) =>
+      transport.sendMail({ envelope: { from: 'sender@x.example', to: [`User.${i}@x.example`] }, raw });
     const sent: Buffer[] = [];
     try {
       // The first one alone, so it is the sample; some big ones span many TCP chunks.
@@ -88,7 +104,9 @@ describe('fast sink', () => {
       sent.push(first);
       const info = await send(0, first);
       expect(info.response).toBe('250 2.0.0 Ok: queued');
-      const rest = Array.from({ length: 199 }, (_, k) => rawMessage(k + 1, { dkim: k % 2 === 0, bodyRepeat: k % 50 === 0 ? 2000 : 3 }));
+      const rest = Array.from({ length: 199 }, (_, k) =>
+        rawMessage(k + 1, { dkim: k % 2 === 0, bodyRepeat: k % 50 === 0 ? 2000 : 3 }),
+      );
       sent.push(...rest);
       await Promise.all(rest.map((raw, k) => send(k + 1, raw)));
       // The same recipient a second time, in a message of its own.
@@ -96,7 +114,10 @@ describe('fast sink', () => {
       sent.push(again);
       await send(7, again);
       // And one to an address that is not a numbered recipient.
-      await transport.sendMail({ envelope: { from: 'sender@x.example', to: ['someone@x.example'] }, raw: rawMessage(1001) });
+      await transport.sendMail({
+        envelope: { from: 'sender@x.example', to: ['someone@x.example'] },
+        raw: rawMessage(1001),
+      });
       sent.push(rawMessage(1001));
     } finally {
       transport.close();
@@ -134,7 +155,12 @@ describe('fast sink', () => {
       socket.write(piece);
       await sleep(20);
     }
-    expect([await next(), await next(), await next(), await next()]).toEqual(['250 2.0.0 Ok', '250 2.0.0 Ok', '354 End data with <CR><LF>.<CR><LF>', '250 2.0.0 Ok: queued']);
+    expect([await next(), await next(), await next(), await next()]).toEqual([
+      '250 2.0.0 Ok',
+      '250 2.0.0 Ok',
+      '354 End data with <CR><LF>.<CR><LF>',
+      '250 2.0.0 Ok: queued',
+    ]);
     expect(sink.received).toBe(1);
     expect(sink.sample?.toString('latin1')).toBe('Subject: t\r\nMessage-ID: <raw-1@d>\r\n\r\n.a\r\n.\r\nend\r\n');
     expect(sink.messageIds).toEqual(new Set(['raw-1@d']));
@@ -142,7 +168,16 @@ describe('fast sink', () => {
 
     // A whole transaction and what follows it in one write, and the small commands.
     socket.write('rset\r\nMail From:<a@b>\r\nrcpt to:<C.2@D>\r\ndata\r\n.\r\nNOOP\r\nVRFY x\r\nquit\r\n');
-    expect([await next(), await next(), await next(), await next(), await next(), await next(), await next(), await next()]).toEqual([
+    expect([
+      await next(),
+      await next(),
+      await next(),
+      await next(),
+      await next(),
+      await next(),
+      await next(),
+      await next(),
+    ]).toEqual([
       '250 2.0.0 Ok',
       '250 2.0.0 Ok',
       '250 2.0.0 Ok',
@@ -172,7 +207,12 @@ describe('fast sink', () => {
       socket.write(`MAIL FROM:<a@b>\r\nRCPT TO:<u.${k}@d>\r\nDATA\r\n${wire.slice(0, at)}`);
       await sleep(3);
       socket.write(wire.slice(at));
-      expect([await next(), await next(), await next(), await next()]).toEqual(['250 2.0.0 Ok', '250 2.0.0 Ok', '354 End data with <CR><LF>.<CR><LF>', '250 2.0.0 Ok: queued']);
+      expect([await next(), await next(), await next(), await next()]).toEqual([
+        '250 2.0.0 Ok',
+        '250 2.0.0 Ok',
+        '354 End data with <CR><LF>.<CR><LF>',
+        '250 2.0.0 Ok: queued',
+      ]);
       bytes += meant(k).length;
     }
     socket.destroy();

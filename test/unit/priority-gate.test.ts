@@ -21,7 +21,14 @@ describe('PriorityGate', () => {
         finish.set(name, d.resolve);
         return d.promise.then(() => name);
       });
-    const runs = [send('bulk1', 10), send('bulk2', 10), send('bulk3', 10), send('bulk4', 10), send('urgent1', 0), send('urgent2', 0)];
+    const runs = [
+      send('bulk1', 10),
+      send('bulk2', 10),
+      send('bulk3', 10),
+      send('bulk4', 10),
+      send('urgent1', 0),
+      send('urgent2', 0),
+    ];
     await Promise.resolve();
     expect(started).toEqual(['bulk1', 'bulk2']);
     expect(gate.active).toBe(2);

@@ -18,7 +18,8 @@ function checkShape(encoded: string) {
     // Only "=XX" escapes and a final soft-break "=": a literal "=" would make "=_" possible.
     expect(line.replace(/=[0-9A-F]{2}/g, '').replace(/=$/, ''), `stray "=" on line ${i}`).not.toContain('=');
     // Soft breaks are not wasted: a broken line was filled to within one escape of the limit.
-    if (line.endsWith('=') && i < lines.length - 1) expect(line.length, `short soft-broken line ${i}`).toBeGreaterThanOrEqual(74);
+    if (line.endsWith('=') && i < lines.length - 1)
+      expect(line.length, `short soft-broken line ${i}`).toBeGreaterThanOrEqual(74);
   });
 }
 
@@ -42,9 +43,41 @@ function random(seed: number) {
 }
 
 const PIECES = [
-  'hello', ' ', ' ', '  ', '\t', 'ä', 'Größe', 'ü', 'ß', '🎉', '👩‍👩‍👧', '漢字', '日本語のテキスト', '=', '==', '=3D', '.', '-', '--',
-  '\r', '\n', '\r\n', '\r\r\n', ' \n', '\t\r\n', 'x'.repeat(75), 'y'.repeat(76), 'z'.repeat(77), 'w'.repeat(200),
-  '<a href="https://example.com/?a=1&b=2">link</a>', '\u0000', '\u007f', '\u00a0', '~', '!',
+  'hello',
+  ' ',
+  ' ',
+  '  ',
+  '\t',
+  'ä',
+  'Größe',
+  'ü',
+  'ß',
+  '🎉',
+  '👩‍👩‍👧',
+  '漢字',
+  '日本語のテキスト',
+  '=',
+  '==',
+  '=3D',
+  '.',
+  '-',
+  '--',
+  '\r',
+  '\n',
+  '\r\n',
+  '\r\r\n',
+  ' \n',
+  '\t\r\n',
+  'x'.repeat(75),
+  'y'.repeat(76),
+  'z'.repeat(77),
+  'w'.repeat(200),
+  '<a href="https://example.com/?a=1&b=2">link</a>',
+  '\u0000',
+  '\u007f',
+  '\u00a0',
+  '~',
+  '!',
 ];
 
 function randomText(next: () => number): string {
@@ -99,7 +132,7 @@ describe('encodeQuotedPrintable', () => {
     'plain text',
     'trailing spaces   \nand tabs\t\t\r\nend  ',
     'x'.repeat(5000),
-    ('=').repeat(300),
+    '='.repeat(300),
     'ü'.repeat(300),
     '🎉'.repeat(100),
     '漢字かな交じり文'.repeat(40),

@@ -32,7 +32,9 @@ function noDelayConnection(config: RelayConfig, connectTimeoutMs: number) {
       socket.destroy();
       callback(error);
     };
-    socket.setTimeout(connectTimeoutMs, () => fail(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' })));
+    socket.setTimeout(connectTimeoutMs, () =>
+      fail(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' })),
+    );
     socket.once('error', fail);
     socket.once('connect', () => {
       socket.setTimeout(0);
@@ -79,7 +81,10 @@ function answerOf(e: SmtpError): SmtpReply | null {
   return null;
 }
 
-export function createRelayTransport(relays: RelayConfig[], opts: { log: Logger; timeoutMs: number; maxConnections?: number }): Transport {
+export function createRelayTransport(
+  relays: RelayConfig[],
+  opts: { log: Logger; timeoutMs: number; maxConnections?: number },
+): Transport {
   const maxConnections = opts.maxConnections ?? 8;
   // One send holds one connection (of the first healthy relay, or of each relay it fails over to),
   // so as many sends as one pool has connections keep it busy and leave nothing queued inside it.

@@ -8,10 +8,16 @@ import type { BlacklistRow } from '../../store/blacklist.ts';
 import { formatDate, one } from './envelope.ts';
 import { IdParam, ListOf, ListQuery, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
 
-const PatternText = Type.String({ maxLength: 256, description: 'An email address, or *@domain for a whole domain; stored lower-cased' });
+const PatternText = Type.String({
+  maxLength: 256,
+  description: 'An email address, or *@domain for a whole domain; stored lower-cased',
+});
 const EntryCreate = Type.Object(
   { pattern: Type.Optional(PatternText), email: Type.Optional({ ...PatternText, description: 'Alias of pattern' }) },
-  { description: 'pattern (or its alias email) is required. Matching live subscribers are archived (status 3, statusAddition 3).' },
+  {
+    description:
+      'pattern (or its alias email) is required. Matching live subscribers are archived (status 3, statusAddition 3).',
+  },
 );
 
 const EntrySchema = Type.Object({
@@ -45,23 +51,59 @@ export function registerBlacklistRoutes(app: FastifyInstance, ctx: Context): voi
         response: { 200: ListOf(EntrySchema), ...marketingErrors(401, 403, 422) },
       },
     },
-    async (request) => listReply(request, ctx, 'Blacklist', await blacklist.listBlacklist(ctx, request.apiKey.accountId, request.query as ListQueryValues), presentEntry),
+    async (request) =>
+      listReply(
+        request,
+        ctx,
+        'Blacklist',
+        await blacklist.listBlacklist(ctx, request.apiKey.accountId, request.query as ListQueryValues),
+        presentEntry,
+      ),
   );
 
   app.post(
     '/api/v1/blacklist',
-    { config, schema: { tags, summary: 'Blacklist an address or a domain', body: EntryCreate, response: { 201: Created, ...marketingErrors(400, 401, 403, 409, 415, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Blacklist an address or a domain',
+        body: EntryCreate,
+        response: { 201: Created, ...marketingErrors(400, 401, 403, 409, 415, 422) },
+      },
+    },
     async (request, reply) => {
-      const added = await blacklist.addToBlacklist(ctx, request.apiKey.accountId, request.body as Static<typeof EntryCreate>);
-      return reply.code(201).send({ ...one('Blacklist', presentEntry(added.row)), meta: { archivedSubscribers: added.archivedSubscribers } });
+      const added = await blacklist.addToBlacklist(
+        ctx,
+        request.apiKey.accountId,
+        request.body as Static<typeof EntryCreate>,
+      );
+      return reply
+        .code(201)
+        .send({
+          ...one('Blacklist', presentEntry(added.row)),
+          meta: { archivedSubscribers: added.archivedSubscribers },
+        });
     },
   );
 
   app.delete(
     '/api/v1/blacklist/:id',
-    { config, schema: { tags, summary: 'Remove a blacklist entry (archived subscribers stay archived)', params: IdParam, response: { 204: Type.Null(), ...marketingErrors(401, 403, 404) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Remove a blacklist entry (archived subscribers stay archived)',
+        params: IdParam,
+        response: { 204: Type.Null(), ...marketingErrors(401, 403, 404) },
+      },
+    },
     async (request, reply) => {
-      await blacklist.removeFromBlacklist(ctx, request.apiKey.accountId, parseId((request.params as Static<typeof IdParam>).id, 'Blacklist entry'));
+      await blacklist.removeFromBlacklist(
+        ctx,
+        request.apiKey.accountId,
+        parseId((request.params as Static<typeof IdParam>).id, 'Blacklist entry'),
+      );
       return reply.code(204).send();
     },
   );

@@ -21,7 +21,8 @@ export function marketingErrors(...statuses: number[]): Record<number, TSchema> 
   return Object.fromEntries(statuses.map((s) => [s, MarketingErrorBody]));
 }
 
-const SEARCH_DESCRIPTION = 'URL-encoded JSON array of objects, e.g. [{"name":{"condition":"like","value":"%news%"}}]; objects are ANDed, arrays of values ORed';
+const SEARCH_DESCRIPTION =
+  'URL-encoded JSON array of objects, e.g. [{"name":{"condition":"like","value":"%news%"}}]; objects are ANDed, arrays of values ORed';
 
 export const PagingQuery = Type.Object({
   page: Type.Optional(Type.String({ description: '1-based page, default 1' })),
@@ -32,7 +33,9 @@ export const ListQuery = Type.Object({
   page: Type.Optional(Type.String({ description: '1-based page, default 1' })),
   limit: Type.Optional(Type.String({ description: 'Items per page, default 10, at most 1000' })),
   search: Type.Optional(Type.String({ description: SEARCH_DESCRIPTION })),
-  sorting: Type.Optional(Type.String({ description: 'URL-encoded JSON array of {"field":"asc"|"desc"}; default id asc' })),
+  sorting: Type.Optional(
+    Type.String({ description: 'URL-encoded JSON array of {"field":"asc"|"desc"}; default id asc' }),
+  ),
 });
 
 export const IdParam = Type.Object({ id: Type.String({ maxLength: 32, description: 'Integer id' }) });
@@ -46,14 +49,31 @@ const PaginationSchema = Type.Object({
   perPage: Type.Integer(),
   currentPage: Type.Integer(),
   totalPages: Type.Integer(),
-  links: Type.Object({ next: Type.String(), previous: Type.String() }, { description: 'Full URLs, or "" when there is no such page' }),
+  links: Type.Object(
+    { next: Type.String(), previous: Type.String() },
+    { description: 'Full URLs, or "" when there is no such page' },
+  ),
 });
 
 export const OneOf = <T extends TSchema>(item: T) => Type.Object({ data: item });
-export const ListOf = <T extends TSchema>(item: T) => Type.Object({ data: Type.Array(item), meta: Type.Object({ pagination: PaginationSchema }) });
+export const ListOf = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), meta: Type.Object({ pagination: PaginationSchema }) });
 
 /** The list envelope of one page, each row presented and tagged with objectType. */
-export function listReply<R, V extends object>(request: FastifyRequest, ctx: Context, objectType: string, page: Page<R>, present: (row: R) => V) {
-  const meta = pagination(request, ctx.config.publicUrl, page.total, page.rows.length, page.paging.page, page.paging.limit);
+export function listReply<R, V extends object>(
+  request: FastifyRequest,
+  ctx: Context,
+  objectType: string,
+  page: Page<R>,
+  present: (row: R) => V,
+) {
+  const meta = pagination(
+    request,
+    ctx.config.publicUrl,
+    page.total,
+    page.rows.length,
+    page.paging.page,
+    page.paging.limit,
+  );
   return list(objectType, page.rows.map(present), meta);
 }

@@ -5,10 +5,22 @@ import type { Context } from '../../services/context.ts';
 import * as fields from '../../services/customer-fields.ts';
 import { parseId, type ListQuery as ListQueryValues } from '../../services/marketing-params.ts';
 import { formatDate, one } from './envelope.ts';
-import { IdParam, ListOf, ListQuery, Nullable, OneOf, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
+import {
+  IdParam,
+  ListOf,
+  ListQuery,
+  Nullable,
+  OneOf,
+  Timestamp,
+  listReply,
+  marketingErrors,
+} from './common-schemas.ts';
 
 const FieldType = Type.Integer({ enum: [1, 2, 3], description: '1 subscriber, 2 account, 3 mailing' });
-const ValueType = Type.Integer({ enum: [1, 2, 3, 4, 5, 6], description: '1 string, 2 integer, 3 date (YYYY-MM-DD), 4 boolean, 5 string list, 6 currency (decimal string)' });
+const ValueType = Type.Integer({
+  enum: [1, 2, 3, 4, 5, 6],
+  description: '1 string, 2 integer, 3 date (YYYY-MM-DD), 4 boolean, 5 string list, 6 currency (decimal string)',
+});
 const Flag = (description: string) => Type.Optional(Type.Boolean({ description: `${description}; default true` }));
 
 const TranslationInput = Nullable(
@@ -18,7 +30,8 @@ const TranslationInput = Nullable(
   }),
 );
 const TranslationsInput = Type.Record(Type.String({ maxLength: 8 }), TranslationInput, {
-  description: "Keyed by the account's languages (de, en); at least one needs a name. On PUT, each language sent replaces that language (null removes it).",
+  description:
+    "Keyed by the account's languages (de, en); at least one needs a name. On PUT, each language sent replaces that language (null removes it).",
 });
 
 const FieldCreate = Type.Object(
@@ -41,7 +54,10 @@ const FieldUpdate = Type.Object(
     isEditable: Type.Optional(Type.Boolean()),
     translations: Type.Optional(TranslationsInput),
   },
-  { description: 'Changes only the fields it sends. type and fieldType cannot change while the field has values or a dynamic group uses it (423).' },
+  {
+    description:
+      'Changes only the fields it sends. type and fieldType cannot change while the field has values or a dynamic group uses it (423).',
+  },
 );
 
 const TranslationSchema = Type.Object({ name: Nullable(Type.String()), description: Nullable(Type.String()) });
@@ -53,7 +69,9 @@ const FieldSchema = Type.Object({
   isAvailableForImport: Type.Boolean(),
   isAvailableForExport: Type.Boolean(),
   isEditable: Type.Boolean(),
-  translations: Type.Record(Type.String(), TranslationSchema, { description: 'Every account language; name and description null when not translated' }),
+  translations: Type.Record(Type.String(), TranslationSchema, {
+    description: 'Every account language; name and description null when not translated',
+  }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -82,37 +100,98 @@ export function registerCustomerFieldRoutes(app: FastifyInstance, ctx: Context):
     '/api/v1/customerFields',
     {
       config,
-      schema: { tags, summary: 'List customer fields (search: id, fieldType, type, createdAt, updatedAt)', querystring: ListQuery, response: { 200: ListOf(FieldSchema), ...marketingErrors(401, 403, 422) } },
+      schema: {
+        tags,
+        summary: 'List customer fields (search: id, fieldType, type, createdAt, updatedAt)',
+        querystring: ListQuery,
+        response: { 200: ListOf(FieldSchema), ...marketingErrors(401, 403, 422) },
+      },
     },
-    async (request) => listReply(request, ctx, 'CustomerField', await fields.listCustomerFields(ctx, request.apiKey.accountId, request.query as ListQueryValues), presentField),
+    async (request) =>
+      listReply(
+        request,
+        ctx,
+        'CustomerField',
+        await fields.listCustomerFields(ctx, request.apiKey.accountId, request.query as ListQueryValues),
+        presentField,
+      ),
   );
 
   app.post(
     '/api/v1/customerFields',
-    { config, schema: { tags, summary: 'Create a customer field', body: FieldCreate, response: { 201: OneOf(FieldSchema), ...marketingErrors(400, 401, 403, 415, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a customer field',
+        body: FieldCreate,
+        response: { 201: OneOf(FieldSchema), ...marketingErrors(400, 401, 403, 415, 422) },
+      },
+    },
     async (request, reply) => {
-      const v = await fields.createCustomerField(ctx, request.apiKey.accountId, request.body as Static<typeof FieldCreate>);
+      const v = await fields.createCustomerField(
+        ctx,
+        request.apiKey.accountId,
+        request.body as Static<typeof FieldCreate>,
+      );
       return reply.code(201).send(one('CustomerField', presentField(v)));
     },
   );
 
   app.get(
     '/api/v1/customerFields/:id',
-    { config, schema: { tags, summary: 'Read a customer field', params: IdParam, response: { 200: OneOf(FieldSchema), ...marketingErrors(401, 403, 404) } } },
-    async (request) => one('CustomerField', presentField(await fields.getCustomerField(ctx, request.apiKey.accountId, fieldId(request.params)))),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Read a customer field',
+        params: IdParam,
+        response: { 200: OneOf(FieldSchema), ...marketingErrors(401, 403, 404) },
+      },
+    },
+    async (request) =>
+      one(
+        'CustomerField',
+        presentField(await fields.getCustomerField(ctx, request.apiKey.accountId, fieldId(request.params))),
+      ),
   );
 
   app.put(
     '/api/v1/customerFields/:id',
-    { config, schema: { tags, summary: 'Change a customer field (only the fields sent)', params: IdParam, body: FieldUpdate, response: { 200: OneOf(FieldSchema), ...marketingErrors(400, 401, 403, 404, 415, 422, 423) } } },
-    async (request) => one('CustomerField', presentField(await fields.updateCustomerField(ctx, request.apiKey.accountId, fieldId(request.params), request.body as Static<typeof FieldUpdate>))),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Change a customer field (only the fields sent)',
+        params: IdParam,
+        body: FieldUpdate,
+        response: { 200: OneOf(FieldSchema), ...marketingErrors(400, 401, 403, 404, 415, 422, 423) },
+      },
+    },
+    async (request) =>
+      one(
+        'CustomerField',
+        presentField(
+          await fields.updateCustomerField(
+            ctx,
+            request.apiKey.accountId,
+            fieldId(request.params),
+            request.body as Static<typeof FieldUpdate>,
+          ),
+        ),
+      ),
   );
 
   app.delete(
     '/api/v1/customerFields/:id',
     {
       config,
-      schema: { tags, summary: 'Delete a customer field and every value of it (423 while a dynamic group filters on it)', params: IdParam, response: { 204: Type.Null(), ...marketingErrors(401, 403, 404, 423) } },
+      schema: {
+        tags,
+        summary: 'Delete a customer field and every value of it (423 while a dynamic group filters on it)',
+        params: IdParam,
+        response: { 204: Type.Null(), ...marketingErrors(401, 403, 404, 423) },
+      },
     },
     async (request, reply) => {
       await fields.deleteCustomerField(ctx, request.apiKey.accountId, fieldId(request.params));

@@ -29,7 +29,14 @@ export interface Pagination {
 }
 
 /** Builds meta.pagination; links are full URLs (PUBLIC_URL + path with page changed) or "". */
-export function pagination(request: FastifyRequest, publicUrl: string, total: number, count: number, page: number, limit: number): Pagination {
+export function pagination(
+  request: FastifyRequest,
+  publicUrl: string,
+  total: number,
+  count: number,
+  page: number,
+  limit: number,
+): Pagination {
   const totalPages = Math.max(1, Math.ceil(total / limit));
   const link = (p: number) => {
     const url = new URL(request.url, publicUrl);
@@ -42,7 +49,10 @@ export function pagination(request: FastifyRequest, publicUrl: string, total: nu
     perPage: limit,
     currentPage: page,
     totalPages,
-    links: { next: page < totalPages ? link(page + 1) : '', previous: page > 1 ? link(Math.min(page - 1, totalPages)) : '' },
+    links: {
+      next: page < totalPages ? link(page + 1) : '',
+      previous: page > 1 ? link(Math.min(page - 1, totalPages)) : '',
+    },
   };
 }
 

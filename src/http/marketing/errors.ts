@@ -4,32 +4,72 @@
 import type { FastifyReply } from 'fastify';
 
 export const MARKETING_ERROR_CODES = {
-  401: { status: 401, message: 'Invalid credentials.', when: 'The API key is missing, malformed, unknown or revoked (HTTP 401); or it lacks the permission for the endpoint (HTTP 403).' },
+  401: {
+    status: 401,
+    message: 'Invalid credentials.',
+    when: 'The API key is missing, malformed, unknown or revoked (HTTP 401); or it lacks the permission for the endpoint (HTTP 403).',
+  },
   1000: { status: 500, message: 'Unknown error', when: 'An unexpected error.' },
-  1001: { status: 500, message: 'Internal error', when: 'Something went wrong on our side; the request can be retried.' },
-  1002: { status: 422, message: 'The given data was invalid.', when: 'Validation failed (422); also malformed JSON (400), a body that is not JSON (415) and a bulk request over the item limit (413).' },
-  1020: { status: 404, message: 'Error getting resource.', when: 'No such resource in this account, or no such endpoint (404); a known path with another method (405).' },
+  1001: {
+    status: 500,
+    message: 'Internal error',
+    when: 'Something went wrong on our side; the request can be retried.',
+  },
+  1002: {
+    status: 422,
+    message: 'The given data was invalid.',
+    when: 'Validation failed (422); also malformed JSON (400), a body that is not JSON (415) and a bulk request over the item limit (413).',
+  },
+  1020: {
+    status: 404,
+    message: 'Error getting resource.',
+    when: 'No such resource in this account, or no such endpoint (404); a known path with another method (405).',
+  },
   1021: { status: 400, message: 'Error creating resource.', when: 'The resource could not be created.' },
   1022: { status: 400, message: 'Error updating resource.', when: 'The resource could not be changed.' },
   1023: { status: 400, message: 'Error deleting resource.', when: 'The resource could not be deleted.' },
-  1024: { status: 409, message: 'The resource is already existing.', when: 'A unique value (an email, a group name) is taken.' },
-  1025: { status: 423, message: 'Resource is locked.', when: 'The change needs an advanced permission of the key, or the resource may not be changed.' },
-  1100: { status: 429, message: 'Too many failed authentications.', when: 'This client IP is locked after repeated failed authentications.' },
+  1024: {
+    status: 409,
+    message: 'The resource is already existing.',
+    when: 'A unique value (an email, a group name) is taken.',
+  },
+  1025: {
+    status: 423,
+    message: 'Resource is locked.',
+    when: 'The change needs an advanced permission of the key, or the resource may not be changed.',
+  },
+  1100: {
+    status: 429,
+    message: 'Too many failed authentications.',
+    when: 'This client IP is locked after repeated failed authentications.',
+  },
 } as const;
 
 export type MarketingErrorCode = keyof typeof MARKETING_ERROR_CODES;
 export type FieldErrors = Record<string, string[]>;
 
-export function sendMarketingError(reply: FastifyReply, code: MarketingErrorCode, opts: { status?: number; message?: string; errors?: FieldErrors } = {}): FastifyReply {
+export function sendMarketingError(
+  reply: FastifyReply,
+  code: MarketingErrorCode,
+  opts: { status?: number; message?: string; errors?: FieldErrors } = {},
+): FastifyReply {
   const entry = MARKETING_ERROR_CODES[code];
   const status = opts.status ?? entry.status;
   return reply
     .code(status)
     .type('application/json; charset=utf-8')
-    .send({ status: 'error', code, message: opts.message ?? entry.message, errors: opts.errors ?? [], statusCode: status });
+    .send({
+      status: 'error',
+      code,
+      message: opts.message ?? entry.message,
+      errors: opts.errors ?? [],
+      statusCode: status,
+    });
 }
 
 export function marketingErrorCodeTable(): string {
-  const rows = Object.entries(MARKETING_ERROR_CODES).map(([code, e]) => `| ${code} | ${e.status} | ${e.message} | ${e.when} |`);
+  const rows = Object.entries(MARKETING_ERROR_CODES).map(
+    ([code, e]) => `| ${code} | ${e.status} | ${e.message} | ${e.when} |`,
+  );
   return ['| code | HTTP | message | when |', '|---|---|---|---|', ...rows].join('\n');
 }

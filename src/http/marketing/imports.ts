@@ -5,7 +5,16 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
 import { parseId } from '../../services/marketing-params.ts';
-import { ImportRunner, IMPORT_JOB_TYPE, MAX_RECORDED_ERRORS, acceptImport, getJob, importsDir, parsePayload, type RowError } from '../../services/subscriber-import.ts';
+import {
+  ImportRunner,
+  IMPORT_JOB_TYPE,
+  MAX_RECORDED_ERRORS,
+  acceptImport,
+  getJob,
+  importsDir,
+  parsePayload,
+  type RowError,
+} from '../../services/subscriber-import.ts';
 import { IMPORT_FIELDS } from '../../domain/subscriber-import-row.ts';
 import type { JobRow } from '../../store/jobs.ts';
 import type { PermissionId } from '../../domain/permissions.ts';
@@ -25,7 +34,12 @@ export const JobSchema = Type.Object({
   objectType: Type.Literal('Job'),
   id: Type.Integer(),
   type: Type.String({ description: 'subscriber_import' }),
-  status: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
+  status: Type.Union([
+    Type.Literal('queued'),
+    Type.Literal('running'),
+    Type.Literal('completed'),
+    Type.Literal('failed'),
+  ]),
   progress: Type.Integer({ description: 'Percent of the file read (0 to 100)' }),
   total: Nullable(Type.Integer({ description: 'Data rows in the file, once the job is completed' })),
   processed: Type.Integer({ description: 'Data rows handled so far (created + updated + failed)' }),
@@ -34,7 +48,9 @@ export const JobSchema = Type.Object({
   failed: Type.Integer(),
   errors: Type.Array(
     Type.Object({
-      row: Type.Integer({ description: 'The record number in the file, the header being row 1 (0: the file as a whole)' }),
+      row: Type.Integer({
+        description: 'The record number in the file, the header being row 1 (0: the file as a whole)',
+      }),
       email: Nullable(Type.String()),
       errors: Type.Record(Type.String(), Type.Array(Type.String())),
     }),
@@ -47,7 +63,12 @@ export const JobSchema = Type.Object({
 
 export function presentJob(job: JobRow) {
   const payload = parsePayload(job);
-  const progress = job.status === 'completed' ? 100 : payload.bytes > 0 ? Math.min(99, Math.floor((100 * (payload.bytesRead ?? 0)) / payload.bytes)) : 0;
+  const progress =
+    job.status === 'completed'
+      ? 100
+      : payload.bytes > 0
+        ? Math.min(99, Math.floor((100 * (payload.bytesRead ?? 0)) / payload.bytes))
+        : 0;
   return {
     id: Number(job.id),
     type: job.type,
@@ -98,20 +119,26 @@ export function registerImportRoutes(app: FastifyInstance, ctx: Context): void {
       },
       async (request, reply) => {
         const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        if (!CSV_TYPES.includes(type)) return marketingSurface.protocol(reply, 415, 'send the CSV file as the body with Content-Type: text/csv');
+        if (!CSV_TYPES.includes(type))
+          return marketingSurface.protocol(reply, 415, 'send the CSV file as the body with Content-Type: text/csv');
         let upload: { file: string; bytes: number };
         try {
           upload = await saveUpload(request.raw, importsDir(ctx), ctx.config.importMaxBytes);
         } catch (err) {
           if (!(err instanceof UploadTooLarge)) {
             // A client that hung up mid-file: nobody reads this answer, and it is not our error.
-            if (request.raw.destroyed || request.raw.socket.destroyed) return marketingSurface.protocol(reply, 400, 'the upload stopped before the end of the file');
+            if (request.raw.destroyed || request.raw.socket.destroyed)
+              return marketingSurface.protocol(reply, 400, 'the upload stopped before the end of the file');
             throw err;
           }
           // The rest of the body is not read: stop the socket and hang up after the answer.
           request.raw.pause();
           void reply.header('connection', 'close');
-          return marketingSurface.protocol(reply, 413, `the CSV file exceeds the limit of ${ctx.config.importMaxBytes} bytes`);
+          return marketingSurface.protocol(
+            reply,
+            413,
+            `the CSV file exceeds the limit of ${ctx.config.importMaxBytes} bytes`,
+          );
         }
         const job = await acceptImport(ctx, request.apiKey.accountId, upload);
         runner.notify();
@@ -125,13 +152,26 @@ export function registerImportRoutes(app: FastifyInstance, ctx: Context): void {
     '/api/v1/jobs/:id',
     {
       config: { permission: 'authenticated' },
-      schema: { tags: ['Jobs'], summary: 'A background job and its progress', params: IdParam, response: { 200: Type.Object({ data: JobSchema }), ...marketingErrors(401, 403, 404) } },
+      schema: {
+        tags: ['Jobs'],
+        summary: 'A background job and its progress',
+        params: IdParam,
+        response: { 200: Type.Object({ data: JobSchema }), ...marketingErrors(401, 403, 404) },
+      },
     },
     async (request, reply) => {
-      const job = await getJob(ctx, request.apiKey.accountId, parseId((request.params as Static<typeof IdParam>).id, 'Job'));
+      const job = await getJob(
+        ctx,
+        request.apiKey.accountId,
+        parseId((request.params as Static<typeof IdParam>).id, 'Job'),
+      );
       const needed = JOB_PERMISSION[job.type];
       if (needed && !request.apiKey.permissions.includes(needed)) {
-        return marketingSurface.auth(reply, 'permission', `this API key lacks the "${permissionName(needed)}" permission`);
+        return marketingSurface.auth(
+          reply,
+          'permission',
+          `this API key lacks the "${permissionName(needed)}" permission`,
+        );
       }
       return one('Job', presentJob(job));
     },

@@ -15,31 +15,73 @@ import type { MessagesTable } from '../../store/schema.ts';
 import { MAILING_STATUSES, MAILING_TYPES } from '../../domain/mailing-rules.ts';
 import { parseJson } from '../../store/json.ts';
 import { formatDate, one, parseDateTime } from './envelope.ts';
-import { IdParam, ListOf, ListQuery, Nullable, OneOf, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
+import {
+  IdParam,
+  ListOf,
+  ListQuery,
+  Nullable,
+  OneOf,
+  Timestamp,
+  listReply,
+  marketingErrors,
+} from './common-schemas.ts';
 
-const Text = (max: number, description?: string) => Type.Optional(Nullable(Type.String({ maxLength: max, ...(description ? { description } : {}) })));
+const Text = (max: number, description?: string) =>
+  Type.Optional(Nullable(Type.String({ maxLength: max, ...(description ? { description } : {}) })));
 
 const MailingBody = (create: boolean) =>
   Type.Object(
     {
-      name: create ? Type.String({ minLength: 1, maxLength: 255 }) : Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+      name: create
+        ? Type.String({ minLength: 1, maxLength: 255 })
+        : Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
       type: Type.Optional(Type.String({ enum: [...MAILING_TYPES], description: 'Default standard' })),
       senderName: Text(255),
       senderEmail: Text(254, "Default: the channel's sender"),
       replyTo: Text(254),
       subject: Text(998, 'Liquid template: {{firstname}}, {{customerFields.<id or name>}} …'),
       preheader: Text(500, 'The inbox preview line; a Liquid template'),
-      html: Text(5_000_000, 'Liquid template; {{unsubscribeUrl}}, {{preferencesUrl}} and {{webViewUrl}} are the personal links'),
+      html: Text(
+        5_000_000,
+        'Liquid template; {{unsubscribeUrl}}, {{preferencesUrl}} and {{webViewUrl}} are the personal links',
+      ),
       text: Text(5_000_000, 'Liquid template; derived from html when missing'),
-      templateId: Text(64, "A template whose subject/html/text fill in what the mailing leaves empty"),
+      templateId: Text(64, 'A template whose subject/html/text fill in what the mailing leaves empty'),
       languageIso: Text(2),
       channelId: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
-      subscriberGroupIds: Type.Optional(Nullable(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 100, description: 'Target groups of the channel; none = every ready subscriber (of the channel)' }))),
-      tracking: Type.Optional(Nullable(Type.Object({ opens: Type.Optional(Type.Boolean()), clicks: Type.Optional(Type.Boolean()) }))),
-      customerFields: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'Mailing custom field values (fieldType 3), keyed by field id' }))),
-      triggerKey: Type.Optional(Nullable(Type.String({ maxLength: 64, description: 'Trigger mailings only: the key of POST /api/v1/triggerTypes/{key}/send ([a-z0-9_.-]{1,64}); one live mailing per key and language' }))),
+      subscriberGroupIds: Type.Optional(
+        Nullable(
+          Type.Array(Type.Integer({ minimum: 1 }), {
+            maxItems: 100,
+            description: 'Target groups of the channel; none = every ready subscriber (of the channel)',
+          }),
+        ),
+      ),
+      tracking: Type.Optional(
+        Nullable(Type.Object({ opens: Type.Optional(Type.Boolean()), clicks: Type.Optional(Type.Boolean()) })),
+      ),
+      customerFields: Type.Optional(
+        Nullable(
+          Type.Record(Type.String(), Type.Unknown(), {
+            description: 'Mailing custom field values (fieldType 3), keyed by field id',
+          }),
+        ),
+      ),
+      triggerKey: Type.Optional(
+        Nullable(
+          Type.String({
+            maxLength: 64,
+            description:
+              'Trigger mailings only: the key of POST /api/v1/triggerTypes/{key}/send ([a-z0-9_.-]{1,64}); one live mailing per key and language',
+          }),
+        ),
+      ),
     },
-    { description: create ? 'Unknown fields are ignored; status, scheduledAt and sentAt are read-only.' : 'Changes only the fields it sends; only drafts and scheduled mailings change (423 otherwise).' },
+    {
+      description: create
+        ? 'Unknown fields are ignored; status, scheduledAt and sentAt are read-only.'
+        : 'Changes only the fields it sends; only drafts and scheduled mailings change (423 otherwise).',
+    },
   );
 const MailingCreate = MailingBody(true);
 const MailingUpdate = MailingBody(false);
@@ -75,7 +117,9 @@ const RecipientSchema = Type.Object({
   objectType: Type.Literal('MailingRecipient'),
   subscriberId: Nullable(Type.Integer()),
   email: Type.String(),
-  status: Type.String({ description: 'queued, sending, deferred, held (paused), delivered, bounced, suppressed, captured, cancelled' }),
+  status: Type.String({
+    description: 'queued, sending, deferred, held (paused), delivered, bounced, suppressed, captured, cancelled',
+  }),
   messageId: Type.String(),
   attempts: Type.Integer(),
   lastResponse: Nullable(Type.String()),
@@ -101,9 +145,15 @@ const TestSchema = Type.Object({
   messages: Type.Array(Type.Object({ email: Type.String(), messageId: Type.String() })),
 });
 
-const ScheduleBody = Type.Object({ scheduledAt: Type.String({ description: 'YYYY-MM-DD HH:MM:SS (UTC); a time already past starts at once' }) });
+const ScheduleBody = Type.Object({
+  scheduledAt: Type.String({ description: 'YYYY-MM-DD HH:MM:SS (UTC); a time already past starts at once' }),
+});
 const TestBody = Type.Object({ emails: Type.Array(Type.String({ maxLength: 254 }), { minItems: 1, maxItems: 20 }) });
-const PreviewQuery = Type.Object({ subscriberId: Type.Optional(Type.String({ maxLength: 20, description: 'Render for this subscriber; without it, with empty fields' })) });
+const PreviewQuery = Type.Object({
+  subscriberId: Type.Optional(
+    Type.String({ maxLength: 20, description: 'Render for this subscriber; without it, with empty fields' }),
+  ),
+});
 
 export function presentMailing(m: MailingRow) {
   return {
@@ -156,31 +206,94 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
 
   app.get(
     '/api/v1/mailings',
-    { config, schema: { tags, summary: 'List mailings (search: id, name, type, status, channelId, createdAt, updatedAt, scheduledAt, sentAt)', querystring: ListQuery, response: { 200: ListOf(MailingSchema), ...marketingErrors(401, 403, 422) } } },
-    async (request) => listReply(request, ctx, 'Mailing', await mailings.listMailings(ctx, request.apiKey.accountId, request.query as ListQueryValues), presentMailing),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List mailings (search: id, name, type, status, channelId, createdAt, updatedAt, scheduledAt, sentAt)',
+        querystring: ListQuery,
+        response: { 200: ListOf(MailingSchema), ...marketingErrors(401, 403, 422) },
+      },
+    },
+    async (request) =>
+      listReply(
+        request,
+        ctx,
+        'Mailing',
+        await mailings.listMailings(ctx, request.apiKey.accountId, request.query as ListQueryValues),
+        presentMailing,
+      ),
   );
 
   app.post(
     '/api/v1/mailings',
-    { config, schema: { tags, summary: 'Create a mailing (a draft)', body: MailingCreate, response: { 201: OneOf(MailingSchema), ...marketingErrors(400, 401, 403, 415, 422) } } },
-    async (request, res) => res.code(201).send(reply(await mailings.createMailing(ctx, request.apiKey.accountId, request.body as Static<typeof MailingCreate>))),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a mailing (a draft)',
+        body: MailingCreate,
+        response: { 201: OneOf(MailingSchema), ...marketingErrors(400, 401, 403, 415, 422) },
+      },
+    },
+    async (request, res) =>
+      res
+        .code(201)
+        .send(
+          reply(
+            await mailings.createMailing(ctx, request.apiKey.accountId, request.body as Static<typeof MailingCreate>),
+          ),
+        ),
   );
 
   app.get(
     '/api/v1/mailings/:id',
-    { config, schema: { tags, summary: 'Read a mailing', params: IdParam, response: { 200: OneOf(MailingSchema), ...marketingErrors(401, 403, 404) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Read a mailing',
+        params: IdParam,
+        response: { 200: OneOf(MailingSchema), ...marketingErrors(401, 403, 404) },
+      },
+    },
     async (request) => reply(await mailings.findMailingOr404(ctx, request.apiKey.accountId, mailingId(request.params))),
   );
 
   app.put(
     '/api/v1/mailings/:id',
-    { config, schema: { tags, summary: 'Change a draft or scheduled mailing (only the fields sent)', params: IdParam, body: MailingUpdate, response: { 200: OneOf(MailingSchema), ...marketingErrors(400, 401, 403, 404, 415, 422, 423) } } },
-    async (request) => reply(await mailings.updateMailing(ctx, request.apiKey.accountId, mailingId(request.params), request.body as Static<typeof MailingUpdate>)),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Change a draft or scheduled mailing (only the fields sent)',
+        params: IdParam,
+        body: MailingUpdate,
+        response: { 200: OneOf(MailingSchema), ...marketingErrors(400, 401, 403, 404, 415, 422, 423) },
+      },
+    },
+    async (request) =>
+      reply(
+        await mailings.updateMailing(
+          ctx,
+          request.apiKey.accountId,
+          mailingId(request.params),
+          request.body as Static<typeof MailingUpdate>,
+        ),
+      ),
   );
 
   app.delete(
     '/api/v1/mailings/:id',
-    { config, schema: { tags, summary: 'Delete a draft or scheduled mailing', params: IdParam, response: { 204: Type.Null(), ...marketingErrors(401, 403, 404, 423) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a draft or scheduled mailing',
+        params: IdParam,
+        response: { 204: Type.Null(), ...marketingErrors(401, 403, 404, 423) },
+      },
+    },
     async (request, res) => {
       await mailings.deleteMailing(ctx, request.apiKey.accountId, mailingId(request.params));
       return res.code(204).send();
@@ -190,17 +303,36 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
   const action = (path: string, summary: string, run: (accountId: string, id: number) => Promise<MailingRow>) =>
     app.post(
       `/api/v1/mailings/:id/${path}`,
-      { config, schema: { tags, summary, params: IdParam, response: { 200: OneOf(MailingSchema), ...marketingErrors(401, 403, 404, 409, 422) } } },
+      {
+        config,
+        schema: {
+          tags,
+          summary,
+          params: IdParam,
+          response: { 200: OneOf(MailingSchema), ...marketingErrors(401, 403, 404, 409, 422) },
+        },
+      },
       async (request) => reply(await run(request.apiKey.accountId, mailingId(request.params))),
     );
   action('send', 'Start sending now (409 when it is sending or sent)', (a, id) => actions.sendMailing(ctx, a, id));
   action('pause', 'Pause a sending mailing: its queued messages wait', (a, id) => actions.pauseMailing(ctx, a, id));
   action('resume', 'Resume a paused mailing', (a, id) => actions.resumeMailing(ctx, a, id));
-  action('cancel', 'Cancel a scheduled, sending or paused mailing: unsent messages are cancelled', (a, id) => actions.cancelMailing(ctx, a, id));
+  action('cancel', 'Cancel a scheduled, sending or paused mailing: unsent messages are cancelled', (a, id) =>
+    actions.cancelMailing(ctx, a, id),
+  );
 
   app.post(
     '/api/v1/mailings/:id/schedule',
-    { config, schema: { tags, summary: 'Schedule a draft (or move a scheduled mailing)', params: IdParam, body: ScheduleBody, response: { 200: OneOf(MailingSchema), ...marketingErrors(400, 401, 403, 404, 409, 415, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Schedule a draft (or move a scheduled mailing)',
+        params: IdParam,
+        body: ScheduleBody,
+        response: { 200: OneOf(MailingSchema), ...marketingErrors(400, 401, 403, 404, 409, 415, 422) },
+      },
+    },
     async (request) => {
       const { scheduledAt } = request.body as Static<typeof ScheduleBody>;
       const at = parseDateTime(scheduledAt);
@@ -211,10 +343,24 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
 
   app.post(
     '/api/v1/mailings/:id/test',
-    { config, schema: { tags, summary: 'Send test messages ("[Test]" in the subject; not counted, not recipients)', params: IdParam, body: TestBody, response: { 200: OneOf(TestSchema), ...marketingErrors(400, 401, 403, 404, 415, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Send test messages ("[Test]" in the subject; not counted, not recipients)',
+        params: IdParam,
+        body: TestBody,
+        response: { 200: OneOf(TestSchema), ...marketingErrors(400, 401, 403, 404, 415, 422) },
+      },
+    },
     async (request) => {
       const id = mailingId(request.params);
-      const result = await views.testSendMailing(ctx, request.apiKey.accountId, id, (request.body as Static<typeof TestBody>).emails);
+      const result = await views.testSendMailing(
+        ctx,
+        request.apiKey.accountId,
+        id,
+        (request.body as Static<typeof TestBody>).emails,
+      );
       return one('MailingTest', { mailingId: id, ...result });
     },
   );
@@ -231,12 +377,33 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
         response: { 200: ListOf(RecipientSchema), ...marketingErrors(401, 403, 404, 422) },
       },
     },
-    async (request) => listReply(request, ctx, 'MailingRecipient', await views.listMailingRecipients(ctx, request.apiKey.accountId, mailingId(request.params), request.query as ListQueryValues), presentRecipient),
+    async (request) =>
+      listReply(
+        request,
+        ctx,
+        'MailingRecipient',
+        await views.listMailingRecipients(
+          ctx,
+          request.apiKey.accountId,
+          mailingId(request.params),
+          request.query as ListQueryValues,
+        ),
+        presentRecipient,
+      ),
   );
 
   app.get(
     '/api/v1/mailings/:id/preview',
-    { config, schema: { tags, summary: 'The mailing rendered for one subscriber', params: IdParam, querystring: PreviewQuery, response: { 200: OneOf(PreviewSchema), ...marketingErrors(401, 403, 404, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The mailing rendered for one subscriber',
+        params: IdParam,
+        querystring: PreviewQuery,
+        response: { 200: OneOf(PreviewSchema), ...marketingErrors(401, 403, 404, 422) },
+      },
+    },
     async (request) => {
       const id = mailingId(request.params);
       const raw = (request.query as Static<typeof PreviewQuery>).subscriberId;
@@ -250,7 +417,13 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
         }
       }
       const p = await views.previewMailing(ctx, request.apiKey.accountId, id, subscriberId);
-      return one('MailingPreview', { mailingId: id, subscriberId: p.subscriberId, subject: p.subject, html: p.html, text: p.text });
+      return one('MailingPreview', {
+        mailingId: id,
+        subscriberId: p.subscriberId,
+        subject: p.subject,
+        html: p.html,
+        text: p.text,
+      });
     },
   );
 }

@@ -11,7 +11,10 @@ import { CUSTOMER_FIELD_SEARCH, CUSTOMER_FIELD_SORTABLE } from '../../services/c
 import { marketingErrorCodeTable } from './errors.ts';
 
 export function statusTable(): string {
-  const rows = STATUS_TABLE.map((r) => `| ${r.status} | ${r.meaning} | ${r.statusAddition.map((a) => (a === null ? 'null' : String(a))).join(', ')} |`);
+  const rows = STATUS_TABLE.map(
+    (r) =>
+      `| ${r.status} | ${r.meaning} | ${r.statusAddition.map((a) => (a === null ? 'null' : String(a))).join(', ')} |`,
+  );
   return ['| status | meaning | statusAddition |', '|---|---|---|', ...rows].join('\n');
 }
 
@@ -21,8 +24,16 @@ export function whitelistTable(whitelist: FieldWhitelist, sortable: readonly str
   const rows = Object.entries(whitelist).map(([field, spec]) => {
     const name = field === 'customerFields.*' ? 'customerFields.<id>' : field;
     const type = field === 'customerFields.*' ? "the custom field's type" : spec.type;
-    const conditions = spec.conditions ?? (field === 'customerFields.*' ? null : spec.type === 'string' ? ALL_CONDITIONS : ALL_CONDITIONS.filter((c) => c !== 'like'));
-    const allowed = conditions ? conditions.map((c) => `\`${c}\``).join(' ') : '`=` `>` `>=` `<` `<=`, and `like` for text fields';
+    const conditions =
+      spec.conditions ??
+      (field === 'customerFields.*'
+        ? null
+        : spec.type === 'string'
+          ? ALL_CONDITIONS
+          : ALL_CONDITIONS.filter((c) => c !== 'like'));
+    const allowed = conditions
+      ? conditions.map((c) => `\`${c}\``).join(' ')
+      : '`=` `>` `>=` `<` `<=`, and `like` for text fields';
     return `| ${name} | ${type} | ${allowed} | ${sortable.includes(field) ? 'yes' : 'no'} |`;
   });
   const extraSortable = sortable.filter((f) => !Object.hasOwn(whitelist, f));
@@ -59,7 +70,8 @@ export function marketingDescription(config: Config): string {
     '',
     statusTable(),
     '',
-    ADDITIONS + ' Leaving status 3, or archiving a ready subscriber, needs the matching advanced permission of the key (else 423, code 1025).',
+    ADDITIONS +
+      ' Leaving status 3, or archiving a ready subscriber, needs the matching advanced permission of the key (else 423, code 1025).',
     '',
     '## Search and sorting fields',
     '',

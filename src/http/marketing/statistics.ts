@@ -8,7 +8,12 @@ import { parseId } from '../../services/marketing-params.ts';
 import { IdParam, marketingErrors } from './common-schemas.ts';
 
 const PeriodQuery = Type.Object({
-  from: Type.Optional(Type.String({ maxLength: 40, description: 'First day, YYYY-MM-DD or YYYY-MM-DD HH:MM:SS (UTC; counted per day); default 29 days before `to`' })),
+  from: Type.Optional(
+    Type.String({
+      maxLength: 40,
+      description: 'First day, YYYY-MM-DD or YYYY-MM-DD HH:MM:SS (UTC; counted per day); default 29 days before `to`',
+    }),
+  ),
   to: Type.Optional(Type.String({ maxLength: 40, description: 'Last day, inclusive; default today (UTC)' })),
 });
 
@@ -30,7 +35,15 @@ function figures(t: Totals) {
 export function registerStatisticsRoutes(app: FastifyInstance, ctx: Context): void {
   app.get(
     '/api/v1/statistics',
-    { config: { permission: 'analytics' }, schema: { tags: ['Statistics'], summary: 'Account totals and a daily series over a period (UTC days)', querystring: PeriodQuery, response: marketingErrors(401, 403, 422) } },
+    {
+      config: { permission: 'analytics' },
+      schema: {
+        tags: ['Statistics'],
+        summary: 'Account totals and a daily series over a period (UTC days)',
+        querystring: PeriodQuery,
+        response: marketingErrors(401, 403, 422),
+      },
+    },
     async (request) => {
       const q = request.query as Static<typeof PeriodQuery>;
       const s = await accountStatistics(ctx, request.apiKey.accountId, resolvePeriod(ctx.clock(), q.from, q.to));
@@ -49,7 +62,15 @@ export function registerStatisticsRoutes(app: FastifyInstance, ctx: Context): vo
 
   app.get(
     '/api/v1/mailings/:id/statistics',
-    { config: { permission: 'mailings' }, schema: { tags: ['Mailings'], summary: "A mailing's delivery, open, click and unsubscribe figures, its links and a daily timeline", params: IdParam, response: marketingErrors(401, 403, 404) } },
+    {
+      config: { permission: 'mailings' },
+      schema: {
+        tags: ['Mailings'],
+        summary: "A mailing's delivery, open, click and unsubscribe figures, its links and a daily timeline",
+        params: IdParam,
+        response: marketingErrors(401, 403, 404),
+      },
+    },
     async (request) => {
       const id = parseId((request.params as Static<typeof IdParam>).id, 'mailing');
       const s = await mailingStatistics(ctx, request.apiKey.accountId, id);

@@ -7,7 +7,16 @@ import * as groups from '../../services/subscriber-groups.ts';
 import * as members from '../../services/subscriber-group-members.ts';
 import { parseId, type ListQuery as ListQueryValues } from '../../services/marketing-params.ts';
 import { formatDate, one } from './envelope.ts';
-import { IdParam, ListOf, ListQuery, Nullable, OneOf, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
+import {
+  IdParam,
+  ListOf,
+  ListQuery,
+  Nullable,
+  OneOf,
+  Timestamp,
+  listReply,
+  marketingErrors,
+} from './common-schemas.ts';
 import { presentSubscriber } from './subscribers.ts';
 
 const Name = Type.String({ minLength: 1, maxLength: 255, description: 'Unique in the account' });
@@ -15,14 +24,27 @@ const GroupType = Type.Integer({ enum: [1, 2, 3], description: '1 static, 2 dyna
 const Conditions = Type.Optional(
   Nullable(
     Type.Union([Type.Array(Type.Unknown()), Type.String()], {
-      description: 'Dynamic groups only (required there): the subscriber search grammar, as the JSON array or a string holding it, e.g. [{"languageIso":"de"},{"lastOpenedAt":{"condition":">=","value":"2024-01-01 00:00:00"}}]',
+      description:
+        'Dynamic groups only (required there): the subscriber search grammar, as the JSON array or a string holding it, e.g. [{"languageIso":"de"},{"lastOpenedAt":{"condition":">=","value":"2024-01-01 00:00:00"}}]',
     }),
   ),
 );
-const Flag = (what: string) => Type.Optional(Type.Boolean({ description: `External groups (type 3): whether dashboard users may ${what} (default true). Always true for static and dynamic groups.` }));
+const Flag = (what: string) =>
+  Type.Optional(
+    Type.Boolean({
+      description: `External groups (type 3): whether dashboard users may ${what} (default true). Always true for static and dynamic groups.`,
+    }),
+  );
 
 const GroupCreate = Type.Object(
-  { name: Name, type: GroupType, conditions: Conditions, canEdit: Flag('edit it'), canDelete: Flag('delete it'), canAssignSubscribers: Flag('assign subscribers') },
+  {
+    name: Name,
+    type: GroupType,
+    conditions: Conditions,
+    canEdit: Flag('edit it'),
+    canDelete: Flag('delete it'),
+    canAssignSubscribers: Flag('assign subscribers'),
+  },
   { description: 'Unknown fields are ignored.' },
 );
 const GroupUpdate = Type.Object(
@@ -42,11 +64,15 @@ const GroupSchema = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   type: Type.Integer({ description: '1 static, 2 dynamic, 3 external' }),
-  conditions: Nullable(Type.Array(Type.Unknown(), { description: 'The search grammar (dynamic groups); null otherwise' })),
+  conditions: Nullable(
+    Type.Array(Type.Unknown(), { description: 'The search grammar (dynamic groups); null otherwise' }),
+  ),
   canEdit: Type.Boolean(),
   canDelete: Type.Boolean(),
   canAssignSubscribers: Type.Boolean(),
-  subscriberCount: Type.Integer({ description: 'Live subscribers in the group now (for dynamic groups: matching the conditions now)' }),
+  subscriberCount: Type.Integer({
+    description: 'Live subscribers in the group now (for dynamic groups: matching the conditions now)',
+  }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -56,7 +82,10 @@ const MembersBody = Type.Object(
     subscriberIds: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }))),
     emails: Type.Optional(Type.Array(Type.String({ maxLength: 254 }))),
   },
-  { description: 'At least one entry and at most 1,000 in all (more is a 413). Unknown ids and emails are reported in the answer, not refused.' },
+  {
+    description:
+      'At least one entry and at most 1,000 in all (more is a 413). Unknown ids and emails are reported in the answer, not refused.',
+  },
 );
 
 const MembershipSchema = Type.Object({
@@ -72,7 +101,10 @@ const MembershipSchema = Type.Object({
 });
 
 // The same object as GET /subscribers/{id} (presented by the subscriber routes), so not restated here.
-const GroupMemberSchema = Type.Object({ objectType: Type.Literal('Subscriber') }, { additionalProperties: true, description: 'A Subscriber, exactly as GET /subscribers/{id} shows it' });
+const GroupMemberSchema = Type.Object(
+  { objectType: Type.Literal('Subscriber') },
+  { additionalProperties: true, description: 'A Subscriber, exactly as GET /subscribers/{id} shows it' },
+);
 
 const MemberParams = Type.Object({ id: Type.String({ maxLength: 32 }), subscriberId: Type.String({ maxLength: 32 }) });
 
@@ -101,14 +133,34 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
     '/api/v1/subscriberGroups',
     {
       config,
-      schema: { tags, summary: 'List subscriber groups (search: id, name, type, createdAt, updatedAt)', querystring: ListQuery, response: { 200: ListOf(GroupSchema), ...marketingErrors(401, 403, 422) } },
+      schema: {
+        tags,
+        summary: 'List subscriber groups (search: id, name, type, createdAt, updatedAt)',
+        querystring: ListQuery,
+        response: { 200: ListOf(GroupSchema), ...marketingErrors(401, 403, 422) },
+      },
     },
-    async (request) => listReply(request, ctx, 'SubscriberGroup', await groups.listGroups(ctx, request.apiKey.accountId, request.query as ListQueryValues), presentGroup),
+    async (request) =>
+      listReply(
+        request,
+        ctx,
+        'SubscriberGroup',
+        await groups.listGroups(ctx, request.apiKey.accountId, request.query as ListQueryValues),
+        presentGroup,
+      ),
   );
 
   app.post(
     '/api/v1/subscriberGroups',
-    { config, schema: { tags, summary: 'Create a subscriber group', body: GroupCreate, response: { 201: OneOf(GroupSchema), ...marketingErrors(400, 401, 403, 409, 415, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a subscriber group',
+        body: GroupCreate,
+        response: { 201: OneOf(GroupSchema), ...marketingErrors(400, 401, 403, 409, 415, 422) },
+      },
+    },
     async (request, reply) => {
       const view = await groups.createGroup(ctx, request.apiKey.accountId, request.body as Static<typeof GroupCreate>);
       return reply.code(201).send(one('SubscriberGroup', presentGroup(view)));
@@ -117,22 +169,56 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
 
   app.get(
     '/api/v1/subscriberGroups/:id',
-    { config, schema: { tags, summary: 'Read a subscriber group', params: IdParam, response: { 200: OneOf(GroupSchema), ...marketingErrors(401, 403, 404) } } },
-    async (request) => one('SubscriberGroup', presentGroup(await groups.getGroup(ctx, request.apiKey.accountId, groupId(request.params)))),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Read a subscriber group',
+        params: IdParam,
+        response: { 200: OneOf(GroupSchema), ...marketingErrors(401, 403, 404) },
+      },
+    },
+    async (request) =>
+      one(
+        'SubscriberGroup',
+        presentGroup(await groups.getGroup(ctx, request.apiKey.accountId, groupId(request.params))),
+      ),
   );
 
   app.put(
     '/api/v1/subscriberGroups/:id',
-    { config, schema: { tags, summary: 'Change a subscriber group (only the fields sent)', params: IdParam, body: GroupUpdate, response: { 200: OneOf(GroupSchema), ...marketingErrors(400, 401, 403, 404, 409, 415, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Change a subscriber group (only the fields sent)',
+        params: IdParam,
+        body: GroupUpdate,
+        response: { 200: OneOf(GroupSchema), ...marketingErrors(400, 401, 403, 404, 409, 415, 422) },
+      },
+    },
     async (request) => {
-      const view = await groups.updateGroup(ctx, request.apiKey.accountId, groupId(request.params), request.body as Static<typeof GroupUpdate>);
+      const view = await groups.updateGroup(
+        ctx,
+        request.apiKey.accountId,
+        groupId(request.params),
+        request.body as Static<typeof GroupUpdate>,
+      );
       return one('SubscriberGroup', presentGroup(view));
     },
   );
 
   app.delete(
     '/api/v1/subscriberGroups/:id',
-    { config, schema: { tags, summary: 'Delete a subscriber group (the subscribers stay)', params: IdParam, response: { 204: Type.Null(), ...marketingErrors(401, 403, 404) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a subscriber group (the subscribers stay)',
+        params: IdParam,
+        response: { 204: Type.Null(), ...marketingErrors(401, 403, 404) },
+      },
+    },
     async (request, reply) => {
       await groups.deleteGroup(ctx, request.apiKey.accountId, groupId(request.params));
       return reply.code(204).send();
@@ -152,7 +238,12 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
       },
     },
     async (request) => {
-      const page = await members.listGroupSubscribers(ctx, request.apiKey.accountId, groupId(request.params), request.query as ListQueryValues);
+      const page = await members.listGroupSubscribers(
+        ctx,
+        request.apiKey.accountId,
+        groupId(request.params),
+        request.query as ListQueryValues,
+      );
       return listReply(request, ctx, 'Subscriber', page, presentSubscriber);
     },
   );
@@ -170,7 +261,12 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
       },
     },
     async (request) => {
-      const change = await members.addGroupSubscribers(ctx, request.apiKey.accountId, groupId(request.params), request.body as Static<typeof MembersBody>);
+      const change = await members.addGroupSubscribers(
+        ctx,
+        request.apiKey.accountId,
+        groupId(request.params),
+        request.body as Static<typeof MembersBody>,
+      );
       return one('SubscriberGroupMembership', {
         subscriberGroupId: change.subscriberGroupId,
         added: change.changed,
@@ -195,7 +291,12 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
       },
     },
     async (request) => {
-      const change = await members.removeGroupSubscribers(ctx, request.apiKey.accountId, groupId(request.params), request.body as Static<typeof MembersBody>);
+      const change = await members.removeGroupSubscribers(
+        ctx,
+        request.apiKey.accountId,
+        groupId(request.params),
+        request.body as Static<typeof MembersBody>,
+      );
       return one('SubscriberGroupMembership', {
         subscriberGroupId: change.subscriberGroupId,
         removed: change.changed,
@@ -211,7 +312,12 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
     '/api/v1/subscriberGroups/:id/subscribers/:subscriberId',
     {
       config,
-      schema: { tags, summary: 'Remove one subscriber from a static or external group', params: MemberParams, response: { 204: Type.Null(), ...marketingErrors(401, 403, 404, 423) } },
+      schema: {
+        tags,
+        summary: 'Remove one subscriber from a static or external group',
+        params: MemberParams,
+        response: { 204: Type.Null(), ...marketingErrors(401, 403, 404, 423) },
+      },
     },
     async (request, reply) => {
       const params = request.params as Static<typeof MemberParams>;

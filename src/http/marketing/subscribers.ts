@@ -25,53 +25,110 @@ import { IdParam, ListOf, OneOf, PagingQuery, Timestamp, marketingErrors } from 
 // ---------------------------------------------------------------------------------------------
 // schemas
 
-const NullableOf = (type: string, opts: Record<string, unknown> = {}) => Type.Unsafe<unknown>({ type: [type, 'null'], ...opts });
+const NullableOf = (type: string, opts: Record<string, unknown> = {}) =>
+  Type.Unsafe<unknown>({ type: [type, 'null'], ...opts });
 
 const textProperties = Object.fromEntries(
   Object.entries(TEXT_FIELDS).map(([name, rule]) => [
     name,
-    Type.Optional(NullableOf('string', { maxLength: rule.max, description: rule.multiline ? undefined : 'No line breaks' })),
+    Type.Optional(
+      NullableOf('string', { maxLength: rule.max, description: rule.multiline ? undefined : 'No line breaks' }),
+    ),
   ]),
 ) as Record<keyof typeof TEXT_FIELDS, TSchema>;
 
 const writableProperties = {
-  email: Type.String({ maxLength: MAX_EMAIL_LENGTH, description: 'Unique per account; stored lower-cased. Required when creating.' }),
-  status: Type.Optional(Type.Integer({ enum: [1, 2, 3], description: '1 ready, 2 not ready, 3 archived; changes out of 3, and from 1 to 3, need the key’s advanced permissions (else 423/1025)' })),
-  statusAddition: Type.Optional(NullableOf('integer', { description: 'null with status 1; 1 (opt-in pending) with 2; 2 unsubscribed, 3 manual, 4 spam complaint, 5 hard bounce with 3. Defaults to the status’s first value.' })),
+  email: Type.String({
+    maxLength: MAX_EMAIL_LENGTH,
+    description: 'Unique per account; stored lower-cased. Required when creating.',
+  }),
+  status: Type.Optional(
+    Type.Integer({
+      enum: [1, 2, 3],
+      description:
+        '1 ready, 2 not ready, 3 archived; changes out of 3, and from 1 to 3, need the key’s advanced permissions (else 423/1025)',
+    }),
+  ),
+  statusAddition: Type.Optional(
+    NullableOf('integer', {
+      description:
+        'null with status 1; 1 (opt-in pending) with 2; 2 unsubscribed, 3 manual, 4 spam complaint, 5 hard bounce with 3. Defaults to the status’s first value.',
+    }),
+  ),
   genderId: Type.Optional(NullableOf('integer', { enum: [1, 2, 3, null], description: '1 Mr, 2 Mrs, 3 Mx' })),
   languageIso: Type.Optional(NullableOf('string', { description: 'Two-letter code, e.g. de' })),
   ...textProperties,
   birthday: Type.Optional(NullableOf('string', { description: 'YYYY-MM-DD' })),
   optInIp: Type.Optional(NullableOf('string', { description: 'IPv4 or IPv6 address the opt-in was given from' })),
   optInConfirmedAt: Type.Optional(NullableOf('string', { description: 'YYYY-MM-DD HH:MM:SS (UTC)' })),
-  customerFields: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Values of the account’s subscriber fields, keyed by field id and checked by the field’s type; null clears a value' })),
-  channels: Type.Optional(Type.Array(Type.Integer(), { maxItems: MAX_CHANNELS, description: 'Channel ids; replaces the subscriber’s channels' })),
+  customerFields: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description:
+        'Values of the account’s subscriber fields, keyed by field id and checked by the field’s type; null clears a value',
+    }),
+  ),
+  channels: Type.Optional(
+    Type.Array(Type.Integer(), {
+      maxItems: MAX_CHANNELS,
+      description: 'Channel ids; replaces the subscriber’s channels',
+    }),
+  ),
 };
 
 const SubscriberCreate = Type.Object(
-  { ...writableProperties, sendOptIn: Type.Optional(Type.Boolean({ description: 'true: create as 2/1 and send the opt-in mail of the first channel given (or the account default)' })) },
+  {
+    ...writableProperties,
+    sendOptIn: Type.Optional(
+      Type.Boolean({
+        description: 'true: create as 2/1 and send the opt-in mail of the first channel given (or the account default)',
+      }),
+    ),
+  },
   { description: 'Every invalid field is reported at once. Unknown fields are ignored.' },
 );
 const SubscriberUpdate = Type.Object(
-  { ...writableProperties, email: Type.Optional(writableProperties.email), sendOptIn: Type.Optional(Type.Boolean({ description: 'true: re-send the opt-in mail when the subscriber ends up as 2/1' })) },
+  {
+    ...writableProperties,
+    email: Type.Optional(writableProperties.email),
+    sendOptIn: Type.Optional(
+      Type.Boolean({ description: 'true: re-send the opt-in mail when the subscriber ends up as 2/1' }),
+    ),
+  },
   { description: 'Changes only the fields it sends; null clears a field.' },
 );
 const SubscriberRegister = Type.Object(
   {
     ...writableProperties,
     channelId: Type.Optional(Type.Integer({ description: 'The channel signed up for; its opt-in mailing is sent' })),
-    reference: Type.Optional(NullableOf('string', { maxLength: TEXT_FIELDS.reference.max, description: 'Where the signup came from (a form, a campaign)' })),
+    reference: Type.Optional(
+      NullableOf('string', {
+        maxLength: TEXT_FIELDS.reference.max,
+        description: 'Where the signup came from (a form, a campaign)',
+      }),
+    ),
   },
-  { description: 'Upsert by email, always double opt-in. status, statusAddition and sendOptIn are ignored; channels and channelId are added, never removed.' },
+  {
+    description:
+      'Upsert by email, always double opt-in. status, statusAddition and sendOptIn are ignored; channels and channelId are added, never removed.',
+  },
 );
 const SubscriberBulk = Type.Union(
   [
-    Type.Object({ subscribers: Type.Array(SubscriberCreate, { description: `At most ${subscribers.MAX_BULK_ITEMS}; more is a 413` }) }),
+    Type.Object({
+      subscribers: Type.Array(SubscriberCreate, {
+        description: `At most ${subscribers.MAX_BULK_ITEMS}; more is a 413`,
+      }),
+    }),
     Type.Array(SubscriberCreate, { description: 'A bare array is accepted too' }),
   ],
-  { description: 'Upsert by email. Each item is judged on its own; items repeating an email are applied in order (the later value wins).' },
+  {
+    description:
+      'Upsert by email. Each item is judged on its own; items repeating an email are applied in order (the later value wins).',
+  },
 );
-const UnsubscribeBody = Type.Object({ channelId: Type.Optional(Type.Integer({ minimum: 1, description: 'Only from this channel; without it, from all' })) });
+const UnsubscribeBody = Type.Object({
+  channelId: Type.Optional(Type.Integer({ minimum: 1, description: 'Only from this channel; without it, from all' })),
+});
 
 const SubscriberGroupSchema = Type.Object({
   objectType: Type.Literal('SubscriberGroup'),
@@ -101,11 +158,15 @@ const SubscriberSchema = Type.Object({
   optInSent: Nullable(Type.String({ description: 'When the opt-in mail was sent, YYYY-MM-DD HH:MM:SS (UTC)' })),
   optInConfirmedAt: Nullable(Timestamp),
   optInIp: Nullable(Type.String()),
-  customerFields: Type.Record(Type.String(), Type.Unknown(), { description: 'Every subscriber field of the account by id; null when unset' }),
+  customerFields: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'Every subscriber field of the account by id; null when unset',
+  }),
   channels: Type.Union([Type.Array(Type.Integer()), Type.Object({ data: Type.Array(ChannelSchema) })], {
     description: 'Channel ids; with include=channels, {data:[Channel]}',
   }),
-  subscriberGroups: Type.Optional(Type.Object({ data: Type.Array(SubscriberGroupSchema) }, { description: 'With include=subscriberGroups' })),
+  subscriberGroups: Type.Optional(
+    Type.Object({ data: Type.Array(SubscriberGroupSchema) }, { description: 'With include=subscriberGroups' }),
+  ),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -118,7 +179,11 @@ const SubscriberListQuery = Type.Object({
   page: Type.Optional(Type.String({ description: '1-based page, default 1' })),
   limit: Type.Optional(Type.String({ description: 'Items per page, default 10, at most 1000' })),
   search: Type.Optional(Type.String({ description: searchDescription })),
-  sorting: Type.Optional(Type.String({ description: `URL-encoded JSON array of {"field":"asc"|"desc"}; default id asc. Sortable: ${SUBSCRIBER_SORTABLE.join(', ')}` })),
+  sorting: Type.Optional(
+    Type.String({
+      description: `URL-encoded JSON array of {"field":"asc"|"desc"}; default id asc. Sortable: ${SUBSCRIBER_SORTABLE.join(', ')}`,
+    }),
+  ),
   include: Type.Optional(Type.String({ description: includeDescription })),
 });
 const IncludeQuery = Type.Object({ include: Type.Optional(Type.String({ description: includeDescription })) });
@@ -192,7 +257,9 @@ export function presentSubscriber(r: SubscriberRecord) {
     optInIp: s.opt_in_ip,
     reference: s.reference,
     customerFields: r.customerFields,
-    channels: r.channelRows ? { data: r.channelRows.map((c) => ({ objectType: 'Channel', ...presentChannel(c) })) } : r.channels,
+    channels: r.channelRows
+      ? { data: r.channelRows.map((c) => ({ objectType: 'Channel', ...presentChannel(c) })) }
+      : r.channels,
     createdAt: formatDate(s.created_at),
     updatedAt: formatDate(s.updated_at),
   };
@@ -205,10 +272,12 @@ export function presentSubscriber(r: SubscriberRecord) {
 
 // Query strings and path ids keep the shared (coercing) compiler; bodies pass through to the
 // domain validator, which reports every field (see the header comment).
-const bodyByDomainValidator: FastifySchemaCompiler<unknown> = (route) => (route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route));
+const bodyByDomainValidator: FastifySchemaCompiler<unknown> = (route) =>
+  route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route);
 
 function objectBody(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new SubscriberValidationError({ body: ['The body must be a JSON object.'] });
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new SubscriberValidationError({ body: ['The body must be a JSON object.'] });
   return body as Record<string, unknown>;
 }
 
@@ -217,15 +286,19 @@ async function reportingAllFields<T>(reply: FastifyReply, work: () => Promise<T>
   try {
     return await work();
   } catch (error) {
-    if (error instanceof SubscriberValidationError) return sendMarketingError(reply, 1002, { errors: error.fieldErrors });
+    if (error instanceof SubscriberValidationError)
+      return sendMarketingError(reply, 1002, { errors: error.fieldErrors });
     throw error;
   }
 }
 
 function bulkItems(body: unknown): unknown[] {
   if (Array.isArray(body)) return body;
-  if (typeof body === 'object' && body !== null && Array.isArray((body as { subscribers?: unknown }).subscribers)) return (body as { subscribers: unknown[] }).subscribers;
-  throw new SubscriberValidationError({ subscribers: ['The body must be {"subscribers":[…]} or an array of subscribers.'] });
+  if (typeof body === 'object' && body !== null && Array.isArray((body as { subscribers?: unknown }).subscribers))
+    return (body as { subscribers: unknown[] }).subscribers;
+  throw new SubscriberValidationError({
+    subscribers: ['The body must be {"subscribers":[…]} or an array of subscribers.'],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,19 +307,34 @@ function bulkItems(body: unknown): unknown[] {
 export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): void {
   const config = { permission: 'subscribers' as const };
   const tags = ['Subscribers'];
-  const caller = (request: { apiKey: { accountId: string; permissions: readonly string[] } }) => ({ accountId: request.apiKey.accountId, permissions: request.apiKey.permissions });
+  const caller = (request: { apiKey: { accountId: string; permissions: readonly string[] } }) => ({
+    accountId: request.apiKey.accountId,
+    permissions: request.apiKey.permissions,
+  });
   const subscriberId = (params: unknown) => parseId((params as Static<typeof IdParam>).id, 'Subscriber');
 
   app.get(
     '/api/v1/subscribers',
     {
       config,
-      schema: { tags, summary: 'List subscribers (search, sorting, pagination, include)', querystring: SubscriberListQuery, response: { 200: ListOf(SubscriberSchema), ...marketingErrors(401, 403, 422) } },
+      schema: {
+        tags,
+        summary: 'List subscribers (search, sorting, pagination, include)',
+        querystring: SubscriberListQuery,
+        response: { 200: ListOf(SubscriberSchema), ...marketingErrors(401, 403, 422) },
+      },
     },
     async (request) => {
       const q = request.query as Static<typeof SubscriberListQuery>;
       const page = await subscribers.listSubscribers(ctx, request.apiKey.accountId, q);
-      const meta = pagination(request, ctx.config.publicUrl, page.total, page.rows.length, page.paging.page, page.paging.limit);
+      const meta = pagination(
+        request,
+        ctx.config.publicUrl,
+        page.total,
+        page.rows.length,
+        page.paging.page,
+        page.paging.limit,
+      );
       return list('Subscriber', page.rows.map(presentSubscriber), meta);
     },
   );
@@ -256,7 +344,12 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
     {
       config,
       validatorCompiler: bodyByDomainValidator,
-      schema: { tags, summary: 'Create a subscriber (409 when the email exists)', body: SubscriberCreate, response: { 201: OneOf(SubscriberSchema), ...marketingErrors(400, 401, 403, 409, 415, 422, 423) } },
+      schema: {
+        tags,
+        summary: 'Create a subscriber (409 when the email exists)',
+        body: SubscriberCreate,
+        response: { 201: OneOf(SubscriberSchema), ...marketingErrors(400, 401, 403, 409, 415, 422, 423) },
+      },
     },
     async (request, reply) =>
       reportingAllFields(reply, async () => {
@@ -274,12 +367,20 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
         tags,
         summary: 'Signup from a web form: upsert by email with double opt-in (201 created, 200 updated)',
         body: SubscriberRegister,
-        response: { 200: OneOf(SubscriberSchema), 201: OneOf(SubscriberSchema), ...marketingErrors(400, 401, 403, 415, 422, 423) },
+        response: {
+          200: OneOf(SubscriberSchema),
+          201: OneOf(SubscriberSchema),
+          ...marketingErrors(400, 401, 403, 415, 422, 423),
+        },
       },
     },
     async (request, reply) =>
       reportingAllFields(reply, async () => {
-        const { record, created } = await subscribers.registerSubscriber(ctx, caller(request), objectBody(request.body));
+        const { record, created } = await subscribers.registerSubscriber(
+          ctx,
+          caller(request),
+          objectBody(request.body),
+        );
         return reply.code(created ? 201 : 200).send(one('Subscriber', presentSubscriber(record)));
       }),
   );
@@ -303,7 +404,10 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
       reportingAllFields(reply, async () => {
         const results = await subscribers.bulkUpsertSubscribers(ctx, caller(request), bulkItems(request.body));
         const count = (status: string) => results.filter((r) => r.status === status).length;
-        return { data: results, meta: { created: count('created'), updated: count('updated'), failed: count('error') } };
+        return {
+          data: results,
+          meta: { created: count('created'), updated: count('updated'), failed: count('error') },
+        };
       }),
   );
 
@@ -318,13 +422,17 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
           'CSV: a header row, RFC 4180 quoting, channels joined with ";", custom fields available for export as columns customerFields.<id>; cells a spreadsheet would run as a formula start with an apostrophe. ' +
           'NDJSON: one Subscriber object per line.',
         querystring: ExportQuery,
-        response: { 200: { description: 'text/csv or application/x-ndjson', type: 'string' }, ...marketingErrors(401, 403, 422) },
+        response: {
+          200: { description: 'text/csv or application/x-ndjson', type: 'string' },
+          ...marketingErrors(401, 403, 422),
+        },
       },
     },
     async (request, reply) => {
       const q = request.query as Static<typeof ExportQuery>;
       const format = q.format === undefined || q.format === '' ? 'csv' : q.format;
-      if (format !== 'csv' && format !== 'ndjson') throw new ServiceError('invalid', 'The format must be csv or ndjson.', 'format');
+      if (format !== 'csv' && format !== 'ndjson')
+        throw new ServiceError('invalid', 'The format must be csv or ndjson.', 'format');
       const exported = await subscribers.exportSubscribers(ctx, request.apiKey.accountId, q);
       async function* lines(): AsyncGenerator<string> {
         if (format === 'csv') yield csvLine(subscriberCsvHeader(exported.fieldIds));
@@ -332,7 +440,10 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
           let chunk = '';
           for (const record of page) {
             const subscriber = presentSubscriber(record);
-            chunk += format === 'csv' ? csvLine(subscriberCsvCells(subscriber, exported.fieldIds)) : JSON.stringify({ objectType: 'Subscriber', ...subscriber }) + '\n';
+            chunk +=
+              format === 'csv'
+                ? csvLine(subscriberCsvCells(subscriber, exported.fieldIds))
+                : JSON.stringify({ objectType: 'Subscriber', ...subscriber }) + '\n';
           }
           yield chunk;
         }
@@ -346,11 +457,23 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
 
   app.get(
     '/api/v1/subscribers/:id',
-    { config, schema: { tags, summary: 'Read a subscriber', params: IdParam, querystring: IncludeQuery, response: { 200: OneOf(SubscriberSchema), ...marketingErrors(401, 403, 404, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Read a subscriber',
+        params: IdParam,
+        querystring: IncludeQuery,
+        response: { 200: OneOf(SubscriberSchema), ...marketingErrors(401, 403, 404, 422) },
+      },
+    },
     async (request) => {
       const id = subscriberId(request.params);
       const includes = subscribers.parseIncludes((request.query as Static<typeof IncludeQuery>).include);
-      return one('Subscriber', presentSubscriber(await subscribers.getSubscriber(ctx, request.apiKey.accountId, id, includes)));
+      return one(
+        'Subscriber',
+        presentSubscriber(await subscribers.getSubscriber(ctx, request.apiKey.accountId, id, includes)),
+      );
     },
   );
 
@@ -359,12 +482,21 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
     {
       config,
       validatorCompiler: bodyByDomainValidator,
-      schema: { tags, summary: 'Change the fields sent', params: IdParam, body: SubscriberUpdate, response: { 200: OneOf(SubscriberSchema), ...marketingErrors(400, 401, 403, 404, 409, 415, 422, 423) } },
+      schema: {
+        tags,
+        summary: 'Change the fields sent',
+        params: IdParam,
+        body: SubscriberUpdate,
+        response: { 200: OneOf(SubscriberSchema), ...marketingErrors(400, 401, 403, 404, 409, 415, 422, 423) },
+      },
     },
     async (request, reply) =>
       reportingAllFields(reply, async () => {
         const id = subscriberId(request.params);
-        return one('Subscriber', presentSubscriber(await subscribers.updateSubscriber(ctx, caller(request), id, objectBody(request.body))));
+        return one(
+          'Subscriber',
+          presentSubscriber(await subscribers.updateSubscriber(ctx, caller(request), id, objectBody(request.body))),
+        );
       }),
   );
 
@@ -375,7 +507,8 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
       schema: {
         tags,
         summary: 'Erase a subscriber’s personal data (204)',
-        description: 'Email and personal fields are removed with its custom values, channels and group memberships; an anonymous record stays for statistics. The subscriber is 404 afterwards.',
+        description:
+          'Email and personal fields are removed with its custom values, channels and group memberships; an anonymous record stays for statistics. The subscriber is 404 afterwards.',
         params: IdParam,
         response: { 204: Type.Null({ description: 'Erased' }), ...marketingErrors(401, 403, 404) },
       },
@@ -393,7 +526,8 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
       schema: {
         tags,
         summary: 'Unsubscribe from one channel or from all',
-        description: 'Without a channel left (or without channelId) the subscriber is archived as unsubscribed (3/2); an already archived subscriber keeps its reason.',
+        description:
+          'Without a channel left (or without channelId) the subscriber is archived as unsubscribed (3/2); an already archived subscriber keeps its reason.',
         params: IdParam,
         body: UnsubscribeBody,
         response: { 200: OneOf(SubscriberSchema), ...marketingErrors(400, 401, 403, 404, 415, 422) },
@@ -407,7 +541,10 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
       reportingAllFields(reply, async () => {
         const id = subscriberId(request.params);
         const { channelId } = request.body as Static<typeof UnsubscribeBody>;
-        return one('Subscriber', presentSubscriber(await subscribers.unsubscribeSubscriber(ctx, request.apiKey.accountId, id, channelId)));
+        return one(
+          'Subscriber',
+          presentSubscriber(await subscribers.unsubscribeSubscriber(ctx, request.apiKey.accountId, id, channelId)),
+        );
       }),
   );
 
@@ -418,7 +555,8 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
       schema: {
         tags,
         summary: 'The static and external groups the subscriber belongs to',
-        description: 'Dynamic groups have no stored members (their conditions are evaluated when a mailing is sent) and are not listed.',
+        description:
+          'Dynamic groups have no stored members (their conditions are evaluated when a mailing is sent) and are not listed.',
         params: IdParam,
         querystring: PagingQuery,
         response: { 200: ListOf(SubscriberGroupSchema), ...marketingErrors(401, 403, 404, 422) },
@@ -426,8 +564,20 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
     },
     async (request) => {
       const id = subscriberId(request.params);
-      const page = await subscribers.listSubscriberGroups(ctx, request.apiKey.accountId, id, request.query as Static<typeof PagingQuery>);
-      const meta = pagination(request, ctx.config.publicUrl, page.total, page.rows.length, page.paging.page, page.paging.limit);
+      const page = await subscribers.listSubscriberGroups(
+        ctx,
+        request.apiKey.accountId,
+        id,
+        request.query as Static<typeof PagingQuery>,
+      );
+      const meta = pagination(
+        request,
+        ctx.config.publicUrl,
+        page.total,
+        page.rows.length,
+        page.paging.page,
+        page.paging.limit,
+      );
       return { data: page.rows.map(presentGroup), meta: { pagination: meta } };
     },
   );

@@ -34,7 +34,10 @@ export const marketingSurface: Surface = {
   notFound: (reply, detail) => sendMarketingError(reply, 1020, { errors: { resource: [detail] } }),
   methodNotAllowed: (reply, allowed) => {
     void reply.header('Allow', allowed.join(', '));
-    return sendMarketingError(reply, 1020, { status: 405, message: `Method not allowed; use ${allowed.join(' or ')}.` });
+    return sendMarketingError(reply, 1020, {
+      status: 405,
+      message: `Method not allowed; use ${allowed.join(' or ')}.`,
+    });
   },
   protocol: (reply, status, detail) => {
     if (status === 500) return sendMarketingError(reply, 1001);

@@ -14,7 +14,9 @@ const TriggerTypeSchema = Type.Object({
   key: Type.String(),
   name: Type.String({ description: "The primary (oldest) variant's mailing name" }),
   mailingId: Type.Integer({ description: 'The primary variant' }),
-  languages: Type.Array(Type.String(), { description: 'The languages the trigger exists in (one active mailing each)' }),
+  languages: Type.Array(Type.String(), {
+    description: 'The languages the trigger exists in (one active mailing each)',
+  }),
 });
 
 const KeyParam = Type.Object({ key: Type.String({ description: 'The triggerKey of an active trigger mailing' }) });
@@ -22,10 +24,27 @@ const KeyParam = Type.Object({ key: Type.String({ description: 'The triggerKey o
 const SendBody = Type.Object(
   {
     email: Type.String({ maxLength: 254 }),
-    language: Type.Optional(Nullable(Type.String({ maxLength: 8, description: "Variant to send; default the subscriber's language, then the primary variant" }))),
-    data: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables: as {{data.x}} and at the top level, where they win over subscriber fields (not over the links)' }))),
+    language: Type.Optional(
+      Nullable(
+        Type.String({
+          maxLength: 8,
+          description: "Variant to send; default the subscriber's language, then the primary variant",
+        }),
+      ),
+    ),
+    data: Type.Optional(
+      Nullable(
+        Type.Record(Type.String(), Type.Unknown(), {
+          description:
+            'Template variables: as {{data.x}} and at the top level, where they win over subscriber fields (not over the links)',
+        }),
+      ),
+    ),
   },
-  { description: 'Sends to a ready subscriber; an address that is not a subscriber needs the key\'s "Unknown recipients" permission.' },
+  {
+    description:
+      'Sends to a ready subscriber; an address that is not a subscriber needs the key\'s "Unknown recipients" permission.',
+  },
 );
 
 const SendSchema = Type.Object({
@@ -35,7 +54,13 @@ const SendSchema = Type.Object({
   messageId: Type.String({ description: 'The outbox message (as in GET /api/v1/mailings/{id}/recipients)' }),
 });
 
-const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ description: 'At most 256 characters; a repeat within 24 h returns the first answer and sends nothing' })) });
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      description: 'At most 256 characters; a repeat within 24 h returns the first answer and sends nothing',
+    }),
+  ),
+});
 
 export function registerTriggerTypeRoutes(app: FastifyInstance, ctx: Context): void {
   const config = { permission: 'mailings' as const };
@@ -43,8 +68,23 @@ export function registerTriggerTypeRoutes(app: FastifyInstance, ctx: Context): v
 
   app.get(
     '/api/v1/triggerTypes',
-    { config, schema: { tags, summary: 'List the active trigger types', querystring: PagingQuery, response: { 200: ListOf(TriggerTypeSchema), ...marketingErrors(401, 403, 422) } } },
-    async (request) => listReply(request, ctx, 'TriggerType', await triggers.listTriggerTypes(ctx, request.apiKey.accountId, request.query as ListQueryValues), (t) => t),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List the active trigger types',
+        querystring: PagingQuery,
+        response: { 200: ListOf(TriggerTypeSchema), ...marketingErrors(401, 403, 422) },
+      },
+    },
+    async (request) =>
+      listReply(
+        request,
+        ctx,
+        'TriggerType',
+        await triggers.listTriggerTypes(ctx, request.apiKey.accountId, request.query as ListQueryValues),
+        (t) => t,
+      ),
   );
 
   app.post(
@@ -53,7 +93,8 @@ export function registerTriggerTypeRoutes(app: FastifyInstance, ctx: Context): v
       config,
       schema: {
         tags,
-        summary: 'Send the trigger mailing to one subscriber (or, with the "Unknown recipients" permission, to any address)',
+        summary:
+          'Send the trigger mailing to one subscriber (or, with the "Unknown recipients" permission, to any address)',
         params: KeyParam,
         headers: IdempotencyHeaders,
         body: SendBody,
@@ -64,9 +105,18 @@ export function registerTriggerTypeRoutes(app: FastifyInstance, ctx: Context): v
       const { key } = request.params as Static<typeof KeyParam>;
       const idem = request.headers['idempotency-key'];
       const idempotencyKey = Array.isArray(idem) ? idem[0] : idem;
-      if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 256)) throw invalid('Idempotency-Key', 'must be 1 to 256 characters');
-      const sent = await triggers.sendTrigger(ctx, request.apiKey, key, request.body as Static<typeof SendBody>, idempotencyKey);
-      return res.code(201).send(one('TriggerMailingSend', { key, mailingId: sent.mailingId, messageId: sent.messageId }));
+      if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 256))
+        throw invalid('Idempotency-Key', 'must be 1 to 256 characters');
+      const sent = await triggers.sendTrigger(
+        ctx,
+        request.apiKey,
+        key,
+        request.body as Static<typeof SendBody>,
+        idempotencyKey,
+      );
+      return res
+        .code(201)
+        .send(one('TriggerMailingSend', { key, mailingId: sent.mailingId, messageId: sent.messageId }));
     },
   );
 }

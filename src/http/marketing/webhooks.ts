@@ -11,19 +11,58 @@ import type { WebhookAttemptView, WebhookInput, WebhookView } from '../../servic
 import { parseId, parsePagingParams } from '../../services/marketing-params.ts';
 import { MARKETING_WEBHOOK_EVENTS } from '../../domain/webhook-events.ts';
 import { formatDate, one } from './envelope.ts';
-import { IdParam, ListOf, Nullable, OneOf, PagingQuery, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
+import {
+  IdParam,
+  ListOf,
+  Nullable,
+  OneOf,
+  PagingQuery,
+  Timestamp,
+  listReply,
+  marketingErrors,
+} from './common-schemas.ts';
 
 const SURFACE = 'marketing' as const;
 const EVENT_NAMES = MARKETING_WEBHOOK_EVENTS.map((e) => e.slug).join(', ');
 
-const BasicAuthInput = Type.Object({ username: Type.String({ maxLength: 256 }), password: Type.Optional(Type.String({ maxLength: 1024, description: 'Stored as given (it is sent with every delivery) and never shown again' })) });
+const BasicAuthInput = Type.Object({
+  username: Type.String({ maxLength: 256 }),
+  password: Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description: 'Stored as given (it is sent with every delivery) and never shown again',
+    }),
+  ),
+});
 const Fields = {
   name: Type.Optional(Type.String({ maxLength: 256, description: 'Defaults to the URL host' })),
-  url: Type.Optional(Type.String({ maxLength: 2048, description: 'http(s) URL; private, loopback and link-local addresses are refused unless the operator allows them' })),
-  events: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50, description: `Event names: ${EVENT_NAMES}; all of them when omitted` })),
-  basicAuth: Type.Optional(Type.Union([BasicAuthInput, Type.Null()], { description: 'Sent as HTTP Basic auth with every delivery; null removes it' })),
-  secret: Type.Optional(Type.String({ maxLength: 256, description: 'HMAC key of Posthorn-Signature (16–256 characters); generated when omitted' })),
-  active: Type.Optional(Type.Boolean({ description: 'Inactive webhooks collect nothing and send nothing; default true' })),
+  url: Type.Optional(
+    Type.String({
+      maxLength: 2048,
+      description:
+        'http(s) URL; private, loopback and link-local addresses are refused unless the operator allows them',
+    }),
+  ),
+  events: Type.Optional(
+    Type.Array(Type.String({ maxLength: 64 }), {
+      maxItems: 50,
+      description: `Event names: ${EVENT_NAMES}; all of them when omitted`,
+    }),
+  ),
+  basicAuth: Type.Optional(
+    Type.Union([BasicAuthInput, Type.Null()], {
+      description: 'Sent as HTTP Basic auth with every delivery; null removes it',
+    }),
+  ),
+  secret: Type.Optional(
+    Type.String({
+      maxLength: 256,
+      description: 'HMAC key of Posthorn-Signature (16–256 characters); generated when omitted',
+    }),
+  ),
+  active: Type.Optional(
+    Type.Boolean({ description: 'Inactive webhooks collect nothing and send nothing; default true' }),
+  ),
 };
 const WebhookCreate = Type.Object(Fields, { description: 'url is required.' });
 const WebhookUpdate = Type.Object(Fields, { description: 'Changes only the fields given.' });
@@ -35,7 +74,10 @@ const WebhookSchema = Type.Object({
   url: Type.String(),
   events: Type.Array(Type.String()),
   basicAuth: Nullable(Type.Object({ username: Type.String() })),
-  secret: Type.String({ description: 'Verify a delivery: hex HMAC-SHA256 of "<t>.<body>" with this key equals v1 of Posthorn-Signature: t=<unix>,v1=<hex>' }),
+  secret: Type.String({
+    description:
+      'Verify a delivery: hex HMAC-SHA256 of "<t>.<body>" with this key equals v1 of Posthorn-Signature: t=<unix>,v1=<hex>',
+  }),
   active: Type.Boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -47,7 +89,9 @@ const DeliverySchema = Type.Object({
   batchId: Type.String(),
   retryCount: Type.Integer(),
   eventCount: Type.Integer(),
-  statusCode: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no HTTP answer came (timeout, connection refused)' }),
+  statusCode: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'null when no HTTP answer came (timeout, connection refused)',
+  }),
   latencyMs: Type.Integer(),
   error: Type.Union([Type.String(), Type.Null()]),
   ok: Type.Boolean(),
@@ -55,13 +99,40 @@ const DeliverySchema = Type.Object({
 });
 
 const TestResult = OneOf(
-  Type.Object({ objectType: Type.Literal('WebhookTest'), batchId: Type.String(), ok: Type.Boolean(), statusCode: Type.Union([Type.Integer(), Type.Null()]), latencyMs: Type.Integer(), error: Type.Union([Type.String(), Type.Null()]) }),
+  Type.Object({
+    objectType: Type.Literal('WebhookTest'),
+    batchId: Type.String(),
+    ok: Type.Boolean(),
+    statusCode: Type.Union([Type.Integer(), Type.Null()]),
+    latencyMs: Type.Integer(),
+    error: Type.Union([Type.String(), Type.Null()]),
+  }),
 );
-const EventTypes = Type.Object({ data: Type.Array(Type.Object({ objectType: Type.Literal('WebhookEvent'), id: Type.Integer(), name: Type.String(), key: Type.String(), detail: Type.String() })) });
+const EventTypes = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      objectType: Type.Literal('WebhookEvent'),
+      id: Type.Integer(),
+      name: Type.String(),
+      key: Type.String(),
+      detail: Type.String(),
+    }),
+  ),
+});
 
 function present(w: WebhookView) {
   const { target, ...rest } = w;
-  return { id: rest.id, name: rest.name, url: target, events: rest.events, basicAuth: rest.basicAuth, secret: rest.secret, active: rest.active, createdAt: formatDate(rest.createdAt)!, updatedAt: formatDate(rest.updatedAt)! };
+  return {
+    id: rest.id,
+    name: rest.name,
+    url: target,
+    events: rest.events,
+    basicAuth: rest.basicAuth,
+    secret: rest.secret,
+    active: rest.active,
+    createdAt: formatDate(rest.createdAt)!,
+    updatedAt: formatDate(rest.updatedAt)!,
+  };
 }
 const presentDelivery = (a: WebhookAttemptView) => ({ ...a, attemptedAt: formatDate(a.attemptedAt)! });
 
@@ -76,52 +147,168 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: Context): void 
   const config = { permission: 'webhooks' as const };
   const tags = ['Webhooks'];
 
-  app.get('/api/v1/webhookEvents', { config, schema: { tags, summary: 'The events a webhook can subscribe to', response: { 200: EventTypes, ...marketingErrors(401, 403) } } }, async () => ({
-    data: MARKETING_WEBHOOK_EVENTS.map((e) => ({ objectType: 'WebhookEvent' as const, id: e.id, name: e.name, key: e.slug, detail: e.detail })),
-  }));
-
-  app.get('/api/v1/webhooks', { config, schema: { tags, summary: 'List webhooks (id order)', querystring: PagingQuery, response: { 200: ListOf(WebhookSchema), ...marketingErrors(401, 403, 422) } } }, async (request) => {
-    const paging = parsePagingParams(request.query as Static<typeof PagingQuery>);
-    const page = await webhooks.listWebhooks(ctx, request.apiKey.accountId, SURFACE, paging.offset, paging.limit);
-    return listReply(request, ctx, 'Webhook', { ...page, paging }, present);
-  });
-
-  app.post('/api/v1/webhooks', { config, schema: { tags, summary: 'Create a webhook', body: WebhookCreate, response: { 201: OneOf(WebhookSchema), ...marketingErrors(400, 401, 403, 415, 422) } } }, async (request, reply) => {
-    const created = await webhooks.createWebhook(ctx, request.apiKey.accountId, SURFACE, input(request.body as Static<typeof WebhookCreate>), 'url');
-    return reply.code(201).send(one('Webhook', present(created)));
-  });
-
-  app.get('/api/v1/webhooks/:id', { config, schema: { tags, summary: 'Read a webhook', params: IdParam, response: { 200: OneOf(WebhookSchema), ...marketingErrors(401, 403, 404) } } }, async (request) =>
-    one('Webhook', present(await webhooks.getWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request)))),
+  app.get(
+    '/api/v1/webhookEvents',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The events a webhook can subscribe to',
+        response: { 200: EventTypes, ...marketingErrors(401, 403) },
+      },
+    },
+    async () => ({
+      data: MARKETING_WEBHOOK_EVENTS.map((e) => ({
+        objectType: 'WebhookEvent' as const,
+        id: e.id,
+        name: e.name,
+        key: e.slug,
+        detail: e.detail,
+      })),
+    }),
   );
 
-  app.put('/api/v1/webhooks/:id', { config, schema: { tags, summary: 'Change a webhook (only the fields given)', params: IdParam, body: WebhookUpdate, response: { 200: OneOf(WebhookSchema), ...marketingErrors(400, 401, 403, 404, 415, 422) } } }, async (request) =>
-    one('Webhook', present(await webhooks.updateWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request), input(request.body as Static<typeof WebhookUpdate>), 'url'))),
+  app.get(
+    '/api/v1/webhooks',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List webhooks (id order)',
+        querystring: PagingQuery,
+        response: { 200: ListOf(WebhookSchema), ...marketingErrors(401, 403, 422) },
+      },
+    },
+    async (request) => {
+      const paging = parsePagingParams(request.query as Static<typeof PagingQuery>);
+      const page = await webhooks.listWebhooks(ctx, request.apiKey.accountId, SURFACE, paging.offset, paging.limit);
+      return listReply(request, ctx, 'Webhook', { ...page, paging }, present);
+    },
   );
 
-  app.delete('/api/v1/webhooks/:id', { config, schema: { tags, summary: 'Delete a webhook with its pending batches and log', params: IdParam, response: { 204: Type.Null(), ...marketingErrors(401, 403, 404) } } }, async (request, reply) => {
-    await webhooks.deleteWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request));
-    return reply.code(204).send();
-  });
+  app.post(
+    '/api/v1/webhooks',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a webhook',
+        body: WebhookCreate,
+        response: { 201: OneOf(WebhookSchema), ...marketingErrors(400, 401, 403, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const created = await webhooks.createWebhook(
+        ctx,
+        request.apiKey.accountId,
+        SURFACE,
+        input(request.body as Static<typeof WebhookCreate>),
+        'url',
+      );
+      return reply.code(201).send(one('Webhook', present(created)));
+    },
+  );
+
+  app.get(
+    '/api/v1/webhooks/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Read a webhook',
+        params: IdParam,
+        response: { 200: OneOf(WebhookSchema), ...marketingErrors(401, 403, 404) },
+      },
+    },
+    async (request) =>
+      one('Webhook', present(await webhooks.getWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request)))),
+  );
+
+  app.put(
+    '/api/v1/webhooks/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Change a webhook (only the fields given)',
+        params: IdParam,
+        body: WebhookUpdate,
+        response: { 200: OneOf(WebhookSchema), ...marketingErrors(400, 401, 403, 404, 415, 422) },
+      },
+    },
+    async (request) =>
+      one(
+        'Webhook',
+        present(
+          await webhooks.updateWebhook(
+            ctx,
+            request.apiKey.accountId,
+            SURFACE,
+            webhookId(request),
+            input(request.body as Static<typeof WebhookUpdate>),
+            'url',
+          ),
+        ),
+      ),
+  );
+
+  app.delete(
+    '/api/v1/webhooks/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a webhook with its pending batches and log',
+        params: IdParam,
+        response: { 204: Type.Null(), ...marketingErrors(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await webhooks.deleteWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request));
+      return reply.code(204).send();
+    },
+  );
 
   app.post(
     '/api/v1/webhooks/:id/test',
     {
       config,
-      schema: { tags, summary: 'Send one signed sample batch now and report the answer', params: IdParam, response: { 200: TestResult, ...marketingErrors(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Send one signed sample batch now and report the answer',
+        params: IdParam,
+        response: { 200: TestResult, ...marketingErrors(401, 403, 404) },
+      },
       preValidation: async (request) => {
         if (request.body === undefined) request.body = {};
       },
     },
-    async (request) => one('WebhookTest', await webhooks.testWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request))),
+    async (request) =>
+      one('WebhookTest', await webhooks.testWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request))),
   );
 
   app.get(
     '/api/v1/webhooks/:id/deliveries',
-    { config, schema: { tags, summary: 'The delivery log: the latest attempts, newest first', params: IdParam, querystring: PagingQuery, response: { 200: ListOf(DeliverySchema), ...marketingErrors(401, 403, 404, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The delivery log: the latest attempts, newest first',
+        params: IdParam,
+        querystring: PagingQuery,
+        response: { 200: ListOf(DeliverySchema), ...marketingErrors(401, 403, 404, 422) },
+      },
+    },
     async (request) => {
       const paging = parsePagingParams(request.query as Static<typeof PagingQuery>);
-      const page = await webhooks.listWebhookAttempts(ctx, request.apiKey.accountId, SURFACE, webhookId(request), paging.offset, paging.limit);
+      const page = await webhooks.listWebhookAttempts(
+        ctx,
+        request.apiKey.accountId,
+        SURFACE,
+        webhookId(request),
+        paging.offset,
+        paging.limit,
+      );
       return listReply(request, ctx, 'WebhookDelivery', { ...page, paging }, presentDelivery);
     },
   );

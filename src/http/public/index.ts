@@ -13,22 +13,35 @@ export async function registerPublicRoutes(app: FastifyInstance, ctx: Context): 
   await app.register(
     async (scope) => {
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: PUBLIC_BODY_LIMIT }, (_request, body, done) => {
-        done(null, new URLSearchParams(body as string));
-      });
+      scope.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string', bodyLimit: PUBLIC_BODY_LIMIT },
+        (_request, body, done) => {
+          done(null, new URLSearchParams(body as string));
+        },
+      );
       // RFC 8058 lets a mail provider send the one-click POST as multipart/form-data, and some send
       // other types still. Unsubscribing needs nothing from the body, so it is read and dropped;
       // the preferences form insists on a URL-encoded body and refuses anything else.
-      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: PUBLIC_BODY_LIMIT }, (_request, _body, done) => done(null, null));
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: PUBLIC_BODY_LIMIT }, (_request, _body, done) =>
+        done(null, null),
+      );
 
       scope.setErrorHandler((error: FastifyError, request, reply) => {
-        if (error instanceof ServiceError) return sendErrorPage(request, reply, error.reason === 'not_found' ? 404 : 400, error.reason === 'not_found' ? 'invalid_link' : 'bad_request');
+        if (error instanceof ServiceError)
+          return sendErrorPage(
+            request,
+            reply,
+            error.reason === 'not_found' ? 404 : 400,
+            error.reason === 'not_found' ? 'invalid_link' : 'bad_request',
+          );
         if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) {
           request.raw.pause();
           void reply.header('connection', 'close');
           return sendErrorPage(request, reply, 413, 'bad_request');
         }
-        if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return sendErrorPage(request, reply, error.statusCode, 'bad_request');
+        if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
+          return sendErrorPage(request, reply, error.statusCode, 'bad_request');
         request.log.error({ err: error }, 'public page failed');
         return sendErrorPage(request, reply, 500, 'server_error');
       });

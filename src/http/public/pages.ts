@@ -21,7 +21,8 @@ export function confirmedPage(r: ConfirmResult): Page {
 /** The page behind List-Unsubscribe and the mail's link: it asks, only the button's POST acts. */
 export function unsubscribeQuestionPage(r: UnsubscribeResult, token: string): Page {
   const s = pageStrings(r.language);
-  const question = r.scope === 'channel' && r.channel ? s.unsubscribeQuestionChannel(r.channel.name) : s.unsubscribeQuestionAll;
+  const question =
+    r.scope === 'channel' && r.channel ? s.unsubscribeQuestionChannel(r.channel.name) : s.unsubscribeQuestionAll;
   return {
     language: r.language,
     channel: r.channel,
@@ -47,13 +48,18 @@ export function unsubscribedPage(r: UnsubscribeResult): Page {
   };
 }
 
-export function preferencesPage(v: PreferencesView, token: string, notice: { kind: 'saved' | 'error'; text?: string } | null): Page {
+export function preferencesPage(
+  v: PreferencesView,
+  token: string,
+  notice: { kind: 'saved' | 'error'; text?: string } | null,
+): Page {
   const s = pageStrings(v.language);
   const field = (name: 'firstname' | 'lastname', value: string) =>
     `<label for="${name}">${escapeHtml(s[name])}</label>
 <input type="text" id="${name}" name="${name}" value="${escapeHtml(value)}" maxlength="100" autocomplete="${name === 'firstname' ? 'given-name' : 'family-name'}">`;
   const languages = PAGE_LANGUAGES.map(
-    (iso: PageLanguage) => `<option value="${iso}"${iso === v.languageIso ? ' selected' : ''}>${escapeHtml(s.languageNames[iso])}</option>`,
+    (iso: PageLanguage) =>
+      `<option value="${iso}"${iso === v.languageIso ? ' selected' : ''}>${escapeHtml(s.languageNames[iso])}</option>`,
   ).join('');
   const channels = v.channels.length
     ? v.channels
@@ -94,6 +100,10 @@ ${channels}
 export function errorPage(language: PageLanguage, kind: 'invalid_link' | 'bad_request' | 'server_error'): Page {
   const s = pageStrings(language);
   const [title, text] =
-    kind === 'invalid_link' ? [s.errorTitle, s.errorText] : kind === 'bad_request' ? [s.badRequestTitle, s.badRequestText] : [s.serverErrorTitle, s.serverErrorText];
+    kind === 'invalid_link'
+      ? [s.errorTitle, s.errorText]
+      : kind === 'bad_request'
+        ? [s.badRequestTitle, s.badRequestText]
+        : [s.serverErrorTitle, s.serverErrorText];
   return { language, channel: null, title, body: `<p>${escapeHtml(text)}</p>` };
 }

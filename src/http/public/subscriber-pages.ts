@@ -3,7 +3,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Context } from '../../services/context.ts';
 import { ServiceError } from '../../services/errors.ts';
-import { confirmOptIn, describeUnsubscribe, getPreferences, unsubscribeByToken, updatePreferences } from '../../services/opt-in.ts';
+import {
+  confirmOptIn,
+  describeUnsubscribe,
+  getPreferences,
+  unsubscribeByToken,
+  updatePreferences,
+} from '../../services/opt-in.ts';
 import { pageStrings } from '../../domain/public-page-strings.ts';
 import { sendPage } from './html.ts';
 import { confirmedPage, preferencesPage, unsubscribedPage, unsubscribeQuestionPage } from './pages.ts';
@@ -46,30 +52,38 @@ export function registerSubscriberPages(app: FastifyInstance, ctx: Context): voi
     return sendPage(reply, 200, preferencesPage(view, tokenOf(request), null));
   });
 
-  app.post<WithToken>('/preferences/*', { bodyLimit: PUBLIC_BODY_LIMIT }, async (request: FastifyRequest<WithToken>, reply) => {
-    const token = tokenOf(request);
-    // Only the form itself: saving from an unreadable body would clear every field and channel.
-    if (!(request.body instanceof URLSearchParams)) {
-      await getPreferences(ctx, token); // a bad token is still a 404, whatever the body
-      return sendErrorPage(request, reply, 415, 'bad_request');
-    }
-    const form = request.body;
-    const channelIds = form
-      .getAll('channels')
-      .filter((v) => /^\d{1,15}$/.test(v))
-      .map(Number);
-    try {
-      const view = await updatePreferences(ctx, token, {
-        firstname: formValue(form, 'firstname'),
-        lastname: formValue(form, 'lastname'),
-        languageIso: formValue(form, 'languageIso'),
-        channelIds,
-      });
-      return sendPage(reply, 200, preferencesPage(view, token, { kind: 'saved' }));
-    } catch (error) {
-      if (!(error instanceof ServiceError) || error.reason !== 'invalid') throw error;
-      const view = await getPreferences(ctx, token);
-      return sendPage(reply, 422, preferencesPage(view, token, { kind: 'error', text: pageStrings(view.language).invalidInput }));
-    }
-  });
+  app.post<WithToken>(
+    '/preferences/*',
+    { bodyLimit: PUBLIC_BODY_LIMIT },
+    async (request: FastifyRequest<WithToken>, reply) => {
+      const token = tokenOf(request);
+      // Only the form itself: saving from an unreadable body would clear every field and channel.
+      if (!(request.body instanceof URLSearchParams)) {
+        await getPreferences(ctx, token); // a bad token is still a 404, whatever the body
+        return sendErrorPage(request, reply, 415, 'bad_request');
+      }
+      const form = request.body;
+      const channelIds = form
+        .getAll('channels')
+        .filter((v) => /^\d{1,15}$/.test(v))
+        .map(Number);
+      try {
+        const view = await updatePreferences(ctx, token, {
+          firstname: formValue(form, 'firstname'),
+          lastname: formValue(form, 'lastname'),
+          languageIso: formValue(form, 'languageIso'),
+          channelIds,
+        });
+        return sendPage(reply, 200, preferencesPage(view, token, { kind: 'saved' }));
+      } catch (error) {
+        if (!(error instanceof ServiceError) || error.reason !== 'invalid') throw error;
+        const view = await getPreferences(ctx, token);
+        return sendPage(
+          reply,
+          422,
+          preferencesPage(view, token, { kind: 'error', text: pageStrings(view.language).invalidInput }),
+        );
+      }
+    },
+  );
 }

@@ -13,10 +13,16 @@ const PIXEL = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICR
 // parameter limit, and an over-long parameter would be refused before any route runs.
 type WithToken = { Params: { '*': string } };
 
-const clientOf = (request: FastifyRequest): TrackingClient => ({ userAgent: request.headers['user-agent'] ?? null, ip: request.ip ?? null });
+const clientOf = (request: FastifyRequest): TrackingClient => ({
+  userAgent: request.headers['user-agent'] ?? null,
+  ip: request.ip ?? null,
+});
 
 const noCache = (reply: FastifyReply) =>
-  reply.header('cache-control', 'no-store, no-cache, must-revalidate, private, max-age=0').header('pragma', 'no-cache').header('expires', '0');
+  reply
+    .header('cache-control', 'no-store, no-cache, must-revalidate, private, max-age=0')
+    .header('pragma', 'no-cache')
+    .header('expires', '0');
 
 export async function registerTrackingRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
   // A reader is never refused over our own trouble: if the event cannot be written, the pixel and

@@ -2,13 +2,24 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
-import { addSendingDomain, deleteSendingDomain, getSendingDomain, listSendingDomains, verifySendingDomain } from '../../services/domains.ts';
+import {
+  addSendingDomain,
+  deleteSendingDomain,
+  getSendingDomain,
+  listSendingDomains,
+  verifySendingDomain,
+} from '../../services/domains.ts';
 import { IdParam, Line, Paging, errorResponses } from './schemas.ts';
 
 const AddDomainBody = Type.Object(
   {
-    domain: Type.String({ maxLength: 253, description: 'The domain mail is sent from (the part after @ in from.email), e.g. mail.example.com' }),
-    note: Type.Optional(Type.Union([Line({ maxLength: 1000, description: 'Free text for your own reference' }), Type.Null()])),
+    domain: Type.String({
+      maxLength: 253,
+      description: 'The domain mail is sent from (the part after @ in from.email), e.g. mail.example.com',
+    }),
+    note: Type.Optional(
+      Type.Union([Line({ maxLength: 1000, description: 'Free text for your own reference' }), Type.Null()]),
+    ),
   },
   { description: 'Unknown fields are ignored.' },
 );
@@ -28,7 +39,9 @@ export const SendingDomain = Type.Object({
   id: Type.String(),
   domain: Type.String(),
   note: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('verified'), Type.Literal('unverified')], { description: 'verified when SPF and DKIM are both verified; production mail may only be sent from verified domains' }),
+  status: Type.Union([Type.Literal('verified'), Type.Literal('unverified')], {
+    description: 'verified when SPF and DKIM are both verified; production mail may only be sent from verified domains',
+  }),
   spfHostname: spf.Hostname,
   spfValue: spf.Value,
   spfVerified: spf.Verified,
@@ -37,13 +50,19 @@ export const SendingDomain = Type.Object({
   dkimValue: dkim.Value,
   dkimVerified: dkim.Verified,
   cnameHostname: cname.Hostname,
-  cnameValue: Type.String({ description: 'The host the return-path CNAME must point at; once verified, bounces use this subdomain' }),
+  cnameValue: Type.String({
+    description: 'The host the return-path CNAME must point at; once verified, bounces use this subdomain',
+  }),
   cnameVerified: cname.Verified,
   dmarcHostname: dmarc.Hostname,
-  dmarcValue: Type.String({ description: 'A recommended starting DMARC policy; any record starting with v=DMARC1 counts' }),
+  dmarcValue: Type.String({
+    description: 'A recommended starting DMARC policy; any record starting with v=DMARC1 counts',
+  }),
   dmarcVerified: dmarc.Verified,
   createdAt: Type.String({ format: 'date-time' }),
-  lastCheckedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When DNS was last checked (PUT …/verify-txt)' }),
+  lastCheckedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When DNS was last checked (PUT …/verify-txt)',
+  }),
 });
 
 const DomainList = Type.Object({ count: Type.Integer(), data: Type.Array(SendingDomain) });
@@ -53,10 +72,22 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
   const config = { permission: 'sending_domains' as const };
   const tags = ['Sending domains'];
 
-  app.get('/v1/domain/sending', { config, schema: { tags, summary: 'List sending domains, newest first', querystring: Paging, response: { 200: DomainList, ...errorResponses(401, 403, 422) } } }, async (request) => {
-    const q = request.query as Static<typeof Paging>;
-    return listSendingDomains(ctx, request.apiKey.accountId, q.page ?? 1, q.size ?? 10);
-  });
+  app.get(
+    '/v1/domain/sending',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List sending domains, newest first',
+        querystring: Paging,
+        response: { 200: DomainList, ...errorResponses(401, 403, 422) },
+      },
+    },
+    async (request) => {
+      const q = request.query as Static<typeof Paging>;
+      return listSendingDomains(ctx, request.apiKey.accountId, q.page ?? 1, q.size ?? 10);
+    },
+  );
 
   app.post(
     '/v1/domain/sending',
@@ -76,20 +107,52 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
     },
   );
 
-  app.get('/v1/domain/sending/:id', { config, schema: { tags, summary: 'A sending domain with its DNS records', params: IdParam, response: { 200: SendingDomain, ...errorResponses(401, 403, 404) } } }, async (request) => {
-    const { id } = request.params as Static<typeof IdParam>;
-    return getSendingDomain(ctx, request.apiKey.accountId, id);
-  });
+  app.get(
+    '/v1/domain/sending/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'A sending domain with its DNS records',
+        params: IdParam,
+        response: { 200: SendingDomain, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParam>;
+      return getSendingDomain(ctx, request.apiKey.accountId, id);
+    },
+  );
 
-  app.delete('/v1/domain/sending/:id', { config, schema: { tags, summary: 'Delete a sending domain and its DKIM key', params: IdParam, response: { 200: Deleted, ...errorResponses(401, 403, 404) } } }, async (request) => {
-    const { id } = request.params as Static<typeof IdParam>;
-    await deleteSendingDomain(ctx, request.apiKey.accountId, id);
-    return { message: 'Sending domain deleted' };
-  });
+  app.delete(
+    '/v1/domain/sending/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a sending domain and its DKIM key',
+        params: IdParam,
+        response: { 200: Deleted, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParam>;
+      await deleteSendingDomain(ctx, request.apiKey.accountId, id);
+      return { message: 'Sending domain deleted' };
+    },
+  );
 
   app.put(
     '/v1/domain/sending/:id/verify-txt',
-    { config, schema: { tags, summary: 'Check the DNS records now and return the updated domain', params: IdParam, response: { 200: SendingDomain, ...errorResponses(401, 403, 404) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Check the DNS records now and return the updated domain',
+        params: IdParam,
+        response: { 200: SendingDomain, ...errorResponses(401, 403, 404) },
+      },
+    },
     async (request) => {
       const { id } = request.params as Static<typeof IdParam>;
       return verifySendingDomain(ctx, request.apiKey.accountId, id);

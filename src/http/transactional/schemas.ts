@@ -15,17 +15,30 @@ export const StringMap = Type.Record(Type.String(), Type.String());
 export const RecipientSchema = Type.Object({
   email: Type.String({ maxLength: 254 }),
   name: Type.Optional(Line({ maxLength: 256 })),
-  substitutionData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Posthorn extension: overrides the top-level substitutionData for this recipient' })),
-  metadata: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Posthorn extension: merged over the top-level metadata' })),
+  substitutionData: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Posthorn extension: overrides the top-level substitutionData for this recipient',
+    }),
+  ),
+  metadata: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: 'Posthorn extension: merged over the top-level metadata',
+    }),
+  ),
 });
 
-export const HeaderSchema = Type.Object({ name: Type.String({ maxLength: 200 }), value: Type.String({ maxLength: 4000 }) });
+export const HeaderSchema = Type.Object({
+  name: Type.String({ maxLength: 200 }),
+  value: Type.String({ maxLength: 4000 }),
+});
 
 export const AttachmentSchema = Type.Object({
   filename: Line({ maxLength: 255 }),
   mimeType: Type.Optional(Type.String({ maxLength: 255 })),
   value: Type.String({ description: 'File content, base64' }),
-  contentId: Type.Optional(Type.String({ maxLength: 255, description: 'For inline images referenced as cid:<contentId>' })),
+  contentId: Type.Optional(
+    Type.String({ maxLength: 255, description: 'For inline images referenced as cid:<contentId>' }),
+  ),
   disposition: Type.Optional(Type.Union([Type.Literal('attachment'), Type.Literal('inline')])),
 });
 
@@ -38,16 +51,26 @@ export const TransmissionBody = Type.Object(
     cc: Type.Optional(Type.Array(AddressSchema)),
     bcc: Type.Optional(Type.Array(AddressSchema)),
     replyTo: Type.Optional(Type.Union([Type.Array(AddressSchema), AddressSchema])),
-    subject: Type.Optional(Line({ maxLength: 10000, description: 'Required unless the template has one; may contain {{placeholders}}' })),
+    subject: Type.Optional(
+      Line({ maxLength: 10000, description: 'Required unless the template has one; may contain {{placeholders}}' }),
+    ),
     bodyText: Type.Optional(Type.String()),
     bodyHtml: Type.Optional(Type.String()),
     templateId: Type.Optional(Type.String({ maxLength: 64 })),
-    substitutionData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables, at most 100 KB serialized' })),
+    substitutionData: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables, at most 100 KB serialized' }),
+    ),
     // Every custom header is written into every copy; a hundred is far more than any real use.
     headers: Type.Optional(
-      Type.Union([Type.Array(HeaderSchema, { maxItems: MAX_CUSTOM_HEADERS }), Type.Record(Type.String(), Type.String(), { maxProperties: MAX_CUSTOM_HEADERS })], {
-        description: `[{name, value}] or {name: value}; at most ${MAX_CUSTOM_HEADERS}`,
-      }),
+      Type.Union(
+        [
+          Type.Array(HeaderSchema, { maxItems: MAX_CUSTOM_HEADERS }),
+          Type.Record(Type.String(), Type.String(), { maxProperties: MAX_CUSTOM_HEADERS }),
+        ],
+        {
+          description: `[{name, value}] or {name: value}; at most ${MAX_CUSTOM_HEADERS}`,
+        },
+      ),
     ),
     attachments: Type.Optional(Type.Array(AttachmentSchema)),
     attachment: Type.Optional(Type.Array(AttachmentSchema, { description: 'Alias of attachments' })),
@@ -60,7 +83,11 @@ export const TransmissionBody = Type.Object(
         sandbox: Type.Optional(Type.Boolean({ description: 'Capture instead of delivering' })),
       }),
     ),
-    sendAt: Type.Optional(Type.String({ description: 'Posthorn extension: YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD HH:MM:SS (UTC), at most 30 days ahead' })),
+    sendAt: Type.Optional(
+      Type.String({
+        description: 'Posthorn extension: YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD HH:MM:SS (UTC), at most 30 days ahead',
+      }),
+    ),
     campaignId: Type.Optional(Line({ maxLength: 256 })),
     labels: Type.Optional(Type.Array(Line({ maxLength: 256 }), { maxItems: 50 })),
   },

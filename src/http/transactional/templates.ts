@@ -2,7 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
-import { createTemplate, deleteTemplate, getTemplate, listTemplates, previewTemplate, updateTemplate } from '../../services/templates.ts';
+import {
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  listTemplates,
+  previewTemplate,
+  updateTemplate,
+} from '../../services/templates.ts';
 import { IdParam, Line, Paging, errorResponses } from './schemas.ts';
 
 // LiquidJS refuses to parse more than this many characters (render.ts parseLimit).
@@ -11,9 +18,18 @@ const MAX_BODY_CHARS = 5_000_000;
 const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
 
 const Name = Line({ maxLength: 256, description: 'Shown in lists; not unique' });
-const Subject = Line({ maxLength: 10000, description: 'May contain {{placeholders}}; used when a transmission gives no subject' });
-const Html = Type.String({ maxLength: MAX_BODY_CHARS, description: 'HTML body; {{var}} is HTML-escaped, {{{var}}} is inserted raw' });
-const Text = Type.String({ maxLength: MAX_BODY_CHARS, description: 'Plain-text body; derived from the HTML when absent' });
+const Subject = Line({
+  maxLength: 10000,
+  description: 'May contain {{placeholders}}; used when a transmission gives no subject',
+});
+const Html = Type.String({
+  maxLength: MAX_BODY_CHARS,
+  description: 'HTML body; {{var}} is HTML-escaped, {{{var}}} is inserted raw',
+});
+const Text = Type.String({
+  maxLength: MAX_BODY_CHARS,
+  description: 'Plain-text body; derived from the HTML when absent',
+});
 
 const TemplateBody = Type.Object(
   {
@@ -32,11 +48,16 @@ const TemplateUpdateBody = Type.Object(
     html: Type.Optional(Nullable(Html)),
     text: Type.Optional(Nullable(Text)),
   },
-  { description: 'Replaces the fields given and keeps the others; null or "" clears subject, html or text. The result must still have html or text.' },
+  {
+    description:
+      'Replaces the fields given and keeps the others; null or "" clears subject, html or text. The result must still have html or text.',
+  },
 );
 
 const PreviewBody = Type.Object({
-  substitutionData: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables, at most 100 KB serialized' })),
+  substitutionData: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables, at most 100 KB serialized' }),
+  ),
 });
 
 const TemplateSchema = Type.Object({
@@ -63,7 +84,15 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
 
   app.get(
     '/v1/template',
-    { config, schema: { tags, summary: 'List templates, newest first', querystring: Paging, response: { 200: TemplateList, ...errorResponses(401, 403, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List templates, newest first',
+        querystring: Paging,
+        response: { 200: TemplateList, ...errorResponses(401, 403, 422) },
+      },
+    },
     async (request) => {
       const q = request.query as Static<typeof Paging>;
       return listTemplates(ctx, request.apiKey.accountId, q.page ?? 1, q.size ?? 10);
@@ -72,7 +101,15 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
 
   app.post(
     '/v1/template',
-    { config, schema: { tags, summary: 'Create a template', body: TemplateBody, response: { 201: TemplateSchema, ...errorResponses(400, 401, 403, 413, 415, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a template',
+        body: TemplateBody,
+        response: { 201: TemplateSchema, ...errorResponses(400, 401, 403, 413, 415, 422) },
+      },
+    },
     async (request, reply) => {
       const template = await createTemplate(ctx, request.apiKey.accountId, request.body as Static<typeof TemplateBody>);
       return reply.code(201).send(template);
@@ -81,7 +118,15 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
 
   app.get(
     '/v1/template/:id',
-    { config, schema: { tags, summary: 'Read a template', params: IdParam, response: { 200: TemplateSchema, ...errorResponses(401, 403, 404) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Read a template',
+        params: IdParam,
+        response: { 200: TemplateSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
     async (request) => {
       const { id } = request.params as Static<typeof IdParam>;
       return getTemplate(ctx, request.apiKey.accountId, id);
@@ -90,7 +135,16 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
 
   app.put(
     '/v1/template/:id',
-    { config, schema: { tags, summary: 'Change a template (only the fields given)', params: IdParam, body: TemplateUpdateBody, response: { 200: TemplateSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Change a template (only the fields given)',
+        params: IdParam,
+        body: TemplateUpdateBody,
+        response: { 200: TemplateSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+      },
+    },
     async (request) => {
       const { id } = request.params as Static<typeof IdParam>;
       return updateTemplate(ctx, request.apiKey.accountId, id, request.body as Static<typeof TemplateUpdateBody>);
@@ -99,7 +153,15 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
 
   app.delete(
     '/v1/template/:id',
-    { config, schema: { tags, summary: 'Delete a template; transmissions already accepted are not affected', params: IdParam, response: { 200: Deleted, ...errorResponses(401, 403, 404) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a template; transmissions already accepted are not affected',
+        params: IdParam,
+        response: { 200: Deleted, ...errorResponses(401, 403, 404) },
+      },
+    },
     async (request) => {
       const { id } = request.params as Static<typeof IdParam>;
       await deleteTemplate(ctx, request.apiKey.accountId, id);
@@ -111,7 +173,13 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
     '/v1/template/:id/preview',
     {
       config,
-      schema: { tags, summary: 'Render a template with the given substitution data', params: IdParam, body: PreviewBody, response: { 200: Preview, ...errorResponses(400, 401, 403, 404, 415, 422) } },
+      schema: {
+        tags,
+        summary: 'Render a template with the given substitution data',
+        params: IdParam,
+        body: PreviewBody,
+        response: { 200: Preview, ...errorResponses(400, 401, 403, 404, 415, 422) },
+      },
       // The body is optional here: a POST without one previews with no substitution data.
       preValidation: async (request) => {
         if (request.body === undefined) request.body = {};

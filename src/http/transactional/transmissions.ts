@@ -17,14 +17,22 @@ export function registerTransmissionRoutes(app: FastifyInstance, ctx: Context): 
           summary: url === '/v1/transmissions' ? 'Send a transmission (alias)' : 'Send a transmission',
           tags: ['Transmissions'],
           body: TransmissionBody,
-          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ description: 'Posthorn extension: at most 256 characters; replays within 24 h return the first response' })) }),
+          headers: Type.Object({
+            'idempotency-key': Type.Optional(
+              Type.String({
+                description:
+                  'Posthorn extension: at most 256 characters; replays within 24 h return the first response',
+              }),
+            ),
+          }),
           response: { 200: Accepted, ...errorResponses(400, 401, 403, 405, 409, 413, 415, 420, 422, 500) },
         },
       },
       async (request) => {
         const idem = request.headers['idempotency-key'];
         const key = Array.isArray(idem) ? idem[0] : idem;
-        if (key !== undefined && (key.length === 0 || key.length > 256)) throw invalid('Idempotency-Key', 'must be 1 to 256 characters');
+        if (key !== undefined && (key.length === 0 || key.length > 256))
+          throw invalid('Idempotency-Key', 'must be 1 to 256 characters');
         const result = await acceptTransmission(ctx, request.apiKey, request.body as TransmissionInput, key);
         return { message: 'Transmission received', transmissionId: result.transmissionId };
       },

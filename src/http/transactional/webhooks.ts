@@ -14,14 +14,44 @@ const SURFACE = 'transactional' as const;
 const Nullable = <T extends ReturnType<typeof Type.Object>>(s: T) => Type.Union([s, Type.Null()]);
 const EVENT_SLUGS = TRANSACTIONAL_WEBHOOK_EVENTS.map((e) => e.slug).join(', ');
 
-const BasicAuthInput = Type.Object({ username: Line({ maxLength: 256 }), password: Type.Optional(Type.String({ maxLength: 1024, description: 'Stored as given (it is sent with every delivery) and never shown again' })) });
+const BasicAuthInput = Type.Object({
+  username: Line({ maxLength: 256 }),
+  password: Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description: 'Stored as given (it is sent with every delivery) and never shown again',
+    }),
+  ),
+});
 const Fields = {
   name: Type.Optional(Line({ maxLength: 256, description: 'Defaults to the target host' })),
-  target: Type.Optional(Type.String({ maxLength: 2048, description: 'http(s) URL; private, loopback and link-local addresses are refused unless the operator allows them' })),
-  events: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50, description: `Event slugs (GET /v1/webhook-events): ${EVENT_SLUGS}; all of them when omitted` })),
-  basicAuth: Type.Optional(Type.Union([BasicAuthInput, Type.Null()], { description: 'Sent as HTTP Basic auth with every delivery; null removes it' })),
-  secret: Type.Optional(Type.String({ maxLength: 256, description: 'HMAC key of Posthorn-Signature (16–256 characters); generated when omitted' })),
-  active: Type.Optional(Type.Boolean({ description: 'Inactive webhooks collect nothing and send nothing; default true' })),
+  target: Type.Optional(
+    Type.String({
+      maxLength: 2048,
+      description:
+        'http(s) URL; private, loopback and link-local addresses are refused unless the operator allows them',
+    }),
+  ),
+  events: Type.Optional(
+    Type.Array(Type.String({ maxLength: 64 }), {
+      maxItems: 50,
+      description: `Event slugs (GET /v1/webhook-events): ${EVENT_SLUGS}; all of them when omitted`,
+    }),
+  ),
+  basicAuth: Type.Optional(
+    Type.Union([BasicAuthInput, Type.Null()], {
+      description: 'Sent as HTTP Basic auth with every delivery; null removes it',
+    }),
+  ),
+  secret: Type.Optional(
+    Type.String({
+      maxLength: 256,
+      description: 'HMAC key of Posthorn-Signature (16–256 characters); generated when omitted',
+    }),
+  ),
+  active: Type.Optional(
+    Type.Boolean({ description: 'Inactive webhooks collect nothing and send nothing; default true' }),
+  ),
 };
 const WebhookBody = Type.Object(Fields, { description: 'target is required. Unknown fields are ignored.' });
 const WebhookUpdateBody = Type.Object(Fields, { description: 'Changes only the fields given.' });
@@ -32,7 +62,10 @@ const WebhookSchema = Type.Object({
   target: Type.String(),
   events: Type.Array(Type.String()),
   basicAuth: Nullable(Type.Object({ username: Type.String() })),
-  secret: Type.String({ description: 'Verify a delivery: hex HMAC-SHA256 of "<t>.<body>" with this key equals v1 of Posthorn-Signature: t=<unix>,v1=<hex>' }),
+  secret: Type.String({
+    description:
+      'Verify a delivery: hex HMAC-SHA256 of "<t>.<body>" with this key equals v1 of Posthorn-Signature: t=<unix>,v1=<hex>',
+  }),
   active: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
@@ -44,19 +77,34 @@ const AttemptSchema = Type.Object({
   batchId: Type.String(),
   retryCount: Type.Integer(),
   eventCount: Type.Integer(),
-  statusCode: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no HTTP answer came (timeout, connection refused)' }),
+  statusCode: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'null when no HTTP answer came (timeout, connection refused)',
+  }),
   latencyMs: Type.Integer(),
   error: Type.Union([Type.String(), Type.Null()]),
   ok: Type.Boolean(),
   attemptedAt: Type.String({ format: 'date-time' }),
 });
 const AttemptList = Type.Object({ count: Type.Integer(), data: Type.Array(AttemptSchema) });
-const TestResult = Type.Object({ batchId: Type.String(), ok: Type.Boolean(), statusCode: Type.Union([Type.Integer(), Type.Null()]), latencyMs: Type.Integer(), error: Type.Union([Type.String(), Type.Null()]) });
-const EventTypeList = Type.Array(Type.Object({ id: Type.Integer(), name: Type.String(), slug: Type.String(), detail: Type.String() }));
+const TestResult = Type.Object({
+  batchId: Type.String(),
+  ok: Type.Boolean(),
+  statusCode: Type.Union([Type.Integer(), Type.Null()]),
+  latencyMs: Type.Integer(),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+const EventTypeList = Type.Array(
+  Type.Object({ id: Type.Integer(), name: Type.String(), slug: Type.String(), detail: Type.String() }),
+);
 const Deleted = Type.Object({ message: Type.String(), id: Type.String() });
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const present = (w: WebhookView) => ({ ...w, id: String(w.id), createdAt: iso(w.createdAt), updatedAt: iso(w.updatedAt) });
+const present = (w: WebhookView) => ({
+  ...w,
+  id: String(w.id),
+  createdAt: iso(w.createdAt),
+  updatedAt: iso(w.updatedAt),
+});
 const presentAttempt = (a: WebhookAttemptView) => ({ ...a, id: String(a.id), attemptedAt: iso(a.attemptedAt) });
 const webhookId = (request: { params: unknown }) => parseId((request.params as Static<typeof IdParam>).id, 'Webhook');
 
@@ -64,41 +112,132 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: Context): void 
   const config = { permission: 'webhooks' as const };
   const tags = ['Webhooks'];
 
-  app.get('/v1/webhook-events', { config, schema: { tags, summary: 'The events a webhook can subscribe to', response: { 200: EventTypeList, ...errorResponses(401, 403) } } }, async () =>
-    TRANSACTIONAL_WEBHOOK_EVENTS.map(({ id, name, slug, detail }) => ({ id, name, slug, detail })),
+  app.get(
+    '/v1/webhook-events',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The events a webhook can subscribe to',
+        response: { 200: EventTypeList, ...errorResponses(401, 403) },
+      },
+    },
+    async () => TRANSACTIONAL_WEBHOOK_EVENTS.map(({ id, name, slug, detail }) => ({ id, name, slug, detail })),
   );
 
-  app.get('/v1/webhooks', { config, schema: { tags, summary: 'List webhooks', querystring: Paging, response: { 200: WebhookList, ...errorResponses(401, 403, 422) } } }, async (request) => {
-    const q = request.query as Static<typeof Paging>;
-    const size = q.size ?? 10;
-    const { total, rows } = await webhooks.listWebhooks(ctx, request.apiKey.accountId, SURFACE, ((q.page ?? 1) - 1) * size, size);
-    return { count: total, data: rows.map(present) };
-  });
-
-  app.post('/v1/webhooks', { config, schema: { tags, summary: 'Create a webhook', body: WebhookBody, response: { 201: WebhookSchema, ...errorResponses(400, 401, 403, 415, 422) } } }, async (request, reply) => {
-    const created = await webhooks.createWebhook(ctx, request.apiKey.accountId, SURFACE, request.body as Static<typeof WebhookBody>);
-    return reply.code(201).send(present(created));
-  });
-
-  app.get('/v1/webhooks/:id', { config, schema: { tags, summary: 'Read a webhook', params: IdParam, response: { 200: WebhookSchema, ...errorResponses(401, 403, 404) } } }, async (request) =>
-    present(await webhooks.getWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request))),
+  app.get(
+    '/v1/webhooks',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'List webhooks',
+        querystring: Paging,
+        response: { 200: WebhookList, ...errorResponses(401, 403, 422) },
+      },
+    },
+    async (request) => {
+      const q = request.query as Static<typeof Paging>;
+      const size = q.size ?? 10;
+      const { total, rows } = await webhooks.listWebhooks(
+        ctx,
+        request.apiKey.accountId,
+        SURFACE,
+        ((q.page ?? 1) - 1) * size,
+        size,
+      );
+      return { count: total, data: rows.map(present) };
+    },
   );
 
-  app.put('/v1/webhooks/:id', { config, schema: { tags, summary: 'Change a webhook (only the fields given)', params: IdParam, body: WebhookUpdateBody, response: { 200: WebhookSchema, ...errorResponses(400, 401, 403, 404, 415, 422) } } }, async (request) =>
-    present(await webhooks.updateWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request), request.body as Static<typeof WebhookUpdateBody>)),
+  app.post(
+    '/v1/webhooks',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create a webhook',
+        body: WebhookBody,
+        response: { 201: WebhookSchema, ...errorResponses(400, 401, 403, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const created = await webhooks.createWebhook(
+        ctx,
+        request.apiKey.accountId,
+        SURFACE,
+        request.body as Static<typeof WebhookBody>,
+      );
+      return reply.code(201).send(present(created));
+    },
   );
 
-  app.delete('/v1/webhooks/:id', { config, schema: { tags, summary: 'Delete a webhook with its pending batches and log', params: IdParam, response: { 200: Deleted, ...errorResponses(401, 403, 404) } } }, async (request) => {
-    const id = webhookId(request);
-    await webhooks.deleteWebhook(ctx, request.apiKey.accountId, SURFACE, id);
-    return { message: 'Webhook deleted', id: String(id) };
-  });
+  app.get(
+    '/v1/webhooks/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Read a webhook',
+        params: IdParam,
+        response: { 200: WebhookSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => present(await webhooks.getWebhook(ctx, request.apiKey.accountId, SURFACE, webhookId(request))),
+  );
+
+  app.put(
+    '/v1/webhooks/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Change a webhook (only the fields given)',
+        params: IdParam,
+        body: WebhookUpdateBody,
+        response: { 200: WebhookSchema, ...errorResponses(400, 401, 403, 404, 415, 422) },
+      },
+    },
+    async (request) =>
+      present(
+        await webhooks.updateWebhook(
+          ctx,
+          request.apiKey.accountId,
+          SURFACE,
+          webhookId(request),
+          request.body as Static<typeof WebhookUpdateBody>,
+        ),
+      ),
+  );
+
+  app.delete(
+    '/v1/webhooks/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Delete a webhook with its pending batches and log',
+        params: IdParam,
+        response: { 200: Deleted, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const id = webhookId(request);
+      await webhooks.deleteWebhook(ctx, request.apiKey.accountId, SURFACE, id);
+      return { message: 'Webhook deleted', id: String(id) };
+    },
+  );
 
   app.post(
     '/v1/webhooks/:id/test',
     {
       config,
-      schema: { tags, summary: 'Send one signed sample batch now and report the answer', params: IdParam, response: { 200: TestResult, ...errorResponses(401, 403, 404) } },
+      schema: {
+        tags,
+        summary: 'Send one signed sample batch now and report the answer',
+        params: IdParam,
+        response: { 200: TestResult, ...errorResponses(401, 403, 404) },
+      },
       // No body is needed here.
       preValidation: async (request) => {
         if (request.body === undefined) request.body = {};
@@ -109,11 +248,27 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: Context): void 
 
   app.get(
     '/v1/webhooks/:id/deliveries',
-    { config, schema: { tags, summary: 'The delivery log: the latest attempts, newest first', params: IdParam, querystring: Paging, response: { 200: AttemptList, ...errorResponses(401, 403, 404, 422) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The delivery log: the latest attempts, newest first',
+        params: IdParam,
+        querystring: Paging,
+        response: { 200: AttemptList, ...errorResponses(401, 403, 404, 422) },
+      },
+    },
     async (request) => {
       const q = request.query as Static<typeof Paging>;
       const size = q.size ?? 10;
-      const { total, rows } = await webhooks.listWebhookAttempts(ctx, request.apiKey.accountId, SURFACE, webhookId(request), ((q.page ?? 1) - 1) * size, size);
+      const { total, rows } = await webhooks.listWebhookAttempts(
+        ctx,
+        request.apiKey.accountId,
+        SURFACE,
+        webhookId(request),
+        ((q.page ?? 1) - 1) * size,
+        size,
+      );
       return { count: total, data: rows.map(presentAttempt) };
     },
   );
