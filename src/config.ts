@@ -55,6 +55,13 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Marketing API requests in flight per API key; 0 turns the limit off. */
   concurrencyLimit: number;
+  /** Transactional API (/v1) requests per API key, per second and per minute; 0 turns either off. */
+  v1RateLimit: { perSecond: number; perMinute: number };
+  /**
+   * Load shedding: API requests beyond these bounds get 503 + Retry-After at once instead of
+   * waiting in an ever longer queue. 0 turns a bound off.
+   */
+  loadShedding: { maxInFlight: number; maxEventLoopDelayMs: number; retryAfterSeconds: number };
   /** redis:// or rediss:// URL of the store the limits share across nodes; null keeps them in memory. */
   redisUrl: string | null;
   /** Largest CSV file POST /api/v1/subscribers/import accepts. */
@@ -229,6 +236,15 @@ export function loadConfig(env: Env = process.env): Config {
     secret,
     rateLimitPerMinute: int(env, 'POSTHORN_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     concurrencyLimit: int(env, 'POSTHORN_CONCURRENCY_LIMIT', 10, 0, 100_000),
+    v1RateLimit: {
+      perSecond: int(env, 'POSTHORN_V1_RATE_PER_SECOND', 1000, 0, 1_000_000),
+      perMinute: int(env, 'POSTHORN_V1_RATE_PER_MINUTE', 30_000, 0, 100_000_000),
+    },
+    loadShedding: {
+      maxInFlight: int(env, 'POSTHORN_SHED_MAX_IN_FLIGHT', 256, 0, 1_000_000),
+      maxEventLoopDelayMs: int(env, 'POSTHORN_SHED_EVENT_LOOP_DELAY_MS', 500, 0, 60_000),
+      retryAfterSeconds: int(env, 'POSTHORN_SHED_RETRY_AFTER_SECONDS', 1, 1, 3600),
+    },
     redisUrl: parseRedisUrl(env.REDIS_URL),
     importMaxBytes: int(env, 'POSTHORN_IMPORT_MAX_MB', 1024, 1, 1024 * 1024) * 1024 * 1024,
     webhooks: {

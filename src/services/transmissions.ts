@@ -19,6 +19,7 @@ import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts'
 import { addUsage, usageBetween } from '../store/usage.ts';
 import { findTemplate } from '../store/templates.ts';
 import { isDomainVerified } from '../store/domains.ts';
+import { ensureMaySend } from './account-status.ts';
 
 export interface RecipientInput {
   email: string;
@@ -299,6 +300,7 @@ interface PreparedRecipient {
 }
 
 async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, now: number) {
+  ensureMaySend(key.accountStatus);
   if (!input.from?.email) throw required('from.email');
   const from = checkAddress(input.from, 'from');
   if (!input.to?.length) throw required('to');

@@ -1,0 +1,57 @@
+// Load shedding: when the server is saturated, a new API request is answered at once with 503 and
+// Retry-After (in its surface's dialect) instead of joining a queue whose wait grows without bound.
+// Two signals, each with its configured bound (0 turns it off):
+// - API requests in flight in this process (admitted, not yet answered): with the server's
+//   throughput, this bounds how long an admitted request waits (Little's law);
+// - event loop delay: how late a timer fires, sampled every SAMPLE_MS. A loop that is late by
+//   hundreds of milliseconds makes every request wait that long before it is even read.
+// It runs first of all hooks, so a shed request costs no authentication, no body parsing and no
+// database work.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Context } from '../services/context.ts';
+import type { Surface } from './surface.ts';
+
+const SAMPLE_MS = 50;
+
+export interface LoadState {
+  inFlight: number;
+  /** The event loop's delay over the last sample (ms, the histogram's 99th percentile). */
+  eventLoopDelayMs: number;
+}
+
+export function registerLoadShedding(app: FastifyInstance, ctx: Context, surfaceFor: (url: string) => Surface): void {
+  const { maxInFlight, maxEventLoopDelayMs, retryAfterSeconds } = ctx.config.loadShedding;
+  if (maxInFlight === 0 && maxEventLoopDelayMs === 0) return;
+  const state: LoadState = { inFlight: 0, eventLoopDelayMs: 0 };
+
+  if (maxEventLoopDelayMs > 0) {
+    const histogram = monitorEventLoopDelay({ resolution: 10 });
+    histogram.enable();
+    const timer = setInterval(() => {
+      state.eventLoopDelayMs = histogram.percentile(99) / 1e6;
+      histogram.reset();
+    }, SAMPLE_MS);
+    timer.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      histogram.disable();
+    });
+  }
+
+  const isApi = (request: FastifyRequest) => request.routeOptions.config?.permission !== undefined;
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isApi(request)) return;
+    const overloaded =
+      (maxInFlight > 0 && state.inFlight >= maxInFlight) ||
+      (maxEventLoopDelayMs > 0 && state.eventLoopDelayMs > maxEventLoopDelayMs);
+    if (overloaded) {
+      void reply.header('Retry-After', String(retryAfterSeconds));
+      return surfaceFor(request.url).protocol(reply, 503, 'the server is overloaded; retry after Retry-After seconds');
+    }
+    state.inFlight++;
+    // 'close' follows both a finished response and a client that hung up mid-way.
+    reply.raw.once('close', () => state.inFlight--);
+  });
+}
