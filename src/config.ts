@@ -241,8 +241,8 @@ export function loadConfig(env: Env = process.env): Config {
       perMinute: int(env, 'POSTHORN_V1_RATE_PER_MINUTE', 30_000, 0, 100_000_000),
     },
     loadShedding: {
-      maxInFlight: int(env, 'POSTHORN_SHED_MAX_IN_FLIGHT', 256, 0, 1_000_000),
-      maxEventLoopDelayMs: int(env, 'POSTHORN_SHED_EVENT_LOOP_DELAY_MS', 500, 0, 60_000),
+      maxInFlight: int(env, 'POSTHORN_SHED_MAX_IN_FLIGHT', 128, 0, 1_000_000),
+      maxEventLoopDelayMs: int(env, 'POSTHORN_SHED_EVENT_LOOP_DELAY_MS', 0, 0, 60_000),
       retryAfterSeconds: int(env, 'POSTHORN_SHED_RETRY_AFTER_SECONDS', 1, 1, 3600),
     },
     redisUrl: parseRedisUrl(env.REDIS_URL),

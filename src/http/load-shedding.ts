@@ -1,10 +1,15 @@
 // Load shedding: when the server is saturated, a new API request is answered at once with 503 and
 // Retry-After (in its surface's dialect) instead of joining a queue whose wait grows without bound.
 // Two signals, each with its configured bound (0 turns it off):
-// - API requests in flight in this process (admitted, not yet answered): with the server's
-//   throughput, this bounds how long an admitted request waits (Little's law);
-// - event loop delay: how late a timer fires, sampled every SAMPLE_MS. A loop that is late by
-//   hundreds of milliseconds makes every request wait that long before it is even read.
+// - API requests in flight in this process (admitted, not yet answered; the commit batcher's
+//   pending accepts are among them): with the server's throughput, this bounds how long an
+//   admitted request waits (Little's law). Measured with 600 clients sending as fast as they are
+//   answered (2 cores): p99 of the answered requests 534 ms with a bound of 64, 1.2 s (max 2.2 s)
+//   without; it is the default signal.
+// - event loop delay: how late a timer fires (the 99th percentile over SAMPLE_MS). A loop that is
+//   late makes every request wait before it is even read; shedding on it alone left p99 at
+//   1.5–1.9 s in the same measurement (the wait happens before the request can be refused), so it
+//   is off by default: a guard against a loop stuck by something else than API requests.
 // It runs first of all hooks, so a shed request costs no authentication, no body parsing and no
 // database work.
 import { monitorEventLoopDelay } from 'node:perf_hooks';

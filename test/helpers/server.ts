@@ -11,11 +11,13 @@ export interface TestServer {
   url: string;
   key: string;
   accountId: string;
+  /** The first account's integer id (what the APIs show). */
+  accountIntId: number;
   app: Posthorn;
   db: TestDatabase;
   api: ApiClient;
   /** Creates another account with an all-permissions key (for isolation tests). */
-  newAccount(): Promise<{ accountId: string; key: string; api: ApiClient }>;
+  newAccount(): Promise<{ accountId: string; accountIntId: number; key: string; api: ApiClient }>;
   newKey(input: Omit<CreateKeyInput, 'accountId'> & { accountId?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -34,17 +36,19 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   });
   const app = await startPosthorn(config, { log: createLogger(config.logLevel) });
   const url = app.url!;
-  const accountId = (await app.ctx.db.selectFrom('accounts').select('id').executeTakeFirstOrThrow()).id;
+  const first = await app.ctx.db.selectFrom('accounts').select(['id', 'int_id']).executeTakeFirstOrThrow();
+  const accountId = first.id;
   const server: TestServer = {
     url,
     key: app.firstKey!,
     accountId,
+    accountIntId: Number(first.int_id),
     app,
     db,
     api: new ApiClient(url, app.firstKey!),
     async newAccount() {
       const id = newId();
-      await insertAccount(app.ctx.db, {
+      const account = await insertAccount(app.ctx.db, {
         id,
         name: `Account ${id}`,
         parent_id: null,
@@ -52,7 +56,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
         created_at: Date.now(),
       });
       const { key } = await createApiKey(app.ctx, { accountId: id, name: 'test' });
-      return { accountId: id, key, api: new ApiClient(url, key) };
+      return { accountId: id, accountIntId: account.int_id, key, api: new ApiClient(url, key) };
     },
     async newKey(input) {
       const { key } = await createApiKey(app.ctx, { accountId: input.accountId ?? accountId, ...input });

@@ -13,11 +13,19 @@ import { openStore } from '../../src/store/db.ts';
 const RECIPIENTS = Number(process.env.MAILING_CRASH_RECIPIENTS ?? 50_000);
 const PATIENCE_MS = Math.max(150_000, RECIPIENTS * 15);
 
-/** Ready subscribers straight into the store (the API's bulk route is not what is tested here). */
-async function seedSubscribers(url: string, accountId: string, n: number): Promise<void> {
+/**
+ * Ready subscribers straight into the store (the API's bulk route is not what is tested here), for
+ * the account with this integer id (whoami's id).
+ */
+async function seedSubscribers(url: string, accountIntId: number, n: number): Promise<void> {
   const store = await openStore(url, { sqliteSynchronous: 'NORMAL' });
   try {
     const now = Date.now();
+    const { id: accountId } = await store.db
+      .selectFrom('accounts')
+      .select('id')
+      .where('int_id', '=', accountIntId)
+      .executeTakeFirstOrThrow();
     for (let start = 0; start < n; start += 5000) {
       await store.db.transaction().execute(async (trx) => {
         for (let i = start; i < Math.min(n, start + 5000); i += 500) {
@@ -92,8 +100,8 @@ describe(`a mailing across a killed process (${dialectName})`, () => {
       children.push(first);
       const key = first.firstKey!;
       let api = first.api(key);
-      const accountId = (await api.get('/api/v1/whoami')).body.data.id as string;
-      await seedSubscribers(db.url, String(accountId), RECIPIENTS);
+      const accountIntId = (await api.get('/api/v1/whoami')).body.data.id as number;
+      await seedSubscribers(db.url, accountIntId, RECIPIENTS);
 
       const created = await api.post('/api/v1/mailings', {
         name: 'Big',
