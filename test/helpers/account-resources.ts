@@ -19,7 +19,9 @@ export type IdKind =
   | 'template'
   | 'transmission'
   | 'message'
-  | 'transactionalWebhook';
+  | 'transactionalWebhook'
+  | 'apiKey'
+  | 'subAccount';
 
 export interface AccountResources {
   tag: string;
@@ -44,6 +46,7 @@ export async function createAccountResources(
   api: ApiClient,
   tag: string,
   hookTarget: string,
+  opts: { subAccounts?: boolean } = {},
 ): Promise<AccountResources> {
   const ids = Object.fromEntries(
     [
@@ -61,6 +64,8 @@ export async function createAccountResources(
       'transmission',
       'message',
       'transactionalWebhook',
+      'apiKey',
+      'subAccount',
     ].map((k) => [k, [] as string[]]),
   ) as Record<IdKind, string[]>;
   const add = (kind: IdKind, id: unknown) => ids[kind].push(String(id));
@@ -189,6 +194,11 @@ export async function createAccountResources(
       'transactional webhook',
     ).id,
   );
+
+  add('apiKey', created(await api.post('/v1/api-key', { name: `${tag} key`, permissionIds: [7] }), 'API key').id);
+  // A sub-account has no sub-accounts of its own (opts.subAccounts false for one).
+  if (opts.subAccounts !== false)
+    add('subAccount', created(await api.post('/v1/sub-account', { name: `${tag} sub-account` }), 'sub-account').id);
 
   const domain = `${tag}.example`;
   add('domain', created(await api.post('/v1/domain/sending', { domain, note: `${tag} domain` }), 'sending domain').id);
