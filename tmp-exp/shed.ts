@@ -6,8 +6,12 @@ import path from 'node:path';
 
 const [inFlight, loopDelay, connections, seconds, rate] = process.argv.slice(2).map(Number);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shed-'));
+import { createTestDatabase } from '../test/helpers/database.ts';
+const db = await createTestDatabase();
 const server = await startChildServer({
   POSTHORN_DATA_DIR: dataDir,
+  DATABASE_URL: db.url,
+  POSTHORN_SHED_DELAY_MS: process.env.DELAY ?? '0',
   POSTHORN_ROLE: 'api',
   POSTHORN_SHED_MAX_IN_FLIGHT: String(inFlight),
   POSTHORN_SHED_EVENT_LOOP_DELAY_MS: String(loopDelay),
@@ -19,7 +23,7 @@ const ok: number[] = [];
 const slow: number[][] = [];
 const server_ms: number[] = [];
 const t0 = Date.now();
-const WARM = Number(process.env.WARM ?? 3000);
+const WARM = Number(process.env.WARM ?? 2000);
 const statuses = new Map<number, number>();
 const inst = autocannon({
   url: server.url + '/v1/layang/transmissions',
@@ -47,4 +51,5 @@ const sp = (q: number) => server_ms[Math.min(server_ms.length - 1, Math.floor(q 
 console.log(JSON.stringify({ sp50: sp(0.5), sp99: sp(0.99), smax: server_ms.at(-1), inFlight, loopDelay, connections, rate, statuses: Object.fromEntries(statuses), okPerSec: (ok.length / (seconds - WARM / 1000)).toFixed(0), p50: p(0.5), p99: p(0.99), max: ok.at(-1)?.toFixed(0), errors: result.errors, timeouts: result.timeouts }));
 console.log('slow', slow.length, JSON.stringify(slow.slice(0, 20)));
 await server.stop();
+await db.drop();
 fs.rmSync(dataDir, { recursive: true, force: true });

@@ -12,8 +12,16 @@
 //   is off by default: a guard against a loop stuck by something else than API requests.
 // It runs first of all hooks, so a shed request costs no authentication, no body parsing and no
 // database work.
+//
+// A client that ignores Retry-After and comes back at once on the same connection (a retry storm,
+// or a load generator) has that request held until its Retry-After has passed, and then refused
+// too; its next request is weighed as usual. Without this, refusals cost so little that such
+// clients send thousands a second, and the event loop spends its turns refusing them while each
+// database round trip of an admitted request waits for a turn: on PostgreSQL, 256 such clients
+// cut the answered transmissions to a quarter, with p99 above 2 s. Clients that honour
+// Retry-After are never held.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../services/context.ts';
 import type { Surface } from './surface.ts';
 
@@ -45,15 +53,28 @@ export function registerLoadShedding(app: FastifyInstance, ctx: Context, surface
   }
 
   const isApi = (request: FastifyRequest) => request.routeOptions.config?.permission !== undefined;
+  /** Per connection: until when (performance.now() ms) its last 503 told it to wait. */
+  const retryNotBefore = new WeakMap<object, number>();
+  const refuse = (request: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('Retry-After', String(retryAfterSeconds));
+    return surfaceFor(request.url).protocol(reply, 503, 'the server is overloaded; retry after Retry-After seconds');
+  };
 
   app.addHook('onRequest', async (request, reply) => {
     if (!isApi(request)) return;
+    const socket = request.raw.socket;
+    const early = (retryNotBefore.get(socket) ?? 0) - performance.now();
+    if (early > 0) {
+      retryNotBefore.delete(socket);
+      await new Promise((resolve) => setTimeout(resolve, early));
+      return refuse(request, reply);
+    }
     const overloaded =
       (maxInFlight > 0 && state.inFlight >= maxInFlight) ||
       (maxEventLoopDelayMs > 0 && state.eventLoopDelayMs > maxEventLoopDelayMs);
     if (overloaded) {
-      void reply.header('Retry-After', String(retryAfterSeconds));
-      return surfaceFor(request.url).protocol(reply, 503, 'the server is overloaded; retry after Retry-After seconds');
+      retryNotBefore.set(socket, performance.now() + retryAfterSeconds * 1000);
+      return refuse(request, reply);
     }
     state.inFlight++;
     // 'close' follows both a finished response and a client that hung up mid-way.
