@@ -25,13 +25,14 @@ import {
 import {
   findApiKey,
   findApiKeyByIntId,
+  findApiKeyForOperator,
   listApiKeys,
   revokeApiKey,
   updateApiKey,
   type ApiKeyRow,
   type ApiKeySort,
 } from '../store/api-keys.ts';
-import { subAccountIds } from '../store/accounts.ts';
+import { findAccount, findAccountByIntId, subAccountIds, type AccountRow } from '../store/accounts.ts';
 import type { Database } from '../store/schema.ts';
 
 export interface KeyInput {
@@ -205,4 +206,29 @@ export async function revokeKey(ctx: Context, caller: ApiKeyInfo, intId: number)
       'an API key cannot revoke itself; revoke it with another key that has the API Keys permission, or with `posthorn keys revoke`',
     );
   if (!(await revokeApiKey(ctx.db, row.id, ctx.clock()))) throw notFound(`API key ${intId}`);
+}
+
+// ---- the command line (`posthorn keys list`, `posthorn keys revoke`): the operator, no key ----
+
+/** The account an operator names: by its integer id (digits) or its text id. */
+export async function accountByRef(ctx: Context, ref: string): Promise<AccountRow> {
+  const found = /^\d{1,10}$/.test(ref) ? await findAccountByIntId(ctx.db, Number(ref)) : await findAccount(ctx.db, ref);
+  if (!found) throw notFound(`account ${ref}`);
+  return found;
+}
+
+/** Every key that is not revoked, of one account (its integer or text id) or of all, in id order. */
+export async function listKeysForOperator(ctx: Context, account?: string): Promise<ApiKeyRow[]> {
+  const accountIds = account === undefined ? undefined : [(await accountByRef(ctx, account)).id];
+  return (await listApiKeys(ctx.db, { accountIds }, { field: 'id', direction: 'asc' }, 0, 1_000_000)).rows;
+}
+
+/** Revokes a key named by its integer id or its 8-character public id; returns what it was. */
+export async function revokeKeyByOperator(ctx: Context, ref: string): Promise<ApiKeyRow> {
+  if (!/^(\d{1,10}|[A-Za-z0-9]{8})$/.test(ref))
+    throw invalid('id', `"${ref}" is neither a key's integer id nor its 8-character public id`);
+  const row = await findApiKeyForOperator(ctx.db, ref);
+  if (!row || !(await revokeApiKey(ctx.db, row.id, ctx.clock())))
+    throw notFound(`API key ${ref} (or it is revoked already)`);
+  return row;
 }

@@ -140,6 +140,18 @@ export async function findApiKeyByIntId(db: Db, intId: number, accountIds?: stri
   return r && toRow(r);
 }
 
+/** A key that is not revoked, by its public id (8 alphanumerics) or else its integer id. */
+export async function findApiKeyForOperator(db: Db, ref: string): Promise<ApiKeyRow | undefined> {
+  const active = () => keysWithAccounts(db).select(KEY_COLUMNS).where('api_keys.revoked_at', 'is', null);
+  const byPublicId = /^[A-Za-z0-9]{8}$/.test(ref)
+    ? await active().where('api_keys.id', '=', ref).executeTakeFirst()
+    : undefined;
+  const r =
+    byPublicId ??
+    (/^\d{1,10}$/.test(ref) ? await active().where('api_keys.int_id', '=', Number(ref)).executeTakeFirst() : undefined);
+  return r && toRow(r);
+}
+
 export async function updateApiKey(
   db: Db,
   id: string,
