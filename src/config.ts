@@ -1,6 +1,7 @@
 // Every setting Posthorn reads, read once from the environment, typed and validated.
 // A bad value stops the start with a message naming the variable, never a stack trace.
 import path from 'node:path';
+import type { SuppressionPolicy } from './domain/suppression-policy.ts';
 
 export type DeliveryMode = 'capture' | 'relay' | 'mx';
 export type Role = 'all' | 'api' | 'worker';
@@ -61,6 +62,8 @@ export interface Config {
   importMaxBytes: number;
   /** Webhook delivery: private/loopback targets allowed (tests, trusted networks), retry base, dispatcher poll. */
   webhooks: { allowPrivateTargets: boolean; retryBaseMs: number; pollMs: number };
+  /** What bounces, complaints and unsubscribes do to the suppression list (src/domain/suppression-policy.ts). */
+  suppression: SuppressionPolicy;
 }
 
 export class ConfigError extends Error {}
@@ -235,6 +238,12 @@ export function loadConfig(env: Env = process.env): Config {
       allowPrivateTargets: bool(env, 'POSTHORN_WEBHOOK_ALLOW_PRIVATE', false),
       retryBaseMs: int(env, 'POSTHORN_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 3_600_000),
       pollMs: int(env, 'POSTHORN_WEBHOOK_POLL_MS', 200, 10, 60_000),
+    },
+    suppression: {
+      hardBounces: bool(env, 'POSTHORN_SUPPRESS_HARD_BOUNCES', true),
+      complaints: bool(env, 'POSTHORN_SUPPRESS_COMPLAINTS', true),
+      unsubscribes: bool(env, 'POSTHORN_SUPPRESS_UNSUBSCRIBES', true),
+      softBounceLimit: int(env, 'POSTHORN_SOFT_BOUNCE_LIMIT', 5, 0, 1000),
     },
   };
 }
