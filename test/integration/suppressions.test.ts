@@ -314,7 +314,7 @@ describe(`suppression list and policy (${dialectName})`, () => {
       expect(receivedBy(to)).toHaveLength(2);
     });
 
-    it('an unsubscribe holds back marketing mail (test sends, non-transactional); transactional is delivered', async () => {
+    it('an unsubscribe holds back marketing mail (test sends, non-transactional), not transactional mail', async () => {
       const channel = (await api.post('/api/v1/channels', { name: 'News', senderEmail: 'news@example.com' })).body.data;
       const to = address('leaver');
       const id = await newSubscriber(to, [channel.id]);
@@ -364,7 +364,7 @@ describe(`suppression list and policy (${dialectName})`, () => {
       expect(receivedBy(to).map((m) => m.parsed.subject)).toEqual(['Hello']);
     });
 
-    it('an unsubscribe entry keeps a ready subscriber out of a mailing; leaving one channel suppresses nothing', async () => {
+    it('an unsubscribe entry keeps a subscriber out of a mailing; leaving one channel suppresses nothing', async () => {
       const channel = (await api.post('/api/v1/channels', { name: 'Digest', senderEmail: 'news@example.com' })).body
         .data;
       const second = (await api.post('/api/v1/channels', { name: 'Extra', senderEmail: 'news@example.com' })).body.data;
