@@ -103,6 +103,41 @@ describe(`suppression list and policy (${dialectName})`, () => {
     return res.body.data;
   }
 
+  async function newChannel(name: string): Promise<number> {
+    const res = await api.post('/api/v1/channels', { name, senderEmail: 'news@example.com' });
+    expect(res.status, res.text).toBe(201);
+    return res.body.data.id;
+  }
+
+  async function newMailing(name: string, channelId: number): Promise<number> {
+    const res = await api.post('/api/v1/mailings', {
+      name,
+      subject: name,
+      html: `<p>${name}</p>`,
+      senderEmail: 'news@example.com',
+      channelId,
+    });
+    expect(res.status, res.text).toBe(201);
+    return res.body.data.id;
+  }
+
+  /** Presses the unsubscribe link of the subscriber's mail (one-click, RFC 8058); channel null: everything. */
+  async function unsubscribeByLink(subscriberId: number, channelId: number | null): Promise<void> {
+    const token = sealToken(server.app.ctx.secret, {
+      purpose: 'unsubscribe',
+      accountId: server.accountId,
+      subscriberId,
+      channelId,
+      exp: Date.now() + 3_600_000,
+    });
+    const page = await fetch(`${server.url}/p/unsubscribe/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(page.status).toBe(200);
+  }
+
   beforeAll(async () => {
     sink = await startSmtpSink();
     receiver = await startWebhookReceiver();
@@ -315,23 +350,10 @@ describe(`suppression list and policy (${dialectName})`, () => {
     });
 
     it('an unsubscribe holds back marketing mail (test sends, non-transactional), not transactional mail', async () => {
-      const channel = (await api.post('/api/v1/channels', { name: 'News', senderEmail: 'news@example.com' })).body.data;
+      const channel = await newChannel('News');
       const to = address('leaver');
-      const id = await newSubscriber(to, [channel.id]);
-      // The link of the subscriber's mail, one-click (RFC 8058), from everything.
-      const token = sealToken(server.app.ctx.secret, {
-        purpose: 'unsubscribe',
-        accountId: server.accountId,
-        subscriberId: id,
-        channelId: null,
-        exp: Date.now() + 3_600_000,
-      });
-      const page = await fetch(`${server.url}/p/unsubscribe/${token}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'List-Unsubscribe=One-Click',
-      });
-      expect(page.status).toBe(200);
+      const id = await newSubscriber(to, [channel]);
+      await unsubscribeByLink(id, null);
       expect(await subscriber(id)).toMatchObject({ status: 3, statusAddition: 2 });
       expect((await lookup(api, to)).suppression).toMatchObject({ type: 'unsubscribe', blocksTransactional: false });
 
@@ -341,16 +363,8 @@ describe(`suppression list and policy (${dialectName})`, () => {
       ).toMatchObject({ status: 'suppressed', bounceClass: 50 });
 
       // A mailing's test send is marketing mail too: held back when the worker claims it.
-      const mailing = (
-        await api.post('/api/v1/mailings', {
-          name: 'Offers',
-          subject: 'Offers',
-          html: '<p>Offers</p>',
-          senderEmail: 'news@example.com',
-          channelId: channel.id,
-        })
-      ).body.data;
-      const test = await api.post(`/api/v1/mailings/${mailing.id}/test`, { emails: [to] });
+      const mailing = await newMailing('Offers', channel);
+      const test = await api.post(`/api/v1/mailings/${mailing}/test`, { emails: [to] });
       expect(test.status, test.text).toBeLessThan(300);
       const [held] = await waitFor(
         async () => {
@@ -365,38 +379,22 @@ describe(`suppression list and policy (${dialectName})`, () => {
     });
 
     it('an unsubscribe entry keeps a subscriber out of a mailing; leaving one channel suppresses nothing', async () => {
-      const channel = (await api.post('/api/v1/channels', { name: 'Digest', senderEmail: 'news@example.com' })).body
-        .data;
-      const second = (await api.post('/api/v1/channels', { name: 'Extra', senderEmail: 'news@example.com' })).body.data;
+      const channel = await newChannel('Digest');
+      const second = await newChannel('Extra');
       // An entry made before the subscriber exists: the subscriber is ready, the entry still holds.
       const listed = address('listed');
       expect((await api.post('/v1/suppressions', { email: listed, type: 'unsubscribe' })).status).toBe(201);
-      await newSubscriber(listed, [channel.id]);
+      await newSubscriber(listed, [channel]);
       const reader = address('reader');
-      const readerId = await newSubscriber(reader, [channel.id, second.id]);
-      const token = sealToken(server.app.ctx.secret, {
-        purpose: 'unsubscribe',
-        accountId: server.accountId,
-        subscriberId: readerId,
-        channelId: second.id,
-        exp: Date.now() + 3_600_000,
-      });
-      expect((await fetch(`${server.url}/p/unsubscribe/${token}`, { method: 'POST' })).status).toBe(200);
-      expect(await subscriber(readerId)).toMatchObject({ status: 1, channels: [channel.id] });
+      const readerId = await newSubscriber(reader, [channel, second]);
+      await unsubscribeByLink(readerId, second);
+      expect(await subscriber(readerId)).toMatchObject({ status: 1, channels: [channel] });
       expect((await lookup(api, reader)).suppressed).toBe(false);
 
-      const mailing = (
-        await api.post('/api/v1/mailings', {
-          name: 'Digest',
-          subject: 'Digest',
-          html: '<p>Digest</p>',
-          senderEmail: 'news@example.com',
-          channelId: channel.id,
-        })
-      ).body.data;
-      expect((await api.post(`/api/v1/mailings/${mailing.id}/send`)).status).toBe(200);
+      const mailing = await newMailing('Digest', channel);
+      expect((await api.post(`/api/v1/mailings/${mailing}/send`)).status).toBe(200);
       await waitFor(
-        async () => (await api.get(`/api/v1/mailings/${mailing.id}`)).body.data.status === 'sent',
+        async () => (await api.get(`/api/v1/mailings/${mailing}`)).body.data.status === 'sent',
         20_000,
         'the mailing to be sent',
       );
