@@ -20,6 +20,7 @@ export type IdKind =
   | 'transmission'
   | 'message'
   | 'transactionalWebhook'
+  | 'suppression'
   | 'apiKey'
   | 'subAccount';
 
@@ -64,6 +65,7 @@ export async function createAccountResources(
       'transmission',
       'message',
       'transactionalWebhook',
+      'suppression',
       'apiKey',
       'subAccount',
     ].map((k) => [k, [] as string[]]),
@@ -195,6 +197,13 @@ export async function createAccountResources(
     ).id,
   );
 
+  add(
+    'suppression',
+    created(
+      await api.post('/v1/suppressions', { email: `${tag}-suppressed@example.org`, reason: `${tag} reason` }),
+      'suppression',
+    ).id,
+  );
   add('apiKey', created(await api.post('/v1/api-key', { name: `${tag} key`, permissionIds: [7] }), 'API key').id);
   // A sub-account has no sub-accounts of its own (opts.subAccounts false for one).
   if (opts.subAccounts !== false)

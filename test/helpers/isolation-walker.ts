@@ -29,6 +29,7 @@ export const ID_KINDS: Record<string, IdKind> = {
   [`${TRANSACTIONAL} transmission`]: 'transmission',
   [`${TRANSACTIONAL} messages`]: 'message',
   [`${TRANSACTIONAL} webhooks`]: 'transactionalWebhook',
+  [`${TRANSACTIONAL} suppressions`]: 'suppression',
   [`${TRANSACTIONAL} api-key`]: 'apiKey',
   [`${TRANSACTIONAL} sub-account`]: 'subAccount',
 };
@@ -75,6 +76,7 @@ export const VALID_BODIES: Record<string, (a: AccountResources) => unknown> = {
 /** Query strings a read needs to be answered at all (required parameters). */
 export const READ_QUERIES: Record<string, string> = {
   [`${TRANSACTIONAL}/analytic/summary/breakdown`]: '?groupBy=DAY',
+  [`${TRANSACTIONAL}/suppressions/lookup`]: '?email=nobody@example.org',
 };
 
 /** Where a route's contract answers a foreign id with something other than 404 (none so far). */

@@ -10,6 +10,7 @@ import { registerWebhookRoutes } from './webhooks.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
 import { registerSubAccountRoutes } from './sub-accounts.ts';
 import { registerTransactionalRateLimit } from './rate-limit.ts';
+import { registerSuppressionRoutes } from './suppressions.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
   registerTransactionalRateLimit(app, ctx);
@@ -22,4 +23,5 @@ export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Con
   registerWebhookRoutes(app, ctx);
   registerApiKeyRoutes(app, ctx);
   registerSubAccountRoutes(app, ctx);
+  registerSuppressionRoutes(app, ctx);
 }
