@@ -150,7 +150,7 @@ describe('command line', () => {
     oneLineError(cli('keys', 'list', '--account', '999'), 'posthorn: account 999 not found');
     oneLineError(cli('keys', 'list', '--acount', '1'), "Unknown option '--acount'");
     oneLineError(cli('keys', 'create', '--name', 'x', '--account', 'nobody'), 'account nobody not found');
-  });
+  }, 120_000);
 
   it('keys revoke takes the integer or public id, revokes at once, and refuses what it cannot find', async () => {
     const port = await freePort();
@@ -180,7 +180,7 @@ describe('command line', () => {
     } finally {
       await stop(child);
     }
-  });
+  }, 120_000);
 
   it('refuses an unknown permission and a bad setting with a message and exit code 2', () => {
     const bad = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', 'x', '--permissions', 'everything'], {

@@ -120,7 +120,7 @@ describe(`load shedding under load (${dialectName})`, () => {
       POSTHORN_DATA_DIR: dataDir,
       DATABASE_URL: db.url,
       POSTHORN_ROLE: 'api',
-      POSTHORN_SHED_MAX_IN_FLIGHT: '16',
+      POSTHORN_SHED_MAX_IN_FLIGHT: '8',
       POSTHORN_V1_RATE_PER_SECOND: '0',
       POSTHORN_V1_RATE_PER_MINUTE: '0',
     });
