@@ -70,6 +70,25 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   return server;
 }
 
+/**
+ * Another API node on the test server's database (as a deployment with several nodes has): it
+ * shares the database, so the signing secret and the limit counters' namespace too.
+ */
+export async function startSecondNode(server: TestServer, env: Record<string, string> = {}): Promise<Posthorn> {
+  return startPosthorn(
+    loadConfig({
+      POSTHORN_DATA_DIR: server.db.dataDir,
+      DATABASE_URL: server.db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      POSTHORN_ROLE: 'api',
+      ...env,
+    }),
+    { log: createLogger('silent') },
+  );
+}
+
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;

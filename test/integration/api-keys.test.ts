@@ -3,11 +3,9 @@
 // GET/PUT/DELETE /v1/api-key/{id}, GET /v1/permission. Integer ids, Unix-millisecond times, the
 // secret shown once, no key granting more than it holds, and revocation at once on every node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, startTestServer, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { ApiClient, startSecondNode, startTestServer, type ApiResponse, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
-import { loadConfig } from '../../src/config.ts';
-import { startPosthorn, type Posthorn } from '../../src/app.ts';
-import { createLogger } from '../../src/log.ts';
+import type { Posthorn } from '../../src/app.ts';
 import { authenticate } from '../../src/services/api-keys.ts';
 
 const KEY = /^[A-Za-z0-9]{8}\.[0-9a-f]{32}$/;
@@ -234,18 +232,7 @@ describe(`revocation on every node (${dialectName})`, () => {
   let second: Posthorn;
   beforeAll(async () => {
     server = await startTestServer();
-    // A second node on the same database, as a deployment with several API nodes has.
-    second = await startPosthorn(
-      loadConfig({
-        POSTHORN_DATA_DIR: server.db.dataDir,
-        DATABASE_URL: server.db.url,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        POSTHORN_ROLE: 'api',
-      }),
-      { log: createLogger('silent') },
-    );
+    second = await startSecondNode(server);
   });
   afterAll(async () => {
     await second?.close();

@@ -1,29 +1,11 @@
 // Requests per API key on the transactional API (/v1): per second and per minute from the
 // configuration (POSTHORN_V1_RATE_PER_SECOND, POSTHORN_V1_RATE_PER_MINUTE), answered 429 with code
 // 1429 and Retry-After, with counters in memory and in Redis, and on two nodes sharing Redis.
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, startTestServer, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { ApiClient, startSecondNode, startTestServer, type ApiResponse, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
-import { loadConfig } from '../../src/config.ts';
-import { startPosthorn, type Posthorn } from '../../src/app.ts';
-import { createLogger } from '../../src/log.ts';
-
-const REDIS_URL = process.env.POSTHORN_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-
-async function redisReachable(): Promise<boolean> {
-  const url = new URL(REDIS_URL);
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(url.port || 6379), url.hostname, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-const haveRedis = await redisReachable();
-if (!haveRedis)
-  console.warn(`Redis is not reachable at ${REDIS_URL}: the Redis runs of the /v1 limit tests are skipped`);
+import { REDIS_URL, haveRedis } from '../helpers/redis.ts';
+import type { Posthorn } from '../../src/app.ts';
 
 function expectLimited(res: ApiResponse, retryAfter: string, unit: 'second' | 'minute') {
   expect(res.status, res.text).toBe(429);
@@ -106,19 +88,7 @@ describe.skipIf(!haveRedis)(`/v1 rate limits shared by two nodes through Redis (
   beforeAll(async () => {
     const env = { REDIS_URL, POSTHORN_V1_RATE_PER_SECOND: '0', POSTHORN_V1_RATE_PER_MINUTE: '6' };
     server = await startTestServer(env);
-    // A second node on the same database: same secret, so the same counters.
-    second = await startPosthorn(
-      loadConfig({
-        POSTHORN_DATA_DIR: server.db.dataDir,
-        DATABASE_URL: server.db.url,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        POSTHORN_ROLE: 'api',
-        ...env,
-      }),
-      { log: createLogger('silent') },
-    );
+    second = await startSecondNode(server, env);
   });
   afterAll(async () => {
     await second?.close();
