@@ -131,7 +131,8 @@ async function keysCreate(args: string[]): Promise<void> {
       );
     else
       console.log(
-        `API key: ${key}\n  id ${info.intId}, account ${info.accountIntId}, ${info.environment}, permissions: ${info.permissions.join(', ')}`,
+        `API key: ${key}\n  id ${info.intId}, account ${info.accountIntId}, ` +
+          `${info.environment}, permissions: ${info.permissions.join(', ')}`,
       );
   });
 }

@@ -271,7 +271,9 @@ export const limits = {
     min: 0,
     max: 1_000_000,
     description:
-      'transactional API (`/v1`) requests per API key and second, counted across nodes through the limit store (Redis with `REDIS_URL`); beyond it 429 with code `1429` and `Retry-After` (0 = off; reported by `GET /v1/account/usage-quota`)',
+      'transactional API (`/v1`) requests per API key and second, counted across nodes through the limit ' +
+      'store (Redis with `REDIS_URL`); beyond it 429 with code `1429` and `Retry-After` (0 = off; reported ' +
+      'by `GET /v1/account/usage-quota`)',
   }),
   v1RatePerMinute: integer({
     env: 'POSTHORN_V1_RATE_PER_MINUTE',
@@ -298,7 +300,8 @@ export const loadShedding = {
     min: 0,
     max: 1_000_000,
     description:
-      'API requests this process works on at once; beyond it a new one gets 503 (code `1503`, or the marketing dialect) with `Retry-After` before it is even authenticated (0 = off)',
+      'API requests this process works on at once; beyond it a new one gets 503 (code `1503`, or the ' +
+      'marketing dialect) with `Retry-After` before it is even authenticated (0 = off)',
   }),
   maxEventLoopDelayMs: integer({
     env: 'POSTHORN_SHED_EVENT_LOOP_DELAY_MS',
@@ -306,7 +309,8 @@ export const loadShedding = {
     min: 0,
     max: 60_000,
     description:
-      'also shed while the event loop runs this late (ms, 99th percentile over 50 ms); off by default: alone it did not keep p99 under 1 s',
+      'also shed while the event loop runs this late (ms, 99th percentile over 50 ' +
+      'ms); off by default: alone it did not keep p99 under 1 s',
   }),
   retryAfterSeconds: integer({
     env: 'POSTHORN_SHED_RETRY_AFTER_SECONDS',
@@ -314,7 +318,8 @@ export const loadShedding = {
     min: 1,
     max: 3600,
     description:
-      'the `Retry-After` of a shed request; a client that comes back sooner on the same connection is held until then and refused',
+      'the `Retry-After` of a shed request; a client that comes back sooner ' +
+      'on the same connection is held until then and refused',
   }),
 };
 

@@ -203,7 +203,8 @@ export async function revokeKey(ctx: Context, caller: ApiKeyInfo, intId: number)
   if (row.id === caller.id)
     throw new ServiceError(
       'forbidden',
-      'an API key cannot revoke itself; revoke it with another key that has the API Keys permission, or with `posthorn keys revoke`',
+      'an API key cannot revoke itself; revoke it with another key that has ' +
+        'the API Keys permission, or with `posthorn keys revoke`',
     );
   if (!(await revokeApiKey(ctx.db, row.id, ctx.clock()))) throw notFound(`API key ${intId}`);
 }

@@ -187,13 +187,15 @@ export async function walkForeignIds(
     const unknown = params.filter((_, i) => !kinds[i]);
     if (unknown.length > 0) {
       problems.push(
-        `${routeKey(route)}: the walker does not know which id ${unknown.map((p) => `:${p}`).join(', ')} takes; add it to ID_KINDS (or NO_ACCOUNT_ID)`,
+        `${routeKey(route)}: the walker does not know which id ${unknown.map((p) => `:${p}`).join(', ')} takes; ` +
+          'add it to ID_KINDS (or NO_ACCOUNT_ID)',
       );
       continue;
     }
     if (kinds.some((k) => a.ids[k!].length === 0)) {
       problems.push(
-        `${routeKey(route)}: account A has no ${kinds.filter((k) => a.ids[k!].length === 0).join(', ')} to try; create one in test/helpers/account-resources.ts`,
+        `${routeKey(route)}: account A has no ${kinds.filter((k) => a.ids[k!].length === 0).join(', ')} to try; ` +
+          'create one in test/helpers/account-resources.ts',
       );
       continue;
     }

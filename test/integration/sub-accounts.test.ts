@@ -169,7 +169,7 @@ describe(`sub-accounts (${dialectName})`, () => {
     expect((await parent.get('/api/v1/whoami')).body.data).toMatchObject({ id: parentIntId, type: 'L' });
   });
 
-  it('X-MT-ATTR makes a parent key act on its sub-account: templates, webhooks, keys and sends are the sub-account’s', async () => {
+  it('with X-MT-ATTR a parent key acts on its sub-account: templates, webhooks, keys, sends', async () => {
     const sub = await create({ name: 'Acted on', createApiKey: true });
     const subKey = new ApiClient(server.url, sub.apiKeys[0].key);
 

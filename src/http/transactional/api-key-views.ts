@@ -25,7 +25,8 @@ export const ApiKeySummary = Type.Object({
   id: Type.Integer(),
   key: Type.String({
     description:
-      'The whole key only in the answer that creates it (the secret is shown once); afterwards its public id and a mask',
+      'The whole key only in the answer that creates it (the secret is ' +
+      'shown once); afterwards its public id and a mask',
   }),
   name: Type.String(),
   permissionType: Type.String({ description: '`all` (every permission) or `custom`' }),

@@ -31,7 +31,8 @@ const PermissionIds = Type.Array(Type.Union([Type.Integer(), Type.String({ maxLe
 });
 const AllowedIp = Type.Union([Type.String({ maxLength: 10000 }), Type.Array(Type.String({ maxLength: 100 }))], {
   description:
-    'IPs and CIDR ranges, comma-separated (or a list); empty: any address on a new key, unchanged on a change; `*`: any address',
+    'IPs and CIDR ranges, comma-separated (or a list); empty: any address ' +
+    'on a new key, unchanged on a change; `*`: any address',
 });
 const PermissionType = Type.String({
   maxLength: 20,

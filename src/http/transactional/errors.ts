@@ -23,7 +23,9 @@ export const ERROR_CODES = {
   '1303': {
     status: 403,
     message: 'account suspended',
-    when: 'The account (a sub-account) is Suspended or Terminated: it cannot send; or X-MT-ATTR names a terminated sub-account for a change.',
+    when:
+      'The account (a sub-account) is Suspended or Terminated: it cannot send; ' +
+      'or X-MT-ATTR names a terminated sub-account for a change.',
   },
   '1400': { status: 422, message: 'required field is missing', when: 'A required field is absent or empty.' },
   '1401': {
