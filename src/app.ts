@@ -30,8 +30,11 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
   const store: Store = await openStore(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     sqliteCacheMb: config.sqliteCacheMb,
-    onConnectionError: (error) =>
-      log.warn({ err: error }, 'an idle database connection was closed; it will be replaced'),
+    health: {
+      unavailable: (description, error) =>
+        log.error({ err: error }, `database unavailable: ${description}; retrying on its own`),
+      available: (downMs) => log.info({ downMs }, 'database available again'),
+    },
   });
   const secret = await ensureSecret(store.db, config.secret);
   const ctx: Context = {
