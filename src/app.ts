@@ -31,8 +31,9 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     sqliteSynchronous: config.sqliteSynchronous,
     sqliteCacheMb: config.sqliteCacheMb,
     health: {
-      unavailable: (description, error) =>
-        log.error({ err: error }, `database unavailable: ${description}; retrying on its own`),
+      // A lost connection is usually a restart or failover that heals itself; a full disk needs someone.
+      unavailable: (description, fault, error) =>
+        log[fault === 'storage' ? 'error' : 'warn']({ err: error }, `database unavailable: ${description}`),
       available: (downMs) => log.info({ downMs }, 'database available again'),
     },
   });
