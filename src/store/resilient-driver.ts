@@ -46,6 +46,8 @@ export function resilientDialect(inner: Dialect, opts: ResilienceOptions): Diale
 
 class ResilientConnection implements DatabaseConnection {
   inTransaction = false;
+  /** A statement of the open transaction changed rows: its COMMIT proves the store can write. */
+  changedRows = false;
   /** `inner` has been given back to the driver (Kysely still holds this wrapper). */
   released = false;
 
@@ -58,7 +60,9 @@ class ResilientConnection implements DatabaseConnection {
     const read = query.query.kind === 'SelectQueryNode';
     try {
       const result = await this.inner.executeQuery<R>(query);
-      this.driver.health.succeeded(!read && !this.inTransaction);
+      const changed = !read && Number(result.numAffectedRows ?? 0) > 0;
+      if (this.inTransaction) this.changedRows ||= changed;
+      this.driver.health.succeeded(changed && !this.inTransaction);
       return result;
     } catch (error) {
       this.driver.health.failed(error);
@@ -148,6 +152,7 @@ class ResilientDriver implements Driver {
       } else throw error;
     }
     c.inTransaction = true;
+    c.changedRows = false;
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -160,7 +165,7 @@ class ResilientDriver implements Driver {
       throw error;
     }
     c.inTransaction = false;
-    this.health.succeeded(true);
+    this.health.succeeded(c.changedRows);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {

@@ -23,7 +23,10 @@ export class StoreHealth {
   /** This outage was not reported (it continues one that just ended), so its end is not either. */
   private quiet = false;
 
-  constructor(private readonly listener: StoreHealthListener | null = null) {}
+  constructor(
+    private readonly listener: StoreHealthListener | null = null,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   get available(): boolean {
     return this.downSince === null;
@@ -37,7 +40,7 @@ export class StoreHealth {
       if (fault === 'storage') this.fault = fault;
       return;
     }
-    const now = Date.now();
+    const now = this.clock();
     this.downSince = now;
     this.fault = fault;
     this.quiet = now - this.lastRecovery < SAME_OUTAGE_MS;
@@ -45,13 +48,14 @@ export class StoreHealth {
   }
 
   /**
-   * A statement succeeded. `wrote`: it was a committed write (a COMMIT, or a write outside a
-   * transaction). Reads often still work on a full disk, so they do not end a storage outage.
+   * A statement succeeded. `wrote`: rows were changed and committed (a COMMIT after changes, or a
+   * change outside a transaction). Reads, and commits that changed nothing, often still work on a
+   * full disk, so they do not end a storage outage.
    */
   succeeded(wrote: boolean): void {
     if (this.downSince === null) return;
     if (this.fault === 'storage' && !wrote) return;
-    const now = Date.now();
+    const now = this.clock();
     const downMs = now - this.downSince;
     this.downSince = null;
     this.fault = null;
