@@ -3,8 +3,8 @@
 //     (nothing has run yet, so it is always safe);
 //   - a read outside a transaction whose connection dies is read again on a fresh connection (the
 //     dead one is given back first: holding it while waiting for another could exhaust the pool);
-//   - a COMMIT whose connection dies becomes CommitOutcomeUnknown, so no caller retries it or
-//     reports it as done;
+//   - a COMMIT whose connection dies after it was sent becomes CommitOutcomeUnknown, so no caller
+//     retries it or reports it as done;
 //   - a ROLLBACK that fails (the connection is already gone, or SQLite rolled back on its own after
 //     SQLITE_FULL) no longer hides the error that caused it; pg's driver has then marked the
 //     connection for discard, and the pool drops it;
@@ -19,7 +19,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import { CommitOutcomeUnknown, storeFault } from './store-errors.ts';
+import { CommitOutcomeUnknown, neverSent, storeFault } from './store-errors.ts';
 import { QUICK_RETRY, withRetry, type RetryPolicy } from './retry.ts';
 import type { StoreHealth } from './store-health.ts';
 
@@ -161,7 +161,8 @@ class ResilientDriver implements Driver {
       await this.inner.commitTransaction(c.inner);
     } catch (error) {
       this.health.failed(error);
-      if (this.reconnects && isConnectionLoss(error)) throw new CommitOutcomeUnknown(error);
+      // A COMMIT refused before it was sent leaves the transaction rolled back: that is known.
+      if (this.reconnects && isConnectionLoss(error) && !neverSent(error)) throw new CommitOutcomeUnknown(error);
       throw error;
     }
     c.inTransaction = false;

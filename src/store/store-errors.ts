@@ -83,6 +83,14 @@ function faultOf(error: unknown, depth: number): StoreFault | null {
 }
 
 /**
+ * The statement was refused before it was sent, because its connection had already died (pg's
+ * "not queryable", Kysely's "discarded"): it cannot have had any effect, not even a COMMIT.
+ */
+export function neverSent(error: unknown): boolean {
+  return /is not queryable|connection has been discarded/.test(messageOf(error));
+}
+
+/**
  * Safe to run again: a conflict or a lost connection, unless COMMIT had already been sent. Callers
  * may only retry what had no effect outside the transaction that failed.
  */

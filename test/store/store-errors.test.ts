@@ -12,6 +12,7 @@ import {
   describeStoreFault,
   isRetryableStoreError,
   isStoreUnavailable,
+  neverSent,
   storeFault,
 } from '../../src/store/store-errors.ts';
 import { storeUnavailable, StoreUnavailable } from '../../src/services/errors.ts';
@@ -141,6 +142,13 @@ describe('storeFault', () => {
   it('looks through causes and aggregated errors', () => {
     expect(storeFault(new Error('outer', { cause: pgError('57P01') }))).toBe('connection');
     expect(storeFault(new AggregateError([new Error('x'), pgError('ECONNREFUSED')], 'connect'))).toBe('connection');
+  });
+
+  it('knows a statement refused on a dead connection was never sent (a COMMIT among them: known not to commit)', () => {
+    expect(neverSent(new Error('Client has encountered a connection error and is not queryable'))).toBe(true);
+    expect(neverSent(new Error('Postgres connection has been discarded'))).toBe(true);
+    expect(neverSent(new Error('Connection terminated unexpectedly'))).toBe(false);
+    expect(neverSent(pgError('57P01', 'terminating connection due to administrator command'))).toBe(false);
   });
 
   it('never retries a COMMIT whose fate is unknown, but reports it as unavailable', () => {
