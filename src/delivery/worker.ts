@@ -287,7 +287,8 @@ export class DeliveryWorker {
           : this.deliver(m);
       void task
         .catch((error) => {
-          if (!this.outage.failed(error)) this.log.error({ err: error, messageId: m.id }, 'delivery failed unexpectedly');
+          if (!this.outage.failed(error))
+            this.log.error({ err: error, messageId: m.id }, 'delivery failed unexpectedly');
         })
         .finally(() => {
           // Whatever happened, the lease is no longer renewed: if the outcome could not be

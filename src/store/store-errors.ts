@@ -111,7 +111,8 @@ export function describeStoreFault(error: unknown): string {
   const code = codeOf(error);
   const suffix = code ? ` (${code}: ${messageOf(error)})` : ` (${messageOf(error)})`;
   if (error instanceof CommitOutcomeUnknown) return `the connection to the database was lost during a commit${suffix}`;
-  if (/^SQLITE_FULL/.test(code) || code === '53100') return `the database disk is full; writes fail until space is freed${suffix}`;
+  if (/^SQLITE_FULL/.test(code) || code === '53100')
+    return `the database disk is full; writes fail until space is freed${suffix}`;
   if (/^SQLITE_READONLY/.test(code) || code === '25006') return `the database is read-only; writes fail${suffix}`;
   switch (storeFault(error)) {
     case 'conflict':

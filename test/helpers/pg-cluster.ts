@@ -34,7 +34,8 @@ function userId(name: string): { uid: number; gid: number } | null {
 export function pgClusterUnavailableReason(): string | null {
   const bin = BIN_DIRS.find((d) => fs.existsSync(path.join(d, 'initdb')) && fs.existsSync(path.join(d, 'pg_ctl')));
   if (!bin) return `no PostgreSQL binaries (initdb, pg_ctl) in ${BIN_DIRS.join(', ')}`;
-  if (process.getuid?.() === 0 && !userId('postgres')) return 'running as root and there is no postgres user for initdb';
+  if (process.getuid?.() === 0 && !userId('postgres'))
+    return 'running as root and there is no postgres user for initdb';
   return null;
 }
 

@@ -71,74 +71,85 @@ describe.skipIf(!pgBaseUrl)('PostgreSQL connections terminated under load', () =
     await sink?.close();
   });
 
-  it('survives, answers 200 or 503 with Retry-After, and delivers every accepted message once', { timeout: 120_000 }, async () => {
-    sink = await startSmtpSink();
-    server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-      // An outcome whose commit was lost with its connection is resent after the lease (same Message-ID).
-      POSTHORN_LEASE_SECONDS: '4',
-    });
-    const database = new URL(server.db.url).pathname.slice(1);
-
-    const answers: Answer[] = [];
-    const until = Date.now() + LOAD_MS;
-    const [ended] = await Promise.all([
-      terminateRepeatedly(database, until),
-      ...Array.from({ length: CLIENTS }, (_, c) => submitUntil(server!.api, until, c, answers)),
-    ]);
-
-    // The terminations really hit the server's connections.
-    expect(ended.length).toBeGreaterThanOrEqual(LOAD_MS / TERMINATE_EVERY_MS - 2);
-    expect(ended.filter((n) => n > 0).length, `backends ended per round: ${ended}`).toBe(ended.length);
-
-    // Alive and answering.
-    const account = await server.api.get('/v1/account');
-    expect(account.status, account.text).toBe(200);
-
-    // Only 200 and 503; each 503 has Retry-After and speaks the transactional dialect.
-    const byStatus = new Map<number, number>();
-    for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
-    expect([...byStatus.keys()].filter((s) => s !== 200 && s !== 503), JSON.stringify([...byStatus])).toEqual([]);
-    for (const a of answers.filter((x) => x.status === 503)) {
-      expect(Number(a.retryAfter)).toBeGreaterThan(0);
-      expect(a.body).toEqual({
-        errors: [{ message: 'service unavailable', code: '1503', description: expect.any(String) }],
+  it(
+    'survives, answers 200 or 503 with Retry-After, and delivers every accepted message once',
+    { timeout: 120_000 },
+    async () => {
+      sink = await startSmtpSink();
+      server = await startTestServer({
+        POSTHORN_DELIVERY: 'relay',
+        POSTHORN_RELAYS: sink.url,
+        POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+        // An outcome whose commit was lost with its connection is resent after the lease (same Message-ID).
+        POSTHORN_LEASE_SECONDS: '4',
       });
-    }
-    const accepted = answers.filter((a) => a.status === 200);
-    expect(accepted.length).toBeGreaterThan(100);
+      const database = new URL(server.db.url).pathname.slice(1);
 
-    // Every transmission answered 200 exists with all its recipients.
-    const stored = await server.app.ctx.db
-      .selectFrom('messages')
-      .select(['transmission_id', 'recipient'])
-      .where(
-        'transmission_id',
-        'in',
-        accepted.map((a) => a.body.transmissionId as string),
-      )
-      .execute();
-    expect(stored.length).toBe(accepted.length * RECIPIENTS_PER_TRANSMISSION);
+      const answers: Answer[] = [];
+      const until = Date.now() + LOAD_MS;
+      const [ended] = await Promise.all([
+        terminateRepeatedly(database, until),
+        ...Array.from({ length: CLIENTS }, (_, c) => submitUntil(server!.api, until, c, answers)),
+      ]);
 
-    // Each recipient of an accepted transmission arrives, and only ever with one Message-ID.
-    const expected = accepted.flatMap((a) => a.recipients);
-    const arrived = () => {
-      const ids = new Map<string, Set<string>>();
-      for (const m of sink!.messages) for (const to of m.to) ids.set(to, (ids.get(to) ?? new Set()).add(m.messageId));
-      return ids;
-    };
-    await waitFor(async () => expected.every((r) => arrived().has(r)), 60_000, 'every accepted recipient at the sink');
-    await new Promise((r) => setTimeout(r, 500)); // a late duplicate would arrive now
-    const ids = arrived();
-    const twice = [...ids].filter(([, set]) => set.size !== 1);
-    expect(twice, 'recipients that got different Message-IDs').toEqual([]);
-    for (const r of expected) expect(ids.get(r)?.size).toBe(1);
-    console.info(
-      `faults-postgres: ${answers.length} requests (${JSON.stringify(Object.fromEntries(byStatus))}), ` +
-        `${ended.length} rounds of terminations (${ended.join(',')} backends), ${sink.messages.length} messages at the sink ` +
-        `for ${expected.length} accepted recipients`,
-    );
-  });
+      // The terminations really hit the server's connections.
+      expect(ended.length).toBeGreaterThanOrEqual(LOAD_MS / TERMINATE_EVERY_MS - 2);
+      expect(ended.filter((n) => n > 0).length, `backends ended per round: ${ended}`).toBe(ended.length);
+
+      // Alive and answering.
+      const account = await server.api.get('/v1/account');
+      expect(account.status, account.text).toBe(200);
+
+      // Only 200 and 503; each 503 has Retry-After and speaks the transactional dialect.
+      const byStatus = new Map<number, number>();
+      for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
+      expect(
+        [...byStatus.keys()].filter((s) => s !== 200 && s !== 503),
+        JSON.stringify([...byStatus]),
+      ).toEqual([]);
+      for (const a of answers.filter((x) => x.status === 503)) {
+        expect(Number(a.retryAfter)).toBeGreaterThan(0);
+        expect(a.body).toEqual({
+          errors: [{ message: 'service unavailable', code: '1503', description: expect.any(String) }],
+        });
+      }
+      const accepted = answers.filter((a) => a.status === 200);
+      expect(accepted.length).toBeGreaterThan(100);
+
+      // Every transmission answered 200 exists with all its recipients.
+      const stored = await server.app.ctx.db
+        .selectFrom('messages')
+        .select(['transmission_id', 'recipient'])
+        .where(
+          'transmission_id',
+          'in',
+          accepted.map((a) => a.body.transmissionId as string),
+        )
+        .execute();
+      expect(stored.length).toBe(accepted.length * RECIPIENTS_PER_TRANSMISSION);
+
+      // Each recipient of an accepted transmission arrives, and only ever with one Message-ID.
+      const expected = accepted.flatMap((a) => a.recipients);
+      const arrived = () => {
+        const ids = new Map<string, Set<string>>();
+        for (const m of sink!.messages) for (const to of m.to) ids.set(to, (ids.get(to) ?? new Set()).add(m.messageId));
+        return ids;
+      };
+      await waitFor(
+        async () => expected.every((r) => arrived().has(r)),
+        60_000,
+        'every accepted recipient at the sink',
+      );
+      await new Promise((r) => setTimeout(r, 500)); // a late duplicate would arrive now
+      const ids = arrived();
+      const twice = [...ids].filter(([, set]) => set.size !== 1);
+      expect(twice, 'recipients that got different Message-IDs').toEqual([]);
+      for (const r of expected) expect(ids.get(r)?.size).toBe(1);
+      console.info(
+        `faults-postgres: ${answers.length} requests (${JSON.stringify(Object.fromEntries(byStatus))}), ` +
+          `${ended.length} rounds of terminations (${ended.join(',')} backends), ${sink.messages.length} messages at the sink ` +
+          `for ${expected.length} accepted recipients`,
+      );
+    },
+  );
 });

@@ -37,9 +37,9 @@ describe('the driver on SQLite', () => {
       })
       .catch((e: unknown) => e);
     expect(thrown).toBe(cause);
-    expect(await store.db.transaction().execute(async (trx) => (await sql`SELECT 1 AS one`.execute(trx)).rows)).toEqual([
-      { one: 1 },
-    ]);
+    expect(await store.db.transaction().execute(async (trx) => (await sql`SELECT 1 AS one`.execute(trx)).rows)).toEqual(
+      [{ one: 1 }],
+    );
   });
 
   it('starts a transaction even when one was left open on the connection', async () => {

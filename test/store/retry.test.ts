@@ -32,7 +32,12 @@ describe('withRetry', () => {
   });
 
   it('never runs again what is not safe to: other errors, a full disk, a COMMIT of unknown fate', async () => {
-    for (const error of [new Error('bad input'), fault('23505'), fault('SQLITE_FULL'), new CommitOutcomeUnknown(fault('57P01'))]) {
+    for (const error of [
+      new Error('bad input'),
+      fault('23505'),
+      fault('SQLITE_FULL'),
+      new CommitOutcomeUnknown(fault('57P01')),
+    ]) {
       const op = failing(error);
       await expect(withRetry(op, quick)).rejects.toBe(error);
       expect(op.calls).toBe(1);
@@ -48,7 +53,12 @@ describe('withRetry', () => {
 
     let stop = false;
     const op = failing(...Array.from({ length: 100 }, () => fault('57P01')));
-    const run = withRetry(op, { ...quick, attempts: 100, giveUp: () => stop, onRetry: () => void (stop = op.calls >= 3) });
+    const run = withRetry(op, {
+      ...quick,
+      attempts: 100,
+      giveUp: () => stop,
+      onRetry: () => void (stop = op.calls >= 3),
+    });
     await expect(run).rejects.toMatchObject({ code: '57P01' });
     expect(op.calls).toBe(4);
   });
@@ -105,7 +115,10 @@ describe('StoreHealth', () => {
     health.succeeded(false);
     health.succeeded(true);
     expect(health.available).toBe(true);
-    expect(events).toEqual(['down connection: the database is unreachable or the connection was lost', 'up after 2500']);
+    expect(events).toEqual([
+      'down connection: the database is unreachable or the connection was lost',
+      'up after 2500',
+    ]);
   });
 
   it('ignores errors that are not outages', () => {
@@ -125,7 +138,10 @@ describe('StoreHealth', () => {
     expect(health.available).toBe(false);
     advance(100);
     health.succeeded(true);
-    expect(events).toEqual(['down storage: the database disk is full; writes fail until space is freed', 'up after 200']);
+    expect(events).toEqual([
+      'down storage: the database disk is full; writes fail until space is freed',
+      'up after 200',
+    ]);
   });
 
   it('keeps quiet about faults within a second of a recovery (the rest of the same outage)', () => {

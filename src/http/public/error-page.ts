@@ -15,7 +15,11 @@ export function sendErrorPage(
 }
 
 /** The friendly 503 page (with Retry-After) when `error` is the store being unavailable; null otherwise. */
-export function sendUnavailablePageIf(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply | null {
+export function sendUnavailablePageIf(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+): FastifyReply | null {
   const unavailable = storeUnavailable(error);
   if (!unavailable) return null;
   request.log.debug({ err: error }, 'page failed: the store is unavailable');
