@@ -286,7 +286,7 @@ export class DeliveryWorker {
           ? this.reject(m, suppressionType)
           : this.deliver(m);
       void task
-        .catch((error) => {
+        .catch((error: unknown) => {
           if (!this.outage.failed(error))
             this.log.error({ err: error, messageId: m.id }, 'delivery failed unexpectedly');
         })

@@ -105,7 +105,7 @@ export class WebhookDispatcher {
         if (this.stopped || this.running.size >= PARALLEL_WEBHOOKS) break;
         if (this.running.has(id)) continue;
         const work = this.serve(id)
-          .catch((error) => {
+          .catch((error: unknown) => {
             if (!this.outage.failed(error)) this.log.error({ err: error, webhookId: id }, 'webhook turn failed');
           })
           .finally(() => this.running.delete(id));
@@ -118,7 +118,10 @@ export class WebhookDispatcher {
       this.outage.succeeded();
     } catch (error) {
       // While the store is unavailable the loop pauses: it tries again after a growing wait.
-      if (this.outage.failed(error)) return this.schedule(this.outage.retryDelayMs());
+      if (this.outage.failed(error)) {
+        this.schedule(this.outage.retryDelayMs());
+        return;
+      }
       if (!this.stopped) this.log.error({ err: error }, 'webhook dispatcher turn failed');
     }
     this.schedule(this.ctx.config.webhooks.pollMs);

@@ -433,7 +433,7 @@ export class ImportRunner {
     }
     this.running = this.drain()
       .then(() => void this.outage.succeeded())
-      .catch((err) => {
+      .catch((err: unknown) => {
         // Paused while the store is unavailable: the next poll tries again.
         if (!this.outage.failed(err)) this.ctx.log.error({ err }, 'the import runner failed');
       })

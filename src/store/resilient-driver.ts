@@ -77,6 +77,12 @@ class ResilientConnection implements DatabaseConnection {
   }
 }
 
+/** Kysely hands the driver back the connections it acquired from it: ours. */
+function own(connection: DatabaseConnection): ResilientConnection {
+  if (!(connection instanceof ResilientConnection)) throw new TypeError('not a connection of this driver');
+  return connection;
+}
+
 class ResilientDriver implements Driver {
   readonly health: StoreHealth;
   readonly reconnects: boolean;
@@ -140,13 +146,13 @@ class ResilientDriver implements Driver {
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    const c = connection as ResilientConnection;
+    const c = own(connection);
     try {
       await this.inner.beginTransaction(c.inner, settings);
     } catch (error) {
       this.health.failed(error);
       // SQLite: a transaction left open by a ROLLBACK that failed would block every later BEGIN.
-      if (!this.reconnects && /within a transaction/.test((error as Error).message ?? '')) {
+      if (!this.reconnects && error instanceof Error && /within a transaction/.test(error.message)) {
         await c.inner.executeQuery(CompiledQuery.raw('rollback'));
         await this.inner.beginTransaction(c.inner, settings);
       } else throw error;
@@ -156,7 +162,7 @@ class ResilientDriver implements Driver {
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as ResilientConnection;
+    const c = own(connection);
     try {
       await this.inner.commitTransaction(c.inner);
     } catch (error) {
@@ -170,7 +176,7 @@ class ResilientDriver implements Driver {
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as ResilientConnection;
+    const c = own(connection);
     c.inTransaction = false;
     try {
       await this.inner.rollbackTransaction(c.inner);
@@ -180,7 +186,7 @@ class ResilientDriver implements Driver {
   }
 
   async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.inner.savepoint!((connection as ResilientConnection).inner, name, compile);
+    await this.inner.savepoint!(own(connection).inner, name, compile);
   }
 
   async rollbackToSavepoint(
@@ -188,7 +194,7 @@ class ResilientDriver implements Driver {
     name: string,
     compile: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    await this.inner.rollbackToSavepoint!((connection as ResilientConnection).inner, name, compile);
+    await this.inner.rollbackToSavepoint!(own(connection).inner, name, compile);
   }
 
   async releaseSavepoint(
@@ -196,11 +202,11 @@ class ResilientDriver implements Driver {
     name: string,
     compile: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    await this.inner.releaseSavepoint!((connection as ResilientConnection).inner, name, compile);
+    await this.inner.releaseSavepoint!(own(connection).inner, name, compile);
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    const c = connection as ResilientConnection;
+    const c = own(connection);
     if (c.released) return;
     c.released = true;
     await this.inner.releaseConnection(c.inner);

@@ -34,7 +34,7 @@ async function seedSubscribers(app: Posthorn, accountId: string, n: number): Pro
       updated_at: now,
     }));
     const inserted = await app.ctx.db.insertInto('subscribers').values(rows).returning('id').execute();
-    ids.push(...inserted.map((r) => Number(r.id)));
+    ids.push(...inserted.map((r) => r.id));
   }
   return ids;
 }
@@ -72,7 +72,7 @@ describe.skipIf(noCluster !== null)('a PostgreSQL restart in the middle of a mai
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       });
       app = await startPosthorn(config, { log: createLogger(config.logLevel) });
-      const api = new ApiClient(app.url!, app.firstKey!);
+      const api = new ApiClient(app.url!, app.firstKey);
       const accountId = String((await api.get('/api/v1/whoami')).body.data.id);
       const subscriberIds = await seedSubscribers(app, accountId, RECIPIENTS);
 
@@ -117,7 +117,7 @@ describe.skipIf(noCluster !== null)('a PostgreSQL restart in the middle of a mai
       const token = sealToken(app.ctx.secret, {
         purpose: 'preferences',
         accountId,
-        subscriberId: subscriberIds[0]!,
+        subscriberId: subscriberIds[0],
         exp: Date.now() + 3_600_000,
       });
       const page = await fetch(`${app.url}/p/preferences/${token}`, { headers: { 'accept-language': 'en' } });
@@ -141,8 +141,7 @@ describe.skipIf(noCluster !== null)('a PostgreSQL restart in the middle of a mai
       );
       await new Promise((r) => setTimeout(r, 500)); // a late duplicate would arrive now
       const byRecipient = new Map<string, Set<string>>();
-      for (const m of sink.messages)
-        byRecipient.set(m.to[0]!, (byRecipient.get(m.to[0]!) ?? new Set()).add(m.messageId));
+      for (const m of sink.messages) byRecipient.set(m.to[0], (byRecipient.get(m.to[0]) ?? new Set()).add(m.messageId));
       expect(byRecipient.size).toBe(RECIPIENTS);
       expect([...byRecipient].filter(([, ids]) => ids.size !== 1)).toEqual([]);
       // Not even the allowed duplicate: outcomes learnt during the outage waited for the database.

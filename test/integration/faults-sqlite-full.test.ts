@@ -114,7 +114,7 @@ describe.skipIf(reason !== null)('SQLite on a full disk', () => {
         POSTHORN_LEASE_SECONDS: '60',
       });
       app = await startPosthorn(config, { log });
-      const api = new ApiClient(app.url!, app.firstKey!);
+      const api = new ApiClient(app.url!, app.firstKey);
 
       const accepted: string[][] = [];
       let n = 0;
@@ -139,7 +139,7 @@ describe.skipIf(reason !== null)('SQLite on a full disk', () => {
       // only once the disk is full.
       sink.hold = new Promise<void>((resolve) => (release = resolve));
       for (let i = 0; i < 10; i++) expect((await submit()).status).toBe(200);
-      await waitFor(async () => sink!.held > 0, 10_000, 'messages in flight at the relay');
+      await waitFor(() => Promise.resolve(sink!.held > 0), 10_000, 'messages in flight at the relay');
 
       const filler = path.join(mountPoint, 'filler');
       fillDisk(filler);
@@ -166,7 +166,11 @@ describe.skipIf(reason !== null)('SQLite on a full disk', () => {
       // The relay answers now: the outcomes cannot be written and wait for space.
       release();
       sink.hold = null;
-      await waitFor(async () => logLines.some((l) => /^delivery paused/.test(l.msg)), 10_000, 'delivery to pause');
+      await waitFor(
+        () => Promise.resolve(logLines.some((l) => /^delivery paused/.test(l.msg))),
+        10_000,
+        'delivery to pause',
+      );
 
       // One clear line, at error level, naming the cause.
       const fullLines = logLines.filter((l) => /database unavailable: the database disk is full/.test(l.msg));
@@ -185,13 +189,16 @@ describe.skipIf(reason !== null)('SQLite on a full disk', () => {
       await sink.waitForCount(expected.length, 60_000);
       await new Promise((r) => setTimeout(r, 500)); // a late duplicate would arrive now
       const byRecipient = new Map<string, Set<string>>();
-      for (const m of sink.messages)
-        byRecipient.set(m.to[0]!, (byRecipient.get(m.to[0]!) ?? new Set()).add(m.messageId));
+      for (const m of sink.messages) byRecipient.set(m.to[0], (byRecipient.get(m.to[0]) ?? new Set()).add(m.messageId));
       expect(expected.filter((r) => byRecipient.get(r)?.size !== 1)).toEqual([]);
       expect(byRecipient.size).toBe(expected.length);
       // Not even the allowed duplicate: the outcomes waited for the disk rather than give up.
       expect(sink.messages.length).toBe(expected.length);
-      await waitFor(async () => logLines.some((l) => l.msg === 'delivery resumed'), 10_000, 'delivery to resume');
+      await waitFor(
+        () => Promise.resolve(logLines.some((l) => l.msg === 'delivery resumed')),
+        10_000,
+        'delivery to resume',
+      );
     },
   );
 });

@@ -9,6 +9,7 @@ import { CommitBatcher } from '../../src/store/commit-batcher.ts';
 import { CommitOutcomeUnknown, storeFault } from '../../src/store/store-errors.ts';
 import { createTestDatabase, pgBaseUrl, type TestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/server.ts';
+import { createSlowCommitTable } from '../helpers/slow-commit.ts';
 
 const BATCH = 8;
 
@@ -19,7 +20,7 @@ describe.skipIf(!pgBaseUrl)('group commit when the connection is lost', () => {
 
   const terminate = (pid: number) => admin.query('SELECT pg_terminate_backend($1)', [pid]);
   const count = async (table: string) =>
-    (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)}`.execute(store.db)).rows[0]!.n;
+    (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)}`.execute(store.db)).rows[0].n;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -27,19 +28,13 @@ describe.skipIf(!pgBaseUrl)('group commit when the connection is lost', () => {
     admin = new pg.Client({ connectionString: pgBaseUrl! });
     await admin.connect();
     await sql`CREATE TABLE accepted (n integer PRIMARY KEY)`.execute(store.db);
-    await sql`CREATE TABLE slow_accepted (n integer PRIMARY KEY)`.execute(store.db);
-    // Holds COMMIT open long enough to terminate the connection in the middle of it.
-    await sql`CREATE FUNCTION sleep_at_commit() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$ LANGUAGE plpgsql`.execute(
-      store.db,
-    );
-    await sql`CREATE CONSTRAINT TRIGGER sleepy AFTER INSERT ON slow_accepted DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sleep_at_commit()`.execute(
-      store.db,
-    );
+    await createSlowCommitTable(store.db, 'slow_accepted');
   });
   afterAll(async () => {
-    await store?.close();
-    await admin?.end();
-    await database?.drop();
+    // Whatever beforeAll got to make.
+    await (store as Store | undefined)?.close();
+    await (admin as pg.Client | undefined)?.end();
+    await (database as TestDatabase | undefined)?.drop();
   });
 
   it('runs a batch whose connection died before COMMIT again, and every request succeeds once', async () => {
@@ -52,7 +47,7 @@ describe.skipIf(!pgBaseUrl)('group commit when the connection is lost', () => {
           if (n === BATCH - 1 && !terminated) {
             terminated = true;
             const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx);
-            await terminate(rows[0]!.pid);
+            await terminate(rows[0].pid);
             await new Promise((r) => setTimeout(r, 100));
           }
           return n;
@@ -68,7 +63,9 @@ describe.skipIf(!pgBaseUrl)('group commit when the connection is lost', () => {
     const batcher = new CommitBatcher(store.db, { windowMs: 20 });
     const outcomes = Promise.allSettled(
       Array.from({ length: BATCH }, (_, n) =>
-        batcher.run(async (trx) => void (await sql`INSERT INTO slow_accepted VALUES (${n})`.execute(trx))),
+        batcher.run(async (trx) => {
+          await sql`INSERT INTO slow_accepted VALUES (${n})`.execute(trx);
+        }),
       ),
     );
     const pid = await waitFor(

@@ -12,6 +12,7 @@ import { openStore, type Store } from '../../src/store/db.ts';
 import { CommitOutcomeUnknown, storeFault } from '../../src/store/store-errors.ts';
 import { createTestDatabase, pgBaseUrl, type TestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/server.ts';
+import { createSlowCommitTable } from '../helpers/slow-commit.ts';
 
 describe('the driver on SQLite', () => {
   let dir: string;
@@ -43,7 +44,9 @@ describe('the driver on SQLite', () => {
   });
 
   it('starts a transaction even when one was left open on the connection', async () => {
-    await store.db.connection().execute(async (conn) => void (await sql`BEGIN`.execute(conn)));
+    await store.db.connection().execute(async (conn) => {
+      await sql`BEGIN`.execute(conn);
+    });
     const rows = await store.db.transaction().execute(async (trx) => (await sql`SELECT 2 AS two`.execute(trx)).rows);
     expect(rows).toEqual([{ two: 2 }]);
   });
@@ -79,9 +82,10 @@ describe.skipIf(!pgBaseUrl)('the driver on PostgreSQL with terminated backends',
     await admin.connect();
   });
   afterAll(async () => {
-    await store?.close();
-    await admin?.end();
-    await database?.drop();
+    // Whatever beforeAll got to make.
+    await (store as Store | undefined)?.close();
+    await (admin as pg.Client | undefined)?.end();
+    await (database as TestDatabase | undefined)?.drop();
   });
 
   it('survives a backend terminated in the middle of a transaction, which fails as a lost connection', async () => {
@@ -89,7 +93,7 @@ describe.skipIf(!pgBaseUrl)('the driver on PostgreSQL with terminated backends',
       .transaction()
       .execute(async (trx) => {
         const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx);
-        await terminate(rows[0]!.pid);
+        await terminate(rows[0].pid);
         // The client is checked out and idle between two statements: pg emits 'error' on it now.
         await new Promise((r) => setTimeout(r, 100));
         await sql`SELECT 1`.execute(trx);
@@ -111,22 +115,17 @@ describe.skipIf(!pgBaseUrl)('the driver on PostgreSQL with terminated backends',
   });
 
   it('reports a COMMIT whose connection died as of unknown outcome, never as done or retryable', async () => {
-    // A deferred constraint trigger that sleeps holds the COMMIT open long enough to terminate it.
-    await sql`CREATE TABLE slow_commit (x integer)`.execute(store.db);
-    await sql`CREATE FUNCTION sleep_at_commit() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$ LANGUAGE plpgsql`.execute(
-      store.db,
-    );
-    await sql`CREATE CONSTRAINT TRIGGER sleepy AFTER INSERT ON slow_commit DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sleep_at_commit()`.execute(
-      store.db,
-    );
+    await createSlowCommitTable(store.db, 'slow_commit');
     const pending = store.db
       .transaction()
-      .execute(async (trx) => void (await sql`INSERT INTO slow_commit VALUES (1)`.execute(trx)))
+      .execute(async (trx) => {
+        await sql`INSERT INTO slow_commit VALUES (1)`.execute(trx);
+      })
       .catch((e: unknown) => e);
     await terminate(await runningBackend('commit'));
     const thrown = await pending;
     expect(thrown).toBeInstanceOf(CommitOutcomeUnknown);
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM slow_commit`.execute(store.db);
-    expect(rows[0]!.n).toBe(0); // terminated before the commit finished: here it did not commit
+    expect(rows[0].n).toBe(0); // terminated before the commit finished: here it did not commit
   });
 });

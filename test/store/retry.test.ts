@@ -8,11 +8,10 @@ const fault = (code: string) => Object.assign(new Error(code), { code });
 const quick = { attempts: 5, baseDelayMs: 1, maxDelayMs: 2 };
 
 /** An operation that fails with `errors` in turn, then returns 'ok'; counts its calls. */
-function failing(...errors: unknown[]) {
-  const op = async () => {
+function failing(...errors: Error[]) {
+  const op = (): Promise<string> => {
     op.calls++;
-    if (op.calls <= errors.length) throw errors[op.calls - 1];
-    return 'ok';
+    return op.calls <= errors.length ? Promise.reject(errors[op.calls - 1]) : Promise.resolve('ok');
   };
   op.calls = 0;
   return op;
