@@ -13,6 +13,7 @@ import { createLogger } from '../../src/log.ts';
 import { sealToken } from '../../src/domain/tokens.ts';
 import { ApiClient, waitFor } from '../helpers/server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { seedReadySubscribers, sendMailingToAll } from '../helpers/mailing-fixtures.ts';
 import { pgClusterUnavailableReason, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
 
 const RECIPIENTS = 3000;
@@ -20,24 +21,6 @@ const OUTAGE_MS = 3000;
 
 const noCluster = pgClusterUnavailableReason();
 if (noCluster) console.warn(`faults-postgres-restart is skipped: ${noCluster}`);
-
-async function seedSubscribers(app: Posthorn, accountId: string, n: number): Promise<number[]> {
-  const now = Date.now();
-  const ids: number[] = [];
-  for (let i = 0; i < n; i += 500) {
-    const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
-      account_id: accountId,
-      email: `r${i + k}@example.org`,
-      status: 1,
-      firstname: `F${i + k}`,
-      created_at: now,
-      updated_at: now,
-    }));
-    const inserted = await app.ctx.db.insertInto('subscribers').values(rows).returning('id').execute();
-    ids.push(...inserted.map((r) => r.id));
-  }
-  return ids;
-}
 
 describe.skipIf(noCluster !== null)('a PostgreSQL restart in the middle of a mailing', () => {
   let cluster: PgCluster | undefined;
@@ -74,17 +57,8 @@ describe.skipIf(noCluster !== null)('a PostgreSQL restart in the middle of a mai
       app = await startPosthorn(config, { log: createLogger(config.logLevel) });
       const api = new ApiClient(app.url!, app.firstKey);
       const accountId = String((await api.get('/api/v1/whoami')).body.data.id);
-      const subscriberIds = await seedSubscribers(app, accountId, RECIPIENTS);
-
-      const created = await api.post('/api/v1/mailings', {
-        name: 'Across a restart',
-        senderEmail: 'news@example.com',
-        subject: 'Hi {{ firstname }}',
-        text: 'Hello {{ firstname }} {{ unsubscribeUrl }}',
-      });
-      expect(created.status, created.text).toBe(201);
-      const mailingId = created.body.data.id as number;
-      expect((await api.post(`/api/v1/mailings/${mailingId}/send`)).status).toBe(200);
+      const subscriberIds = await seedReadySubscribers(app.ctx.db, accountId, RECIPIENTS);
+      const mailingId = await sendMailingToAll(api, 'Across a restart');
 
       // Stop the database mid-send.
       await sink.waitForCount(RECIPIENTS / 5, 60_000);
