@@ -3,7 +3,7 @@
 import path from 'node:path';
 
 export type DeliveryMode = 'capture' | 'relay' | 'mx';
-export type Role = 'all' | 'api' | 'worker';
+export type Role = 'all' | 'api' | 'worker' | 'smtp';
 
 export interface RelayConfig {
   url: string;
@@ -61,6 +61,21 @@ export interface Config {
   importMaxBytes: number;
   /** Webhook delivery: private/loopback targets allowed (tests, trusted networks), retry base, dispatcher poll. */
   webhooks: { allowPrivateTargets: boolean; retryBaseMs: number; pollMs: number };
+  smtp: SmtpSubmissionConfig;
+}
+
+/** The SMTP submission server (see README, "SMTP submission"). */
+export interface SmtpSubmissionConfig {
+  /** null: the server is off (POSTHORN_SMTP_PORT=0). */
+  port: number | null;
+  host: string;
+  /** PEM files; both null: a self-signed certificate kept in the data directory. */
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  /** AUTH before STARTTLS (plain loopback for local apps and tests). */
+  allowInsecureAuth: boolean;
+  /** Largest message accepted, announced with SIZE. */
+  maxMessageBytes: number;
 }
 
 export class ConfigError extends Error {}
@@ -173,8 +188,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const role = (env.POSTHORN_ROLE || 'all') as Role;
-  if (!['all', 'api', 'worker'].includes(role))
-    throw new ConfigError(`POSTHORN_ROLE must be all, api or worker, got "${role}"`);
+  if (!['all', 'api', 'worker', 'smtp'].includes(role))
+    throw new ConfigError(`POSTHORN_ROLE must be all, api, worker or smtp, got "${role}"`);
 
   const sync = (env.POSTHORN_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') throw new ConfigError('POSTHORN_SQLITE_SYNCHRONOUS must be FULL or NORMAL');
@@ -183,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
     .split(',')
     .map((d) => parseDuration(d, 'POSTHORN_RETRY_SCHEDULE'));
 
+  const maxBodyMb = int(env, 'POSTHORN_MAX_BODY_MB', 20, 1, 1024);
   const secret = env.POSTHORN_SECRET || null;
   if (secret !== null && secret.length < 32) throw new ConfigError('POSTHORN_SECRET must be at least 32 characters');
 
@@ -210,7 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     spfInclude: env.POSTHORN_SPF_INCLUDE || new URL(publicUrl).hostname,
     role,
     logLevel: env.LOG_LEVEL || 'info',
-    maxBodyBytes: int(env, 'POSTHORN_MAX_BODY_MB', 20, 1, 1024) * 1024 * 1024,
+    maxBodyBytes: maxBodyMb * 1024 * 1024,
     maxRecipients: int(env, 'POSTHORN_MAX_RECIPIENTS', 1000, 1, 100000),
     worker: {
       batchSize: int(env, 'POSTHORN_WORKER_BATCH', 500, 1, 10000),
@@ -236,6 +252,23 @@ export function loadConfig(env: Env = process.env): Config {
       retryBaseMs: int(env, 'POSTHORN_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 3_600_000),
       pollMs: int(env, 'POSTHORN_WEBHOOK_POLL_MS', 200, 10, 60_000),
     },
+    smtp: parseSmtpSubmission(env, maxBodyMb),
+  };
+}
+
+function parseSmtpSubmission(env: Env, maxBodyMb: number): SmtpSubmissionConfig {
+  const port = int(env, 'POSTHORN_SMTP_PORT', 2587, 0, 65535);
+  const tlsCertFile = env.POSTHORN_SMTP_TLS_CERT || null;
+  const tlsKeyFile = env.POSTHORN_SMTP_TLS_KEY || null;
+  if ((tlsCertFile === null) !== (tlsKeyFile === null))
+    throw new ConfigError('POSTHORN_SMTP_TLS_CERT and POSTHORN_SMTP_TLS_KEY must be set together (PEM file paths)');
+  return {
+    port: port === 0 ? null : port,
+    host: env.POSTHORN_SMTP_HOST || '0.0.0.0',
+    tlsCertFile: tlsCertFile && path.resolve(tlsCertFile),
+    tlsKeyFile: tlsKeyFile && path.resolve(tlsKeyFile),
+    allowInsecureAuth: bool(env, 'POSTHORN_SMTP_ALLOW_INSECURE_AUTH', false),
+    maxMessageBytes: int(env, 'POSTHORN_SMTP_MAX_MESSAGE_MB', maxBodyMb, 1, 1024) * 1024 * 1024,
   };
 }
 
