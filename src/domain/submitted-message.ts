@@ -2,7 +2,7 @@
 // The message keeps its own MIME: only the X-MT-* option headers and Bcc (a blind copy must not
 // show who else got it, as every MTA's submission service does) are removed, and a Date is added
 // when the message has none. The Message-ID, when missing, is added per recipient at send time.
-import addressparser from 'nodemailer/lib/addressparser/index.js';
+import addressparser from 'nodemailer/lib/addressparser';
 import libmime from 'libmime';
 import { countFields, headerValue, parseHead, rewriteHead, type MimeHead } from './mime-head.ts';
 import { isOptionHeader, parseOptionHeaders, type SubmissionOptions } from './smtp-option-headers.ts';
