@@ -35,7 +35,10 @@ export interface OutboxPlan {
 }
 
 /** The outbox rows and injection events of a transmission (suppressed recipients already settled). */
-export async function planOutbox(ctx: Context, plan: OutboxPlan): Promise<{ rows: MessagesTable[]; events: NewEvent[] }> {
+export async function planOutbox(
+  ctx: Context,
+  plan: OutboxPlan,
+): Promise<{ rows: MessagesTable[]; events: NewEvent[] }> {
   const { transmissionId, accountId, recipients, now } = plan;
   const suppressed = await findSuppressed(ctx.db, accountId, [
     ...new Set(recipients.map((r) => r.address.email.toLowerCase())),

@@ -235,7 +235,6 @@ function replay(storedHash: string, hash: string, body: string): AcceptResult {
   return { transmissionId: (JSON.parse(body) as { transmissionId: string }).transmissionId, replayed: true };
 }
 
-
 async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, now: number) {
   if (!input.from?.email) throw required('from.email');
   const from = checkAddress(input.from, 'from');

@@ -24,7 +24,16 @@ export interface SubmissionServer {
   url: string;
   port: number;
   tls: TlsCredentials;
+  stats: SubmissionStats;
   close(): Promise<void>;
+}
+
+/** Counters of this server since it started (for metrics and for tests that look at memory use). */
+export interface SubmissionStats {
+  accepted: number;
+  refusedOversized: number;
+  /** The most bytes of one message held in memory at once: never much over the size limit. */
+  peakMessageBytesHeld: number;
 }
 
 /** An SMTP reply: code, enhanced status code and text become `code enhanced text`. */
@@ -72,6 +81,7 @@ export async function startSubmissionServer(
     dataDir: ctx.config.dataDir,
     hostname,
   });
+  const stats: SubmissionStats = { accepted: 0, refusedOversized: 0, peakMessageBytesHeld: 0 };
   const sessions = new WeakMap<SMTPServerSession, SessionAuth>();
   const state = (session: SMTPServerSession) => {
     let s = sessions.get(session);
@@ -107,20 +117,23 @@ export async function startSubmissionServer(
     logger: false,
     onAuth(auth, session, callback) {
       const ip = session.remoteAddress;
-      handle(async () => {
-        const result = await authenticateSmtp(ctx, auth.password ?? '', ip);
-        if (!result.ok) {
-          if (result.reason === 'locked')
-            throw smtpReply(
-              454,
-              '4.7.0',
-              `Too many failed authentications from ${ip}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
-            );
-          throw smtpReply(535, '5.7.8', AUTH_REFUSED[result.reason](ip));
-        }
-        state(session).auth = { key: result.key, password: auth.password ?? '' };
-        return result.key.id;
-      }, (err, user) => (err ? callback(err) : callback(null, { user })));
+      handle(
+        async () => {
+          const result = await authenticateSmtp(ctx, auth.password ?? '', ip);
+          if (!result.ok) {
+            if (result.reason === 'locked')
+              throw smtpReply(
+                454,
+                '4.7.0',
+                `Too many failed authentications from ${ip}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
+              );
+            throw smtpReply(535, '5.7.8', AUTH_REFUSED[result.reason](ip));
+          }
+          state(session).auth = { key: result.key, password: auth.password ?? '' };
+          return result.key.id;
+        },
+        (err, user) => (err ? callback(err) : callback(null, { user })),
+      );
     },
     onMailFrom(address, session, callback) {
       handle(async () => {
@@ -147,24 +160,31 @@ export async function startSubmissionServer(
       }, callback);
     },
     onData(stream, session, callback) {
-      handle(async () => {
-        const read = await readLimited(stream, smtp.maxMessageBytes);
-        if (read.raw === null || stream.sizeExceeded)
-          throw smtpReply(
-            552,
-            '5.3.4',
-            `Message size exceeds the fixed maximum message size of ${smtp.maxMessageBytes} bytes`,
-          );
-        const key = state(session).key!;
-        const mailFrom = session.envelope.mailFrom;
-        const transmissionId = await acceptSubmission(ctx, key, {
-          mailFrom: mailFrom ? mailFrom.address : '',
-          rcptTo: session.envelope.rcptTo.map((r) => r.address),
-          raw: read.raw,
-        });
+      handle(
+        async () => {
+          const read = await readLimited(stream, smtp.maxMessageBytes);
+          stats.peakMessageBytesHeld = Math.max(stats.peakMessageBytesHeld, read.peakHeld);
+          if (read.raw === null || stream.sizeExceeded) {
+            stats.refusedOversized++;
+            throw smtpReply(
+              552,
+              '5.3.4',
+              `Message size exceeds the fixed maximum message size of ${smtp.maxMessageBytes} bytes`,
+            );
+          }
+          const key = state(session).key!;
+          const mailFrom = session.envelope.mailFrom;
+          const transmissionId = await acceptSubmission(ctx, key, {
+            mailFrom: mailFrom ? mailFrom.address : '',
+            rcptTo: session.envelope.rcptTo.map((r) => r.address),
+            raw: read.raw,
+          });
+          stats.accepted++;
         opts.onAccepted?.();
-        return `2.0.0 Ok: queued as ${transmissionId}`;
-      }, callback as (err?: Error | null, message?: string) => void);
+          return `2.0.0 Ok: queued as ${transmissionId}`;
+        },
+        callback as (err?: Error | null, message?: string) => void,
+      );
     },
   });
   // Connection-level errors (a client that reset its connection, a failed TLS handshake) are the
@@ -184,6 +204,7 @@ export async function startSubmissionServer(
     url: `smtp://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     tls,
+    stats,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
