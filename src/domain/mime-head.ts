@@ -27,7 +27,9 @@ export interface MimeHead {
 export function parseHead(message: Buffer): MimeHead {
   const crlf = message.indexOf('\r\n\r\n');
   const lf = message.indexOf('\n\n');
-  const eol: MimeHead['eol'] = crlf >= 0 && (lf < 0 || crlf < lf) ? '\r\n' : '\n';
+  // The line ending of the empty line that ends the head; without one, the first line's.
+  const eol: MimeHead['eol'] =
+    crlf >= 0 || lf >= 0 ? (crlf >= 0 && (lf < 0 || crlf < lf) ? '\r\n' : '\n') : firstLineEnding(message);
   // A message that starts with its empty line has no head; one without any has no body.
   let headEnd: number;
   let bodyStart: number;
@@ -52,6 +54,11 @@ export function parseHead(message: Buffer): MimeHead {
     fields.push({ name, key: name.toLowerCase(), value, raw });
   }
   return { fields, bodyStart, eol, separated: bodyStart > headEnd };
+}
+
+function firstLineEnding(message: Buffer): MimeHead['eol'] {
+  const lf = message.indexOf('\n');
+  return lf > 0 && message[lf - 1] === 0x0d ? '\r\n' : '\n';
 }
 
 /** The first field of that name (case-insensitive), or undefined. */
