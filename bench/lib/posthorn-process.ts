@@ -29,7 +29,7 @@ export interface StartOptions {
   env: Record<string, string>;
   dataDir: string;
   databaseUrl: string;
-  role: 'all' | 'api' | 'worker';
+  role: 'all' | 'api' | 'worker' | 'smtp';
   /** Directory for a .cpuprofile written at exit (node --cpu-prof). */
   cpuProfileDir?: string;
   label: string;

@@ -5,7 +5,8 @@
 // (RFC 3463), e.g. `250 2.0.0 Ok: queued as <transmissionId>`, sent only after the commit.
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerSession } from 'smtp-server';
+import { PromptSmtpServer } from './prompt-smtp-server.ts';
 import type { Context } from '../services/context.ts';
 import type { ApiKeyInfo } from '../services/api-keys.ts';
 import { ServiceError } from '../services/errors.ts';
@@ -101,7 +102,7 @@ export async function startSubmissionServer(
     );
   };
 
-  const server = new SMTPServer({
+  const server = new PromptSmtpServer({
     name: hostname,
     banner: 'Posthorn submission',
     secure: false,
@@ -113,6 +114,9 @@ export async function startSubmissionServer(
     authOptional: true,
     size: smtp.maxMessageBytes,
     hideDSN: true,
+    // A reverse DNS lookup per connection would cost a resolver round trip (or its timeout) for a name
+    // nothing here uses.
+    disableReverseLookup: true,
     closeTimeout: 3000,
     logger: false,
     onAuth(auth, session, callback) {
@@ -180,7 +184,7 @@ export async function startSubmissionServer(
             raw: read.raw,
           });
           stats.accepted++;
-        opts.onAccepted?.();
+          opts.onAccepted?.();
           return `2.0.0 Ok: queued as ${transmissionId}`;
         },
         callback as (err?: Error | null, message?: string) => void,
