@@ -12,7 +12,8 @@ import { startTestServer, waitFor, waitForTransmission, type TestServer } from '
 import { startSmtpSink, type ReceivedMessage, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
 import { plainAuth, rawSmtp, type RawSmtpSession } from '../helpers/smtp-client.ts';
-import { dialectName } from '../helpers/database.ts';
+import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
+import { freePort, startChildServer, type ChildServer } from '../helpers/child-server.ts';
 
 const MB = 1024 * 1024;
 const QUEUED = /^250 2\.0\.0 Ok: queued as ([0-9a-z]+)$/;
@@ -489,5 +490,36 @@ describe(`SMTP submission limits, SMTP-IP keys and the lock (${dialectName})`, (
     again.close();
     // The HTTP surfaces count their own failures: the same client still reaches the API.
     expect((await server.api.get('/api/v1/whoami')).status).toBe(200);
+  });
+});
+
+describe(`posthorn start with the SMTP submission server (${dialectName})`, () => {
+  let db: TestDatabase;
+  let child: ChildServer | null = null;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await child?.stop();
+    await db?.drop();
+  });
+
+  it('prints the submission URL, and --role smtp runs the SMTP server without the HTTP API', async () => {
+    const smtpPort = await freePort();
+    child = await startChildServer({
+      POSTHORN_DATA_DIR: db.dataDir,
+      DATABASE_URL: db.url,
+      POSTHORN_ROLE: 'smtp',
+      POSTHORN_SMTP_PORT: String(smtpPort),
+      POSTHORN_SMTP_HOST: '127.0.0.1',
+    });
+    expect(child.output()).toContain(
+      `SMTP submission: smtp://127.0.0.1:${smtpPort} (STARTTLS, self-signed certificate`,
+    );
+    expect(child.output()).toContain('role smtp');
+    const session = await rawSmtp(smtpPort);
+    expect(session.greeting.text).toMatch(/^220 \S+ ESMTP Posthorn submission$/);
+    session.close();
+    await expect(fetch(`${child.url}/v1/permission`)).rejects.toThrow();
   });
 });
