@@ -64,6 +64,25 @@ async function runSmtpSource(port: number): Promise<SourceRun> {
   return { seconds, accepted, exitCode, errors };
 }
 
+/** What every run records about itself (the smtp-source run, the machine before it). */
+function runRecord(run: SourceRun, loadAverageBefore: number, otherCoresBusyBefore: number) {
+  return {
+    bench: 'smtp-submission',
+    date: new Date().toISOString(),
+    sessions,
+    messages,
+    length,
+    seconds: round(run.seconds, 2),
+    messagesPerSecond: round(run.accepted.length / run.seconds),
+    accepted: run.accepted.length,
+    smtpSourceExit: run.exitCode,
+    smtpSourceErrors: run.errors,
+    loadAverageBefore,
+    otherCoresBusyBefore,
+    machine,
+  };
+}
+
 interface Row {
   server: string;
   store: string;
@@ -129,36 +148,23 @@ async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record
       await check.close();
     }
     const missing = run.accepted.filter((id) => !stored.has(id)).length;
-    const rate = run.accepted.length / run.seconds;
     const record = {
-      bench: 'smtp-submission',
+      ...runRecord(run, loadBefore, busyBefore),
       server: 'posthorn',
-      date: new Date().toISOString(),
       store,
-      sessions,
-      messages,
-      length,
-      seconds: round(run.seconds, 2),
-      messagesPerSecond: round(rate),
-      accepted: run.accepted.length,
       transmissionsInStore: stored.size,
       outboxRows: rows,
       acceptedMissingFromStore: missing,
       durable: missing === 0 && run.accepted.length === messages,
-      smtpSourceExit: run.exitCode,
-      smtpSourceErrors: run.errors,
       serverCpuSeconds: round(serverCpu, 2),
       serverCpuMsPerMessage: round((serverCpu * 1000) / Math.max(1, run.accepted.length), 3),
-      loadAverageBefore: loadBefore,
-      otherCoresBusyBefore: busyBefore,
-      machine,
       code: codeVersion(),
     };
     return {
       row: {
         server: 'Posthorn (role smtp)',
         store,
-        'msg/s': round(rate),
+        'msg/s': record.messagesPerSecond,
         seconds: round(run.seconds, 1),
         accepted: run.accepted.length,
         'in store': stored.size,
@@ -183,32 +189,19 @@ async function runPostfix(): Promise<{ row: Row; record: Record<string, unknown>
     const run = await runSmtpSource(port);
     const held = new Set(postfix.heldQueueIds());
     const missing = run.accepted.filter((id) => !held.has(id)).length;
-    const rate = run.accepted.length / run.seconds;
     const record = {
-      bench: 'smtp-submission',
+      ...runRecord(run, loadBefore, busyBefore),
       server: 'postfix',
       postfixVersion: execFileSync('postconf', ['-h', 'mail_version']).toString().trim(),
-      date: new Date().toISOString(),
-      sessions,
-      messages,
-      length,
-      seconds: round(run.seconds, 2),
-      messagesPerSecond: round(rate),
-      accepted: run.accepted.length,
       heldQueueFiles: held.size,
       acceptedMissingFromQueue: missing,
       durable: missing === 0 && run.accepted.length === messages,
-      smtpSourceExit: run.exitCode,
-      smtpSourceErrors: run.errors,
-      loadAverageBefore: loadBefore,
-      otherCoresBusyBefore: busyBefore,
-      machine,
     };
     return {
       row: {
         server: 'Postfix smtpd (hold queue)',
         store: 'queue files',
-        'msg/s': round(rate),
+        'msg/s': record.messagesPerSecond,
         seconds: round(run.seconds, 1),
         accepted: run.accepted.length,
         'in store': held.size,

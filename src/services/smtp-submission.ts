@@ -133,24 +133,12 @@ export async function acceptSubmission(ctx: Context, key: ApiKeyInfo, submission
   });
   await ctx.batcher.run((trx, bulk) =>
     commitTransmission(ctx, key, trx, bulk, {
-      transmission: {
-        id: transmissionId,
-        account_id: key.accountId,
-        api_key_id: key.id,
-        from_email: message.from.email,
-        from_name: message.from.name ?? null,
-        subject: message.subject,
-        content: JSON.stringify(content),
-        recipient_count: rows.length,
-        sandbox: sandbox ? 1 : 0,
-        transactional: transactional ? 1 : 0,
-        campaign_id: content.campaignId,
-        send_at: null,
-        created_at: now,
-      },
+      transmissionId,
+      content,
       rows,
       events,
-      labels,
+      sendAt: null,
+      now,
       mime: message.mime,
     }),
   );

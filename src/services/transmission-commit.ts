@@ -7,7 +7,7 @@ import type { Context } from './context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { ServiceError } from './errors.ts';
 import { newId } from '../domain/ids.ts';
-import type { RecipientData } from '../domain/transmission-content.ts';
+import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import type { BulkRows } from '../store/commit-batcher.ts';
 import type { Database, MessagesTable, TransmissionsTable } from '../store/schema.ts';
 import { newOutboxRow } from '../store/messages.ts';
@@ -86,12 +86,33 @@ export async function planOutbox(
 }
 
 export interface CommitInput {
-  transmission: TransmissionsTable;
+  transmissionId: string;
+  content: TransmissionContent;
   rows: MessagesTable[];
   events: NewEvent[];
-  labels: string[];
+  sendAt: number | null;
+  now: number;
   /** An SMTP transmission's MIME, stored once beside it. */
   mime?: Buffer;
+}
+
+function transmissionRow(key: ApiKeyInfo, input: CommitInput): TransmissionsTable {
+  const { content } = input;
+  return {
+    id: input.transmissionId,
+    account_id: key.accountId,
+    api_key_id: key.id,
+    from_email: content.from.email,
+    from_name: content.from.name ?? null,
+    subject: content.subject,
+    content: JSON.stringify(content),
+    recipient_count: input.rows.length,
+    sandbox: content.options.sandbox ? 1 : 0,
+    transactional: content.options.transactional ? 1 : 0,
+    campaign_id: content.campaignId,
+    send_at: input.sendAt,
+    created_at: input.now,
+  };
 }
 
 /**
@@ -105,7 +126,8 @@ export async function commitTransmission(
   bulk: BulkRows,
   input: CommitInput,
 ): Promise<void> {
-  const { transmission: t, rows } = input;
+  const t = transmissionRow(key, input);
+  const { rows } = input;
   // Again inside the transaction, after the transmissions committed before it in this process:
   // concurrent accepts would otherwise all pass the early check and overshoot the limit. Throwing
   // here rolls the shared batch back; the batcher then redoes every request alone.
@@ -119,7 +141,7 @@ export async function commitTransmission(
   bulk.insert('messages', rows);
   // Events ride in the batch's bulk insert; their counters are summed over the batch, same commit.
   await recordEvents(trx, input.events, {
-    known: [[t.id, transmissionDimensions(t.from_email, input.labels)]],
+    known: [[t.id, transmissionDimensions(t.from_email, input.content.labels)]],
     bulk,
   });
   await addUsage(trx, key.accountId, utcDay(t.created_at), rows.length);

@@ -197,26 +197,7 @@ export async function acceptTransmission(
       );
       if (!saved) return false;
     }
-    await commitTransmission(ctx, key, trx, bulk, {
-      transmission: {
-        id: transmissionId,
-        account_id: key.accountId,
-        api_key_id: key.id,
-        from_email: content.from.email,
-        from_name: content.from.name ?? null,
-        subject: content.subject,
-        content: JSON.stringify(content),
-        recipient_count: rows.length,
-        sandbox: sandbox ? 1 : 0,
-        transactional: content.options.transactional ? 1 : 0,
-        campaign_id: content.campaignId,
-        send_at: sendAt,
-        created_at: now,
-      },
-      rows,
-      events,
-      labels: content.labels,
-    });
+    await commitTransmission(ctx, key, trx, bulk, { transmissionId, content, rows, events, sendAt, now });
     return true;
   });
   if (!committed && idempotencyKey) {
