@@ -9,12 +9,14 @@ import {
   server,
   smtp,
   store,
+  suppression,
   webhooks,
   worker,
   type DELIVERY_MODES,
   type ROLES,
 } from './config/settings.ts';
 import type { RelayConfig } from './config/parsers.ts';
+import type { SuppressionPolicy } from './domain/suppression-policy.ts';
 
 export { ConfigError } from './config/setting.ts';
 export { parseDuration } from './config/setting.ts';
@@ -69,6 +71,8 @@ export interface Config {
   importMaxBytes: number;
   /** Webhook delivery: private/loopback targets allowed (tests, trusted networks), retry base, dispatcher poll. */
   webhooks: { allowPrivateTargets: boolean; retryBaseMs: number; pollMs: number };
+  /** What bounces, complaints and unsubscribes do to the suppression list (src/domain/suppression-policy.ts). */
+  suppression: SuppressionPolicy;
   smtp: SmtpSubmissionConfig;
 }
 
@@ -148,6 +152,12 @@ export function loadConfig(env: Env = process.env): Config {
       allowPrivateTargets: webhooks.allowPrivateTargets.read(env),
       retryBaseMs: webhooks.retryBaseMs.read(env),
       pollMs: webhooks.pollMs.read(env),
+    },
+    suppression: {
+      hardBounces: suppression.hardBounces.read(env),
+      complaints: suppression.complaints.read(env),
+      unsubscribes: suppression.unsubscribes.read(env),
+      softBounceLimit: suppression.softBounceLimit.read(env),
     },
     smtp: readSmtpSubmission(env),
   };

@@ -7,6 +7,7 @@ import type { Context } from './context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { ServiceError } from './errors.ts';
 import { newId } from '../domain/ids.ts';
+import { suppressionApplies } from '../domain/suppression-policy.ts';
 import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import type { BulkRows } from '../store/commit-batcher.ts';
 import type { Database, MessagesTable, TransmissionsTable } from '../store/schema.ts';
@@ -58,7 +59,8 @@ export async function planOutbox(
       now,
     });
     const type = suppressed.get(r.address.email.toLowerCase());
-    if (type === undefined) return row;
+    // An unsubscribe holds back marketing mail only: a transactional transmission still goes out.
+    if (type === undefined || !suppressionApplies(type, plan.transactional)) return row;
     return {
       ...row,
       status: 'suppressed',
