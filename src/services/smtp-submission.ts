@@ -46,6 +46,12 @@ export async function authenticateSmtpAddress(ctx: Context, ip: string): Promise
   return key && key.permissions.includes('send_smtp') ? key : null;
 }
 
+/** MAIL FROM: the null sender, or a usable address (its domain is checked with the message's From at DATA). */
+export function checkSmtpSender(address: string): void {
+  if (address !== '' && !isValidEmail(address))
+    throw new ServiceError('invalid_email', `"${address.slice(0, 100)}" is not a valid email address`, 'MAIL FROM');
+}
+
 /** RCPT TO: the address is usable and the account has room for one more message. */
 export async function checkSmtpRecipient(ctx: Context, key: ApiKeyInfo, address: string, count: number) {
   if (!isValidEmail(address))

@@ -15,6 +15,7 @@ import {
   authenticateSmtp,
   authenticateSmtpAddress,
   checkSmtpRecipient,
+  checkSmtpSender,
   currentSmtpKey,
 } from '../services/smtp-submission.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
@@ -46,7 +47,8 @@ export function smtpReply(code: number, enhanced: string, text: string): Error &
 export function replyFor(error: ServiceError): Error & { responseCode: number } {
   switch (error.reason) {
     case 'invalid_email':
-      return smtpReply(553, '5.1.3', error.detail);
+      // X.1.7: bad sender address syntax; X.1.3: bad destination address syntax.
+      return smtpReply(553, error.field === 'MAIL FROM' ? '5.1.7' : '5.1.3', error.detail);
     case 'too_many_recipients':
       return smtpReply(452, '4.5.3', `Too many recipients: ${error.detail}`);
     case 'limit_exceeded':
@@ -153,8 +155,7 @@ export async function startSubmissionServer(
           if (!key) throw smtpReply(530, '5.7.0', 'Authentication required');
           s.key = key;
         }
-        if (address.address && !/^[^\r\n\0]+$/.test(address.address))
-          throw smtpReply(553, '5.1.7', 'Bad sender address syntax');
+        checkSmtpSender(address.address);
       }, callback);
     },
     onRcptTo(address, session, callback) {
