@@ -53,10 +53,10 @@ async function runSmtpSource(port: number): Promise<SourceRun> {
   const child = spawn('smtp-source', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const accepted: string[] = [];
   const errors: string[] = [];
-  const lines = readline.createInterface({ input: child.stderr! });
+  const lines = readline.createInterface({ input: child.stderr });
   lines.on('line', (line) => {
     const m = QUEUED.exec(line);
-    if (m) accepted.push(m[1]!);
+    if (m) accepted.push(m[1]);
     else if (/fatal|warning|error/i.test(line) && errors.length < 20) errors.push(line);
   });
   const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -136,14 +136,11 @@ async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record
     let rows: number;
     try {
       stored = new Set((await check.db.selectFrom('transmissions').select('id').execute()).map((t) => t.id));
-      rows = Number(
-        (
-          await check.db
-            .selectFrom('messages')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirst()
-        )?.n ?? 0,
-      );
+      const counted = await check.db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirst();
+      rows = Number(counted?.n ?? 0); // PostgreSQL answers a bigint as a string
     } finally {
       await check.close();
     }
@@ -239,7 +236,7 @@ async function main(): Promise<void> {
   if (rows.some((r) => r.durable !== 'yes')) process.exitCode = 1;
 }
 
-main().catch((error) => {
+main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -64,10 +64,11 @@ async function start(args: string[]): Promise<void> {
     `Posthorn is running (${config.delivery} delivery, ${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, role ${config.role})`,
   );
   if (app.url) console.log(`Dashboard: ${docs}`);
-  if (app.smtp)
-    console.log(
-      `SMTP submission: ${app.smtp.url} (STARTTLS${app.smtp.tls.source === 'self-signed' ? `, self-signed certificate ${app.smtp.tls.file}` : ''}; password: an API key with "Send via SMTP")`,
-    );
+  if (app.smtp) {
+    const { url, tls } = app.smtp;
+    const certificate = tls.source === 'self-signed' ? `, self-signed certificate ${tls.file}` : '';
+    console.log(`SMTP submission: ${url} (STARTTLS${certificate}; password: an API key with "Send via SMTP")`);
+  }
   if (app.firstKey) {
     console.log(`API key: ${app.firstKey}`);
     console.log('  (shown once; it has every permission. Keep it somewhere safe.)');

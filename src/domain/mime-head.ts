@@ -23,7 +23,10 @@ export interface MimeHead {
   separated: boolean;
 }
 
-/** Reads the header block. Lines before the first field that are not fields (an mbox "From " line) are kept as nameless fields. */
+/**
+ * Reads the header block. Lines before the first field that are not fields (an mbox "From " line)
+ * are kept as nameless fields.
+ */
 export function parseHead(message: Buffer): MimeHead {
   const crlf = message.indexOf('\r\n\r\n');
   const lf = message.indexOf('\n\n');

@@ -39,7 +39,7 @@ const flag =
     set(options, parseFlag(value, header));
 
 /** Every option header, by lower-cased name, with the name as documented. */
-const HEADERS: Record<string, { name: string; apply: Apply }> = {
+const HEADERS: Partial<Record<string, { name: string; apply: Apply }>> = {
   'x-mt-tracking': {
     name: 'X-MT-Tracking',
     apply: flag((o, on) => {
@@ -70,7 +70,7 @@ const HEADERS: Record<string, { name: string; apply: Apply }> = {
 };
 
 /** The documented option header names. */
-export const OPTION_HEADER_NAMES = Object.values(HEADERS).map((h) => h.name);
+export const OPTION_HEADER_NAMES = Object.values(HEADERS).map((h) => h!.name);
 
 /**
  * Reads the X-MT-* fields among `fields` (values unfolded, as raw bytes in a latin1 string; UTF-8

@@ -54,7 +54,7 @@ function readFrom(head: MimeHead): { email: string; name?: string } {
   const value = utf8(headerValue(head, 'from')!);
   const list = addressparser(value, { flatten: true });
   if (list.length !== 1) throw new MessageFormatError('From', 'must hold exactly one address');
-  const { address, name } = list[0]!;
+  const { address, name } = list[0];
   if (!isValidEmail(address))
     throw new MessageFormatError('From', `"${address.slice(0, 100)}" is not a valid email address`);
   const decodedName = name ? decodeText(name) : '';

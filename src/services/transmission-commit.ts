@@ -77,7 +77,7 @@ export async function planOutbox(
       recipient: m.recipient,
       created_at: now,
     };
-    const meta = JSON.stringify({ metadata: { ...plan.metadata, ...(recipients[i]!.data?.metadata ?? {}) } });
+    const meta = JSON.stringify({ metadata: { ...plan.metadata, ...(recipients[i].data?.metadata ?? {}) } });
     const list: NewEvent[] = [{ ...base, type: 'injection', data: meta }];
     if (m.status === 'suppressed') {
       list.push({ ...base, type: 'bounce', data: JSON.stringify({ bounceClass: 50, reason: m.last_response }) });

@@ -96,8 +96,14 @@ export async function startSubmissionServer(
     work().then(
       (message) => callback(null, typeof message === 'string' ? message : undefined),
       (error: unknown) => {
-        if (error instanceof ServiceError) return callback(replyFor(error));
-        if ((error as { responseCode?: number }).responseCode) return callback(error as Error);
+        if (error instanceof ServiceError) {
+          callback(replyFor(error));
+          return;
+        }
+        if ((error as { responseCode?: number }).responseCode) {
+          callback(error as Error);
+          return;
+        }
         log.error({ err: error }, 'SMTP submission failed');
         callback(LOCAL_ERROR());
       },
@@ -165,31 +171,28 @@ export async function startSubmissionServer(
       }, callback);
     },
     onData(stream, session, callback) {
-      handle(
-        async () => {
-          const read = await readLimited(stream, smtp.maxMessageBytes);
-          stats.peakMessageBytesHeld = Math.max(stats.peakMessageBytesHeld, read.peakHeld);
-          if (read.raw === null || stream.sizeExceeded) {
-            stats.refusedOversized++;
-            throw smtpReply(
-              552,
-              '5.3.4',
-              `Message size exceeds the fixed maximum message size of ${smtp.maxMessageBytes} bytes`,
-            );
-          }
-          const key = state(session).key!;
-          const mailFrom = session.envelope.mailFrom;
-          const transmissionId = await acceptSubmission(ctx, key, {
-            mailFrom: mailFrom ? mailFrom.address : '',
-            rcptTo: session.envelope.rcptTo.map((r) => r.address),
-            raw: read.raw,
-          });
-          stats.accepted++;
-          opts.onAccepted?.();
-          return `2.0.0 Ok: queued as ${transmissionId}`;
-        },
-        callback as (err?: Error | null, message?: string) => void,
-      );
+      handle(async () => {
+        const read = await readLimited(stream, smtp.maxMessageBytes);
+        stats.peakMessageBytesHeld = Math.max(stats.peakMessageBytesHeld, read.peakHeld);
+        if (read.raw === null || stream.sizeExceeded) {
+          stats.refusedOversized++;
+          throw smtpReply(
+            552,
+            '5.3.4',
+            `Message size exceeds the fixed maximum message size of ${smtp.maxMessageBytes} bytes`,
+          );
+        }
+        const key = state(session).key!;
+        const mailFrom = session.envelope.mailFrom;
+        const transmissionId = await acceptSubmission(ctx, key, {
+          mailFrom: mailFrom ? mailFrom.address : '',
+          rcptTo: session.envelope.rcptTo.map((r) => r.address),
+          raw: read.raw,
+        });
+        stats.accepted++;
+        opts.onAccepted?.();
+        return `2.0.0 Ok: queued as ${transmissionId}`;
+      }, callback);
     },
   });
   // Connection-level errors (a client that reset its connection, a failed TLS handshake) are the

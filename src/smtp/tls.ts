@@ -49,7 +49,9 @@ function readConfigured(certFile: string, keyFile: string): TlsCredentials {
     try {
       return fs.readFileSync(file, 'utf8');
     } catch (error) {
-      throw new ConfigError(`${name}: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? error})`);
+      throw new ConfigError(
+        `${name}: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
     }
   };
   const cert = read(certFile, 'POSTHORN_SMTP_TLS_CERT');

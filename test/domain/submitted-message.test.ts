@@ -14,7 +14,7 @@ describe('the head of a message', () => {
       ['Subject', 'one two'],
       ['X-Empty', ''],
     ]);
-    expect(head.fields[1]!.raw).toBe('Subject: one\r\n two\r\n');
+    expect(head.fields[1].raw).toBe('Subject: one\r\n two\r\n');
     expect(raw.subarray(head.bodyStart).toString()).toBe('body\r\n\r\nmore\r\n');
   });
 

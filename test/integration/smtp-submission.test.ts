@@ -8,7 +8,7 @@ import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 // @ts-ignore mailauth ships no type declarations (ignore rather than expect-error: a later .d.ts must not break this)
 import { authenticate } from 'mailauth';
-import { startTestServer, waitFor, waitForTransmission, type TestServer } from '../helpers/server.ts';
+import { startTestServer, waitForTransmission, type TestServer } from '../helpers/server.ts';
 import { startSmtpSink, type ReceivedMessage, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
 import { plainAuth, rawSmtp, type RawSmtpSession } from '../helpers/smtp-client.ts';
@@ -22,7 +22,7 @@ const QUEUED = /^250 2\.0\.0 Ok: queued as ([0-9a-z]+)$/;
 function queuedId(response: string): string {
   const m = QUEUED.exec(response.trim());
   if (!m) throw new Error(`not a queued reply: ${response}`);
-  return m[1]!;
+  return m[1];
 }
 
 function mime(headers: string[], body: string): Buffer {
@@ -120,7 +120,7 @@ describe(`SMTP submission (${dialectName})`, () => {
     expect(mail.text).toContain('5.7.0 Authentication required');
   });
 
-  it('takes a multipart message with an attachment over STARTTLS + AUTH PLAIN and relays it DKIM-signed, its bytes untouched', async () => {
+  it('relays a multipart message sent with STARTTLS + AUTH PLAIN, DKIM-signed, its bytes untouched', async () => {
     const submitted = await new MailComposer({
       from: 'Shop <orders@shop.example.org>',
       to: 'Buyer <buyer@inbox.test>',
@@ -147,7 +147,7 @@ describe(`SMTP submission (${dialectName})`, () => {
     expect(rows[0]).toMatchObject({ status: 'delivered', recipient: 'buyer@inbox.test' });
     expect(rows[0].messageIdHeader).toBe('order-1@shop.example.org');
     expect(received).toHaveLength(1);
-    const raw = received[0]!.raw;
+    const raw = received[0].raw;
     // What arrived is a DKIM-Signature field followed by exactly the bytes that were submitted
     // (as SMTP carries them: every line ending CRLF).
     expect(raw.subarray(raw.length - submitted.length).equals(submitted)).toBe(true);
@@ -161,8 +161,8 @@ describe(`SMTP submission (${dialectName})`, () => {
     ).toBe(true);
     const [dkim] = await dkimResults(raw);
     expect(dkim).toMatchObject({ signingDomain: 'shop.example.org', status: { result: 'pass' } });
-    expect(received[0]!.parsed.attachments.map((a) => a.filename)).toEqual(['invoice.pdf', 'notes.txt']);
-    expect(received[0]!.from).toMatch(/^bounces\+[0-9a-z]+@shop\.example\.org$/);
+    expect(received[0].parsed.attachments.map((a) => a.filename)).toEqual(['invoice.pdf', 'notes.txt']);
+    expect(received[0].from).toMatch(/^bounces\+[0-9a-z]+@shop\.example\.org$/);
   });
 
   it('takes AUTH LOGIN', async () => {
@@ -174,7 +174,7 @@ describe(`SMTP submission (${dialectName})`, () => {
     });
     const { rows, received } = await arrived(queuedId(info.response));
     expect(rows[0].status).toBe('delivered');
-    expect(received[0]!.parsed.subject).toBe('Logged in');
+    expect(received[0].parsed.subject).toBe('Logged in');
   });
 
   it('makes one transmission per transaction with one outbox row per RCPT, visible in /v1/messages', async () => {
@@ -206,7 +206,7 @@ describe(`SMTP submission (${dialectName})`, () => {
     expect(new Set(dates).size).toBe(1);
     // The blind copy does not show: Bcc is removed before the message is stored.
     for (const m of received) expect(m.raw.toString('latin1')).not.toMatch(/^Bcc:/im);
-    expect(received[0]!.raw.toString('latin1')).toContain('\r\n\r\nOne message, three envelopes.\r\n');
+    expect(received[0].raw.toString('latin1')).toContain('\r\n\r\nOne message, three envelopes.\r\n');
 
     const transmission = await server.api.get(`/v1/analytic/transmission/${id}/events`);
     expect(transmission.status).toBe(200);
@@ -234,14 +234,14 @@ describe(`SMTP submission (${dialectName})`, () => {
     });
     const id = queuedId(info.response);
     const { received } = await arrived(id);
-    const text = received[0]!.raw.toString('latin1');
+    const text = received[0].raw.toString('latin1');
     expect(text).not.toMatch(/^X-MT-/im);
-    const html = received[0]!.parsed.html as string;
+    const html = received[0].parsed.html as string;
     expect(html).toContain('https://posthorn.example.net/t/o/');
     expect(html).toContain('https://posthorn.example.net/t/c/');
     expect(html).not.toContain('href="https://shop.example.org/sale"');
-    const [dkim] = await dkimResults(received[0]!.raw);
-    expect(dkim!.status.result).toBe('pass');
+    const [dkim] = await dkimResults(received[0].raw);
+    expect(dkim.status.result).toBe('pass');
 
     const events = (await server.api.get(`/v1/analytic/transmission/${id}/events`)).body.events;
     expect(events.find((e: any) => e.type === 'injection').metadata).toEqual({ orderId: '42' });
@@ -306,7 +306,7 @@ describe(`SMTP submission (${dialectName})`, () => {
     await server.app.ctx.db
       .updateTable('api_keys')
       .set({ revoked_at: Date.now() })
-      .where('id', '=', revoked.split('.')[0]!)
+      .where('id', '=', revoked.split('.')[0])
       .execute();
     const refused = transport({ auth: { user: 'x', pass: revoked } }).verify();
     await expect(refused).rejects.toMatchObject({
@@ -436,7 +436,7 @@ describe(`SMTP submission limits, SMTP-IP keys and the lock (${dialectName})`, (
       .select('api_key_id')
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
-    expect(t.api_key_id).toBe(key.split('.')[0]!);
+    expect(t.api_key_id).toBe(key.split('.')[0]);
 
     await server.app.ctx.db
       .updateTable('api_keys')

@@ -26,7 +26,7 @@ describe('rewriteHtmlParts', () => {
       '<p>Hello ünïcode, <a href="https://example.com/x">link</a></p><img src="https://t.example/o">',
     );
     expect(parsed.text).toBe('Plain ünïcode text');
-    expect(parsed.attachments[0]!.content.equals(attachment)).toBe(true);
+    expect(parsed.attachments[0].content.equals(attachment)).toBe(true);
     // Every part other than the HTML one is the same text.
     const htmlPart = (s: string) => s.replace(/Content-Type: text\/html[^]*?(?=\r\n----)/, '');
     expect(htmlPart(out.toString('latin1'))).toBe(htmlPart(raw.toString('latin1')));
