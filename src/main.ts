@@ -17,12 +17,14 @@ import { PERMISSIONS } from './domain/permissions.ts';
 import type { Context } from './services/context.ts';
 
 const USAGE = `Usage:
-  posthorn start [--role all|api|worker]   run Posthorn (default role: all)
+  posthorn start [--role all|api|worker|smtp]
+                                           run Posthorn (default role: all; smtp: only the SMTP servers)
   posthorn migrate                         create or update the database schema, then exit
   posthorn keys create --name NAME [--permissions p1,p2] [--environment production|sandbox]
-                       [--allowed-ip CIDR[,CIDR]] [--account ID] [--json]
-                                           (--account: the integer id or text id; default the first)
-                                           create an API key (the secret is shown once)
+                       [--allowed-ip CIDR[,CIDR]] [--smtp-ip-auth] [--account ID] [--json]
+                                           create an API key (the secret is shown once); --smtp-ip-auth:
+                                           it authenticates SMTP connections from --allowed-ip without AUTH;
+                                           --account: the integer id or text id (default: the first)
   posthorn keys list [--account ID] [--json]
                                            the keys that are not revoked (of one account: its
                                            integer id or text id), in id order
@@ -71,6 +73,11 @@ async function start(args: string[]): Promise<void> {
     `Posthorn is running (${config.delivery} delivery, ${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, role ${config.role})`,
   );
   if (app.url) console.log(`Dashboard: ${docs}`);
+  if (app.smtp) {
+    const { url, tls } = app.smtp;
+    const certificate = tls.source === 'self-signed' ? `, self-signed certificate ${tls.file}` : '';
+    console.log(`SMTP submission: ${url} (STARTTLS${certificate}; password: an API key with "Send via SMTP")`);
+  }
   if (app.firstKey) {
     console.log(`API key: ${app.firstKey}`);
     console.log('  (shown once; it has every permission. Keep it somewhere safe.)');
@@ -97,6 +104,7 @@ async function keysCreate(args: string[]): Promise<void> {
       permissions: { type: 'string' },
       environment: { type: 'string' },
       'allowed-ip': { type: 'string' },
+      'smtp-ip-auth': { type: 'boolean' },
       account: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -114,6 +122,7 @@ async function keysCreate(args: string[]): Promise<void> {
       permissions: values.permissions ? values.permissions.split(',').map((p) => p.trim()) : undefined,
       allowedIps: values['allowed-ip'] ? values['allowed-ip'].split(',').map((p) => p.trim()) : undefined,
       environment,
+      smtpIpAuth: values['smtp-ip-auth'] ?? false,
     });
     if (values.json)
       console.log(
@@ -127,12 +136,14 @@ async function keysCreate(args: string[]): Promise<void> {
           permissions: info.permissions,
           environment: info.environment,
           allowedIps: info.allowedIps,
+          smtpIpAuth: info.smtpIpAuth,
         }),
       );
     else
       console.log(
         `API key: ${key}\n  id ${info.intId}, account ${info.accountIntId}, ` +
-          `${info.environment}, permissions: ${info.permissions.join(', ')}`,
+          `${info.environment}, permissions: ${info.permissions.join(', ')}` +
+          (info.smtpIpAuth ? `\n  authenticates SMTP connections from ${info.allowedIps.join(', ')} without AUTH` : ''),
       );
   });
 }

@@ -7,7 +7,7 @@ import { generateApiKey, hashSecret, parseApiKey, secretMatches } from '../domai
 import { ALL_PERMISSIONS, canonicalPermissions, resolvePermission, type PermissionId } from '../domain/permissions.ts';
 import { asAccountStatus, type AccountStatus } from '../domain/account-status.ts';
 import { hasLineBreak } from '../domain/email-address.ts';
-import { findApiKey, insertApiKey, touchApiKey, type ApiKeyRow } from '../store/api-keys.ts';
+import { findApiKey, findSmtpIpAuthKeys, insertApiKey, touchApiKey, type ApiKeyRow } from '../store/api-keys.ts';
 import { findAccount } from '../store/accounts.ts';
 import type { Database } from '../store/schema.ts';
 import type { Kysely, Transaction } from 'kysely';
@@ -31,6 +31,8 @@ export interface ApiKeyInfo {
   permissions: PermissionId[];
   allowedIps: string[];
   environment: Environment;
+  /** Authenticates SMTP connections from its allowed IPs without AUTH. */
+  smtpIpAuth: boolean;
 }
 
 export interface CreateKeyInput {
@@ -39,6 +41,8 @@ export interface CreateKeyInput {
   permissions?: Array<string | number>; // ids, names or the contract's numbers; default: all
   allowedIps?: string[];
   environment?: Environment;
+  /** See ApiKeyInfo.smtpIpAuth; needs the send_smtp permission and allowed IPs that are not "anywhere". */
+  smtpIpAuth?: boolean;
 }
 
 /** Permissions given by id, name or number, each once, in catalogue order; 422 for an unknown one. */
@@ -78,6 +82,8 @@ export async function createApiKey(
   const allowedIps = checkAllowedIps(input.allowedIps ?? []);
   const name = checkName(input.name);
   const environment = input.environment ?? 'production';
+  const smtpIpAuth = input.smtpIpAuth ?? false;
+  if (smtpIpAuth) checkSmtpIpAuth(permissions, allowedIps);
   const account = await findAccount(db, input.accountId);
   if (!account) throw notFound(`account ${input.accountId}`);
   if (account.status === 'Terminated')
@@ -94,6 +100,7 @@ export async function createApiKey(
     created_at: ctx.clock(),
     last_used_at: null,
     revoked_at: null,
+    smtp_ip_auth: smtpIpAuth ? 1 : 0,
   });
   return {
     key,
@@ -107,8 +114,18 @@ export async function createApiKey(
       permissions,
       allowedIps,
       environment,
+      smtpIpAuth,
     },
   };
+}
+
+/** A key that authenticates by address must be bound to some addresses, and be meant for SMTP. */
+function checkSmtpIpAuth(permissions: PermissionId[], allowedIps: string[]): void {
+  if (!permissions.includes('send_smtp'))
+    throw invalid('smtpIpAuth', 'needs the "Send via SMTP" permission (send_smtp)');
+  if (allowedIps.length === 0) throw invalid('smtpIpAuth', 'needs allowed IPs: the addresses it authenticates');
+  if (allowedIps.some((ip) => ip.includes('/') && ipaddr.parseCIDR(ip)[1] === 0))
+    throw invalid('smtpIpAuth', 'cannot authenticate every address (a /0 range)');
 }
 
 function isIpOrCidr(value: string): boolean {
@@ -160,6 +177,7 @@ export function keyInfoOf(row: ApiKeyRow): ApiKeyInfo {
     permissions: JSON.parse(row.permissions) as PermissionId[],
     allowedIps: JSON.parse(row.allowed_ips) as string[],
     environment: row.environment as Environment,
+    smtpIpAuth: Number(row.smtp_ip_auth) === 1,
   };
 }
 
@@ -175,10 +193,41 @@ export async function authenticate(ctx: Context, rawKey: string | null, ip: stri
     return { ok: false, reason: 'invalid' };
   const info = keyInfoOf(row);
   if (!ipAllowed(ip, info.allowedIps)) return { ok: false, reason: 'ip_not_allowed' };
-  const now = ctx.clock();
-  if ((lastTouched.get(row.id) ?? 0) + TOUCH_INTERVAL_MS < now) {
-    lastTouched.set(row.id, now);
-    await touchApiKey(ctx.db, row.id, now);
-  }
+  await touch(ctx, row.id);
   return { ok: true, key: info };
+}
+
+async function touch(ctx: Context, id: string): Promise<void> {
+  const now = ctx.clock();
+  if ((lastTouched.get(id) ?? 0) + TOUCH_INTERVAL_MS < now) {
+    lastTouched.set(id, now);
+    await touchApiKey(ctx.db, id, now);
+  }
+}
+
+/**
+ * The SMTP-IP key for a client address, or null: of the live keys marked smtpIpAuth whose allowed
+ * IPs contain the address, the one with the narrowest matching range (the oldest on a tie). Read
+ * from the database on every call, so a revocation takes effect at once.
+ */
+export async function authenticateByAddress(ctx: Context, ip: string): Promise<ApiKeyInfo | null> {
+  let best: { row: ApiKeyRow; bits: number } | null = null;
+  for (const row of await findSmtpIpAuthKeys(ctx.db)) {
+    const bits = narrowestMatch(ip, JSON.parse(row.allowed_ips) as string[]);
+    if (bits !== null && (best === null || bits > best.bits)) best = { row, bits };
+  }
+  if (!best) return null;
+  await touch(ctx, best.row.id);
+  return keyInfoOf(best.row);
+}
+
+/** The prefix length of the narrowest entry containing ip (128/32 for a single address); null when none does. */
+function narrowestMatch(ip: string, allowed: string[]): number | null {
+  let bits: number | null = null;
+  for (const entry of allowed) {
+    if (!ipAllowed(ip, [entry])) continue;
+    const size = entry.includes('/') ? ipaddr.parseCIDR(entry)[1] : 128;
+    bits = Math.max(bits ?? 0, size);
+  }
+  return bits;
 }

@@ -43,6 +43,7 @@ const KEY_COLUMNS = [
   'api_keys.created_at',
   'api_keys.last_used_at',
   'api_keys.revoked_at',
+  'api_keys.smtp_ip_auth',
   'owner.int_id as account_int_id',
   'owner.name as account_name',
   'owner.status as account_status',
@@ -68,6 +69,22 @@ function toRow(r: Record<string, unknown>): ApiKeyRow {
 export async function findApiKey(db: Db, id: string): Promise<ApiKeyRow | undefined> {
   const r = await keysWithAccounts(db).select(KEY_COLUMNS).where('api_keys.id', '=', id).executeTakeFirst();
   return r && toRow(r);
+}
+
+/**
+ * The live keys that authenticate SMTP connections by their client IP (few; no index needed); a
+ * terminated account's keys are revoked with it, and left out here as well.
+ */
+export async function findSmtpIpAuthKeys(db: Db): Promise<ApiKeyRow[]> {
+  const rows = await keysWithAccounts(db)
+    .select(KEY_COLUMNS)
+    .where('api_keys.smtp_ip_auth', '=', 1)
+    .where('api_keys.revoked_at', 'is', null)
+    .where('owner.status', '<>', 'Terminated')
+    .orderBy('api_keys.created_at')
+    .orderBy('api_keys.id')
+    .execute();
+  return rows.map(toRow);
 }
 
 export async function touchApiKey(db: Db, id: string, at: number): Promise<void> {

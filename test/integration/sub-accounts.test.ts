@@ -3,6 +3,7 @@
 // GET/PUT /v1/sub-account/{id}; statuses Active, Suspended (cannot send) and Terminated (final);
 // a parent's key acting on a sub-account with X-MT-ATTR; the account and usage-quota views.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import nodemailer from 'nodemailer';
 import { ApiClient, startTestServer, type ApiResponse, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
 
@@ -360,5 +361,51 @@ describe(`usage-quota without limits (${dialectName})`, () => {
       maxAttachmentSizeMb: 6,
       rateLimit: { requestsPerMinute: 30000, requestsPerSecond: 2147483647 },
     });
+  });
+});
+
+describe(`sub-accounts and keys on SMTP submission (${dialectName})`, () => {
+  let server: TestServer;
+  let parent: ApiClient;
+  beforeAll(async () => {
+    server = await startTestServer({}, { smtp: true });
+    parent = (await server.newAccount()).api;
+  });
+  afterAll(async () => server?.close());
+
+  const send = (key: string) =>
+    nodemailer
+      .createTransport({
+        host: '127.0.0.1',
+        port: server.app.smtp!.port,
+        secure: false,
+        requireTLS: true,
+        tls: { rejectUnauthorized: false },
+        auth: { user: 'smtp_mt_injection', pass: key },
+      })
+      .sendMail({ from: 'sub@example.com', to: 'rcpt@example.org', subject: 'Hi', text: 'x' });
+
+  it('a suspended sub-account cannot submit; a terminated one and a revoked key cannot log in', async () => {
+    const sub = (await parent.post('/v1/sub-account', { name: 'SMTP sender', createApiKey: true })).body;
+    const key = sub.apiKeys[0].key as string;
+    expect((await send(key)).response).toMatch(/^250 /);
+
+    await parent.put(`/v1/sub-account/${sub.id}`, { status: 'Suspended' });
+    await expect(send(key)).rejects.toMatchObject({
+      responseCode: 550,
+      response: expect.stringContaining('suspended'),
+    });
+    await parent.put(`/v1/sub-account/${sub.id}`, { status: 'Active' });
+    expect((await send(key)).response).toMatch(/^250 /);
+
+    const other = (
+      await parent.post('/v1/api-key', { name: 'to revoke' }, { headers: { 'X-MT-ATTR': String(sub.id) } })
+    ).body;
+    expect((await send(other.key)).response).toMatch(/^250 /);
+    expect((await parent.delete(`/v1/api-key/${other.id}`)).body).toBe(true);
+    await expect(send(other.key)).rejects.toMatchObject({ responseCode: 535 });
+
+    await parent.put(`/v1/sub-account/${sub.id}`, { status: 'Terminated' });
+    await expect(send(key)).rejects.toMatchObject({ responseCode: 535 });
   });
 });
