@@ -27,7 +27,15 @@ async function freePort(): Promise<number> {
 }
 
 function env(extra: Record<string, string> = {}) {
-  return { ...process.env, POSTHORN_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn', ...extra };
+  // The SMTP submission server's default port is fixed (2587): off, so parallel tests cannot clash on it.
+  return {
+    ...process.env,
+    POSTHORN_DATA_DIR: dataDir,
+    DATABASE_URL: '',
+    LOG_LEVEL: 'warn',
+    POSTHORN_SMTP_PORT: '0',
+    ...extra,
+  };
 }
 
 /** Starts the server and resolves with its stdout once the key line has been printed. */
