@@ -1,6 +1,9 @@
 // Every setting Posthorn reads, read once from the environment, typed and validated.
 // A bad value stops the start with a message naming the variable, never a stack trace.
+import os from 'node:os';
 import path from 'node:path';
+import { isIP } from 'node:net';
+import { DomainLimitsError, parseDomainLimits, type DomainLimits } from './domain/domain-limits.ts';
 
 export type DeliveryMode = 'capture' | 'relay' | 'mx';
 export type Role = 'all' | 'api' | 'worker';
@@ -15,6 +18,23 @@ export interface RelayConfig {
   /** STARTTLS policy for smtp:// relays: require it, use it when offered, or never. */
   starttls: 'require' | 'opportunistic' | 'off';
   rejectUnauthorized: boolean;
+}
+
+/** Direct delivery to the recipients' mail exchangers (POSTHORN_DELIVERY=mx). */
+export interface MxConfig {
+  /** Port every MX is reached on: 25, or a test/staging port. */
+  port: number;
+  /** Local addresses to send from: a round-robin pool, and fixed ones per sending (From) domain. */
+  localAddresses: { pool: string[]; bySender: Map<string, string> };
+  domainLimits: DomainLimits;
+  /** Our ceiling on MTA-STS: honour the domains' policies, only report on them, or ignore them. */
+  mtaSts: 'enforce' | 'testing' | 'off';
+  /** Port of the HTTPS policy hosts (443; tests point it at a local server). */
+  mtaStsPort: number;
+  /** PEM file of extra CAs trusted (besides the system's) for policy hosts and MX certificates. */
+  caFile: string | null;
+  /** Connect over IPv6: when the host has a global IPv6 address (auto), always, or never. */
+  ipv6: 'auto' | 'on' | 'off';
 }
 
 export interface Config {
@@ -32,6 +52,11 @@ export interface Config {
   /** Pooled SMTP connections per relay. */
   relayConnections: number;
   dnsServers: string[];
+  /** The name this host gives in EHLO (and as the MTA in its own headers). */
+  hostname: string;
+  mx: MxConfig;
+  /** New sending domains get an Ed25519 DKIM key (a second signature, RFC 8463) unless asked otherwise. */
+  dkimEd25519: boolean;
   requireVerifiedDomain: boolean;
   returnPathDomain: string | null;
   spfInclude: string;
@@ -162,11 +187,6 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['capture', 'relay', 'mx'].includes(delivery)) {
     throw new ConfigError(`POSTHORN_DELIVERY must be capture, relay or mx, got "${delivery}"`);
   }
-  if (delivery === 'mx') {
-    throw new ConfigError(
-      'POSTHORN_DELIVERY=mx (direct MX delivery) is not available in this version yet; use capture or relay',
-    );
-  }
   const relays = parseRelays(env.POSTHORN_RELAYS);
   if (delivery === 'relay' && relays.length === 0) {
     throw new ConfigError('POSTHORN_DELIVERY=relay needs POSTHORN_RELAYS, e.g. smtp://user:pass@smtp.example.com:587');
@@ -205,6 +225,9 @@ export function loadConfig(env: Env = process.env): Config {
     relays,
     relayConnections: int(env, 'POSTHORN_RELAY_CONNECTIONS', 32, 1, 1000),
     dnsServers: parseDnsServers(env.POSTHORN_DNS_SERVERS),
+    hostname: parseHostname(env.POSTHORN_HOSTNAME),
+    mx: parseMxConfig(env),
+    dkimEd25519: bool(env, 'POSTHORN_DKIM_ED25519', false),
     requireVerifiedDomain: bool(env, 'POSTHORN_REQUIRE_VERIFIED_DOMAIN', true),
     returnPathDomain: env.POSTHORN_RETURN_PATH_DOMAIN || null,
     spfInclude: env.POSTHORN_SPF_INCLUDE || new URL(publicUrl).hostname,
@@ -252,4 +275,71 @@ function parseRedisUrl(raw: string | undefined): string | null {
   if (!/^\/?\d*$/.test(url.pathname))
     throw new ConfigError(`REDIS_URL: the path must be a database number, got "${url.pathname}"`);
   return url.toString();
+}
+
+const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+function isHostname(name: string): boolean {
+  return name.length <= 253 && name.split('.').every((label) => HOST_LABEL.test(label));
+}
+
+/** EHLO name: a fully qualified domain name (RFC 5321 §4.1.1.1); the machine's name by default. */
+function parseHostname(raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') {
+    const machine = os.hostname().toLowerCase();
+    return isHostname(machine) ? machine : 'localhost';
+  }
+  const name = raw.trim().toLowerCase().replace(/\.$/, '');
+  if (!isHostname(name) || !name.includes('.'))
+    throw new ConfigError(`POSTHORN_HOSTNAME must be a fully qualified host name like mail.example.com, got "${raw}"`);
+  return name;
+}
+
+/** "198.51.100.7, 2001:db8::7, news.example.com=198.51.100.9": a pool, and per-sending-domain addresses. */
+function parseLocalAddresses(raw: string | undefined): MxConfig['localAddresses'] {
+  const pool: string[] = [];
+  const bySender = new Map<string, string>();
+  for (const part of (raw ?? '').split(',')) {
+    const entry = part.trim();
+    if (!entry) continue;
+    const eq = entry.indexOf('=');
+    const address = (eq < 0 ? entry : entry.slice(eq + 1)).trim().replace(/^\[|\]$/g, '');
+    if (!isIP(address))
+      throw new ConfigError(`POSTHORN_MX_LOCAL_ADDRESSES: "${entry}" is not an IP address (or domain=IP)`);
+    if (eq < 0) pool.push(address);
+    else {
+      const domain = entry.slice(0, eq).trim().toLowerCase();
+      if (!isHostname(domain) || !domain.includes('.'))
+        throw new ConfigError(`POSTHORN_MX_LOCAL_ADDRESSES: "${domain}" in "${entry}" is not a domain name`);
+      bySender.set(domain, address);
+    }
+  }
+  return { pool, bySender };
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (!raw) return fallback;
+  if (!(values as readonly string[]).includes(raw))
+    throw new ConfigError(`${name} must be ${values.slice(0, -1).join(', ')} or ${values.at(-1)}, got "${env[name]}"`);
+  return raw as T;
+}
+
+function parseMxConfig(env: Env): MxConfig {
+  let domainLimits: DomainLimits;
+  try {
+    domainLimits = parseDomainLimits(env.POSTHORN_MX_DOMAIN_LIMITS);
+  } catch (error) {
+    if (error instanceof DomainLimitsError) throw new ConfigError(`POSTHORN_MX_DOMAIN_LIMITS: ${error.message}`);
+    throw error;
+  }
+  return {
+    port: int(env, 'POSTHORN_MX_PORT', 25, 1, 65535),
+    localAddresses: parseLocalAddresses(env.POSTHORN_MX_LOCAL_ADDRESSES),
+    domainLimits,
+    mtaSts: oneOf(env, 'POSTHORN_MTA_STS', ['enforce', 'testing', 'off'] as const, 'enforce'),
+    mtaStsPort: int(env, 'POSTHORN_MTA_STS_PORT', 443, 1, 65535),
+    caFile: env.POSTHORN_MX_CA_FILE?.trim() || null,
+    ipv6: oneOf(env, 'POSTHORN_MX_IPV6', ['auto', 'on', 'off'] as const, 'auto'),
+  };
 }

@@ -15,7 +15,8 @@ import { addSuppression } from '../store/suppressions.ts';
 export interface RecordedOutcome {
   outcome: MessageOutcome;
   accountId: string;
-  event: Omit<NewEvent, 'created_at' | 'account_id'>;
+  /** Absent for a message handed back untried: nothing happened to it that an event would report. */
+  event?: Omit<NewEvent, 'created_at' | 'account_id'>;
   raw?: string;
   suppress?: { email: string; type: string; reason: string };
 }
@@ -108,7 +109,7 @@ export class OutcomeRecorder {
             item.suppress.reason,
             item.outcome.at,
           );
-        events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
+        if (item.event) events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
       }
       await recordEvents(trx, events);
     });
