@@ -37,7 +37,7 @@ const MIN_CACHE_MS = 5_000;
 /** A domain that does not exist (or takes no mail) is asked again after a minute. */
 const NEGATIVE_CACHE_MS = 60_000;
 /** A failing resolver is not asked again for every message of a queue. */
-const FAILURE_CACHE_MS = 5_000;
+const FAILURE_CACHE_MS = 2_000;
 const CACHE_ENTRIES = 10_000;
 
 /** The domain has no record of this type, or does not exist at all. */

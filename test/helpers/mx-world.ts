@@ -1,0 +1,104 @@
+// A small internet on the loopback for direct-MX tests: a DNS server (dns2) that the test fills
+// with MX and address records, and real SMTP servers (smtp-server) listening on several loopback
+// addresses (127.0.0.2, 127.0.0.3, … — all of 127/8 is the loopback on Linux) on one shared port,
+// which Posthorn is told with POSTHORN_MX_PORT. Each server counts the connections it saw.
+import type { SMTPServerOptions } from 'smtp-server';
+import { startDnsServer, type DnsTestServer } from './dns-server.ts';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
+import { freePort } from './child-server.ts';
+
+export interface MxServer extends SmtpSink {
+  address: string;
+  /** Connections accepted (every one, also those refused by a greeting or dropped). */
+  connections: number;
+  /** The most connections open at once. */
+  peakConnections: number;
+}
+
+export interface MxWorld {
+  dns: DnsTestServer;
+  /** The port every exchanger listens on. */
+  port: number;
+  servers: Map<string, MxServer>;
+  /** Starts an SMTP server on a loopback address at the shared port. */
+  addServer(address: string, opts?: Partial<SMTPServerOptions>): Promise<MxServer>;
+  /** Publishes MX records for `domain`: [preference, exchanger host, its address] each. */
+  route(domain: string, ...mx: Array<[number, string, string]>): void;
+  /** Settings that point Posthorn's mx transport at this world. */
+  env(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startMxWorld(): Promise<MxWorld> {
+  const dns = await startDnsServer();
+  const servers = new Map<string, MxServer>();
+  let port = await freePort();
+
+  const world: MxWorld = {
+    dns,
+    get port() {
+      return port;
+    },
+    servers,
+    async addServer(address, opts = {}) {
+      let counters = { connections: 0, open: 0, peak: 0 };
+      const start = () =>
+        startSmtpSink(
+          {
+            ...opts,
+            onConnect(session, callback) {
+              counters.connections++;
+              counters.peak = Math.max(counters.peak, ++counters.open);
+              if (opts.onConnect) return opts.onConnect(session, callback);
+              callback();
+            },
+            onClose(session, callback) {
+              counters.open--;
+              opts.onClose?.(session, callback);
+            },
+          },
+          { host: address, port },
+        );
+      let sink: SmtpSink;
+      try {
+        sink = await start();
+      } catch (error) {
+        // The shared port was taken on this address meanwhile: only possible before any server runs.
+        if (servers.size > 0 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        port = await freePort();
+        counters = { connections: 0, open: 0, peak: 0 };
+        sink = await start();
+      }
+      const server = Object.assign(sink, { address }) as MxServer;
+      Object.defineProperties(server, {
+        connections: { get: () => counters.connections },
+        peakConnections: { get: () => counters.peak },
+      });
+      servers.set(address, server);
+      return server;
+    },
+    route(domain, ...mx) {
+      dns.setMx(domain, ...mx.map(([preference, host]) => [preference, host] as [number, string]));
+      for (const [, host, address] of mx) {
+        const v6 = address.includes(':');
+        const list = (v6 ? dns.aaaa : dns.a).get(host) ?? [];
+        if (!list.includes(address)) (v6 ? dns.setAaaa : dns.setA)(host, ...list, address);
+      }
+    },
+    env: () => ({
+      POSTHORN_DELIVERY: 'mx',
+      POSTHORN_DNS_SERVERS: dns.address,
+      POSTHORN_MX_PORT: String(port),
+      POSTHORN_HOSTNAME: 'posthorn.test.example',
+      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+    }),
+    async close() {
+      for (const s of servers.values()) {
+        s.hold = null;
+        await s.close();
+      }
+      await dns.close();
+    },
+  };
+  return world;
+}
