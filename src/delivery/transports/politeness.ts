@@ -24,6 +24,8 @@ const BACKOFF_MAX_MS = 15 * 60_000;
 const DECREASE_COOLDOWN_MS = 2_000;
 /** Throughput is measured over this many one-second buckets. */
 const THROUGHPUT_WINDOW_S = 10;
+/** A domain's delivery time before any was measured. */
+const ASSUMED_LATENCY_MS = 250;
 
 export type Admission =
   | { kind: 'go'; done(result: 'ok' | 'throttled' | 'failed'): void }
@@ -54,6 +56,8 @@ class DomainState {
   bucketSecond = 0;
   /** The next free slot time handed to a message sent back for later. */
   scheduleCursor = 0;
+  /** How long one delivery to the domain takes (moving average), for the pace of messages sent back. */
+  latencyMs = ASSUMED_LATENCY_MS;
 
   constructor(
     readonly limit: DomainLimit,
@@ -133,12 +137,14 @@ export class Politeness {
     s.active++;
     if (s.limit.rate) s.tokens -= 1;
     let finished = false;
+    const startedAt = this.now();
     return {
       kind: 'go',
       done: (result) => {
         if (finished) return;
         finished = true;
         s.active--;
+        if (result === 'ok') s.latencyMs = 0.8 * s.latencyMs + 0.2 * Math.max(1, this.now() - startedAt);
         this.finish(s, result);
         this.pump(domain, s);
       },
@@ -213,14 +219,16 @@ export class Politeness {
   }
 
   /**
-   * Messages per second the domain takes: as measured lately, but never assumed below one per
-   * connection (a new domain has no history), nor above its rate limit.
+   * Messages per second the domain takes: as measured lately, or as its connections at its recent
+   * delivery time would carry (the only estimate for a domain without history), whichever is more;
+   * never above its rate limit.
    */
   private throughput(s: DomainState, now: number): number {
     this.advance(s, now);
     const measured = s.buckets.reduce((a, b) => a + b, 0) / THROUGHPUT_WINDOW_S;
+    const capacity = (s.cap * 1000) / s.latencyMs;
     const limit = s.limit.rate ? (s.limit.rate.count * 1000) / s.limit.rate.perMs : Infinity;
-    return Math.min(limit, Math.max(s.cap, measured));
+    return Math.min(limit, Math.max(capacity, measured));
   }
 
   /** A slot time for a message sent back: after the ones already handed out, at the domain's pace. */
