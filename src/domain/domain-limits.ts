@@ -35,7 +35,13 @@ function parseSettings(text: string, entry: string): Partial {
     if (!setting) continue;
     const eq = setting.indexOf('=');
     const name = (eq < 0 ? setting : setting.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? '' : setting.slice(eq + 1).trim().toLowerCase();
+    const value =
+      eq < 0
+        ? ''
+        : setting
+            .slice(eq + 1)
+            .trim()
+            .toLowerCase();
     if (name === 'connections') {
       if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000)
         throw new DomainLimitsError(`"${entry}": connections must be a whole number from 1 to 1000, got "${value}"`);

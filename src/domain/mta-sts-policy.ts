@@ -51,7 +51,8 @@ export function parseStsPolicy(text: string): StsPolicy {
   const maxAge = fields.get('max_age')?.[0] ?? '';
   if (!/^\d{1,10}$/.test(maxAge)) throw new StsPolicyError(`max_age must be a number of seconds, got "${maxAge}"`);
   const mx = (fields.get('mx') ?? []).map((p) => p.toLowerCase().replace(/\.$/, ''));
-  if (mode !== 'none' && mx.length === 0) throw new StsPolicyError('a policy in enforce or testing mode needs mx lines');
+  if (mode !== 'none' && mx.length === 0)
+    throw new StsPolicyError('a policy in enforce or testing mode needs mx lines');
   for (const pattern of mx) {
     if (!/^(\*\.)?([a-z0-9-]+\.)+[a-z0-9-]+$/.test(pattern)) throw new StsPolicyError(`bad mx pattern "${pattern}"`);
   }

@@ -104,7 +104,9 @@ describe('classifyBounce', () => {
       bounceClass: 21,
     });
     // A resolver that fails (SERVFAIL, timeout) is a DNS failure to retry.
-    expect(classifyReply(parseSmtpReply('451 4.4.3 example.com: MX look-up failed (ESERVFAIL), will try again'))).toEqual({
+    expect(
+      classifyReply(parseSmtpReply('451 4.4.3 example.com: MX look-up failed (ESERVFAIL), will try again')),
+    ).toEqual({
       kind: 'retry',
       bounceClass: 21,
     });

@@ -62,8 +62,7 @@ export async function startDnsServer(): Promise<DnsTestServer> {
   const aaaa = new Map<string, string[]>();
   const queries: string[] = [];
   const known = (name: string) => txt.has(name) || cname.has(name) || mx.has(name) || a.has(name) || aaaa.has(name);
-  const typeName = (type: number) =>
-    Object.entries(Packet.TYPE).find(([, v]) => v === type)?.[0] ?? String(type);
+  const typeName = (type: number) => Object.entries(Packet.TYPE).find(([, v]) => v === type)?.[0] ?? String(type);
 
   const handle: dns2.DnsHandler = (request, send) => {
     const response = Packet.createResponseFromRequest(request);

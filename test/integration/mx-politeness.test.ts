@@ -38,7 +38,9 @@ describe(`mx delivery: politeness (${dialectName})`, () => {
     steady = await world.addServer('127.0.0.3');
     throttling = await world.addServer('127.0.0.4', {
       onConnect(_session, callback) {
-        callback(Object.assign(new Error('4.7.0 Too many connections from your IP, try again later'), { responseCode: 421 }));
+        callback(
+          Object.assign(new Error('4.7.0 Too many connections from your IP, try again later'), { responseCode: 421 }),
+        );
       },
     });
     world.route('limited.example', [10, 'mx.limited.example', '127.0.0.2']);

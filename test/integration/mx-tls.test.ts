@@ -51,7 +51,10 @@ describe(`mx delivery: STARTTLS and MTA-STS (${dialectName})`, () => {
   function publishPolicy(domain: string, mode: string, mx: string[], id = '1') {
     world.dns.setTxt(`_mta-sts.${domain}`, `v=STSv1; id=${id};`);
     world.dns.setA(`mta-sts.${domain}`, POLICY_HOST);
-    policies.set(`mta-sts.${domain}`, ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), 'max_age: 86400', ''].join('\r\n'));
+    policies.set(
+      `mta-sts.${domain}`,
+      ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), 'max_age: 86400', ''].join('\r\n'),
+    );
   }
 
   const byRecipient = (s: MxServer, to: string) => s.messages.filter((m) => m.to.includes(to));

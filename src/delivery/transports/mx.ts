@@ -82,7 +82,11 @@ function databasePolicyStore(db: Kysely<Database>): PolicyStore {
       if (!row) return null;
       return {
         id: row.policy_id,
-        policy: { mode: row.mode as StsPolicy['mode'], mx: JSON.parse(row.mx) as string[], maxAgeSeconds: Number(row.max_age) },
+        policy: {
+          mode: row.mode as StsPolicy['mode'],
+          mx: JSON.parse(row.mx) as string[],
+          maxAgeSeconds: Number(row.max_age),
+        },
         fetchedAt: Number(row.fetched_at),
         expiresAt: Number(row.expires_at),
       };
@@ -183,7 +187,13 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
       if (reply.code === 421) {
         // The exchanger is closing the session: not an answer about this message.
         pool.release(connection, false);
-        return { kind: 'failed', text: `${where}: ${reply.text}`, throttled: true, tlsFailed: false, midTransaction: false };
+        return {
+          kind: 'failed',
+          text: `${where}: ${reply.text}`,
+          throttled: true,
+          tlsFailed: false,
+          midTransaction: false,
+        };
       }
       pool.release(connection, await connection.reset());
       return { kind: 'answer', reply, details };
@@ -210,7 +220,11 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
     };
   }
 
-  async function deliver(domain: string, envelope: Envelope, raw: Buffer): Promise<SendResult & { throttled?: boolean }> {
+  async function deliver(
+    domain: string,
+    envelope: Envelope,
+    raw: Buffer,
+  ): Promise<SendResult & { throttled?: boolean }> {
     const route = await resolver.resolve(domain);
     if (route.kind !== 'hosts') return { reply: route.reply, via: 'dns' };
     const policy = policies ? await policies.policyFor(domain) : null;
@@ -297,7 +311,10 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
         else if (throttled || isThrottleReply(result.reply)) {
           outcome = 'throttled';
           const until = politeness.suspend(domain, result.reply.text);
-          log.warn({ domain, until: new Date(until).toISOString(), reply: result.reply.text }, 'domain throttles us: backing off');
+          log.warn(
+            { domain, until: new Date(until).toISOString(), reply: result.reply.text },
+            'domain throttles us: backing off',
+          );
           return { ...sendResult, retryAt: until };
         }
         return sendResult;

@@ -209,7 +209,8 @@ export class Politeness {
   private advance(s: DomainState, now: number): number {
     const second = Math.floor(now / 1000);
     const gap = second - s.bucketSecond;
-    for (let i = 1; i <= Math.min(gap, THROUGHPUT_WINDOW_S); i++) s.buckets[(s.bucketSecond + i) % THROUGHPUT_WINDOW_S] = 0;
+    for (let i = 1; i <= Math.min(gap, THROUGHPUT_WINDOW_S); i++)
+      s.buckets[(s.bucketSecond + i) % THROUGHPUT_WINDOW_S] = 0;
     if (gap > 0) s.bucketSecond = second;
     return second;
   }
