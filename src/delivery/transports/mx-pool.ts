@@ -5,7 +5,7 @@
 // nodemailer's SMTPConnection, which speaks EHLO, STARTTLS and the transaction on them.
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { DeliveryDetails } from './transport.ts';
 
 /** How a connection uses TLS: when offered, unverified (opportunistic); required and verified (MTA-STS); never. */
