@@ -6,6 +6,7 @@ import type { SMTPServerOptions } from 'smtp-server';
 import { startDnsServer, type DnsTestServer } from './dns-server.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 import { freePort } from './child-server.ts';
+import { waitFor, type TestServer } from './server.ts';
 
 export interface MxServer extends SmtpSink {
   address: string;
@@ -101,4 +102,39 @@ export async function startMxWorld(): Promise<MxWorld> {
     },
   };
   return world;
+}
+
+/** Sends one plain message to `to` through the transactional API; returns the transmission id. */
+export async function sendTo(server: TestServer, to: string, from = 'sender@posthorn-mx.example'): Promise<string> {
+  const res = await server.api.post('/v1/layang/transmissions', {
+    from: { email: from },
+    to: [{ email: to }],
+    subject: 'Hello',
+    bodyText: 'Hello over direct MX delivery',
+  });
+  if (res.status !== 200) throw new Error(`the transmission was refused: ${res.status} ${res.text}`);
+  return res.body.transmissionId as string;
+}
+
+/** The events of one message, oldest first, with their data parsed (what the transport recorded). */
+export async function eventsOf(server: TestServer, messageId: string) {
+  const rows = await server.app.ctx.db
+    .selectFrom('events')
+    .selectAll()
+    .where('message_id', '=', messageId)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ type: r.type, data: JSON.parse(r.data ?? '{}') as Record<string, any> }));
+}
+
+/** Waits until the (first) message of a transmission has `status`; returns it. */
+export function waitForStatus(server: TestServer, transmissionId: string, status: string, timeoutMs = 15_000) {
+  return waitFor(
+    async () => {
+      const m = (await server.api.get(`/v1/messages?transmissionId=${transmissionId}`)).body.data[0];
+      return m?.status === status ? m : null;
+    },
+    timeoutMs,
+    `the message to be ${status}`,
+  );
 }

@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, waitForTransmission, type TestServer } from '../helpers/server.ts';
-import { startMxWorld, type MxServer, type MxWorld } from '../helpers/mx-world.ts';
+import { startTestServer, waitForTransmission, type TestServer } from '../helpers/server.ts';
+import { eventsOf, sendTo, startMxWorld, waitForStatus, type MxServer, type MxWorld } from '../helpers/mx-world.ts';
 import { createTestCa } from '../helpers/test-ca.ts';
 import { dialectName } from '../helpers/database.ts';
 
@@ -25,27 +25,6 @@ describe(`mx delivery: STARTTLS and MTA-STS (${dialectName})`, () => {
   let wrongName: MxServer; // 127.0.0.6: STARTTLS, a certificate from the trusted CA but for another name
   let tmp: string;
   const policies = new Map<string, string>();
-
-  async function send(to: string) {
-    const res = await server.api.post('/v1/layang/transmissions', {
-      from: { email: 'sender@posthorn-tls.example' },
-      to: [{ email: to }],
-      subject: 'Secure hello',
-      bodyText: 'Hello over TLS, we hope',
-    });
-    expect(res.status, res.text).toBe(200);
-    return res.body.transmissionId as string;
-  }
-
-  async function eventsOf(messageId: string) {
-    const rows = await server.app.ctx.db
-      .selectFrom('events')
-      .selectAll()
-      .where('message_id', '=', messageId)
-      .orderBy('id')
-      .execute();
-    return rows.map((r) => ({ type: r.type, data: JSON.parse(r.data ?? '{}') }));
-  }
 
   /** Publishes an MTA-STS policy for `domain` (TXT id + the policy file at its policy host). */
   function publishPolicy(domain: string, mode: string, mx: string[], id = '1') {
@@ -101,10 +80,10 @@ describe(`mx delivery: STARTTLS and MTA-STS (${dialectName})`, () => {
 
   it('uses STARTTLS when offered and records the protocol and cipher on the delivery event', async () => {
     world.route('opportunistic.example', [10, 'mx.opportunistic.example', '127.0.0.6']);
-    const [m] = await waitForTransmission(server.api, await send('ann@opportunistic.example'));
+    const [m] = await waitForTransmission(server.api, await sendTo(server, 'ann@opportunistic.example'));
     expect(m.status, m.lastResponse).toBe('delivered');
     expect(byRecipient(wrongName, 'ann@opportunistic.example')).toHaveLength(1);
-    const [delivery] = (await eventsOf(m.id)).filter((e) => e.type === 'delivery');
+    const [delivery] = (await eventsOf(server, m.id)).filter((e) => e.type === 'delivery');
     // Opportunistic TLS takes any certificate (RFC 7435), and says it was not verified.
     expect(delivery!.data.tls).toMatchObject({ protocol: expect.stringMatching(/^TLSv1\.[23]$/), verified: false });
     expect(delivery!.data.tls.cipher).toMatch(/^[A-Z0-9_-]+$/);
@@ -113,19 +92,19 @@ describe(`mx delivery: STARTTLS and MTA-STS (${dialectName})`, () => {
 
   it('delivers in clear to an exchanger without STARTTLS when the domain has no policy', async () => {
     world.route('plain.example', [10, 'mx.plain.example', '127.0.0.3']);
-    const [m] = await waitForTransmission(server.api, await send('ben@plain.example'));
+    const [m] = await waitForTransmission(server.api, await sendTo(server, 'ben@plain.example'));
     expect(m.status, m.lastResponse).toBe('delivered');
-    const [delivery] = (await eventsOf(m.id)).filter((e) => e.type === 'delivery');
+    const [delivery] = (await eventsOf(server, m.id)).filter((e) => e.type === 'delivery');
     expect(delivery!.data.tls).toBeUndefined();
   });
 
   it('delivers over verified TLS to an exchanger its enforced policy lists', async () => {
     publishPolicy('secure.example', 'enforce', ['mx.secure.example']);
     world.route('secure.example', [10, 'mx.secure.example', '127.0.0.2']);
-    const [m] = await waitForTransmission(server.api, await send('cat@secure.example'));
+    const [m] = await waitForTransmission(server.api, await sendTo(server, 'cat@secure.example'));
     expect(m.status, m.lastResponse).toBe('delivered');
     expect(byRecipient(verified, 'cat@secure.example')).toHaveLength(1);
-    const [delivery] = (await eventsOf(m.id)).filter((e) => e.type === 'delivery');
+    const [delivery] = (await eventsOf(server, m.id)).filter((e) => e.type === 'delivery');
     expect(delivery!.data.tls).toMatchObject({ verified: true });
     expect(delivery!.data.mtaSts).toEqual({ mode: 'enforce', result: 'pass' });
     // The policy is cached in the database for its max_age (it outlives a restart).
@@ -141,30 +120,16 @@ describe(`mx delivery: STARTTLS and MTA-STS (${dialectName})`, () => {
 
   async function expectNeverDelivered(to: string, where: MxServer, reason: RegExp) {
     const rcptBefore = where.attempts;
-    const id = await send(to);
-    const deferred = await waitFor(
-      async () => {
-        const res = await server.api.get(`/v1/messages?transmissionId=${id}`);
-        return res.body.data[0]?.status === 'deferred' ? res.body.data[0] : null;
-      },
-      10_000,
-      'a deferral',
-    );
+    const id = await sendTo(server, to);
+    const deferred = await waitForStatus(server, id, 'deferred');
     expect(deferred.lastResponse).toMatch(reason);
     // Retried until the retry window (3 s here) ends, then bounced.
-    const m = await waitFor(
-      async () => {
-        const res = await server.api.get(`/v1/messages?transmissionId=${id}`);
-        return res.body.data[0]?.status === 'bounced' ? res.body.data[0] : null;
-      },
-      15_000,
-      'the bounce at the end of the retry window',
-    );
+    const m = await waitForStatus(server, id, 'bounced');
     expect(m.attempts).toBeGreaterThan(1);
     // Nothing was sent: no message, not even a recipient named (which would be in clear).
     expect(byRecipient(where, to)).toHaveLength(0);
     expect(where.attempts).toBe(rcptBefore);
-    const events = await eventsOf(m.id);
+    const events = await eventsOf(server, m.id);
     expect(events.map((e) => e.type)).toContain('delay');
     expect(events.at(-1)!.data.mtaSts).toMatchObject({ mode: 'enforce', result: 'fail' });
   }
@@ -190,9 +155,9 @@ describe(`mx delivery: STARTTLS and MTA-STS (${dialectName})`, () => {
   it('delivers despite a failing check under a policy in testing mode, and reports the failure', async () => {
     publishPolicy('testing.example', 'testing', ['mx.testing.example']);
     world.route('testing.example', [10, 'mx.testing.example', '127.0.0.6']);
-    const [m] = await waitForTransmission(server.api, await send('gil@testing.example'));
+    const [m] = await waitForTransmission(server.api, await sendTo(server, 'gil@testing.example'));
     expect(m.status, m.lastResponse).toBe('delivered');
-    const [delivery] = (await eventsOf(m.id)).filter((e) => e.type === 'delivery');
+    const [delivery] = (await eventsOf(server, m.id)).filter((e) => e.type === 'delivery');
     expect(delivery!.data.mtaSts).toMatchObject({ mode: 'testing', result: 'fail' });
   });
 });
