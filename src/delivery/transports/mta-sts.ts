@@ -30,6 +30,7 @@ export interface StsPolicySource {
 /** DNS is asked again for a domain's policy id this often (the policy itself lives for its max_age). */
 const RECHECK_MS = 5 * 60_000;
 const FETCH_TIMEOUT_MS = 10_000;
+const MEMORY_ENTRIES = 10_000;
 /** RFC 8461 §3.3: senders may limit the policy's size; 64 KiB is far more than any real one. */
 const MAX_POLICY_BYTES = 64 * 1024;
 
@@ -82,6 +83,8 @@ export function createStsPolicySource(opts: {
       if (!p) {
         p = current(domain).then((policy) => {
           pending.delete(domain);
+          // Bounded: the oldest answer goes first (the database keeps the policies themselves).
+          if (memory.size >= MEMORY_ENTRIES) memory.delete(memory.keys().next().value!);
           memory.set(domain, { policy, checkedAt: now() });
           return policy;
         });

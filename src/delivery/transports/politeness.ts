@@ -24,6 +24,8 @@ const BACKOFF_MAX_MS = 15 * 60_000;
 const DECREASE_COOLDOWN_MS = 2_000;
 /** Throughput is measured over this many one-second buckets. */
 const THROUGHPUT_WINDOW_S = 10;
+/** Domains whose state is kept before idle ones are forgotten. */
+const MAX_TRACKED_DOMAINS = 5000;
 /** A domain's delivery time before any was measured. */
 const ASSUMED_LATENCY_MS = 250;
 
@@ -85,10 +87,23 @@ export class Politeness {
   private state(domain: string): DomainState {
     let s = this.domains.get(domain);
     if (!s) {
+      if (this.domains.size >= MAX_TRACKED_DOMAINS) this.forgetIdle();
       s = new DomainState(limitFor(this.limits, domain), this.now());
       this.domains.set(domain, s);
     }
     return s;
+  }
+
+  /**
+   * A mailing to a million addresses meets tens of thousands of domains; the state of one with
+   * nothing in flight, nothing waiting, no backoff and its full cap says nothing worth keeping.
+   */
+  private forgetIdle(): void {
+    const now = this.now();
+    for (const [domain, s] of this.domains) {
+      const idle = s.active === 0 && s.waiting.length === 0 && s.suspendedUntil <= now && s.backoffMs === 0;
+      if (idle && s.cap === s.limit.connections && s.scheduleCursor <= now) this.domains.delete(domain);
+    }
   }
 
   /** For tests and logs: the domain's current concurrency cap and whether it is suspended. */
