@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import tls from 'node:tls';
 import { isIP, type LookupFunction } from 'node:net';
+import { domainToASCII } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { MxConfig } from '../../config.ts';
@@ -292,9 +293,11 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
   return {
     name: 'mx',
     async send(envelope, raw, priority = 10): Promise<SendResult | NotTried> {
-      const domain = domainOf(envelope.to[0] ?? '');
-      if (envelope.to.some((r) => domainOf(r) !== domain))
+      const recipientDomain = domainOf(envelope.to[0] ?? '');
+      if (envelope.to.some((r) => domainOf(r) !== recipientDomain))
         return { reply: parseSmtpReply('550 5.5.0 one message goes to the recipients of one domain'), via: 'mx' };
+      // DNS and politeness work on the ASCII (punycode) form of an internationalised domain.
+      const domain = domainToASCII(recipientDomain) || recipientDomain;
       const admission = await politeness.admit(domain, priority);
       if (admission.kind === 'busy') return { notTriedUntil: admission.until };
       if (admission.kind === 'suspended')
