@@ -14,6 +14,8 @@ export interface MxServer extends SmtpSink {
   connections: number;
   /** The most connections open at once. */
   peakConnections: number;
+  /** The client address of every connection, in order. */
+  remoteAddresses: string[];
 }
 
 export interface MxWorld {
@@ -43,12 +45,14 @@ export async function startMxWorld(): Promise<MxWorld> {
     servers,
     async addServer(address, opts = {}) {
       let counters = { connections: 0, open: 0, peak: 0 };
+      const remoteAddresses: string[] = [];
       const start = () =>
         startSmtpSink(
           {
             ...opts,
             onConnect(session, callback) {
               counters.connections++;
+              remoteAddresses.push(session.remoteAddress);
               counters.peak = Math.max(counters.peak, ++counters.open);
               if (opts.onConnect) return opts.onConnect(session, callback);
               callback();
@@ -70,7 +74,7 @@ export async function startMxWorld(): Promise<MxWorld> {
         counters = { connections: 0, open: 0, peak: 0 };
         sink = await start();
       }
-      const server = Object.assign(sink, { address }) as MxServer;
+      const server = Object.assign(sink, { address, remoteAddresses }) as MxServer;
       Object.defineProperties(server, {
         connections: { get: () => counters.connections },
         peakConnections: { get: () => counters.peak },

@@ -108,3 +108,68 @@ describe(`mx delivery: resolution and fallback (${dialectName})`, () => {
     expect(primary.connections - before).toBe(1);
   });
 });
+
+describe(`mx delivery over IPv6 and from chosen local addresses (${dialectName})`, () => {
+  let world: MxWorld;
+  let server: TestServer;
+  let v6: MxServer;
+
+  beforeAll(async () => {
+    world = await startMxWorld();
+    v6 = await world.addServer('::1');
+    await world.addServer('127.0.0.2');
+    server = await startTestServer({
+      ...world.env(),
+      POSTHORN_MX_IPV6: 'on',
+      POSTHORN_MX_LOCAL_ADDRESSES: '127.0.0.7, 127.0.0.8, ::1, bound.posthorn.example=127.0.0.9',
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await world?.close();
+  });
+
+  it('delivers to an exchanger that has only an IPv6 address', async () => {
+    world.route('six.example', [10, 'mx.six.example', '::1']);
+    const [m] = await waitForTransmission(server.api, await sendTo(server, 'ivy@six.example'));
+    expect(m.status, m.lastResponse).toBe('delivered');
+    expect(v6.messages.map((r) => r.to)).toContainEqual(['ivy@six.example']);
+    const [delivery] = (await eventsOf(server, m.id)).filter((e) => e.type === 'delivery');
+    expect(delivery!.data.via).toBe(`mx.six.example[::1]:${world.port}`);
+  });
+
+  it('tries the IPv6 address first and falls back to IPv4 when it does not answer', async () => {
+    // ::2 is not on this host: the connection fails and the exchanger's IPv4 address takes it.
+    world.dns.setAaaa('mx.dual.example', '::2');
+    world.dns.setA('mx.dual.example', '127.0.0.2');
+    world.dns.setMx('dual.example', [10, 'mx.dual.example']);
+    const [m] = await waitForTransmission(server.api, await sendTo(server, 'jo@dual.example'));
+    expect(m.status, m.lastResponse).toBe('delivered');
+    expect(world.servers.get('127.0.0.2')!.messages.map((r) => r.to)).toContainEqual(['jo@dual.example']);
+  });
+
+  it('sends from the local addresses in turn, and from the one bound to a sending domain', async () => {
+    world.route('pool.example', [10, 'mx.pool.example', '127.0.0.2']);
+    const inbox = world.servers.get('127.0.0.2')!;
+    const before = inbox.remoteAddresses.length;
+    const res = await server.api.post('/v1/layang/transmissions', {
+      from: { email: 'sender@posthorn-mx.example' },
+      to: Array.from({ length: 6 }, (_, i) => ({ email: `p${i}@pool.example` })),
+      subject: 'Hello',
+      bodyText: 'From several addresses',
+    });
+    const all = await waitForTransmission(server.api, res.body.transmissionId);
+    expect(all.every((m) => m.status === 'delivered')).toBe(true);
+    const used = new Set(inbox.remoteAddresses.slice(before).map((a) => a.replace(/^::ffff:/, '')));
+    expect([...used].every((a) => a === '127.0.0.7' || a === '127.0.0.8')).toBe(true);
+    expect(used.size).toBe(2);
+
+    const mark = inbox.remoteAddresses.length;
+    const [m] = await waitForTransmission(
+      server.api,
+      await sendTo(server, 'q@pool.example', 'news@bound.posthorn.example'),
+    );
+    expect(m.status, m.lastResponse).toBe('delivered');
+    expect(inbox.remoteAddresses.slice(mark).map((a) => a.replace(/^::ffff:/, ''))).toEqual(['127.0.0.9']);
+  });
+});
