@@ -16,6 +16,8 @@ export interface MxServer extends SmtpSink {
   peakConnections: number;
   /** The client address of every connection, in order. */
   remoteAddresses: string[];
+  /** The names clients gave in EHLO/HELO. */
+  heloNames: Set<string>;
 }
 
 export interface MxWorld {
@@ -46,6 +48,7 @@ export async function startMxWorld(): Promise<MxWorld> {
     async addServer(address, opts = {}) {
       let counters = { connections: 0, open: 0, peak: 0 };
       const remoteAddresses: string[] = [];
+      const heloNames = new Set<string>();
       const start = () =>
         startSmtpSink(
           {
@@ -55,6 +58,11 @@ export async function startMxWorld(): Promise<MxWorld> {
               remoteAddresses.push(session.remoteAddress);
               counters.peak = Math.max(counters.peak, ++counters.open);
               if (opts.onConnect) return opts.onConnect(session, callback);
+              callback();
+            },
+            onMailFrom(address, session, callback) {
+              heloNames.add(session.hostNameAppearsAs);
+              if (opts.onMailFrom) return opts.onMailFrom(address, session, callback);
               callback();
             },
             onClose(session, callback) {
@@ -74,7 +82,7 @@ export async function startMxWorld(): Promise<MxWorld> {
         counters = { connections: 0, open: 0, peak: 0 };
         sink = await start();
       }
-      const server = Object.assign(sink, { address, remoteAddresses }) as MxServer;
+      const server = Object.assign(sink, { address, remoteAddresses, heloNames }) as MxServer;
       Object.defineProperties(server, {
         connections: { get: () => counters.connections },
         peakConnections: { get: () => counters.peak },

@@ -39,6 +39,8 @@ describe(`mx delivery: resolution and fallback (${dialectName})`, () => {
     expect(backup.messages.some((r) => r.to.includes('ada@pref.example'))).toBe(false);
     const [delivery] = (await eventsOf(server, m.id)).filter((e) => e.type === 'delivery');
     expect(delivery!.data.via).toBe(`mx-a.pref.example[127.0.0.3]:${world.port}`);
+    // Our EHLO name is POSTHORN_HOSTNAME.
+    expect([...primary.heloNames]).toEqual(['posthorn.test.example']);
   });
 
   it('falls back to the next exchanger when the preferred one refuses the connection', async () => {
