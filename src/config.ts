@@ -9,6 +9,7 @@ import {
   limits,
   server,
   store,
+  suppression,
   webhooks,
   worker,
   type DELIVERY_MODES,
@@ -17,6 +18,7 @@ import {
 import type { RelayConfig } from './config/parsers.ts';
 import { machineHostname, type LocalAddresses } from './config/mx-parsers.ts';
 import type { DomainLimits } from './domain/domain-limits.ts';
+import type { SuppressionPolicy } from './domain/suppression-policy.ts';
 
 export { ConfigError } from './config/setting.ts';
 export { parseDuration } from './config/setting.ts';
@@ -93,6 +95,8 @@ export interface Config {
   importMaxBytes: number;
   /** Webhook delivery: private/loopback targets allowed (tests, trusted networks), retry base, dispatcher poll. */
   webhooks: { allowPrivateTargets: boolean; retryBaseMs: number; pollMs: number };
+  /** What bounces, complaints and unsubscribes do to the suppression list (src/domain/suppression-policy.ts). */
+  suppression: SuppressionPolicy;
 }
 
 const MB = 1024 * 1024;
@@ -163,6 +167,12 @@ export function loadConfig(env: Env = process.env): Config {
       allowPrivateTargets: webhooks.allowPrivateTargets.read(env),
       retryBaseMs: webhooks.retryBaseMs.read(env),
       pollMs: webhooks.pollMs.read(env),
+    },
+    suppression: {
+      hardBounces: suppression.hardBounces.read(env),
+      complaints: suppression.complaints.read(env),
+      unsubscribes: suppression.unsubscribes.read(env),
+      softBounceLimit: suppression.softBounceLimit.read(env),
     },
   };
 }

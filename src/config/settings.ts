@@ -381,6 +381,36 @@ export const webhooks = {
   }),
 };
 
+// What recorded bounces, complaints and unsubscribes do to the suppression list
+// (src/domain/suppression-policy.ts).
+export const suppression = {
+  hardBounces: boolean({
+    env: 'POSTHORN_SUPPRESS_HARD_BOUNCES',
+    default: true,
+    description:
+      "a hard bounce (classes 10, 30; 90 as `unsubscribe`) puts the address on the account's suppression list at once",
+  }),
+  complaints: boolean({
+    env: 'POSTHORN_SUPPRESS_COMPLAINTS',
+    default: true,
+    description: 'a spam complaint puts the address on the suppression list at once (type `spam_complaint`)',
+  }),
+  unsubscribes: boolean({
+    env: 'POSTHORN_SUPPRESS_UNSUBSCRIBES',
+    default: true,
+    description:
+      'an unsubscribe from everything (link, one-click, mailto) puts the address on the list as `unsubscribe`, which holds back marketing mail only',
+  }),
+  softBounceLimit: integer({
+    env: 'POSTHORN_SOFT_BOUNCE_LIMIT',
+    default: 5,
+    min: 0,
+    max: 1000,
+    description:
+      'this many soft bounces (classes 20–24) in a row, with no delivery between, suppress the address (type `bounce`); `0` never',
+  }),
+};
+
 export const SECTIONS: SettingSection[] = [
   { title: 'Server', settings: server },
   { title: 'Store', settings: store },
@@ -389,4 +419,5 @@ export const SECTIONS: SettingSection[] = [
   { title: 'Delivery worker', settings: worker },
   { title: 'Limits', settings: limits },
   { title: 'Webhooks', settings: webhooks },
+  { title: 'Suppression policy', settings: suppression },
 ];

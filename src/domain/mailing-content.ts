@@ -10,7 +10,6 @@ export interface MailingTemplatesInput {
   text: string | null;
 }
 
-
 /**
  * The Liquid sources to compile. The preheader (the inbox's preview line) becomes a hidden block
  * right after <body> (or first, without one); it is a template too, so it may use variables.

@@ -43,7 +43,6 @@ export function decodeAttribute(value: string): string {
   });
 }
 
-
 function rewriteTag(tag: string, plan: TrackingPlan, next: () => number): string {
   // tag is the inside of "<…>" without the brackets, starting with the tag name.
   const nameEnd = tag.search(/[\s/]/);

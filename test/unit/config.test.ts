@@ -10,6 +10,7 @@ describe('configuration', () => {
     expect(c.publicUrl).toBe('http://localhost:8025');
     expect(c.maxBodyBytes).toBe(20 * 1024 * 1024);
     expect(c.maxRecipients).toBe(1000);
+    expect(c.suppression).toEqual({ hardBounces: true, complaints: true, unsubscribes: true, softBounceLimit: 5 });
   });
 
   it.each([
@@ -34,6 +35,8 @@ describe('configuration', () => {
     [{ POSTHORN_MX_DOMAIN_LIMITS: 'gmail.com:connections=0' }, /POSTHORN_MX_DOMAIN_LIMITS: .*connections must be/],
     [{ POSTHORN_MTA_STS: 'maybe' }, /POSTHORN_MTA_STS must be enforce, testing or off/],
     [{ POSTHORN_MX_PORT: '0' }, /POSTHORN_MX_PORT must be between 1 and 65535/],
+    [{ POSTHORN_SOFT_BOUNCE_LIMIT: 'five' }, /POSTHORN_SOFT_BOUNCE_LIMIT must be a whole number/],
+    [{ POSTHORN_SUPPRESS_COMPLAINTS: 'sometimes' }, /POSTHORN_SUPPRESS_COMPLAINTS must be true or false/],
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>)).toThrow(message);

@@ -7,6 +7,7 @@ import { registerDomainRoutes } from './domains.ts';
 import { registerAccountRoutes } from './account.ts';
 import { registerAnalyticsRoutes } from './analytics.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
+import { registerSuppressionRoutes } from './suppressions.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
   registerTransmissionRoutes(app, ctx);
@@ -16,4 +17,5 @@ export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Con
   registerAccountRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerSuppressionRoutes(app, ctx);
 }
