@@ -27,7 +27,10 @@ function hasDkimHeader(head: Buffer): boolean {
   return block.startsWith(DKIM.toString()) || block.includes('\n' + DKIM.toString());
 }
 
-/** `listen`: where (default 127.0.0.1, a random port); the mx benchmark puts one on each of several loopback addresses. */
+/**
+ * `listen`: where (default 127.0.0.1, a random port); the mx benchmark puts one on each of several
+ * loopback addresses.
+ */
 export async function startCountingSink(listen: { host?: string; port?: number } = {}): Promise<CountingSink> {
   const sink: CountingSink = {
     url: '',

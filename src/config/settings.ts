@@ -214,7 +214,8 @@ export const mx = {
     defaultText: '`*:connections=10`',
     description:
       'politeness per recipient domain: at most N messages in flight and N per second/minute/hour (`rate=50/s`, ' +
-      '`300/m`, `off`); `*` sets the default, e.g. `*:connections=10; gmail.com googlemail.com:connections=20,rate=50/s`',
+      '`300/m`, `off`); `*` sets the default, e.g. ' +
+      '`*:connections=10; gmail.com googlemail.com:connections=20,rate=50/s`',
     parse: (raw) => {
       try {
         return parseDomainLimits(raw);

@@ -1,6 +1,7 @@
 // Politeness limits per destination domain, from one setting:
 //
-//   POSTHORN_MX_DOMAIN_LIMITS='*:connections=10; gmail.com googlemail.com:connections=20,rate=50/s; yahoo.com:rate=300/m'
+//   POSTHORN_MX_DOMAIN_LIMITS='*:connections=10; gmail.com googlemail.com:connections=20,rate=50/s;
+//                              yahoo.com:rate=300/m'
 //
 // Entries are separated by ";". Each is one or more domain names (space-separated; "*" stands for
 // every domain not named elsewhere), a colon, and comma-separated settings:
@@ -54,7 +55,7 @@ function parseSettings(text: string, entry: string): Partial {
       const m = /^(\d+)\s*\/\s*(s|m|h)$/.exec(value);
       if (!m || Number(m[1]) < 1)
         throw new DomainLimitsError(`"${entry}": rate must look like 50/s, 300/m or 1000/h (or off), got "${value}"`);
-      out.rate = { count: Number(m[1]), perMs: UNIT_MS[m[2]!]! };
+      out.rate = { count: Number(m[1]), perMs: UNIT_MS[m[2]] };
     } else {
       throw new DomainLimitsError(`"${entry}": unknown setting "${name}" (connections or rate)`);
     }

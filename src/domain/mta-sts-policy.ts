@@ -21,7 +21,7 @@ export const MAX_POLICY_AGE_SECONDS = 31_557_600;
 export function parseStsRecord(records: string[]): string | null {
   const sts = records.map((r) => r.trim()).filter((r) => /^v=STSv1\s*(;|$)/.test(r));
   if (sts.length !== 1) return null;
-  for (const field of sts[0]!.split(';')) {
+  for (const field of sts[0].split(';')) {
     const eq = field.indexOf('=');
     if (eq < 0) continue;
     if (field.slice(0, eq).trim() === 'id') {

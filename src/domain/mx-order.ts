@@ -30,7 +30,7 @@ export function orderMxHosts(records: MxRecord[], random: () => number = Math.ra
     // Fisher–Yates: every order of equally preferred hosts is as likely as any other.
     for (let i = hosts.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
-      [hosts[i], hosts[j]] = [hosts[j]!, hosts[i]!];
+      [hosts[i], hosts[j]] = [hosts[j], hosts[i]];
     }
     for (const h of hosts) if (!ordered.includes(h)) ordered.push(h);
   }
@@ -44,8 +44,8 @@ export function orderMxHosts(records: MxRecord[], random: () => number = Math.ra
 export function interleaveAddresses(v6: string[], v4: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < Math.max(v6.length, v4.length); i++) {
-    if (i < v6.length) out.push(v6[i]!);
-    if (i < v4.length) out.push(v4[i]!);
+    if (i < v6.length) out.push(v6[i]);
+    if (i < v4.length) out.push(v4[i]);
   }
   return out;
 }

@@ -5,8 +5,21 @@
 // schedule handles it.
 import type { SmtpReply } from './bounce-classes.ts';
 
-const THROTTLE_TEXT =
-  /too many (connections|sessions|messages|recipients|concurrent)|rate[- ]?limit|throttl|too fast|sending rate|unusual rate|temporarily (deferred|rate)|exceeded .*(rate|connections|limit)|try again later|4\.7\.28/i;
+const THROTTLE_TEXT = new RegExp(
+  [
+    'too many (connections|sessions|messages|recipients|concurrent)',
+    'rate[- ]?limit',
+    'throttl',
+    'too fast',
+    'sending rate',
+    'unusual rate',
+    'temporarily (deferred|rate)',
+    'exceeded .*(rate|connections|limit)',
+    'try again later',
+    '4\\.7\\.28',
+  ].join('|'),
+  'i',
+);
 
 export function isThrottleReply(reply: SmtpReply): boolean {
   if (reply.code < 400 || reply.code >= 500) return false;

@@ -203,12 +203,14 @@ const OUTCOME_CHUNK = 500;
 export async function applyOutcomes(db: Db, owner: string, outcomes: MessageOutcome[]): Promise<Set<string>> {
   const applied = new Set<string>();
   for (let i = 0; i < outcomes.length; i += OUTCOME_CHUNK) {
-    const rows = outcomes
-      .slice(i, i + OUTCOME_CHUNK)
-      .map(
-        (o) =>
-          sql`(${o.id}, ${o.status}, ${o.lastResponse}, CAST(${o.bounceClass} AS integer), CAST(${o.nextAttemptAt ?? o.at} AS bigint), ${o.messageIdHeader}, CAST(${o.size} AS integer), CAST(${o.at} AS bigint), CAST(${o.status === 'delivered' || o.status === 'captured' ? o.at : null} AS bigint), CAST(${o.notTried ? 1 : 0} AS integer))`,
-      );
+    const rows = outcomes.slice(i, i + OUTCOME_CHUNK).map(
+      (o) =>
+        sql`(${o.id}, ${o.status}, ${o.lastResponse}, CAST(${o.bounceClass} AS integer),
+             CAST(${o.nextAttemptAt ?? o.at} AS bigint), ${o.messageIdHeader}, CAST(${o.size} AS integer),
+             CAST(${o.at} AS bigint),
+             CAST(${o.status === 'delivered' || o.status === 'captured' ? o.at : null} AS bigint),
+             CAST(${o.notTried ? 1 : 0} AS integer))`,
+    );
     const result = await sql<{ id: string }>`
       UPDATE messages
          SET status = v.column2, last_response = v.column3, bounce_class = v.column4, next_attempt_at = v.column5,

@@ -7,10 +7,18 @@ export async function findMtaStsPolicy(db: Kysely<Database>, domain: string): Pr
 }
 
 export async function saveMtaStsPolicy(db: Kysely<Database>, row: MtaStsPoliciesTable): Promise<void> {
-  const { domain: _domain, ...rest } = row;
   await db
     .insertInto('mta_sts_policies')
     .values(row)
-    .onConflict((oc) => oc.column('domain').doUpdateSet(rest))
+    .onConflict((oc) =>
+      oc.column('domain').doUpdateSet({
+        policy_id: row.policy_id,
+        mode: row.mode,
+        mx: row.mx,
+        max_age: row.max_age,
+        fetched_at: row.fetched_at,
+        expires_at: row.expires_at,
+      }),
+    )
     .execute();
 }

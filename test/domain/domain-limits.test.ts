@@ -10,7 +10,8 @@ describe('POSTHORN_MX_DOMAIN_LIMITS', () => {
 
   it('reads a default, shared entries and rates per second, minute and hour', () => {
     const limits = parseDomainLimits(
-      ' *:connections=5 ; gmail.com googlemail.com:connections=20,rate=50/s;yahoo.com:rate=300/m; slow.example.:rate=1000/h ',
+      ' *:connections=5 ; gmail.com googlemail.com:connections=20,rate=50/s;' +
+        'yahoo.com:rate=300/m; slow.example.:rate=1000/h ',
     );
     expect(limitFor(limits, 'other.example')).toEqual({ connections: 5, rate: null });
     expect(limitFor(limits, 'GMAIL.com')).toEqual({ connections: 20, rate: { count: 50, perMs: 1000 } });

@@ -24,7 +24,16 @@ describe('MTA-STS TXT record (RFC 8461 §3.1)', () => {
 describe('MTA-STS policy file (RFC 8461 §3.2)', () => {
   it('parses the example of the RFC (CRLF or LF, unknown keys ignored)', () => {
     const policy = parseStsPolicy(
-      'version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.example.net\r\nmx: backupmx.example.com\r\nmax_age: 604800\r\nextension: x\r\n',
+      [
+        'version: STSv1',
+        'mode: enforce',
+        'mx: mail.example.com',
+        'mx: *.example.net',
+        'mx: backupmx.example.com',
+        'max_age: 604800',
+        'extension: x',
+        '',
+      ].join('\r\n'),
     );
     expect(policy).toEqual({
       mode: 'enforce',

@@ -121,11 +121,13 @@ export function fetchStsPolicyText(
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();
-          return reject(new Error(`${host} answered HTTP ${res.statusCode} (redirects are not followed)`));
+          reject(new Error(`${host} answered HTTP ${res.statusCode} (redirects are not followed)`));
+          return;
         }
         if (!/^text\/plain\b/i.test(res.headers['content-type'] ?? '')) {
           res.resume();
-          return reject(new Error(`${host} served the policy as ${res.headers['content-type'] ?? 'no type'}`));
+          reject(new Error(`${host} served the policy as ${res.headers['content-type'] ?? 'no type'}`));
+          return;
         }
         const chunks: Buffer[] = [];
         let size = 0;

@@ -65,7 +65,7 @@ export class MxConnection {
     return {
       protocol: socket.getProtocol?.() ?? 'unknown',
       cipher: socket.getCipher?.()?.name ?? 'unknown',
-      verified: socket.authorized === true,
+      verified: socket.authorized,
     };
   }
 
@@ -86,8 +86,8 @@ export class MxConnection {
       this.smtp.on('error', onError);
       this.smtp.once('end', onEnd);
       this.messages++;
-      this.smtp.send({ ...envelope, size: raw.length } as SMTPConnection.Envelope, raw, (error, info) =>
-        settle(error ? (error as SmtpFailure) : { response: info.response || '250 OK' }),
+      this.smtp.send({ ...envelope, size: raw.length }, raw, (error, info) =>
+        settle(error ? error : { response: info.response || '250 OK' }),
       );
     });
   }
@@ -95,7 +95,10 @@ export class MxConnection {
   /** RSET after a refused transaction, so the connection can carry the next message. */
   reset(): Promise<boolean> {
     return new Promise((resolve) => {
-      if (!this.usable) return resolve(false);
+      if (!this.usable) {
+        resolve(false);
+        return;
+      }
       const onEnd = () => resolve(false);
       this.smtp.once('end', onEnd);
       this.smtp.reset((error) => {

@@ -122,7 +122,7 @@ export function createMxResolver(opts: {
     }
     const found = await Promise.all(names.map(addressesOf));
     const hosts = names
-      .map((name, i) => ({ name, preference: preference.get(name) ?? 0, addresses: found[i]!.list }))
+      .map((name, i) => ({ name, preference: preference.get(name) ?? 0, addresses: found[i].list }))
       .filter((h) => h.addresses.length > 0);
     const anyFailed = found.some((a) => a.failed);
     if (hosts.length === 0) {

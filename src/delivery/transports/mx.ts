@@ -111,13 +111,15 @@ function lookupThrough(resolver: MxResolver): LookupFunction {
   return ((hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
     resolver.addresses(hostname).then(
       (list) => {
-        if (list.length === 0)
-          return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }));
+        if (list.length === 0) {
+          callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }));
+          return;
+        }
         const entries = list.map((address) => ({ address, family: isIP(address) }));
         if (options?.all) callback(null, entries);
-        else callback(null, entries[0]!.address, entries[0]!.family);
+        else callback(null, entries[0].address, entries[0].family);
       },
-      (error) => callback(error),
+      (error: unknown) => callback(error),
     );
   }) as LookupFunction;
 }
@@ -127,7 +129,7 @@ function fromDomainOf(raw: Buffer): string | null {
   const head = raw.subarray(0, Math.min(raw.length, 16_384)).toString('latin1');
   const end = head.indexOf('\r\n\r\n');
   const m = /(?:^|\r\n)From:[^\r\n]*?@([A-Za-z0-9.-]+)/i.exec(end < 0 ? head : head.slice(0, end));
-  return m ? m[1]!.toLowerCase() : null;
+  return m ? m[1].toLowerCase() : null;
 }
 
 export function createMxTransport(opts: MxTransportOptions): Transport {
@@ -234,7 +236,8 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
     if (p.enforce && p.hosts.length === 0)
       return {
         reply: parseSmtpReply(
-          `451 4.7.5 MTA-STS: no mail exchanger of ${domain} (${route.hosts.map((h) => h.name).join(', ')}) matches its policy`,
+          `451 4.7.5 MTA-STS: no mail exchanger of ${domain} ` +
+            `(${route.hosts.map((h) => h.name).join(', ')}) matches its policy`,
         ),
         via: 'mta-sts',
         details: { mtaSts: { mode: 'enforce', result: 'fail', reason: 'no MX matches the policy' } },

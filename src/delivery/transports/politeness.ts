@@ -195,12 +195,12 @@ export class Politeness {
         s.successesAtCap = 0;
       }
     } else if (result === 'throttled') {
-      this.throttled(s, now, 'the domain asked us to slow down');
+      this.throttled(s, now);
     }
   }
 
   /** A throttle reply from one exchanger: fewer connections from now on. */
-  private throttled(s: DomainState, now: number, _why: string): void {
+  private throttled(s: DomainState, now: number): void {
     if (now - s.lastDecrease < DECREASE_COOLDOWN_MS) return;
     s.lastDecrease = now;
     s.cap = Math.max(1, Math.floor(s.cap / 2));
@@ -211,7 +211,7 @@ export class Politeness {
   suspend(domain: string, reason: string): number {
     const s = this.state(domain);
     const now = this.now();
-    this.throttled(s, now, reason);
+    this.throttled(s, now);
     if (s.suspendedUntil > now) return s.suspendedUntil;
     s.backoffMs = s.backoffMs ? Math.min(BACKOFF_MAX_MS, s.backoffMs * 2) : BACKOFF_FIRST_MS;
     s.suspendedUntil = now + s.backoffMs;
@@ -231,7 +231,7 @@ export class Politeness {
   }
 
   private countCompletion(s: DomainState, now: number): void {
-    s.buckets[this.advance(s, now) % THROUGHPUT_WINDOW_S]!++;
+    s.buckets[this.advance(s, now) % THROUGHPUT_WINDOW_S]++;
   }
 
   /**

@@ -23,7 +23,8 @@ const AddDomainBody = Type.Object(
     dkimEd25519: Type.Optional(
       Type.Boolean({
         description:
-          'Also sign with an Ed25519 key (RFC 8463), a second DKIM signature next to the RSA one; the default is the server setting POSTHORN_DKIM_ED25519',
+          'Also sign with an Ed25519 key (RFC 8463), a second DKIM signature next to the RSA one; ' +
+          'the default is the server setting POSTHORN_DKIM_ED25519',
       }),
     ),
   },
