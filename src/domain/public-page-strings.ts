@@ -54,6 +54,8 @@ export interface PageStrings {
   badRequestText: string;
   serverErrorTitle: string;
   serverErrorText: string;
+  unavailableTitle: string;
+  unavailableText: string;
 }
 
 const de: PageStrings = {
@@ -89,6 +91,8 @@ const de: PageStrings = {
   badRequestText: 'Bitte senden Sie das Formular auf dieser Seite noch einmal ab.',
   serverErrorTitle: 'Etwas ist schiefgegangen',
   serverErrorText: 'Bitte versuchen Sie es in ein paar Minuten noch einmal.',
+  unavailableTitle: 'Gerade nicht erreichbar',
+  unavailableText: 'Dieser Dienst ist für einen Moment nicht erreichbar. Bitte laden Sie die Seite gleich noch einmal.',
 };
 
 const en: PageStrings = {
@@ -123,6 +127,8 @@ const en: PageStrings = {
   badRequestText: 'Please send the form on this page again.',
   serverErrorTitle: 'Something went wrong',
   serverErrorText: 'Please try again in a few minutes.',
+  unavailableTitle: 'Temporarily unavailable',
+  unavailableText: 'This service is unavailable for a moment. Please reload the page shortly.',
 };
 
 export function pageStrings(language: PageLanguage): PageStrings {

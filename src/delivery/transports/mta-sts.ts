@@ -47,10 +47,9 @@ export function createStsPolicySource(opts: {
   const pending = new Map<string, Promise<StsPolicy | null>>();
 
   async function current(domain: string): Promise<StsPolicy | null> {
-    const cached = await opts.store.load(domain).catch((error) => {
-      opts.log.warn({ err: error, domain }, 'could not read the cached MTA-STS policy');
-      return null;
-    });
+    // A cache that cannot be read is not an absent policy: the error defers the message rather
+    // than let it go out without a policy that may be cached (a downgrade).
+    const cached = await opts.store.load(domain);
     const valid = cached && cached.expiresAt > now() ? cached : null;
     let id: string | null;
     try {
@@ -81,8 +80,8 @@ export function createStsPolicySource(opts: {
       if (hit && now() - hit.checkedAt < RECHECK_MS) return Promise.resolve(hit.policy);
       let p = pending.get(domain);
       if (!p) {
-        p = current(domain).then((policy) => {
-          pending.delete(domain);
+        p = current(domain).finally(() => pending.delete(domain));
+        p = p.then((policy) => {
           // Bounded: the oldest answer goes first (the database keeps the policies themselves).
           if (memory.size >= MEMORY_ENTRIES) memory.delete(memory.keys().next().value!);
           memory.set(domain, { policy, checkedAt: now() });
