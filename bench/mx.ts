@@ -18,7 +18,7 @@ import { startCountingSink, type CountingSink } from './lib/counting-sink.ts';
 import { FROM_DOMAIN } from './lib/payload.ts';
 import { codeVersion, describeMachine, machineLine, waitForQuietMachine } from './lib/machine.ts';
 import { appendResult, printTable, round } from './lib/results.ts';
-import { postfixAvailable, startPostfix, type PostfixInstance } from './lib/postfix.ts';
+import { postfixAvailable, startPostfix, waitForPort, type PostfixInstance } from './lib/postfix-instance.ts';
 import { startDnsServer, type DnsTestServer } from '../test/helpers/dns-server.ts';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 
@@ -136,13 +136,22 @@ async function runOnce(store: StoreKind, transport: 'mx' | 'relay' | 'postfix', 
     } else if (transport === 'relay') {
       env = { POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: world.sinks[0]!.url };
     } else {
-      postfix = startPostfix({
-        port: await freePort(),
-        connections: 10,
-        routes: new Map(
-          Array.from({ length: domainCount }, (_, i) => [domainName(i), `${exchangerAddress(i)}:${world.port}`]),
-        ),
+      // Each domain to its exchanger (the host the DNS names), 10 connections per destination like mx.
+      const routes = Array.from(
+        { length: domainCount },
+        (_, i) => `${domainName(i)}=smtp:[${exchangerAddress(i)}]:${world.port}`,
+      );
+      postfix = startPostfix(await freePort(), {
+        hold: false,
+        mainCf: [
+          `transport_maps = inline:{ ${routes.join(', ')} }`,
+          'smtp_tls_security_level = none',
+          'default_destination_concurrency_limit = 10',
+          'smtp_destination_concurrency_limit = 10',
+          'in_flow_delay = 0',
+        ],
       });
+      await waitForPort(postfix.port);
       env = { POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: `smtp://127.0.0.1:${postfix.port}?starttls=off` };
     }
     for (const s of world.sinks) s.reset();
@@ -208,7 +217,7 @@ async function runOnce(store: StoreKind, transport: 'mx' | 'relay' | 'postfix', 
 
 console.log(`mx benchmark: ${machineLine(machine)}`);
 console.log(`${total} DKIM-signed messages to ${domainCount} local domains; transports: ${transports.join(', ')}`);
-if (transports.includes('postfix') && !postfixAvailable())
+if (transports.includes('postfix') && (!postfixAvailable() || process.getuid?.() !== 0))
   throw new Error('the postfix run needs Postfix installed (apt-get install postfix) and root');
 const world = await startWorld();
 const rows: Array<Record<string, string | number>> = [];

@@ -1,4 +1,4 @@
-// Builds the context and starts the roles (HTTP API, delivery worker) of one Posthorn process.
+// Builds the context and starts the roles (HTTP API, delivery worker, SMTP servers) of one Posthorn process.
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -16,10 +16,13 @@ import { createMxTransport } from './delivery/transports/mx.ts';
 import type { Transport } from './delivery/transports/transport.ts';
 import { createLogger } from './log.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
+import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.ts';
 
 export interface Posthorn {
   ctx: Context;
   url: string | null;
+  /** The SMTP submission server, when this process runs it (role all or smtp, port not 0). */
+  smtp: SubmissionServer | null;
   firstKey: string | null;
   http: FastifyInstance | null;
   worker: DeliveryWorker | null;
@@ -102,13 +105,22 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   }
 
+  let smtp: SubmissionServer | null = null;
+  if ((config.role === 'all' || config.role === 'smtp') && config.smtp.port !== null) {
+    const w = worker;
+    // A committed submission wakes the worker in this process at once.
+    smtp = await startSubmissionServer(ctx, { onAccepted: () => w?.notify() });
+  }
+
   return {
     ctx,
     url,
+    smtp,
     firstKey,
     http,
     worker,
     async close() {
+      await smtp?.close();
       await http?.close();
       await fanout?.stop();
       await worker?.stop();

@@ -8,6 +8,7 @@ import {
   mx,
   limits,
   server,
+  smtp,
   store,
   suppression,
   webhooks,
@@ -97,6 +98,21 @@ export interface Config {
   webhooks: { allowPrivateTargets: boolean; retryBaseMs: number; pollMs: number };
   /** What bounces, complaints and unsubscribes do to the suppression list (src/domain/suppression-policy.ts). */
   suppression: SuppressionPolicy;
+  smtp: SmtpSubmissionConfig;
+}
+
+/** The SMTP submission server (see README, "SMTP submission"). */
+export interface SmtpSubmissionConfig {
+  /** null: the server is off (POSTHORN_SMTP_PORT=0); tests set 0 here for any free port. */
+  port: number | null;
+  host: string;
+  /** PEM files; both null: a self-signed certificate kept in the data directory. */
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  /** AUTH before STARTTLS (plain loopback for local apps and tests). */
+  allowInsecureAuth: boolean;
+  /** Largest message accepted, announced with SIZE. */
+  maxMessageBytes: number;
 }
 
 const MB = 1024 * 1024;
@@ -174,6 +190,23 @@ export function loadConfig(env: Env = process.env): Config {
       unsubscribes: suppression.unsubscribes.read(env),
       softBounceLimit: suppression.softBounceLimit.read(env),
     },
+    smtp: readSmtpSubmission(env),
+  };
+}
+
+function readSmtpSubmission(env: Env): SmtpSubmissionConfig {
+  const port = smtp.port.read(env);
+  const cert = smtp.tlsCert.read(env);
+  const key = smtp.tlsKey.read(env);
+  if ((cert === null) !== (key === null))
+    throw new ConfigError('POSTHORN_SMTP_TLS_CERT and POSTHORN_SMTP_TLS_KEY must be set together (PEM file paths)');
+  return {
+    port: port === 0 ? null : port,
+    host: smtp.host.read(env),
+    tlsCertFile: cert === null ? null : path.resolve(cert),
+    tlsKeyFile: key === null ? null : path.resolve(key),
+    allowInsecureAuth: smtp.allowInsecureAuth.read(env),
+    maxMessageBytes: (smtp.maxMessageMb.read(env) ?? limits.maxBodyMb.read(env)) * MB,
   };
 }
 

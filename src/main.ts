@@ -14,11 +14,13 @@ import { PERMISSIONS } from './domain/permissions.ts';
 import type { Context } from './services/context.ts';
 
 const USAGE = `Usage:
-  posthorn start [--role all|api|worker]   run Posthorn (default role: all)
+  posthorn start [--role all|api|worker|smtp]
+                                           run Posthorn (default role: all; smtp: only the SMTP servers)
   posthorn migrate                         create or update the database schema, then exit
   posthorn keys create --name NAME [--permissions p1,p2] [--environment production|sandbox]
-                       [--allowed-ip CIDR[,CIDR]] [--account ID] [--json]
-                                           create an API key (the secret is shown once)
+                       [--allowed-ip CIDR[,CIDR]] [--smtp-ip-auth] [--account ID] [--json]
+                                           create an API key (the secret is shown once); --smtp-ip-auth:
+                                           it authenticates SMTP connections from --allowed-ip without AUTH
   posthorn config [--help]                 print the effective settings (secrets hidden), or what each one means
 Permissions: ${PERMISSIONS.map((p) => p.id).join(', ')} (default: all)
 Settings come from the environment; see README.md.`;
@@ -62,6 +64,11 @@ async function start(args: string[]): Promise<void> {
     `Posthorn is running (${config.delivery} delivery, ${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, role ${config.role})`,
   );
   if (app.url) console.log(`Dashboard: ${docs}`);
+  if (app.smtp) {
+    const { url, tls } = app.smtp;
+    const certificate = tls.source === 'self-signed' ? `, self-signed certificate ${tls.file}` : '';
+    console.log(`SMTP submission: ${url} (STARTTLS${certificate}; password: an API key with "Send via SMTP")`);
+  }
   if (app.firstKey) {
     console.log(`API key: ${app.firstKey}`);
     console.log('  (shown once; it has every permission. Keep it somewhere safe.)');
@@ -88,6 +95,7 @@ async function keysCreate(args: string[]): Promise<void> {
       permissions: { type: 'string' },
       environment: { type: 'string' },
       'allowed-ip': { type: 'string' },
+      'smtp-ip-auth': { type: 'boolean' },
       account: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -105,6 +113,7 @@ async function keysCreate(args: string[]): Promise<void> {
       permissions: values.permissions ? values.permissions.split(',').map((p) => p.trim()) : undefined,
       allowedIps: values['allowed-ip'] ? values['allowed-ip'].split(',').map((p) => p.trim()) : undefined,
       environment,
+      smtpIpAuth: values['smtp-ip-auth'] ?? false,
     });
     if (values.json)
       console.log(
@@ -116,11 +125,13 @@ async function keysCreate(args: string[]): Promise<void> {
           permissions: info.permissions,
           environment: info.environment,
           allowedIps: info.allowedIps,
+          smtpIpAuth: info.smtpIpAuth,
         }),
       );
     else
       console.log(
-        `API key: ${key}\n  id ${info.id}, account ${info.accountId}, ${info.environment}, permissions: ${info.permissions.join(', ')}`,
+        `API key: ${key}\n  id ${info.id}, account ${info.accountId}, ${info.environment}, permissions: ${info.permissions.join(', ')}` +
+          (info.smtpIpAuth ? `\n  authenticates SMTP connections from ${info.allowedIps.join(', ')} without AUTH` : ''),
       );
   });
 }

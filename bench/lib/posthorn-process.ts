@@ -29,7 +29,7 @@ export interface StartOptions {
   env: Record<string, string>;
   dataDir: string;
   databaseUrl: string;
-  role: 'all' | 'api' | 'worker';
+  role: 'all' | 'api' | 'worker' | 'smtp';
   /** Directory for a .cpuprofile written at exit (node --cpu-prof). */
   cpuProfileDir?: string;
   label: string;
@@ -66,6 +66,8 @@ export async function startPosthornProcess(opts: StartOptions): Promise<Posthorn
     env: {
       ...process.env,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // The SMTP submission server listens on a fixed port by default: off unless a benchmark sets one.
+      POSTHORN_SMTP_PORT: '0',
       ...opts.env,
       POSTHORN_DATA_DIR: opts.dataDir,
       DATABASE_URL: opts.databaseUrl,

@@ -20,7 +20,7 @@ import { parseDnsServers, parseRedisUrl, parseRelays, type RelayConfig } from '.
 import { machineHostname, parseHostname, parseLocalAddresses, type LocalAddresses } from './mx-parsers.ts';
 import { DomainLimitsError, parseDomainLimits, type DomainLimits } from '../domain/domain-limits.ts';
 
-export const ROLES = ['all', 'api', 'worker'] as const;
+export const ROLES = ['all', 'api', 'worker', 'smtp'] as const;
 export const DELIVERY_MODES = ['capture', 'relay', 'mx'] as const;
 
 /** A section of the documentation: a heading and the settings under it, in order. */
@@ -47,7 +47,8 @@ export const server = {
     env: 'POSTHORN_ROLE',
     default: 'all',
     values: ROLES,
-    description: 'what this process runs: the HTTP API, the delivery worker, or all (same as `start --role`)',
+    description:
+      'what this process runs: the HTTP API, the delivery worker, the SMTP servers, or all (same as `start --role`)',
   }),
   trustProxy: boolean({
     env: 'POSTHORN_TRUST_PROXY',
@@ -412,6 +413,45 @@ export const suppression = {
   }),
 };
 
+export const smtp = {
+  port: integer({
+    env: 'POSTHORN_SMTP_PORT',
+    default: 2587,
+    min: 0,
+    max: 65535,
+    description: 'SMTP submission port (587 in production; `0` turns the submission server off)',
+  }),
+  host: text({
+    env: 'POSTHORN_SMTP_HOST',
+    default: '0.0.0.0',
+    description: 'address the SMTP submission server listens on',
+  }),
+  tlsCert: optionalText({
+    env: 'POSTHORN_SMTP_TLS_CERT',
+    default: null,
+    defaultText: 'a self-signed certificate generated at first start in `$POSTHORN_DATA_DIR/tls/`',
+    description: 'PEM certificate (chain) file for STARTTLS; set together with `POSTHORN_SMTP_TLS_KEY`',
+  }),
+  tlsKey: optionalText({
+    env: 'POSTHORN_SMTP_TLS_KEY',
+    default: null,
+    description: 'PEM private key file of `POSTHORN_SMTP_TLS_CERT`',
+  }),
+  allowInsecureAuth: boolean({
+    env: 'POSTHORN_SMTP_ALLOW_INSECURE_AUTH',
+    default: false,
+    description: 'allow AUTH before STARTTLS (local apps on loopback, tests)',
+  }),
+  maxMessageMb: optionalInteger({
+    env: 'POSTHORN_SMTP_MAX_MESSAGE_MB',
+    default: null,
+    min: 1,
+    max: 1024,
+    defaultText: '`POSTHORN_MAX_BODY_MB`',
+    description: 'largest message the submission server accepts, announced with SIZE (552 beyond)',
+  }),
+};
+
 export const SECTIONS: SettingSection[] = [
   { title: 'Server', settings: server },
   { title: 'Store', settings: store },
@@ -421,4 +461,5 @@ export const SECTIONS: SettingSection[] = [
   { title: 'Limits', settings: limits },
   { title: 'Webhooks', settings: webhooks },
   { title: 'Suppression policy', settings: suppression },
+  { title: 'SMTP submission', settings: smtp },
 ];

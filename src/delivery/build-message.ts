@@ -12,10 +12,14 @@ import { applyTracking } from '../domain/tracking-html.ts';
 import { composeMessage } from './composer.ts';
 import { createSigner, type Signer } from './dkim.ts';
 import { MailingSources } from './mailing-source.ts';
+import { findTransmissionMime } from '../store/transmission-mime.ts';
+import { buildSubmittedMessage, submittedSource, type SubmittedSource } from './build-submitted-message.ts';
 
 interface Source {
   content: TransmissionContent;
-  compiled: CompiledMessage;
+  /** Templates of an HTTP transmission; null for one submitted over SMTP (its MIME is `submitted`). */
+  compiled: CompiledMessage | null;
+  submitted: SubmittedSource | null;
   signer: Signer | null;
   returnPathDomain: string;
   /** When the transmission's messages first became due (its sendAt, if it was scheduled). */
@@ -30,8 +34,14 @@ export interface BuiltMessage {
   firstDueAt: number;
 }
 
+/** Submitted MIME kept in the source cache at most (a few large messages must not fill memory). */
+const SUBMITTED_CACHE_BYTES = 64 * 1024 * 1024;
+
 export class MessageBuilder {
   private sources = new Map<string, Promise<Source | null>>();
+  /** Bytes of submitted MIME per cached transmission, and their sum. */
+  private submittedSizes = new Map<string, number>();
+  private submittedBytes = 0;
   private signers = new Map<string, { signer: Signer | null; returnPathDomain: string; at: number }>();
   private readonly mailings: MailingSources;
 
@@ -87,19 +97,46 @@ export class MessageBuilder {
         if (!t) return null;
         const content = JSON.parse(t.content) as TransmissionContent;
         const { signer, returnPathDomain } = await this.signerFor(t.account_id, domainOf(content.from.email));
+        let submitted: SubmittedSource | null = null;
+        if (content.source === 'smtp') {
+          const mime = await findTransmissionMime(this.db, transmissionId);
+          if (!mime) return null;
+          submitted = submittedSource(mime);
+          this.noteSubmitted(transmissionId, mime.length);
+        }
         return {
           content,
-          compiled: compileMessage(content),
+          compiled: submitted ? null : compileMessage(content),
+          submitted,
           signer,
           returnPathDomain,
           dueAt: t.send_at ?? t.created_at,
         };
       })();
       this.sources.set(transmissionId, p);
-      p.catch(() => this.sources.delete(transmissionId));
-      if (this.sources.size > this.cacheSize) this.sources.delete(this.sources.keys().next().value!);
+      p.catch(() => this.forget(transmissionId));
+      this.evict();
     }
     return p;
+  }
+
+  private noteSubmitted(transmissionId: string, bytes: number): void {
+    if (!this.sources.has(transmissionId)) return;
+    this.submittedSizes.set(transmissionId, bytes);
+    this.submittedBytes += bytes;
+    this.evict();
+  }
+
+  /** Oldest first, until the cache holds at most cacheSize sources and its submitted-MIME budget. */
+  private evict(): void {
+    while (this.sources.size > this.cacheSize || (this.submittedBytes > SUBMITTED_CACHE_BYTES && this.sources.size > 1))
+      this.forget(this.sources.keys().next().value!);
+  }
+
+  private forget(transmissionId: string): void {
+    this.sources.delete(transmissionId);
+    this.submittedBytes -= this.submittedSizes.get(transmissionId) ?? 0;
+    this.submittedSizes.delete(transmissionId);
   }
 
   async build(m: MessagesTable): Promise<BuiltMessage> {
@@ -108,19 +145,34 @@ export class MessageBuilder {
     const source = await this.loadSource(m.transmission_id);
     if (!source) throw new Error(`transmission ${m.transmission_id} of message ${m.id} is gone`);
     const { content } = source;
+    const fromDomain = domainOf(content.from.email);
+    const tracking = this.tracking;
+    const track =
+      tracking && (content.options.openTracking || content.options.clickTracking)
+        ? (html: string) =>
+            applyTracking(html, {
+              ...tracking,
+              messageId: m.id,
+              accountId: m.account_id,
+              open: content.options.openTracking,
+              click: content.options.clickTracking,
+            })
+        : null;
+    const envelopeFrom = `bounces+${m.id}@${source.returnPathDomain}`;
+    const firstDueAt = Math.max(m.created_at, source.dueAt);
+    if (source.submitted) {
+      const built = await buildSubmittedMessage({
+        source: source.submitted,
+        fallbackMessageId: `${m.id}@${fromDomain}`,
+        trackHtml: track,
+        signer: source.signer,
+      });
+      return { raw: built.raw, envelopeFrom, messageIdHeader: built.messageId, firstDueAt };
+    }
     const own = parseJson<RecipientData>(m.recipient_data, {});
     const data = { ...content.substitutionData, ...(own.substitutionData ?? {}) };
-    const rendered = renderMessage(source.compiled, data);
-    if (rendered.html && this.tracking && (content.options.openTracking || content.options.clickTracking)) {
-      rendered.html = applyTracking(rendered.html, {
-        ...this.tracking,
-        messageId: m.id,
-        accountId: m.account_id,
-        open: content.options.openTracking,
-        click: content.options.clickTracking,
-      });
-    }
-    const fromDomain = domainOf(content.from.email);
+    const rendered = renderMessage(source.compiled!, data);
+    if (rendered.html && track) rendered.html = track(rendered.html);
     const messageIdHeader = `${m.id}@${fromDomain}`;
     const to =
       m.recipient_type === 'to'
@@ -138,12 +190,7 @@ export class MessageBuilder {
       extraHeaders,
     });
     if (source.signer) raw = await source.signer(raw);
-    return {
-      raw,
-      envelopeFrom: `bounces+${m.id}@${source.returnPathDomain}`,
-      messageIdHeader,
-      firstDueAt: Math.max(m.created_at, source.dueAt),
-    };
+    return { raw, envelopeFrom, messageIdHeader, firstDueAt };
   }
 }
 

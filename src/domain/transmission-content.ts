@@ -22,6 +22,8 @@ export interface TransmissionOptions {
 }
 
 export interface TransmissionContent {
+  /** 'smtp': submitted over SMTP; the message is its stored MIME (transmission_mime), not these fields. */
+  source?: 'smtp';
   from: Address;
   to: Address[]; // the primary recipients, for the headers of cc/bcc copies
   cc: Address[];

@@ -2,7 +2,6 @@
 // then commit the transmission, one outbox row per recipient and their injection events in one
 // transaction (shared with concurrent accepts by the commit batcher) before answering.
 import { createHash } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
 import type { Context } from './context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { ServiceError, invalid, required } from './errors.ts';
@@ -10,16 +9,10 @@ import { newId } from '../domain/ids.ts';
 import { domainOf, hasLineBreak, HEADER_NAME, isOwnedHeader, isValidEmail } from '../domain/email-address.ts';
 import { compileMessage, renderMessage, TemplateError } from '../domain/render.ts';
 import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
-import type { Database, MessagesTable } from '../store/schema.ts';
-import { newOutboxRow } from '../store/messages.ts';
-import type { NewEvent } from '../store/events.ts';
-import { recordEvents, transmissionDimensions } from '../events/record-events.ts';
-import { findSuppressed } from '../store/suppressions.ts';
-import { suppressionApplies } from '../domain/suppression-policy.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
-import { addUsage, usageBetween } from '../store/usage.ts';
 import { findTemplate } from '../store/templates.ts';
 import { isDomainVerified } from '../store/domains.ts';
+import { checkQuota, commitTransmission, planOutbox, type OutboxRecipient } from './transmission-commit.ts';
 
 export interface RecipientInput {
   email: string;
@@ -132,10 +125,6 @@ export function parseSendAt(value: string): number | null {
   return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
 }
 
-function utcDay(t: number): string {
-  return new Date(t).toISOString().slice(0, 10);
-}
-
 /** Hash of the body with object keys sorted: a retry that serializes its fields in another order is the same request. */
 export function requestHash(body: unknown): string {
   return createHash('sha256')
@@ -177,56 +166,15 @@ export async function acceptTransmission(
   const { content, recipients, sendAt, sandbox } = prepared;
   const transmissionId = newId();
 
-  const suppressed = await findSuppressed(ctx.db, key.accountId, [
-    ...new Set(recipients.map((r) => r.address.email.toLowerCase())),
-  ]);
-  const dueAt = sendAt ?? now;
-  const rows: MessagesTable[] = recipients.map((r) => {
-    const suppressionType = suppressed.get(r.address.email.toLowerCase());
-    // An unsubscribe holds back marketing mail only: a transactional transmission still goes out.
-    const isSuppressed =
-      suppressionType !== undefined && suppressionApplies(suppressionType, content.options.transactional);
-    const row = newOutboxRow({
-      id: newId(),
-      account_id: key.accountId,
-      transmission_id: transmissionId,
-      recipient: r.address.email,
-      recipient_name: r.address.name ?? null,
-      recipient_type: r.type,
-      recipient_data: r.data ? JSON.stringify(r.data) : null,
-      priority: content.options.transactional ? 0 : 10,
-      sandbox: sandbox ? 1 : 0,
-      next_attempt_at: dueAt,
-      now,
-    });
-    if (!isSuppressed) return row;
-    return {
-      ...row,
-      status: 'suppressed',
-      last_response: `Recipient is on the suppression list (${suppressionType})`,
-      bounce_class: 50,
-    };
-  });
-  const events: NewEvent[] = rows.flatMap((m) => {
-    const base = {
-      account_id: key.accountId,
-      message_id: m.id,
-      transmission_id: transmissionId,
-      mailing_id: null,
-      recipient: m.recipient,
-      created_at: now,
-    };
-    const meta = JSON.stringify({
-      metadata: {
-        ...content.metadata,
-        ...(recipients.find((r) => r.address.email === m.recipient)?.data?.metadata ?? {}),
-      },
-    });
-    const list: NewEvent[] = [{ ...base, type: 'injection', data: meta }];
-    if (m.status === 'suppressed') {
-      list.push({ ...base, type: 'bounce', data: JSON.stringify({ bounceClass: 50, reason: m.last_response }) });
-    }
-    return list;
+  const { rows, events } = await planOutbox(ctx, {
+    transmissionId,
+    accountId: key.accountId,
+    recipients,
+    metadata: content.metadata,
+    transactional: content.options.transactional,
+    sandbox,
+    dueAt: sendAt ?? now,
+    now,
   });
   const response = JSON.stringify({ message: 'Transmission received', transmissionId });
 
@@ -249,35 +197,7 @@ export async function acceptTransmission(
       );
       if (!saved) return false;
     }
-    // Again inside the transaction, after the transmissions committed before it in this process:
-    // concurrent accepts would otherwise all pass the early check and overshoot the limit. Throwing
-    // here rolls the shared batch back; the batcher then redoes every request alone.
-    await checkQuota(ctx, trx, key.accountId, rows.length, now);
-    // Appended rows go into the batch's multi-row INSERTs, written just before the shared commit.
-    bulk.insert('transmissions', [
-      {
-        id: transmissionId,
-        account_id: key.accountId,
-        api_key_id: key.id,
-        from_email: content.from.email,
-        from_name: content.from.name ?? null,
-        subject: content.subject,
-        content: JSON.stringify(content),
-        recipient_count: rows.length,
-        sandbox: sandbox ? 1 : 0,
-        transactional: content.options.transactional ? 1 : 0,
-        campaign_id: content.campaignId,
-        send_at: sendAt,
-        created_at: now,
-      },
-    ]);
-    bulk.insert('messages', rows);
-    // Events ride in the batch's bulk insert; their counters are summed over the batch, same commit.
-    await recordEvents(trx, events, {
-      known: [[transmissionId, transmissionDimensions(content.from.email, content.labels)]],
-      bulk,
-    });
-    await addUsage(trx, key.accountId, utcDay(now), rows.length);
+    await commitTransmission(ctx, key, trx, bulk, { transmissionId, content, rows, events, sendAt, now });
     return true;
   });
   if (!committed && idempotencyKey) {
@@ -294,12 +214,6 @@ function replay(storedHash: string, hash: string, body: string): AcceptResult {
     throw new ServiceError('conflict', 'Idempotency-Key was already used with a different request body');
   }
   return { transmissionId: (JSON.parse(body) as { transmissionId: string }).transmissionId, replayed: true };
-}
-
-interface PreparedRecipient {
-  address: Address;
-  type: 'to' | 'cc' | 'bcc';
-  data: RecipientData | null;
 }
 
 async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, now: number) {
@@ -400,7 +314,7 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
   // Early answer for an account already at its limit; the check that holds is repeated in the commit.
   await checkQuota(ctx, ctx.db, key.accountId, total, now);
 
-  const recipients: PreparedRecipient[] = [
+  const recipients: OutboxRecipient[] = [
     ...to.map((r) => ({
       address: r.name ? { email: r.email, name: r.name } : { email: r.email },
       type: 'to' as const,
@@ -410,32 +324,4 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
     ...bcc.map((address) => ({ address, type: 'bcc' as const, data: null })),
   ];
   return { content, recipients, sendAt, sandbox };
-}
-
-async function checkQuota(
-  ctx: Context,
-  db: Kysely<Database> | Transaction<Database>,
-  accountId: string,
-  adding: number,
-  now: number,
-): Promise<void> {
-  const { dailyLimit, monthlyLimit } = ctx.config.quotas;
-  if (!dailyLimit && !monthlyLimit) return;
-  const today = utcDay(now);
-  if (dailyLimit) {
-    const used = await usageBetween(db, accountId, today, today);
-    if (used + adding > dailyLimit)
-      throw new ServiceError(
-        'limit_exceeded',
-        `daily sending limit of ${dailyLimit} messages reached (${used} sent today)`,
-      );
-  }
-  if (monthlyLimit) {
-    const used = await usageBetween(db, accountId, today.slice(0, 8) + '01', today);
-    if (used + adding > monthlyLimit)
-      throw new ServiceError(
-        'limit_exceeded',
-        `monthly sending limit of ${monthlyLimit} messages reached (${used} sent this month)`,
-      );
-  }
 }

@@ -21,6 +21,8 @@ export interface ApiKeysTable {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** 1: authenticates SMTP connections from its allowed IPs without AUTH (migration 0009). */
+  smtp_ip_auth: Generated<number>;
 }
 
 export interface TransmissionsTable {
@@ -36,6 +38,14 @@ export interface TransmissionsTable {
   transactional: number; // 0/1
   campaign_id: string | null;
   send_at: number | null;
+  created_at: number;
+}
+
+/** A submitted message's MIME, once per SMTP transmission (migration 0009). */
+export interface TransmissionMimeTable {
+  transmission_id: string;
+  account_id: string;
+  mime: Buffer;
   created_at: number;
 }
 
@@ -404,6 +414,7 @@ export interface Database {
   subscriber_generation: SubscriberGenerationTable;
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
+  transmission_mime: TransmissionMimeTable;
   transmissions: TransmissionsTable;
   messages: MessagesTable;
   message_raw: MessageRawTable;

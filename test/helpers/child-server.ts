@@ -54,6 +54,8 @@ export async function startChildServer(
       HOME: process.env.HOME ?? '',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // The SMTP servers listen on fixed ports by default: off unless the test sets one.
+      POSTHORN_SMTP_PORT: '0',
       ...env,
       PORT: String(port),
     },

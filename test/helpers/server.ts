@@ -20,9 +20,19 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Run the SMTP submission server on a free port (app.smtp); off otherwise. */
+  smtp?: boolean;
+}
+
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: TestServerOptions = {},
+): Promise<TestServer> {
   const db = await createTestDatabase();
   const config = loadConfig({
+    // The SMTP servers listen on fixed ports by default: off unless a test asks for them.
+    POSTHORN_SMTP_PORT: '0',
     POSTHORN_DATA_DIR: db.dataDir,
     DATABASE_URL: db.url,
     PORT: '0',
@@ -32,6 +42,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...env,
   });
+  if (opts.smtp) config.smtp.port = 0; // any free port
   const app = await startPosthorn(config, { log: createLogger(config.logLevel) });
   const url = app.url!;
   const accountId = (await app.ctx.db.selectFrom('accounts').select('id').executeTakeFirstOrThrow()).id;

@@ -1,0 +1,224 @@
+// The SMTP submission surface (smtp-server): protocol only. AUTH PLAIN/LOGIN with an API key as
+// the password (after STARTTLS unless insecure auth is allowed), or an SMTP-IP key for the client's
+// address; each command's checks and the accept are services (services/smtp-submission.ts), and
+// their ServiceErrors become SMTP replies here. Replies carry their own enhanced status codes
+// (RFC 3463), e.g. `250 2.0.0 Ok: queued as <transmissionId>`, sent only after the commit.
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { SMTPServerSession } from 'smtp-server';
+import { PromptSmtpServer } from './prompt-smtp-server.ts';
+import type { Context } from '../services/context.ts';
+import type { ApiKeyInfo } from '../services/api-keys.ts';
+import { ServiceError } from '../services/errors.ts';
+import {
+  acceptSubmission,
+  authenticateSmtp,
+  authenticateSmtpAddress,
+  checkSmtpRecipient,
+  checkSmtpSender,
+  currentSmtpKey,
+} from '../services/smtp-submission.ts';
+import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
+import { readLimited } from './message-reader.ts';
+
+export interface SubmissionServer {
+  /** smtp://host:port of the listening server. */
+  url: string;
+  port: number;
+  tls: TlsCredentials;
+  stats: SubmissionStats;
+  close(): Promise<void>;
+}
+
+/** Counters of this server since it started (for metrics and for tests that look at memory use). */
+export interface SubmissionStats {
+  accepted: number;
+  refusedOversized: number;
+  /** The most bytes of one message held in memory at once: never much over the size limit. */
+  peakMessageBytesHeld: number;
+}
+
+/** An SMTP reply: code, enhanced status code and text become `code enhanced text`. */
+export function smtpReply(code: number, enhanced: string, text: string): Error & { responseCode: number } {
+  return Object.assign(new Error(`${enhanced} ${text}`), { responseCode: code });
+}
+
+/** How each refusal of a use case reads on this surface. */
+export function replyFor(error: ServiceError): Error & { responseCode: number } {
+  switch (error.reason) {
+    case 'invalid_email':
+      // X.1.7: bad sender address syntax; X.1.3: bad destination address syntax.
+      return smtpReply(553, error.field === 'MAIL FROM' ? '5.1.7' : '5.1.3', error.detail);
+    case 'too_many_recipients':
+      return smtpReply(452, '4.5.3', `Too many recipients: ${error.detail}`);
+    case 'limit_exceeded':
+      return smtpReply(451, '4.7.1', `Sending limit reached: ${error.detail}`);
+    case 'domain_unverified':
+      return smtpReply(550, '5.7.1', `${error.field ?? 'From'}: ${error.detail}`);
+    default:
+      // Header and content problems: the detail names the header.
+      return smtpReply(550, '5.6.0', error.detail);
+  }
+}
+
+interface SessionAuth {
+  /** The key of an AUTH; its password is kept to see a revocation at the next MAIL FROM. */
+  auth?: { key: ApiKeyInfo; password: string };
+  /** The key the current transaction sends with (AUTH or SMTP-IP). */
+  key?: ApiKeyInfo;
+}
+
+const LOCAL_ERROR = () => smtpReply(451, '4.3.0', 'Local error in processing; try again later');
+
+export async function startSubmissionServer(
+  ctx: Context,
+  opts: { onAccepted?: () => void } = {},
+): Promise<SubmissionServer> {
+  const { smtp } = ctx.config;
+  if (smtp.port === null) throw new Error('the SMTP submission server is off (POSTHORN_SMTP_PORT=0)');
+  const log: Logger = ctx.log.child({ component: 'smtp-submission' });
+  const hostname = new URL(ctx.config.publicUrl).hostname;
+  const tls = loadTlsCredentials({
+    certFile: smtp.tlsCertFile,
+    keyFile: smtp.tlsKeyFile,
+    dataDir: ctx.config.dataDir,
+    hostname,
+  });
+  const stats: SubmissionStats = { accepted: 0, refusedOversized: 0, peakMessageBytesHeld: 0 };
+  const sessions = new WeakMap<SMTPServerSession, SessionAuth>();
+  const state = (session: SMTPServerSession) => {
+    let s = sessions.get(session);
+    if (!s) sessions.set(session, (s = {}));
+    return s;
+  };
+  /** Runs a handler; a ServiceError becomes its reply, anything else a logged 451. */
+  const handle = (work: () => Promise<unknown>, callback: (err?: Error | null, message?: string) => void) => {
+    work().then(
+      (message) => callback(null, typeof message === 'string' ? message : undefined),
+      (error: unknown) => {
+        if (error instanceof ServiceError) {
+          callback(replyFor(error));
+          return;
+        }
+        if ((error as { responseCode?: number }).responseCode) {
+          callback(error as Error);
+          return;
+        }
+        log.error({ err: error }, 'SMTP submission failed');
+        callback(LOCAL_ERROR());
+      },
+    );
+  };
+
+  const server = new PromptSmtpServer({
+    name: hostname,
+    banner: 'Posthorn submission',
+    secure: false,
+    key: tls.key,
+    cert: tls.cert,
+    authMethods: ['PLAIN', 'LOGIN'],
+    allowInsecureAuth: smtp.allowInsecureAuth,
+    // SMTP-IP keys send without AUTH: MAIL FROM demands a key instead (below).
+    authOptional: true,
+    size: smtp.maxMessageBytes,
+    hideDSN: true,
+    // A reverse DNS lookup per connection would cost a resolver round trip (or its timeout) for a name
+    // nothing here uses.
+    disableReverseLookup: true,
+    closeTimeout: 3000,
+    logger: false,
+    onAuth(auth, session, callback) {
+      const ip = session.remoteAddress;
+      handle(
+        async () => {
+          const result = await authenticateSmtp(ctx, auth.password ?? '', ip);
+          if (!result.ok) {
+            if (result.reason === 'locked')
+              throw smtpReply(
+                454,
+                '4.7.0',
+                `Too many failed authentications from ${ip}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
+              );
+            throw smtpReply(535, '5.7.8', AUTH_REFUSED[result.reason](ip));
+          }
+          state(session).auth = { key: result.key, password: auth.password ?? '' };
+          return result.key.id;
+        },
+        (err, user) => (err ? callback(err) : callback(null, { user })),
+      );
+    },
+    onMailFrom(address, session, callback) {
+      handle(async () => {
+        const s = state(session);
+        s.key = undefined;
+        if (s.auth) {
+          // A key revoked (or changed) since AUTH stops working at the next message.
+          const key = await currentSmtpKey(ctx, s.auth.password, session.remoteAddress);
+          if (!key) throw smtpReply(535, '5.7.8', 'The API key of this session is no longer valid');
+          s.key = key;
+        } else {
+          const key = await authenticateSmtpAddress(ctx, session.remoteAddress);
+          if (!key) throw smtpReply(530, '5.7.0', 'Authentication required');
+          s.key = key;
+        }
+        checkSmtpSender(address.address);
+      }, callback);
+    },
+    onRcptTo(address, session, callback) {
+      handle(async () => {
+        const key = state(session).key!;
+        await checkSmtpRecipient(ctx, key, address.address, session.envelope.rcptTo.length);
+      }, callback);
+    },
+    onData(stream, session, callback) {
+      handle(async () => {
+        const read = await readLimited(stream, smtp.maxMessageBytes);
+        stats.peakMessageBytesHeld = Math.max(stats.peakMessageBytesHeld, read.peakHeld);
+        if (read.raw === null || stream.sizeExceeded) {
+          stats.refusedOversized++;
+          throw smtpReply(
+            552,
+            '5.3.4',
+            `Message size exceeds the fixed maximum message size of ${smtp.maxMessageBytes} bytes`,
+          );
+        }
+        const key = state(session).key!;
+        const mailFrom = session.envelope.mailFrom;
+        const transmissionId = await acceptSubmission(ctx, key, {
+          mailFrom: mailFrom ? mailFrom.address : '',
+          rcptTo: session.envelope.rcptTo.map((r) => r.address),
+          raw: read.raw,
+        });
+        stats.accepted++;
+        opts.onAccepted?.();
+        return `2.0.0 Ok: queued as ${transmissionId}`;
+      }, callback);
+    },
+  });
+  // Connection-level errors (a client that reset its connection, a failed TLS handshake) are the
+  // client's business; they must never take the process down.
+  server.on('error', (error) => log.debug({ err: error }, 'SMTP connection error'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(smtp.port!, smtp.host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.server.address() as AddressInfo).port;
+  const host = smtp.host === '0.0.0.0' || smtp.host === '::' ? 'localhost' : smtp.host;
+  return {
+    url: `smtp://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    tls,
+    stats,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const AUTH_REFUSED: Record<'invalid' | 'ip_not_allowed' | 'permission', (ip: string) => string> = {
+  invalid: () => 'Authentication credentials invalid (the password must be a valid API key)',
+  ip_not_allowed: (ip) => `Connections from ${ip} are not allowed for this API key`,
+  permission: () => 'This API key lacks the "Send via SMTP" permission',
+};
