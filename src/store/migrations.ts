@@ -9,6 +9,7 @@ import { subscriberIndexesMigration } from './migration-0006-subscriber-indexes.
 import { triggerMailingsMigration } from './migration-0007-trigger-mailings.ts';
 import { suppressionsMigration } from './migration-0008-suppressions.ts';
 import { smtpSubmissionMigration } from './migration-0009-smtp-submission.ts';
+import { mxDeliveryMigration } from './migration-0013-mx-delivery.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -230,6 +231,7 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0007_trigger_mailings': triggerMailingsMigration(),
   '0008_suppressions': suppressionsMigration(),
   '0009_smtp_submission': smtpSubmissionMigration(dialect),
+  '0013_mx_delivery': mxDeliveryMigration(),
 });
 
 export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Promise<void> {
