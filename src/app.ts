@@ -12,6 +12,8 @@ import { buildHttpServer } from './http/server.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { MailingFanout } from './services/mailing-fanout.ts';
 import { createRelayTransport } from './delivery/transports/relay.ts';
+import { createMxTransport } from './delivery/transports/mx.ts';
+import type { Transport } from './delivery/transports/transport.ts';
 import { createLogger } from './log.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.ts';
@@ -57,14 +59,23 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
   let fanout: MailingFanout | null = null;
   let webhooks: WebhookDispatcher | null = null;
   if (config.role === 'all' || config.role === 'worker') {
-    const transport =
+    const transport: Transport | null =
       config.delivery === 'relay'
         ? createRelayTransport(config.relays, {
             log,
             timeoutMs: config.worker.smtpTimeoutMs,
             maxConnections: config.relayConnections,
           })
-        : null;
+        : config.delivery === 'mx'
+          ? createMxTransport({
+              mx: config.mx,
+              hostname: config.hostname,
+              dnsServers: config.dnsServers,
+              timeoutMs: config.worker.smtpTimeoutMs,
+              log,
+              db: store.db,
+            })
+          : null;
     worker = new DeliveryWorker(ctx, transport);
     await worker.start();
     const w = worker;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ConfigError, type Env } from './config/setting.ts';
 import {
   delivery,
+  mx,
   limits,
   loadShedding,
   server,
@@ -17,6 +18,8 @@ import {
   type ROLES,
 } from './config/settings.ts';
 import type { RelayConfig } from './config/parsers.ts';
+import { machineHostname, type LocalAddresses } from './config/mx-parsers.ts';
+import type { DomainLimits } from './domain/domain-limits.ts';
 import type { SuppressionPolicy } from './domain/suppression-policy.ts';
 
 export { ConfigError } from './config/setting.ts';
@@ -25,6 +28,23 @@ export { parseRelays, type RelayConfig } from './config/parsers.ts';
 
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 export type Role = (typeof ROLES)[number];
+
+/** Direct delivery to the recipients' mail exchangers (POSTHORN_DELIVERY=mx). */
+export interface MxConfig {
+  /** Port every MX is reached on: 25, or a test/staging port. */
+  port: number;
+  /** Local addresses to send from: a round-robin pool, and fixed ones per sending (From) domain. */
+  localAddresses: LocalAddresses;
+  domainLimits: DomainLimits;
+  /** Our ceiling on MTA-STS: honour the domains' policies, only report on them, or ignore them. */
+  mtaSts: 'enforce' | 'testing' | 'off';
+  /** Port of the HTTPS policy hosts (443; tests point it at a local server). */
+  mtaStsPort: number;
+  /** PEM file of extra CAs trusted (besides the system's) for policy hosts and MX certificates. */
+  caFile: string | null;
+  /** Connect over IPv6: when the host has a global IPv6 address (auto), always, or never. */
+  ipv6: 'auto' | 'on' | 'off';
+}
 
 export interface Config {
   dataDir: string;
@@ -41,6 +61,11 @@ export interface Config {
   /** Pooled SMTP connections per relay. */
   relayConnections: number;
   dnsServers: string[];
+  /** The name this host gives in EHLO. */
+  hostname: string;
+  mx: MxConfig;
+  /** New sending domains get an Ed25519 DKIM key (a second signature, RFC 8463) unless asked otherwise. */
+  dkimEd25519: boolean;
   requireVerifiedDomain: boolean;
   returnPathDomain: string | null;
   spfInclude: string;
@@ -109,11 +134,6 @@ export function loadConfig(env: Env = process.env): Config {
 
   const mode = delivery.mode.read(env);
   const relays = delivery.relays.read(env);
-  if (mode === 'mx') {
-    throw new ConfigError(
-      'POSTHORN_DELIVERY=mx (direct MX delivery) is not available in this version yet; use capture or relay',
-    );
-  }
   if (mode === 'relay' && relays.length === 0) {
     throw new ConfigError('POSTHORN_DELIVERY=relay needs POSTHORN_RELAYS, e.g. smtp://user:pass@smtp.example.com:587');
   }
@@ -132,6 +152,17 @@ export function loadConfig(env: Env = process.env): Config {
     relays,
     relayConnections: delivery.relayConnections.read(env),
     dnsServers: delivery.dnsServers.read(env),
+    hostname: mx.hostname.read(env) ?? machineHostname(),
+    mx: {
+      port: mx.port.read(env),
+      localAddresses: mx.localAddresses.read(env),
+      domainLimits: mx.domainLimits.read(env),
+      mtaSts: mx.mtaSts.read(env),
+      mtaStsPort: mx.mtaStsPort.read(env),
+      caFile: mx.caFile.read(env),
+      ipv6: mx.ipv6.read(env),
+    },
+    dkimEd25519: mx.dkimEd25519.read(env),
     requireVerifiedDomain: delivery.requireVerifiedDomain.read(env),
     returnPathDomain: delivery.returnPathDomain.read(env),
     spfInclude: delivery.spfInclude.read(env) ?? new URL(publicUrl).hostname,

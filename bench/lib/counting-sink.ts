@@ -27,7 +27,11 @@ function hasDkimHeader(head: Buffer): boolean {
   return block.startsWith(DKIM.toString()) || block.includes('\n' + DKIM.toString());
 }
 
-export async function startCountingSink(): Promise<CountingSink> {
+/**
+ * `listen`: where (default 127.0.0.1, a random port); the mx benchmark puts one on each of several
+ * loopback addresses.
+ */
+export async function startCountingSink(listen: { host?: string; port?: number } = {}): Promise<CountingSink> {
   const sink: CountingSink = {
     url: '',
     received: 0,
@@ -82,7 +86,11 @@ export async function startCountingSink(): Promise<CountingSink> {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  sink.url = `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}?starttls=off`;
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(listen.port ?? 0, host, () => resolve());
+  });
+  sink.url = `smtp://${host}:${(server.server.address() as AddressInfo).port}?starttls=off`;
   return sink;
 }

@@ -1,8 +1,10 @@
 // A private Postfix instance for comparisons: its own main.cf/master.cf, queue and data directories
-// under one temporary directory, smtpd on a loopback port of its own. It accepts mail from loopback
-// clients and puts every message on the hold queue (an access-table HOLD action): the message is
-// written and fsynced to the queue as for any delivery, and then nothing delivers it, so the run
-// measures what Posthorn's role `smtp` does: accept durably, deliver nothing.
+// under one temporary directory, smtpd on a loopback port of its own. By default it accepts mail
+// from loopback clients and puts every message on the hold queue (an access-table HOLD action): the
+// message is written and fsynced to the queue as for any delivery, and then nothing delivers it, so
+// the run measures what Posthorn's role `smtp` does: accept durably, deliver nothing. With
+// `hold: false` it relays for loopback clients and delivers (bench/mx.ts: `mainCf` adds the
+// transport_maps to its exchangers), every service out of the chroot.
 // Needs Postfix installed (`apt-get install postfix`) and root (Postfix drops to its own user).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,7 +28,15 @@ export function postfixAvailable(): boolean {
   }
 }
 
-export function startPostfix(port: number): PostfixInstance {
+export interface PostfixOptions {
+  /** Hold every message (the default) or deliver it. */
+  hold?: boolean;
+  /** More main.cf lines (they win over the ones above them). */
+  mainCf?: string[];
+}
+
+export function startPostfix(port: number, opts: PostfixOptions = {}): PostfixInstance {
+  const hold = opts.hold ?? true;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-bench-postfix-'));
   fs.chmodSync(dir, 0o755);
   const etc = path.join(dir, 'etc');
@@ -46,19 +56,22 @@ export function startPostfix(port: number): PostfixInstance {
     'inet_protocols = ipv4',
     'mynetworks = 127.0.0.0/8',
     // Every client's mail goes to the hold queue: stored durably, never delivered.
-    'smtpd_client_restrictions = check_client_access static:HOLD',
+    ...(hold ? ['smtpd_client_restrictions = check_client_access static:HOLD'] : []),
     'smtpd_recipient_restrictions = permit_mynetworks, reject',
     // Its log is thrown away, as Posthorn logs nothing per message at LOG_LEVEL=warn.
     'maillog_file_prefixes = /dev/null',
     'maillog_file = /dev/null',
     'default_process_limit = 100',
     'biff = no',
+    ...(opts.mainCf ?? []),
   ];
   fs.writeFileSync(path.join(etc, 'main.cf'), main.join('\n') + '\n');
   // The stock master.cf, with smtpd moved to our port and out of the chroot (no chroot set-up).
-  const master = fs
+  let master = fs
     .readFileSync('/etc/postfix/master.cf', 'utf8')
     .replace(/^smtp\s+inet\s+n\s+-\s+\S+\s+-\s+-\s+smtpd$/m, `127.0.0.1:${port} inet n - n - - smtpd`);
+  // Delivering services out of the chroot too: the queue is not where a chroot set-up expects it.
+  if (!hold) master = master.replace(/^(\S+\s+(?:unix|unix-dgram|fifo|pass)\s+\S+\s+\S+\s+)y(\s)/gm, '$1n$2');
   if (!master.includes(`127.0.0.1:${port} inet`)) throw new Error('could not find smtpd in /etc/postfix/master.cf');
   fs.writeFileSync(path.join(etc, 'master.cf'), master);
   execFileSync('postfix', ['-c', etc, 'start'], { stdio: 'pipe' });

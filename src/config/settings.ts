@@ -17,6 +17,8 @@ import {
   type Setting,
 } from './setting.ts';
 import { parseDnsServers, parseRedisUrl, parseRelays, type RelayConfig } from './parsers.ts';
+import { machineHostname, parseHostname, parseLocalAddresses, type LocalAddresses } from './mx-parsers.ts';
+import { DomainLimitsError, parseDomainLimits, type DomainLimits } from '../domain/domain-limits.ts';
 
 export const ROLES = ['all', 'api', 'worker', 'smtp'] as const;
 export const DELIVERY_MODES = ['capture', 'relay', 'mx'] as const;
@@ -149,7 +151,7 @@ export const delivery = {
     default: [],
     type: 'comma-separated `ip[:port]`',
     defaultText: 'system resolver',
-    description: 'the resolver used for domain verification',
+    description: 'the resolver used for domain verification and (with `mx` delivery) MX look-ups',
     parse: parseDnsServers,
   }),
   requireVerifiedDomain: boolean({
@@ -175,6 +177,90 @@ export const delivery = {
     min: 100,
     max: 600000,
     description: 'SMTP socket timeout of outgoing connections',
+  }),
+};
+
+export const mx = {
+  hostname: custom<string | null>({
+    env: 'POSTHORN_HOSTNAME',
+    default: null,
+    type: 'host name',
+    defaultText: "the machine's name",
+    description:
+      'the fully qualified name this host gives in EHLO; it should have an A/AAAA record and the PTR of the ' +
+      'sending address should point back to it',
+    parse: parseHostname,
+  }),
+  port: integer({
+    env: 'POSTHORN_MX_PORT',
+    default: 25,
+    min: 1,
+    max: 65535,
+    description: 'the port every mail exchanger is reached on (tests and staging point it elsewhere)',
+  }),
+  localAddresses: custom<LocalAddresses>({
+    env: 'POSTHORN_MX_LOCAL_ADDRESSES',
+    default: { pool: [], bySender: new Map() },
+    type: 'comma-separated `ip` or `domain=ip`',
+    defaultText: "the system's choice",
+    description:
+      'local addresses to send from: plain addresses are used in turn, `news.example.com=198.51.100.9` binds mail ' +
+      'from that From domain to one address (each address needs its PTR and a place in your SPF)',
+    parse: parseLocalAddresses,
+  }),
+  domainLimits: custom<DomainLimits>({
+    env: 'POSTHORN_MX_DOMAIN_LIMITS',
+    default: parseDomainLimits(''),
+    type: '`domains:connections=N,rate=N/s;…`',
+    defaultText: '`*:connections=10`',
+    description:
+      'politeness per recipient domain: at most N messages in flight and N per second/minute/hour (`rate=50/s`, ' +
+      '`300/m`, `off`); `*` sets the default, e.g. ' +
+      '`*:connections=10; gmail.com googlemail.com:connections=20,rate=50/s`',
+    parse: (raw) => {
+      try {
+        return parseDomainLimits(raw);
+      } catch (error) {
+        if (error instanceof DomainLimitsError) throw new ConfigError(`POSTHORN_MX_DOMAIN_LIMITS: ${error.message}`);
+        throw error;
+      }
+    },
+  }),
+  mtaSts: oneOf({
+    env: 'POSTHORN_MTA_STS',
+    default: 'enforce',
+    values: ['enforce', 'testing', 'off'] as const,
+    description:
+      "MTA-STS (RFC 8461) ceiling: `enforce` honours each domain's policy as it says (its `enforce` is enforced, " +
+      'its `testing` only reported), `testing` only reports, `off` ignores policies',
+  }),
+  mtaStsPort: integer({
+    env: 'POSTHORN_MTA_STS_PORT',
+    default: 443,
+    min: 1,
+    max: 65535,
+    description: 'HTTPS port of the `mta-sts.<domain>` policy hosts (tests point it at a local server)',
+  }),
+  caFile: optionalText({
+    env: 'POSTHORN_MX_CA_FILE',
+    default: null,
+    defaultText: 'system CAs only',
+    description:
+      "PEM file of extra certificate authorities trusted, besides the system's, for MTA-STS policy hosts and " +
+      'exchangers (tests, private networks)',
+  }),
+  ipv6: oneOf({
+    env: 'POSTHORN_MX_IPV6',
+    default: 'auto',
+    values: ['auto', 'on', 'off'] as const,
+    description: 'deliver over IPv6 too: when the host has a global IPv6 address (`auto`), always, or never',
+  }),
+  dkimEd25519: boolean({
+    env: 'POSTHORN_DKIM_ED25519',
+    default: false,
+    description:
+      'new sending domains also get an Ed25519 DKIM key (RFC 8463), a second signature next to the RSA one ' +
+      '(`dkimEd25519` when adding a domain decides for that domain)',
   }),
 };
 
@@ -419,6 +505,7 @@ export const SECTIONS: SettingSection[] = [
   { title: 'Server', settings: server },
   { title: 'Store', settings: store },
   { title: 'Delivery', settings: delivery },
+  { title: 'Direct MX delivery', settings: mx },
   { title: 'Delivery worker', settings: worker },
   { title: 'Limits', settings: limits },
   { title: 'Load shedding', settings: loadShedding },

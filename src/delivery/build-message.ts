@@ -67,7 +67,20 @@ export class MessageBuilder {
     const d = await findSigningDomain(this.db, accountId, fromDomain);
     const entry = {
       signer: d
-        ? createSigner({ domain: d.domain, selector: d.dkim_selector, privateKeyPem: d.dkim_private_key })
+        ? createSigner([
+            { domain: d.domain, selector: d.dkim_selector, privateKeyPem: d.dkim_private_key },
+            // The domain's second key, when it has one: an Ed25519 signature next to the RSA one.
+            ...(d.dkim_ed25519_selector && d.dkim_ed25519_private_key
+              ? [
+                  {
+                    domain: d.domain,
+                    selector: d.dkim_ed25519_selector,
+                    privateKeyPem: d.dkim_ed25519_private_key,
+                    algorithm: 'ed25519' as const,
+                  },
+                ]
+              : []),
+          ])
         : null,
       returnPathDomain: this.returnPathDomain ?? (d && d.cname_verified ? `bounces.${d.domain}` : fromDomain),
       at: Date.now(),

@@ -4,6 +4,9 @@
 // messages a second keeps its event loop for SMTP and the database and puts the second core to
 // work. (nodemailer's signer signs synchronously on the event loop, inside a stream pipeline.)
 // The private key is parsed once into a KeyObject.
+// A domain may have a second key, Ed25519 (RFC 8463): the message then carries two signatures over
+// the same canonical header and body (hashed once), and a receiver that knows Ed25519 can use the
+// shorter, faster key while every other receiver still has the RSA signature.
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 
@@ -36,14 +39,21 @@ export interface DkimKey {
   domain: string;
   selector: string;
   privateKeyPem: string;
+  /** rsa (the default) or ed25519 (RFC 8463). */
+  algorithm?: 'rsa' | 'ed25519';
 }
 
 /** Returns the message as it must be sent: CRLF line endings, the DKIM-Signature field first. */
 export type Signer = (raw: Buffer) => Promise<Buffer>;
 
-export function createSigner(key: DkimKey): Signer {
-  const privateKey: KeyObject = createPrivateKey(key.privateKeyPem);
-  const domain = domainToASCII(key.domain) || key.domain;
+/** A signer for one key, or for several (RSA and Ed25519) that each add their signature. */
+export function createSigner(keys: DkimKey | DkimKey[]): Signer {
+  const signers = (Array.isArray(keys) ? keys : [keys]).map((key) => ({
+    privateKey: createPrivateKey(key.privateKeyPem) as KeyObject,
+    domain: domainToASCII(key.domain) || key.domain,
+    selector: key.selector,
+    algorithm: key.algorithm ?? 'rsa',
+  }));
   return async (raw) => {
     // The SMTP client turns bare LF into CRLF on the wire, so the signature must be computed over
     // CRLF text: normalise first and send exactly what was signed.
@@ -53,11 +63,20 @@ export function createSigner(key: DkimKey): Signer {
     const body = split < 0 ? '' : text.slice(split + 4);
     const bodyHash = createHash('sha256').update(relaxedBody(body), 'latin1').digest('base64');
     const { canonical, names } = relaxedHeaders(head);
-    const field = dkimField(domain, key.selector, names, bodyHash);
-    // The field being created is signed too, with an empty b= and without its trailing CRLF.
-    const signed = canonical + 'dkim-signature:' + relaxedValue(field.slice(field.indexOf(':') + 1));
-    const signature = await rsaSign(Buffer.from(signed, 'latin1'), privateKey);
-    return Buffer.from(field + foldSignature(signature) + '\r\n' + text, 'latin1');
+    const fields = await Promise.all(
+      signers.map(async (s) => {
+        const field = dkimField(s.domain, s.selector, names, bodyHash, s.algorithm);
+        // The field being created is signed too, with an empty b= and without its trailing CRLF.
+        const signed = Buffer.from(
+          canonical + 'dkim-signature:' + relaxedValue(field.slice(field.indexOf(':') + 1)),
+          'latin1',
+        );
+        const signature =
+          s.algorithm === 'ed25519' ? ed25519Sign(signed, s.privateKey) : await rsaSign(signed, s.privateKey);
+        return field + foldSignature(signature) + '\r\n';
+      }),
+    );
+    return Buffer.from(fields.join('') + text, 'latin1');
   };
 }
 
@@ -65,6 +84,11 @@ function rsaSign(data: Buffer, key: KeyObject): Promise<string> {
   return new Promise((resolve, reject) => {
     sign('sha256', data, key, (error, signature) => (error ? reject(error) : resolve(signature.toString('base64'))));
   });
+}
+
+/** RFC 8463 §3: PureEdDSA (Ed25519) over the SHA-256 hash of the signed data (~50 µs: no threadpool needed). */
+function ed25519Sign(data: Buffer, key: KeyObject): string {
+  return sign(null, createHash('sha256').update(data).digest(), key).toString('base64');
 }
 
 function toCrlf(text: string): string {
@@ -114,10 +138,10 @@ function relaxedHeaders(head: string): { canonical: string; names: string } {
 }
 
 /** The DKIM-Signature field up to its empty b= tag, folded under 78 characters a line. */
-function dkimField(domain: string, selector: string, names: string, bodyHash: string): string {
+function dkimField(domain: string, selector: string, names: string, bodyHash: string, algorithm: string): string {
   const tags = [
     'v=1',
-    'a=rsa-sha256',
+    `a=${algorithm}-sha256`,
     'c=relaxed/relaxed',
     `d=${domain}`,
     'q=dns/txt',

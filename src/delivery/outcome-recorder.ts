@@ -21,7 +21,8 @@ import type { SuppressionPolicy } from '../domain/suppression-policy.ts';
 export interface RecordedOutcome {
   outcome: MessageOutcome;
   accountId: string;
-  event: Omit<NewEvent, 'created_at' | 'account_id'>;
+  /** Absent for a message handed back untried: nothing happened to it that an event would report. */
+  event?: Omit<NewEvent, 'created_at' | 'account_id'>;
   raw?: string;
 }
 
@@ -122,7 +123,7 @@ export class OutcomeRecorder {
       for (const item of items) {
         if (!applied.has(item.outcome.id)) continue;
         if (item.raw !== undefined) await insertRaw(trx, item.outcome.id, item.accountId, item.raw, item.outcome.at);
-        events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
+        if (item.event) events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
       }
       await recordEvents(trx, events, { policy: this.policy });
     });

@@ -29,13 +29,13 @@ import { unsyncedTransaction } from '../store/unsynced-write.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
 import { isStoreUnavailable } from '../store/store-errors.ts';
 import { StoreOutage } from '../services/store-outage.ts';
-import { classifyReply, type SmtpReply } from '../domain/bounce-classes.ts';
+import { classifyReply } from '../domain/bounce-classes.ts';
 import { suppressionApplies } from '../domain/suppression-policy.ts';
 import { nextAttemptDelayMs } from '../domain/backoff.ts';
 import { randomAlnum } from '../domain/ids.ts';
 import { MessageBuilder, type BuiltMessage } from './build-message.ts';
 import { OutcomeRecorder, type RecordedOutcome } from './outcome-recorder.ts';
-import type { Transport } from './transports/transport.ts';
+import type { SendResult, Transport } from './transports/transport.ts';
 import { PriorityGate } from './priority-gate.ts';
 
 /** Messages of this priority or lower are urgent (transactional): they may use the reserved slots. */
@@ -413,20 +413,33 @@ export class DeliveryWorker {
       return this.record(m, outcome, 'delivery', { captured: true }, { raw: built.raw.toString('utf8') });
     }
 
-    const { reply, via } = await this.transport.send(
-      { from: built.envelopeFrom, to: [m.recipient] },
-      built.raw,
-      m.priority,
-    );
-    return this.recordReply(m, built, base, reply, via);
+    const sent = await this.transport.send({ from: built.envelopeFrom, to: [m.recipient] }, built.raw, m.priority);
+    if ('notTriedUntil' in sent) return this.handBack(m, sent.notTriedUntil);
+    return this.recordReply(m, built, base, sent);
+  }
+
+  /** Not tried (the transport's limits for the destination are full): back to the queue as it was, no event. */
+  private handBack(m: MessagesTable, until: number): Promise<void> {
+    this.slotRelease.get(m.id)?.();
+    const outcome: MessageOutcome = {
+      id: m.id,
+      status: m.attempts > 1 ? 'deferred' : 'queued',
+      notTried: true,
+      lastResponse: m.last_response,
+      bounceClass: m.bounce_class,
+      nextAttemptAt: until,
+      messageIdHeader: m.message_id_header,
+      size: m.size,
+      at: this.ctx.clock(),
+    };
+    return this.recorder.record({ outcome, accountId: m.account_id });
   }
 
   private recordReply(
     m: MessagesTable,
     built: BuiltMessage,
     base: { id: string; messageIdHeader: string; size: number },
-    reply: SmtpReply,
-    via: string,
+    { reply, via, details, retryAt }: SendResult,
   ): Promise<void> {
     const now = this.ctx.clock();
     const disposition = classifyReply(reply);
@@ -436,13 +449,14 @@ export class DeliveryWorker {
         m,
         { ...base, status: 'delivered', lastResponse: text, bounceClass: null, at: now },
         'delivery',
-        { response: text, via },
+        { response: text, via, ...details },
       );
     }
     const { retryMaxAgeSeconds, retrySchedule } = this.ctx.config.worker;
     const expired = now - built.firstDueAt >= retryMaxAgeSeconds * 1000;
     if (disposition.kind === 'retry' && !expired) {
-      const next = now + nextAttemptDelayMs(m.attempts, retrySchedule);
+      // A destination that asked us to back off says when to come back; otherwise the schedule does.
+      const next = retryAt ?? now + nextAttemptDelayMs(m.attempts, retrySchedule);
       return this.record(
         m,
         {
@@ -459,6 +473,7 @@ export class DeliveryWorker {
           bounceClass: disposition.bounceClass,
           nextAttemptAt: new Date(next).toISOString(),
           via,
+          ...details,
         },
       );
     }
@@ -468,6 +483,7 @@ export class DeliveryWorker {
       reason: text,
       bounceClass: cls,
       via,
+      ...details,
     });
   }
 }

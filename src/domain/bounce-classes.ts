@@ -58,10 +58,12 @@ const BY_ENHANCED: Record<string, (permanent: boolean) => BounceClass> = {
   '1.3': (p) => (p ? 10 : 20), // bad destination mailbox address syntax
   '1.6': (p) => (p ? 10 : 20), // destination mailbox has moved
   '2.1': (p) => (p ? 10 : 20), // mailbox disabled
+  '1.10': (p) => (p ? 10 : 20), // recipient address has null MX (RFC 7505): the domain takes no mail
   '1.7': (p) => (p ? 40 : 20), // bad sender mailbox address syntax: the sender's problem
   '1.8': (p) => (p ? 40 : 20), // bad sender system address: the sender's problem
   '1.2': () => 21, // bad destination system address (no such domain)
   '4.4': () => 21, // unable to route
+  '4.3': () => 21, // directory server failure: DNS did not answer
   '2.2': () => 22, // mailbox full
   '2.3': () => 23, // message length exceeds administrative limit
   '3.4': () => 23, // message too big for system

@@ -6,7 +6,7 @@ import { ServiceError, invalid, notFound, required } from './errors.ts';
 import type { Config } from '../config.ts';
 import { newId } from '../domain/ids.ts';
 import { isValidDomain } from '../domain/email-address.ts';
-import { dkimRecordValue, generateDkimKey } from '../domain/dkim-keys.ts';
+import { dkimRecordValue, generateDkimKey, generateEd25519DkimKey } from '../domain/dkim-keys.ts';
 import type { SendingDomainsTable } from '../store/schema.ts';
 import {
   deleteDomain,
@@ -19,6 +19,8 @@ import {
 export interface AddDomainInput {
   domain: string;
   note?: string | null;
+  /** Also sign with an Ed25519 key (RFC 8463); POSTHORN_DKIM_ED25519 decides when absent. */
+  dkimEd25519?: boolean;
 }
 
 /** What a client publishes and what we last found: never the private key. */
@@ -34,6 +36,11 @@ export interface SendingDomainView {
   dkimSelector: string;
   dkimValue: string;
   dkimVerified: boolean;
+  /** The second DKIM key (Ed25519), null when the domain signs with RSA only. */
+  dkimEd25519Hostname: string | null;
+  dkimEd25519Selector: string | null;
+  dkimEd25519Value: string | null;
+  dkimEd25519Verified: boolean | null;
   cnameHostname: string;
   cnameValue: string;
   cnameVerified: boolean;
@@ -79,6 +86,7 @@ export function domainView(d: SendingDomainsTable, config: Config): SendingDomai
     dkimSelector: d.dkim_selector,
     dkimValue: dkimRecordValue(d.dkim_public_key),
     dkimVerified: d.dkim_verified === 1,
+    ...ed25519View(d),
     cnameHostname: `bounces.${d.domain}`,
     cnameValue: returnPathTarget(config),
     cnameVerified: d.cname_verified === 1,
@@ -87,6 +95,16 @@ export function domainView(d: SendingDomainsTable, config: Config): SendingDomai
     dmarcVerified: d.dmarc_verified === 1,
     createdAt: new Date(Number(d.created_at)).toISOString(),
     lastCheckedAt: d.last_checked_at === null ? null : new Date(Number(d.last_checked_at)).toISOString(),
+  };
+}
+
+function ed25519View(d: SendingDomainsTable) {
+  const has = Boolean(d.dkim_ed25519_selector && d.dkim_ed25519_public_key);
+  return {
+    dkimEd25519Hostname: has ? `${d.dkim_ed25519_selector}._domainkey.${d.domain}` : null,
+    dkimEd25519Selector: has ? d.dkim_ed25519_selector! : null,
+    dkimEd25519Value: has ? dkimRecordValue(d.dkim_ed25519_public_key!, 'ed25519') : null,
+    dkimEd25519Verified: has ? d.dkim_ed25519_verified === 1 : null,
   };
 }
 
@@ -101,14 +119,21 @@ export async function addSendingDomain(
   const note = input.note?.trim() || null;
   const now = ctx.clock();
   const key = await generateDkimKey();
+  const rsaSelector = dkimSelectorFor(now);
+  const ed25519 = (input.dkimEd25519 ?? ctx.config.dkimEd25519) ? await generateEd25519DkimKey() : null;
   const row: SendingDomainsTable = {
     id: newId(),
     account_id: accountId,
     domain,
     note,
-    dkim_selector: dkimSelectorFor(now),
+    dkim_selector: rsaSelector,
     dkim_private_key: key.privateKeyPem,
     dkim_public_key: key.publicKeyBase64,
+    // Its own selector (the RSA one with -ed), so both keys are published side by side.
+    dkim_ed25519_selector: ed25519 ? `${rsaSelector}-ed` : null,
+    dkim_ed25519_private_key: ed25519?.privateKeyPem ?? null,
+    dkim_ed25519_public_key: ed25519?.publicKeyBase64 ?? null,
+    dkim_ed25519_verified: 0,
     spf_verified: 0,
     dkim_verified: 0,
     cname_verified: 0,
@@ -187,7 +212,7 @@ async function check(ctx: Context, what: string, lookup: () => Promise<boolean>)
 export async function verifySendingDomain(ctx: Context, accountId: string, id: string): Promise<SendingDomainView> {
   const d = await loadDomain(ctx, accountId, id);
   const view = domainView(d, ctx.config);
-  const [spf, dkim, cname, dmarc] = await Promise.all([
+  const [spf, dkim, cname, dmarc, dkimEd25519] = await Promise.all([
     check(ctx, view.spfHostname, async () =>
       (await ctx.dns.txt(view.spfHostname)).some((r) => spfMatches(r, ctx.config.spfInclude)),
     ),
@@ -198,6 +223,12 @@ export async function verifySendingDomain(ctx: Context, accountId: string, id: s
       (await ctx.dns.cname(view.cnameHostname)).some((t) => normalizeHost(t) === normalizeHost(view.cnameValue)),
     ),
     check(ctx, view.dmarcHostname, async () => (await ctx.dns.txt(view.dmarcHostname)).some(dmarcMatches)),
+    // The Ed25519 key is checked and shown, but the domain's status rests on the RSA key alone.
+    view.dkimEd25519Hostname
+      ? check(ctx, view.dkimEd25519Hostname, async () =>
+          (await ctx.dns.txt(view.dkimEd25519Hostname!)).some((r) => dkimPublicKeyOf(r) === d.dkim_ed25519_public_key),
+        )
+      : Promise.resolve(null),
   ]);
   const flag = (found: Check, previous: number) => (found === null ? previous : found ? 1 : 0);
   const spfVerified = flag(spf, d.spf_verified);
@@ -209,6 +240,7 @@ export async function verifySendingDomain(ctx: Context, accountId: string, id: s
     dmarc_verified: flag(dmarc, d.dmarc_verified),
     status: spfVerified && dkimVerified ? 'verified' : 'unverified',
     last_checked_at: ctx.clock(),
+    ...(view.dkimEd25519Hostname ? { dkim_ed25519_verified: flag(dkimEd25519, d.dkim_ed25519_verified ?? 0) } : {}),
   };
   await updateDomainVerification(ctx.db, accountId, id, update);
   return domainView({ ...d, ...update }, ctx.config);

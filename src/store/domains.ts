@@ -62,7 +62,8 @@ export async function updateDomainVerification(
   v: Pick<
     SendingDomainsTable,
     'spf_verified' | 'dkim_verified' | 'cname_verified' | 'dmarc_verified' | 'status' | 'last_checked_at'
-  >,
+  > &
+    Pick<SendingDomainsTable, 'dkim_ed25519_verified'>,
 ): Promise<void> {
   await db.updateTable('sending_domains').set(v).where('account_id', '=', accountId).where('id', '=', id).execute();
 }

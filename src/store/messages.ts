@@ -212,7 +212,9 @@ export async function releaseAllLeases(db: Kysely<Database>, now: number): Promi
 
 export interface MessageOutcome {
   id: string;
-  status: 'delivered' | 'deferred' | 'bounced' | 'captured' | 'suppressed';
+  status: 'queued' | 'delivered' | 'deferred' | 'bounced' | 'captured' | 'suppressed';
+  /** Handed back untried (the transport's limits for the destination were full): the claim's attempt is undone. */
+  notTried?: boolean;
   lastResponse: string | null;
   bounceClass: number | null;
   nextAttemptAt?: number;
@@ -221,7 +223,7 @@ export interface MessageOutcome {
   at: number;
 }
 
-/** Outcomes written per statement: 8 bound values each stays far under both databases' limits. */
+/** Outcomes written per statement: 10 bound values each stays far under both databases' limits. */
 const OUTCOME_CHUNK = 500;
 
 /**
@@ -233,17 +235,19 @@ const OUTCOME_CHUNK = 500;
 export async function applyOutcomes(db: Db, owner: string, outcomes: MessageOutcome[]): Promise<Set<string>> {
   const applied = new Set<string>();
   for (let i = 0; i < outcomes.length; i += OUTCOME_CHUNK) {
-    const rows = outcomes
-      .slice(i, i + OUTCOME_CHUNK)
-      .map(
-        (o) =>
-          sql`(${o.id}, ${o.status}, ${o.lastResponse}, CAST(${o.bounceClass} AS integer), CAST(${o.nextAttemptAt ?? o.at} AS bigint), ${o.messageIdHeader}, CAST(${o.size} AS integer), CAST(${o.at} AS bigint), CAST(${o.status === 'delivered' || o.status === 'captured' ? o.at : null} AS bigint))`,
-      );
+    const rows = outcomes.slice(i, i + OUTCOME_CHUNK).map(
+      (o) =>
+        sql`(${o.id}, ${o.status}, ${o.lastResponse}, CAST(${o.bounceClass} AS integer),
+             CAST(${o.nextAttemptAt ?? o.at} AS bigint), ${o.messageIdHeader}, CAST(${o.size} AS integer),
+             CAST(${o.at} AS bigint),
+             CAST(${o.status === 'delivered' || o.status === 'captured' ? o.at : null} AS bigint),
+             CAST(${o.notTried ? 1 : 0} AS integer))`,
+    );
     const result = await sql<{ id: string }>`
       UPDATE messages
          SET status = v.column2, last_response = v.column3, bounce_class = v.column4, next_attempt_at = v.column5,
              message_id_header = v.column6, size = v.column7, lease_owner = NULL, lease_expires_at = NULL,
-             updated_at = v.column8, delivered_at = v.column9
+             updated_at = v.column8, delivered_at = v.column9, attempts = messages.attempts - v.column10
         FROM (VALUES ${sql.join(rows)}) AS v
        WHERE messages.id = v.column1 AND messages.lease_owner = ${owner}
       RETURNING messages.id`.execute(db);

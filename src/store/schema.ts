@@ -118,6 +118,11 @@ export interface SendingDomainsTable {
   dkim_selector: string;
   dkim_private_key: string;
   dkim_public_key: string; // base64 DER (the p= value)
+  /** The optional second key (Ed25519, RFC 8463); null when the domain signs with RSA only. */
+  dkim_ed25519_selector?: string | null;
+  dkim_ed25519_private_key?: string | null;
+  dkim_ed25519_public_key?: string | null; // base64 of the raw 32-byte key (the p= value)
+  dkim_ed25519_verified?: number;
   spf_verified: number;
   dkim_verified: number;
   cname_verified: number;
@@ -125,6 +130,17 @@ export interface SendingDomainsTable {
   status: string; // unverified | verified
   last_checked_at: number | null;
   created_at: number;
+}
+
+/** A recipient domain's MTA-STS policy as last fetched (RFC 8461), kept until it expires. */
+export interface MtaStsPoliciesTable {
+  domain: string;
+  policy_id: string;
+  mode: string; // enforce | testing | none
+  mx: string; // JSON array of patterns
+  max_age: number;
+  fetched_at: number;
+  expires_at: number;
 }
 
 export interface SuppressionsTable {
@@ -409,6 +425,7 @@ export interface Database {
   events: EventsTable;
   templates: TemplatesTable;
   sending_domains: SendingDomainsTable;
+  mta_sts_policies: MtaStsPoliciesTable;
   suppressions: SuppressionsTable;
   soft_bounce_streaks: SoftBounceStreaksTable;
   idempotency_keys: IdempotencyKeysTable;

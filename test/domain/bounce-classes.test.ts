@@ -91,6 +91,26 @@ describe('classifyBounce', () => {
     expect(classifyBounce({ code: 0, text: 'Greeting never received (ETIMEDOUT)' })).toBe(24);
   });
 
+  it('classes the verdicts of the mx transport’s own DNS look-ups', () => {
+    // A null MX (RFC 7505) says the domain takes no mail at all: a hard bounce of the address.
+    expect(classifyReply(parseSmtpReply('556 5.1.10 example.com accepts no mail (null MX, RFC 7505)'))).toEqual({
+      kind: 'bounce',
+      bounceClass: 10,
+    });
+    // A domain that does not exist is a DNS failure, bounced at once but not suppressed (class 21 is soft).
+    expect(classifyReply(parseSmtpReply('550 5.1.2 nowhere.example: the domain does not exist (NXDOMAIN)'))).toEqual({
+      kind: 'bounce',
+      bounceClass: 21,
+    });
+    // A resolver that fails (SERVFAIL, timeout) is a DNS failure to retry.
+    expect(
+      classifyReply(parseSmtpReply('451 4.4.3 example.com: MX look-up failed (ESERVFAIL), will try again')),
+    ).toEqual({
+      kind: 'retry',
+      bounceClass: 21,
+    });
+  });
+
   it('lets the enhanced code win over misleading wording', () => {
     // "mailbox unavailable" sounds like an unknown user; 5.2.2 says mailbox full.
     expect(classOf('552 5.2.2 Requested mailbox unavailable: over quota')).toBe(22);

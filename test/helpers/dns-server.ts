@@ -1,5 +1,5 @@
-// A small authoritative DNS server (dns2) on 127.0.0.1 for tests: it answers TXT and CNAME
-// queries from maps the test changes at will. Point Posthorn at it with
+// A small authoritative DNS server (dns2) on 127.0.0.1 for tests: it answers TXT, CNAME, MX, A and
+// AAAA queries from maps the test changes at will. Point Posthorn at it with
 // POSTHORN_DNS_SERVERS=<server.address>. Names it does not know are NXDOMAIN; a known name without
 // records of the asked type is an empty NOERROR answer (NODATA), as a real server answers.
 // UDP and TCP listen on the same port: a long DKIM key can exceed a 512-byte UDP answer, and a
@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 const { Packet } = dns2;
 // RFC 1035 §4.1.1 response codes (dns2 has Packet.RCODE, its typings do not).
 const FORMERR = 1;
+const SERVFAIL = 2;
 const NXDOMAIN = 3;
 
 export interface DnsTestServer {
@@ -20,12 +21,23 @@ export interface DnsTestServer {
   txt: Map<string, string[]>;
   /** Name → CNAME target. */
   cname: Map<string, string>;
+  /** Name → MX records (exchange "." is a null MX). */
+  mx: Map<string, Array<{ priority: number; exchange: string }>>;
+  /** Name → IPv4 addresses. */
+  a: Map<string, string[]>;
+  /** Name → IPv6 addresses. */
+  aaaa: Map<string, string[]>;
   /** Names (lower case) answered with a format error: a lookup failure, not an absent record. */
   failing: Set<string>;
+  /** Names answered SERVFAIL (a resolver's "try again later"). */
+  servfail: Set<string>;
   /** Every question seen, as `TYPE name`. */
   queries: string[];
   setTxt(name: string, ...records: string[]): void;
   setCname(name: string, target: string): void;
+  setMx(name: string, ...records: Array<[priority: number, exchange: string]>): void;
+  setA(name: string, ...addresses: string[]): void;
+  setAaaa(name: string, ...addresses: string[]): void;
   remove(name: string): void;
   close(): Promise<void>;
 }
@@ -44,7 +56,13 @@ export async function startDnsServer(): Promise<DnsTestServer> {
   const txt = new Map<string, string[]>();
   const cname = new Map<string, string>();
   const failing = new Set<string>();
+  const servfail = new Set<string>();
+  const mx = new Map<string, Array<{ priority: number; exchange: string }>>();
+  const a = new Map<string, string[]>();
+  const aaaa = new Map<string, string[]>();
   const queries: string[] = [];
+  const known = (name: string) => txt.has(name) || cname.has(name) || mx.has(name) || a.has(name) || aaaa.has(name);
+  const typeName = (type: number) => Object.entries(Packet.TYPE).find(([, v]) => v === type)?.[0] ?? String(type);
 
   const handle: dns2.DnsHandler = (request, send) => {
     const response = Packet.createResponseFromRequest(request);
@@ -56,12 +74,30 @@ export async function startDnsServer(): Promise<DnsTestServer> {
       return;
     }
     const name = key(question.name);
-    queries.push(
-      `${question.type === Packet.TYPE.TXT ? 'TXT' : question.type === Packet.TYPE.CNAME ? 'CNAME' : question.type} ${name}`,
-    );
+    queries.push(`${typeName(question.type)} ${name}`);
     const target = cname.get(name);
     if (failing.has(name)) {
       response.header.rcode = FORMERR;
+    } else if (servfail.has(name)) {
+      response.header.rcode = SERVFAIL;
+    } else if (question.type === Packet.TYPE.MX && mx.has(name)) {
+      for (const r of mx.get(name)!)
+        response.answers.push(
+          Packet.createResourceFromQuestion(question, {
+            type: Packet.TYPE.MX,
+            ttl: 60,
+            priority: r.priority,
+            exchange: r.exchange,
+          } as never),
+        );
+    } else if (question.type === Packet.TYPE.A && a.has(name)) {
+      for (const address of a.get(name)!)
+        response.answers.push(Packet.createResourceFromQuestion(question, { type: Packet.TYPE.A, ttl: 60, address }));
+    } else if (question.type === Packet.TYPE.AAAA && aaaa.has(name)) {
+      for (const address of aaaa.get(name)!)
+        response.answers.push(
+          Packet.createResourceFromQuestion(question, { type: Packet.TYPE.AAAA, ttl: 60, address }),
+        );
     } else if (target !== undefined && (question.type === Packet.TYPE.CNAME || question.type === Packet.TYPE.TXT)) {
       // A CNAME answers every type at its name; this server does not chase the target.
       response.answers.push(
@@ -78,7 +114,7 @@ export async function startDnsServer(): Promise<DnsTestServer> {
           }),
         );
       }
-    } else if (!txt.has(name) && target === undefined) {
+    } else if (!known(name)) {
       response.header.rcode = NXDOMAIN;
     }
     void send(response);
@@ -110,13 +146,23 @@ export async function startDnsServer(): Promise<DnsTestServer> {
       address: `127.0.0.1:${port}`,
       txt,
       cname,
+      mx,
+      a,
+      aaaa,
       failing,
+      servfail,
       queries,
       setTxt: (name, ...records) => void txt.set(key(name), records),
       setCname: (name, target) => void cname.set(key(name), target),
+      setMx: (name, ...records) =>
+        void mx.set(
+          key(name),
+          records.map(([priority, exchange]) => ({ priority, exchange })),
+        ),
+      setA: (name, ...addresses) => void a.set(key(name), addresses),
+      setAaaa: (name, ...addresses) => void aaaa.set(key(name), addresses),
       remove(name) {
-        txt.delete(key(name));
-        cname.delete(key(name));
+        for (const map of [txt, cname, mx, a, aaaa]) map.delete(key(name));
       },
       close: () =>
         Promise.all([

@@ -45,7 +45,11 @@ export interface SmtpSink {
 
 const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
 
-export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Promise<SmtpSink> {
+/** `listen`: where to listen (default 127.0.0.1 on a random port); MX tests use other loopback addresses. */
+export async function startSmtpSink(
+  opts: Partial<SMTPServerOptions> = {},
+  listen: { host?: string; port?: number } = {},
+): Promise<SmtpSink> {
   const sink: SmtpSink = {
     port: 0,
     url: '',
@@ -138,8 +142,15 @@ export async function startSmtpSink(opts: Partial<SMTPServerOptions> = {}): Prom
     if (err.code && CLIENT_GONE.has(err.code)) sink.connectionErrors++;
     else console.error('smtp sink error', err);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(listen.port ?? 0, host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
   sink.port = (server.server.address() as AddressInfo).port;
-  sink.url = `smtp://127.0.0.1:${sink.port}?starttls=off`;
+  sink.url = `smtp://${host}:${sink.port}?starttls=off`;
   return sink;
 }

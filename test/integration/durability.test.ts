@@ -1,12 +1,16 @@
 // Nothing accepted is lost and nothing is sent twice, even when the process is killed outright
 // (SIGKILL: no shutdown code runs) while messages are on the wire. Posthorn runs as a child process
 // here, delivering to a real SMTP server in this test; after the kill it is started again on the
-// same database and must finish the work exactly once.
+// same database and must finish the work exactly once. Both transports that send mail away are
+// tried: through a relay, and straight to the recipient domain's exchanger (mx), found through a
+// DNS server in this test.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
 import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
+import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
+import { SENDING_TRANSPORTS, transportEnv } from '../helpers/transport-env.ts';
 
 const TRANSMISSIONS_BEFORE = 2;
 const TRANSMISSIONS_DURING = 4;
@@ -51,9 +55,10 @@ async function allMessages(api: ApiClient): Promise<any[]> {
   return res.body.data;
 }
 
-describe(`durability across a killed process (${dialectName})`, () => {
+describe.each(SENDING_TRANSPORTS)(`durability across a killed process (${dialectName}, %s)`, (transport) => {
   let db: TestDatabase | undefined;
   let sink: SmtpSink | undefined;
+  let dns: DnsTestServer | undefined;
   const children: ChildServer[] = [];
 
   afterAll(async () => {
@@ -62,6 +67,7 @@ describe(`durability across a killed process (${dialectName})`, () => {
       sink.hold = null;
       await sink.close();
     }
+    await dns?.close();
     await db?.drop();
   });
 
@@ -71,11 +77,11 @@ describe(`durability across a killed process (${dialectName})`, () => {
     async () => {
       db = await createTestDatabase();
       sink = await startSmtpSink();
+      dns = await startDnsServer();
       const env = {
+        ...transportEnv(transport, sink, dns),
         DATABASE_URL: db.url,
         POSTHORN_DATA_DIR: db.dataDir,
-        POSTHORN_DELIVERY: 'relay',
-        POSTHORN_RELAYS: sink.url,
         POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
         POSTHORN_WORKER_POLL_MS: '20',
         // A killed process (unlike a machine losing power) leaves SQLite's WAL in the OS's cache, so

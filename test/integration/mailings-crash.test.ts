@@ -3,12 +3,18 @@
 // message — asserted by Message-ID at a real SMTP sink.
 // Mailings deliver at ~180–330 msg/s through the relay on these machines (BENCHMARKS.md), so this
 // takes a few minutes; MAILING_CRASH_RECIPIENTS=5000 runs a quick version while developing.
+// It runs once per transport that sends mail away (relay, and mx: the sink is example.org's
+// exchanger); MAILING_CRASH_TRANSPORTS=relay runs one.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
 import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { openStore } from '../../src/store/db.ts';
+import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
+import { SENDING_TRANSPORTS, transportEnv, type SendingTransport } from '../helpers/transport-env.ts';
+
+const TRANSPORTS = (process.env.MAILING_CRASH_TRANSPORTS?.split(',') ?? SENDING_TRANSPORTS) as SendingTransport[];
 import { seedReadySubscribers, sendMailingToAll } from '../helpers/mailing-fixtures.ts';
 
 const RECIPIENTS = Number(process.env.MAILING_CRASH_RECIPIENTS ?? 50_000);
@@ -35,9 +41,10 @@ async function deliveredCount(api: ApiClient, mailingId: number): Promise<number
   return res.body.meta.pagination.total;
 }
 
-describe(`a mailing across a killed process (${dialectName})`, () => {
+describe.each(TRANSPORTS)(`a mailing across a killed process (${dialectName}, %s)`, (transport) => {
   let db: TestDatabase | undefined;
   let sink: SmtpSink | undefined;
+  let dns: DnsTestServer | undefined;
   let slimmer: NodeJS.Timeout | undefined;
   const children: ChildServer[] = [];
 
@@ -48,6 +55,7 @@ describe(`a mailing across a killed process (${dialectName})`, () => {
       sink.hold = null;
       await sink.close();
     }
+    await dns?.close();
     await db?.drop();
   });
 
@@ -67,11 +75,12 @@ describe(`a mailing across a killed process (${dialectName})`, () => {
           }
         }
       }, 200);
+      dns = await startDnsServer();
       const env = {
+        // As many connections either way (the relay pool's default).
+        ...transportEnv(transport, sink, dns, 32),
         DATABASE_URL: db.url,
         POSTHORN_DATA_DIR: db.dataDir,
-        POSTHORN_DELIVERY: 'relay',
-        POSTHORN_RELAYS: sink.url,
         POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
         POSTHORN_WORKER_POLL_MS: '20',
         POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',

@@ -28,11 +28,35 @@ describe('configuration', () => {
     [{ POSTHORN_RETRY_SCHEDULE: '1m,soon' }, /is not a duration/],
     [{ POSTHORN_SECRET: 'short' }, /at least 32 characters/],
     [{ POSTHORN_ROLE: 'boss' }, /POSTHORN_ROLE must be/],
+    [{ POSTHORN_HOSTNAME: 'localhost' }, /POSTHORN_HOSTNAME must be a fully qualified host name/],
+    [{ POSTHORN_HOSTNAME: 'bad_name.example.com' }, /POSTHORN_HOSTNAME must be/],
+    [{ POSTHORN_MX_LOCAL_ADDRESSES: '198.51.100.7, nonsense' }, /"nonsense" is not an IP address/],
+    [{ POSTHORN_MX_LOCAL_ADDRESSES: 'not a domain=198.51.100.7' }, /is not a domain name/],
+    [{ POSTHORN_MX_DOMAIN_LIMITS: 'gmail.com:connections=0' }, /POSTHORN_MX_DOMAIN_LIMITS: .*connections must be/],
+    [{ POSTHORN_MTA_STS: 'maybe' }, /POSTHORN_MTA_STS must be enforce, testing or off/],
+    [{ POSTHORN_MX_PORT: '0' }, /POSTHORN_MX_PORT must be between 1 and 65535/],
     [{ POSTHORN_SOFT_BOUNCE_LIMIT: 'five' }, /POSTHORN_SOFT_BOUNCE_LIMIT must be a whole number/],
     [{ POSTHORN_SUPPRESS_COMPLAINTS: 'sometimes' }, /POSTHORN_SUPPRESS_COMPLAINTS must be true or false/],
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>)).toThrow(message);
+  });
+
+  it('starts direct MX delivery with its settings', () => {
+    const c = loadConfig({
+      POSTHORN_DELIVERY: 'mx',
+      POSTHORN_HOSTNAME: 'Mail.Example.com.',
+      POSTHORN_MX_LOCAL_ADDRESSES: '198.51.100.7, [2001:db8::7], news.example.com=198.51.100.9',
+      POSTHORN_MX_DOMAIN_LIMITS: 'gmail.com:connections=20,rate=50/s',
+    });
+    expect(c.delivery).toBe('mx');
+    expect(c.hostname).toBe('mail.example.com');
+    expect(c.mx.port).toBe(25);
+    expect(c.mx.mtaSts).toBe('enforce');
+    expect(c.mx.localAddresses.pool).toEqual(['198.51.100.7', '2001:db8::7']);
+    expect(c.mx.localAddresses.bySender.get('news.example.com')).toBe('198.51.100.9');
+    expect(c.mx.domainLimits.byDomain.get('gmail.com')).toEqual({ connections: 20, rate: { count: 50, perMs: 1000 } });
+    expect(loadConfig({}).hostname).toMatch(/^[a-z0-9.-]+$/);
   });
 
   it('parses several relays with credentials and TLS options', () => {

@@ -65,3 +65,45 @@ describe('DKIM signer', () => {
     expect(result.status).toMatchObject({ result: 'neutral', comment: expect.stringMatching(/body hash/i) });
   });
 });
+
+describe('DKIM signer with an Ed25519 key next to the RSA key (RFC 8463)', () => {
+  const rsa = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+  });
+  const ed = generateKeyPairSync('ed25519', {
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+  });
+  const records = new Map([
+    ['rsa._domainkey.example.com', `v=DKIM1; k=rsa; p=${rsa.publicKey.toString('base64')}`],
+    // RFC 8463 §4.2: p= is the bare 32-byte key, not its SPKI wrapping.
+    ['ed._domainkey.example.com', `v=DKIM1; k=ed25519; p=${ed.publicKey.subarray(-32).toString('base64')}`],
+  ]);
+  const resolver = async (name: string, type: string) => {
+    const record = type === 'TXT' ? records.get(name) : undefined;
+    if (record) return [[record]];
+    throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+  };
+  const signer = createSigner([
+    { domain: 'example.com', selector: 'rsa', privateKeyPem: rsa.privateKey },
+    { domain: 'example.com', selector: 'ed', privateKeyPem: ed.privateKey, algorithm: 'ed25519' },
+  ]);
+  const message = 'From: a@example.com\r\nTo: b@example.org\r\nSubject:  two  keys\r\n\r\nHello \t there\r\n\r\n';
+
+  it('adds two signatures that a verifier passes', async () => {
+    const signed = await signer(Buffer.from(message));
+    const { results } = await dkimVerify(signed, { resolver });
+    expect(results.map((r: any) => [r.selector, r.algo, r.status.result])).toEqual([
+      ['rsa', 'rsa-sha256', 'pass'],
+      ['ed', 'ed25519-sha256', 'pass'],
+    ]);
+  });
+
+  it('fails both when the body changes after signing', async () => {
+    const signed = (await signer(Buffer.from(message))).toString('latin1').replace('Hello', 'Hallo');
+    const { results } = await dkimVerify(Buffer.from(signed, 'latin1'), { resolver });
+    expect(results.map((r: any) => r.status.result)).toEqual(['neutral', 'neutral']);
+  });
+});

@@ -20,6 +20,13 @@ const AddDomainBody = Type.Object(
     note: Type.Optional(
       Type.Union([Line({ maxLength: 1000, description: 'Free text for your own reference' }), Type.Null()]),
     ),
+    dkimEd25519: Type.Optional(
+      Type.Boolean({
+        description:
+          'Also sign with an Ed25519 key (RFC 8463), a second DKIM signature next to the RSA one; ' +
+          'the default is the server setting POSTHORN_DKIM_ED25519',
+      }),
+    ),
   },
   { description: 'Unknown fields are ignored.' },
 );
@@ -49,6 +56,14 @@ export const SendingDomain = Type.Object({
   dkimSelector: Type.String({ description: 'The DKIM selector (s= tag of signatures)' }),
   dkimValue: dkim.Value,
   dkimVerified: dkim.Verified,
+  dkimEd25519Hostname: Type.Union([Type.String(), Type.Null()], {
+    description: 'Where to publish the second DKIM key (Ed25519); null when the domain signs with RSA only',
+  }),
+  dkimEd25519Selector: Type.Union([Type.String(), Type.Null()], { description: 'Selector of the Ed25519 key' }),
+  dkimEd25519Value: Type.Union([Type.String(), Type.Null()], { description: 'The Ed25519 DKIM record to publish' }),
+  dkimEd25519Verified: Type.Union([Type.Boolean(), Type.Null()], {
+    description: 'Whether the Ed25519 record was found at the last check (it does not decide the status)',
+  }),
   cnameHostname: cname.Hostname,
   cnameValue: Type.String({
     description: 'The host the return-path CNAME must point at; once verified, bounces use this subdomain',
