@@ -7,6 +7,7 @@ import {
   delivery,
   mx,
   limits,
+  loadShedding,
   server,
   smtp,
   store,
@@ -90,6 +91,13 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Marketing API requests in flight per API key; 0 turns the limit off. */
   concurrencyLimit: number;
+  /** Transactional API (/v1) requests per API key, per second and per minute; 0 turns either off. */
+  v1RateLimit: { perSecond: number; perMinute: number };
+  /**
+   * Load shedding: API requests beyond these bounds get 503 + Retry-After at once instead of
+   * waiting in an ever longer queue. 0 turns a bound off.
+   */
+  loadShedding: { maxInFlight: number; maxEventLoopDelayMs: number; retryAfterSeconds: number };
   /** redis:// or rediss:// URL of the store the limits share across nodes; null keeps them in memory. */
   redisUrl: string | null;
   /** Largest CSV file POST /api/v1/subscribers/import accepts. */
@@ -177,6 +185,12 @@ export function loadConfig(env: Env = process.env): Config {
     secret: server.secret.read(env),
     rateLimitPerMinute: limits.rateLimitPerMinute.read(env),
     concurrencyLimit: limits.concurrencyLimit.read(env),
+    v1RateLimit: { perSecond: limits.v1RatePerSecond.read(env), perMinute: limits.v1RatePerMinute.read(env) },
+    loadShedding: {
+      maxInFlight: loadShedding.maxInFlight.read(env),
+      maxEventLoopDelayMs: loadShedding.maxEventLoopDelayMs.read(env),
+      retryAfterSeconds: loadShedding.retryAfterSeconds.read(env),
+    },
     redisUrl: store.redisUrl.read(env),
     importMaxBytes: limits.importMaxMb.read(env) * MB,
     webhooks: {

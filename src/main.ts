@@ -1,4 +1,4 @@
-// The command line: `posthorn start`, `posthorn migrate`, `posthorn keys create …`.
+// The command line: `posthorn start`, `posthorn migrate`, `posthorn keys create|list|revoke …`.
 import { parseArgs } from 'node:util';
 import { ConfigError, environment, loadConfig, redacted, type Config } from './config.ts';
 import { settingsHelp } from './config/docs.ts';
@@ -7,6 +7,9 @@ import { openStore } from './store/db.ts';
 import { CommitBatcher } from './store/commit-batcher.ts';
 import { createLogger } from './log.ts';
 import { createApiKey } from './services/api-keys.ts';
+import { accountByRef, listKeysForOperator, revokeKeyByOperator } from './services/api-key-management.ts';
+import type { ApiKeyRow } from './store/api-keys.ts';
+import { permissionTypeOf, type PermissionId } from './domain/permissions.ts';
 import { bootstrapFirstAccount, ensureSecret } from './services/bootstrap.ts';
 import { createDnsLookup } from './services/dns.ts';
 import { ServiceError } from './services/errors.ts';
@@ -20,7 +23,13 @@ const USAGE = `Usage:
   posthorn keys create --name NAME [--permissions p1,p2] [--environment production|sandbox]
                        [--allowed-ip CIDR[,CIDR]] [--smtp-ip-auth] [--account ID] [--json]
                                            create an API key (the secret is shown once); --smtp-ip-auth:
-                                           it authenticates SMTP connections from --allowed-ip without AUTH
+                                           it authenticates SMTP connections from --allowed-ip without AUTH;
+                                           --account: the integer id or text id (default: the first)
+  posthorn keys list [--account ID] [--json]
+                                           the keys that are not revoked (of one account: its
+                                           integer id or text id), in id order
+  posthorn keys revoke ID                  revoke a key (its integer id or 8-character public id)
+                                           at once, on every node
   posthorn config [--help]                 print the effective settings (secrets hidden), or what each one means
 Permissions: ${PERMISSIONS.map((p) => p.id).join(', ')} (default: all)
 Settings come from the environment; see README.md.`;
@@ -108,7 +117,7 @@ async function keysCreate(args: string[]): Promise<void> {
   await withStore(config, async (ctx) => {
     const { accountId: firstAccount } = await bootstrapFirstAccount(ctx);
     const { key, info } = await createApiKey(ctx, {
-      accountId: values.account ?? firstAccount,
+      accountId: values.account ? (await accountByRef(ctx, values.account)).id : firstAccount,
       name: values.name!,
       permissions: values.permissions ? values.permissions.split(',').map((p) => p.trim()) : undefined,
       allowedIps: values['allowed-ip'] ? values['allowed-ip'].split(',').map((p) => p.trim()) : undefined,
@@ -119,8 +128,10 @@ async function keysCreate(args: string[]): Promise<void> {
       console.log(
         JSON.stringify({
           key,
-          id: info.id,
-          accountId: info.accountId,
+          // The integer ids the APIs and `keys list` show; the public id is the key's first part.
+          id: info.intId,
+          publicId: info.id,
+          accountId: info.accountIntId,
           name: info.name,
           permissions: info.permissions,
           environment: info.environment,
@@ -130,9 +141,55 @@ async function keysCreate(args: string[]): Promise<void> {
       );
     else
       console.log(
-        `API key: ${key}\n  id ${info.id}, account ${info.accountId}, ${info.environment}, permissions: ${info.permissions.join(', ')}` +
+        `API key: ${key}\n  id ${info.intId}, account ${info.accountIntId}, ` +
+          `${info.environment}, permissions: ${info.permissions.join(', ')}` +
           (info.smtpIpAuth ? `\n  authenticates SMTP connections from ${info.allowedIps.join(', ')} without AUTH` : ''),
       );
+  });
+}
+
+/** A key as the command line shows it (--json): the API's integer ids and times in milliseconds. */
+function keyJson(row: ApiKeyRow) {
+  return {
+    id: row.int_id,
+    publicId: row.id,
+    name: row.name,
+    accountId: row.account_int_id,
+    accountName: row.account_name,
+    parentAccountId: row.parent_int_id,
+    environment: row.environment,
+    permissions: JSON.parse(row.permissions) as PermissionId[],
+    allowedIps: JSON.parse(row.allowed_ips) as string[],
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+async function keysList(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { account: { type: 'string' }, json: { type: 'boolean' } },
+    strict: true,
+  });
+  await withStore(loadConfig(), async (ctx) => {
+    const rows = await listKeysForOperator(ctx, values.account);
+    if (values.json) return console.log(JSON.stringify(rows.map(keyJson)));
+    console.log(['id', 'public id', 'account', 'environment', 'permissions', 'last used', 'name'].join('\t'));
+    for (const r of rows) {
+      const permissions = JSON.parse(r.permissions) as PermissionId[];
+      const used = r.last_used_at === null ? 'never' : new Date(r.last_used_at).toISOString();
+      const type = permissionTypeOf(permissions) === 'all' ? 'all' : permissions.join(',');
+      console.log([r.int_id, r.id, r.account_int_id, r.environment, type, used, r.name].join('\t'));
+    }
+  });
+}
+
+async function keysRevoke(args: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
+  if (positionals.length !== 1) fail('keys revoke needs one key id (its integer id or 8-character public id)');
+  await withStore(loadConfig(), async (ctx) => {
+    const row = await revokeKeyByOperator(ctx, positionals[0]!);
+    console.log(`revoked API key ${row.int_id} (${row.id}, "${row.name}", account ${row.account_int_id})`);
   });
 }
 
@@ -156,6 +213,8 @@ async function main(argv: string[]): Promise<void> {
       return printConfig([sub, ...rest].filter((a): a is string => a !== undefined));
     case 'keys':
       if (sub === 'create') return keysCreate(rest);
+      if (sub === 'list') return keysList(rest);
+      if (sub === 'revoke') return keysRevoke(rest);
       return fail(`unknown keys command "${sub ?? ''}"\n${USAGE}`);
     case undefined:
     case 'help':

@@ -352,12 +352,61 @@ export const limits = {
     max: 100_000,
     description: 'marketing API requests in flight per API key (0 = off)',
   }),
+  v1RatePerSecond: integer({
+    env: 'POSTHORN_V1_RATE_PER_SECOND',
+    default: 1000,
+    min: 0,
+    max: 1_000_000,
+    description:
+      'transactional API (`/v1`) requests per API key and second, counted across nodes through the limit ' +
+      'store (Redis with `REDIS_URL`); beyond it 429 with code `1429` and `Retry-After` (0 = off; reported ' +
+      'by `GET /v1/account/usage-quota`)',
+  }),
+  v1RatePerMinute: integer({
+    env: 'POSTHORN_V1_RATE_PER_MINUTE',
+    default: 30_000,
+    min: 0,
+    max: 100_000_000,
+    description: 'transactional API (`/v1`) requests per API key and minute, likewise (0 = off)',
+  }),
   importMaxMb: integer({
     env: 'POSTHORN_IMPORT_MAX_MB',
     default: 1024,
     min: 1,
     max: 1024 * 1024,
     description: 'largest CSV file `POST /api/v1/subscribers/import` accepts',
+  }),
+};
+
+// Answering excess API requests at once with 503 + Retry-After instead of a growing wait
+// (src/http/load-shedding.ts).
+export const loadShedding = {
+  maxInFlight: integer({
+    env: 'POSTHORN_SHED_MAX_IN_FLIGHT',
+    default: 128,
+    min: 0,
+    max: 1_000_000,
+    description:
+      'API requests this process works on at once; beyond it a new one gets 503 (code `1503`, or the ' +
+      'marketing dialect) with `Retry-After` before it is even authenticated (0 = off)',
+  }),
+  maxEventLoopDelayMs: integer({
+    env: 'POSTHORN_SHED_EVENT_LOOP_DELAY_MS',
+    default: 0,
+    min: 0,
+    max: 60_000,
+    description:
+      'also shed while the event loop runs this late (ms, 99th percentile over 50 ' +
+      'ms); off by default: alone it did not keep p99 under 1 s',
+  }),
+  retryAfterSeconds: integer({
+    env: 'POSTHORN_SHED_RETRY_AFTER_SECONDS',
+    default: 1,
+    min: 1,
+    max: 3600,
+    description:
+      'the `Retry-After` of a shed request; a client that comes back sooner ' +
+      'on the same connection is held until then and refused',
   }),
 };
 
@@ -459,6 +508,7 @@ export const SECTIONS: SettingSection[] = [
   { title: 'Direct MX delivery', settings: mx },
   { title: 'Delivery worker', settings: worker },
   { title: 'Limits', settings: limits },
+  { title: 'Load shedding', settings: loadShedding },
   { title: 'Webhooks', settings: webhooks },
   { title: 'Suppression policy', settings: suppression },
   { title: 'SMTP submission', settings: smtp },

@@ -20,6 +20,11 @@ export function generateApiKey(): { id: string; secret: string; key: string } {
   return { id, secret, key: `${id}.${secret}` };
 }
 
+/** How a key is shown after its creation: the public id, then a mask where the secret was. */
+export function maskedKey(id: string): string {
+  return `${id}.${'*'.repeat(8)}`;
+}
+
 /** The secret has 128 random bits, so a plain SHA-256 is enough (no password stretching needed). */
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');

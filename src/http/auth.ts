@@ -1,16 +1,20 @@
-// Authentication for every API route: the key (Bearer, raw or Basic), its IP allow-list, and the
-// permission the route declares in its config. Runs before the body is read, so an unauthenticated
-// client cannot make us parse a large body.
+// Authentication for every API route: the key (Bearer, raw or Basic), its IP allow-list, the
+// permission the route declares in its config, and the account the request acts on (a parent's
+// key may act on one of its sub-accounts with `X-MT-ATTR: <subAccountId>`). Runs before the body
+// is read, so an unauthenticated client cannot make us parse a large body.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Context } from '../services/context.ts';
 import { authenticate, type ApiKeyInfo } from '../services/api-keys.ts';
+import { actingAccount } from '../services/sub-accounts.ts';
 import { keyFromAuthorization } from '../domain/api-key-format.ts';
 import { permissionName, type PermissionId } from '../domain/permissions.ts';
+import { ServiceError } from '../services/errors.ts';
 import type { Surface } from './surface.ts';
 import { bruteForceLock } from './limits.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** The key as it acts in this request: `accountId` is the account the request acts on. */
     apiKey: ApiKeyInfo;
   }
   interface FastifyContextConfig {
@@ -18,6 +22,8 @@ declare module 'fastify' {
     permission?: PermissionId | 'authenticated';
   }
 }
+
+export const SUB_ACCOUNT_HEADER = 'x-mt-attr';
 
 export function registerAuth(app: FastifyInstance, ctx: Context, surfaceFor: (url: string) => Surface): void {
   app.decorateRequest('apiKey', null as unknown as ApiKeyInfo);
@@ -42,6 +48,17 @@ export function registerAuth(app: FastifyInstance, ctx: Context, surfaceFor: (ur
     if (permission !== 'authenticated' && !result.key.permissions.includes(permission)) {
       return surface.auth(reply, 'permission', `this API key lacks the "${permissionName(permission)}" permission`);
     }
-    request.apiKey = result.key;
+    try {
+      request.apiKey = await actingAccount(ctx, result.key, headerValue(request.headers[SUB_ACCOUNT_HEADER]), {
+        readOnly: request.method === 'GET' || request.method === 'HEAD',
+      });
+    } catch (error) {
+      if (error instanceof ServiceError) return surface.service(reply, error);
+      throw error;
+    }
   });
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -12,6 +12,7 @@ import { ServiceError, storeUnavailable } from '../services/errors.ts';
 import { describeBodyProblem, describeValidationError, findBodyProblem, validatorCompiler } from './validation.ts';
 import { RouteIndex } from './method-not-allowed.ts';
 import { registerAuth } from './auth.ts';
+import { registerLoadShedding } from './load-shedding.ts';
 import type { Surface } from './surface.ts';
 import { transactionalSurface } from './transactional/surface.ts';
 import { marketingSurface } from './marketing/surface.ts';
@@ -77,6 +78,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
 
   const routes = new RouteIndex();
   routes.attach(app);
+  registerLoadShedding(app, ctx, surfaceFor);
   registerAuth(app, ctx, surfaceFor);
 
   // Seed rule: numbers are signed 32-bit. Checked on every parsed JSON body before the schema runs,

@@ -25,7 +25,8 @@ export function isAccountLanguage(iso: string): iso is LanguageIso {
 export const WHOAMI_MAX_CHANNELS = 1000;
 
 export interface AccountView {
-  id: string;
+  /** The account's integer id (the same number the transactional surface shows). */
+  id: number;
   /** L: manages sub-accounts; S: holds subscribers and sends. */
   type: 'L' | 'S';
   name: string;
@@ -37,7 +38,7 @@ export async function whoami(ctx: Context, accountId: string): Promise<AccountVi
   if (!profile) throw notFound('Account');
   const { account, hasSubAccounts } = profile;
   return {
-    id: account.id,
+    id: account.int_id,
     type: hasSubAccounts ? 'L' : 'S',
     name: account.name,
     createdAt: Number(account.created_at),

@@ -13,7 +13,8 @@ export type ServiceErrorReason =
   | 'not_found'
   | 'conflict'
   | 'limit_exceeded'
-  | 'forbidden';
+  | 'forbidden'
+  | 'account_suspended'; // the account (a sub-account) is Suspended or Terminated: it may not send
 
 export class ServiceError extends Error {
   constructor(

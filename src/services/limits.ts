@@ -1,5 +1,6 @@
-// Admission rules of the marketing API: requests per API key and minute, requests in flight per
-// API key, and the brute-force lock per client IP. The counters live in a LimitStore: in memory for
+// Admission rules of the APIs: on the marketing API requests per API key and minute and requests
+// in flight per API key; on the transactional API requests per API key and second and minute; the
+// brute-force lock per client IP. The counters live in a LimitStore: in memory for
 // a single node, in Redis (REDIS_URL) when several nodes must share them. All times come from
 // ctx.clock, read on every call.
 import { createHash, randomUUID } from 'node:crypto';
@@ -18,6 +19,15 @@ export interface RateState {
   limit: number;
   remaining: number;
   resetAt: number; // epoch ms
+}
+
+export interface TransactionalRateState {
+  allowed: boolean;
+  /** The limit that refused the request (or the first one counted, when none did). */
+  limit: number;
+  unit: 'second' | 'minute';
+  /** Until that limit's window ends. */
+  retryAfterMs: number;
 }
 
 export interface SlotState {
@@ -50,6 +60,32 @@ export class Limits {
     const hit = await this.guard(() => this.store.hit(apiKeyId, this.ctx.clock(), RATE_WINDOW_MS));
     if (!hit) return null;
     return { allowed: hit.count <= limit, limit, remaining: Math.max(0, limit - hit.count), resetAt: hit.resetAt };
+  }
+
+  /**
+   * Counts a transactional (/v1) request of the key in its second and its minute (each window
+   * opens with the key's first request in it). Null when both limits are off or the store is down;
+   * otherwise the tightest refusal, if any.
+   */
+  async countTransactionalRequest(apiKeyId: string): Promise<TransactionalRateState | null> {
+    const { perSecond, perMinute } = this.ctx.config.v1RateLimit;
+    const now = this.ctx.clock();
+    const windows = [
+      { limit: perSecond, windowMs: 1000, key: `v1s:${apiKeyId}`, unit: 'second' as const },
+      { limit: perMinute, windowMs: RATE_WINDOW_MS, key: `v1m:${apiKeyId}`, unit: 'minute' as const },
+    ].filter((w) => w.limit > 0);
+    if (windows.length === 0) return null;
+    const hits = await Promise.all(windows.map((w) => this.guard(() => this.store.hit(w.key, now, w.windowMs))));
+    let state: TransactionalRateState | null = null;
+    windows.forEach((w, i) => {
+      const hit = hits[i];
+      if (!hit) return;
+      const refused = hit.count > w.limit;
+      const retryAfterMs = Math.max(0, hit.resetAt - now);
+      if (!state || (refused && (state.allowed || retryAfterMs > state.retryAfterMs)))
+        state = { allowed: !refused, limit: w.limit, unit: w.unit, retryAfterMs };
+    });
+    return state;
   }
 
   /** Takes one of the key's concurrent slots; null when the limit is off or the store is down. */

@@ -16,6 +16,7 @@ import { isDomainVerified } from '../store/domains.ts';
 import { findMailingOr404 } from './mailings.ts';
 import { checkTriggerActivation, triggerKeyTaken } from './trigger-mailings.ts';
 import { isUniqueViolation } from '../store/subscribers.ts';
+import { ensureAccountMaySend } from './account-status.ts';
 
 const conflict = (action: MailingAction, status: string) => new ServiceError('conflict', refusal(action, status));
 
@@ -29,6 +30,7 @@ export async function resolveForSend(
 ): Promise<
   MailingChanges & Pick<MailingRow, 'subject' | 'html' | 'text' | 'sender_email' | 'sender_name' | 'reply_to'>
 > {
+  await ensureAccountMaySend(ctx, m.account_id);
   const template = m.template_id ? await findTemplate(ctx.db, m.account_id, m.template_id) : undefined;
   const channel = m.channel_id !== null ? await findChannel(ctx.db, m.account_id, m.channel_id) : undefined;
   const resolved = {

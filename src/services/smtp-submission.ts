@@ -13,6 +13,7 @@ import { prepareSubmittedMessage, MessageFormatError } from '../domain/submitted
 import { OptionHeaderError } from '../domain/smtp-option-headers.ts';
 import type { TransmissionContent } from '../domain/transmission-content.ts';
 import { isDomainVerified } from '../store/domains.ts';
+import { ensureMaySend } from './account-status.ts';
 
 export type SmtpAuthResult =
   | { ok: true; key: ApiKeyInfo }
@@ -54,6 +55,7 @@ export function checkSmtpSender(address: string): void {
 
 /** RCPT TO: the address is usable and the account has room for one more message. */
 export async function checkSmtpRecipient(ctx: Context, key: ApiKeyInfo, address: string, count: number) {
+  ensureMaySend(key.accountStatus);
   if (!isValidEmail(address))
     throw new ServiceError('invalid_email', `"${address.slice(0, 100)}" is not a valid email address`, 'RCPT TO');
   if (count + 1 > ctx.config.maxRecipients)
@@ -76,6 +78,7 @@ export interface Submission {
 
 /** Accepts a submitted message; resolves with the transmission id once it is committed. */
 export async function acceptSubmission(ctx: Context, key: ApiKeyInfo, submission: Submission): Promise<string> {
+  ensureMaySend(key.accountStatus);
   const now = ctx.clock();
   let message;
   try {

@@ -3,15 +3,9 @@
 // events table; a report costs a few indexed range reads however much mail was sent.
 import type { Context } from './context.ts';
 import { invalid, notFound } from './errors.ts';
-import {
-  groupedCounters,
-  listLinkClicks,
-  listSubAccountIds,
-  findMailingForStatistics,
-  sumCounters,
-} from '../store/counters.ts';
+import { groupedCounters, listLinkClicks, findMailingForStatistics, sumCounters } from '../store/counters.ts';
 import { utcDay } from '../events/counter-deltas.ts';
-import { findAccount } from '../store/accounts.ts';
+import { findAccount, subAccountIds } from '../store/accounts.ts';
 
 const DAY_MS = 86_400_000;
 /** The longest period one report covers (a daily series of about a year). */
@@ -175,10 +169,17 @@ export async function breakdown(
       return daysOf(period).map((day) => ({ key: day, totals: totalsOf(daily.get(day) ?? {}) }));
     }
     case 'SUBACCOUNT_ID': {
-      const subs = await listSubAccountIds(ctx.db, accountId);
-      return rows(
-        await groupedCounters(ctx.db, { accountIds: subs, scope: 'account', scopeId: '', ...period }, 'account_id'),
+      // One row per sub-account that had traffic, keyed by the sub-account's integer id (as text,
+      // like every breakdown key), in id order.
+      const subs = await subAccountIds(ctx.db, accountId);
+      const byAccount = await groupedCounters(
+        ctx.db,
+        { accountIds: [...subs.keys()], scope: 'account', scopeId: '', ...period },
+        'account_id',
       );
+      return [...subs]
+        .filter(([id]) => byAccount.has(id))
+        .map(([id, intId]) => ({ key: String(intId), totals: totalsOf(byAccount.get(id)!) }));
     }
     case 'SENDING_DOMAIN':
       return rows(

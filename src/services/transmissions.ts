@@ -13,6 +13,7 @@ import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts'
 import { findTemplate } from '../store/templates.ts';
 import { isDomainVerified } from '../store/domains.ts';
 import { checkQuota, commitTransmission, planOutbox, type OutboxRecipient } from './transmission-commit.ts';
+import { ensureMaySend } from './account-status.ts';
 
 export interface RecipientInput {
   email: string;
@@ -217,6 +218,7 @@ function replay(storedHash: string, hash: string, body: string): AcceptResult {
 }
 
 async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, now: number) {
+  ensureMaySend(key.accountStatus);
   if (!input.from?.email) throw required('from.email');
   const from = checkAddress(input.from, 'from');
   if (!input.to?.length) throw required('to');

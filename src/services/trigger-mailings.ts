@@ -43,6 +43,7 @@ import { findBlacklisted } from '../store/blacklist.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
 import { addUsage } from '../store/usage.ts';
 import { recordEvents } from '../events/record-events.ts';
+import { ensureMaySend } from './account-status.ts';
 
 export interface TriggerType {
   key: string;
@@ -234,6 +235,7 @@ export async function sendTrigger(
   input: TriggerSendInput,
   idempotencyKey?: string,
 ): Promise<TriggerSendResult> {
+  ensureMaySend(key.accountStatus);
   const accountId = key.accountId;
   const variants = await activeVariants(ctx, accountId, triggerKey);
   const { email, language, data } = checkInput(input);

@@ -55,6 +55,8 @@ export function replyFor(error: ServiceError): Error & { responseCode: number } 
       return smtpReply(451, '4.7.1', `Sending limit reached: ${error.detail}`);
     case 'domain_unverified':
       return smtpReply(550, '5.7.1', `${error.field ?? 'From'}: ${error.detail}`);
+    case 'account_suspended':
+      return smtpReply(550, '5.7.1', `Sending not allowed: ${error.detail}`);
     default:
       // Header and content problems: the detail names the header.
       return smtpReply(550, '5.6.0', error.detail);

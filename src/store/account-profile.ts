@@ -1,16 +1,17 @@
 // What GET /whoami reads about an account: its row and whether it manages sub-accounts.
 import type { Kysely, Transaction } from 'kysely';
-import type { AccountsTable, Database } from './schema.ts';
+import type { Database } from './schema.ts';
+import { findAccount, type AccountRow } from './accounts.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
 export interface AccountProfile {
-  account: AccountsTable;
+  account: AccountRow;
   hasSubAccounts: boolean;
 }
 
 export async function findAccountProfile(db: Db, accountId: string): Promise<AccountProfile | undefined> {
-  const account = await db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirst();
+  const account = await findAccount(db, accountId);
   if (!account) return undefined;
   const child = await db
     .selectFrom('accounts')

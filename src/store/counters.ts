@@ -131,11 +131,6 @@ export async function findTransmissionSources(
     .execute();
 }
 
-export async function listSubAccountIds(db: Db, parentId: string): Promise<string[]> {
-  const rows = await db.selectFrom('accounts').select('id').where('parent_id', '=', parentId).orderBy('id').execute();
-  return rows.map((r) => r.id);
-}
-
 /** The mailing a statistics request names, when it is the account's. */
 export async function findMailingForStatistics(
   db: Db,

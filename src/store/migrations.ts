@@ -9,6 +9,7 @@ import { subscriberIndexesMigration } from './migration-0006-subscriber-indexes.
 import { triggerMailingsMigration } from './migration-0007-trigger-mailings.ts';
 import { suppressionsMigration } from './migration-0008-suppressions.ts';
 import { smtpSubmissionMigration } from './migration-0009-smtp-submission.ts';
+import { integerIdsMigration } from './migration-0011-integer-ids.ts';
 import { mxDeliveryMigration } from './migration-0013-mx-delivery.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -231,6 +232,7 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0007_trigger_mailings': triggerMailingsMigration(),
   '0008_suppressions': suppressionsMigration(),
   '0009_smtp_submission': smtpSubmissionMigration(dialect),
+  '0011_integer_ids': integerIdsMigration(dialect),
   '0013_mx_delivery': mxDeliveryMigration(),
 });
 

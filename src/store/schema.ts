@@ -4,6 +4,8 @@ import type { Generated } from 'kysely';
 
 export interface AccountsTable {
   id: string;
+  /** The integer id the transactional surface shows (companyId, subAccountId) and whoami's id. */
+  int_id: Generated<number>;
   name: string;
   parent_id: string | null;
   status: string; // Active | Suspended | Terminated
@@ -12,6 +14,8 @@ export interface AccountsTable {
 
 export interface ApiKeysTable {
   id: string; // public part of the key, 8 alphanumerics
+  /** The integer id of the contract (GET/PUT/DELETE /v1/api-key/{id}). */
+  int_id: Generated<number>;
   account_id: string;
   name: string;
   secret_hash: string; // sha256 hex of the secret part

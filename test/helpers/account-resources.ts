@@ -20,7 +20,9 @@ export type IdKind =
   | 'transmission'
   | 'message'
   | 'transactionalWebhook'
-  | 'suppression';
+  | 'suppression'
+  | 'apiKey'
+  | 'subAccount';
 
 export interface AccountResources {
   tag: string;
@@ -45,6 +47,7 @@ export async function createAccountResources(
   api: ApiClient,
   tag: string,
   hookTarget: string,
+  opts: { subAccounts?: boolean } = {},
 ): Promise<AccountResources> {
   const ids = Object.fromEntries(
     [
@@ -63,6 +66,8 @@ export async function createAccountResources(
       'message',
       'transactionalWebhook',
       'suppression',
+      'apiKey',
+      'subAccount',
     ].map((k) => [k, [] as string[]]),
   ) as Record<IdKind, string[]>;
   const add = (kind: IdKind, id: unknown) => ids[kind].push(String(id));
@@ -199,6 +204,10 @@ export async function createAccountResources(
       'suppression',
     ).id,
   );
+  add('apiKey', created(await api.post('/v1/api-key', { name: `${tag} key`, permissionIds: [7] }), 'API key').id);
+  // A sub-account has no sub-accounts of its own (opts.subAccounts false for one).
+  if (opts.subAccounts !== false)
+    add('subAccount', created(await api.post('/v1/sub-account', { name: `${tag} sub-account` }), 'sub-account').id);
 
   const domain = `${tag}.example`;
   add('domain', created(await api.post('/v1/domain/sending', { domain, note: `${tag} domain` }), 'sending domain').id);

@@ -5,8 +5,16 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../src/store/schema.ts';
 import type { ApiClient } from './server.ts';
 
-/** `n` active subscribers r0@example.org … with first names F0 …; their ids in order. */
-export async function seedReadySubscribers(db: Kysely<Database>, accountId: string, n: number): Promise<number[]> {
+/**
+ * `n` active subscribers r0@example.org … with first names F0 …, for the account with this integer
+ * id (whoami's id); their ids in order.
+ */
+export async function seedReadySubscribers(db: Kysely<Database>, accountIntId: number, n: number): Promise<number[]> {
+  const { id: accountId } = await db
+    .selectFrom('accounts')
+    .select('id')
+    .where('int_id', '=', accountIntId)
+    .executeTakeFirstOrThrow();
   const now = Date.now();
   const ids: number[] = [];
   for (let i = 0; i < n; i += 500) {

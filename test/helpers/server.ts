@@ -11,11 +11,13 @@ export interface TestServer {
   url: string;
   key: string;
   accountId: string;
+  /** The first account's integer id (what the APIs show). */
+  accountIntId: number;
   app: Posthorn;
   db: TestDatabase;
   api: ApiClient;
   /** Creates another account with an all-permissions key (for isolation tests). */
-  newAccount(): Promise<{ accountId: string; key: string; api: ApiClient }>;
+  newAccount(): Promise<{ accountId: string; accountIntId: number; key: string; api: ApiClient }>;
   newKey(input: Omit<CreateKeyInput, 'accountId'> & { accountId?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -45,17 +47,19 @@ export async function startTestServer(
   if (opts.smtp) config.smtp.port = 0; // any free port
   const app = await startPosthorn(config, { log: createLogger(config.logLevel) });
   const url = app.url!;
-  const accountId = (await app.ctx.db.selectFrom('accounts').select('id').executeTakeFirstOrThrow()).id;
+  const first = await app.ctx.db.selectFrom('accounts').select(['id', 'int_id']).executeTakeFirstOrThrow();
+  const accountId = first.id;
   const server: TestServer = {
     url,
     key: app.firstKey!,
     accountId,
+    accountIntId: Number(first.int_id),
     app,
     db,
     api: new ApiClient(url, app.firstKey!),
     async newAccount() {
       const id = newId();
-      await insertAccount(app.ctx.db, {
+      const account = await insertAccount(app.ctx.db, {
         id,
         name: `Account ${id}`,
         parent_id: null,
@@ -63,7 +67,7 @@ export async function startTestServer(
         created_at: Date.now(),
       });
       const { key } = await createApiKey(app.ctx, { accountId: id, name: 'test' });
-      return { accountId: id, key, api: new ApiClient(url, key) };
+      return { accountId: id, accountIntId: account.int_id, key, api: new ApiClient(url, key) };
     },
     async newKey(input) {
       const { key } = await createApiKey(app.ctx, { accountId: input.accountId ?? accountId, ...input });
@@ -75,6 +79,25 @@ export async function startTestServer(
     },
   };
   return server;
+}
+
+/**
+ * Another API node on the test server's database (as a deployment with several nodes has): it
+ * shares the database, so the signing secret and the limit counters' namespace too.
+ */
+export async function startSecondNode(server: TestServer, env: Record<string, string> = {}): Promise<Posthorn> {
+  return startPosthorn(
+    loadConfig({
+      POSTHORN_DATA_DIR: server.db.dataDir,
+      DATABASE_URL: server.db.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      POSTHORN_ROLE: 'api',
+      ...env,
+    }),
+    { log: createLogger('silent') },
+  );
 }
 
 export interface ApiResponse<T = any> {

@@ -62,6 +62,7 @@ describe(`API key authentication (${dialectName})`, () => {
       expect(res.status, auth).toBe(401);
       expect(res.body).toEqual({
         errors: [{ message: expect.any(String), description: expect.any(String), code: '1300' }],
+        message: expect.any(String),
       });
     }
   });

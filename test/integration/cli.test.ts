@@ -27,7 +27,15 @@ async function freePort(): Promise<number> {
 }
 
 function env(extra: Record<string, string> = {}) {
-  return { ...process.env, POSTHORN_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn', ...extra };
+  // The SMTP submission server's default port is fixed (2587): off, so parallel tests cannot clash on it.
+  return {
+    ...process.env,
+    POSTHORN_DATA_DIR: dataDir,
+    DATABASE_URL: '',
+    LOG_LEVEL: 'warn',
+    POSTHORN_SMTP_PORT: '0',
+    ...extra,
+  };
 }
 
 /** Starts the server and resolves with its stdout once the key line has been printed. */
@@ -110,7 +118,77 @@ describe('command line', () => {
     expect(out.key).toMatch(/^[A-Za-z0-9]{8}\.[0-9a-f]{32}$/);
     expect(out.permissions).toEqual(['send_api', 'templates']);
     expect(out.environment).toBe('sandbox');
+    expect(out).toMatchObject({ id: expect.any(Number), publicId: out.key.slice(0, 8), accountId: 1 });
   });
+
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { env: env(), encoding: 'utf8' });
+  const oneLineError = (r: ReturnType<typeof cli>, text: string) => {
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain(text);
+    expect(r.stderr).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
+  };
+
+  it('keys list shows the keys that are not revoked, as a table or JSON, of all accounts or one', () => {
+    const made = JSON.parse(cli('keys', 'create', '--name', 'listed', '--permissions', 'analytics', '--json').stdout);
+    const table = cli('keys', 'list');
+    expect(table.status, table.stderr).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toBe('id\tpublic id\taccount\tenvironment\tpermissions\tlast used\tname');
+    expect(lines).toContain(`${made.id}\t${made.publicId}\t1\tproduction\tanalytics\tnever\tlisted`);
+    expect(table.stdout).not.toContain(made.key.slice(9));
+
+    const json = cli('keys', 'list', '--account', '1', '--json');
+    expect(json.status, json.stderr).toBe(0);
+    const keys = JSON.parse(json.stdout);
+    expect(keys.find((k: any) => k.id === made.id)).toEqual({
+      id: made.id,
+      publicId: made.publicId,
+      name: 'listed',
+      accountId: 1,
+      accountName: 'Default account',
+      parentAccountId: null,
+      environment: 'production',
+      permissions: ['analytics'],
+      allowedIps: [],
+      createdAt: expect.any(Number),
+      lastUsedAt: null,
+    });
+    expect(keys.map((k: any) => k.id)).toEqual([...keys.map((k: any) => k.id)].sort((a, b) => a - b));
+
+    oneLineError(cli('keys', 'list', '--account', '999'), 'posthorn: account 999 not found');
+    oneLineError(cli('keys', 'list', '--acount', '1'), "Unknown option '--acount'");
+    oneLineError(cli('keys', 'create', '--name', 'x', '--account', 'nobody'), 'account nobody not found');
+  }, 120_000);
+
+  it('keys revoke takes the integer or public id, revokes at once, and refuses what it cannot find', async () => {
+    const port = await freePort();
+    const { child } = await startAndRead(port);
+    try {
+      const [byId, byPublicId] = ['revoke me', 'me too'].map((name) =>
+        JSON.parse(cli('keys', 'create', '--name', name, '--permissions', 'analytics', '--json').stdout),
+      );
+      const status = async (key: string) =>
+        (await fetch(`http://127.0.0.1:${port}/v1/messages`, { headers: { authorization: `Bearer ${key}` } })).status;
+      expect(await status(byId.key)).toBe(200);
+
+      const revoked = cli('keys', 'revoke', String(byId.id));
+      expect(revoked.status, revoked.stderr).toBe(0);
+      expect(revoked.stdout).toContain(`revoked API key ${byId.id} (${byId.publicId}, "revoke me", account 1)`);
+      // The running server refuses it on the next request.
+      expect(await status(byId.key)).toBe(401);
+      expect(await status(byPublicId.key)).toBe(200);
+      expect(cli('keys', 'revoke', byPublicId.publicId).status).toBe(0);
+      expect(await status(byPublicId.key)).toBe(401);
+      expect(cli('keys', 'list').stdout).not.toContain(byId.publicId);
+
+      oneLineError(cli('keys', 'revoke', String(byId.id)), `API key ${byId.id} (or it is revoked already) not found`);
+      oneLineError(cli('keys', 'revoke', 'not-a-key!'), 'is neither a key');
+      oneLineError(cli('keys', 'revoke'), 'keys revoke needs one key id');
+      oneLineError(cli('keys', 'revoke', '1', '2'), 'keys revoke needs one key id');
+    } finally {
+      await stop(child);
+    }
+  }, 120_000);
 
   it('refuses an unknown permission and a bad setting with a message and exit code 2', () => {
     const bad = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', 'x', '--permissions', 'everything'], {

@@ -155,6 +155,7 @@ describe(`sending domains (${dialectName})`, () => {
     expect(again.status).toBe(409);
     expect(again.body).toEqual({
       errors: [{ message: 'conflict', description: expect.stringContaining('dup.example.com'), code: '1409' }],
+      message: expect.stringContaining('dup.example.com'),
     });
     // Another account may add the same name: it proves ownership with its own key.
     const theirs = await other.api.post('/v1/domain/sending', { domain: 'dup.example.com' });
@@ -406,6 +407,7 @@ describe(`sending domains (${dialectName})`, () => {
             code: '1403',
           },
         ],
+        message: expect.stringContaining('shop.example.com'),
       });
       expect(Object.keys(refused.body.errors[0]).sort()).toEqual(['code', 'description', 'message']);
       // A domain never added is refused the same way.

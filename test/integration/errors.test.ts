@@ -1,5 +1,6 @@
 // The transactional error dialect: every status POST /v1/layang/transmissions can answer, with the
-// exact body shape {"errors":[{"message","description","code"}]} and the code from the table.
+// exact body shape {"errors":[{"message","description","code"}],"message"} and the code from the table
+// (the top-level message, the first error's description, is for clients of Mailtarget's contract).
 import http from 'node:http';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
@@ -24,7 +25,8 @@ function validBody(overrides: Record<string, unknown> = {}) {
 function expectError(res: ApiResponse, status: number, code: string) {
   expect(res.status, res.text).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(Object.keys(res.body)).toEqual(['errors']);
+  expect(Object.keys(res.body)).toEqual(['errors', 'message']);
+  expect(res.body.message).toBe(res.body.errors[0]?.description);
   expect(Array.isArray(res.body.errors)).toBe(true);
   expect(res.body.errors).toHaveLength(1);
   const error = res.body.errors[0];
@@ -321,6 +323,7 @@ describe(`transactional error dialect (${dialectName})`, () => {
         expect(res.status).toBe(413);
         expect(res.body).toEqual({
           errors: [{ message: expect.any(String), description: expect.stringContaining('limit'), code: '1413' }],
+          message: expect.stringContaining('limit'),
         });
         expect(res.headers.connection).toBe('close');
         expect(res.bytesWrittenAtResponse).toBeLessThan(total);

@@ -154,6 +154,7 @@ describe.skipIf(reason !== null)('SQLite on a full disk', () => {
       expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(refused!.body).toEqual({
         errors: [{ message: 'service unavailable', code: '1503', description: expect.stringContaining('disk full') }],
+        message: expect.stringContaining('disk full'),
       });
 
       // The marketing surface speaks its own dialect; a read still works; the process lives.

@@ -69,6 +69,7 @@ describe(`Idempotency-Key (${dialectName})`, () => {
     expect(conflict.status).toBe(409);
     expect(conflict.body).toEqual({
       errors: [{ message: expect.any(String), description: expect.stringContaining('Idempotency-Key'), code: '1409' }],
+      message: expect.stringContaining('Idempotency-Key'),
     });
     expect(await totalMessages()).toBe(before);
     // The first answer is still what the key replays.
@@ -124,6 +125,7 @@ describe(`Idempotency-Key (${dialectName})`, () => {
         errors: [
           { message: expect.any(String), description: expect.stringContaining('Idempotency-Key'), code: '1401' },
         ],
+        message: expect.stringContaining('Idempotency-Key'),
       });
     }
     expect(await totalMessages()).toBe(before);

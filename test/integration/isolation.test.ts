@@ -15,6 +15,7 @@ function expectNotFound(res: ApiResponse, what: string) {
   expect(res.status, `${what}: ${res.text}`).toBe(404);
   expect(res.body, what).toEqual({
     errors: [{ message: expect.any(String), description: expect.any(String), code: '1600' }],
+    message: expect.any(String),
   });
 }
 

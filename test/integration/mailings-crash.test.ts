@@ -20,11 +20,14 @@ import { seedReadySubscribers, sendMailingToAll } from '../helpers/mailing-fixtu
 const RECIPIENTS = Number(process.env.MAILING_CRASH_RECIPIENTS ?? 50_000);
 const PATIENCE_MS = Math.max(150_000, RECIPIENTS * 15);
 
-/** Ready subscribers straight into the store, through a connection of the test's own. */
-async function seedSubscribers(url: string, accountId: string, n: number): Promise<void> {
+/**
+ * Ready subscribers straight into the store, through a connection of the test's own, for the
+ * account with this integer id (whoami's id).
+ */
+async function seedSubscribers(url: string, accountIntId: number, n: number): Promise<void> {
   const store = await openStore(url, { sqliteSynchronous: 'NORMAL' });
   try {
-    await seedReadySubscribers(store.db, accountId, n);
+    await seedReadySubscribers(store.db, accountIntId, n);
   } finally {
     await store.close();
   }
@@ -87,8 +90,8 @@ describe.each(TRANSPORTS)(`a mailing across a killed process (${dialectName}, %s
       children.push(first);
       const key = first.firstKey!;
       let api = first.api(key);
-      const accountId = (await api.get('/api/v1/whoami')).body.data.id as string;
-      await seedSubscribers(db.url, String(accountId), RECIPIENTS);
+      const accountIntId = (await api.get('/api/v1/whoami')).body.data.id as number;
+      await seedSubscribers(db.url, accountIntId, RECIPIENTS);
 
       const mailingId = await sendMailingToAll(api, 'Big');
 

@@ -33,7 +33,7 @@ describe(`marketing account, languages and channels (${dialectName})`, () => {
     expect(bearer.body).toEqual({
       data: {
         objectType: 'Account',
-        id: server.accountId,
+        id: server.accountIntId,
         type: 'S',
         name: 'Default account',
         createdAt: expect.stringMatching(DATE_TIME),
@@ -46,7 +46,7 @@ describe(`marketing account, languages and channels (${dialectName})`, () => {
 
     const other = await fresh();
     const theirs = await other.api.get('/api/v1/whoami');
-    expect(theirs.body.data).toMatchObject({ id: other.accountId, name: `Account ${other.accountId}`, type: 'S' });
+    expect(theirs.body.data).toMatchObject({ id: other.accountIntId, name: `Account ${other.accountId}`, type: 'S' });
 
     // Any valid key will do: whoami needs no particular permission.
     const narrow = await server.newKey({ name: 'groups only', permissions: ['subscriber_groups'] });

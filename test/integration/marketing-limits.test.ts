@@ -3,13 +3,11 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { startSecondNode, startTestServer, waitFor, type ApiResponse, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
-import { loadConfig } from '../../src/config.ts';
-import { startPosthorn } from '../../src/app.ts';
-import { createLogger } from '../../src/log.ts';
+import { REDIS_URL, haveRedis } from '../helpers/redis.ts';
+import type { Posthorn } from '../../src/app.ts';
 
-const REDIS_URL = process.env.POSTHORN_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const basic = (key: string) => `Basic ${Buffer.from(`anyone:${key}`).toString('base64')}`;
 
 const RATE_BODY = {
@@ -35,19 +33,6 @@ const LOCKED_BODY = {
   errors: [],
   statusCode: 429,
 };
-
-async function redisReachable(): Promise<boolean> {
-  const url = new URL(REDIS_URL);
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(url.port || 6379), url.hostname, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-const haveRedis = await redisReachable();
-if (!haveRedis) console.warn(`Redis is not reachable at ${REDIS_URL}: the Redis runs of the limit tests are skipped`);
 
 const header = (res: ApiResponse, name: string) => res.headers.get(name);
 
@@ -337,23 +322,11 @@ for (const store of ['memory', 'redis'] as const) {
 
 describe.skipIf(!haveRedis)(`limits shared by two nodes through Redis (${dialectName})`, () => {
   let server: TestServer;
-  let second: Awaited<ReturnType<typeof startPosthorn>>;
+  let second: Posthorn;
   beforeAll(async () => {
     const env = { REDIS_URL, POSTHORN_RATE_LIMIT_PER_MINUTE: '6' };
     server = await startTestServer(env);
-    // A second node on the same database: same secret, so the same counters.
-    second = await startPosthorn(
-      loadConfig({
-        POSTHORN_DATA_DIR: server.db.dataDir,
-        DATABASE_URL: server.db.url,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        POSTHORN_ROLE: 'api',
-        ...env,
-      }),
-      { log: createLogger('silent') },
-    );
+    second = await startSecondNode(server, env);
   });
   afterAll(async () => {
     await second?.close();

@@ -6,21 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryLimitStore, type LimitStore } from '../../src/store/limit-store.ts';
 import { RedisLimitStore } from '../../src/store/redis-limit-store.ts';
 import { RedisError, RespClient, encodeCommand, parseReply } from '../../src/store/resp-client.ts';
-
-const REDIS_URL = process.env.POSTHORN_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-
-async function redisReachable(): Promise<boolean> {
-  const url = new URL(REDIS_URL);
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(url.port || 6379), url.hostname, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-const haveRedis = await redisReachable();
-if (!haveRedis) console.warn(`Redis is not reachable at ${REDIS_URL}: the Redis store tests are skipped`);
+import { REDIS_URL, haveRedis } from '../helpers/redis.ts';
 
 const stores: Array<[string, () => LimitStore]> = [
   ['memory', () => new MemoryLimitStore()],

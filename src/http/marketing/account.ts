@@ -16,7 +16,7 @@ const LanguageSchema = Type.Object({ objectType: Type.Literal('Language'), iso: 
 
 const AccountSchema = Type.Object({
   objectType: Type.Literal('Account'),
-  id: Type.String(),
+  id: Type.Integer({ description: "The account's integer id (the seed's example shows an integer)" }),
   type: Type.Union([Type.Literal('S'), Type.Literal('L')], {
     description: 'L: manages sub-accounts; S: holds subscribers and sends',
   }),

@@ -13,6 +13,7 @@ const REASON_CODES: Record<string, { code: MarketingErrorCode; status?: number }
   conflict: { code: 1024 },
   limit_exceeded: { code: 1002, status: 429 },
   forbidden: { code: 1025 },
+  account_suspended: { code: 1025, status: 403 },
 };
 
 export const marketingSurface: Surface = {

@@ -1,5 +1,8 @@
 // The transactional surface's error dialect (the Mailtarget seed):
-//   {"errors":[{"message":"…","description":"…","code":"1400"}]}
+//   {"errors":[{"message":"…","description":"…","code":"1400"}],"message":"…"}
+// The top-level `message` is for clients written against Mailtarget's published contract, whose
+// error body (response.Response) has a `message`: it carries the first error's description, the
+// sentence a person can act on (errors[0].message is its category).
 // One table maps every error this surface can return to its HTTP status and code. Codes are
 // stable: never reuse one for another meaning. The table is published in the OpenAPI document.
 import type { FastifyReply } from 'fastify';
@@ -16,6 +19,13 @@ export const ERROR_CODES = {
     status: 403,
     message: 'ip address not allowed',
     when: "The caller's IP address is not in the key's allowed list.",
+  },
+  '1303': {
+    status: 403,
+    message: 'account suspended',
+    when:
+      'The account (a sub-account) is Suspended or Terminated: it cannot send; ' +
+      'or X-MT-ATTR names a terminated sub-account for a change.',
   },
   '1400': { status: 422, message: 'required field is missing', when: 'A required field is absent or empty.' },
   '1401': {
@@ -77,7 +87,7 @@ export function sendError(reply: FastifyReply, code: ErrorCode, description: str
   return reply
     .code(entry.status)
     .type('application/json; charset=utf-8')
-    .send({ errors: [{ message: entry.message, description, code }] });
+    .send({ errors: [{ message: entry.message, description, code }], message: description || entry.message });
 }
 
 const BY_REASON: Record<ServiceErrorReason, ErrorCode> = {
@@ -92,6 +102,7 @@ const BY_REASON: Record<ServiceErrorReason, ErrorCode> = {
   conflict: '1409',
   limit_exceeded: '1420',
   forbidden: '1301',
+  account_suspended: '1303',
 };
 
 export function codeForReason(reason: ServiceErrorReason): ErrorCode {

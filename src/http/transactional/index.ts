@@ -7,9 +7,13 @@ import { registerDomainRoutes } from './domains.ts';
 import { registerAccountRoutes } from './account.ts';
 import { registerAnalyticsRoutes } from './analytics.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
+import { registerApiKeyRoutes } from './api-keys.ts';
+import { registerSubAccountRoutes } from './sub-accounts.ts';
+import { registerTransactionalRateLimit } from './rate-limit.ts';
 import { registerSuppressionRoutes } from './suppressions.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
+  registerTransactionalRateLimit(app, ctx);
   registerTransmissionRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
   registerTemplateRoutes(app, ctx);
@@ -17,5 +21,7 @@ export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Con
   registerAccountRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerApiKeyRoutes(app, ctx);
+  registerSubAccountRoutes(app, ctx);
   registerSuppressionRoutes(app, ctx);
 }

@@ -96,6 +96,10 @@ export const TransmissionBody = Type.Object(
 
 export const ErrorBody = Type.Object({
   errors: Type.Array(Type.Object({ message: Type.String(), description: Type.String(), code: Type.String() })),
+  message: Type.String({
+    description:
+      "The first error's description, for clients of Mailtarget's contract (its error body has a top-level message)",
+  }),
 });
 
 /** Standard error responses, so every route documents the dialect. */
