@@ -15,8 +15,7 @@ import { appendResult, printTable, round, RESULTS_DIR } from './lib/results.ts';
 import { printProfileSummary } from './lib/cpu-profile.ts';
 import { startSampler } from './lib/sampler.ts';
 import { generateDkimKey } from '../src/domain/dkim-keys.ts';
-import { newId } from '../src/domain/ids.ts';
-import { insertDomain } from '../src/store/domains.ts';
+import { insertDomainUnlessTaken } from '../src/store/domains.ts';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 
 const opts = readOptions({
@@ -80,8 +79,7 @@ async function addSigningDomain(
       .where('id', '=', key.split('.')[0]!)
       .executeTakeFirstOrThrow();
     const { privateKeyPem, publicKeyBase64 } = await generateDkimKey();
-    await insertDomain(store.db, {
-      id: newId(),
+    await insertDomainUnlessTaken(store.db, {
       account_id: account.account_id,
       domain: FROM_DOMAIN,
       note: 'benchmark',

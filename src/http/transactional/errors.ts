@@ -1,5 +1,7 @@
 // The transactional surface's error dialect (the Mailtarget seed):
 //   {"errors":[{"message":"…","description":"…","code":"1400"}]}
+// plus a top-level `message` (the first error's), which clients written against Mailtarget's
+// published contract (its response.Response) read.
 // One table maps every error this surface can return to its HTTP status and code. Codes are
 // stable: never reuse one for another meaning. The table is published in the OpenAPI document.
 import type { FastifyReply } from 'fastify';
@@ -75,7 +77,7 @@ export function sendError(reply: FastifyReply, code: ErrorCode, description: str
   return reply
     .code(entry.status)
     .type('application/json; charset=utf-8')
-    .send({ errors: [{ message: entry.message, description, code }] });
+    .send({ message: entry.message, errors: [{ message: entry.message, description, code }] });
 }
 
 const BY_REASON: Record<ServiceErrorReason, ErrorCode> = {
