@@ -15,7 +15,11 @@ function usableBy(accountId: string) {
       eb('sending_domains.account_id', '=', accountId),
       eb.and([
         eb('sending_domains.assignment', '=', 'ALL'),
-        eb('sending_domains.account_id', '=', eb.selectFrom('accounts').select('parent_id').where('id', '=', accountId)),
+        eb(
+          'sending_domains.account_id',
+          '=',
+          eb.selectFrom('accounts').select('parent_id').where('id', '=', accountId),
+        ),
       ]),
     ]);
 }

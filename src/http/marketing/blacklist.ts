@@ -78,12 +78,10 @@ export function registerBlacklistRoutes(app: FastifyInstance, ctx: Context): voi
         request.apiKey.accountId,
         request.body as Static<typeof EntryCreate>,
       );
-      return reply
-        .code(201)
-        .send({
-          ...one('Blacklist', presentEntry(added.row)),
-          meta: { archivedSubscribers: added.archivedSubscribers },
-        });
+      return reply.code(201).send({
+        ...one('Blacklist', presentEntry(added.row)),
+        meta: { archivedSubscribers: added.archivedSubscribers },
+      });
     },
   );
 

@@ -122,7 +122,10 @@ const SendingDomainItem = Type.Object({
 });
 
 const DomainList = Type.Array(
-  Type.Object({ count: Type.Integer({ description: 'All matching domains' }), sendingDomain: Type.Array(SendingDomainItem) }),
+  Type.Object({
+    count: Type.Integer({ description: 'All matching domains' }),
+    sendingDomain: Type.Array(SendingDomainItem),
+  }),
   { description: 'As the contract gives it: an array holding one {count, sendingDomain} (model.DtoDomains)' },
 );
 

@@ -7,8 +7,10 @@ import { registerDomainRoutes } from './domains.ts';
 import { registerAccountRoutes } from './account.ts';
 import { registerAnalyticsRoutes } from './analytics.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
+import { registerEmptyAsAbsent } from './empty-as-absent.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
+  registerEmptyAsAbsent(app, '/v1');
   registerTransmissionRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
   registerTemplateRoutes(app, ctx);
