@@ -24,10 +24,12 @@ function validBody(overrides: Record<string, unknown> = {}) {
 function expectError(res: ApiResponse, status: number, code: string) {
   expect(res.status, res.text).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(Object.keys(res.body)).toEqual(['errors']);
+  // The seed's {errors:[…]} plus a top-level message (the contract's response.Response reads it).
+  expect(Object.keys(res.body).sort()).toEqual(['errors', 'message']);
   expect(Array.isArray(res.body.errors)).toBe(true);
   expect(res.body.errors).toHaveLength(1);
   const error = res.body.errors[0];
+  expect(res.body.message).toBe(error.message);
   expect(Object.keys(error).sort()).toEqual(['code', 'description', 'message']);
   expect(typeof error.message).toBe('string');
   expect(error.message.length).toBeGreaterThan(0);
@@ -320,7 +322,8 @@ describe(`transactional error dialect (${dialectName})`, () => {
         const res = await streamBody(server.url, total, { auth: `Bearer ${server.key}`, keepWriting: true });
         expect(res.status).toBe(413);
         expect(res.body).toEqual({
-          errors: [{ message: expect.any(String), description: expect.stringContaining('limit'), code: '1413' }],
+          message: 'request too large',
+          errors: [{ message: 'request too large', description: expect.stringContaining('limit'), code: '1413' }],
         });
         expect(res.headers.connection).toBe('close');
         expect(res.bytesWrittenAtResponse).toBeLessThan(total);
