@@ -138,7 +138,7 @@ describe(`marketing blacklist (${dialectName})`, () => {
       pattern: ['The pattern field is prohibited when email is present.'],
     });
     expectValidation(await api.post('/api/v1/blacklist', { pattern: 12 }), {
-      pattern: ['pattern must be of type string'],
+      pattern: ['The pattern must be a string.'],
     });
 
     await add(api, { pattern: 'dup@example.org' });
