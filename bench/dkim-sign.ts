@@ -5,7 +5,7 @@
 //   node bin/run-ts.mjs bench/dkim-sign.ts            (UV_THREADPOOL_SIZE=1 … to try pool sizes)
 import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import DKIM from 'nodemailer/lib/dkim/index.js';
+import DKIM from 'nodemailer/lib/dkim';
 import { createSigner, SIGNED_HEADERS } from '../src/delivery/dkim.ts';
 const { privateKey } = generateKeyPairSync('rsa', {
   modulusLength: 2048,

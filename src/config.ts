@@ -1,21 +1,28 @@
-// Every setting Posthorn reads, read once from the environment, typed and validated.
+// The typed configuration, read once at start from the settings declared in config/settings.ts.
 // A bad value stops the start with a message naming the variable, never a stack trace.
+// This is the only module that reads the environment (process.env), and only as loadConfig's default.
 import path from 'node:path';
+import { ConfigError, type Env } from './config/setting.ts';
+import {
+  delivery,
+  limits,
+  server,
+  store,
+  suppression,
+  webhooks,
+  worker,
+  type DELIVERY_MODES,
+  type ROLES,
+} from './config/settings.ts';
+import type { RelayConfig } from './config/parsers.ts';
+import type { SuppressionPolicy } from './domain/suppression-policy.ts';
 
-export type DeliveryMode = 'capture' | 'relay' | 'mx';
-export type Role = 'all' | 'api' | 'worker';
+export { ConfigError } from './config/setting.ts';
+export { parseDuration } from './config/setting.ts';
+export { parseRelays, type RelayConfig } from './config/parsers.ts';
 
-export interface RelayConfig {
-  url: string;
-  secure: boolean; // smtps:// (implicit TLS)
-  host: string;
-  port: number;
-  user?: string;
-  pass?: string;
-  /** STARTTLS policy for smtp:// relays: require it, use it when offered, or never. */
-  starttls: 'require' | 'opportunistic' | 'off';
-  rejectUnauthorized: boolean;
-}
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+export type Role = (typeof ROLES)[number];
 
 export interface Config {
   dataDir: string;
@@ -37,6 +44,8 @@ export interface Config {
   spfInclude: string;
   role: Role;
   logLevel: string;
+  /** Take the client IP from X-Forwarded-For (behind a reverse proxy). */
+  trustProxy: boolean;
   maxBodyBytes: number;
   maxRecipients: number;
   worker: {
@@ -61,195 +70,105 @@ export interface Config {
   importMaxBytes: number;
   /** Webhook delivery: private/loopback targets allowed (tests, trusted networks), retry base, dispatcher poll. */
   webhooks: { allowPrivateTargets: boolean; retryBaseMs: number; pollMs: number };
+  /** What bounces, complaints and unsubscribes do to the suppression list (src/domain/suppression-policy.ts). */
+  suppression: SuppressionPolicy;
 }
 
-export class ConfigError extends Error {}
-
-type Env = Record<string, string | undefined>;
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-}
-
-/** Parses "30s", "5m", "1h", "2d" or plain seconds. */
-export function parseDuration(raw: string, name: string): number {
-  const m = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/.exec(raw);
-  if (!m) throw new ConfigError(`${name}: "${raw}" is not a duration like 30s, 5m, 1h or 2d`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[unit]!;
-  return n * factor;
-}
-
-export function parseRelays(raw: string | undefined): RelayConfig[] {
-  if (!raw || !raw.trim()) return [];
-  return raw.split(',').map((part) => {
-    const text = part.trim();
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      throw new ConfigError(`POSTHORN_RELAYS: "${text}" is not a URL like smtp://user:pass@host:587`);
-    }
-    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
-      throw new ConfigError(`POSTHORN_RELAYS: "${text}" must start with smtp:// or smtps://`);
-    }
-    if (!url.hostname) throw new ConfigError(`POSTHORN_RELAYS: "${text}" has no host`);
-    const secure = url.protocol === 'smtps:';
-    const port = url.port ? Number(url.port) : secure ? 465 : 587;
-    const starttls = url.searchParams.get('starttls') ?? 'opportunistic';
-    if (!['require', 'opportunistic', 'off'].includes(starttls)) {
-      throw new ConfigError(`POSTHORN_RELAYS: starttls must be require, opportunistic or off in "${text}"`);
-    }
-    const reject = url.searchParams.get('rejectUnauthorized');
-    return {
-      url: `${url.protocol}//${url.hostname}:${port}`,
-      secure,
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port,
-      user: url.username ? decodeURIComponent(url.username) : undefined,
-      pass: url.password ? decodeURIComponent(url.password) : undefined,
-      starttls: starttls as RelayConfig['starttls'],
-      rejectUnauthorized: reject === null ? true : !/^(0|false|no)$/i.test(reject),
-    };
-  });
-}
-
-function parseDnsServers(raw: string | undefined): string[] {
-  if (!raw || !raw.trim()) return [];
-  return raw.split(',').map((s) => {
-    const v = s.trim();
-    if (!/^(\d{1,3}(\.\d{1,3}){3}(:\d+)?|\[[0-9a-fA-F:]+\](:\d+)?|[0-9a-fA-F:]+)$/.test(v)) {
-      throw new ConfigError(`POSTHORN_DNS_SERVERS: "${v}" is not an IP address (optionally with :port)`);
-    }
-    return v;
-  });
-}
+const MB = 1024 * 1024;
 
 export function loadConfig(env: Env = process.env): Config {
-  const dataDir = path.resolve(env.POSTHORN_DATA_DIR || './data');
-  const port = int(env, 'PORT', 8025, 0, 65535);
-  const host = env.HOST || '127.0.0.1';
-  let publicUrl = env.PUBLIC_URL || `http://localhost:${port}`;
-  try {
-    const u = new URL(publicUrl);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
-    publicUrl = publicUrl.replace(/\/+$/, '');
-  } catch {
-    throw new ConfigError(`PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
-  }
+  const dataDir = path.resolve(server.dataDir.read(env));
+  const port = server.port.read(env);
+  const publicUrl = checkPublicUrl(server.publicUrl.read(env) ?? `http://localhost:${port}`);
+  const databaseUrl = store.databaseUrl.read(env) ?? `sqlite:${path.join(dataDir, 'posthorn.db')}`;
+  const sqliteSynchronous = store.sqliteSynchronous.read(env);
 
-  let databaseUrl = env.DATABASE_URL || `sqlite:${path.join(dataDir, 'posthorn.db')}`;
-  if (!/^(postgres|postgresql):\/\//.test(databaseUrl) && !databaseUrl.startsWith('sqlite:')) {
-    throw new ConfigError(`DATABASE_URL must start with postgres:// or sqlite:, got "${databaseUrl}"`);
-  }
-  if (databaseUrl.startsWith('postgresql://')) databaseUrl = databaseUrl.replace(/^postgresql:/, 'postgres:');
-
-  const delivery = (env.POSTHORN_DELIVERY || 'capture') as DeliveryMode;
-  if (!['capture', 'relay', 'mx'].includes(delivery)) {
-    throw new ConfigError(`POSTHORN_DELIVERY must be capture, relay or mx, got "${delivery}"`);
-  }
-  if (delivery === 'mx') {
+  const mode = delivery.mode.read(env);
+  const relays = delivery.relays.read(env);
+  if (mode === 'mx') {
     throw new ConfigError(
       'POSTHORN_DELIVERY=mx (direct MX delivery) is not available in this version yet; use capture or relay',
     );
   }
-  const relays = parseRelays(env.POSTHORN_RELAYS);
-  if (delivery === 'relay' && relays.length === 0) {
+  if (mode === 'relay' && relays.length === 0) {
     throw new ConfigError('POSTHORN_DELIVERY=relay needs POSTHORN_RELAYS, e.g. smtp://user:pass@smtp.example.com:587');
   }
 
-  const role = (env.POSTHORN_ROLE || 'all') as Role;
-  if (!['all', 'api', 'worker'].includes(role))
-    throw new ConfigError(`POSTHORN_ROLE must be all, api or worker, got "${role}"`);
-
-  const sync = (env.POSTHORN_SQLITE_SYNCHRONOUS || 'FULL').toUpperCase();
-  if (sync !== 'FULL' && sync !== 'NORMAL') throw new ConfigError('POSTHORN_SQLITE_SYNCHRONOUS must be FULL or NORMAL');
-
-  const retrySchedule = (env.POSTHORN_RETRY_SCHEDULE || '1m,5m,15m,1h,4h,8h')
-    .split(',')
-    .map((d) => parseDuration(d, 'POSTHORN_RETRY_SCHEDULE'));
-
-  const secret = env.POSTHORN_SECRET || null;
-  if (secret !== null && secret.length < 32) throw new ConfigError('POSTHORN_SECRET must be at least 32 characters');
-
   return {
     dataDir,
-    host,
+    host: server.host.read(env),
     port,
     publicUrl,
     databaseUrl,
-    sqliteSynchronous: sync,
-    sqliteCacheMb: int(env, 'POSTHORN_SQLITE_CACHE_MB', 64, 2, 65536),
-    groupCommitMs: int(
-      env,
-      'POSTHORN_GROUP_COMMIT_MS',
-      databaseUrl.startsWith('sqlite:') && sync === 'FULL' ? 3 : 0,
-      0,
-      100,
-    ),
-    delivery,
+    sqliteSynchronous,
+    sqliteCacheMb: store.sqliteCacheMb.read(env),
+    groupCommitMs:
+      store.groupCommitMs.read(env) ?? (databaseUrl.startsWith('sqlite:') && sqliteSynchronous === 'FULL' ? 3 : 0),
+    delivery: mode,
     relays,
-    relayConnections: int(env, 'POSTHORN_RELAY_CONNECTIONS', 32, 1, 1000),
-    dnsServers: parseDnsServers(env.POSTHORN_DNS_SERVERS),
-    requireVerifiedDomain: bool(env, 'POSTHORN_REQUIRE_VERIFIED_DOMAIN', true),
-    returnPathDomain: env.POSTHORN_RETURN_PATH_DOMAIN || null,
-    spfInclude: env.POSTHORN_SPF_INCLUDE || new URL(publicUrl).hostname,
-    role,
-    logLevel: env.LOG_LEVEL || 'info',
-    maxBodyBytes: int(env, 'POSTHORN_MAX_BODY_MB', 20, 1, 1024) * 1024 * 1024,
-    maxRecipients: int(env, 'POSTHORN_MAX_RECIPIENTS', 1000, 1, 100000),
+    relayConnections: delivery.relayConnections.read(env),
+    dnsServers: delivery.dnsServers.read(env),
+    requireVerifiedDomain: delivery.requireVerifiedDomain.read(env),
+    returnPathDomain: delivery.returnPathDomain.read(env),
+    spfInclude: delivery.spfInclude.read(env) ?? new URL(publicUrl).hostname,
+    role: server.role.read(env),
+    logLevel: server.logLevel.read(env),
+    trustProxy: server.trustProxy.read(env),
+    maxBodyBytes: limits.maxBodyMb.read(env) * MB,
+    maxRecipients: limits.maxRecipients.read(env),
     worker: {
-      batchSize: int(env, 'POSTHORN_WORKER_BATCH', 500, 1, 10000),
-      concurrency: int(env, 'POSTHORN_WORKER_CONCURRENCY', 64, 1, 2000),
-      pollMs: int(env, 'POSTHORN_WORKER_POLL_MS', 250, 5, 60000),
-      leaseSeconds: int(env, 'POSTHORN_LEASE_SECONDS', 300, 1, 86400),
-      retrySchedule,
-      retryMaxAgeSeconds: parseDuration(env.POSTHORN_RETRY_MAX_AGE || '72h', 'POSTHORN_RETRY_MAX_AGE'),
-      smtpTimeoutMs: int(env, 'POSTHORN_SMTP_TIMEOUT_MS', 60000, 100, 600000),
+      batchSize: worker.batchSize.read(env),
+      concurrency: worker.concurrency.read(env),
+      pollMs: worker.pollMs.read(env),
+      leaseSeconds: worker.leaseSeconds.read(env),
+      retrySchedule: worker.retrySchedule.read(env),
+      retryMaxAgeSeconds: worker.retryMaxAgeSeconds.read(env),
+      smtpTimeoutMs: delivery.smtpTimeoutMs.read(env),
     },
     idempotencyTtlSeconds: 24 * 3600,
-    quotas: {
-      dailyLimit: int(env, 'POSTHORN_DAILY_LIMIT', 0, 0, 2_000_000_000),
-      monthlyLimit: int(env, 'POSTHORN_MONTHLY_LIMIT', 0, 0, 2_000_000_000),
-    },
-    secret,
-    rateLimitPerMinute: int(env, 'POSTHORN_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
-    concurrencyLimit: int(env, 'POSTHORN_CONCURRENCY_LIMIT', 10, 0, 100_000),
-    redisUrl: parseRedisUrl(env.REDIS_URL),
-    importMaxBytes: int(env, 'POSTHORN_IMPORT_MAX_MB', 1024, 1, 1024 * 1024) * 1024 * 1024,
+    quotas: { dailyLimit: limits.dailyLimit.read(env), monthlyLimit: limits.monthlyLimit.read(env) },
+    secret: server.secret.read(env),
+    rateLimitPerMinute: limits.rateLimitPerMinute.read(env),
+    concurrencyLimit: limits.concurrencyLimit.read(env),
+    redisUrl: store.redisUrl.read(env),
+    importMaxBytes: limits.importMaxMb.read(env) * MB,
     webhooks: {
-      allowPrivateTargets: bool(env, 'POSTHORN_WEBHOOK_ALLOW_PRIVATE', false),
-      retryBaseMs: int(env, 'POSTHORN_WEBHOOK_RETRY_BASE_MS', 30_000, 1, 3_600_000),
-      pollMs: int(env, 'POSTHORN_WEBHOOK_POLL_MS', 200, 10, 60_000),
+      allowPrivateTargets: webhooks.allowPrivateTargets.read(env),
+      retryBaseMs: webhooks.retryBaseMs.read(env),
+      pollMs: webhooks.pollMs.read(env),
+    },
+    suppression: {
+      hardBounces: suppression.hardBounces.read(env),
+      complaints: suppression.complaints.read(env),
+      unsubscribes: suppression.unsubscribes.read(env),
+      softBounceLimit: suppression.softBounceLimit.read(env),
     },
   };
 }
 
-function parseRedisUrl(raw: string | undefined): string | null {
-  if (!raw || !raw.trim()) return null;
-  let url: URL;
+function checkPublicUrl(raw: string): string {
   try {
-    url = new URL(raw.trim());
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
   } catch {
-    throw new ConfigError(`REDIS_URL: "${raw}" is not a URL like redis://127.0.0.1:6379`);
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL, got "${raw}"`);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
-    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${raw}"`);
-  if (!/^\/?\d*$/.test(url.pathname))
-    throw new ConfigError(`REDIS_URL: the path must be a database number, got "${url.pathname}"`);
-  return url.toString();
+  return raw.replace(/\/+$/, '');
+}
+
+/** The process environment with some settings replaced (the CLI's `--role`, say). */
+export function environment(overrides: Env = {}): Env {
+  return { ...process.env, ...overrides };
+}
+
+/** The configuration with its secrets hidden (signing secret, passwords in URLs), for printing. */
+export function redacted(config: Config): Config {
+  const hidePassword = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  return {
+    ...config,
+    secret: config.secret === null ? null : '***',
+    databaseUrl: hidePassword(config.databaseUrl),
+    redisUrl: config.redisUrl === null ? null : hidePassword(config.redisUrl),
+    relays: config.relays.map((r) => ({ ...r, ...(r.pass === undefined ? {} : { pass: '***' }) })),
+  };
 }

@@ -1,6 +1,7 @@
 // The command line: `posthorn start`, `posthorn migrate`, `posthorn keys create …`.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, environment, loadConfig, redacted, type Config } from './config.ts';
+import { settingsHelp } from './config/docs.ts';
 import { startPosthorn } from './app.ts';
 import { openStore } from './store/db.ts';
 import { CommitBatcher } from './store/commit-batcher.ts';
@@ -18,6 +19,7 @@ const USAGE = `Usage:
   posthorn keys create --name NAME [--permissions p1,p2] [--environment production|sandbox]
                        [--allowed-ip CIDR[,CIDR]] [--account ID] [--json]
                                            create an API key (the secret is shown once)
+  posthorn config [--help]                 print the effective settings (secrets hidden), or what each one means
 Permissions: ${PERMISSIONS.map((p) => p.id).join(', ')} (default: all)
 Settings come from the environment; see README.md.`;
 
@@ -52,7 +54,7 @@ async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): P
 
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string' } }, strict: true });
-  const env = { ...process.env, ...(values.role ? { POSTHORN_ROLE: values.role } : {}) };
+  const env = environment(values.role ? { POSTHORN_ROLE: values.role } : {});
   const config = loadConfig(env);
   const app = await startPosthorn(config);
   const docs = `${config.publicUrl}/v1/documentation`;
@@ -123,6 +125,15 @@ async function keysCreate(args: string[]): Promise<void> {
   });
 }
 
+function printConfig(args: string[]): void {
+  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    console.log(settingsHelp());
+    return;
+  }
+  console.log(JSON.stringify(redacted(loadConfig()), null, 2));
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   switch (command) {
@@ -130,6 +141,8 @@ async function main(argv: string[]): Promise<void> {
       return start([sub, ...rest].filter((a): a is string => a !== undefined));
     case 'migrate':
       return withStore(loadConfig(), async () => console.log('database is up to date'));
+    case 'config':
+      return printConfig([sub, ...rest].filter((a): a is string => a !== undefined));
     case 'keys':
       if (sub === 'create') return keysCreate(rest);
       return fail(`unknown keys command "${sub ?? ''}"\n${USAGE}`);

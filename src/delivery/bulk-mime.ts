@@ -9,7 +9,7 @@
 // multipart/alternative, text first (clients show the last part they can render). Bodies are
 // quoted-printable UTF-8: mailing HTML is mostly ASCII, so QP stays readable and small.
 import { domainToASCII } from 'node:url';
-import mimeFuncs from 'nodemailer/lib/mime-funcs/index.js';
+import libmime from 'libmime';
 import type { Address } from '../domain/transmission-content.ts';
 import { encodeQuotedPrintable } from '../domain/quoted-printable.ts';
 
@@ -144,7 +144,7 @@ function encodeExtraValue(value: string, name: string): string {
  * encodeAll), since some clients drop the whitespace around a lone encoded-word.
  */
 function encodedWords(value: string): string {
-  return mimeFuncs.encodeWord(value, wordEncoding(value), ENCODED_WORD_LENGTH);
+  return libmime.encodeWord(value, wordEncoding(value), ENCODED_WORD_LENGTH);
 }
 
 /** MailComposer's choice: Q when Latin letters outnumber other characters, B otherwise. */

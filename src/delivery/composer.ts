@@ -2,7 +2,7 @@
 // message, most transactional ones) goes through our lean writer (bulk-mime.ts, ~30 µs); anything
 // else through nodemailer's MailComposer (~1 ms): RFC 2047 headers, quoted-printable/base64
 // bodies, inline images by cid:, attachments. Both get a text part derived from HTML when there is none.
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { composeBulkMessage } from './bulk-mime.ts';
 import type { Address, TransmissionContent } from '../domain/transmission-content.ts';
 import type { RenderedMessage } from '../domain/render.ts';

@@ -1,6 +1,6 @@
 // Delivery outcomes are written in small batches (group commit): every outcome of the last few
-// milliseconds, its event, its captured MIME and any suppression it causes go into one
-// transaction. The window between a relay's 250 and the committed "delivered" is one flush.
+// milliseconds, its event, its captured MIME and whatever the suppression policy makes of the
+// event (src/events/record-events.ts) go into one transaction. The window between a relay's 250 and the committed "delivered" is one flush.
 // Rows are written in id order, the order every other multi-row writer locks them in, and a batch
 // that loses a deadlock or a serialization conflict anyway (PostgreSQL, several workers) is tried
 // again: an outcome that is not recorded would send its message a second time.
@@ -10,14 +10,13 @@ import type { Database } from '../store/schema.ts';
 import { applyOutcomes, insertRaw, type MessageOutcome } from '../store/messages.ts';
 import type { NewEvent } from '../store/events.ts';
 import { recordEvents } from '../events/record-events.ts';
-import { addSuppression } from '../store/suppressions.ts';
+import type { SuppressionPolicy } from '../domain/suppression-policy.ts';
 
 export interface RecordedOutcome {
   outcome: MessageOutcome;
   accountId: string;
   event: Omit<NewEvent, 'created_at' | 'account_id'>;
   raw?: string;
-  suppress?: { email: string; type: string; reason: string };
 }
 
 export class OutcomeRecorder {
@@ -29,6 +28,7 @@ export class OutcomeRecorder {
     private readonly db: Kysely<Database>,
     private readonly owner: string,
     private readonly log: Logger,
+    private readonly policy: SuppressionPolicy,
     private readonly maxBatch = 256,
     private readonly maxDelayMs = 5,
   ) {}
@@ -99,18 +99,9 @@ export class OutcomeRecorder {
       for (const item of items) {
         if (!applied.has(item.outcome.id)) continue;
         if (item.raw !== undefined) await insertRaw(trx, item.outcome.id, item.accountId, item.raw, item.outcome.at);
-        if (item.suppress)
-          await addSuppression(
-            trx,
-            item.accountId,
-            item.suppress.email,
-            item.suppress.type,
-            item.suppress.reason,
-            item.outcome.at,
-          );
         events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
       }
-      await recordEvents(trx, events);
+      await recordEvents(trx, events, { policy: this.policy });
     });
   }
 }

@@ -20,9 +20,11 @@ import {
   type MessageOutcome,
 } from '../store/messages.ts';
 import { findSuppressed } from '../store/suppressions.ts';
+import { transactionalTransmissionIds } from '../store/transmissions.ts';
 import { unsyncedTransaction } from '../store/unsynced-write.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
-import { classifyReply, suppressesAddress, type SmtpReply } from '../domain/bounce-classes.ts';
+import { classifyReply, type SmtpReply } from '../domain/bounce-classes.ts';
+import { suppressionApplies } from '../domain/suppression-policy.ts';
 import { nextAttemptDelayMs } from '../domain/backoff.ts';
 import { randomAlnum } from '../domain/ids.ts';
 import { MessageBuilder, type BuiltMessage } from './build-message.ts';
@@ -90,7 +92,14 @@ export class DeliveryWorker {
       ctx.clock,
     );
     this.log = ctx.log.child({ component: 'worker' });
-    this.recorder = new OutcomeRecorder(ctx.db, this.owner, this.log, OUTCOME_BATCH, OUTCOME_FLUSH_MS);
+    this.recorder = new OutcomeRecorder(
+      ctx.db,
+      this.owner,
+      this.log,
+      ctx.config.suppression,
+      OUTCOME_BATCH,
+      OUTCOME_FLUSH_MS,
+    );
   }
 
   async start(): Promise<void> {
@@ -239,6 +248,7 @@ export class DeliveryWorker {
       for (const email of await findBlacklisted(this.ctx.db, accountId, emails))
         blacklisted.add(`${accountId}:${email}`);
     }
+    const transactional = await this.transactionalAmong(batch, suppressed);
     for (const m of batch) {
       const bulk = m.priority > URGENT_PRIORITY;
       this.inFlight++;
@@ -254,9 +264,12 @@ export class DeliveryWorker {
       this.slotRelease.set(m.id, releaseSlot);
       const who = `${m.account_id}:${m.recipient.toLowerCase()}`;
       const suppressionType = suppressed.get(who);
+      const held =
+        suppressionType !== undefined &&
+        suppressionApplies(suppressionType, m.transmission_id !== null && transactional.has(m.transmission_id));
       const task = blacklisted.has(who)
         ? this.refuseByPolicy(m)
-        : suppressionType !== undefined
+        : held
           ? this.reject(m, suppressionType)
           : this.deliver(m);
       void task
@@ -268,6 +281,21 @@ export class DeliveryWorker {
           releaseSlot();
         });
     }
+  }
+
+  /**
+   * The transmissions of the batch sent as transactional mail, looked up only for messages whose
+   * address has an entry that depends on it (an unsubscribe holds back marketing mail only).
+   */
+  private async transactionalAmong(batch: MessagesTable[], suppressed: Map<string, string>): Promise<Set<string>> {
+    const ids = batch
+      .filter(
+        (m) =>
+          m.transmission_id !== null &&
+          !suppressionApplies(suppressed.get(`${m.account_id}:${m.recipient.toLowerCase()}`) ?? '', true),
+      )
+      .map((m) => m.transmission_id!);
+    return transactionalTransmissionIds(this.ctx.db, ids);
   }
 
   private record(
@@ -405,13 +433,11 @@ export class DeliveryWorker {
       );
     }
     const cls = disposition.kind === 'retry' && reply.code === 0 ? 24 : disposition.bounceClass;
-    const suppress = suppressesAddress(cls) ? { email: m.recipient, type: 'bounce', reason: text } : undefined;
-    return this.record(
-      m,
-      { ...base, status: 'bounced', lastResponse: text, bounceClass: cls, at: now },
-      'bounce',
-      { reason: text, bounceClass: cls, via },
-      { suppress },
-    );
+    // What the bounce does to the address (suppression, soft-bounce streak) follows from the event.
+    return this.record(m, { ...base, status: 'bounced', lastResponse: text, bounceClass: cls, at: now }, 'bounce', {
+      reason: text,
+      bounceClass: cls,
+      via,
+    });
   }
 }

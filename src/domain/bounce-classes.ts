@@ -50,13 +50,6 @@ export function classifyReply(reply: SmtpReply): Disposition {
   return { kind: 'retry', bounceClass: cls };
 }
 
-/** Whether a bounce of this class says the address itself is bad, so it should not be mailed again. */
-export function suppressesAddress(cls: number): boolean {
-  // A policy block (5.7.x, blocklists) judges the sender's reputation, not the address: suppressing
-  // on it would empty a list while one receiver blocks the sending IP.
-  return isHardBounce(cls) && cls !== 50;
-}
-
 // Enhanced status codes (RFC 3463) that say precisely what went wrong, keyed by subject.detail.
 // Generic ones (x.0.0, x.3.0, x.5.x …) are left to the reply text.
 const BY_ENHANCED: Record<string, (permanent: boolean) => BounceClass> = {

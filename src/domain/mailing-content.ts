@@ -1,5 +1,6 @@
 // What a mailing's messages are made of, without I/O: the templates (with the preheader placed
 // where inboxes read it), the per-recipient data the templates see, and the bulk-mail headers.
+import { escapeHtml } from './html-escape.ts';
 import { sealToken, TOKEN_LIFETIME_MS, type TokenPurpose } from './tokens.ts';
 
 export interface MailingTemplatesInput {
@@ -7,10 +8,6 @@ export interface MailingTemplatesInput {
   preheader: string | null;
   html: string | null;
   text: string | null;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /**

@@ -6,6 +6,7 @@
 // not end the tag), and attributes are read one by one, so case, quoting style and attribute order
 // do not matter. Comments are copied untouched, except Outlook's conditional comments whose content
 // is HTML the client renders.
+import { escapeHtml } from './html-escape.ts';
 import { MAX_TRACKED_URL_BYTES, signTrackingToken } from './tracking-tokens.ts';
 
 export interface TrackingOptions {
@@ -42,8 +43,6 @@ export function decodeAttribute(value: string): string {
   });
 }
 
-const escapeAttribute = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
-
 function rewriteTag(tag: string, plan: TrackingPlan, next: () => number): string {
   // tag is the inside of "<…>" without the brackets, starting with the tag name.
   const nameEnd = tag.search(/[\s/]/);
@@ -63,7 +62,7 @@ function rewriteTag(tag: string, plan: TrackingPlan, next: () => number): string
   if (!/^https?:\/\/[^\s]/i.test(url) || plan.keep(url) || Buffer.byteLength(url) > MAX_TRACKED_URL_BYTES)
     return `<${tag}>`;
   const tracked = plan.linkUrl(url, next());
-  return `<${tag.slice(0, nameEnd)}${attrs.slice(0, href.start)}href="${escapeAttribute(tracked)}"${attrs.slice(href.end)}>`;
+  return `<${tag.slice(0, nameEnd)}${attrs.slice(0, href.start)}href="${escapeHtml(tracked)}"${attrs.slice(href.end)}>`;
 }
 
 /** Rewrites links and inserts the pixel according to the plan. */
@@ -81,7 +80,7 @@ export function rewriteHtml(html: string, plan: TrackingPlan): string {
     });
   }
   if (plan.pixelUrl) {
-    const pixel = `<img src="${escapeAttribute(plan.pixelUrl)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">`;
+    const pixel = `<img src="${escapeHtml(plan.pixelUrl)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">`;
     const at = out.search(/<\/body\s*>(?![\s\S]*<\/body\s*>)/i);
     out = at >= 0 ? out.slice(0, at) + pixel + out.slice(at) : out + pixel;
   }

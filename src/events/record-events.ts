@@ -1,6 +1,8 @@
 // The one way events are written: the rows and the counters they move, in the caller's transaction,
 // so a statistic is never ahead of or behind the events it counts. A batch is aggregated in memory
-// first (one upsert per distinct counter, not one per event).
+// first (one upsert per distinct counter, not one per event). The suppression policy reacts to the
+// events here too, in the same transaction: whatever recorded a bounce, a complaint, an unsubscribe
+// or a delivery, the suppression list and the subscriber follow from the event alone.
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { insertEvents, type NewEvent } from '../store/events.ts';
@@ -8,6 +10,8 @@ import type { BulkRows } from '../store/commit-batcher.ts';
 import { bumpCounters, bumpLinkClicks, findTransmissionSources } from '../store/counters.ts';
 import { counterDeltas, linkClickDeltas, type SourceDimensions } from './counter-deltas.ts';
 import { domainOf } from '../domain/email-address.ts';
+import { concernsSuppression, type SuppressionPolicy } from '../domain/suppression-policy.ts';
+import { applySuppressionPolicy } from './suppression-reactions.ts';
 
 export interface RecordOptions {
   /** Dimensions of transmissions written in this same transaction (not readable from the table yet). */
@@ -17,6 +21,12 @@ export interface RecordOptions {
    * over the whole batch, one upsert per distinct counter just before the shared commit.
    */
   bulk?: BulkRows;
+  /**
+   * The operator's suppression policy (`ctx.config.suppression`). Required when the events include
+   * deliveries, bounces, complaints or unsubscribes: recording those without it is refused, as it
+   * would silently skip their consequences.
+   */
+  policy?: SuppressionPolicy;
 }
 
 // A transmission's sending domain and labels never change: remembered per process.
@@ -59,11 +69,17 @@ export async function recordEvents(
 ): Promise<void> {
   if (events.length === 0) return;
   for (const [id, dims] of opts.known ?? []) remember(id, dims);
-  const { bulk } = opts;
+  const { bulk, policy } = opts;
+  if (!policy && events.some(concernsSuppression))
+    throw new Error('recordEvents: delivery, bounce, complaint and unsubscribe events need opts.policy');
   if (!bulk) {
     await insertEvents(trx, events);
-    return countEvents(trx, events);
+    await countEvents(trx, events);
+    // After the events, so the subscriber events it causes come after them in the stream.
+    if (policy) await applySuppressionPolicy(trx, events, policy);
+    return;
   }
+  if (policy) await applySuppressionPolicy(trx, events, policy);
   bulk.insert('events', events);
   let pending = batched.get(bulk);
   if (!pending) {

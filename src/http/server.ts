@@ -50,7 +50,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
     // which answers in the surface's dialect (422, naming the parameter) instead.
     http: { maxHeaderSize: MAX_URL_AND_HEADER_BYTES },
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
-    trustProxy: process.env.POSTHORN_TRUST_PROXY === 'true',
+    trustProxy: ctx.config.trustProxy,
     return503OnClosing: true,
     // A URL that does not decode is refused before routing; without this it would not speak the dialect.
     frameworkErrors: (error, request, reply) => {

@@ -9,6 +9,7 @@ import type { FieldWhitelist } from '../domain/query-grammar.ts';
 import { compileMessage, renderMessage, TemplateError, type RenderedMessage } from '../domain/render.ts';
 import { mailingTemplates, type RecipientLinks } from '../domain/mailing-content.ts';
 import { testSubject } from '../domain/mailing-rules.ts';
+import { escapeHtml } from '../domain/html-escape.ts';
 import { isValidEmail, normalizeEmail } from '../domain/email-address.ts';
 import { openToken } from '../domain/tokens.ts';
 import { newId } from '../domain/ids.ts';
@@ -223,10 +224,6 @@ export async function webViewByToken(ctx: Context, token: string): Promise<{ htm
   const rendered = render(m, await variablesFor(ctx, m, s, recipientLinks(ctx, m, s.id)));
   return {
     subject: rendered.subject,
-    html: rendered.html ?? `<!doctype html><meta charset="utf-8"><pre>${escapeText(rendered.text ?? '')}</pre>`,
+    html: rendered.html ?? `<!doctype html><meta charset="utf-8"><pre>${escapeHtml(rendered.text ?? '')}</pre>`,
   };
-}
-
-function escapeText(s: string): string {
-  return s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
 }

@@ -395,20 +395,29 @@ export async function unsubscribeByToken(ctx: Context, token: string): Promise<U
     const remaining = channel ? await subscribedChannelIds(trx, payload.accountId, subscriber.id) : [];
     if (remaining.length === 0) await archiveAsUnsubscribed(trx, payload.accountId, subscriber.id, now);
     if (changed) {
-      const data = JSON.stringify({ subscriberId: subscriber.id, channelId: channel ? Number(channel.id) : null });
+      const data = JSON.stringify({
+        subscriberId: subscriber.id,
+        channelId: channel ? Number(channel.id) : null,
+        // Still subscribed to other channels: the suppression policy leaves the address alone.
+        ...(remaining.length > 0 ? { partial: true } : {}),
+      });
       const mailingId = payload.mailingId ? String(payload.mailingId) : null;
-      await recordEvents(trx, [
-        {
-          account_id: payload.accountId,
-          type: 'unsubscribe',
-          message_id: null,
-          transmission_id: null,
-          mailing_id: mailingId,
-          recipient: subscriber.email,
-          data,
-          created_at: now,
-        },
-      ]);
+      await recordEvents(
+        trx,
+        [
+          {
+            account_id: payload.accountId,
+            type: 'unsubscribe',
+            message_id: null,
+            transmission_id: null,
+            mailing_id: mailingId,
+            recipient: subscriber.email,
+            data,
+            created_at: now,
+          },
+        ],
+        { policy: ctx.config.suppression },
+      );
       const after =
         remaining.length === 0 && subscriber.status !== STATUS.ARCHIVED
           ? { status: STATUS.ARCHIVED, statusAddition: ADDITION.UNSUBSCRIBED }

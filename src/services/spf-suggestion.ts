@@ -92,7 +92,8 @@ export async function suggestSpf(ctx: Context, domain: string): Promise<SpfSugge
   else if (found.length === 0) notes.push(`No SPF record was found at ${domain}; publish this one.`);
   else if (found.length > 1)
     notes.push(
-      `${found.length} SPF records were found at ${domain}; a domain may publish only one (RFC 7208 §4.5), so they are merged into one.`,
+      `${found.length} SPF records were found at ${domain}; a domain may publish only one ` +
+        '(RFC 7208 §4.5), so they are merged into one.',
     );
 
   const merged = mergeSpf(spfRecords, ours);
@@ -130,8 +131,10 @@ export async function suggestSpf(ctx: Context, domain: string): Promise<SpfSugge
 
   if (total > SPF_LOOKUP_LIMIT) {
     notes.push(
-      `Merged with include:${ours} the record would need ${total} DNS lookups, more than the ${SPF_LOOKUP_LIMIT} SPF allows, ` +
-        'and no include can be replaced by its addresses. Remove mechanisms you no longer need (a, mx, ptr, exists, include), then ask again.',
+      `Merged with include:${ours} the record would need ${total} DNS lookups, ` +
+        `more than the ${SPF_LOOKUP_LIMIT} SPF allows, ` +
+        'and no include can be replaced by its addresses. Remove mechanisms you no longer ' +
+        'need (a, mx, ptr, exists, include), then ask again.',
     );
     return { suggestion: '', spfRecords, note: notes.join(' ') };
   }
@@ -143,8 +146,11 @@ export async function suggestSpf(ctx: Context, domain: string): Promise<SpfSugge
   else notes.push(`It needs ${lookups(total)}.`);
   if (flattened.length > 0)
     notes.push(
-      `To stay within the limit, ${flattened.join(', ')} ${flattened.length === 1 ? 'was' : 'were'} replaced by the addresses ` +
-        `${flattened.length === 1 ? 'it stands' : 'they stand'} for; ask again when that provider changes its addresses.`,
+      `To stay within the limit, ${flattened.join(', ')} ` +
+        (flattened.length === 1
+          ? 'was replaced by the addresses it stands '
+          : 'were replaced by the addresses they stand ') +
+        'for; ask again when that provider changes its addresses.',
     );
   return { suggestion: renderSpf(terms), spfRecords, note: notes.join(' ') };
 }

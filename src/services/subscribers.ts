@@ -29,6 +29,7 @@ import {
   type SubscriberInput,
 } from '../domain/subscriber-input.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
+import { deleteSuppressionsByEmail } from '../store/suppressions.ts';
 import { recordSubscriberEvents, subscriberUpdateEvents } from '../events/subscriber-events.ts';
 import * as store from '../store/subscribers.ts';
 import type {
@@ -248,6 +249,14 @@ const pairOf = (row: { status: number; status_addition?: number | null }): Statu
   status: row.status,
   addition: row.status_addition ?? null,
 });
+/**
+ * Leaving "archived" by the marketing rules (the key's reactivate permission) is the explicit
+ * decision the suppression list waits for: the address comes off it. The other way round, taking
+ * an address off the list never reactivates anyone.
+ */
+const leavesArchive = (from: StatusPair | null, to: StatusPair) =>
+  from?.status === STATUS.ARCHIVED && to.status !== STATUS.ARCHIVED;
+
 // A new subscriber is treated as coming from "ready", so creating it archived needs "archive".
 const NEW_SUBSCRIBER: StatusPair = { status: STATUS.READY, addition: null };
 
@@ -438,6 +447,8 @@ export async function updateSubscriber(
         status_addition: pair.addition,
         updated_at: now,
       });
+      if (leavesArchive(pairOf(current), pair) && current.email)
+        await deleteSuppressionsByEmail(trx, accountId, [current.email]);
       await store.writeFieldValues(trx, accountId, fieldValueRows(id, input.customerFields));
       if (input.channels)
         await store.replaceChannelLinks(trx, accountId, [{ subscriberId: id, channelIds: input.channels }], now);
@@ -513,6 +524,7 @@ export async function registerSubscriber(
           status_addition: pair.addition,
           updated_at: now,
         });
+        if (leavesArchive(pairOf(current), pair)) await deleteSuppressionsByEmail(trx, accountId, [input.email!]);
       }
       await store.writeFieldValues(trx, accountId, fieldValueRows(id, input.customerFields));
       if (channels.length)
@@ -710,6 +722,15 @@ export async function bulkUpsertSubscribers(
       // A new subscriber has no links to remove: inserting its set is enough.
       if (p.channels) (p.isNew ? newLinks : replacedLinks).push({ subscriberId: id, channelIds: p.channels });
     }
+    const reactivated = [...plan].filter(([email, p]) =>
+      leavesArchive(existing.has(email) ? pairOf(existing.get(email)!) : null, pairOf(p.row)),
+    );
+    if (reactivated.length)
+      await deleteSuppressionsByEmail(
+        trx,
+        accountId,
+        reactivated.map(([email]) => email),
+      );
     await store.writeFieldValues(trx, accountId, values);
     await store.addChannelLinks(trx, accountId, newLinks, now);
     await store.replaceChannelLinks(trx, accountId, replacedLinks, now);

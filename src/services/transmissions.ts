@@ -15,6 +15,7 @@ import { newOutboxRow } from '../store/messages.ts';
 import type { NewEvent } from '../store/events.ts';
 import { recordEvents, transmissionDimensions } from '../events/record-events.ts';
 import { findSuppressed } from '../store/suppressions.ts';
+import { suppressionApplies } from '../domain/suppression-policy.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
 import { addUsage, usageBetween } from '../store/usage.ts';
 import { findTemplate } from '../store/templates.ts';
@@ -181,7 +182,10 @@ export async function acceptTransmission(
   ]);
   const dueAt = sendAt ?? now;
   const rows: MessagesTable[] = recipients.map((r) => {
-    const isSuppressed = suppressed.has(r.address.email.toLowerCase());
+    const suppressionType = suppressed.get(r.address.email.toLowerCase());
+    // An unsubscribe holds back marketing mail only: a transactional transmission still goes out.
+    const isSuppressed =
+      suppressionType !== undefined && suppressionApplies(suppressionType, content.options.transactional);
     const row = newOutboxRow({
       id: newId(),
       account_id: key.accountId,
@@ -199,7 +203,7 @@ export async function acceptTransmission(
     return {
       ...row,
       status: 'suppressed',
-      last_response: `Recipient is on the suppression list (${suppressed.get(r.address.email.toLowerCase())})`,
+      last_response: `Recipient is on the suppression list (${suppressionType})`,
       bounce_class: 50,
     };
   });

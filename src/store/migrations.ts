@@ -7,6 +7,7 @@ import { countersMigration } from './migration-0004-counters.ts';
 import { webhooksMigration } from './migration-0005-webhooks.ts';
 import { subscriberIndexesMigration } from './migration-0006-subscriber-indexes.ts';
 import { triggerMailingsMigration } from './migration-0007-trigger-mailings.ts';
+import { suppressionsMigration } from './migration-0008-suppressions.ts';
 import { contractMigration } from './migration-0012-contract.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -227,6 +228,7 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0005_webhooks': webhooksMigration(dialect),
   '0006_subscriber_indexes': subscriberIndexesMigration(dialect),
   '0007_trigger_mailings': triggerMailingsMigration(),
+  '0008_suppressions': suppressionsMigration(),
   '0012_contract': contractMigration(dialect),
 });
 

@@ -124,6 +124,14 @@ export interface SuppressionsTable {
   created_at: number;
 }
 
+/** An address whose latest outcomes are soft bounces: how many in a row (a delivery deletes the row). */
+export interface SoftBounceStreaksTable {
+  account_id: string;
+  email: string;
+  count: number;
+  last_bounce_at: number;
+}
+
 export interface IdempotencyKeysTable {
   account_id: string;
   scope: string; // which surface/endpoint the key belongs to
@@ -393,6 +401,7 @@ export interface Database {
   templates: TemplatesTable;
   sending_domains: SendingDomainsTable;
   suppressions: SuppressionsTable;
+  soft_bounce_streaks: SoftBounceStreaksTable;
   idempotency_keys: IdempotencyKeysTable;
   settings: SettingsTable;
   account_usage: AccountUsageTable;

@@ -30,3 +30,15 @@ export async function countMessagesByStatus(db: Db, transmissionId: string): Pro
     .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
+
+/** Of these transmissions, the ones sent as transactional mail. */
+export async function transactionalTransmissionIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('transmissions')
+    .select('id')
+    .where('id', 'in', [...new Set(ids)])
+    .where('transactional', '=', 1)
+    .execute();
+  return new Set(rows.map((r) => r.id));
+}

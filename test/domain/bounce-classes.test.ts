@@ -6,7 +6,6 @@ import {
   classifyReply,
   isHardBounce,
   parseSmtpReply,
-  suppressesAddress,
 } from '../../src/domain/bounce-classes.ts';
 
 const classOf = (line: string) => classifyBounce(parseSmtpReply(line));
@@ -110,15 +109,10 @@ describe('classifyReply', () => {
   });
 });
 
-describe('hard bounces and suppression', () => {
+// What a bounce does to the address is the suppression policy's (test/domain/suppression-policy.test.ts).
+describe('hard bounces', () => {
   it('marks 10, 30, 50 and 90 hard and the rest soft', () => {
     const hard = Object.keys(BOUNCE_CLASSES).map(Number).filter(isHardBounce);
     expect(hard).toEqual([10, 30, 50, 90]);
-  });
-
-  it('suppresses the address on a hard bounce, but not on a policy block (a verdict on the sender)', () => {
-    expect([10, 30, 90].every(suppressesAddress)).toBe(true);
-    expect(suppressesAddress(50)).toBe(false);
-    expect([20, 21, 22, 23, 24, 40, 60].some(suppressesAddress)).toBe(false);
   });
 });

@@ -19,7 +19,8 @@ export type IdKind =
   | 'template'
   | 'transmission'
   | 'message'
-  | 'transactionalWebhook';
+  | 'transactionalWebhook'
+  | 'suppression';
 
 export interface AccountResources {
   tag: string;
@@ -61,6 +62,7 @@ export async function createAccountResources(
       'transmission',
       'message',
       'transactionalWebhook',
+      'suppression',
     ].map((k) => [k, [] as string[]]),
   ) as Record<IdKind, string[]>;
   const add = (kind: IdKind, id: unknown) => ids[kind].push(String(id));
@@ -187,6 +189,14 @@ export async function createAccountResources(
     created(
       await api.post('/v1/webhooks', { name: `${tag} transactional hook`, target: hookTarget, active: false }),
       'transactional webhook',
+    ).id,
+  );
+
+  add(
+    'suppression',
+    created(
+      await api.post('/v1/suppressions', { email: `${tag}-suppressed@example.org`, reason: `${tag} reason` }),
+      'suppression',
     ).id,
   );
 

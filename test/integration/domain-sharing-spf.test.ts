@@ -33,7 +33,7 @@ describe(`sending domains: sharing and SPF (${dialectName})`, () => {
     await dns?.close();
   });
 
-  /** A sub-account of the test account with an all-permissions key (until the sub-account API exists, made in the store). */
+  /** A sub-account with an all-permissions key (made in the store: the sub-account API is another helper's). */
   async function subAccount(parentId = server.accountId): Promise<{ accountId: string; api: ApiClient }> {
     const id = newId();
     await insertAccount(server.app.ctx.db, {
@@ -102,7 +102,9 @@ describe(`sending domains: sharing and SPF (${dialectName})`, () => {
       const [message] = await waitForTransmission(sub.api, sent.body.transmissionId);
       expect(message.status).toBe('delivered');
       const received = sink.messages.find((m) => m.parsed.subject === 'Shared');
-      expect(received?.raw.toString()).toMatch(new RegExp(`DKIM-Signature:[^]*d=shared\\.example\\.com;[^]*s=${d.dkimSelector}`));
+      expect(received?.raw.toString()).toMatch(
+        new RegExp(`DKIM-Signature:[^]*d=shared\\.example\\.com;[^]*s=${d.dkimSelector}`),
+      );
     });
 
     it("shares with the owner's sub-accounts only, and only an account without a parent shares", async () => {

@@ -30,6 +30,7 @@ const ID_KINDS: Record<string, IdKind> = {
   [`${TRANSACTIONAL} transmission`]: 'transmission',
   [`${TRANSACTIONAL} messages`]: 'message',
   [`${TRANSACTIONAL} webhooks`]: 'transactionalWebhook',
+  [`${TRANSACTIONAL} suppressions`]: 'suppression',
 };
 
 /** Routes with a path parameter that is not an account's id (the API documentation's static files). */
@@ -72,6 +73,7 @@ const VALID_BODIES: Record<string, (a: AccountResources) => unknown> = {
 /** Query strings a read needs to be answered at all (required parameters). */
 const READ_QUERIES: Record<string, string> = {
   [`${TRANSACTIONAL}/analytic/summary/breakdown`]: '?groupBy=DAY',
+  [`${TRANSACTIONAL}/suppressions/lookup`]: '?email=nobody@example.org',
 };
 
 /** Where a route's contract answers a foreign id with something other than 404 (none so far). */

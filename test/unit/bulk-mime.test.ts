@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import libmime from 'libmime';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import MailComposer from 'nodemailer/lib/mail-composer';
 // Typed by bench/lib/ambient.d.ts (mailauth ships no type declarations).
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { composeBulkMessage, type BulkMimeInput } from '../../src/delivery/bulk-mime.ts';

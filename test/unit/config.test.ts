@@ -10,6 +10,7 @@ describe('configuration', () => {
     expect(c.publicUrl).toBe('http://localhost:8025');
     expect(c.maxBodyBytes).toBe(20 * 1024 * 1024);
     expect(c.maxRecipients).toBe(1000);
+    expect(c.suppression).toEqual({ hardBounces: true, complaints: true, unsubscribes: true, softBounceLimit: 5 });
   });
 
   it.each([
@@ -27,6 +28,8 @@ describe('configuration', () => {
     [{ POSTHORN_RETRY_SCHEDULE: '1m,soon' }, /is not a duration/],
     [{ POSTHORN_SECRET: 'short' }, /at least 32 characters/],
     [{ POSTHORN_ROLE: 'boss' }, /POSTHORN_ROLE must be/],
+    [{ POSTHORN_SOFT_BOUNCE_LIMIT: 'five' }, /POSTHORN_SOFT_BOUNCE_LIMIT must be a whole number/],
+    [{ POSTHORN_SUPPRESS_COMPLAINTS: 'sometimes' }, /POSTHORN_SUPPRESS_COMPLAINTS must be true or false/],
   ])('refuses %o with a clear message', (env, message) => {
     expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>)).toThrow(message);

@@ -7,8 +7,8 @@
 // connections, so transactional mail overtakes bulk mail waiting here instead of queueing behind
 // it inside nodemailer's first-come pool.
 import net from 'node:net';
-import nodemailer from 'nodemailer';
-import type { Transporter } from 'nodemailer';
+import nodemailer, { type Mail, type SMTPPoolSentMessageInfo } from 'nodemailer';
+
 import type { Logger } from 'pino';
 import type { RelayConfig } from '../../config.ts';
 import { parseSmtpReply, type SmtpReply } from '../../domain/bounce-classes.ts';
@@ -54,7 +54,7 @@ const RAW_SEND = { messageId: '<raw@posthorn.invalid>', baseBoundary: 'raw' };
 
 interface RelaySlot {
   config: RelayConfig;
-  transporter: Transporter;
+  transporter: Mail<SMTPPoolSentMessageInfo>;
   downUntil: number;
 }
 
@@ -107,12 +107,16 @@ export function createRelayTransport(
       greetingTimeout: Math.min(opts.timeoutMs, 30_000),
       socketTimeout: opts.timeoutMs,
       getSocket: noDelayConnection(config, Math.min(opts.timeoutMs, 30_000)),
-    } as Parameters<typeof nodemailer.createTransport>[0]),
+    }),
   }));
 
   async function attempt(slot: RelaySlot, envelope: Envelope, raw: Buffer): Promise<SendResult | SmtpError> {
     try {
-      const info = await slot.transporter.sendMail({ envelope, raw, ...RAW_SEND });
+      const info = await slot.transporter.sendMail({
+        envelope: { from: envelope.from, to: envelope.to },
+        raw,
+        ...RAW_SEND,
+      });
       return { reply: parseSmtpReply(info.response || '250 OK', 250), via: slot.config.url };
     } catch (error) {
       const e = error as SmtpError;

@@ -33,8 +33,9 @@ const ChannelFields = {
     Nullable(
       Type.Integer({
         description:
-          'A mailing of type optIn sent to confirm a signup to this channel; it must contain {{ confirmUrl }} and may use ' +
-          '{{ unsubscribeUrl }}, {{ channelName }}, {{ firstname }}, {{ lastname }}, {{ email }}. null: the built-in mail.',
+          'A mailing of type optIn sent to confirm a signup to this channel; it must contain ' +
+          '{{ confirmUrl }} and may use {{ unsubscribeUrl }}, {{ channelName }}, {{ firstname }}, ' +
+          '{{ lastname }}, {{ email }}. null: the built-in mail.',
       }),
     ),
   ),
@@ -42,7 +43,8 @@ const ChannelFields = {
     Nullable(
       Type.Integer({
         description:
-          'A mailing of type optOut sent as a goodbye when somebody unsubscribes from this channel (link, one-click or the API); ' +
+          'A mailing of type optOut sent as a goodbye when somebody unsubscribes from this ' +
+          'channel (link, one-click or the API); ' +
           'null (the default): no goodbye mail.',
       }),
     ),

@@ -19,27 +19,40 @@ export const MARKETING_ERROR_CODES = {
   1002: {
     status: 422,
     message: 'The given data was invalid.',
-    when: 'Validation failed (422); also malformed JSON (400, the parse position in errors.body), a body that is not JSON (415) and a bulk request over the item limit (413). `message` is the first field error, then " (and N more error[s])", as Laravel writes it.',
+    when:
+      'Validation failed (422); also malformed JSON (400, the parse position in ' +
+      'errors.body), a body that is not JSON (415) and a bulk request over the item ' +
+      'limit (413). `message` is the first field error, then " (and N more error[s])", ' +
+      'as Laravel writes it.',
   },
   1020: {
     status: 404,
     message: 'Error getting resource.',
-    when: 'No such resource in this account, or no such endpoint (404). Also a GET refused before it runs: a key without the permission (403, "This action is unauthorized.") or a method the path does not take (405).',
+    when:
+      'No such resource in this account, or no such endpoint (404). Also a GET refused ' +
+      'before it runs: a key without the permission (403, "This action is ' +
+      'unauthorized.") or a method the path does not take (405).',
   },
   1021: {
     status: 400,
     message: 'Error creating resource.',
-    when: 'The resource could not be created; also a POST by a key without the permission (403) or to a path that takes no POST (405).',
+    when:
+      'The resource could not be created; also a POST by a key without the permission ' +
+      '(403) or to a path that takes no POST (405).',
   },
   1022: {
     status: 400,
     message: 'Error updating resource.',
-    when: 'The resource could not be changed; also a PUT or PATCH by a key without the permission (403) or to a path that takes none (405).',
+    when:
+      'The resource could not be changed; also a PUT or PATCH by a key without the ' +
+      'permission (403) or to a path that takes none (405).',
   },
   1023: {
     status: 400,
     message: 'Error deleting resource.',
-    when: 'The resource could not be deleted; also a DELETE by a key without the permission (403) or to a path that takes none (405).',
+    when:
+      'The resource could not be deleted; also a DELETE by a key without the permission ' +
+      '(403) or to a path that takes none (405).',
   },
   1024: {
     status: 409,

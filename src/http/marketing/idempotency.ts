@@ -27,8 +27,10 @@ export const IdempotencyKeyHeader = Type.String({
   minLength: 1,
   maxLength: 256,
   description:
-    'At most 256 characters. The same key with the same request within 24 h answers the first (successful) answer again, with ' +
-    'Idempotent-Replayed: true, without doing it twice; another request under the key, or a retry while the first runs, is a 409 ' +
+    'At most 256 characters. The same key with the same request within 24 h answers ' +
+    'the first (successful) answer again, with ' +
+    'Idempotent-Replayed: true, without doing it twice; another request under the ' +
+    'key, or a retry while the first runs, is a 409 ' +
     '(1024). An error answer is not kept. For a CSV upload the key alone names the request.',
 });
 

@@ -3,13 +3,10 @@
 // the token in the URL out of caches, referrers and frames.
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { escapeHtml } from '../../domain/html-escape.ts';
 import { accentColor, pageStrings, type PageLanguage } from '../../domain/public-page-strings.ts';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: string | number): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
+export { escapeHtml } from '../../domain/html-escape.ts';
 
 /** Black or white, whichever reads better on the accent colour (WCAG relative luminance). */
 function textOn(hex: string): string {

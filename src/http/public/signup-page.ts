@@ -25,9 +25,23 @@ interface FormState {
 
 function formPage(f: SignupFrame, action: string, token: string, state: FormState): Page {
   const s = pageStrings(f.language);
-  const input = (name: 'email' | 'firstname' | 'lastname', type: string, autocomplete: string, required: boolean) =>
-    `<label for="${name}">${escapeHtml(s[name])}</label>
-<input type="${type}" id="${name}" name="${name}" value="${escapeHtml(state[name])}" maxlength="${name === 'email' ? 254 : 100}" autocomplete="${autocomplete}"${required ? ' required' : ''}${state.error && name === 'email' ? ' aria-invalid="true" aria-describedby="error"' : ''}>`;
+  const input = (name: 'email' | 'firstname' | 'lastname', type: string, autocomplete: string, required: boolean) => {
+    const attributes = [
+      `type="${type}"`,
+      `id="${name}"`,
+      `name="${name}"`,
+      `value="${escapeHtml(state[name])}"`,
+      `maxlength="${name === 'email' ? 254 : 100}"`,
+      `autocomplete="${autocomplete}"`,
+      ...(required ? ['required'] : []),
+      ...(state.error && name === 'email' ? ['aria-invalid="true"', 'aria-describedby="error"'] : []),
+    ];
+    return `<label for="${name}">${escapeHtml(s[name])}</label>\n<input ${attributes.join(' ')}>`;
+  };
+  // A field people never see (and leave empty); simple bots fill it in.
+  const trap =
+    `<div hidden><label for="${HONEYPOT}">Website</label>` +
+    `<input type="text" id="${HONEYPOT}" name="${HONEYPOT}" tabindex="-1" autocomplete="off"></div>`;
   return {
     language: f.language,
     channel: f.channel,
@@ -39,7 +53,7 @@ ${state.error ? `<p id="error" role="alert"><strong>${escapeHtml(state.error)}</
 ${input('email', 'email', 'email', true)}
 ${input('firstname', 'text', 'given-name', false)}
 ${input('lastname', 'text', 'family-name', false)}
-<div hidden><label for="${HONEYPOT}">Website</label><input type="text" id="${HONEYPOT}" name="${HONEYPOT}" tabindex="-1" autocomplete="off"></div>
+${trap}
 <button type="submit">${escapeHtml(s.signupButton)}</button>
 </form>`,
   };

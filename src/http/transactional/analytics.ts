@@ -33,7 +33,8 @@ const BreakdownQuery = Type.Intersect([
         GROUPS.map((g) => Type.Literal(g)),
         {
           description:
-            'Default DAY. IP_POOL: Posthorn sends from one pool, so one row named "default". SUBACCOUNT_ID: a row per sub-account (its id).',
+            'Default DAY. IP_POOL: Posthorn sends from one pool, so one row named "default". ' +
+            'SUBACCOUNT_ID: a row per sub-account (its id).',
         },
       ),
     ),
@@ -105,7 +106,8 @@ export function registerAnalyticsRoutes(app: FastifyInstance, ctx: Context): voi
         tags: ['Analytics'],
         summary: 'Sending figures and rates of the account over a period (UTC days)',
         description:
-          'The contract marks from and to required; Posthorn defaults them (the last 30 days). sandbox and sandboxSubAccountId are ignored: ' +
+          'The contract marks from and to required; Posthorn defaults them (the last 30 ' +
+          'days). sandbox and sandboxSubAccountId are ignored: ' +
           'sandbox mail is counted with the rest.',
         querystring: PeriodQuery,
         response: { 200: Summary, ...errorResponses(401, 403, 422) },

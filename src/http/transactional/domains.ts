@@ -29,7 +29,8 @@ const AddDomainBody = Type.Object(
     assignment: Type.Optional(
       Type.String({
         description:
-          'PRIMARY (default): this account only; ALL: shared with every sub-account (they may send from it, DKIM-signed). Any case.',
+          'PRIMARY (default): this account only; ALL: shared with every sub-account (they ' +
+          'may send from it, DKIM-signed). Any case.',
       }),
     ),
   },
@@ -97,7 +98,8 @@ export const SendingDomainDetail = Type.Object(
   },
   {
     description:
-      "The contract's SendingBounceDetailDomain. Never returned: dkimPrivateKey (the private key never leaves Posthorn), " +
+      "The contract's SendingBounceDetailDomain. Never returned: dkimPrivateKey " +
+      '(the private key never leaves Posthorn), ' +
       'trackingDomainId/trackingDomainName (tracking uses PUBLIC_URL), subAccountId/subAccountName. ' +
       'Posthorn adds note, dmarc*, lastCheckedAt and fromParent.',
   },
@@ -149,7 +151,8 @@ const SimpleDomains = Type.Object({
 const Suggestion = Type.Object({
   suggestion: Type.String({
     description:
-      'The SPF record to publish: the existing record(s) merged with our include, at most 10 DNS lookups; "" when that cannot be done',
+      'The SPF record to publish: the existing record(s) merged with our include, at ' +
+      'most 10 DNS lookups; "" when that cannot be done',
   }),
   spfRecords: Type.Array(Type.String(), { description: 'The SPF records found at the domain now' }),
   note: Type.String({ description: 'What was found, counted and changed' }),
@@ -168,7 +171,8 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
         tags,
         summary: 'List sending domains, newest first',
         description:
-          "The contract's odd shape: an ARRAY holding one `{count, sendingDomain:[…]}`. A sub-account also sees the domains its parent shares (fromParent).",
+          "The contract's odd shape: an ARRAY holding one `{count, sendingDomain:[…]}`. " +
+          'A sub-account also sees the domains its parent shares (fromParent).',
         querystring: DomainListQuery,
         response: { 200: DomainList, ...errorResponses(401, 403, 422) },
       },
@@ -239,7 +243,8 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
         tags,
         summary: 'Delete a sending domain and its DKIM key',
         description:
-          'Answers a JSON string, as the contract does. A domain the parent shares cannot be deleted by a sub-account (403).',
+          'Answers a JSON string, as the contract does. A domain the parent shares cannot ' +
+          'be deleted by a sub-account (403).',
         params: IntIdParam,
         response: { 200: Type.String(), ...errorResponses(401, 403, 404) },
       },
@@ -258,7 +263,8 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
         tags,
         summary: 'Share the domain with every sub-account',
         description:
-          'Sets assignment ALL: every sub-account may send from the domain, signed with its DKIM key, and sees it (read-only) with its verification state. ' +
+          'Sets assignment ALL: every sub-account may send from the domain, signed with its ' +
+          'DKIM key, and sees it (read-only) with its verification state. ' +
           'Only an account without a parent shares (422 otherwise). Takes no body. Sharing again changes nothing.',
         params: IntIdParam,
         response: { 200: SendingDomainDetail, ...errorResponses(401, 403, 404, 422) },
@@ -275,9 +281,12 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
         tags,
         summary: "The domain's SPF record merged with ours, within 10 DNS lookups",
         description:
-          'Looks up the SPF record(s) at the domain now, merges them into one with our include before `all`, and counts the DNS lookups it needs ' +
-          '(include, a, mx, ptr, exists, redirect, followed through every include). Over 10, includes that stand only for IP addresses are ' +
-          'replaced by those addresses (most expensive first, ours never); when it still does not fit, suggestion is "" and note says why.',
+          'Looks up the SPF record(s) at the domain now, merges them into one with our ' +
+          'include before `all`, and counts the DNS lookups it needs ' +
+          '(include, a, mx, ptr, exists, redirect, followed through every include). Over ' +
+          '10, includes that stand only for IP addresses are ' +
+          'replaced by those addresses (most expensive first, ours never); when it still ' +
+          'does not fit, suggestion is "" and note says why.',
         params: IntIdParam,
         response: { 200: Suggestion, ...errorResponses(401, 403, 404) },
       },
@@ -293,7 +302,8 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
         tags,
         summary: 'Check the DNS records now',
         description:
-          'Answers an ARRAY holding the updated domain, as the contract does. A lookup that fails (not an absent record) keeps the previous result.',
+          'Answers an ARRAY holding the updated domain, as the contract does. A lookup that ' +
+          'fails (not an absent record) keeps the previous result.',
         params: IntIdParam,
         response: { 200: Type.Array(SendingDomainDetail), ...errorResponses(401, 403, 404) },
       },

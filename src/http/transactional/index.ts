@@ -8,6 +8,7 @@ import { registerAccountRoutes } from './account.ts';
 import { registerAnalyticsRoutes } from './analytics.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
 import { registerEmptyAsAbsent } from './empty-as-absent.ts';
+import { registerSuppressionRoutes } from './suppressions.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
   registerEmptyAsAbsent(app, '/v1');
@@ -18,4 +19,5 @@ export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Con
   registerAccountRoutes(app, ctx);
   registerAnalyticsRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerSuppressionRoutes(app, ctx);
 }

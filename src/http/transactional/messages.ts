@@ -75,7 +75,8 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: Context): void 
         tags: ['Analytics'],
         summary: 'A transmission and its delivery counts',
         description:
-          "The contract's DetailTransmissionData: createdAt in Unix milliseconds. Posthorn adds scheduledAt, sandbox and stats.queued.",
+          "The contract's DetailTransmissionData: createdAt in Unix milliseconds. " +
+          'Posthorn adds scheduledAt, sandbox and stats.queued.',
         params: IdParam,
         response: { 200: TransmissionDetail, ...errorResponses(401, 403, 404) },
       },
@@ -94,7 +95,8 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: Context): void 
         tags: ['Analytics'],
         summary: "A transmission's events, oldest first",
         description:
-          "The contract's TransmissionEventResponse: timestamp in Unix milliseconds; reason, url and userAgent are left out when empty.",
+          "The contract's TransmissionEventResponse: timestamp in Unix milliseconds; " +
+          'reason, url and userAgent are left out when empty.',
         params: IdParam,
         response: { 200: Type.Object({ events: Type.Array(TransmissionEvent) }), ...errorResponses(401, 403, 404) },
       },

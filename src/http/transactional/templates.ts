@@ -38,7 +38,9 @@ const Text = Type.String({
 const TemplateId = Type.String({
   maxLength: 64,
   description:
-    'Chosen by you, unique in the account: 1 to 64 letters, digits, "-", "_" or ".". The contract requires it; Posthorn generates one when it is absent (see the Location header).',
+    'Chosen by you, unique in the account: 1 to 64 letters, digits, "-", "_" or ".". ' +
+    'The contract requires it; Posthorn generates one when it is absent (see the ' +
+    'Location header).',
 });
 
 const TemplateBody = Type.Object(
@@ -61,7 +63,9 @@ const TemplateUpdateBody = Type.Object(
   },
   {
     description:
-      'Replaces the fields given and keeps the others; null clears subject, html or text ("" is absent, like every empty value on /v1, so it keeps the field). The result must still have html or text.',
+      'Replaces the fields given and keeps the others; null clears subject, html or ' +
+      'text ("" is absent, like every empty value on /v1, so it keeps the field). The ' +
+      'result must still have html or text.',
   },
 );
 
@@ -130,7 +134,8 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
         tags,
         summary: 'Create a template',
         description:
-          'Answers 200 with the JSON boolean `true`, as the contract does; the Location header names the new template ' +
+          'Answers 200 with the JSON boolean `true`, as the contract does; the Location ' +
+          'header names the new template ' +
           '(/v1/template/{id}). An id the account already uses is a 409. Posthorn also takes subject and text.',
         body: TemplateBody,
         response: { 200: Type.Boolean(), ...errorResponses(400, 401, 403, 409, 413, 415, 422) },
