@@ -11,16 +11,10 @@ describe(`channel opt-in and opt-out mailings, signup page (${dialectName})`, ()
   const nextEmail = (tag: string) => `${tag}${++seq}.${Date.now()}@example.org`;
 
   // The signup limit counts per client address: behind a (pretend) proxy, X-Forwarded-For names it.
-  const trustProxy = process.env.POSTHORN_TRUST_PROXY;
   beforeAll(async () => {
-    process.env.POSTHORN_TRUST_PROXY = 'true';
     server = await startTestServer({ POSTHORN_TRUST_PROXY: 'true' });
   });
-  afterAll(async () => {
-    await server?.close();
-    if (trustProxy === undefined) delete process.env.POSTHORN_TRUST_PROXY;
-    else process.env.POSTHORN_TRUST_PROXY = trustProxy;
-  });
+  afterAll(async () => server?.close());
 
   const created = async (path: string, body: unknown) => {
     const res = await server.api.post(path, body);
