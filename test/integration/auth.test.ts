@@ -61,7 +61,8 @@ describe(`API key authentication (${dialectName})`, () => {
       const res = await server.api.post(SEND, body, { auth });
       expect(res.status, auth).toBe(401);
       expect(res.body).toEqual({
-        errors: [{ message: expect.any(String), description: expect.any(String), code: '1300' }],
+        message: 'authentication failed',
+        errors: [{ message: 'authentication failed', description: expect.any(String), code: '1300' }],
       });
     }
   });

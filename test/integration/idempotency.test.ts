@@ -68,6 +68,7 @@ describe(`Idempotency-Key (${dialectName})`, () => {
     const conflict = await server.api.post(SEND, body('second body'), { headers });
     expect(conflict.status).toBe(409);
     expect(conflict.body).toEqual({
+      message: 'conflict',
       errors: [{ message: expect.any(String), description: expect.stringContaining('Idempotency-Key'), code: '1409' }],
     });
     expect(await totalMessages()).toBe(before);
@@ -121,6 +122,7 @@ describe(`Idempotency-Key (${dialectName})`, () => {
       const res = await server.api.post(SEND, body('too long'), { headers: { 'idempotency-key': key } });
       expect(res.status).toBe(422);
       expect(res.body).toEqual({
+        message: 'invalid field value',
         errors: [
           { message: expect.any(String), description: expect.stringContaining('Idempotency-Key'), code: '1401' },
         ],

@@ -150,6 +150,8 @@ describe(`marketing account, languages and channels (${dialectName})`, () => {
         replyTo: 'reply@example.org',
         languageIso: 'en',
         color: '#1a73e8',
+        optInMailingId: null,
+        optOutMailingId: null,
         createdAt: expect.stringMatching(DATE_TIME),
         updatedAt: channel.createdAt,
       },
