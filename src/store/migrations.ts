@@ -232,9 +232,13 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0012_contract': contractMigration(dialect),
 });
 
+/** Every migration of this dialect (tests migrate to a given one to check an upgrade). */
+export const migrationProvider = (dialect: SqlDialect): MigrationProvider => ({
+  getMigrations: async () => buildMigrations(dialect),
+});
+
 export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => buildMigrations(dialect) };
-  const migrator = new Migrator({ db, provider });
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
