@@ -30,8 +30,12 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
   const store: Store = await openStore(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
     sqliteCacheMb: config.sqliteCacheMb,
-    onConnectionError: (error) =>
-      log.warn({ err: error }, 'an idle database connection was closed; it will be replaced'),
+    health: {
+      // A lost connection is usually a restart or failover that heals itself; a full disk needs someone.
+      unavailable: (description, fault, error) =>
+        log[fault === 'storage' ? 'error' : 'warn']({ err: error }, `database unavailable: ${description}`),
+      available: (downMs) => log.info({ downMs }, 'database available again'),
+    },
   });
   const secret = await ensureSecret(store.db, config.secret);
   const ctx: Context = {

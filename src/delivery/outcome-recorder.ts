@@ -4,9 +4,15 @@
 // Rows are written in id order, the order every other multi-row writer locks them in, and a batch
 // that loses a deadlock or a serialization conflict anyway (PostgreSQL, several workers) is tried
 // again: an outcome that is not recorded would send its message a second time.
+// For the same reason a batch waits out an outage of the store (connection lost, database
+// restarting, disk full), trying again with backoff for up to `retryForMs`. That is safe even when
+// a COMMIT's fate was unknown: an outcome is applied only where this worker still holds the
+// message's lease and clears it, so a second write of a batch that did commit changes nothing.
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../store/schema.ts';
+import { storeFault } from '../store/store-errors.ts';
+import { withRetry } from '../store/retry.ts';
 import { applyOutcomes, insertRaw, type MessageOutcome } from '../store/messages.ts';
 import type { NewEvent } from '../store/events.ts';
 import { recordEvents } from '../events/record-events.ts';
@@ -23,6 +29,7 @@ export class OutcomeRecorder {
   private pending: Array<{ item: RecordedOutcome; done: () => void; fail: (e: unknown) => void }> = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -31,7 +38,13 @@ export class OutcomeRecorder {
     private readonly policy: SuppressionPolicy,
     private readonly maxBatch = 256,
     private readonly maxDelayMs = 5,
+    private readonly opts: { retryForMs?: number } = {},
   ) {}
+
+  /** At shutdown: an outage is no longer waited out (the leases return the messages to the queue). */
+  stopRetrying(): void {
+    this.stopping = true;
+  }
 
   record(item: RecordedOutcome): Promise<void> {
     return new Promise((done, fail) => {
@@ -75,16 +88,26 @@ export class OutcomeRecorder {
     }
   }
 
-  private async writeWithRetry(items: RecordedOutcome[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.write(items);
-      } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isTransientConflict(error)) throw error;
-        this.log.warn({ err: error, attempt }, 'delivery outcomes hit a lock conflict, trying again');
-        await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * attempt));
-      }
-    }
+  private writeWithRetry(items: RecordedOutcome[]): Promise<void> {
+    let conflicts = 0;
+    return withRetry(() => this.write(items), {
+      attempts: Number.MAX_SAFE_INTEGER,
+      baseDelayMs: 20,
+      maxDelayMs: 2000,
+      deadlineMs: this.opts.retryForMs ?? 30_000,
+      // A conflict clears at once, so a few tries are enough; an outage is waited out until the deadline.
+      shouldRetry: (error) => {
+        const fault = storeFault(error);
+        if (fault === 'conflict') return ++conflicts < MAX_CONFLICT_ATTEMPTS;
+        return fault !== null;
+      },
+      giveUp: () => this.stopping,
+      onRetry: (error, attempt) => {
+        // An outage is logged once by the store; a conflict is worth a line of its own.
+        if (storeFault(error) === 'conflict')
+          this.log.warn({ err: error, attempt }, 'delivery outcomes hit a lock conflict, trying again');
+      },
+    });
   }
 
   private async write(items: RecordedOutcome[]): Promise<void> {
@@ -106,10 +129,5 @@ export class OutcomeRecorder {
   }
 }
 
-const MAX_ATTEMPTS = 4;
-
-/** Deadlock or serialization failure (PostgreSQL), or a busy database (SQLite): worth another go. */
-function isTransientConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001' || code === 'SQLITE_BUSY';
-}
+/** Tries in all for a batch that keeps losing lock conflicts. */
+const MAX_CONFLICT_ATTEMPTS = 4;

@@ -9,6 +9,9 @@
 // While a message is being worked on, the worker keeps renewing its lease, so a lease runs out
 // only when the worker is gone (or gave up on the message); any worker's sweep then returns the row
 // to the queue.
+// While the store is unavailable the loop pauses (see StoreOutage); a message that could not be
+// built or recorded because of it is never bounced: it goes back to the queue, and at the latest
+// when the loop resumes every claim it holds but no longer works on is returned to the queue.
 import type { Logger } from 'pino';
 import type { Context } from '../services/context.ts';
 import type { MessagesTable } from '../store/schema.ts';
@@ -16,6 +19,7 @@ import {
   claimDueMessages,
   releaseAllLeases,
   releaseExpiredLeases,
+  releaseIdleOwnLeases,
   renewLeases,
   type MessageOutcome,
 } from '../store/messages.ts';
@@ -23,6 +27,8 @@ import { findSuppressed } from '../store/suppressions.ts';
 import { transactionalTransmissionIds } from '../store/transmissions.ts';
 import { unsyncedTransaction } from '../store/unsynced-write.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
+import { isStoreUnavailable } from '../store/store-errors.ts';
+import { StoreOutage } from '../services/store-outage.ts';
 import { classifyReply, type SmtpReply } from '../domain/bounce-classes.ts';
 import { suppressionApplies } from '../domain/suppression-policy.ts';
 import { nextAttemptDelayMs } from '../domain/backoff.ts';
@@ -79,6 +85,7 @@ export class DeliveryWorker {
   private readonly buildGate = new PriorityGate(BUILDS_AT_ONCE);
   private readonly recorder: OutcomeRecorder;
   private readonly log: Logger;
+  private readonly outage: StoreOutage;
 
   constructor(
     private readonly ctx: Context,
@@ -92,6 +99,7 @@ export class DeliveryWorker {
       ctx.clock,
     );
     this.log = ctx.log.child({ component: 'worker' });
+    this.outage = new StoreOutage(this.log, 'delivery');
     this.recorder = new OutcomeRecorder(
       ctx.db,
       this.owner,
@@ -99,6 +107,9 @@ export class DeliveryWorker {
       ctx.config.suppression,
       OUTCOME_BATCH,
       OUTCOME_FLUSH_MS,
+      // Past half the lease another worker may take the message over; until then an outcome waits
+      // for the store to come back rather than have its message sent again.
+      { retryForMs: (ctx.config.worker.leaseSeconds * 1000) / 2 },
     );
   }
 
@@ -132,7 +143,7 @@ export class DeliveryWorker {
       );
       return true;
     } catch (error) {
-      this.log.error({ err: error }, 'could not renew leases');
+      if (!this.outage.failed(error)) this.log.error({ err: error }, 'could not renew leases');
       return false;
     }
   }
@@ -145,6 +156,7 @@ export class DeliveryWorker {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.recorder.stopRetrying();
     this.notify();
     await this.loopDone;
     // Until every message is sent and its outcome committed (the recorder flushes on its own timer).
@@ -160,16 +172,20 @@ export class DeliveryWorker {
     while (this.running) {
       try {
         const now = this.ctx.clock();
+        // Only a turn whose statements succeeded may end a pause.
+        let reachedStore = false;
         if (now - this.lastLeaseSweep >= this.sweepIntervalMs()) {
           this.lastLeaseSweep = now;
           // Our own leases are renewed first (other workers must see them alive), and the sweep
           // spares our own messages in flight: a stalled event loop, which makes the renewals
           // late, must never hand them to the queue again.
-          if (await this.renewLeases())
+          if (await this.renewLeases()) {
             await releaseExpiredLeases(this.ctx.db, this.ctx.dialect, this.ctx.clock(), {
               owner: this.owner,
               ids: this.active,
             });
+            reachedStore = true;
+          }
         }
         // Messages whose outcome waits for its commit hold no slot, but are bounded too: a database
         // slower than the relay must slow the sending down, not pile up outcomes in memory.
@@ -197,14 +213,23 @@ export class DeliveryWorker {
               refill ? undefined : URGENT_PRIORITY,
             ),
           );
+          reachedStore = true;
           if (claimed.length > 0) await this.dispatch(claimed);
           claimedAll = claimed.length === limit;
+        }
+        if (reachedStore && this.outage.succeeded()) {
+          const released = await releaseIdleOwnLeases(this.ctx.db, this.owner, this.active, this.ctx.clock());
+          if (released) this.log.info({ released }, 'returned messages held during the outage to the queue');
         }
         // Go round again at once when there may be more due work; poll briefly while messages are
         // in flight (their slots come free), slowly when idle (an accept here wakes the loop).
         if (claimedAll) continue;
         await this.idle(this.active.size > 0 ? Math.min(pollMs, URGENT_POLL_MS) : pollMs);
       } catch (error) {
+        if (this.outage.failed(error)) {
+          await this.idle(this.outage.retryDelayMs());
+          continue;
+        }
         this.log.error({ err: error }, 'delivery loop error');
         await this.idle(pollMs);
       }
@@ -273,7 +298,10 @@ export class DeliveryWorker {
           ? this.reject(m, suppressionType)
           : this.deliver(m);
       void task
-        .catch((error) => this.log.error({ err: error, messageId: m.id }, 'delivery failed unexpectedly'))
+        .catch((error: unknown) => {
+          if (!this.outage.failed(error))
+            this.log.error({ err: error, messageId: m.id }, 'delivery failed unexpectedly');
+        })
         .finally(() => {
           // Whatever happened, the lease is no longer renewed: if the outcome could not be
           // recorded, the row returns to the queue when its lease runs out.
@@ -357,6 +385,8 @@ export class DeliveryWorker {
     try {
       built = await this.buildGate.run(m.priority, () => this.builder.build(m));
     } catch (error) {
+      // The store failed, not the content: the message goes back to the queue (see above).
+      if (isStoreUnavailable(error)) throw error;
       // Content that cannot be built now will not build later either: fail the message, visibly.
       const reason = `could not build the message: ${(error as Error).message}`;
       const outcome: MessageOutcome = {

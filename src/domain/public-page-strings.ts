@@ -63,6 +63,8 @@ export interface PageStrings {
   signupInvalidEmail: string;
   signupExpired: string;
   signupTooMany: string;
+  unavailableTitle: string;
+  unavailableText: string;
 }
 
 const de: PageStrings = {
@@ -109,6 +111,8 @@ const de: PageStrings = {
   signupInvalidEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.',
   signupExpired: 'Das Formular war zu lange geöffnet. Bitte senden Sie es noch einmal ab.',
   signupTooMany: 'Von Ihrer Verbindung kamen gerade viele Anmeldungen. Bitte versuchen Sie es später noch einmal.',
+  unavailableTitle: 'Gerade nicht erreichbar',
+  unavailableText: 'Dieser Dienst ist für einen Moment nicht erreichbar. Bitte laden Sie die Seite gleich noch einmal.',
 };
 
 const en: PageStrings = {
@@ -152,6 +156,8 @@ const en: PageStrings = {
   signupInvalidEmail: 'Please enter a valid email address.',
   signupExpired: 'The form was open for too long. Please send it again.',
   signupTooMany: 'Many signups came from your connection just now. Please try again later.',
+  unavailableTitle: 'Temporarily unavailable',
+  unavailableText: 'This service is unavailable for a moment. Please reload the page shortly.',
 };
 
 export function pageStrings(language: PageLanguage): PageStrings {

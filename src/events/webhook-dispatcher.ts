@@ -21,6 +21,7 @@ import * as store from '../store/webhooks.ts';
 import type { EventRow, WebhookRow } from '../store/webhooks.ts';
 import { ATTEMPT_LOG_SIZE } from '../services/webhooks.ts';
 import { sendWebhook } from './webhook-sender.ts';
+import { StoreOutage } from '../services/store-outage.ts';
 
 export const BATCH_MAX_EVENTS = 100;
 export const BATCH_MAX_WAIT_MS = 1000;
@@ -57,6 +58,7 @@ const stored = (e: EventRow): StoredEvent => ({
 export class WebhookDispatcher {
   readonly owner = `wh-${process.pid}-${randomAlnum(6)}`;
   private readonly log: Logger;
+  private readonly outage: StoreOutage;
   private readonly policy: WebhookRetryPolicy;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -71,6 +73,7 @@ export class WebhookDispatcher {
 
   constructor(private readonly ctx: Context) {
     this.log = ctx.log.child({ component: 'webhooks' });
+    this.outage = new StoreOutage(this.log, 'webhook delivery');
     this.policy = { ...DEFAULT_WEBHOOK_RETRY, baseMs: ctx.config.webhooks.retryBaseMs };
   }
 
@@ -102,7 +105,9 @@ export class WebhookDispatcher {
         if (this.stopped || this.running.size >= PARALLEL_WEBHOOKS) break;
         if (this.running.has(id)) continue;
         const work = this.serve(id)
-          .catch((error) => this.log.error({ err: error, webhookId: id }, 'webhook turn failed'))
+          .catch((error: unknown) => {
+            if (!this.outage.failed(error)) this.log.error({ err: error, webhookId: id }, 'webhook turn failed');
+          })
           .finally(() => this.running.delete(id));
         this.running.set(id, work);
       }
@@ -110,7 +115,13 @@ export class WebhookDispatcher {
         this.lastPrune = now;
         await store.pruneFinishedBatches(this.ctx.db, now - KEEP_FINISHED_BATCHES_MS);
       }
+      this.outage.succeeded();
     } catch (error) {
+      // While the store is unavailable the loop pauses: it tries again after a growing wait.
+      if (this.outage.failed(error)) {
+        this.schedule(this.outage.retryDelayMs());
+        return;
+      }
       if (!this.stopped) this.log.error({ err: error }, 'webhook dispatcher turn failed');
     }
     this.schedule(this.ctx.config.webhooks.pollMs);

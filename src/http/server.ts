@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Context } from '../services/context.ts';
-import { ServiceError } from '../services/errors.ts';
+import { ServiceError, storeUnavailable } from '../services/errors.ts';
 import { describeBodyProblem, describeValidationError, findBodyProblem, validatorCompiler } from './validation.ts';
 import { RouteIndex } from './method-not-allowed.ts';
 import { registerAuth } from './auth.ts';
@@ -108,6 +108,14 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const surface = surfaceFor(request.url);
     if (error instanceof ServiceError) return surface.service(reply, error);
+    // The database is down, restarting or full: a 503 the client may retry, never a 500. The outage
+    // itself is logged once by the store (see store-health.ts), not once per request.
+    const unavailable = storeUnavailable(error);
+    if (unavailable) {
+      request.log.debug({ err: error }, 'request failed: the store is unavailable');
+      void reply.header('retry-after', String(unavailable.retryAfterSeconds));
+      return surface.protocol(reply, 503, unavailable.detail);
+    }
     if (error.validation)
       return surface.validation(
         reply,

@@ -32,6 +32,7 @@ import { recordEvents } from '../events/record-events.ts';
 import { newId, randomAlnum } from '../domain/ids.ts';
 import { audienceOf, audienceShape } from './mailing-audience.ts';
 import { storedRecipient } from '../domain/mailing-content.ts';
+import { StoreOutage } from './store-outage.ts';
 
 export interface FanoutOptions {
   /** Subscribers read and messages written per step (one transaction). */
@@ -50,6 +51,7 @@ export class MailingFanout {
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  private readonly outage: StoreOutage;
 
   constructor(
     private readonly ctx: Context,
@@ -58,6 +60,7 @@ export class MailingFanout {
     private readonly opts: FanoutOptions,
   ) {
     this.log = ctx.log.child({ component: 'mailing-fanout' });
+    this.outage = new StoreOutage(this.log, 'mailing fan-out');
   }
 
   static optionsFor(ctx: Context): FanoutOptions {
@@ -97,8 +100,14 @@ export class MailingFanout {
     while (this.running) {
       try {
         const worked = await this.tick();
+        this.outage.succeeded();
         if (!worked) await this.idle(this.opts.pollMs);
       } catch (error) {
+        // A step lost with the connection is made again (see above): pause until the store is back.
+        if (this.outage.failed(error)) {
+          await this.idle(this.outage.retryDelayMs());
+          continue;
+        }
         this.log.error({ err: error }, 'mailing fan-out error');
         await this.idle(this.opts.pollMs);
       }

@@ -12,6 +12,8 @@ import { mapHeader, readRow, type ColumnSpec, type RowResult } from '../domain/s
 import type { AccountVocabulary, FieldErrors, SubscriberInput } from '../domain/subscriber-input.ts';
 import { STATUS } from '../domain/subscriber-status.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
+import { isStoreUnavailable } from '../store/store-errors.ts';
+import { StoreOutage } from './store-outage.ts';
 import {
   findSubscribersByEmails,
   upsertSubscribers,
@@ -313,6 +315,12 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
     // A batch may still be on its way: its outcome decides what the job says.
     await writing.catch(() => {});
     if (err instanceof LostJob) return;
+    // The store failed, not the file: the job goes back to the queue and resumes after its last
+    // committed batch (if even that fails, it is taken again once it is stale).
+    if (isStoreUnavailable(err)) {
+      await requeue(ctx, job.id, ownPayload).catch(() => {});
+      throw err;
+    }
     if (err instanceof CsvError)
       return finish('failed', `The file stops being readable CSV after row ${recordNo}: ${err.message}.`);
     if (err instanceof ServiceError) return finish('failed', err.detail);
@@ -404,8 +412,11 @@ export class ImportRunner {
   private running: Promise<void> | null = null;
   private again = false;
   private stopping = false;
+  private readonly outage: StoreOutage;
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: Context) {
+    this.outage = new StoreOutage(ctx.log.child({ component: 'imports' }), 'subscriber imports');
+  }
 
   start(): void {
     this.timer = setInterval(() => this.notify(), POLL_MS);
@@ -421,7 +432,11 @@ export class ImportRunner {
       return;
     }
     this.running = this.drain()
-      .catch((err) => this.ctx.log.error({ err }, 'the import runner failed'))
+      .then(() => void this.outage.succeeded())
+      .catch((err: unknown) => {
+        // Paused while the store is unavailable: the next poll tries again.
+        if (!this.outage.failed(err)) this.ctx.log.error({ err }, 'the import runner failed');
+      })
       .finally(() => {
         this.running = null;
         if (this.again && !this.stopping) {

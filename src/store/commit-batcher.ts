@@ -9,8 +9,18 @@
 // Rows that a unit of work only appends (no read-back, no conflict handling) can be handed to the
 // batch's BulkRows instead of inserted one statement per request: they are written as multi-row
 // INSERTs once all the batch's work has run, just before the commit.
+//
+// Faults of the store itself (see store-errors.ts): a conflict or a connection lost before COMMIT
+// was sent rolled the whole batch back, so the batch is run again as a whole, a few times with
+// backoff. A connection lost during COMMIT leaves it unknown whether the batch committed: running
+// it again could store every request twice, answering 200 could confirm what was lost, so every
+// request of the batch fails (the surfaces answer 503 and the client retries, ideally with its
+// Idempotency-Key). A store that cannot write (disk full) fails the batch the same way. No request
+// in a failed batch is ever answered as accepted.
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.ts';
+import { storeFault } from './store-errors.ts';
+import { QUICK_RETRY, withRetry } from './retry.ts';
 
 type Work<T> = (trx: Transaction<Database>, bulk: BulkRows) => Promise<T>;
 
@@ -104,14 +114,12 @@ export class CommitBatcher {
     if (batch.length === 1) return this.commitAlone(batch[0]!);
     let results: unknown[];
     try {
-      results = await this.db.transaction().execute(async (trx) => {
-        const bulk = new BulkRows();
-        const out: unknown[] = [];
-        for (const item of batch) out.push(await item.work(trx, bulk));
-        await bulk.flush(trx);
-        return out;
-      });
-    } catch {
+      results = await withRetry(() => this.commit(batch), QUICK_RETRY);
+    } catch (error) {
+      if (storeFault(error) !== null) {
+        for (const item of batch) item.reject(error);
+        return;
+      }
       // Someone's work failed and rolled the shared transaction back: redo each alone.
       for (const item of batch) await this.commitAlone(item);
       return;
@@ -121,16 +129,21 @@ export class CommitBatcher {
 
   private async commitAlone(item: Pending): Promise<void> {
     try {
-      item.resolve(
-        await this.db.transaction().execute(async (trx) => {
-          const bulk = new BulkRows();
-          const result = await item.work(trx, bulk);
-          await bulk.flush(trx);
-          return result;
-        }),
-      );
+      const [result] = await withRetry(() => this.commit([item]), QUICK_RETRY);
+      item.resolve(result);
     } catch (error) {
       item.reject(error);
     }
+  }
+
+  /** One transaction over the work of every item; their results in order. */
+  private commit(items: Pending[]): Promise<unknown[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const bulk = new BulkRows();
+      const out: unknown[] = [];
+      for (const item of items) out.push(await item.work(trx, bulk));
+      await bulk.flush(trx);
+      return out;
+    });
   }
 }

@@ -7,10 +7,13 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrateToLatest, type SqlDialect } from './migrations.ts';
 import { installPlannerStatistics } from './planner-statistics.ts';
+import { resilientDialect } from './resilient-driver.ts';
+import { StoreHealth, type StoreHealthListener } from './store-health.ts';
 
 export interface Store {
   db: Kysely<Database>;
   dialect: SqlDialect;
+  health: StoreHealth;
   close(): Promise<void>;
 }
 
@@ -49,10 +52,11 @@ export async function openStore(
     sqliteSynchronous?: 'FULL' | 'NORMAL';
     sqliteCacheMb?: number;
     poolSize?: number;
-    /** An idle PostgreSQL connection died (server restart, admin command). */
-    onConnectionError?: (error: Error) => void;
+    /** Told once when the store becomes unavailable (connection lost, disk full) and once when it is back. */
+    health?: StoreHealthListener;
   } = {},
 ): Promise<Store> {
+  const health = new StoreHealth(opts.health ?? null);
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -68,18 +72,23 @@ export async function openStore(
     // back to the database once, not once per commit (a 200k-row import: 29 s → 16 s).
     sqlite.pragma('wal_autocheckpoint = 10000');
     cachePreparedStatements(sqlite);
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const dialect = resilientDialect(new SqliteDialect({ database: sqlite }), { health, reconnects: false });
+    const db = new Kysely<Database>({ dialect });
     await migrateToLatest(db, 'sqlite');
     // Written at every start: an ANALYZE run by hand would otherwise replace them.
     await installPlannerStatistics(db, 'sqlite');
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    return { db, dialect: 'sqlite', health, close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolSize ?? 10 });
-  // pg emits 'error' for a pooled connection that dies while idle (PostgreSQL restarted, the
-  // connection was terminated); unheard, that event would end the process. The pool replaces the
-  // connection on next use, so it is only worth a log line.
-  pool.on('error', (error) => opts.onConnectionError?.(error));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // pg emits 'error' when a connection dies (PostgreSQL restarted or failed over, the backend was
+  // terminated): on the pool for an idle connection, on the client itself for one that is checked
+  // out, even between two statements of a transaction. Unheard, either event ends the process. The
+  // statement that was running fails on its own (and is retried or answered 503), and the pool drops
+  // the dead connection, so both only report to the health tracker.
+  pool.on('error', (error) => health.failed(error));
+  pool.on('connect', (client) => client.on('error', (error) => health.failed(error)));
+  const dialect = resilientDialect(new PostgresDialect({ pool }), { health, reconnects: true });
+  const db = new Kysely<Database>({ dialect });
   await migrateToLatest(db, 'postgres');
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', health, close: () => db.destroy() };
 }

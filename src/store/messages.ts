@@ -170,6 +170,38 @@ export async function releaseExpiredLeases(
   return released;
 }
 
+/**
+ * A worker's own claims that it is not working on (`working`): a claim whose commit could not be
+ * confirmed, messages dropped while the store was unavailable. Back to the queue now rather than
+ * when their lease runs out.
+ */
+export async function releaseIdleOwnLeases(
+  db: Kysely<Database>,
+  owner: string,
+  working: ReadonlySet<string>,
+  now: number,
+): Promise<number> {
+  const leased = await db
+    .selectFrom('messages')
+    .select('id')
+    .where('status', '=', 'sending')
+    .where('lease_owner', '=', owner)
+    .execute();
+  const ids = leased.map((r) => r.id).filter((id) => !working.has(id));
+  let released = 0;
+  for (let i = 0; i < ids.length; i += LEASE_CHUNK) {
+    const result = await db
+      .updateTable('messages')
+      .set({ status: 'queued', lease_owner: null, lease_expires_at: null, updated_at: now })
+      .where('id', 'in', ids.slice(i, i + LEASE_CHUNK))
+      .where('status', '=', 'sending')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    released += Number(result.numUpdatedRows);
+  }
+  return released;
+}
+
 /** On SQLite one process owns the queue, so at its start every lease is an orphan of a crash. */
 export async function releaseAllLeases(db: Kysely<Database>, now: number): Promise<number> {
   const result = await sql`

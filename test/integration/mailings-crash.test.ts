@@ -9,30 +9,16 @@ import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { openStore } from '../../src/store/db.ts';
+import { seedReadySubscribers, sendMailingToAll } from '../helpers/mailing-fixtures.ts';
 
 const RECIPIENTS = Number(process.env.MAILING_CRASH_RECIPIENTS ?? 50_000);
 const PATIENCE_MS = Math.max(150_000, RECIPIENTS * 15);
 
-/** Ready subscribers straight into the store (the API's bulk route is not what is tested here). */
+/** Ready subscribers straight into the store, through a connection of the test's own. */
 async function seedSubscribers(url: string, accountId: string, n: number): Promise<void> {
   const store = await openStore(url, { sqliteSynchronous: 'NORMAL' });
   try {
-    const now = Date.now();
-    for (let start = 0; start < n; start += 5000) {
-      await store.db.transaction().execute(async (trx) => {
-        for (let i = start; i < Math.min(n, start + 5000); i += 500) {
-          const rows = Array.from({ length: Math.min(500, n - i) }, (_, k) => ({
-            account_id: accountId,
-            email: `r${i + k}@example.org`,
-            status: 1,
-            firstname: `F${i + k}`,
-            created_at: now,
-            updated_at: now,
-          }));
-          await trx.insertInto('subscribers').values(rows).execute();
-        }
-      });
-    }
+    await seedReadySubscribers(store.db, accountId, n);
   } finally {
     await store.close();
   }
@@ -95,15 +81,7 @@ describe(`a mailing across a killed process (${dialectName})`, () => {
       const accountId = (await api.get('/api/v1/whoami')).body.data.id as string;
       await seedSubscribers(db.url, String(accountId), RECIPIENTS);
 
-      const created = await api.post('/api/v1/mailings', {
-        name: 'Big',
-        senderEmail: 'news@example.com',
-        subject: 'Hi {{ firstname }}',
-        text: 'Hello {{ firstname }} {{ unsubscribeUrl }}',
-      });
-      expect(created.status, created.text).toBe(201);
-      const mailingId = created.body.data.id as number;
-      expect((await api.post(`/api/v1/mailings/${mailingId}/send`)).status).toBe(200);
+      const mailingId = await sendMailingToAll(api, 'Big');
 
       // Let part of it go out, then stop answering DATA so that, at the kill, every message the
       // relay accepted is recorded and the ones on the wire are unanswered.

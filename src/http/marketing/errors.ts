@@ -14,7 +14,9 @@ export const MARKETING_ERROR_CODES = {
   1001: {
     status: 500,
     message: 'Internal error',
-    when: 'Something went wrong on our side; the request can be retried.',
+    when:
+      'Something went wrong on our side; the request can be retried (HTTP 500). With HTTP 503 and Retry-After: ' +
+      'the server is shutting down or the database is unavailable; retry after Retry-After seconds.',
   },
   1002: {
     status: 422,

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { languageFromAcceptLanguage } from '../../domain/public-page-strings.ts';
 import { sendPage } from './html.ts';
 import { errorPage } from './pages.ts';
+import { storeUnavailable } from '../../services/errors.ts';
 
 export function sendErrorPage(
   request: FastifyRequest,
@@ -11,4 +12,17 @@ export function sendErrorPage(
   kind: Parameters<typeof errorPage>[1],
 ): FastifyReply {
   return sendPage(reply, status, errorPage(languageFromAcceptLanguage(request.headers['accept-language']), kind));
+}
+
+/** The friendly 503 page (with Retry-After) when `error` is the store being unavailable; null otherwise. */
+export function sendUnavailablePageIf(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+): FastifyReply | null {
+  const unavailable = storeUnavailable(error);
+  if (!unavailable) return null;
+  request.log.debug({ err: error }, 'page failed: the store is unavailable');
+  void reply.header('retry-after', String(unavailable.retryAfterSeconds));
+  return sendErrorPage(request, reply, 503, 'unavailable');
 }

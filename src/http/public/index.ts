@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Context } from '../../services/context.ts';
 import { ServiceError } from '../../services/errors.ts';
-import { sendErrorPage } from './error-page.ts';
+import { sendErrorPage, sendUnavailablePageIf } from './error-page.ts';
 import { registerSubscriberPages } from './subscriber-pages.ts';
 import { registerViewPage } from './view-page.ts';
 import { registerSignupPage } from './signup-page.ts';
@@ -43,6 +43,8 @@ export async function registerPublicRoutes(app: FastifyInstance, ctx: Context): 
         }
         if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
           return sendErrorPage(request, reply, error.statusCode, 'bad_request');
+        const unavailable = sendUnavailablePageIf(request, reply, error);
+        if (unavailable) return unavailable;
         request.log.error({ err: error }, 'public page failed');
         return sendErrorPage(request, reply, 500, 'server_error');
       });

@@ -97,13 +97,16 @@ ${channels}
   };
 }
 
-export function errorPage(language: PageLanguage, kind: 'invalid_link' | 'bad_request' | 'server_error'): Page {
+export function errorPage(
+  language: PageLanguage,
+  kind: 'invalid_link' | 'bad_request' | 'server_error' | 'unavailable',
+): Page {
   const s = pageStrings(language);
-  const [title, text] =
-    kind === 'invalid_link'
-      ? [s.errorTitle, s.errorText]
-      : kind === 'bad_request'
-        ? [s.badRequestTitle, s.badRequestText]
-        : [s.serverErrorTitle, s.serverErrorText];
+  const [title, text] = {
+    invalid_link: [s.errorTitle, s.errorText],
+    bad_request: [s.badRequestTitle, s.badRequestText],
+    server_error: [s.serverErrorTitle, s.serverErrorText],
+    unavailable: [s.unavailableTitle, s.unavailableText],
+  }[kind];
   return { language, channel: null, title, body: `<p>${escapeHtml(text)}</p>` };
 }

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../services/context.ts';
 import { clickTarget, recordClick, recordOpen, type TrackingClient } from '../../services/tracking.ts';
-import { sendErrorPage } from './error-page.ts';
+import { sendErrorPage, sendUnavailablePageIf } from './error-page.ts';
 
 // The smallest transparent GIF (1×1, 43 bytes).
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
@@ -40,6 +40,8 @@ export async function registerTrackingRoutes(app: FastifyInstance, ctx: Context)
     async (scope) => {
       scope.setNotFoundHandler((request, reply) => sendErrorPage(request, reply, 404, 'invalid_link'));
       scope.setErrorHandler((error, request, reply) => {
+        const unavailable = sendUnavailablePageIf(request, reply, error);
+        if (unavailable) return unavailable;
         request.log.error({ err: error }, 'tracking endpoint failed');
         return sendErrorPage(request, reply, 500, 'server_error');
       });

@@ -64,7 +64,9 @@ export const ERROR_CODES = {
   '1503': {
     status: 503,
     message: 'service unavailable',
-    when: 'Overloaded or shutting down; retry after Retry-After seconds.',
+    when:
+      'Overloaded, shutting down, or the database is unavailable (restarting, unreachable, disk full); ' +
+      'retry after Retry-After seconds.',
   },
   '1600': { status: 404, message: 'not found', when: 'No such endpoint, or no such resource in this account.' },
   '1605': { status: 405, message: 'method not allowed', when: 'The path exists but not with this method.' },
