@@ -87,6 +87,7 @@ describe.skipIf(noCluster !== null)('a PostgreSQL restart in the middle of a mai
       expect(transactional.status, transactional.text).toBe(503);
       expect(Number(transactional.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(transactional.body).toEqual({
+        message: 'service unavailable',
         errors: [{ message: 'service unavailable', code: '1503', description: expect.stringContaining('database') }],
       });
       const token = sealToken(app.ctx.secret, {

@@ -110,6 +110,7 @@ describe.skipIf(!pgBaseUrl)('PostgreSQL connections terminated under load', () =
       for (const a of answers.filter((x) => x.status === 503)) {
         expect(Number(a.retryAfter)).toBeGreaterThan(0);
         expect(a.body).toEqual({
+          message: 'service unavailable',
           errors: [{ message: 'service unavailable', code: '1503', description: expect.any(String) }],
         });
       }

@@ -153,6 +153,7 @@ describe.skipIf(reason !== null)('SQLite on a full disk', () => {
       expect(refused, 'no accept was refused on a full disk').toBeDefined();
       expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(refused!.body).toEqual({
+        message: 'service unavailable',
         errors: [{ message: 'service unavailable', code: '1503', description: expect.stringContaining('disk full') }],
       });
 
