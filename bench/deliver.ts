@@ -15,8 +15,7 @@ import { appendResult, printTable, round, RESULTS_DIR } from './lib/results.ts';
 import { printProfileSummary } from './lib/cpu-profile.ts';
 import { startSampler } from './lib/sampler.ts';
 import { generateDkimKey } from '../src/domain/dkim-keys.ts';
-import { newId } from '../src/domain/ids.ts';
-import { insertDomain } from '../src/store/domains.ts';
+import { insertDomainUnlessTaken } from '../src/store/domains.ts';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 
 const opts = readOptions({
@@ -80,14 +79,17 @@ async function addSigningDomain(
       .where('id', '=', key.split('.')[0]!)
       .executeTakeFirstOrThrow();
     const { privateKeyPem, publicKeyBase64 } = await generateDkimKey();
-    await insertDomain(store.db, {
-      id: newId(),
+    await insertDomainUnlessTaken(store.db, {
       account_id: account.account_id,
       domain: FROM_DOMAIN,
       note: 'benchmark',
       dkim_selector: 'posthorn',
       dkim_private_key: privateKeyPem,
       dkim_public_key: publicKeyBase64,
+      dkim_ed25519_selector: null,
+      dkim_ed25519_private_key: null,
+      dkim_ed25519_public_key: null,
+      dkim_ed25519_verified: 0,
       spf_verified: 0,
       dkim_verified: 0,
       cname_verified: 0,

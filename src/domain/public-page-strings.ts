@@ -54,6 +54,15 @@ export interface PageStrings {
   badRequestText: string;
   serverErrorTitle: string;
   serverErrorText: string;
+  signupTitle: string;
+  signupIntro: (channel: string) => string;
+  email: string;
+  signupButton: string;
+  signupDoneTitle: string;
+  signupDoneText: (channel: string) => string;
+  signupInvalidEmail: string;
+  signupExpired: string;
+  signupTooMany: string;
   unavailableTitle: string;
   unavailableText: string;
 }
@@ -91,6 +100,17 @@ const de: PageStrings = {
   badRequestText: 'Bitte senden Sie das Formular auf dieser Seite noch einmal ab.',
   serverErrorTitle: 'Etwas ist schiefgegangen',
   serverErrorText: 'Bitte versuchen Sie es in ein paar Minuten noch einmal.',
+  signupTitle: 'Anmelden',
+  signupIntro: (c) =>
+    `Melden Sie sich für „${c}“ an. Sie erhalten danach eine E-Mail, mit der Sie die Anmeldung bestätigen.`,
+  email: 'E-Mail-Adresse',
+  signupButton: 'Anmelden',
+  signupDoneTitle: 'Fast geschafft',
+  signupDoneText: (c) =>
+    `Bitte sehen Sie in Ihr Postfach: Mit dem Link in unserer E-Mail bestätigen Sie Ihre Anmeldung für „${c}“.`,
+  signupInvalidEmail: 'Bitte geben Sie eine gültige E-Mail-Adresse ein.',
+  signupExpired: 'Das Formular war zu lange geöffnet. Bitte senden Sie es noch einmal ab.',
+  signupTooMany: 'Von Ihrer Verbindung kamen gerade viele Anmeldungen. Bitte versuchen Sie es später noch einmal.',
   unavailableTitle: 'Gerade nicht erreichbar',
   unavailableText: 'Dieser Dienst ist für einen Moment nicht erreichbar. Bitte laden Sie die Seite gleich noch einmal.',
 };
@@ -127,6 +147,15 @@ const en: PageStrings = {
   badRequestText: 'Please send the form on this page again.',
   serverErrorTitle: 'Something went wrong',
   serverErrorText: 'Please try again in a few minutes.',
+  signupTitle: 'Sign up',
+  signupIntro: (c) => `Sign up for “${c}”. You will then receive an email to confirm your subscription.`,
+  email: 'Email address',
+  signupButton: 'Sign up',
+  signupDoneTitle: 'Almost done',
+  signupDoneText: (c) => `Please check your inbox: the link in our email confirms your subscription to “${c}”.`,
+  signupInvalidEmail: 'Please enter a valid email address.',
+  signupExpired: 'The form was open for too long. Please send it again.',
+  signupTooMany: 'Many signups came from your connection just now. Please try again later.',
   unavailableTitle: 'Temporarily unavailable',
   unavailableText: 'This service is unavailable for a moment. Please reload the page shortly.',
 };

@@ -20,6 +20,7 @@ export const CSV_BASE_COLUMNS = [
   'birthday',
   'optInComment',
   'optInSent',
+  'optInSentAt',
   'optInConfirmedAt',
   'optInIp',
   'channels',

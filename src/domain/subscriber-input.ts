@@ -94,7 +94,9 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
 
   if (has('genderId')) {
     const g = body.genderId;
-    if (g !== null && !(isInteger(g) && g >= 1 && g <= 3)) fail('genderId', 'The genderId must be 1, 2, 3 or null.');
+    // Laravel's rules `nullable|integer|in:1,2,3`, in its words.
+    if (g !== null && !isInteger(g)) fail('genderId', 'The genderId must be an integer.');
+    else if (g !== null && !(g >= 1 && g <= 3)) fail('genderId', 'The selected genderId is invalid.');
     else input.genderId = g as number | null;
   }
 

@@ -21,6 +21,7 @@ import { sendErrorPage } from './public/error-page.ts';
 import { registerPublicRoutes } from './public/index.ts';
 import { registerTrackingRoutes } from './public/tracking.ts';
 import { registerOpenApi } from './openapi.ts';
+import { JsonSyntaxError, describeJsonSyntax } from './json-syntax.ts';
 import { registerTransactionalRoutes } from './transactional/index.ts';
 
 const surfaces: Surface[] = [transactionalSurface, marketingSurface];
@@ -73,7 +74,12 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body.length === 0 && !request.routeOptions.schema?.body) return done(null, undefined);
-    return parseJson(request, body as string, done);
+    return parseJson(request, body as string, (error, value) => {
+      if (!error) return done(null, value);
+      // Both dialects report where the JSON breaks (mail2many's in errors.body).
+      const where = describeJsonSyntax(body as string);
+      return done(where ? new JsonSyntaxError(`the body is not valid JSON: ${where}`) : error, undefined);
+    });
   });
 
   const routes = new RouteIndex();
@@ -131,6 +137,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return surface.protocol(reply, 400, 'Content-Length does not match the body');
     }
+    if (error instanceof JsonSyntaxError) return surface.protocol(reply, 400, error.message);
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return surface.protocol(
         reply,

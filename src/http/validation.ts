@@ -27,6 +27,8 @@ export interface FieldProblem {
   kind: 'required' | 'invalid';
   field: string;
   description: string;
+  /** The schema rule that failed, for surfaces that word it their own way (mail2many's Laravel). */
+  rule?: { keyword: string; params: Record<string, unknown> };
 }
 
 /** Turns the first schema violation into a field name and a sentence a client can act on. */
@@ -41,7 +43,12 @@ export function describeValidationError(errors: ErrorObject[], part: string): Fi
   if (error.keyword === 'required') {
     const missing = (error.params as { missingProperty: string }).missingProperty;
     const field = base ? `${base}.${missing}` : missing;
-    return { kind: 'required', field, description: `${prefix}${field} is required` };
+    return {
+      kind: 'required',
+      field,
+      description: `${prefix}${field} is required`,
+      rule: { keyword: 'required', params: {} },
+    };
   }
   const field = base || (part === 'body' ? 'body' : part);
   const p = error.params as Record<string, unknown>;
@@ -78,7 +85,12 @@ export function describeValidationError(errors: ErrorObject[], part: string): Fi
     default:
       why = error.message ?? 'is invalid';
   }
-  return { kind: 'invalid', field, description: `${prefix}${field} ${why}` };
+  return {
+    kind: 'invalid',
+    field,
+    description: `${prefix}${field} ${why}`,
+    rule: { keyword: error.keyword, params: p },
+  };
 }
 
 const INT32_MAX = 2147483647;

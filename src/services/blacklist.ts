@@ -53,7 +53,7 @@ export async function addToBlacklist(
   input: BlacklistInput,
 ): Promise<BlacklistAddition> {
   if (input.pattern !== undefined && input.email !== undefined)
-    throw invalid('pattern', 'give either pattern or email, not both');
+    throw new ServiceError('invalid', 'The pattern field is prohibited when email is present.', 'pattern');
   const field = input.pattern !== undefined ? 'pattern' : 'email';
   const raw = input.pattern ?? input.email;
   if (raw === undefined || raw.trim() === '') throw required('pattern');

@@ -7,6 +7,8 @@ import type { Paging } from '../domain/query-grammar.ts';
 import type { Page } from './marketing-params.ts';
 import * as store from '../store/channels.ts';
 import type { ChannelRow } from '../store/channels.ts';
+import { findMailing } from '../store/mailings.ts';
+import { ServiceError } from './errors.ts';
 
 export interface ChannelInput {
   name?: string;
@@ -15,8 +17,47 @@ export interface ChannelInput {
   replyTo?: string | null;
   languageIso?: string;
   color?: string | null;
+  /** An optIn mailing for the confirmation mail; null: the built-in one. */
+  optInMailingId?: number | null;
+  /** An optOut mailing sent after an unsubscribe from the channel; null: no goodbye mail. */
+  optOutMailingId?: number | null;
 }
 
+const MAILING_FIELDS = [
+  ['optInMailingId', 'opt_in_mailing_id', 'optIn'],
+  ['optOutMailingId', 'opt_out_mailing_id', 'optOut'],
+] as const;
+
+/**
+ * The opt-in and opt-out mailings a channel names: a mailing of the account, of the matching type.
+ * An opt-in mailing must link {{ confirmUrl }}: without it nobody could confirm.
+ */
+async function checkedMailings(ctx: Context, accountId: string, input: ChannelInput): Promise<store.ChannelChanges> {
+  const changes: store.ChannelChanges = {};
+  for (const [field, column, type] of MAILING_FIELDS) {
+    const id = input[field];
+    if (id === undefined) continue;
+    if (id === null) {
+      changes[column] = null;
+      continue;
+    }
+    const mailing = await findMailing(ctx.db, accountId, id);
+    if (!mailing || mailing.type !== type)
+      throw new ServiceError(
+        'invalid',
+        `The selected ${field} is invalid: it must name a mailing of type ${type}.`,
+        field,
+      );
+    if (type === 'optIn' && !/\{\{-?\s*confirmUrl\b/.test(`${mailing.html ?? ''} ${mailing.text ?? ''}`))
+      throw new ServiceError(
+        'invalid',
+        `The ${field} mailing must contain the confirmation link {{ confirmUrl }}.`,
+        field,
+      );
+    changes[column] = id;
+  }
+  return changes;
+}
 const COLOR = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
 
 /** null and "" both mean "not set" for the optional fields. */
@@ -60,7 +101,7 @@ function checkedChanges(input: ChannelInput): store.ChannelChanges {
 
 export async function createChannel(ctx: Context, accountId: string, input: ChannelInput): Promise<ChannelRow> {
   if (input.name === undefined) throw required('name');
-  const changes = checkedChanges(input);
+  const changes = { ...checkedChanges(input), ...(await checkedMailings(ctx, accountId, input)) };
   const now = ctx.clock();
   const id = await store.insertChannel(ctx.db, {
     account_id: accountId,
@@ -70,6 +111,8 @@ export async function createChannel(ctx: Context, accountId: string, input: Chan
     reply_to: changes.reply_to ?? null,
     language_iso: changes.language_iso ?? 'de',
     color: changes.color ?? null,
+    opt_in_mailing_id: changes.opt_in_mailing_id ?? null,
+    opt_out_mailing_id: changes.opt_out_mailing_id ?? null,
     created_at: now,
     updated_at: now,
   });
@@ -96,7 +139,7 @@ export async function updateChannel(
   id: number,
   input: ChannelInput,
 ): Promise<ChannelRow> {
-  const changes = checkedChanges(input);
+  const changes = { ...checkedChanges(input), ...(await checkedMailings(ctx, accountId, input)) };
   const found = await store.updateChannel(ctx.db, accountId, id, { ...changes, updated_at: ctx.clock() });
   if (!found) throw notFound('Channel');
   return getChannel(ctx, accountId, id);

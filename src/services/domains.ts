@@ -4,37 +4,54 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from './context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import type { Config } from '../config.ts';
-import { newId } from '../domain/ids.ts';
 import { isValidDomain } from '../domain/email-address.ts';
 import { dkimRecordValue, generateDkimKey, generateEd25519DkimKey } from '../domain/dkim-keys.ts';
-import type { SendingDomainsTable } from '../store/schema.ts';
 import {
   deleteDomain,
+  findDefaultDomain,
   findDomain,
+  findUsableDomain,
   insertDomainUnlessTaken,
   listDomains,
+  listUnverifiedSpf,
+  setDomainAssignment,
   updateDomainVerification,
+  type NewSendingDomain,
+  type SendingDomainRow,
 } from '../store/domains.ts';
+import { findAccount } from '../store/accounts.ts';
+import { suggestSpf, type SpfSuggestion } from './spf-suggestion.ts';
+
+export type Assignment = 'PRIMARY' | 'ALL';
 
 export interface AddDomainInput {
   domain: string;
   note?: string | null;
+  assignment?: string;
   /** Also sign with an Ed25519 key (RFC 8463); POSTHORN_DKIM_ED25519 decides when absent. */
   dkimEd25519?: boolean;
 }
 
-/** What a client publishes and what we last found: never the private key. */
+/** Verified when SPF and DKIM are; the contract's words (its list filter takes them too). */
+export type DomainStatus = 'Verified' | 'Unverified';
+
+/**
+ * A domain as the contract's `model.SendingBounceDetailDomain` describes it, plus Posthorn's own
+ * fields (note, DMARC, lastCheckedAt, fromParent). Never the private key.
+ */
 export interface SendingDomainView {
-  id: string;
+  id: number;
   domain: string;
-  note: string | null;
-  status: 'verified' | 'unverified';
+  assignment: Assignment;
+  status: DomainStatus[];
+  types: string[];
   spfHostname: string;
   spfValue: string;
   spfVerified: boolean;
   dkimHostname: string;
   dkimSelector: string;
   dkimValue: string;
+  dkimPublicKey: string;
   dkimVerified: boolean;
   /** The second DKIM key (Ed25519), null when the domain signs with RSA only. */
   dkimEd25519Hostname: string | null;
@@ -44,11 +61,31 @@ export interface SendingDomainView {
   cnameHostname: string;
   cnameValue: string;
   cnameVerified: boolean;
+  createdAt: number;
+  note: string | null;
   dmarcHostname: string;
   dmarcValue: string;
   dmarcVerified: boolean;
-  createdAt: string;
-  lastCheckedAt: string | null;
+  lastCheckedAt: number | null;
+  fromParent: boolean;
+}
+
+/** A domain in a list, as the contract's `model.SendingDomain` (status a string there), plus Posthorn's flags. */
+export interface SendingDomainListItem {
+  id: number;
+  domain: string;
+  status: DomainStatus;
+  assignment: Assignment;
+  default: boolean;
+  types: string[];
+  createdAt: number;
+  note: string | null;
+  spfVerified: boolean;
+  dkimVerified: boolean;
+  cnameVerified: boolean;
+  dmarcVerified: boolean;
+  lastCheckedAt: number | null;
+  fromParent: boolean;
 }
 
 export const DMARC_RECOMMENDED = 'v=DMARC1; p=none;';
@@ -73,32 +110,41 @@ export function spfRecordValue(config: Config): string {
   return `v=spf1 include:${config.spfInclude} ~all`;
 }
 
-export function domainView(d: SendingDomainsTable, config: Config): SendingDomainView {
+const statusOf = (d: SendingDomainRow): DomainStatus => (d.status === 'verified' ? 'Verified' : 'Unverified');
+const assignmentOf = (d: SendingDomainRow): Assignment => (d.assignment === 'ALL' ? 'ALL' : 'PRIMARY');
+/** Every domain sends; once its return-path CNAME is verified it also takes the bounces. */
+const typesOf = (d: SendingDomainRow): string[] => (d.cname_verified === 1 ? ['sending', 'bounce'] : ['sending']);
+
+export function domainView(d: SendingDomainRow, config: Config, viewer: string = d.account_id): SendingDomainView {
   return {
-    id: d.id,
+    id: Number(d.id),
     domain: d.domain,
-    note: d.note,
-    status: d.status === 'verified' ? 'verified' : 'unverified',
+    assignment: assignmentOf(d),
+    status: [statusOf(d)],
+    types: typesOf(d),
     spfHostname: d.domain,
     spfValue: spfRecordValue(config),
     spfVerified: d.spf_verified === 1,
     dkimHostname: `${d.dkim_selector}._domainkey.${d.domain}`,
     dkimSelector: d.dkim_selector,
     dkimValue: dkimRecordValue(d.dkim_public_key),
+    dkimPublicKey: d.dkim_public_key,
     dkimVerified: d.dkim_verified === 1,
     ...ed25519View(d),
     cnameHostname: `bounces.${d.domain}`,
     cnameValue: returnPathTarget(config),
     cnameVerified: d.cname_verified === 1,
+    createdAt: Number(d.created_at),
+    note: d.note,
     dmarcHostname: `_dmarc.${d.domain}`,
     dmarcValue: DMARC_RECOMMENDED,
     dmarcVerified: d.dmarc_verified === 1,
-    createdAt: new Date(Number(d.created_at)).toISOString(),
-    lastCheckedAt: d.last_checked_at === null ? null : new Date(Number(d.last_checked_at)).toISOString(),
+    lastCheckedAt: d.last_checked_at === null ? null : Number(d.last_checked_at),
+    fromParent: d.account_id !== viewer,
   };
 }
 
-function ed25519View(d: SendingDomainsTable) {
+function ed25519View(d: SendingDomainRow) {
   const has = Boolean(d.dkim_ed25519_selector && d.dkim_ed25519_public_key);
   return {
     dkimEd25519Hostname: has ? `${d.dkim_ed25519_selector}._domainkey.${d.domain}` : null,
@@ -106,6 +152,39 @@ function ed25519View(d: SendingDomainsTable) {
     dkimEd25519Value: has ? dkimRecordValue(d.dkim_ed25519_public_key!, 'ed25519') : null,
     dkimEd25519Verified: has ? d.dkim_ed25519_verified === 1 : null,
   };
+}
+
+function listItem(d: SendingDomainRow, viewer: string, defaultId: number | null): SendingDomainListItem {
+  return {
+    id: Number(d.id),
+    domain: d.domain,
+    status: statusOf(d),
+    assignment: assignmentOf(d),
+    default: Number(d.id) === defaultId,
+    types: typesOf(d),
+    createdAt: Number(d.created_at),
+    note: d.note,
+    spfVerified: d.spf_verified === 1,
+    dkimVerified: d.dkim_verified === 1,
+    cnameVerified: d.cname_verified === 1,
+    dmarcVerified: d.dmarc_verified === 1,
+    lastCheckedAt: d.last_checked_at === null ? null : Number(d.last_checked_at),
+    fromParent: d.account_id !== viewer,
+  };
+}
+
+function parseAssignment(value: string | undefined): Assignment {
+  if (value === undefined) return 'PRIMARY';
+  const v = value.trim().toUpperCase();
+  if (v === 'PRIMARY' || v === 'ALL') return v;
+  throw invalid('assignment', 'must be PRIMARY (this account only) or ALL (shared with every sub-account)');
+}
+
+/** Only an account with no parent has sub-accounts to share with. */
+async function assertMayShare(ctx: Context, accountId: string): Promise<void> {
+  const account = await findAccount(ctx.db, accountId);
+  if (account?.parent_id)
+    throw new ServiceError('invalid', 'a sub-account cannot share a sending domain; its parent account can', 'id');
 }
 
 export async function addSendingDomain(
@@ -116,13 +195,14 @@ export async function addSendingDomain(
   const domain = (input.domain ?? '').trim().toLowerCase().replace(/\.$/, '');
   if (!domain) throw required('domain');
   if (!isValidDomain(domain)) throw invalid('domain', `"${input.domain.slice(0, 100)}" is not a valid domain name`);
+  const assignment = parseAssignment(input.assignment);
+  if (assignment === 'ALL') await assertMayShare(ctx, accountId);
   const note = input.note?.trim() || null;
   const now = ctx.clock();
   const key = await generateDkimKey();
   const rsaSelector = dkimSelectorFor(now);
   const ed25519 = (input.dkimEd25519 ?? ctx.config.dkimEd25519) ? await generateEd25519DkimKey() : null;
-  const row: SendingDomainsTable = {
-    id: newId(),
+  const row: NewSendingDomain = {
     account_id: accountId,
     domain,
     note,
@@ -139,32 +219,82 @@ export async function addSendingDomain(
     cname_verified: 0,
     dmarc_verified: 0,
     status: 'unverified',
+    assignment,
     last_checked_at: null,
     created_at: now,
   };
-  if (!(await insertDomainUnlessTaken(ctx.db, row))) {
+  const id = await insertDomainUnlessTaken(ctx.db, row);
+  if (id === null) {
     throw new ServiceError('conflict', `the sending domain "${domain}" already exists in this account`, 'domain');
   }
-  return domainView(row, ctx.config);
+  return domainView({ ...row, id, assignment }, ctx.config);
 }
 
-export async function listSendingDomains(ctx: Context, accountId: string, page: number, size: number) {
-  const { count, rows } = await listDomains(ctx.db, accountId, (page - 1) * size, size);
-  return { count, data: rows.map((d) => domainView(d, ctx.config)) };
+export interface DomainListQuery {
+  page: number;
+  size: number;
+  search?: string;
+  /** Verified, Unverified or Blocked (any case); Posthorn blocks no domain, so Blocked lists none. */
+  status?: string;
 }
 
-async function loadDomain(ctx: Context, accountId: string, id: string): Promise<SendingDomainsTable> {
+/** The contract's list shape: an array holding one `{count, sendingDomain}`. */
+export async function listSendingDomains(ctx: Context, accountId: string, q: DomainListQuery) {
+  const status = q.status?.trim().toLowerCase();
+  if (status && !['verified', 'unverified', 'blocked'].includes(status))
+    throw invalid('status', 'must be Verified, Unverified or Blocked');
+  if (status === 'blocked') return [{ count: 0, sendingDomain: [] }];
+  const [{ count, rows }, preferred] = await Promise.all([
+    listDomains(
+      ctx.db,
+      accountId,
+      { search: q.search?.trim() || undefined, status: status as 'verified' | 'unverified' | undefined },
+      (q.page - 1) * q.size,
+      q.size,
+    ),
+    findDefaultDomain(ctx.db, accountId),
+  ]);
+  const defaultId = preferred ? Number(preferred.id) : null;
+  return [{ count, sendingDomain: rows.map((d) => listItem(d, accountId, defaultId)) }];
+}
+
+/** The account's default sender domain: its oldest verified one. */
+export async function defaultSendingDomain(ctx: Context, accountId: string): Promise<string | null> {
+  return (await findDefaultDomain(ctx.db, accountId))?.domain ?? null;
+}
+
+async function loadOwnDomain(ctx: Context, accountId: string, id: number): Promise<SendingDomainRow> {
   const d = await findDomain(ctx.db, accountId, id);
+  if (d) return d;
+  // A domain the parent shares may be read, not changed.
+  if (await findUsableDomain(ctx.db, accountId, id))
+    throw new ServiceError('forbidden', `sending domain ${id} belongs to the parent account; only it can change it`);
+  throw notFound(`sending domain ${id}`);
+}
+
+export async function getSendingDomain(ctx: Context, accountId: string, id: number): Promise<SendingDomainView> {
+  const d = await findUsableDomain(ctx.db, accountId, id);
   if (!d) throw notFound(`sending domain ${id}`);
-  return d;
+  return domainView(d, ctx.config, accountId);
 }
 
-export async function getSendingDomain(ctx: Context, accountId: string, id: string): Promise<SendingDomainView> {
-  return domainView(await loadDomain(ctx, accountId, id), ctx.config);
-}
-
-export async function deleteSendingDomain(ctx: Context, accountId: string, id: string): Promise<void> {
+export async function deleteSendingDomain(ctx: Context, accountId: string, id: number): Promise<void> {
+  await loadOwnDomain(ctx, accountId, id);
   if (!(await deleteDomain(ctx.db, accountId, id))) throw notFound(`sending domain ${id}`);
+}
+
+/** Shares the domain with every sub-account (assignment ALL): they may send from it, DKIM-signed. */
+export async function shareSendingDomain(ctx: Context, accountId: string, id: number): Promise<SendingDomainView> {
+  const d = await loadOwnDomain(ctx, accountId, id);
+  await assertMayShare(ctx, accountId);
+  await setDomainAssignment(ctx.db, accountId, id, 'ALL');
+  return domainView({ ...d, assignment: 'ALL' }, ctx.config);
+}
+
+/** The contract's `Counter-model_SimpleDomain`: own domains whose SPF record is not (yet) found. */
+export async function unverifiedSpfDomains(ctx: Context, accountId: string) {
+  const rows = await listUnverifiedSpf(ctx.db, accountId);
+  return { count: rows.length, data: rows.map((r) => ({ id: Number(r.id), name: r.domain })) };
 }
 
 // ---- Matching what DNS answers against what we asked the client to publish ----
@@ -209,8 +339,8 @@ async function check(ctx: Context, what: string, lookup: () => Promise<boolean>)
  * unverified; a lookup that fails (an error ctx.dns does not report as an empty answer) keeps the
  * previous result, so a DNS hiccup does not stop a verified domain from sending.
  */
-export async function verifySendingDomain(ctx: Context, accountId: string, id: string): Promise<SendingDomainView> {
-  const d = await loadDomain(ctx, accountId, id);
+export async function verifySendingDomain(ctx: Context, accountId: string, id: number): Promise<SendingDomainView> {
+  const d = await loadOwnDomain(ctx, accountId, id);
   const view = domainView(d, ctx.config);
   const [spf, dkim, cname, dmarc, dkimEd25519] = await Promise.all([
     check(ctx, view.spfHostname, async () =>
@@ -244,4 +374,11 @@ export async function verifySendingDomain(ctx: Context, accountId: string, id: s
   };
   await updateDomainVerification(ctx.db, accountId, id, update);
   return domainView({ ...d, ...update }, ctx.config);
+}
+
+/** The domain's SPF record merged with ours, within 10 DNS lookups (see spf-suggestion.ts). */
+export async function spfSuggestionFor(ctx: Context, accountId: string, id: number): Promise<SpfSuggestion> {
+  const d = await findUsableDomain(ctx.db, accountId, id);
+  if (!d) throw notFound(`sending domain ${id}`);
+  return suggestSpf(ctx, d.domain);
 }

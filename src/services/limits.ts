@@ -108,6 +108,16 @@ export class Limits {
     };
   }
 
+  /** Signups through the public form per client IP and window (a person signs up once or twice). */
+  readonly signupsPerWindow = 5;
+  readonly signupWindowMs = 10 * 60_000;
+
+  /** Counts a public-form signup from the IP; false when the IP is over the limit. */
+  async allowSignup(ip: string): Promise<boolean> {
+    const hit = await this.guard(() => this.store.hit(`signup:${ip}`, this.ctx.clock(), this.signupWindowMs));
+    return !hit || hit.count <= this.signupsPerWindow;
+  }
+
   /** Milliseconds the client IP stays locked; 0 when it is not locked. */
   async lockRemaining(ip: string): Promise<number> {
     const until = await this.guard(() => this.store.lockedUntil(ip));

@@ -24,8 +24,9 @@ export async function transmissionSummary(ctx: Context, accountId: string, id: s
     transmissionId: t.id,
     subject: t.subject,
     status,
-    createdAt: new Date(t.created_at).toISOString(),
-    scheduledAt: t.send_at ? new Date(t.send_at).toISOString() : null,
+    // Unix milliseconds, as the contract's DetailTransmissionData gives createdAt.
+    createdAt: Number(t.created_at),
+    scheduledAt: t.send_at ? Number(t.send_at) : null,
     recipientCount: t.recipient_count,
     from: t.from_name ? { email: t.from_email, name: t.from_name } : { email: t.from_email },
     sandbox: t.sandbox === 1,
@@ -63,6 +64,35 @@ export function eventView(
   };
 }
 
+/**
+ * A transmission's event as the contract's TransmissionEvent gives it: `timestamp` in Unix
+ * milliseconds, and reason, url and userAgent left out (not null) when the event has none, since
+ * the contract types them as strings. Posthorn adds messageId, bounceClass and metadata.
+ */
+function contractEventView(
+  e: Selectable<EventsTable>,
+  subject: string,
+  friendlyFrom: string,
+  metadata: Record<string, string>,
+) {
+  const {
+    reason,
+    url,
+    userAgent,
+    bounceClass,
+    timestamp: _iso,
+    ...rest
+  } = eventView(e, subject, friendlyFrom, metadata);
+  return {
+    ...rest,
+    ...(reason === null ? {} : { reason }),
+    ...(url === null ? {} : { url }),
+    ...(userAgent === null ? {} : { userAgent }),
+    bounceClass,
+    timestamp: Number(e.created_at),
+  };
+}
+
 export async function transmissionEvents(ctx: Context, accountId: string, id: string) {
   const t = await findTransmission(ctx.db, accountId, id);
   if (!t) throw notFound(`transmission ${id}`);
@@ -77,7 +107,7 @@ export async function transmissionEvents(ctx: Context, accountId: string, id: st
     ]),
   );
   return events.map((e) =>
-    eventView(e, t.subject, t.from_email, perMessage.get(e.message_id ?? '') ?? content.metadata ?? {}),
+    contractEventView(e, t.subject, t.from_email, perMessage.get(e.message_id ?? '') ?? content.metadata ?? {}),
   );
 }
 

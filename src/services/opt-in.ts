@@ -1,7 +1,10 @@
 // Double opt-in and the subscriber's own pages: the opt-in mail goes out through the delivery
 // engine like any transmission (one transmission, one outbox row, committed together with
 // opt_in_sent_at); the token behind each link says which subscriber, account and channel it is for.
+import type { Transaction } from 'kysely';
 import type { Context } from './context.ts';
+import type { Database } from '../store/schema.ts';
+import { findMailing } from '../store/mailings.ts';
 import { ServiceError, invalid, notFound } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { openToken, sealToken, TOKEN_LIFETIME_MS, type TokenPayload, type TokenPurpose } from '../domain/tokens.ts';
@@ -97,47 +100,73 @@ function singleLine(value: string | null | undefined): string {
   return (value ?? '').replace(/[\r\n\0]+/g, ' ').trim();
 }
 
+/** A mail to one subscriber: the built-in opt-in mail or a channel's own opt-in/opt-out mailing. */
+interface SubscriberMail {
+  subject: string;
+  html: string | null;
+  text: string | null;
+  senderEmail: string | null;
+  senderName: string | null;
+  replyTo: string | null;
+  kind: 'opt-in' | 'opt-out';
+}
+
 /**
- * Sends the channel's opt-in mail to a subscriber and records opt_in_sent_at. The mail is a system
- * message: it needs no API key or verified sending domain, and it is not held back by the quota
- * (a signup must not fail because a newsletter used the month's volume), though it is counted.
+ * The channel's own mailing of this type, when it names one that still exists with that type and
+ * content (a mailing changed since it was chosen is checked again here); else null.
  */
-export async function sendOptInMail(
+async function channelMailing(
   ctx: Context,
   accountId: string,
-  subscriberId: number,
-  channelId: number | null,
-): Promise<void> {
-  const subscriber = await findLiveSubscriber(ctx.db, accountId, subscriberId);
-  if (!subscriber || !subscriber.email) throw notFound('subscriber');
-  const channel = channelId === null ? undefined : await findChannel(ctx.db, accountId, channelId);
-  if (channelId !== null && !channel)
-    throw new ServiceError('not_found', `channel ${channelId} not found`, 'channelId');
-
-  const now = ctx.clock();
-  const { language } = frame(subscriber, channel);
-  const template = defaultOptInMail(language);
-  const channelName = channel?.name ?? 'Newsletter';
-  const unsubscribeUrl = publicLink(ctx, 'unsubscribe', issue(ctx, 'unsubscribe', accountId, subscriberId, channelId));
-  const data: OptInMailData = {
-    channelName,
-    firstname: singleLine(subscriber.firstname),
-    email: subscriber.email,
-    confirmUrl: publicLink(ctx, 'confirm', issue(ctx, 'confirm', accountId, subscriberId, channelId)),
-    unsubscribeUrl,
-    accentColor: accentColor(channel?.color),
+  id: number | null | undefined,
+  type: 'optIn' | 'optOut',
+): Promise<SubscriberMail | null> {
+  if (id === null || id === undefined) return null;
+  const m = await findMailing(ctx.db, accountId, Number(id));
+  if (!m || m.type !== type || !m.subject || (!m.html && !m.text)) return null;
+  if (type === 'optIn' && !/\{\{-?\s*confirmUrl\b/.test(`${m.html ?? ''} ${m.text ?? ''}`)) {
+    ctx.log.warn({ accountId, mailingId: id }, 'the opt-in mailing has no {{ confirmUrl }}; the built-in mail is sent');
+    return null;
+  }
+  return {
+    subject: m.subject,
+    html: m.html,
+    text: m.text,
+    senderEmail: m.sender_email,
+    senderName: m.sender_name,
+    replyTo: m.reply_to,
+    kind: type === 'optIn' ? 'opt-in' : 'opt-out',
   };
-  const fromEmail = channel?.sender_email || `noreply@${new URL(ctx.config.publicUrl).hostname}`;
-  const fromName = singleLine(channel?.sender_name || channel?.name) || undefined;
+}
+
+/**
+ * Queues a system mail to a subscriber, committed with `alongside` (opt_in_sent_at, say). It needs
+ * no API key or verified sending domain, and it is not held back by the quota (a signup must not
+ * fail because a newsletter used the month's volume), though it is counted.
+ */
+async function queueSubscriberMail(
+  ctx: Context,
+  accountId: string,
+  subscriber: SubscriberRow,
+  channel: ChannelRow | undefined,
+  mail: SubscriberMail,
+  data: Record<string, string>,
+  unsubscribeUrl: string,
+  alongside: (trx: Transaction<Database>, now: number) => Promise<void> = async () => {},
+): Promise<void> {
+  const now = ctx.clock();
+  const fromEmail = mail.senderEmail || channel?.sender_email || `noreply@${new URL(ctx.config.publicUrl).hostname}`;
+  const fromName = singleLine(mail.senderName || channel?.sender_name || channel?.name) || undefined;
+  const replyTo = mail.replyTo || channel?.reply_to;
   const recipientName = singleLine([subscriber.firstname, subscriber.lastname].filter(Boolean).join(' ')) || null;
   const content: TransmissionContent = {
     from: fromName ? { email: fromEmail, name: fromName } : { email: fromEmail },
-    to: [recipientName ? { email: subscriber.email, name: recipientName } : { email: subscriber.email }],
+    to: [recipientName ? { email: subscriber.email!, name: recipientName } : { email: subscriber.email! }],
     cc: [],
-    replyTo: channel?.reply_to ? [{ email: channel.reply_to }] : [],
-    subject: template.subject,
-    html: template.html,
-    text: template.text,
+    replyTo: replyTo ? [{ email: replyTo }] : [],
+    subject: mail.subject,
+    html: mail.html,
+    text: mail.text,
     templateId: null,
     headers: [
       { name: 'List-Unsubscribe', value: `<${unsubscribeUrl}>` },
@@ -146,12 +175,12 @@ export async function sendOptInMail(
     ],
     attachments: [],
     substitutionData: { ...data },
-    metadata: { posthorn: 'opt-in', subscriberId: String(subscriberId) },
+    metadata: { posthorn: mail.kind, subscriberId: String(subscriber.id) },
     options: { clickTracking: false, openTracking: false, transactional: true, sandbox: false },
     campaignId: null,
-    labels: ['opt-in'],
+    labels: [mail.kind],
   };
-  // The template is ours, but a mail that cannot render must fail here, not in the worker.
+  // A mail that cannot render must fail here, not in the worker.
   const rendered = renderMessage(compileMessage(content), content.substitutionData);
 
   const transmissionId = newId();
@@ -197,8 +226,84 @@ export async function sendOptInMail(
       },
     ]);
     await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), 1);
-    await markOptInSent(trx, accountId, subscriberId, now);
+    await alongside(trx, now);
   });
+}
+
+/** What every subscriber mail may use: the channel, the subscriber's name and address. */
+function mailData(subscriber: SubscriberRow, channel: ChannelRow | undefined) {
+  return {
+    channelName: channel?.name ?? 'Newsletter',
+    firstname: singleLine(subscriber.firstname),
+    lastname: singleLine(subscriber.lastname),
+    email: subscriber.email!,
+    accentColor: accentColor(channel?.color),
+  };
+}
+
+/**
+ * Sends the opt-in mail to a subscriber and records opt_in_sent_at: the channel's own optIn
+ * mailing when it names one, else the built-in mail in the subscriber's language.
+ */
+export async function sendOptInMail(
+  ctx: Context,
+  accountId: string,
+  subscriberId: number,
+  channelId: number | null,
+): Promise<void> {
+  const subscriber = await findLiveSubscriber(ctx.db, accountId, subscriberId);
+  if (!subscriber || !subscriber.email) throw notFound('subscriber');
+  const channel = channelId === null ? undefined : await findChannel(ctx.db, accountId, channelId);
+  if (channelId !== null && !channel)
+    throw new ServiceError('not_found', `channel ${channelId} not found`, 'channelId');
+
+  const { language } = frame(subscriber, channel);
+  const builtIn = defaultOptInMail(language);
+  const mail = (await channelMailing(ctx, accountId, channel?.opt_in_mailing_id, 'optIn')) ?? {
+    ...builtIn,
+    senderEmail: null,
+    senderName: null,
+    replyTo: null,
+    kind: 'opt-in' as const,
+  };
+  const unsubscribeUrl = publicLink(ctx, 'unsubscribe', issue(ctx, 'unsubscribe', accountId, subscriberId, channelId));
+  const data: OptInMailData & Record<string, string> = {
+    ...mailData(subscriber, channel),
+    confirmUrl: publicLink(ctx, 'confirm', issue(ctx, 'confirm', accountId, subscriberId, channelId)),
+    unsubscribeUrl,
+  };
+  await queueSubscriberMail(ctx, accountId, subscriber, channel, mail, data, unsubscribeUrl, (trx, now) =>
+    markOptInSent(trx, accountId, subscriberId, now),
+  );
+}
+
+/**
+ * After an unsubscribe from `channelIds` (in that order), the goodbye mail of the first of them
+ * that names an optOut mailing; none when no channel does. A failure is logged: the unsubscribe
+ * itself is done.
+ */
+export async function sendGoodbyeMail(
+  ctx: Context,
+  accountId: string,
+  subscriberId: number,
+  channelIds: number[],
+): Promise<void> {
+  try {
+    for (const channelId of channelIds) {
+      const channel = await findChannel(ctx.db, accountId, channelId);
+      const mail = await channelMailing(ctx, accountId, channel?.opt_out_mailing_id, 'optOut');
+      if (!channel || !mail) continue;
+      const subscriber = await findLiveSubscriber(ctx.db, accountId, subscriberId);
+      if (!subscriber?.email) return;
+      const preferences = publicLink(ctx, 'preferences', issue(ctx, 'preferences', accountId, subscriberId, null));
+      const unsubscribeUrl = publicLink(ctx, 'unsubscribe', issue(ctx, 'unsubscribe', accountId, subscriberId, null));
+      const data = { ...mailData(subscriber, channel), preferencesUrl: preferences, unsubscribeUrl };
+      await queueSubscriberMail(ctx, accountId, subscriber, channel, mail, data, unsubscribeUrl);
+      return;
+    }
+  } catch (error) {
+    ctx.log.error({ err: error, accountId, subscriberId }, 'could not send the goodbye mail');
+  }
 }
 
 /** The payload of a valid token of this purpose whose subscriber still exists; else a not_found. */
@@ -226,11 +331,17 @@ export async function confirmOptIn(ctx: Context, token: string, ip: string | nul
   if (subscriber.status === STATUS.ARCHIVED) throw notFound('link');
   const now = ctx.clock();
   let confirmed = false;
+  let joined = false;
   await ctx.db.transaction().execute(async (trx) => {
     confirmed = await confirmPendingSubscriber(trx, payload.accountId, subscriber.id, ip, now);
-    if (confirmed && channel)
+    // A subscriber already on the list confirms joining one more channel (the signup page sends
+    // such a link); a pending one joins the channel by confirming at all.
+    if (channel && (confirmed || subscriber.status === STATUS.READY)) {
+      const before = await subscribedChannelIds(trx, payload.accountId, subscriber.id);
+      joined = !before.includes(Number(channel.id));
       await addChannelSubscriptions(trx, payload.accountId, subscriber.id, [Number(channel.id)], now);
-    if (confirmed)
+    }
+    if (confirmed || joined)
       await recordSubscriberEvents(
         trx,
         payload.accountId,
@@ -249,7 +360,7 @@ export async function confirmOptIn(ctx: Context, token: string, ip: string | nul
   });
   return {
     ...frame(subscriber, channel),
-    alreadyConfirmed: !confirmed,
+    alreadyConfirmed: !confirmed && !joined,
     preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null),
   };
 }
@@ -272,9 +383,11 @@ export async function describeUnsubscribe(ctx: Context, token: string): Promise<
 export async function unsubscribeByToken(ctx: Context, token: string): Promise<UnsubscribeResult> {
   const { payload, subscriber, channel } = await resolve(ctx, token, 'unsubscribe');
   const now = ctx.clock();
+  let left: number[] = [];
   await ctx.db.transaction().execute(async (trx) => {
     // Only a change is an unsubscribe event (counted in statistics): pressing the button twice is not.
     const before = await subscribedChannelIds(trx, payload.accountId, subscriber.id);
+    left = channel ? before.filter((id) => id === Number(channel.id)) : before;
     const changed = channel
       ? before.includes(Number(channel.id))
       : before.length > 0 || subscriber.status !== STATUS.ARCHIVED;
@@ -325,6 +438,7 @@ export async function unsubscribeByToken(ctx: Context, token: string): Promise<U
       );
     }
   });
+  if (left.length > 0) await sendGoodbyeMail(ctx, payload.accountId, subscriber.id, left);
   return {
     ...frame(subscriber, channel),
     scope: channel ? 'channel' : 'all',

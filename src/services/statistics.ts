@@ -148,7 +148,10 @@ export async function transmissionTotals(ctx: Context, accountId: string, transm
   );
 }
 
-export type BreakdownGroup = 'DAY' | 'SENDING_DOMAIN' | 'RECIPIENT_DOMAIN' | 'SUBACCOUNT_ID' | 'LABEL';
+export type BreakdownGroup = 'DAY' | 'SENDING_DOMAIN' | 'RECIPIENT_DOMAIN' | 'SUBACCOUNT_ID' | 'IP_POOL' | 'LABEL';
+
+/** Posthorn sends from one pool: the IP_POOL breakdown is one row of this name. */
+export const DEFAULT_IP_POOL = 'default';
 
 /** Totals per group over the period: per day, sending or recipient domain, label, or sub-account. */
 export async function breakdown(
@@ -191,6 +194,10 @@ export async function breakdown(
       );
     case 'LABEL':
       return rows(await groupedCounters(ctx.db, { accountIds: [accountId], scope: 'label', ...period }, 'scope_id'));
+    case 'IP_POOL': {
+      const sum = await sumCounters(ctx.db, { accountIds: [accountId], scope: 'account', scopeId: '', ...period });
+      return [{ key: DEFAULT_IP_POOL, totals: totalsOf(sum) }];
+    }
   }
 }
 

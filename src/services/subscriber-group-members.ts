@@ -101,7 +101,11 @@ async function resolveSubscribers(ctx: Context, accountId: string, input: Member
   const ids = input.subscriberIds ?? [];
   const emails = input.emails ?? [];
   if (ids.length + emails.length === 0)
-    throw new ServiceError('required', 'subscriberIds or emails is required (at least one entry)', 'subscriberIds');
+    throw new ServiceError(
+      'required',
+      'The subscriberIds field is required when emails is not present.',
+      'subscriberIds',
+    );
   if (ids.length + emails.length > MAX_MEMBERSHIP_ITEMS) {
     const field = ids.length > MAX_MEMBERSHIP_ITEMS ? 'subscriberIds' : 'emails';
     throw new ServiceError(

@@ -12,7 +12,8 @@ import {
   parseSubscriberSorting,
   subscriberCustomField,
 } from './subscriber-search.ts';
-import { sendOptInMail } from './opt-in.ts';
+import { sendGoodbyeMail, sendOptInMail } from './opt-in.ts';
+import { subscribedChannelIds } from '../store/opt-in.ts';
 import { permissionName } from '../domain/permissions.ts';
 import { parseInclude, type Paging, type SortKey } from '../domain/query-grammar.ts';
 import { presentFieldValue } from '../domain/customer-field-values.ts';
@@ -569,9 +570,12 @@ export async function unsubscribeSubscriber(
       throw new SubscriberValidationError({ channelId: ['The channelId must be a channel id of this account.'] });
   }
   const now = ctx.clock();
+  let left: number[] = [];
   await ctx.db.transaction().execute(async (trx) => {
     const current = await store.findSubscriberById(trx, accountId, id);
     if (!current) throw subscriberNotFound();
+    const before = await subscribedChannelIds(trx, accountId, id);
+    left = channelId === undefined ? before : before.filter((c) => c === channelId);
     const remaining = await store.removeChannelLinks(trx, accountId, id, channelId === undefined ? null : [channelId]);
     if (remaining === 0 && current.status !== STATUS.ARCHIVED) {
       await store.updateSubscriber(trx, accountId, id, {
@@ -598,6 +602,8 @@ export async function unsubscribeSubscriber(
         now,
       );
   });
+  // The goodbye mail of a channel that names one (see the channel's optOutMailingId).
+  if (left.length > 0) await sendGoodbyeMail(ctx, accountId, id, left);
   return getSubscriber(ctx, accountId, id);
 }
 

@@ -11,6 +11,8 @@ import type { TemplatesTable } from '../store/schema.ts';
 import * as store from '../store/templates.ts';
 
 export interface TemplateInput {
+  /** Chosen by the client (the contract's TemplateForm.id); generated when absent. */
+  id?: string;
   name?: string;
   subject?: string | null;
   html?: string | null;
@@ -23,8 +25,9 @@ export interface TemplateView {
   subject: string | null;
   html: string | null;
   text: string | null;
-  createdAt: string;
-  updatedAt: string;
+  /** Unix milliseconds, as the contract's TemplateData gives them. */
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface TemplatePreview {
@@ -42,8 +45,8 @@ export function templateView(t: TemplatesTable): TemplateView {
     subject: t.subject,
     html: t.html,
     text: t.text,
-    createdAt: new Date(t.created_at).toISOString(),
-    updatedAt: new Date(t.updated_at).toISOString(),
+    createdAt: Number(t.created_at),
+    updatedAt: Number(t.updated_at),
   };
 }
 
@@ -81,7 +84,12 @@ function checkParts(p: TemplateParts): void {
   }
 }
 
+/** Template ids travel in URL paths (/v1/template/{id}) and in transmissions' templateId. */
+const TEMPLATE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 export async function createTemplate(ctx: Context, accountId: string, input: TemplateInput): Promise<TemplateView> {
+  if (input.id !== undefined && !TEMPLATE_ID.test(input.id))
+    throw invalid('id', 'must be 1 to 64 letters, digits, "-", "_" or ".", starting with a letter or digit');
   if (input.name === undefined) throw required('name');
   const parts: TemplateParts = {
     name: input.name,
@@ -91,18 +99,20 @@ export async function createTemplate(ctx: Context, accountId: string, input: Tem
   };
   checkParts(parts);
   const now = ctx.clock();
-  const row: TemplatesTable = { id: newId(), account_id: accountId, ...parts, created_at: now, updated_at: now };
-  await store.insertTemplate(ctx.db, row);
+  const id = input.id ?? newId();
+  const row: TemplatesTable = { id, account_id: accountId, ...parts, created_at: now, updated_at: now };
+  if (!(await store.insertTemplateUnlessTaken(ctx.db, row)))
+    throw new ServiceError('conflict', `a template with id "${id}" already exists in this account`, 'id');
   return templateView(row);
 }
 
 export async function listTemplates(
   ctx: Context,
   accountId: string,
-  page: number,
-  size: number,
+  q: { page: number; size: number; search?: string },
 ): Promise<{ count: number; data: TemplateView[] }> {
-  const { count, rows } = await store.listTemplates(ctx.db, accountId, (page - 1) * size, size);
+  const search = q.search?.trim() || undefined;
+  const { count, rows } = await store.listTemplates(ctx.db, accountId, search, (q.page - 1) * q.size, q.size);
   return { count, data: rows.map(templateView) };
 }
 

@@ -36,3 +36,30 @@ export async function saveIdempotencyKey(db: Db, row: IdempotencyKeysTable, notB
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
+
+/** Records the answer of a request that reserved its key (response_status 0 until then). */
+export async function completeIdempotencyKey(
+  db: Db,
+  accountId: string,
+  scope: string,
+  key: string,
+  status: number,
+  body: string,
+): Promise<void> {
+  await db
+    .updateTable('idempotency_keys')
+    .set({ response_status: status, response_body: body })
+    .where('account_id', '=', accountId)
+    .where('scope', '=', scope)
+    .where('key', '=', key)
+    .execute();
+}
+
+export async function deleteIdempotencyKey(db: Db, accountId: string, scope: string, key: string): Promise<void> {
+  await db
+    .deleteFrom('idempotency_keys')
+    .where('account_id', '=', accountId)
+    .where('scope', '=', scope)
+    .where('key', '=', key)
+    .execute();
+}

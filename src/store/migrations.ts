@@ -10,6 +10,7 @@ import { triggerMailingsMigration } from './migration-0007-trigger-mailings.ts';
 import { suppressionsMigration } from './migration-0008-suppressions.ts';
 import { smtpSubmissionMigration } from './migration-0009-smtp-submission.ts';
 import { integerIdsMigration } from './migration-0011-integer-ids.ts';
+import { contractMigration } from './migration-0012-contract.ts';
 import { mxDeliveryMigration } from './migration-0013-mx-delivery.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -233,12 +234,17 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0008_suppressions': suppressionsMigration(),
   '0009_smtp_submission': smtpSubmissionMigration(dialect),
   '0011_integer_ids': integerIdsMigration(dialect),
+  '0012_contract': contractMigration(dialect),
   '0013_mx_delivery': mxDeliveryMigration(),
 });
 
+/** Every migration of this dialect (tests migrate to a given one to check an upgrade). */
+export const migrationProvider = (dialect: SqlDialect): MigrationProvider => ({
+  getMigrations: async () => buildMigrations(dialect),
+});
+
 export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => buildMigrations(dialect) };
-  const migrator = new Migrator({ db, provider });
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

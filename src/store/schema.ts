@@ -111,7 +111,7 @@ export interface TemplatesTable {
 }
 
 export interface SendingDomainsTable {
-  id: string;
+  id: Generated<number>; // the contract's integer id (migration 0012)
   account_id: string;
   domain: string;
   note: string | null;
@@ -128,6 +128,8 @@ export interface SendingDomainsTable {
   cname_verified: number;
   dmarc_verified: number;
   status: string; // unverified | verified
+  /** PRIMARY: the owner's alone; ALL: shared with every sub-account of the owner. */
+  assignment: Generated<string>;
   last_checked_at: number | null;
   created_at: number;
 }
@@ -192,6 +194,10 @@ export interface ChannelsTable {
   reply_to: string | null;
   language_iso: string;
   color: string | null;
+  /** The optIn mailing sent to confirm a signup (null: the built-in mail). */
+  opt_in_mailing_id?: number | null;
+  /** The optOut mailing sent after an unsubscribe (null: no goodbye mail). */
+  opt_out_mailing_id?: number | null;
   created_at: number;
   updated_at: number;
 }

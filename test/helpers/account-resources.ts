@@ -2,7 +2,7 @@
 // transactional), for the isolation walk. Every name and address carries the account's tag, so a
 // leak shows up as the tag in another account's answer.
 import { expect } from 'vitest';
-import { waitFor, waitForTransmission, type ApiClient, type ApiResponse } from './server.ts';
+import { createTemplate, waitFor, waitForTransmission, type ApiClient, type ApiResponse } from './server.ts';
 
 /** The kinds of id a route's path parameter can take. */
 export type IdKind =
@@ -142,7 +142,7 @@ export async function createAccountResources(
   );
 
   const template = created(
-    await api.post('/v1/template', {
+    await createTemplate(api, {
       name: `${tag} template`,
       subject: `${tag} subject`,
       html: `<p>${tag} template body</p>`,

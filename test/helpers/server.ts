@@ -179,3 +179,15 @@ export async function waitForTransmission(api: ApiClient, transmissionId: string
     `transmission ${transmissionId}`,
   );
 }
+
+/**
+ * POST /v1/template answers `true`, as Mailtarget's contract does; the new template is read back
+ * through the Location header. Answers the error response as it came when the POST failed.
+ */
+export async function createTemplate(api: ApiClient, body: Record<string, unknown>): Promise<ApiResponse> {
+  const res = await api.post('/v1/template', body);
+  if (res.status !== 200) return res;
+  const location = res.headers.get('location');
+  if (res.body !== true || !location) throw new Error(`POST /v1/template answered ${res.text} without a Location`);
+  return api.get(location);
+}

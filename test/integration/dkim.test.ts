@@ -60,7 +60,7 @@ describe(`DKIM signatures (${dialectName})`, () => {
     dns.setTxt(domain.dkimHostname, domain.dkimValue);
     dns.setCname(domain.cnameHostname, domain.cnameValue);
     const verified = await server.api.put(`/v1/domain/sending/${domain.id}/verify-txt`);
-    expect(verified.body).toMatchObject({ status: 'verified', dkimVerified: true, cnameVerified: true });
+    expect(verified.body).toMatchObject([{ status: ['Verified'], dkimVerified: true, cnameVerified: true }]);
 
     const res = await server.api.post('/v1/layang/transmissions', {
       from: { email: 'hello@news.example.org', name: 'Example News' },

@@ -13,6 +13,10 @@ const FIELDS = [
   'domain',
   'note',
   'status',
+  'assignment',
+  'types',
+  'dkimPublicKey',
+  'fromParent',
   'spfHostname',
   'spfValue',
   'spfVerified',
@@ -74,6 +78,13 @@ describe(`sending domains (${dialectName})`, () => {
 
   const add = (domain: string, note?: string) =>
     server.api.post('/v1/domain/sending', note === undefined ? { domain } : { domain, note });
+  /** PUT …/verify-txt answers an array holding the domain (the contract's shape); the domain. */
+  const verify = async (id: number) => {
+    const res = await server.api.put(`/v1/domain/sending/${id}/verify-txt`);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toHaveLength(1);
+    return { status: res.status, body: res.body[0] };
+  };
 
   it('adds a domain and answers 201 with the DNS records to publish, never the private key', async () => {
     const before = new Date();
@@ -84,10 +95,14 @@ describe(`sending domains (${dialectName})`, () => {
     const yyyymm = `${before.getUTCFullYear()}${String(before.getUTCMonth() + 1).padStart(2, '0')}`;
     expect(d.dkimSelector).toMatch(new RegExp(`^ph${yyyymm}[0-9a-f]{4}$`));
     expect(d).toEqual({
-      id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      id: expect.any(Number),
       domain: 'mail.example.com',
       note: 'main brand',
-      status: 'unverified',
+      status: ['Unverified'],
+      assignment: 'PRIMARY',
+      types: ['sending'],
+      fromParent: false,
+      dkimPublicKey: d.dkimValue.split('p=')[1],
       spfHostname: 'mail.example.com',
       spfValue: `v=spf1 include:${SPF_INCLUDE} ~all`,
       spfVerified: false,
@@ -105,10 +120,11 @@ describe(`sending domains (${dialectName})`, () => {
       dmarcHostname: '_dmarc.mail.example.com',
       dmarcValue: 'v=DMARC1; p=none;',
       dmarcVerified: false,
-      createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      createdAt: expect.any(Number),
       lastCheckedAt: null,
     });
-    expect(Date.parse(d.createdAt)).toBeGreaterThanOrEqual(before.getTime() - 1000);
+    expect(Number.isInteger(d.id)).toBe(true);
+    expect(d.createdAt).toBeGreaterThanOrEqual(before.getTime() - 1000);
     // p= is a real RSA-2048 public key.
     const p = d.dkimValue.split('p=')[1];
     const key = createPublicKey({ key: Buffer.from(p, 'base64'), format: 'der', type: 'spki' });
@@ -168,33 +184,51 @@ describe(`sending domains (${dialectName})`, () => {
     const b = (await add('list-b.example.com')).body;
     const all = await server.api.get('/v1/domain/sending?size=1000');
     expect(all.status).toBe(200);
-    expect(all.body.count).toBe(all.body.data.length);
-    const names = all.body.data.map((d: any) => d.domain);
+    // The contract's list: an array holding one {count, sendingDomain}.
+    expect(all.body).toHaveLength(1);
+    const listed = all.body[0];
+    expect(listed.count).toBe(listed.sendingDomain.length);
+    const names = listed.sendingDomain.map((d: any) => d.domain);
     expect(names).toEqual(expect.arrayContaining(['list-a.example.com', 'list-b.example.com', 'mail.example.com']));
     expect(names.indexOf('list-b.example.com')).toBeLessThan(names.indexOf('list-a.example.com')); // newest first
-    expect(all.body.data.find((d: any) => d.id === a.id)).toEqual(a);
+    expect(listed.sendingDomain.find((d: any) => d.id === a.id)).toEqual({
+      id: a.id,
+      domain: 'list-a.example.com',
+      status: 'Unverified',
+      assignment: 'PRIMARY',
+      default: false,
+      types: ['sending'],
+      createdAt: a.createdAt,
+      note: null,
+      spfVerified: false,
+      dkimVerified: false,
+      cnameVerified: false,
+      dmarcVerified: false,
+      lastCheckedAt: null,
+      fromParent: false,
+    });
     expect(all.text).not.toMatch(/PRIVATE|private/);
 
-    const page1 = await server.api.get('/v1/domain/sending?page=1&size=1');
-    const page2 = await server.api.get('/v1/domain/sending?page=2&size=1');
-    expect(page1.body.count).toBe(all.body.count);
-    expect(page1.body.data).toHaveLength(1);
-    expect(page2.body.data).toHaveLength(1);
-    expect(page1.body.data[0].id).not.toBe(page2.body.data[0].id);
+    const page1 = (await server.api.get('/v1/domain/sending?page=1&size=1')).body[0];
+    const page2 = (await server.api.get('/v1/domain/sending?page=2&size=1')).body[0];
+    expect(page1.count).toBe(listed.count);
+    expect(page1.sendingDomain).toHaveLength(1);
+    expect(page2.sendingDomain).toHaveLength(1);
+    expect(page1.sendingDomain[0].id).not.toBe(page2.sendingDomain[0].id);
     expect((await server.api.get('/v1/domain/sending?size=1001')).status).toBe(422);
     expect((await server.api.get('/v1/domain/sending?page=0')).status).toBe(422);
 
     const del = await server.api.delete(`/v1/domain/sending/${b.id}`);
     expect(del.status).toBe(200);
-    expect(del.body).toEqual({ message: 'Sending domain deleted' });
+    expect(del.text).toBe('"Sending domain deleted"'); // the contract answers a JSON string
     const gone = await server.api.get(`/v1/domain/sending/${b.id}`);
     expect(gone.status).toBe(404);
     expect(gone.body.errors[0].code).toBe('1600');
     expect((await server.api.delete(`/v1/domain/sending/${b.id}`)).status).toBe(404);
     expect((await server.api.put(`/v1/domain/sending/${b.id}/verify-txt`)).status).toBe(404);
-    const after = await server.api.get('/v1/domain/sending?size=1000');
-    expect(after.body.count).toBe(all.body.count - 1);
-    expect(after.body.data.map((d: any) => d.id)).not.toContain(b.id);
+    const after = (await server.api.get('/v1/domain/sending?size=1000')).body[0];
+    expect(after.count).toBe(listed.count - 1);
+    expect(after.sendingDomain.map((d: any) => d.id)).not.toContain(b.id);
     // The name can be added again once deleted.
     expect((await add('list-b.example.com')).status).toBe(201);
   });
@@ -214,12 +248,12 @@ describe(`sending domains (${dialectName})`, () => {
       }
       const list = await other.api.get('/v1/domain/sending?size=1000');
       expect(list.status).toBe(200);
-      expect(list.body.data.map((d: any) => d.id)).not.toContain(mine.id);
-      expect(list.body.data.map((d: any) => d.domain)).not.toContain('private.example.com');
+      expect(list.body[0].sendingDomain.map((d: any) => d.id)).not.toContain(mine.id);
+      expect(list.body[0].sendingDomain.map((d: any) => d.domain)).not.toContain('private.example.com');
       // Nothing the other account did touched it: still there, still never checked.
       const still = await server.api.get(`/v1/domain/sending/${mine.id}`);
       expect(still.status).toBe(200);
-      expect(still.body).toMatchObject({ status: 'unverified', lastCheckedAt: null });
+      expect(still.body).toMatchObject({ status: ['Unverified'], lastCheckedAt: null });
     } finally {
       unpublish(dns, mine);
     }
@@ -244,23 +278,29 @@ describe(`sending domains (${dialectName})`, () => {
     expect(collection.post.requestBody.content['application/json'].schema.required).toEqual(['domain']);
     expect(Object.keys(doc.paths['/v1/domain/sending/{id}']).sort()).toEqual(['delete', 'get']);
     expect(doc.paths['/v1/domain/sending/{id}/verify-txt'].put.responses['200']).toBeDefined();
+    for (const path of [
+      '/v1/domain/sending/{id}/share',
+      '/v1/domain/sending/{id}/spf-suggestion',
+      '/v1/domain/sending/unverified-spf',
+    ])
+      expect(doc.paths[path], path).toBeDefined();
   });
 
   describe('verify-txt', () => {
     it('reports every record unverified before anything is published', async () => {
       const d = (await add('fresh.example.com')).body;
       const before = Date.now();
-      const res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
+      const res = await verify(d.id);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         id: d.id,
-        status: 'unverified',
+        status: ['Unverified'],
         spfVerified: false,
         dkimVerified: false,
         cnameVerified: false,
         dmarcVerified: false,
       });
-      expect(Date.parse(res.body.lastCheckedAt)).toBeGreaterThanOrEqual(before - 1000);
+      expect(res.body.lastCheckedAt).toBeGreaterThanOrEqual(before - 1000);
       expect(dns.queries).toEqual(
         expect.arrayContaining([
           'TXT fresh.example.com',
@@ -274,10 +314,10 @@ describe(`sending domains (${dialectName})`, () => {
     it('verifies the published records and stores the result', async () => {
       const d = (await add('brand.example.com')).body;
       publish(dns, d);
-      const res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
+      const res = await verify(d.id);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
-        status: 'verified',
+        status: ['Verified'],
         spfVerified: true,
         dkimVerified: true,
         cnameVerified: true,
@@ -289,9 +329,9 @@ describe(`sending domains (${dialectName})`, () => {
 
       // Taking the records down and checking again takes the verification back.
       unpublish(dns, d);
-      const again = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
+      const again = await verify(d.id);
       expect(again.body).toMatchObject({
-        status: 'unverified',
+        status: ['Unverified'],
         spfVerified: false,
         dkimVerified: false,
         cnameVerified: false,
@@ -306,9 +346,9 @@ describe(`sending domains (${dialectName})`, () => {
       dns.setTxt(d.dkimHostname, `v=DKIM1;k=rsa; t=s; p=${p.slice(0, 100)} ${p.slice(100, 300)}  ${p.slice(300)}`);
       dns.setCname(d.cnameHostname, `${PUBLIC_HOST.toUpperCase()}.`);
       dns.setTxt(d.dmarcHostname, 'v=DMARC1; p=reject; rua=mailto:d@example.com');
-      const res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
+      const res = await verify(d.id);
       expect(res.body).toMatchObject({
-        status: 'verified',
+        status: ['Verified'],
         spfVerified: true,
         dkimVerified: true,
         cnameVerified: true,
@@ -321,9 +361,9 @@ describe(`sending domains (${dialectName})`, () => {
       const d = (await add('minimal.example.com')).body;
       dns.setTxt(d.spfHostname, d.spfValue);
       dns.setTxt(d.dkimHostname, d.dkimValue);
-      const res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
+      const res = await verify(d.id);
       expect(res.body).toMatchObject({
-        status: 'verified',
+        status: ['Verified'],
         spfVerified: true,
         dkimVerified: true,
         cnameVerified: false,
@@ -335,21 +375,21 @@ describe(`sending domains (${dialectName})`, () => {
     it('keeps the last result for a record whose lookup fails, rather than unverifying the domain', async () => {
       const d = (await add('flaky.example.com')).body;
       publish(dns, d);
-      const first = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
-      expect(first.body).toMatchObject({ status: 'verified', dkimVerified: true });
+      const first = await verify(d.id);
+      expect(first.body).toMatchObject({ status: ['Verified'], dkimVerified: true });
       await new Promise((r) => setTimeout(r, 5));
       dns.failing.add(d.dkimHostname);
       dns.remove(d.dmarcHostname);
       try {
-        const second = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
+        const second = await verify(d.id);
         expect(second.body).toMatchObject({
-          status: 'verified',
+          status: ['Verified'],
           spfVerified: true,
           dkimVerified: true,
           cnameVerified: true,
           dmarcVerified: false,
         });
-        expect(Date.parse(second.body.lastCheckedAt)).toBeGreaterThan(Date.parse(first.body.lastCheckedAt));
+        expect(second.body.lastCheckedAt).toBeGreaterThan(first.body.lastCheckedAt);
       } finally {
         dns.failing.delete(d.dkimHostname);
         unpublish(dns, d);
@@ -367,9 +407,9 @@ describe(`sending domains (${dialectName})`, () => {
       dns.setTxt(d.dkimHostname, `v=DKIM1; k=rsa; p=${otherKey.publicKey.toString('base64')}`);
       dns.setCname(d.cnameHostname, 'mail.somebody-else.example');
       dns.setTxt(d.dmarcHostname, 'DMARC1 please');
-      let res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
+      let res = await verify(d.id);
       expect(res.body).toMatchObject({
-        status: 'unverified',
+        status: ['Unverified'],
         spfVerified: true,
         dkimVerified: false,
         cnameVerified: false,
@@ -378,8 +418,8 @@ describe(`sending domains (${dialectName})`, () => {
 
       dns.setTxt(d.dkimHostname, d.dkimValue);
       dns.setTxt(d.spfHostname, 'v=spf1 include:_spf.google.com ~all', `include:${SPF_INCLUDE}`);
-      res = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
-      expect(res.body).toMatchObject({ status: 'unverified', spfVerified: false, dkimVerified: true });
+      res = await verify(d.id);
+      expect(res.body).toMatchObject({ status: ['Unverified'], spfVerified: false, dkimVerified: true });
       unpublish(dns, d);
     });
   });
@@ -419,8 +459,8 @@ describe(`sending domains (${dialectName})`, () => {
       expect(unknown.body.errors[0].code).toBe('1403');
 
       publish(dns, d);
-      const verified = await server.api.put(`/v1/domain/sending/${d.id}/verify-txt`);
-      expect(verified.body.status).toBe('verified');
+      const verified = await verify(d.id);
+      expect(verified.body.status).toEqual(['Verified']);
 
       const sent = await server.api.post(
         '/v1/layang/transmissions',

@@ -150,6 +150,8 @@ describe(`marketing account, languages and channels (${dialectName})`, () => {
         replyTo: 'reply@example.org',
         languageIso: 'en',
         color: '#1a73e8',
+        optInMailingId: null,
+        optOutMailingId: null,
         createdAt: expect.stringMatching(DATE_TIME),
         updatedAt: channel.createdAt,
       },
@@ -208,27 +210,27 @@ describe(`marketing account, languages and channels (${dialectName})`, () => {
 
   it('validates channels with the seed’s error body', async () => {
     const { api } = await fresh();
-    expectValidation(await api.post('/api/v1/channels', {}), { name: ['name is required'] });
-    expectValidation(await api.post('/api/v1/channels', { name: '   ' }), { name: ['name is required'] });
-    expectValidation(await api.post('/api/v1/channels', { name: 42 }), { name: ['name must be of type string'] });
+    expectValidation(await api.post('/api/v1/channels', {}), { name: ['The name field is required.'] });
+    expectValidation(await api.post('/api/v1/channels', { name: '   ' }), { name: ['The name field is required.'] });
+    expectValidation(await api.post('/api/v1/channels', { name: 42 }), { name: ['The name must be a string.'] });
     expectValidation(await api.post('/api/v1/channels', { name: 'N', senderEmail: 'not-an-address' }), {
-      senderEmail: ['senderEmail must be a valid email address'],
+      senderEmail: ['The senderEmail must be a valid email address.'],
     });
     expectValidation(await api.post('/api/v1/channels', { name: 'N', replyTo: 'a@b' }), {
-      replyTo: ['replyTo must be a valid email address'],
+      replyTo: ['The replyTo must be a valid email address.'],
     });
     expectValidation(await api.post('/api/v1/channels', { name: 'N', languageIso: 'fr' }), {
-      languageIso: ["languageIso must be one of the account's languages: de, en"],
+      languageIso: ["The languageIso must be one of the account's languages: de, en."],
     });
     expectValidation(await api.post('/api/v1/channels', { name: 'N', color: 'red' }), {
-      color: ['color must be a hex colour such as #1a73e8'],
+      color: ['The color must be a hex colour such as #1a73e8.'],
     });
     expectValidation(await api.post('/api/v1/channels', { name: 'a\nb' }), {
-      name: ['name must not contain line breaks'],
+      name: ['The name must not contain line breaks.'],
     });
     const id = (await api.post('/api/v1/channels', { name: 'Ok' })).body.data.id;
     expectValidation(await api.put(`/api/v1/channels/${id}`, { senderEmail: 'x' }), {
-      senderEmail: ['senderEmail must be a valid email address'],
+      senderEmail: ['The senderEmail must be a valid email address.'],
     });
     expect((await api.get(`/api/v1/channels/${id}`)).body.data.senderEmail).toBeNull();
     expectValidation(await api.get('/api/v1/channels?page=0'), {
@@ -249,7 +251,13 @@ describe(`marketing account, languages and channels (${dialectName})`, () => {
 
     const narrow = await server.newKey({ name: 'groups only', permissions: ['subscriber_groups'] });
     const denied = await server.api.get('/api/v1/channels', { auth: basicAuth(narrow) });
-    expectError(denied, 403, 401, [], 'this API key lacks the "Subscribers" permission');
+    expectError(
+      denied,
+      403,
+      1020,
+      { permission: ['this API key lacks the "Subscribers" permission'] },
+      'This action is unauthorized.',
+    );
   });
 
   it('deleting a channel ends its subscriptions but keeps the subscribers', async () => {

@@ -117,24 +117,28 @@ describe(`marketing blacklist (${dialectName})`, () => {
 
   it('refuses invalid and duplicate entries', async () => {
     const { api } = await fresh();
-    expectValidation(await api.post('/api/v1/blacklist', {}), { pattern: ['pattern is required'] });
-    expectValidation(await api.post('/api/v1/blacklist', { pattern: '' }), { pattern: ['pattern is required'] });
-    expectValidation(await api.post('/api/v1/blacklist', { pattern: 'not an address' }), {
-      pattern: [`pattern ${PATTERN_RULE}`],
+    expectValidation(await api.post('/api/v1/blacklist', {}), { pattern: ['The pattern field is required.'] });
+    expectValidation(await api.post('/api/v1/blacklist', { pattern: '' }), {
+      pattern: ['The pattern field is required.'],
     });
-    expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@' }), { pattern: [`pattern ${PATTERN_RULE}`] });
+    expectValidation(await api.post('/api/v1/blacklist', { pattern: 'not an address' }), {
+      pattern: [`The pattern ${PATTERN_RULE}.`],
+    });
+    expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@' }), {
+      pattern: [`The pattern ${PATTERN_RULE}.`],
+    });
     expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@localhost' }), {
-      pattern: [`pattern ${PATTERN_RULE}`],
+      pattern: [`The pattern ${PATTERN_RULE}.`],
     });
     expectValidation(await api.post('/api/v1/blacklist', { pattern: '*@-bad.example' }), {
-      pattern: [`pattern ${PATTERN_RULE}`],
+      pattern: [`The pattern ${PATTERN_RULE}.`],
     });
-    expectValidation(await api.post('/api/v1/blacklist', { email: 'x@' }), { email: [`email ${PATTERN_RULE}`] });
+    expectValidation(await api.post('/api/v1/blacklist', { email: 'x@' }), { email: [`The email ${PATTERN_RULE}.`] });
     expectValidation(await api.post('/api/v1/blacklist', { pattern: 'a@example.org', email: 'b@example.org' }), {
-      pattern: ['pattern give either pattern or email, not both'],
+      pattern: ['The pattern field is prohibited when email is present.'],
     });
     expectValidation(await api.post('/api/v1/blacklist', { pattern: 12 }), {
-      pattern: ['pattern must be of type string'],
+      pattern: ['The pattern must be a string.'],
     });
 
     await add(api, { pattern: 'dup@example.org' });
@@ -214,9 +218,9 @@ describe(`marketing blacklist (${dialectName})`, () => {
     expectError(
       await server.api.get('/api/v1/blacklist', { auth: basicAuth(groupsOnly) }),
       403,
-      401,
-      [],
-      'this API key lacks the "Subscribers" permission',
+      1020,
+      { permission: ['this API key lacks the "Subscribers" permission'] },
+      'This action is unauthorized.',
     );
     expectError(
       await server.api.post('/api/v1/blacklist', { pattern: 'y@example.org' }, { auth: null }),

@@ -173,7 +173,7 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
     expect(res.body).toEqual({
       status: 'error',
       code: 1002,
-      message: 'The given data was invalid.',
+      message: 'At most 1000 subscribers per request; send several requests.',
       errors: { subscribers: ['At most 1000 subscribers per request; send several requests.'] },
       statusCode: 413,
     });
@@ -183,7 +183,7 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
     expect(notList.body).toEqual({
       status: 'error',
       code: 1002,
-      message: 'The given data was invalid.',
+      message: 'The body must be {"subscribers":[…]} or an array of subscribers.',
       errors: { subscribers: ['The body must be {"subscribers":[…]} or an array of subscribers.'] },
       statusCode: 422,
     });

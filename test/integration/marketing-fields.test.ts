@@ -77,7 +77,7 @@ describe(`marketing customer fields (${dialectName})`, () => {
       en: { name: 'Revenue', description: null },
     });
     expectValidation(await api.put(`/api/v1/customerFields/${f.id}`, { translations: { en: { name: null } } }), {
-      translations: ['translations must give the field a name in at least one language (de, en)'],
+      translations: ['The translations must give the field a name in at least one language (de, en).'],
     });
 
     const account = await field(api, { fieldType: 2, type: 1, translations: { en: { name: 'Plan' } } });
@@ -124,33 +124,33 @@ describe(`marketing customer fields (${dialectName})`, () => {
     const { api } = await fresh();
     const t = { de: { name: 'Feld' } };
     expectValidation(await api.post('/api/v1/customerFields', { type: 1, translations: t }), {
-      fieldType: ['fieldType is required'],
+      fieldType: ['The fieldType field is required.'],
     });
     expectValidation(await api.post('/api/v1/customerFields', { fieldType: 1, translations: t }), {
-      type: ['type is required'],
+      type: ['The type field is required.'],
     });
     expectValidation(await api.post('/api/v1/customerFields', { fieldType: 1, type: 1 }), {
-      translations: ['translations is required'],
+      translations: ['The translations field is required.'],
     });
     expectValidation(await api.post('/api/v1/customerFields', { fieldType: 4, type: 1, translations: t }), {
-      fieldType: ['fieldType must be one of 1, 2, 3'],
+      fieldType: ['The selected fieldType is invalid.'],
     });
     expectValidation(await api.post('/api/v1/customerFields', { fieldType: 1, type: 7, translations: t }), {
-      type: ['type must be one of 1, 2, 3, 4, 5, 6'],
+      type: ['The selected type is invalid.'],
     });
     expectValidation(await api.post('/api/v1/customerFields', { fieldType: 1, type: '1', translations: t }), {
-      type: ['type must be an integer'],
+      type: ['The type must be an integer.'],
     });
     expectValidation(await api.post('/api/v1/customerFields', { fieldType: 1, type: 1, translations: {} }), {
-      translations: ['translations must give the field a name in at least one language (de, en)'],
+      translations: ['The translations must give the field a name in at least one language (de, en).'],
     });
     expectValidation(
       await api.post('/api/v1/customerFields', { fieldType: 1, type: 1, translations: { de: { name: '  ' } } }),
-      { translations: ['translations must give the field a name in at least one language (de, en)'] },
+      { translations: ['The translations must give the field a name in at least one language (de, en).'] },
     );
     expectValidation(
       await api.post('/api/v1/customerFields', { fieldType: 1, type: 1, translations: { fr: { name: 'Champ' } } }),
-      { 'translations.fr': ["translations.fr is not one of the account's languages (de, en)"] },
+      { 'translations.fr': ["The translations.fr is not one of the account's languages (de, en)."] },
     );
     expectValidation(
       await api.post('/api/v1/customerFields', {
@@ -158,15 +158,15 @@ describe(`marketing customer fields (${dialectName})`, () => {
         type: 1,
         translations: { de: { description: 'ohne Namen' } },
       }),
-      { 'translations.de.name': ['translations.de.name is required'] },
+      { 'translations.de.name': ['The translations.de.name field is required.'] },
     );
     expectValidation(
       await api.post('/api/v1/customerFields', { fieldType: 1, type: 1, translations: { de: { name: 5 } } }),
-      { 'translations.de.name': ['translations.de.name does not have any of the accepted shapes'] },
+      { 'translations.de.name': ['The selected translations.de.name is invalid.'] },
     );
     expectValidation(
       await api.post('/api/v1/customerFields', { fieldType: 1, type: 1, translations: t, isEditable: 'yes' }),
-      { isEditable: ['isEditable must be of type boolean'] },
+      { isEditable: ['The isEditable field must be true or false.'] },
     );
     expect((await api.get('/api/v1/customerFields')).body.meta.pagination.total).toBe(0);
   });
@@ -260,9 +260,9 @@ describe(`marketing customer fields (${dialectName})`, () => {
         { auth: basicAuth(groupsOnly) },
       ),
       403,
-      401,
-      [],
-      'this API key lacks the "Subscribers" permission',
+      1021,
+      { permission: ['this API key lacks the "Subscribers" permission'] },
+      'This action is unauthorized.',
     );
   });
 });

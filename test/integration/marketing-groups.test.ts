@@ -129,19 +129,23 @@ describe(`marketing subscriber groups (${dialectName})`, () => {
 
   it('validates groups', async () => {
     const api = await fresh();
-    expectValidation(await api.post('/api/v1/subscriberGroups', { type: 1 }), { name: ['name is required'] });
-    expectValidation(await api.post('/api/v1/subscriberGroups', { name: 'x' }), { type: ['type is required'] });
+    expectValidation(await api.post('/api/v1/subscriberGroups', { type: 1 }), {
+      name: ['The name field is required.'],
+    });
+    expectValidation(await api.post('/api/v1/subscriberGroups', { name: 'x' }), {
+      type: ['The type field is required.'],
+    });
     expectValidation(await api.post('/api/v1/subscriberGroups', { name: 'x', type: 4 }), {
-      type: ['type must be one of 1, 2, 3'],
+      type: ['The selected type is invalid.'],
     });
     expectValidation(await api.post('/api/v1/subscriberGroups', { name: '  ', type: 1 }), {
-      name: ['name is required'],
+      name: ['The name field is required.'],
     });
     expectValidation(await api.post('/api/v1/subscriberGroups', { name: 'x', type: 2 }), {
-      conditions: ['conditions is required'],
+      conditions: ['The conditions field is required.'],
     });
     expectValidation(await api.post('/api/v1/subscriberGroups', { name: 'x', type: 2, conditions: [] }), {
-      conditions: ['conditions must have at least one condition'],
+      conditions: ['The conditions must have at least one condition.'],
     });
     expectValidation(
       await api.post('/api/v1/subscriberGroups', { name: 'x', type: 2, conditions: [{ shoeSize: 42 }] }),
@@ -169,24 +173,24 @@ describe(`marketing subscriber groups (${dialectName})`, () => {
       },
     );
     expectValidation(await api.post('/api/v1/subscriberGroups', { name: 'x', type: 2, conditions: { status: 1 } }), {
-      conditions: ['conditions does not have any of the accepted shapes'],
+      conditions: ['The selected conditions is invalid.'],
     });
     expectValidation(await api.post('/api/v1/subscriberGroups', { name: 'x', type: 1, conditions: [{ status: 1 }] }), {
-      conditions: ['conditions can only be given for dynamic groups (type 2)'],
+      conditions: ['The conditions can only be given for dynamic groups (type 2).'],
     });
     expectValidation(await api.post('/api/v1/subscriberGroups', { name: 'x', type: 1, canEdit: false }), {
-      canEdit: ['canEdit can only be false for external groups (type 3)'],
+      canEdit: ['The canEdit can only be false for external groups (type 3).'],
     });
     expect((await api.get('/api/v1/subscriberGroups')).body.meta.pagination.total).toBe(0);
 
     const s = await group(api, { name: 'static', type: 1, conditions: null, canDelete: true });
     expectValidation(await api.put(`/api/v1/subscriberGroups/${s.id}`, { type: 2 }), {
-      type: ['type cannot be changed; create a new group of the other type'],
+      type: ['The type cannot be changed; create a new group of the other type.'],
     });
     const d = await group(api, { name: 'dynamic', type: 2, conditions: '[{"languageIso":"de"}]' });
     expect(d.conditions).toEqual([{ languageIso: 'de' }]);
     expectValidation(await api.put(`/api/v1/subscriberGroups/${d.id}`, { conditions: null }), {
-      conditions: ['conditions is required'],
+      conditions: ['The conditions field is required.'],
     });
     expectValidation(await api.put(`/api/v1/subscriberGroups/${d.id}`, { conditions: [{ nope: 1 }] }), {
       conditions: [expect.stringMatching(/^conditions\[0\]\.nope: /)],
@@ -214,7 +218,7 @@ describe(`marketing subscriber groups (${dialectName})`, () => {
     const stat = await group(api, { name: 'S', type: 1, canEdit: true });
     expect(stat).toMatchObject({ canEdit: true, canDelete: true, canAssignSubscribers: true });
     expectValidation(await api.put(`/api/v1/subscriberGroups/${stat.id}`, { canAssignSubscribers: false }), {
-      canAssignSubscribers: ['canAssignSubscribers can only be false for external groups (type 3)'],
+      canAssignSubscribers: ['The canAssignSubscribers can only be false for external groups (type 3).'],
     });
   });
 
@@ -306,10 +310,10 @@ describe(`marketing subscriber groups (${dialectName})`, () => {
     expect(await memberIds(api, g.id)).toEqual([cy]);
 
     expectValidation(await api.post(`/api/v1/subscriberGroups/${g.id}/subscribers`, {}), {
-      subscriberIds: ['subscriberIds or emails is required (at least one entry)'],
+      subscriberIds: ['The subscriberIds field is required when emails is not present.'],
     });
     expectValidation(await api.post(`/api/v1/subscriberGroups/${g.id}/subscribers`, { subscriberIds: ['x'] }), {
-      'subscriberIds[0]': ['subscriberIds[0] must be an integer'],
+      'subscriberIds.0': ['The subscriberIds.0 must be an integer.'],
     });
 
     // The subscribers stay when the group goes.
@@ -501,9 +505,9 @@ describe(`marketing subscriber groups (${dialectName})`, () => {
     expectError(
       await server.api.get('/api/v1/subscriberGroups', { auth: basicAuth(subscribersOnly) }),
       403,
-      401,
-      [],
-      'this API key lacks the "Subscriber Groups" permission',
+      1020,
+      { permission: ['this API key lacks the "Subscriber Groups" permission'] },
+      'This action is unauthorized.',
     );
     expectError(await server.api.get('/api/v1/subscriberGroups', { auth: null }), 401, 401, [], 'Invalid credentials.');
   });

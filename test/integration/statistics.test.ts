@@ -100,8 +100,9 @@ describe(`statistics from counters (${dialectName})`, () => {
     const by = async (groupBy: string) => {
       const res = await api.get(`/v1/analytic/summary/breakdown?groupBy=${groupBy}`);
       expect(res.status, res.text).toBe(200);
-      expect(res.body.groupBy).toBe(groupBy);
-      return res.body.data as any[];
+      // The contract's shape: an array of summaries, each named by its group's value.
+      expect(Array.isArray(res.body)).toBe(true);
+      return (res.body as any[]).map(({ name, ...rest }) => ({ key: name, ...rest }));
     };
     const days = await by('DAY');
     expect(days).toHaveLength(30);
@@ -329,14 +330,14 @@ describe(`statistics from counters (${dialectName})`, () => {
     expect(results.every((r) => r.status === 200)).toBe(true);
     const summary = (await own.get('/v1/analytic/summary')).body;
     expect(summary.injected).toBe(120);
-    const labels = (await own.get('/v1/analytic/summary/breakdown?groupBy=LABEL')).body.data;
-    expect(labels.map((l: any) => [l.key, l.injected])).toEqual([
+    const labels = (await own.get('/v1/analytic/summary/breakdown?groupBy=LABEL')).body;
+    expect(labels.map((l: any) => [l.name, l.injected])).toEqual([
       ['l0', 40],
       ['l1', 40],
       ['l2', 40],
     ]);
-    const domains = (await own.get('/v1/analytic/summary/breakdown?groupBy=RECIPIENT_DOMAIN')).body.data;
-    expect(domains.map((d: any) => [d.key, d.injected])).toEqual([
+    const domains = (await own.get('/v1/analytic/summary/breakdown?groupBy=RECIPIENT_DOMAIN')).body;
+    expect(domains.map((d: any) => [d.name, d.injected])).toEqual([
       ['f.example', 60],
       ['g.example', 60],
     ]);
@@ -370,8 +371,8 @@ describe(`statistics from counters (${dialectName})`, () => {
     }
     const res = await parent.get('/v1/analytic/summary/breakdown?groupBy=SUBACCOUNT_ID');
     expect(res.status, res.text).toBe(200);
-    // Keyed by the sub-accounts' integer ids (as text, like every breakdown key).
-    expect(res.body.data.map((r: any) => [r.key, r.injected])).toEqual([
+    // Named by the sub-accounts' integer ids (as text, like every breakdown name).
+    expect(res.body.map((r: any) => [r.name, r.injected])).toEqual([
       [String(intIds[0]), 1],
       [String(intIds[1]), 2],
     ]);

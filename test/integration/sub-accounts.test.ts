@@ -294,14 +294,14 @@ describe(`sub-accounts (${dialectName})`, () => {
     }
     const res = await fresh.api.get('/v1/analytic/summary/breakdown?groupBy=SUBACCOUNT_ID');
     expect(res.status, res.text).toBe(200);
-    expect(res.body.data.map((r: any) => [r.key, r.injected])).toEqual([
+    expect(res.body.map((r: any) => [r.name, r.injected])).toEqual([
       [String(subs[0]), 1],
       [String(subs[1]), 3],
     ]);
     // A sub-account's own breakdown has no sub-accounts.
-    expect(
-      (await fresh.api.get('/v1/analytic/summary/breakdown?groupBy=SUBACCOUNT_ID', acting(subs[0]))).body.data,
-    ).toEqual([]);
+    expect((await fresh.api.get('/v1/analytic/summary/breakdown?groupBy=SUBACCOUNT_ID', acting(subs[0]))).body).toEqual(
+      [],
+    );
   });
 
   it('GET /v1/account and /v1/account/usage-quota answer the contract’s fields for any key', async () => {

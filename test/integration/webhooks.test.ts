@@ -386,7 +386,8 @@ describe(`webhooks (${dialectName})`, () => {
     expectNotFound(await other.api.get(`/api/v1/webhooks/${webhook.id}/deliveries`), 'Webhook not found');
     expectValidation(await api.post('/api/v1/webhooks', { url: receiver.url, events: ['delivery'] }), {
       events: [
-        'events has unknown events: delivery; known: subscriber.created, subscriber.updated, subscriber.unsubscribed, subscriber.optInConfirmed, mailing.sent, message.bounced, message.complained',
+        'The events has unknown events: delivery; known: subscriber.created, subscriber.updated, ' +
+          'subscriber.unsubscribed, subscriber.optInConfirmed, mailing.sent, message.bounced, message.complained.',
       ],
     });
     expect((await api.delete(`/api/v1/webhooks/${webhook.id}`)).status).toBe(204);

@@ -29,6 +29,26 @@ const ChannelFields = {
     Type.String({ maxLength: 8, description: "One of the account's languages (GET /languages); default de" }),
   ),
   color: OptionalText(7, 'Hex colour of the public pages, #rgb or #rrggbb'),
+  optInMailingId: Type.Optional(
+    Nullable(
+      Type.Integer({
+        description:
+          'A mailing of type optIn sent to confirm a signup to this channel; it must contain ' +
+          '{{ confirmUrl }} and may use {{ unsubscribeUrl }}, {{ channelName }}, {{ firstname }}, ' +
+          '{{ lastname }}, {{ email }}. null: the built-in mail.',
+      }),
+    ),
+  ),
+  optOutMailingId: Type.Optional(
+    Nullable(
+      Type.Integer({
+        description:
+          'A mailing of type optOut sent as a goodbye when somebody unsubscribes from this ' +
+          'channel (link, one-click or the API); ' +
+          'null (the default): no goodbye mail.',
+      }),
+    ),
+  ),
 };
 
 const ChannelCreate = Type.Object(
@@ -49,6 +69,8 @@ export const ChannelSchema = Type.Object({
   replyTo: Nullable(Type.String()),
   languageIso: Type.String(),
   color: Nullable(Type.String()),
+  optInMailingId: Nullable(Type.Integer({ description: 'null: the built-in opt-in mail' })),
+  optOutMailingId: Nullable(Type.Integer({ description: 'null: no goodbye mail' })),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -62,6 +84,8 @@ export function presentChannel(row: ChannelRow) {
     replyTo: row.reply_to,
     languageIso: row.language_iso,
     color: row.color,
+    optInMailingId: row.opt_in_mailing_id == null ? null : Number(row.opt_in_mailing_id),
+    optOutMailingId: row.opt_out_mailing_id == null ? null : Number(row.opt_out_mailing_id),
     createdAt: formatDate(row.created_at),
     updatedAt: formatDate(row.updated_at),
   };

@@ -2,12 +2,13 @@
 //   {"status":"error","code":1002,"message":"The given data was invalid.","errors":{…},"statusCode":422}
 // `errors` is [] when there are no field errors. The table is published in the OpenAPI document.
 import type { FastifyReply } from 'fastify';
+import { summarizeFieldErrors } from '../../domain/laravel-messages.ts';
 
 export const MARKETING_ERROR_CODES = {
   401: {
     status: 401,
     message: 'Invalid credentials.',
-    when: 'The API key is missing, malformed, unknown or revoked (HTTP 401); or it lacks the permission for the endpoint (HTTP 403).',
+    when: 'The API key is missing, malformed, unknown or revoked.',
   },
   1000: { status: 500, message: 'Unknown error', when: 'An unexpected error.' },
   1001: {
@@ -20,16 +21,41 @@ export const MARKETING_ERROR_CODES = {
   1002: {
     status: 422,
     message: 'The given data was invalid.',
-    when: 'Validation failed (422); also malformed JSON (400), a body that is not JSON (415) and a bulk request over the item limit (413).',
+    when:
+      'Validation failed (422); also malformed JSON (400, the parse position in ' +
+      'errors.body), a body that is not JSON (415) and a bulk request over the item ' +
+      'limit (413). `message` is the first field error, then " (and N more error[s])", ' +
+      'as Laravel writes it.',
   },
   1020: {
     status: 404,
     message: 'Error getting resource.',
-    when: 'No such resource in this account, or no such endpoint (404); a known path with another method (405).',
+    when:
+      'No such resource in this account, or no such endpoint (404). Also a GET refused ' +
+      'before it runs: a key without the permission (403, "This action is ' +
+      'unauthorized.") or a method the path does not take (405).',
   },
-  1021: { status: 400, message: 'Error creating resource.', when: 'The resource could not be created.' },
-  1022: { status: 400, message: 'Error updating resource.', when: 'The resource could not be changed.' },
-  1023: { status: 400, message: 'Error deleting resource.', when: 'The resource could not be deleted.' },
+  1021: {
+    status: 400,
+    message: 'Error creating resource.',
+    when:
+      'The resource could not be created; also a POST by a key without the permission ' +
+      '(403) or to a path that takes no POST (405).',
+  },
+  1022: {
+    status: 400,
+    message: 'Error updating resource.',
+    when:
+      'The resource could not be changed; also a PUT or PATCH by a key without the ' +
+      'permission (403) or to a path that takes none (405).',
+  },
+  1023: {
+    status: 400,
+    message: 'Error deleting resource.',
+    when:
+      'The resource could not be deleted; also a DELETE by a key without the permission ' +
+      '(403) or to a path that takes none (405).',
+  },
   1024: {
     status: 409,
     message: 'The resource is already existing.',
@@ -57,13 +83,15 @@ export function sendMarketingError(
 ): FastifyReply {
   const entry = MARKETING_ERROR_CODES[code];
   const status = opts.status ?? entry.status;
+  // A validation failure's message is its first field error (and how many more), as Laravel writes it.
+  const summary = code === 1002 && opts.errors ? summarizeFieldErrors(opts.errors) : null;
   return reply
     .code(status)
     .type('application/json; charset=utf-8')
     .send({
       status: 'error',
       code,
-      message: opts.message ?? entry.message,
+      message: opts.message ?? summary ?? entry.message,
       errors: opts.errors ?? [],
       statusCode: status,
     });

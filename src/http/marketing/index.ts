@@ -12,8 +12,11 @@ import { registerWebhookRoutes } from './webhooks.ts';
 import { registerStatisticsRoutes } from './statistics.ts';
 import { registerTriggerTypeRoutes } from './trigger-types.ts';
 import { registerRateLimits } from '../limits.ts';
+import { registerMarketingIdempotency } from './idempotency.ts';
 
 export async function registerMarketingRoutes(_app: FastifyInstance, _ctx: Context): Promise<void> {
+  // First: its route hook documents Idempotency-Key on every POST registered after it.
+  registerMarketingIdempotency(_app, _ctx);
   registerAccountRoutes(_app, _ctx);
   registerSubscriberGroupRoutes(_app, _ctx);
   registerCustomerFieldRoutes(_app, _ctx);

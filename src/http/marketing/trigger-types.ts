@@ -90,7 +90,8 @@ export function registerTriggerTypeRoutes(app: FastifyInstance, ctx: Context): v
   app.post(
     '/api/v1/triggerTypes/:key/send',
     {
-      config,
+      // The key is kept in the send's own transaction (src/services/trigger-mailings.ts).
+      config: { ...config, idempotency: 'own' },
       schema: {
         tags,
         summary:

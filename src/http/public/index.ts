@@ -7,6 +7,7 @@ import { ServiceError } from '../../services/errors.ts';
 import { sendErrorPage, sendUnavailablePageIf } from './error-page.ts';
 import { registerSubscriberPages } from './subscriber-pages.ts';
 import { registerViewPage } from './view-page.ts';
+import { registerSignupPage } from './signup-page.ts';
 import { PUBLIC_BODY_LIMIT } from './limits.ts';
 
 export async function registerPublicRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
@@ -52,6 +53,7 @@ export async function registerPublicRoutes(app: FastifyInstance, ctx: Context): 
 
       registerSubscriberPages(scope, ctx);
       registerViewPage(scope, ctx);
+      registerSignupPage(scope, ctx);
     },
     { prefix: '/p' },
   );

@@ -24,11 +24,54 @@ const PeriodQuery = Type.Object({
   to: Type.Optional(Type.String({ maxLength: 40, description: 'Last day, inclusive; default today (UTC)' })),
 });
 
-const GROUPS: BreakdownGroup[] = ['DAY', 'SENDING_DOMAIN', 'RECIPIENT_DOMAIN', 'SUBACCOUNT_ID', 'LABEL'];
+const GROUPS: BreakdownGroup[] = ['DAY', 'SENDING_DOMAIN', 'RECIPIENT_DOMAIN', 'SUBACCOUNT_ID', 'IP_POOL', 'LABEL'];
 const BreakdownQuery = Type.Intersect([
   PeriodQuery,
-  Type.Object({ groupBy: Type.Union(GROUPS.map((g) => Type.Literal(g))) }),
+  Type.Object({
+    groupBy: Type.Optional(
+      Type.Union(
+        GROUPS.map((g) => Type.Literal(g)),
+        {
+          description:
+            'Default DAY. IP_POOL: Posthorn sends from one pool, so one row named "default". ' +
+            'SUBACCOUNT_ID: a row per sub-account (its id).',
+        },
+      ),
+    ),
+  }),
 ]);
+
+const Rate = (what: string) => Type.Number({ description: `${what}, percent with two decimals` });
+/** model.AnalyticsSummary, plus Posthorn's own totals. */
+const Summary = Type.Object(
+  {
+    name: Type.String({
+      description: "The account's name; in a breakdown, the group's value (a day, a domain, a label…)",
+    }),
+    period: Type.Object({
+      from: Type.String({ description: 'First day, YYYY-MM-DD (UTC)' }),
+      to: Type.String({ description: 'Last day, inclusive' }),
+    }),
+    sent: Type.Integer(),
+    delivered: Type.Integer(),
+    opened: Type.Integer({ description: 'Recipients who opened (unique)' }),
+    clicked: Type.Integer({ description: 'Recipients who clicked (unique)' }),
+    bounced: Type.Integer(),
+    unsubscribed: Type.Integer(),
+    deliveryRate: Rate('Delivered per sent'),
+    openRate: Rate('Unique opens per delivered'),
+    clickRate: Rate('Unique clicks per delivered'),
+    bounceRate: Rate('Bounces per recipient'),
+    unsubscribeRate: Rate('Unsubscribes per recipient'),
+    injected: Type.Integer({ description: 'Posthorn: recipients accepted' }),
+    totalOpens: Type.Integer({ description: 'Posthorn' }),
+    machineOpens: Type.Integer({ description: 'Posthorn: opens by mail-privacy proxies and scanners' }),
+    totalClicks: Type.Integer({ description: 'Posthorn' }),
+    deferred: Type.Integer({ description: 'Posthorn' }),
+    complaints: Type.Integer({ description: 'Posthorn' }),
+  },
+  { description: "The contract's AnalyticsSummary; Posthorn adds the totals behind the unique counts" },
+);
 
 /** The figures of one summary or breakdown row, in the transactional surface's names. */
 function figures(t: Totals) {
@@ -62,8 +105,12 @@ export function registerAnalyticsRoutes(app: FastifyInstance, ctx: Context): voi
       schema: {
         tags: ['Analytics'],
         summary: 'Sending figures and rates of the account over a period (UTC days)',
+        description:
+          'The contract marks from and to required; Posthorn defaults them (the last 30 ' +
+          'days). sandbox and sandboxSubAccountId are ignored: ' +
+          'sandbox mail is counted with the rest.',
         querystring: PeriodQuery,
-        response: errorResponses(401, 403, 422),
+        response: { 200: Summary, ...errorResponses(401, 403, 422) },
       },
     },
     async (request) => {
@@ -79,20 +126,17 @@ export function registerAnalyticsRoutes(app: FastifyInstance, ctx: Context): voi
       config: read,
       schema: {
         tags: ['Analytics'],
-        summary: 'The summary per day, sending domain, recipient domain, sub-account or label',
+        summary: 'The summary per day, sending domain, recipient domain, sub-account, IP pool or label',
+        description: "An ARRAY of AnalyticsSummary, as the contract gives it; each row's name is the group's value.",
         querystring: BreakdownQuery,
-        response: errorResponses(401, 403, 422),
+        response: { 200: Type.Array(Summary), ...errorResponses(401, 403, 422) },
       },
     },
     async (request) => {
       const q = request.query as Static<typeof BreakdownQuery>;
       const period = resolvePeriod(ctx.clock(), q.from, q.to);
-      const rows = await breakdown(ctx, request.apiKey.accountId, period, q.groupBy);
-      return {
-        groupBy: q.groupBy,
-        period: periodView(period),
-        data: rows.map((r) => ({ key: r.key, ...figures(r.totals) })),
-      };
+      const rows = await breakdown(ctx, request.apiKey.accountId, period, q.groupBy ?? 'DAY');
+      return rows.map((r) => ({ name: r.key, period: periodView(period), ...figures(r.totals) }));
     },
   );
 }

@@ -1,4 +1,7 @@
-// Sending domain routes: GET/POST /v1/domain/sending, GET/DELETE /v1/domain/sending/:id, PUT …/verify-txt.
+// Sending domain routes, shaped as Mailtarget's published contract (apiconfig-openapi-spec.json in
+// the public repository wisnuekas/mailtarget-sentinel) gives them: GET/POST /v1/domain/sending,
+// GET /v1/domain/sending/unverified-spf, GET/DELETE /v1/domain/sending/{id},
+// PUT …/{id}/share, GET …/{id}/spf-suggestion, PUT …/{id}/verify-txt.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
@@ -7,9 +10,12 @@ import {
   deleteSendingDomain,
   getSendingDomain,
   listSendingDomains,
+  shareSendingDomain,
+  spfSuggestionFor,
+  unverifiedSpfDomains,
   verifySendingDomain,
 } from '../../services/domains.ts';
-import { IdParam, Line, Paging, errorResponses } from './schemas.ts';
+import { IntIdParam, Line, Paging, errorResponses, intId, sendJsonString } from './schemas.ts';
 
 const AddDomainBody = Type.Object(
   {
@@ -27,6 +33,13 @@ const AddDomainBody = Type.Object(
           'the default is the server setting POSTHORN_DKIM_ED25519',
       }),
     ),
+    assignment: Type.Optional(
+      Type.String({
+        description:
+          'PRIMARY (default): this account only; ALL: shared with every sub-account (they ' +
+          'may send from it, DKIM-signed). Any case.',
+      }),
+    ),
   },
   { description: 'Unknown fields are ignored.' },
 );
@@ -42,50 +55,132 @@ const dkim = record('DKIM (TXT)');
 const cname = record('return-path CNAME');
 const dmarc = record('DMARC (TXT)');
 
-export const SendingDomain = Type.Object({
-  id: Type.String(),
-  domain: Type.String(),
-  note: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('verified'), Type.Literal('unverified')], {
-    description: 'verified when SPF and DKIM are both verified; production mail may only be sent from verified domains',
-  }),
-  spfHostname: spf.Hostname,
-  spfValue: spf.Value,
-  spfVerified: spf.Verified,
-  dkimHostname: dkim.Hostname,
-  dkimSelector: Type.String({ description: 'The DKIM selector (s= tag of signatures)' }),
-  dkimValue: dkim.Value,
-  dkimVerified: dkim.Verified,
-  dkimEd25519Hostname: Type.Union([Type.String(), Type.Null()], {
-    description: 'Where to publish the second DKIM key (Ed25519); null when the domain signs with RSA only',
-  }),
-  dkimEd25519Selector: Type.Union([Type.String(), Type.Null()], { description: 'Selector of the Ed25519 key' }),
-  dkimEd25519Value: Type.Union([Type.String(), Type.Null()], { description: 'The Ed25519 DKIM record to publish' }),
-  dkimEd25519Verified: Type.Union([Type.Boolean(), Type.Null()], {
-    description: 'Whether the Ed25519 record was found at the last check (it does not decide the status)',
-  }),
-  cnameHostname: cname.Hostname,
-  cnameValue: Type.String({
-    description: 'The host the return-path CNAME must point at; once verified, bounces use this subdomain',
-  }),
-  cnameVerified: cname.Verified,
-  dmarcHostname: dmarc.Hostname,
-  dmarcValue: Type.String({
-    description: 'A recommended starting DMARC policy; any record starting with v=DMARC1 counts',
-  }),
-  dmarcVerified: dmarc.Verified,
-  createdAt: Type.String({ format: 'date-time' }),
-  lastCheckedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
-    description: 'When DNS was last checked (PUT …/verify-txt)',
-  }),
+const Millis = (description: string) => Type.Integer({ description: `${description}, Unix milliseconds` });
+const Assignment = Type.Union([Type.Literal('PRIMARY'), Type.Literal('ALL')], {
+  description: 'PRIMARY: this account only; ALL: shared with every sub-account (PUT …/share)',
+});
+const StatusWord = Type.Union([Type.Literal('Verified'), Type.Literal('Unverified')], {
+  description: 'Verified when SPF and DKIM are both verified; production mail may only be sent from verified domains',
+});
+const Types = Type.Array(Type.String(), {
+  description: '"sending" for every domain; "bounce" too once its return-path CNAME is verified',
+});
+const FromParent = Type.Boolean({
+  description: 'Posthorn: true for a domain the parent account shares with this sub-account (read-only here)',
+});
+const LastChecked = Type.Union([Type.Integer(), Type.Null()], {
+  description: 'Posthorn: when DNS was last checked (PUT …/verify-txt), Unix milliseconds',
 });
 
-const DomainList = Type.Object({ count: Type.Integer(), data: Type.Array(SendingDomain) });
-const Deleted = Type.Object({ message: Type.String() });
+/** model.SendingBounceDetailDomain, plus Posthorn's fields. */
+export const SendingDomainDetail = Type.Object(
+  {
+    id: Type.Integer(),
+    domain: Type.String(),
+    assignment: Assignment,
+    status: Type.Array(StatusWord, { description: 'The contract gives an array here: one word' }),
+    types: Types,
+    spfHostname: spf.Hostname,
+    spfValue: spf.Value,
+    spfVerified: spf.Verified,
+    dkimHostname: dkim.Hostname,
+    dkimSelector: Type.String({ description: 'The DKIM selector (s= tag of signatures)' }),
+    dkimValue: dkim.Value,
+    dkimPublicKey: Type.String({ description: 'The p= value of the DKIM record (base64 DER)' }),
+    dkimVerified: dkim.Verified,
+    dkimEd25519Hostname: Type.Union([Type.String(), Type.Null()], {
+      description: 'Posthorn: where to publish the second DKIM key (Ed25519); null when the domain signs with RSA only',
+    }),
+    dkimEd25519Selector: Type.Union([Type.String(), Type.Null()], {
+      description: 'Posthorn: selector of the Ed25519 key',
+    }),
+    dkimEd25519Value: Type.Union([Type.String(), Type.Null()], {
+      description: 'Posthorn: the Ed25519 DKIM record to publish',
+    }),
+    dkimEd25519Verified: Type.Union([Type.Boolean(), Type.Null()], {
+      description: 'Posthorn: whether the Ed25519 record was found at the last check (it does not decide the status)',
+    }),
+    cnameHostname: cname.Hostname,
+    cnameValue: Type.String({
+      description: 'The host the return-path CNAME must point at; once verified, bounces use this subdomain',
+    }),
+    cnameVerified: cname.Verified,
+    createdAt: Millis('When the domain was added'),
+    note: Type.Union([Type.String(), Type.Null()], { description: 'Posthorn: your own note' }),
+    dmarcHostname: dmarc.Hostname,
+    dmarcValue: Type.String({
+      description: 'Posthorn: a recommended starting DMARC policy; any record starting with v=DMARC1 counts',
+    }),
+    dmarcVerified: dmarc.Verified,
+    lastCheckedAt: LastChecked,
+    fromParent: FromParent,
+  },
+  {
+    description:
+      "The contract's SendingBounceDetailDomain. Never returned: dkimPrivateKey " +
+      '(the private key never leaves Posthorn), ' +
+      'trackingDomainId/trackingDomainName (tracking uses PUBLIC_URL), subAccountId/subAccountName. ' +
+      'Posthorn adds note, dmarc*, dkimEd25519*, lastCheckedAt and fromParent.',
+  },
+);
+
+/** model.SendingDomain (an item of the list), plus Posthorn's fields. */
+const SendingDomainItem = Type.Object({
+  id: Type.Integer(),
+  domain: Type.String(),
+  status: StatusWord,
+  assignment: Assignment,
+  default: Type.Boolean({ description: "The account's default sender domain: its oldest verified one" }),
+  types: Types,
+  createdAt: Millis('When the domain was added'),
+  note: Type.Union([Type.String(), Type.Null()], { description: 'Posthorn: your own note' }),
+  spfVerified: Type.Boolean({ description: 'Posthorn' }),
+  dkimVerified: Type.Boolean({ description: 'Posthorn' }),
+  cnameVerified: Type.Boolean({ description: 'Posthorn' }),
+  dmarcVerified: Type.Boolean({ description: 'Posthorn' }),
+  lastCheckedAt: LastChecked,
+  fromParent: FromParent,
+});
+
+const DomainList = Type.Array(
+  Type.Object({
+    count: Type.Integer({ description: 'All matching domains' }),
+    sendingDomain: Type.Array(SendingDomainItem),
+  }),
+  { description: 'As the contract gives it: an array holding one {count, sendingDomain} (model.DtoDomains)' },
+);
+
+const DomainListQuery = Type.Intersect([
+  Paging,
+  Type.Object({
+    search: Type.Optional(Type.String({ maxLength: 253, description: 'Part of the domain name, any case' })),
+    status: Type.Optional(
+      Type.String({
+        description: 'Verified, Unverified or Blocked (any case); Posthorn blocks no domain, so Blocked lists none',
+      }),
+    ),
+  }),
+]);
+
+const SimpleDomains = Type.Object({
+  count: Type.Integer(),
+  data: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String({ description: 'The domain name' }) })),
+});
+
+const Suggestion = Type.Object({
+  suggestion: Type.String({
+    description:
+      'The SPF record to publish: the existing record(s) merged with our include, at ' +
+      'most 10 DNS lookups; "" when that cannot be done',
+  }),
+  spfRecords: Type.Array(Type.String(), { description: 'The SPF records found at the domain now' }),
+  note: Type.String({ description: 'What was found, counted and changed' }),
+});
 
 export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
   const config = { permission: 'sending_domains' as const };
   const tags = ['Sending domains'];
+  const idOf = (params: unknown) => intId((params as Static<typeof IntIdParam>).id, 'sending domain');
 
   app.get(
     '/v1/domain/sending',
@@ -94,13 +189,21 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
       schema: {
         tags,
         summary: 'List sending domains, newest first',
-        querystring: Paging,
+        description:
+          "The contract's odd shape: an ARRAY holding one `{count, sendingDomain:[…]}`. " +
+          'A sub-account also sees the domains its parent shares (fromParent).',
+        querystring: DomainListQuery,
         response: { 200: DomainList, ...errorResponses(401, 403, 422) },
       },
     },
     async (request) => {
-      const q = request.query as Static<typeof Paging>;
-      return listSendingDomains(ctx, request.apiKey.accountId, q.page ?? 1, q.size ?? 10);
+      const q = request.query as Static<typeof DomainListQuery>;
+      return listSendingDomains(ctx, request.apiKey.accountId, {
+        page: q.page ?? 1,
+        size: q.size ?? 10,
+        search: q.search,
+        status: q.status,
+      });
     },
   );
 
@@ -112,7 +215,7 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
         tags,
         summary: 'Add a sending domain; the answer lists the DNS records to publish',
         body: AddDomainBody,
-        response: { 201: SendingDomain, ...errorResponses(400, 401, 403, 409, 415, 422) },
+        response: { 201: SendingDomainDetail, ...errorResponses(400, 401, 403, 409, 415, 422) },
       },
     },
     async (request, reply) => {
@@ -123,20 +226,32 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
   );
 
   app.get(
+    '/v1/domain/sending/unverified-spf',
+    {
+      config,
+      schema: {
+        tags,
+        summary: "The account's domains whose SPF record was not found at the last check",
+        description: 'Shape `{count, data:[{id, name}]}` (model.Counter-model_SimpleDomain), oldest first, not paged.',
+        response: { 200: SimpleDomains, ...errorResponses(401, 403) },
+      },
+    },
+    async (request) => unverifiedSpfDomains(ctx, request.apiKey.accountId),
+  );
+
+  app.get(
     '/v1/domain/sending/:id',
     {
       config,
       schema: {
         tags,
         summary: 'A sending domain with its DNS records',
-        params: IdParam,
-        response: { 200: SendingDomain, ...errorResponses(401, 403, 404) },
+        description: 'An id that is not a positive integer names no domain (404).',
+        params: IntIdParam,
+        response: { 200: SendingDomainDetail, ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => {
-      const { id } = request.params as Static<typeof IdParam>;
-      return getSendingDomain(ctx, request.apiKey.accountId, id);
-    },
+    async (request) => getSendingDomain(ctx, request.apiKey.accountId, idOf(request.params)),
   );
 
   app.delete(
@@ -146,15 +261,56 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
       schema: {
         tags,
         summary: 'Delete a sending domain and its DKIM key',
-        params: IdParam,
-        response: { 200: Deleted, ...errorResponses(401, 403, 404) },
+        description:
+          'Answers a JSON string, as the contract does. A domain the parent shares cannot ' +
+          'be deleted by a sub-account (403).',
+        params: IntIdParam,
+        response: { 200: Type.String(), ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => {
-      const { id } = request.params as Static<typeof IdParam>;
-      await deleteSendingDomain(ctx, request.apiKey.accountId, id);
-      return { message: 'Sending domain deleted' };
+    async (request, reply) => {
+      await deleteSendingDomain(ctx, request.apiKey.accountId, idOf(request.params));
+      return sendJsonString(reply, 'Sending domain deleted');
     },
+  );
+
+  app.put(
+    '/v1/domain/sending/:id/share',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Share the domain with every sub-account',
+        description:
+          'Sets assignment ALL: every sub-account may send from the domain, signed with its ' +
+          'DKIM key, and sees it (read-only) with its verification state. ' +
+          'Only an account without a parent shares (422 otherwise). Takes no body. Sharing again changes nothing.',
+        params: IntIdParam,
+        response: { 200: SendingDomainDetail, ...errorResponses(401, 403, 404, 422) },
+      },
+    },
+    async (request) => shareSendingDomain(ctx, request.apiKey.accountId, idOf(request.params)),
+  );
+
+  app.get(
+    '/v1/domain/sending/:id/spf-suggestion',
+    {
+      config,
+      schema: {
+        tags,
+        summary: "The domain's SPF record merged with ours, within 10 DNS lookups",
+        description:
+          'Looks up the SPF record(s) at the domain now, merges them into one with our ' +
+          'include before `all`, and counts the DNS lookups it needs ' +
+          '(include, a, mx, ptr, exists, redirect, followed through every include). Over ' +
+          '10, includes that stand only for IP addresses are ' +
+          'replaced by those addresses (most expensive first, ours never); when it still ' +
+          'does not fit, suggestion is "" and note says why.',
+        params: IntIdParam,
+        response: { 200: Suggestion, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => spfSuggestionFor(ctx, request.apiKey.accountId, idOf(request.params)),
   );
 
   app.put(
@@ -163,14 +319,14 @@ export function registerDomainRoutes(app: FastifyInstance, ctx: Context): void {
       config,
       schema: {
         tags,
-        summary: 'Check the DNS records now and return the updated domain',
-        params: IdParam,
-        response: { 200: SendingDomain, ...errorResponses(401, 403, 404) },
+        summary: 'Check the DNS records now',
+        description:
+          'Answers an ARRAY holding the updated domain, as the contract does. A lookup that ' +
+          'fails (not an absent record) keeps the previous result.',
+        params: IntIdParam,
+        response: { 200: Type.Array(SendingDomainDetail), ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => {
-      const { id } = request.params as Static<typeof IdParam>;
-      return verifySendingDomain(ctx, request.apiKey.accountId, id);
-    },
+    async (request) => [await verifySendingDomain(ctx, request.apiKey.accountId, idOf(request.params))],
   );
 }

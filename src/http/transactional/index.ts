@@ -11,9 +11,11 @@ import { registerApiKeyRoutes } from './api-keys.ts';
 import { registerSubAccountRoutes } from './sub-accounts.ts';
 import { registerTransactionalRateLimit } from './rate-limit.ts';
 import { registerSuppressionRoutes } from './suppressions.ts';
+import { registerEmptyAsAbsent } from './empty-as-absent.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
   registerTransactionalRateLimit(app, ctx);
+  registerEmptyAsAbsent(app, '/v1');
   registerTransmissionRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
   registerTemplateRoutes(app, ctx);

@@ -12,6 +12,43 @@ import {
 } from '../../services/messages.ts';
 import { IdParam, Paging, errorResponses } from './schemas.ts';
 
+const Stats = Type.Object({
+  queued: Type.Integer({ description: 'Posthorn: recipients not yet finished' }),
+  delivered: Type.Integer(),
+  opened: Type.Integer({ description: 'Recipients who opened (unique)' }),
+  clicked: Type.Integer({ description: 'Recipients who clicked (unique)' }),
+  bounced: Type.Integer(),
+  unsubscribed: Type.Integer(),
+});
+
+/** model.DetailTransmissionData, plus Posthorn's fields. */
+const TransmissionDetail = Type.Object({
+  transmissionId: Type.String(),
+  subject: Type.String(),
+  status: Type.String({ description: 'sending, scheduled or completed' }),
+  createdAt: Type.Integer({ description: 'Unix milliseconds' }),
+  scheduledAt: Type.Union([Type.Integer(), Type.Null()], { description: 'Posthorn: sendAt, Unix milliseconds' }),
+  recipientCount: Type.Integer(),
+  from: Type.Object({ email: Type.String(), name: Type.Optional(Type.String()) }),
+  sandbox: Type.Boolean({ description: 'Posthorn' }),
+  stats: Stats,
+});
+
+/** model.TransmissionEvent, plus Posthorn's fields. */
+const TransmissionEvent = Type.Object({
+  type: Type.String({ description: 'injection, delivery, bounce, open, click, …' }),
+  recipient: Type.Union([Type.String(), Type.Null()]),
+  subject: Type.String(),
+  friendlyFrom: Type.String(),
+  reason: Type.Optional(Type.String({ description: 'Left out when the event has none' })),
+  url: Type.Optional(Type.String({ description: 'Clicks: the link; left out otherwise' })),
+  userAgent: Type.Optional(Type.String({ description: 'Opens and clicks; left out otherwise' })),
+  timestamp: Type.Integer({ description: 'Unix milliseconds' }),
+  messageId: Type.Union([Type.String(), Type.Null()], { description: 'Posthorn' }),
+  bounceClass: Type.Union([Type.Integer(), Type.Null()], { description: 'Posthorn' }),
+  metadata: Type.Record(Type.String(), Type.String(), { description: 'Posthorn: the metadata of the message' }),
+});
+
 const MessageQuery = Type.Intersect([
   Paging,
   Type.Object({
@@ -37,8 +74,11 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: Context): void 
       schema: {
         tags: ['Analytics'],
         summary: 'A transmission and its delivery counts',
+        description:
+          "The contract's DetailTransmissionData: createdAt in Unix milliseconds. " +
+          'Posthorn adds scheduledAt, sandbox and stats.queued.',
         params: IdParam,
-        response: errorResponses(401, 403, 404),
+        response: { 200: TransmissionDetail, ...errorResponses(401, 403, 404) },
       },
     },
     async (request) => {
@@ -54,8 +94,11 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: Context): void 
       schema: {
         tags: ['Analytics'],
         summary: "A transmission's events, oldest first",
+        description:
+          "The contract's TransmissionEventResponse: timestamp in Unix milliseconds; " +
+          'reason, url and userAgent are left out when empty.',
         params: IdParam,
-        response: errorResponses(401, 403, 404),
+        response: { 200: Type.Object({ events: Type.Array(TransmissionEvent) }), ...errorResponses(401, 403, 404) },
       },
     },
     async (request) => {

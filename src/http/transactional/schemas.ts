@@ -1,5 +1,7 @@
 // TypeBox schemas of the transactional surface: they validate requests and make the OpenAPI document.
+import type { FastifyReply } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
+import { notFound } from '../../services/errors.ts';
 
 /** A single-line string: CR, LF and NUL are refused (header injection). */
 export const Line = (opts: { maxLength?: number; description?: string } = {}) =>
@@ -113,3 +115,19 @@ export const Paging = Type.Object({
 });
 
 export const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+/** The path id of a resource whose id the contract makes an integer (domains, API keys, sub-accounts). */
+export const IntIdParam = Type.Object({
+  id: Type.String({ maxLength: 64, description: 'A positive integer; anything else names nothing (404)' }),
+});
+
+/** The integer a path id names; anything else is no such resource. */
+export function intId(raw: string, what: string): number {
+  if (!/^[1-9]\d{0,9}$/.test(raw) || Number(raw) > 2147483647) throw notFound(`${what} ${raw.slice(0, 64)}`);
+  return Number(raw);
+}
+
+/** A bare JSON string as the whole body (the contract answers some deletes so). */
+export function sendJsonString(reply: FastifyReply, value: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(value));
+}

@@ -1,4 +1,8 @@
-// Template routes: GET/POST /v1/template, GET/PUT/DELETE /v1/template/:id, POST /v1/template/:id/preview.
+// Template routes. GET/POST /v1/template follow Mailtarget's published contract
+// (apiconfig-openapi-spec.json, public repository wisnuekas/mailtarget-sentinel): the client names
+// the template (`id`), POST answers a boolean, ids are strings and times Unix milliseconds.
+// GET/PUT/DELETE /v1/template/{id} and POST /v1/template/{id}/preview are Posthorn's own (the
+// contract has no such paths); they use the same template shape.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
@@ -31,8 +35,17 @@ const Text = Type.String({
   description: 'Plain-text body; derived from the HTML when absent',
 });
 
+const TemplateId = Type.String({
+  maxLength: 64,
+  description:
+    'Chosen by you, unique in the account: 1 to 64 letters, digits, "-", "_" or ".". ' +
+    'The contract requires it; Posthorn generates one when it is absent (see the ' +
+    'Location header).',
+});
+
 const TemplateBody = Type.Object(
   {
+    id: Type.Optional(TemplateId),
     name: Name,
     subject: Type.Optional(Nullable(Subject)),
     html: Type.Optional(Nullable(Html)),
@@ -50,7 +63,9 @@ const TemplateUpdateBody = Type.Object(
   },
   {
     description:
-      'Replaces the fields given and keeps the others; null or "" clears subject, html or text. The result must still have html or text.',
+      'Replaces the fields given and keeps the others; null clears subject, html or ' +
+      'text ("" is absent, like every empty value on /v1, so it keeps the field). The ' +
+      'result must still have html or text.',
   },
 );
 
@@ -60,17 +75,28 @@ const PreviewBody = Type.Object({
   ),
 });
 
-const TemplateSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  subject: Nullable(Type.String()),
-  html: Nullable(Type.String()),
-  text: Nullable(Type.String()),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
+const TemplateSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    createdAt: Type.Integer({ description: 'Unix milliseconds' }),
+    updatedAt: Type.Integer({ description: 'Unix milliseconds' }),
+    subject: Nullable(Type.String({ description: 'Posthorn' })),
+    html: Nullable(Type.String({ description: 'Posthorn' })),
+    text: Nullable(Type.String({ description: 'Posthorn' })),
+  },
+  {
+    description: "The contract's TemplateData (id, name, createdAt, updatedAt) plus Posthorn's subject, html and text",
+  },
+);
 
 const TemplateList = Type.Object({ count: Type.Integer(), data: Type.Array(TemplateSchema) });
+const TemplateListQuery = Type.Intersect([
+  Paging,
+  Type.Object({
+    search: Type.Optional(Type.String({ maxLength: 256, description: 'Part of the id or name, any case' })),
+  }),
+]);
 const Deleted = Type.Object({ message: Type.String(), id: Type.String() });
 const Preview = Type.Object({
   subject: Nullable(Type.String({ description: 'Never HTML-escaped; null when the template has no subject' })),
@@ -89,13 +115,14 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
       schema: {
         tags,
         summary: 'List templates, newest first',
-        querystring: Paging,
+        description: 'Shape `{count, data:[…]}` (model.Counter-model_TemplateData).',
+        querystring: TemplateListQuery,
         response: { 200: TemplateList, ...errorResponses(401, 403, 422) },
       },
     },
     async (request) => {
-      const q = request.query as Static<typeof Paging>;
-      return listTemplates(ctx, request.apiKey.accountId, q.page ?? 1, q.size ?? 10);
+      const q = request.query as Static<typeof TemplateListQuery>;
+      return listTemplates(ctx, request.apiKey.accountId, { page: q.page ?? 1, size: q.size ?? 10, search: q.search });
     },
   );
 
@@ -106,13 +133,17 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
       schema: {
         tags,
         summary: 'Create a template',
+        description:
+          'Answers 200 with the JSON boolean `true`, as the contract does; the Location ' +
+          'header names the new template ' +
+          '(/v1/template/{id}). An id the account already uses is a 409. Posthorn also takes subject and text.',
         body: TemplateBody,
-        response: { 201: TemplateSchema, ...errorResponses(400, 401, 403, 413, 415, 422) },
+        response: { 200: Type.Boolean(), ...errorResponses(400, 401, 403, 409, 413, 415, 422) },
       },
     },
     async (request, reply) => {
       const template = await createTemplate(ctx, request.apiKey.accountId, request.body as Static<typeof TemplateBody>);
-      return reply.code(201).send(template);
+      return reply.header('location', `/v1/template/${encodeURIComponent(template.id)}`).send(true);
     },
   );
 
@@ -123,6 +154,7 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
       schema: {
         tags,
         summary: 'Read a template',
+        description: 'Posthorn extension: the contract has no /template/{id} paths.',
         params: IdParam,
         response: { 200: TemplateSchema, ...errorResponses(401, 403, 404) },
       },
@@ -140,6 +172,7 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
       schema: {
         tags,
         summary: 'Change a template (only the fields given)',
+        description: 'Posthorn extension: the contract has no /template/{id} paths.',
         params: IdParam,
         body: TemplateUpdateBody,
         response: { 200: TemplateSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
@@ -158,6 +191,7 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
       schema: {
         tags,
         summary: 'Delete a template; transmissions already accepted are not affected',
+        description: 'Posthorn extension: the contract has no /template/{id} paths.',
         params: IdParam,
         response: { 200: Deleted, ...errorResponses(401, 403, 404) },
       },
@@ -176,6 +210,7 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
       schema: {
         tags,
         summary: 'Render a template with the given substitution data',
+        description: 'Posthorn extension: the contract has no /template/{id} paths.',
         params: IdParam,
         body: PreviewBody,
         response: { 200: Preview, ...errorResponses(400, 401, 403, 404, 415, 422) },
