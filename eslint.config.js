@@ -21,6 +21,32 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       // `() => reply.send(x)` style arrow shorthands are idiomatic with Fastify.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // Kysely's row types describe SQLite; node-postgres returns bigint and numeric columns as strings,
+      // so `Number(row.count)` on a value typed `number` is the conversion that makes both stores agree.
+      '@typescript-eslint/no-unnecessary-type-conversion': 'off',
+      // Values typed non-null still arrive from JSON bodies, SMTP peers and rows of older migrations;
+      // the defensive `?.` and `??` at those edges are kept on purpose.
+      '@typescript-eslint/no-unnecessary-condition': 'off',
+      // Interfaces with async methods (transports, stores, Liquid's file system) have synchronous
+      // implementations; `async` keeps their contract (a rejected promise, never a throw).
+      '@typescript-eslint/require-await': 'off',
+      // Names starting with `_` are deliberately unused (a field dropped from a rest spread, an argument
+      // an interface passes).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+      // Validators of headers, names and CSV cells look for control characters on purpose.
+      'no-control-regex': 'off',
+    },
+  },
+  {
+    // Kysely migrations run against the schema of their time, not today's types: `Kysely<any>` is the
+    // form Kysely documents for them.
+    files: ['src/store/migration*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
     },
   },
   {

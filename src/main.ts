@@ -70,7 +70,9 @@ async function start(args: string[]): Promise<void> {
   const app = await startPosthorn(config);
   const docs = `${config.publicUrl}/v1/documentation`;
   console.log(
-    `Posthorn is running (${config.delivery} delivery, ${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, role ${config.role})`,
+    `Posthorn is running (${config.delivery} delivery, ` +
+      `${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, ` +
+      `role ${config.role})`,
   );
   if (app.url) console.log(`Dashboard: ${docs}`);
   if (app.smtp) {
@@ -173,7 +175,10 @@ async function keysList(args: string[]): Promise<void> {
   });
   await withStore(loadConfig(), async (ctx) => {
     const rows = await listKeysForOperator(ctx, values.account);
-    if (values.json) return console.log(JSON.stringify(rows.map(keyJson)));
+    if (values.json) {
+      console.log(JSON.stringify(rows.map(keyJson)));
+      return;
+    }
     console.log(['id', 'public id', 'account', 'environment', 'permissions', 'last used', 'name'].join('\t'));
     for (const r of rows) {
       const permissions = JSON.parse(r.permissions) as PermissionId[];
@@ -188,7 +193,7 @@ async function keysRevoke(args: string[]): Promise<void> {
   const { positionals } = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
   if (positionals.length !== 1) fail('keys revoke needs one key id (its integer id or 8-character public id)');
   await withStore(loadConfig(), async (ctx) => {
-    const row = await revokeKeyByOperator(ctx, positionals[0]!);
+    const row = await revokeKeyByOperator(ctx, positionals[0]);
     console.log(`revoked API key ${row.int_id} (${row.id}, "${row.name}", account ${row.account_int_id})`);
   });
 }
@@ -209,8 +214,10 @@ async function main(argv: string[]): Promise<void> {
       return start([sub, ...rest].filter((a): a is string => a !== undefined));
     case 'migrate':
       return withStore(loadConfig(), async () => console.log('database is up to date'));
-    case 'config':
-      return printConfig([sub, ...rest].filter((a): a is string => a !== undefined));
+    case 'config': {
+      printConfig([sub, ...rest].filter((a): a is string => a !== undefined));
+      return;
+    }
     case 'keys':
       if (sub === 'create') return keysCreate(rest);
       if (sub === 'list') return keysList(rest);
@@ -227,7 +234,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error) => {
+main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof ConfigError) fail(`configuration error: ${error.message}`);
   if (error instanceof ServiceError) fail(error.detail);
   if (

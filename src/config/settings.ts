@@ -17,7 +17,7 @@ import {
   type Setting,
 } from './setting.ts';
 import { parseDnsServers, parseRedisUrl, parseRelays, type RelayConfig } from './parsers.ts';
-import { machineHostname, parseHostname, parseLocalAddresses, type LocalAddresses } from './mx-parsers.ts';
+import { parseHostname, parseLocalAddresses, type LocalAddresses } from './mx-parsers.ts';
 import { DomainLimitsError, parseDomainLimits, type DomainLimits } from '../domain/domain-limits.ts';
 
 export const ROLES = ['all', 'api', 'worker', 'smtp'] as const;
@@ -450,7 +450,8 @@ export const suppression = {
     env: 'POSTHORN_SUPPRESS_UNSUBSCRIBES',
     default: true,
     description:
-      'an unsubscribe from everything (link, one-click, mailto) puts the address on the list as `unsubscribe`, which holds back marketing mail only',
+      'an unsubscribe from everything (link, one-click, mailto) puts the address on the list as `unsubscribe`, which ' +
+      'holds back marketing mail only',
   }),
   softBounceLimit: integer({
     env: 'POSTHORN_SOFT_BOUNCE_LIMIT',
@@ -458,7 +459,8 @@ export const suppression = {
     min: 0,
     max: 1000,
     description:
-      'this many soft bounces (classes 20–24) in a row, with no delivery between, suppress the address (type `bounce`); `0` never',
+      'this many soft bounces (classes 20–24) in a row, with no delivery between, suppress the address (type ' +
+      '`bounce`); `0` never',
   }),
 };
 

@@ -27,7 +27,7 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   if (input.to.length === 1 && content.cc.length === 0 && content.attachments.length === 0) {
     return composeBulkMessage({
       from: content.from,
-      to: input.to[0]!,
+      to: input.to[0],
       replyTo: content.replyTo,
       subject: rendered.subject,
       messageId: input.messageId,

@@ -49,7 +49,7 @@ export type Signer = (raw: Buffer) => Promise<Buffer>;
 /** A signer for one key, or for several (RSA and Ed25519) that each add their signature. */
 export function createSigner(keys: DkimKey | DkimKey[]): Signer {
   const signers = (Array.isArray(keys) ? keys : [keys]).map((key) => ({
-    privateKey: createPrivateKey(key.privateKeyPem) as KeyObject,
+    privateKey: createPrivateKey(key.privateKeyPem),
     domain: domainToASCII(key.domain) || key.domain,
     selector: key.selector,
     algorithm: key.algorithm ?? 'rsa',

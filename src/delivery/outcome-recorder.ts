@@ -1,6 +1,7 @@
 // Delivery outcomes are written in small batches (group commit): every outcome of the last few
 // milliseconds, its event, its captured MIME and whatever the suppression policy makes of the
-// event (src/events/record-events.ts) go into one transaction. The window between a relay's 250 and the committed "delivered" is one flush.
+// event (src/events/record-events.ts) go into one transaction. The window between a relay's 250 and the committed
+// "delivered" is one flush.
 // Rows are written in id order, the order every other multi-row writer locks them in, and a batch
 // that loses a deadlock or a serialization conflict anyway (PostgreSQL, several workers) is tried
 // again: an outcome that is not recorded would send its message a second time.

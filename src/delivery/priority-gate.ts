@@ -58,7 +58,7 @@ export class PriorityGate {
   /** Hands free room to the most urgent waiting tasks; the slot passes straight to them. */
   private admit(): void {
     while (this.running < this.capacity && this.priorities.length > 0) {
-      const priority = this.priorities[0]!;
+      const priority = this.priorities[0];
       const queue = this.waiting.get(priority)!;
       const next = queue.shift()!;
       if (queue.length === 0) {

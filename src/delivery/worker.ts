@@ -40,7 +40,10 @@ import { PriorityGate } from './priority-gate.ts';
 
 /** Messages of this priority or lower are urgent (transactional): they may use the reserved slots. */
 const URGENT_PRIORITY = 0;
-/** While bulk mail fills its share of the slots, due urgent mail is looked for this often (an accept in this process wakes the loop at once). */
+/**
+ * While bulk mail fills its share of the slots, due urgent mail is looked for this often (an accept in this process
+ * wakes the loop at once).
+ */
 const URGENT_POLL_MS = 20;
 /**
  * Outcomes are committed at most this long after they are known. Slots do not wait for the commit,

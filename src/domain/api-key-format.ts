@@ -11,7 +11,7 @@ export interface ParsedKey {
 
 export function parseApiKey(raw: string): ParsedKey | null {
   const m = KEY_PATTERN.exec(raw.trim());
-  return m ? { id: m[1]!, secret: m[2]! } : null;
+  return m ? { id: m[1], secret: m[2] } : null;
 }
 
 export function generateApiKey(): { id: string; secret: string; key: string } {
@@ -41,10 +41,10 @@ export function keyFromAuthorization(header: string | undefined): string | null 
   const value = header?.trim();
   if (!value) return null;
   const bearer = /^Bearer\s+(.+)$/i.exec(value);
-  if (bearer) return bearer[1]!.trim();
+  if (bearer) return bearer[1].trim();
   const basic = /^Basic\s+(.+)$/i.exec(value);
   if (basic) {
-    const decoded = Buffer.from(basic[1]!.trim(), 'base64').toString('utf8');
+    const decoded = Buffer.from(basic[1].trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     return (colon >= 0 ? decoded.slice(colon + 1) : decoded) || null;
   }

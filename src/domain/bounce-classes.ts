@@ -78,7 +78,11 @@ const TEXT_RULES: Array<[RegExp, (permanent: boolean) => BounceClass]> = [
     (p) => (p ? 50 : 20),
   ],
   [
-    /user unknown|unknown user|no such user|user not found|does not exist|doesn't exist|mailbox unavailable|mailbox not found|invalid recipient|invalid mailbox|recipient unknown|unknown recipient|no mailbox|recipient address rejected|account (is )?disabled/,
+    new RegExp(
+      "user unknown|unknown user|no such user|user not found|does not exist|doesn't exist|mailbox unavailable|" +
+        'mailbox not found|invalid recipient|invalid mailbox|recipient unknown|unknown recipient|no mailbox|' +
+        'recipient address rejected|account (is )?disabled',
+    ),
     (p) => (p ? 10 : 20),
   ],
   [/host not found|domain not found|unrouteable|unroutable|no mx|name or service not known|nxdomain/, () => 21],

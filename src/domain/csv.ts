@@ -38,7 +38,7 @@ export function detectDelimiter(text: string): Delimiter {
   const counts = { ',': 0, ';': 0, '\t': 0 };
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (c === '"') quoted = !quoted;
     else if (!quoted && (c === '\n' || c === '\r')) break;
     else if (!quoted && c in counts) counts[c as Delimiter]++;
@@ -83,7 +83,7 @@ export class CsvParser {
       if (text.charCodeAt(0) === 0xfeff) i = 1;
     }
     const n = text.length;
-    const d = this.delimiter!;
+    const d = this.delimiter;
     if (this.pendingCr) {
       this.pendingCr = false;
       if (i < n && text.charCodeAt(i) === LF) i++;

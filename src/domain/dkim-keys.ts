@@ -12,7 +12,7 @@ export async function generateDkimKey(): Promise<{ privateKeyPem: string; public
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   return {
-    privateKeyPem: privateKey as unknown as string,
+    privateKeyPem: privateKey,
     publicKeyBase64: (publicKey as unknown as Buffer).toString('base64'),
   };
 }
@@ -25,7 +25,7 @@ export async function generateEd25519DkimKey(): Promise<{ privateKeyPem: string;
   // The SPKI DER of an Ed25519 key is a fixed 12-byte prefix and the 32-byte key itself.
   const spki = publicKey as unknown as Buffer;
   return {
-    privateKeyPem: privateKey as unknown as string,
+    privateKeyPem: privateKey,
     publicKeyBase64: spki.subarray(spki.length - 32).toString('base64'),
   };
 }

@@ -20,7 +20,7 @@ export function isValidDomain(domain: string): boolean {
   const labels = domain.split('.');
   if (labels.length < 2) return false;
   if (!labels.every((l) => LABEL.test(l))) return false;
-  return /^[A-Za-z][A-Za-z0-9-]*$/.test(labels[labels.length - 1]!) || /^xn--/.test(labels[labels.length - 1]!);
+  return /^[A-Za-z][A-Za-z0-9-]*$/.test(labels[labels.length - 1]) || /^xn--/.test(labels[labels.length - 1]);
 }
 
 /** Lower-cases the domain only: local parts may be case-sensitive by RFC 5321. */

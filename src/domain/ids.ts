@@ -35,7 +35,7 @@ export function randomAlnum(length: number): string {
   let out = '';
   for (let i = 0; out.length < length && i < bytes.length; i++) {
     // 248 = 4 * 62: rejecting larger bytes keeps the distribution uniform.
-    if (bytes[i]! < 248) out += ALNUM[bytes[i]! % 62];
+    if (bytes[i] < 248) out += ALNUM[bytes[i] % 62];
   }
   return out.length === length ? out : out + randomAlnum(length - out.length);
 }

@@ -11,7 +11,7 @@ export function summarizeFieldErrors(errors: FieldErrors): string | null {
   const all = Object.values(errors).flat();
   if (all.length === 0) return null;
   const more = all.length - 1;
-  return more === 0 ? all[0]! : `${all[0]} (and ${more} more error${more === 1 ? '' : 's'})`;
+  return more === 0 ? all[0] : `${all[0]} (and ${more} more error${more === 1 ? '' : 's'})`;
 }
 
 /** One broken schema rule, as the validator reports it. */
@@ -36,7 +36,7 @@ export function laravelFieldMessage(attribute: string, rule: BrokenRule): string
     case 'required':
       return `The ${attribute} field is required.`;
     case 'type': {
-      const type = String(p.type).split(',')[0]!;
+      const type = String(p.type).split(',')[0];
       return `The ${attribute} ${TYPE_WORDS[type] ?? 'is invalid.'}`;
     }
     case 'maxLength':

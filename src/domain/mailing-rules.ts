@@ -28,7 +28,11 @@ export function allowedIn(action: MailingAction, status: string): boolean {
 /** Why an action is refused in a status, in words for the API's error message. */
 export function refusal(action: MailingAction, status: string): string {
   const from = ALLOWED_FROM[action].join(' or ');
-  return `A mailing that is ${status} cannot ${action === 'edit' ? 'be changed' : action === 'delete' ? 'be deleted' : `${action}`}; only a mailing that is ${from} can.`;
+  return (
+    `A mailing that is ${status} cannot ` +
+    `${action === 'edit' ? 'be changed' : action === 'delete' ? 'be deleted' : action}; only a mailing that is ` +
+    `${from} can.`
+  );
 }
 
 /** Outbox statuses a mailing's message is finished in. */

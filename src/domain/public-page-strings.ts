@@ -95,7 +95,8 @@ const de: PageStrings = {
   invalidInput: 'Bitte prüfen Sie Ihre Eingaben: Namen dürfen höchstens 100 Zeichen lang sein.',
   errorTitle: 'Dieser Link ist nicht gültig',
   errorText:
-    'Der Link ist abgelaufen, unvollständig oder wurde verändert. Bitte verwenden Sie den Link aus der neuesten E-Mail.',
+    'Der Link ist abgelaufen, unvollständig oder wurde verändert. Bitte verwenden Sie den Link aus der neuesten ' +
+    'E-Mail.',
   badRequestTitle: 'Das hat nicht geklappt',
   badRequestText: 'Bitte senden Sie das Formular auf dieser Seite noch einmal ab.',
   serverErrorTitle: 'Etwas ist schiefgegangen',

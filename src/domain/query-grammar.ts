@@ -383,7 +383,7 @@ export function parseSorting(raw: unknown, sortable: readonly string[]): SortKey
       }
       if (keys.some((k) => k.field === field))
         throw new GrammarError('sorting', fieldPath, 'is listed more than once.');
-      const direction = typeof item[field] === 'string' ? (item[field] as string).toLowerCase() : '';
+      const direction = typeof item[field] === 'string' ? item[field].toLowerCase() : '';
       if (direction !== 'asc' && direction !== 'desc')
         throw new GrammarError('sorting', fieldPath, 'must be "asc" or "desc".');
       keys.push({ field, direction });

@@ -28,8 +28,8 @@ export function parseTerm(raw: string): SpfTerm {
     const name = raw.slice(0, raw.indexOf('=')).toLowerCase();
     return { raw, qualifier: '+', name, value: raw.slice(name.length + 1), modifier: true };
   }
-  const qualifier = '+-~?'.includes(raw[0]!) ? (raw[0] as SpfTerm['qualifier']) : '+';
-  const body = '+-~?'.includes(raw[0]!) ? raw.slice(1) : raw;
+  const qualifier = '+-~?'.includes(raw[0]) ? (raw[0] as SpfTerm['qualifier']) : '+';
+  const body = '+-~?'.includes(raw[0]) ? raw.slice(1) : raw;
   const sep = body.search(/[:/]/);
   const name = (sep < 0 ? body : body.slice(0, sep)).toLowerCase();
   const value = sep < 0 ? null : body[sep] === ':' ? body.slice(sep + 1) : body.slice(sep);

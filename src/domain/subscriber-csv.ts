@@ -33,11 +33,16 @@ export const CSV_BASE_COLUMNS = [
 // negative amounts) and are kept as they are; anything else starting like a formula gets a
 // leading apostrophe, which spreadsheets show as text (OWASP "CSV injection").
 const FORMULA_START = /^[=+\-@\t\r]/;
-const HARMLESS = /^[+\-]?[0-9][0-9 ().\/+\-]*$/;
+const HARMLESS = /^[+-]?[0-9][0-9 ()./+-]*$/;
 
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  let text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value as string | number | boolean | bigint);
   if (typeof value === 'string' && FORMULA_START.test(text) && !HARMLESS.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

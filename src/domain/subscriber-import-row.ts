@@ -96,9 +96,9 @@ export function readRow(
   const body: Record<string, unknown> = {};
   let custom: Record<string, unknown> | null = null;
   for (let i = 0; i < fields.length; i++) {
-    const spec = columns[i]!;
+    const spec = columns[i];
     if (spec.kind === 'skip') continue;
-    const text = fields[i]!.trim();
+    const text = fields[i].trim();
     if (text === '') continue;
     if (spec.kind === 'custom') (custom ??= {})[spec.fieldId] = spec.type === 5 ? listCell(text) : text;
     else body[spec.name] = spec.name === 'genderId' && /^\d{1,9}$/.test(text) ? Number(text) : text;

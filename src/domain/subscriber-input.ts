@@ -83,13 +83,13 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
   if (has('status')) {
     if (!isInteger(body.status) || ![STATUS.READY, STATUS.NOT_READY, STATUS.ARCHIVED].includes(body.status as 1))
       fail('status', 'The status must be 1, 2 or 3.');
-    else input.status = body.status as number;
+    else input.status = body.status;
   }
   if (has('statusAddition')) {
     const a = body.statusAddition;
     if (a !== null && (!isInteger(a) || a < ADDITION.OPT_IN_PENDING || a > ADDITION.HARD_BOUNCE))
       fail('statusAddition', 'The statusAddition must be null or 1 to 5.');
-    else input.statusAddition = a as number | null;
+    else input.statusAddition = a;
   }
 
   if (has('genderId')) {
@@ -97,7 +97,7 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
     // Laravel's rules `nullable|integer|in:1,2,3`, in its words.
     if (g !== null && !isInteger(g)) fail('genderId', 'The genderId must be an integer.');
     else if (g !== null && !(g >= 1 && g <= 3)) fail('genderId', 'The selected genderId is invalid.');
-    else input.genderId = g as number | null;
+    else input.genderId = g;
   }
 
   if (has('languageIso')) {
@@ -178,13 +178,14 @@ export function parseSubscriberInput(raw: unknown, mode: InputMode, vocabulary: 
       fail('channels', 'The channels must be a list of channel ids.');
     else if (ch.length > MAX_CHANNELS) fail('channels', `The channels may not have more than ${MAX_CHANNELS} items.`);
     else {
-      const unknown = (ch as number[]).filter((id) => !vocabulary.channelIds.has(id));
+      const unknown = ch.filter((id) => !vocabulary.channelIds.has(id));
       if (unknown.length)
         fail(
           'channels',
-          `The channels contain ids that are not channels of this account: ${[...new Set(unknown)].slice(0, 10).join(', ')}.`,
+          `The channels contain ids that are not channels of this account: ` +
+            `${[...new Set(unknown)].slice(0, 10).join(', ')}.`,
         );
-      else input.channels = [...new Set(ch as number[])];
+      else input.channels = [...new Set(ch)];
     }
   }
 
@@ -244,7 +245,9 @@ export function resolveStatus(
     return {
       ok: false,
       field,
-      message: `The statusAddition ${addition === null ? 'null' : addition} does not go with status ${status} (1: null; 2: 1; 3: 2, 3, 4 or 5).`,
+      message:
+        `The statusAddition ${addition === null ? 'null' : addition} does not go with status ${status} (1: ` +
+        `null; 2: 1; 3: 2, 3, 4 or 5).`,
     };
   }
   return { ok: true, pair: { status, addition } };
@@ -258,13 +261,13 @@ export function isRealDate(s: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
   if (!m) return false;
   const d = new Date(0);
-  d.setUTCFullYear(+m[1]!, +m[2]! - 1, +m[3]!);
-  return +m[1]! >= 1 && d.toISOString().slice(0, 10) === s;
+  d.setUTCFullYear(+m[1], +m[2] - 1, +m[3]);
+  return +m[1] >= 1 && d.toISOString().slice(0, 10) === s;
 }
 
 function parseDateTime(value: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
   if (!m) return null;
-  const t = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
   return new Date(t).toISOString().slice(0, 19).replace('T', ' ') === value ? t : null;
 }

@@ -7,14 +7,14 @@ import { isIPv4, isIPv6 } from 'node:net';
 export function truncateIp(ip: string | null | undefined): string | null {
   if (!ip) return null;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  const v4 = mapped ? mapped[1]! : ip;
+  const v4 = mapped ? mapped[1] : ip;
   if (isIPv4(v4)) return v4.split('.').slice(0, 3).concat('0').join('.');
   if (!isIPv6(ip)) return null;
   const [head = '', tail = ''] = ip.toLowerCase().split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = ip.includes('::')
-    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
     : left;
   return `${groups
     .slice(0, 3)

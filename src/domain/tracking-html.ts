@@ -52,7 +52,7 @@ function rewriteTag(tag: string, plan: TrackingPlan, next: () => number): string
   let noTrack = false;
   ATTR.lastIndex = 0;
   for (let m = ATTR.exec(attrs); m; m = ATTR.exec(attrs)) {
-    const name = m[1]!.toLowerCase();
+    const name = m[1].toLowerCase();
     if (name === 'data-no-track' || name === 'data-notrack') noTrack = true;
     if (name === 'href' && href === null && m[0].includes('='))
       href = { start: m.index, end: m.index + m[0].length, value: m[2] ?? m[3] ?? m[4] ?? '' };
@@ -80,7 +80,9 @@ export function rewriteHtml(html: string, plan: TrackingPlan): string {
     });
   }
   if (plan.pixelUrl) {
-    const pixel = `<img src="${escapeHtml(plan.pixelUrl)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">`;
+    const pixel =
+      `<img src="${escapeHtml(plan.pixelUrl)}" width="1" height="1" alt="" ` +
+      `style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">`;
     const at = out.search(/<\/body\s*>(?![\s\S]*<\/body\s*>)/i);
     out = at >= 0 ? out.slice(0, at) + pixel + out.slice(at) : out + pixel;
   }
@@ -91,13 +93,12 @@ export function rewriteHtml(html: string, plan: TrackingPlan): string {
 export function applyTracking(html: string, o: TrackingOptions): string {
   if (!o.open && !o.click) return html;
   const own = `${o.publicUrl}/`;
+  const ids = { messageId: o.messageId, accountId: o.accountId };
   const plan: TrackingPlan = {
-    pixelUrl: o.open
-      ? `${o.publicUrl}/t/o/${signTrackingToken(o.secret, { kind: 'open', messageId: o.messageId, accountId: o.accountId })}`
-      : null,
+    pixelUrl: o.open ? `${o.publicUrl}/t/o/${signTrackingToken(o.secret, { kind: 'open', ...ids })}` : null,
     linkUrl: o.click
       ? (url, linkIndex) =>
-          `${o.publicUrl}/t/c/${signTrackingToken(o.secret, { kind: 'click', messageId: o.messageId, accountId: o.accountId, linkIndex, url })}`
+          `${o.publicUrl}/t/c/${signTrackingToken(o.secret, { kind: 'click', ...ids, linkIndex, url })}`
       : null,
     // Posthorn's own pages (unsubscribe, preferences, web view, confirm) and already tracked links.
     keep: (url) =>

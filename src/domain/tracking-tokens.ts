@@ -48,7 +48,7 @@ function packId(id: string): Buffer {
 
 function unpackId(b: Buffer, at: number): { id: string; next: number } | null {
   if (at >= b.length) return null;
-  const head = b[at]!;
+  const head = b[at];
   const len = head & ~HEX_FLAG;
   if (len === 0 || at + 1 + len > b.length) return null;
   const bytes = b.subarray(at + 1, at + 1 + len);

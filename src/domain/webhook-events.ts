@@ -172,7 +172,7 @@ export function transactionalPayloadEvent(
     ...(event.mailingId ? { mailingId: event.mailingId } : {}),
     recipient: event.recipient,
     timestamp: event.createdAt,
-    metadata: (own as Record<string, unknown> | undefined) ?? metadata ?? {},
+    metadata: own ?? metadata ?? {},
     ...specific,
   };
 }

@@ -74,7 +74,10 @@ interface Pair {
   addition: number | null;
 }
 
-/** A change through the API: subscriber.updated, plus subscriber.unsubscribed when it archived the subscriber as unsubscribed (3/2). */
+/**
+ * A change through the API: subscriber.updated, plus subscriber.unsubscribed when it archived the subscriber as
+ * unsubscribed (3/2).
+ */
 export function subscriberUpdateEvents(
   subscriberId: number,
   email: string | null,

@@ -161,8 +161,8 @@ export class WebhookDispatcher {
       const rows = await store.eventsAfter(this.ctx.db, webhook.account_id, types, cursor, mark, BATCH_MAX_EVENTS);
       const now = this.ctx.clock();
       let next: number;
-      if (rows.length === BATCH_MAX_EVENTS) next = rows[rows.length - 1]!.id;
-      else if (rows.length === 0 || now - rows[0]!.created_at >= BATCH_MAX_WAIT_MS)
+      if (rows.length === BATCH_MAX_EVENTS) next = rows[rows.length - 1].id;
+      else if (rows.length === 0 || now - rows[0].created_at >= BATCH_MAX_WAIT_MS)
         next = mark; // all matching events up to the mark are in rows
       else return; // fewer than 100 waiting and the oldest is younger than 1 s: wait for more
       const events = rows.length ? JSON.stringify(await this.payloadEvents(surface, webhook.account_id, rows)) : null;

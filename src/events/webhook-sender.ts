@@ -37,15 +37,23 @@ class PrivateTargetError extends Error {
 function guardedLookup(allowPrivate: boolean): net.LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error) return (callback as (...a: unknown[]) => void)(error);
-      const list = addresses as dns.LookupAddress[];
+      if (error) {
+        (callback as (...a: unknown[]) => void)(error);
+        return;
+      }
+      const list = addresses;
       const usable = allowPrivate ? list : list.filter((a) => !isPrivateAddress(a.address));
-      if (usable.length === 0)
-        return (callback as (...a: unknown[]) => void)(
+      if (usable.length === 0) {
+        (callback as (...a: unknown[]) => void)(
           new PrivateTargetError(`${hostname} resolves only to private addresses`),
         );
-      if ((options as dns.LookupOptions).all) return (callback as (...a: unknown[]) => void)(null, usable);
-      return (callback as (...a: unknown[]) => void)(null, usable[0]!.address, usable[0]!.family);
+        return;
+      }
+      if (options.all) {
+        (callback as (...a: unknown[]) => void)(null, usable);
+        return;
+      }
+      (callback as (...a: unknown[]) => void)(null, usable[0].address, usable[0].family);
     });
   };
 }

@@ -76,7 +76,7 @@ export function registerRateLimits(app: FastifyInstance, ctx: Context): void {
     if (!slot) return;
     if (!slot.ok) return tooMany(reply, rate, now, 1000, concurrentLimitBody(slot.limit));
     // 'close' follows both a finished response and a client that hung up mid-way.
-    reply.raw.once('close', slot.release);
+    reply.raw.once('close', () => slot.release());
   });
 }
 

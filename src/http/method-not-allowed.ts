@@ -22,7 +22,7 @@ export class RouteIndex {
 
   allowedMethods(path: string): string[] {
     // The router ignores duplicate slashes, so the lookup must too.
-    const clean = path.split('?')[0]!.replace(/\/{2,}/g, '/');
+    const clean = path.split('?')[0].replace(/\/{2,}/g, '/');
     return [...new Set(this.routes.filter((r) => r.pattern.test(clean)).map((r) => r.method))];
   }
 }

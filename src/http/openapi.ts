@@ -97,7 +97,7 @@ export async function registerOpenApi(app: FastifyInstance, ctx: Context): Promi
   const cache = new Map<string, OpenApiDocument>();
   const documentOf = (surface: SurfaceDoc) => {
     let doc = cache.get(surface.prefix);
-    if (!doc) cache.set(surface.prefix, (doc = documentFor(app.swagger() as OpenApiDocument, surface)));
+    if (!doc) cache.set(surface.prefix, (doc = documentFor(app.swagger(), surface)));
     return doc;
   };
 

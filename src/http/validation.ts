@@ -34,7 +34,7 @@ export interface FieldProblem {
 /** Turns the first schema violation into a field name and a sentence a client can act on. */
 export function describeValidationError(errors: ErrorObject[], part: string): FieldProblem {
   // For a union (anyOf), the branch errors come first; the anyOf error itself names the field.
-  const error = errors.find((e) => e.keyword === 'anyOf') ?? errors[0]!;
+  const error = errors.find((e) => e.keyword === 'anyOf') ?? errors[0];
   const base = error.instancePath
     .replace(/^\//, '')
     .replace(/\/(\d+)(?=\/|$)/g, '[$1]')
@@ -122,7 +122,7 @@ export function findBodyProblem(body: unknown): BodyProblem | null {
     } else {
       const keys = Object.keys(value);
       for (let i = keys.length - 1; i >= 0; i--) {
-        const key = keys[i]!;
+        const key = keys[i];
         stack.push({
           value: (value as Record<string, unknown>)[key],
           path: path ? `${path}.${key}` : key,

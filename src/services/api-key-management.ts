@@ -121,7 +121,7 @@ const SORT_FIELDS = ['id', 'name', 'createdAt'] as const;
 export function parseKeySort(value: string | undefined): ApiKeySort {
   if (value === undefined || value.trim() === '') return { field: 'createdAt', direction: 'desc' };
   const m = /^(-)?(id|name|createdAt)(?:[:, ](asc|desc))?$/i.exec(value.trim());
-  const field = m && SORT_FIELDS.find((f) => f.toLowerCase() === m[2]!.toLowerCase());
+  const field = m && SORT_FIELDS.find((f) => f.toLowerCase() === m[2].toLowerCase());
   if (!m || !field)
     throw invalid('sort', 'must be id, name or createdAt, with :asc or :desc (or a leading - for descending)');
   const direction = m[1] ? 'desc' : ((m[3]?.toLowerCase() as 'asc' | 'desc' | undefined) ?? 'asc');

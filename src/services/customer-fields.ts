@@ -103,7 +103,7 @@ function mergedTranslations(
     const description = trimmedOrNull(entry?.description);
     if (name === null) {
       if (description !== null) throw required(`translations.${iso}.name`);
-      delete out[iso];
+      Reflect.deleteProperty(out, iso);
       continue;
     }
     if (hasLineBreak(name)) throw invalid(`translations.${iso}.name`, 'must not contain line breaks');
@@ -183,7 +183,8 @@ async function refuseWhileUsedByGroups(ctx: Context, accountId: string, fieldId:
     const names = groups.map((g) => `"${g.name}" (${g.id})`).join(', ');
     throw new ServiceError(
       'forbidden',
-      `The customer field is used by the conditions of the dynamic subscriber group${groups.length > 1 ? 's' : ''} ${names}; ${what}.`,
+      `The customer field is used by the conditions of the dynamic subscriber group${groups.length > 1 ? 's' : ''} ` +
+        `${names}; ${what}.`,
     );
   }
 }

@@ -49,7 +49,7 @@ export async function resolveForSend(
       senderEmail: resolved.sender_email,
     }),
   );
-  if (missing.length > 0) throw new ServiceError('invalid', missing[0]![1], missing[0]![0]);
+  if (missing.length > 0) throw new ServiceError('invalid', missing[0][1], missing[0][0]);
   const templates = mailingTemplates({ ...resolved, preheader: m.preheader });
   try {
     compile(templates.subject, 'subject', 'text');

@@ -155,7 +155,7 @@ export class MailingFanout {
     const filter = await audienceOf(this.ctx, mailing);
     const batch = await audienceBatch(db, filter, audienceShape(this.ctx), mailing.fanout_cursor, this.opts.batchSize);
     const done = batch.length < this.opts.batchSize;
-    const cursor = batch.length > 0 ? batch[batch.length - 1]!.id : mailing.fanout_cursor;
+    const cursor = batch.length > 0 ? batch[batch.length - 1].id : mailing.fanout_cursor;
 
     // Suppressed and blacklisted addresses get no message at all.
     const emails = batch.map((s) => s.email!);

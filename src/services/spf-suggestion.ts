@@ -107,10 +107,10 @@ export async function suggestSpf(ctx: Context, domain: string): Promise<SpfSugge
     let best = -1;
     let bestAddresses: string[] | null = null;
     for (let i = 0; i < terms.length; i++) {
-      const term = parseTerm(terms[i]!);
+      const term = parseTerm(terms[i]);
       const target = referencedDomain(term);
-      if (term.name !== 'include' || !target || target === ours || costs[i]! === 0) continue;
-      if (best >= 0 && costs[i]! <= costs[best]!) continue;
+      if (term.name !== 'include' || !target || target === ours || costs[i] === 0) continue;
+      if (best >= 0 && costs[i] <= costs[best]) continue;
       const addresses = await resolver.addressesOf(target);
       if (addresses) {
         best = i;
@@ -118,10 +118,10 @@ export async function suggestSpf(ctx: Context, domain: string): Promise<SpfSugge
       }
     }
     if (best < 0 || !bestAddresses) break;
-    const qualifier = parseTerm(terms[best]!).qualifier;
+    const qualifier = parseTerm(terms[best]).qualifier;
     const prefix = qualifier === '+' ? '' : qualifier;
-    flattened.push(terms[best]!);
-    total -= costs[best]!;
+    flattened.push(terms[best]);
+    total -= costs[best];
     terms.splice(best, 1, ...bestAddresses.map((a) => prefix + a));
     costs.splice(best, 1, ...bestAddresses.map(() => 0));
   }
@@ -140,7 +140,7 @@ export async function suggestSpf(ctx: Context, domain: string): Promise<SpfSugge
   }
   if (merged.alreadyIncluded && found?.length === 1 && flattened.length === 0) {
     notes.push(`The SPF record already includes ${ours}; nothing to change. It needs ${lookups(total)}.`);
-    return { suggestion: found[0]!, spfRecords, note: notes.join(' ') };
+    return { suggestion: found[0], spfRecords, note: notes.join(' ') };
   }
   if (found && found.length > 0) notes.push(`Merged with include:${ours}, the record needs ${lookups(total)}.`);
   else notes.push(`It needs ${lookups(total)}.`);

@@ -14,7 +14,7 @@ const caches = new WeakMap<object, Map<string, { generation: number; total: numb
 export async function countSubscribersRemembered(ctx: Context, filter: store.SubscriberFilter): Promise<number> {
   if (ctx.dialect !== 'sqlite') return store.countSubscribers(ctx.db, filter);
   let cache = caches.get(ctx.db);
-  if (!cache) caches.set(ctx.db, (cache = new Map()));
+  if (!cache) caches.set(ctx.db, (cache = new Map<string, { generation: number; total: number }>()));
   // The generation is read before counting: a write that lands in between makes the entry look
   // older than it is (it is recounted next time), never newer.
   const generation = await readSubscriberGeneration(ctx.db);

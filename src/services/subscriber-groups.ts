@@ -262,7 +262,10 @@ export async function dynamicGroupsUsingField(
   return groups.filter((g) => {
     try {
       const parsed: unknown = JSON.parse(g.conditions ?? '[]');
-      return Array.isArray(parsed) && parsed.some((o) => typeof o === 'object' && o !== null && Object.hasOwn(o, key));
+      return (
+        Array.isArray(parsed) &&
+        parsed.some((o: unknown) => typeof o === 'object' && o !== null && Object.hasOwn(o, key))
+      );
     } catch {
       return false;
     }

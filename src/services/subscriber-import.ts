@@ -75,7 +75,7 @@ async function readHeader(file: string): Promise<string[] | null> {
   try {
     for await (const chunk of stream) {
       parser.push(chunk as string, out);
-      if (out.length > 0) return out[0]!.fields;
+      if (out.length > 0) return out[0].fields;
     }
     parser.end(out);
     return out[0]?.fields ?? null;

@@ -75,7 +75,7 @@ export const SUBSCRIBER_COLUMNS: SearchColumns = {
 
 /** Fields stored lower-cased (the store narrows a prefix `like` on them to an index range). */
 export const SUBSCRIBER_LOWER_CASED_FIELDS: ReadonlySet<string> = new Set(
-  Object.keys(SUBSCRIBER_SEARCH).filter((f) => SUBSCRIBER_SEARCH[f]!.lowercase),
+  Object.keys(SUBSCRIBER_SEARCH).filter((f) => SUBSCRIBER_SEARCH[f].lowercase),
 );
 
 /** customerFields.<id> = EXISTS (a value row of that field matching); null = no value row. */

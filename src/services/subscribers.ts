@@ -73,8 +73,8 @@ export interface SubscriberRecord {
 /** All field errors of one write (the seed lists every invalid field); the surface sees the first. */
 export class SubscriberValidationError extends ServiceError {
   constructor(readonly fieldErrors: FieldErrors) {
-    const [field, messages] = Object.entries(fieldErrors)[0]!;
-    super('invalid', messages[0]!, field);
+    const [field, messages] = Object.entries(fieldErrors)[0];
+    super('invalid', messages[0], field);
   }
 }
 
@@ -194,7 +194,7 @@ export async function getSubscriber(
   const row = await store.findSubscriberById(ctx.db, accountId, id);
   if (!row) throw subscriberNotFound();
   const vocabulary = await loadVocabulary(ctx, accountId);
-  return (await enrich(ctx, accountId, [row], vocabulary.fields, includes))[0]!;
+  return (await enrich(ctx, accountId, [row], vocabulary.fields, includes))[0];
 }
 
 /** The static and external groups the subscriber is a member of (dynamic groups have no members). */
@@ -649,7 +649,7 @@ export async function bulkUpsertSubscribers(
   }
   const { accountId } = caller;
   const vocabulary = await loadVocabulary(ctx, accountId);
-  const results: BulkItemResult[] = new Array(items.length);
+  const results = new Array<BulkItemResult>(items.length);
   const inputs: Array<SubscriberInput | null> = items.map((raw, index) => {
     const parsed = parseSubscriberInput(raw, 'create', vocabulary);
     if (parsed.ok) return parsed.input;
@@ -717,7 +717,7 @@ export async function bulkUpsertSubscribers(
     const replacedLinks: store.ChannelSet[] = [];
     for (const [email, p] of plan) {
       const id = ids.get(email)!;
-      for (const i of p.indexes) results[i]!.id = id;
+      for (const i of p.indexes) results[i].id = id;
       values.push(...fieldValueRows(id, p.values));
       // A new subscriber has no links to remove: inserting its set is enough.
       if (p.channels) (p.isNew ? newLinks : replacedLinks).push({ subscriberId: id, channelIds: p.channels });

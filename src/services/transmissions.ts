@@ -8,7 +8,7 @@ import { ServiceError, invalid, required } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { domainOf, hasLineBreak, HEADER_NAME, isOwnedHeader, isValidEmail } from '../domain/email-address.ts';
 import { compileMessage, renderMessage, TemplateError } from '../domain/render.ts';
-import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
+import type { Address, Attachment, TransmissionContent } from '../domain/transmission-content.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
 import { findTemplate } from '../store/templates.ts';
 import { isDomainVerified } from '../store/domains.ts';
@@ -101,16 +101,16 @@ function normalizeAttachments(input: TransmissionInput): Attachment[] {
   });
 }
 
+const SEND_AT_FORMAT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})| (\d{2}):(\d{2}):(\d{2}))$/;
+
 /** `YYYY-MM-DDTHH:MM:SSZ` (ISO, any offset) or the marketing `YYYY-MM-DD HH:MM:SS` (UTC). */
 export function parseSendAt(value: string): number | null {
-  const m =
-    /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})| (\d{2}):(\d{2}):(\d{2}))$/.exec(
-      value,
-    );
+  const m = SEND_AT_FORMAT.exec(value);
   if (!m) return null;
-  const [year, month, day] = [+m[1]!, +m[2]!, +m[3]!];
+  const [year, month, day] = [+m[1], +m[2], +m[3]];
   const iso = m[4] !== undefined;
-  const [hour, minute, second] = iso ? [+m[4]!, +m[5]!, +(m[6] ?? 0)] : [+m[9]!, +m[10]!, +m[11]!];
+  const [hour, minute, second] = iso ? [+m[4], +m[5], +(m[6] ?? 0)] : [+m[9], +m[10], +m[11]];
   // Date.UTC and Date.parse roll impossible dates over (Feb 30 becomes Mar 2, 24:00 the next day):
   // check the fields themselves so a typo is refused instead of silently moved.
   if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
@@ -126,7 +126,9 @@ export function parseSendAt(value: string): number | null {
   return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
 }
 
-/** Hash of the body with object keys sorted: a retry that serializes its fields in another order is the same request. */
+/**
+ * Hash of the body with object keys sorted: a retry that serializes its fields in another order is the same request.
+ */
 export function requestHash(body: unknown): string {
   return createHash('sha256')
     .update(

@@ -92,11 +92,15 @@ export async function checkTriggerActivation(ctx: Context, m: MailingRow): Promi
     throw triggerKeyTaken(m);
 }
 
-/** The refusal when another live mailing holds the key and language (checked first, or caught from the unique index). */
+/**
+ * The refusal when another live mailing holds the key and language (checked first, or caught from the unique index).
+ */
 export function triggerKeyTaken(m: Pick<MailingRow, 'trigger_key' | 'language_iso'>): ServiceError {
   return new ServiceError(
     'conflict',
-    `Another active or paused trigger mailing already has the triggerKey "${m.trigger_key}"${m.language_iso ? ` in the language ${m.language_iso}` : ' without a language'}; cancel it first.`,
+    `Another active or paused trigger mailing already has the triggerKey ` +
+      `"${m.trigger_key}"${m.language_iso ? ` in the language ${m.language_iso}` : ' without a language'}; cancel ` +
+      `it first.`,
   );
 }
 
@@ -158,7 +162,8 @@ async function prepareSend(
   if (!subscriber && !key.permissions.includes('unknown_recipients')) {
     throw new ServiceError(
       'not_found',
-      `Subscriber not found; sending a trigger mailing to an address that is not a subscriber needs the "Unknown recipients" permission.`,
+      `Subscriber not found; sending a trigger mailing to an address that is not a subscriber needs the "Unknown ` +
+        `recipients" permission.`,
     );
   }
   const [blacklisted, suppressed] = await Promise.all([

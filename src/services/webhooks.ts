@@ -124,7 +124,8 @@ export async function checkTarget(ctx: Context, raw: string, field: string): Pro
   if (blocked)
     throw invalid(
       field,
-      `resolves to ${blocked}, a private, loopback or link-local address; such targets are refused unless the operator allows them (POSTHORN_WEBHOOK_ALLOW_PRIVATE)`,
+      `resolves to ${blocked}, a private, loopback or link-local address; such targets are refused unless the ` +
+        `operator allows them (POSTHORN_WEBHOOK_ALLOW_PRIVATE)`,
     );
   return url.toString();
 }

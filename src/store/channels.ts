@@ -17,7 +17,7 @@ export async function findChannel(db: Db, accountId: string, id: number): Promis
     .selectAll()
     .where('account_id', '=', accountId)
     .where('id', '=', id)
-    .executeTakeFirst() as Promise<ChannelRow | undefined>;
+    .executeTakeFirst();
 }
 
 export async function countChannels(db: Db, accountId: string): Promise<number> {
@@ -38,7 +38,7 @@ export async function listChannels(db: Db, accountId: string, offset: number, li
     .orderBy('id', 'asc')
     .offset(offset)
     .limit(limit)
-    .execute() as Promise<ChannelRow[]>;
+    .execute();
 }
 
 export async function updateChannel(db: Db, accountId: string, id: number, changes: ChannelChanges): Promise<boolean> {

@@ -53,7 +53,7 @@ export class BulkRows {
       for (let i = 0; i < rows.length; i += chunk) {
         await trx
           .insertInto(table)
-          .values(rows.slice(i, i + chunk) as never)
+          .values(rows.slice(i, i + chunk))
           .execute();
       }
     }
@@ -111,7 +111,7 @@ export class CommitBatcher {
   }
 
   private async commitTogether(batch: Pending[]): Promise<void> {
-    if (batch.length === 1) return this.commitAlone(batch[0]!);
+    if (batch.length === 1) return this.commitAlone(batch[0]);
     let results: unknown[];
     try {
       results = await withRetry(() => this.commit(batch), QUICK_RETRY);

@@ -19,7 +19,7 @@ export interface Store {
 
 // PostgreSQL returns bigint columns as strings by default; our bigints are epoch milliseconds
 // and counters, all well inside Number's exact range.
-pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 /**
  * Kysely prepares every query anew; on the hot paths (accept, claim, outcome) the same few SQL

@@ -56,7 +56,7 @@ export class MemoryLimitStore implements LimitStore {
 
   async acquire(key: string, token: string, max: number, now: number, staleMs: number) {
     let held = this.slots.get(key);
-    if (!held) this.slots.set(key, (held = new Map()));
+    if (!held) this.slots.set(key, (held = new Map<string, number>()));
     for (const [t, at] of held) if (at <= now - staleMs) held.delete(t);
     if (held.size >= max) return { ok: false, active: held.size };
     held.set(token, now);

@@ -61,9 +61,8 @@ export function mailingsMigration(dialect: SqlDialect): Migration {
       await db.schema.createIndex('mailings_due').on('mailings').columns(['status', 'scheduled_at']).execute();
 
       await db.schema.alterTable('messages').addColumn('subscriber_id', 'bigint').execute();
-      await sql`CREATE UNIQUE INDEX messages_mailing_subscriber ON messages (mailing_id, subscriber_id) WHERE mailing_id IS NOT NULL`.execute(
-        db,
-      );
+      await sql`CREATE UNIQUE INDEX messages_mailing_subscriber ON messages (mailing_id, subscriber_id) WHERE
+        mailing_id IS NOT NULL`.execute(db);
       // Backlog, completion, pause/resume/cancel and the recipients list all ask "this mailing's
       // messages in this status".
       await db.schema.createIndex('messages_mailing_status').on('messages').columns(['mailing_id', 'status']).execute();

@@ -10,7 +10,8 @@ export function countersMigration(): Migration {
       await db.schema
         .createTable('counters')
         .addColumn('account_id', 'text', (c) => c.notNull())
-        .addColumn('scope', 'text', (c) => c.notNull()) // account | transmission | mailing | sending_domain | recipient_domain | label
+        // scope: account | transmission | mailing | sending_domain | recipient_domain | label
+        .addColumn('scope', 'text', (c) => c.notNull())
         .addColumn('scope_id', 'text', (c) => c.notNull()) // '' for the account scope
         .addColumn('day', 'text', (c) => c.notNull()) // YYYY-MM-DD, UTC
         .addColumn('metric', 'text', (c) => c.notNull())

@@ -39,20 +39,17 @@ export function subscriberIndexesMigration(dialect: SqlDialect): Migration {
         await db.schema.dropIndex(`subscribers_account_${col}`).execute();
       }
       await db.schema.dropIndex('subscribers_account_email').execute();
-      await sql`CREATE UNIQUE INDEX subscribers_live_email ON subscribers (account_id, email) WHERE deleted_at IS NULL`.execute(
-        db,
-      );
+      await sql`CREATE UNIQUE INDEX subscribers_live_email ON subscribers (account_id, email) WHERE deleted_at IS
+        NULL`.execute(db);
       // Unfiltered lists and totals: id order and a narrow index to count.
       await sql`CREATE INDEX subscribers_live ON subscribers (account_id, id) WHERE deleted_at IS NULL`.execute(db);
       for (const col of ALWAYS_SET_COLUMNS) {
-        await sql`CREATE INDEX ${sql.id(`subscribers_live_${col}`)} ON subscribers (account_id, ${sql.id(col)}) WHERE deleted_at IS NULL`.execute(
-          db,
-        );
+        await sql`CREATE INDEX ${sql.id(`subscribers_live_${col}`)} ON subscribers (account_id, ${sql.id(col)}) WHERE
+          deleted_at IS NULL`.execute(db);
       }
       for (const col of MOSTLY_EMPTY_COLUMNS) {
-        await sql`CREATE INDEX ${sql.id(`subscribers_live_${col}`)} ON subscribers (account_id, ${sql.id(col)}) WHERE deleted_at IS NULL AND ${sql.id(col)} IS NOT NULL`.execute(
-          db,
-        );
+        await sql`CREATE INDEX ${sql.id(`subscribers_live_${col}`)} ON subscribers (account_id, ${sql.id(col)}) WHERE
+          deleted_at IS NULL AND ${sql.id(col)} IS NOT NULL`.execute(db);
       }
 
       await db.schema
@@ -67,9 +64,8 @@ export function subscriberIndexesMigration(dialect: SqlDialect): Migration {
       if (dialect === 'sqlite') {
         for (const table of ['subscribers', 'subscriber_field_values']) {
           for (const event of ['INSERT', 'UPDATE', 'DELETE']) {
-            await sql`CREATE TRIGGER ${sql.id(`${table}_${event.toLowerCase()}_generation`)} AFTER ${sql.raw(event)} ON ${sql.id(table)} BEGIN UPDATE subscriber_generation SET n = n + 1 WHERE id = 1; END`.execute(
-              db,
-            );
+            await sql`CREATE TRIGGER ${sql.id(`${table}_${event.toLowerCase()}_generation`)} AFTER ${sql.raw(event)}
+              ON ${sql.id(table)} BEGIN UPDATE subscriber_generation SET n = n + 1 WHERE id = 1; END`.execute(db);
           }
         }
       }

@@ -10,17 +10,14 @@ export function triggerMailingsMigration(): Migration {
   return {
     async up(db: Kysely<any>) {
       await db.schema.alterTable('mailings').addColumn('trigger_key', 'text').execute();
-      await sql`CREATE INDEX mailings_account_trigger_key ON mailings (account_id, trigger_key) WHERE trigger_key IS NOT NULL`.execute(
-        db,
-      );
-      await sql`CREATE UNIQUE INDEX mailings_live_trigger ON mailings (account_id, trigger_key, COALESCE(language_iso, '')) WHERE trigger_key IS NOT NULL AND status IN ('sending', 'paused')`.execute(
-        db,
-      );
+      await sql`CREATE INDEX mailings_account_trigger_key ON mailings (account_id, trigger_key) WHERE trigger_key IS
+        NOT NULL`.execute(db);
+      await sql`CREATE UNIQUE INDEX mailings_live_trigger ON mailings (account_id, trigger_key,
+        COALESCE(language_iso, '')) WHERE trigger_key IS NOT NULL AND status IN ('sending', 'paused')`.execute(db);
 
       await db.schema.dropIndex('messages_mailing_subscriber').execute();
-      await sql`CREATE UNIQUE INDEX messages_mailing_subscriber ON messages (mailing_id, subscriber_id) WHERE mailing_id IS NOT NULL AND priority <> 0`.execute(
-        db,
-      );
+      await sql`CREATE UNIQUE INDEX messages_mailing_subscriber ON messages (mailing_id, subscriber_id) WHERE
+        mailing_id IS NOT NULL AND priority <> 0`.execute(db);
     },
   };
 }

@@ -99,9 +99,8 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
         .addColumn('delivered_at', 'bigint')
         .execute();
       // The claim query walks this index: due rows, transactional (priority 0) first.
-      await sql`CREATE INDEX messages_due ON messages (priority, next_attempt_at) WHERE status IN ('queued', 'deferred')`.execute(
-        db,
-      );
+      await sql`CREATE INDEX messages_due ON messages (priority, next_attempt_at) WHERE status IN ('queued',
+        'deferred')`.execute(db);
       await sql`CREATE INDEX messages_leased ON messages (lease_expires_at) WHERE status = 'sending'`.execute(db);
       await db.schema.createIndex('messages_transmission').on('messages').columns(['transmission_id']).execute();
       await db.schema

@@ -14,6 +14,7 @@ import type {
 import type { SqlDialect } from './migrations.ts';
 
 // The map is table-agnostic, so expressions are built against an untyped builder.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyExpressionBuilder = ExpressionBuilder<any, any>;
 
 /** A Kysely reference such as 'subscribers.email', or a builder for a computed expression. */
@@ -115,7 +116,7 @@ function clauseExpression(
 export function likePrefix(pattern: string): string {
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
-    let ch = pattern[i]!;
+    let ch = pattern[i];
     if (ch === '%' || ch === '_') break;
     if (ch === '\\') {
       if (i + 1 >= pattern.length) break;

@@ -65,7 +65,7 @@ export function parseReply(buf: Buffer, at: number): Parsed {
       return { value: items, next };
     }
     default:
-      throw new RedisError(`unexpected reply type ${JSON.stringify(String.fromCharCode(type!))}`);
+      throw new RedisError(`unexpected reply type ${JSON.stringify(String.fromCharCode(type))}`);
   }
 }
 
@@ -117,7 +117,7 @@ export class RespClient {
       if (this.pending.length > 0) socket.destroy(new RedisError(`no reply from Redis within ${this.timeoutMs} ms`));
     });
     socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
-    socket.on('error', (err) => this.dropped(socket, err));
+    socket.on('error', (err: Error) => this.dropped(socket, err));
     socket.on('close', () => this.dropped(socket, new RedisError('the connection to Redis closed')));
     this.socket = socket;
     this.buffer = Buffer.alloc(0);

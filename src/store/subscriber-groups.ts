@@ -63,7 +63,7 @@ export async function findGroup(db: Db, accountId: string, id: number): Promise<
     .selectAll()
     .where('account_id', '=', accountId)
     .where('id', '=', id)
-    .executeTakeFirst() as Promise<GroupRow | undefined>;
+    .executeTakeFirst();
 }
 
 export async function groupNameTaken(db: Db, accountId: string, name: string, exceptId: number): Promise<boolean> {
@@ -121,7 +121,7 @@ export async function listGroups(
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     applyPaging(applySorting(base.selectAll('subscriber_groups'), sorting, columns), paging).execute(),
   ]);
-  return { total: Number(count.n), rows: rows as GroupRow[] };
+  return { total: Number(count.n), rows: rows };
 }
 
 /** The account's dynamic groups and their stored conditions (to see which custom fields they use). */
@@ -211,7 +211,7 @@ export async function listSubscribers(
     base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     applyPaging(applySorting(base.selectAll('subscribers'), sorting, shape.columns), paging).execute(),
   ]);
-  return { total: Number(count.n), rows: rows as SubscriberRow[] };
+  return { total: Number(count.n), rows: rows };
 }
 
 export interface SubscriberExtras {

@@ -18,7 +18,14 @@ import {
 import type { Database, SubscribersTable, SubscriberGroupsTable, ChannelsTable } from './schema.ts';
 import type { SqlDialect } from './migrations.ts';
 import type { Paging, SearchAst, SortKey } from '../domain/query-grammar.ts';
-import { applyPaging, applySearch, applySorting, type CustomFieldHook, type SearchColumns } from './query-compiler.ts';
+import {
+  applyPaging,
+  applySearch,
+  applySorting,
+  type AnyExpressionBuilder,
+  type CustomFieldHook,
+  type SearchColumns,
+} from './query-compiler.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 export type SubscriberRow = Selectable<SubscribersTable>;
@@ -162,13 +169,13 @@ export async function listSubscribersAfter(
  *   after_i = beyond_i OR (equal_i AND after_{i+1}); the last key has no tie.
  */
 function keysetAfter(
-  eb: ExpressionBuilder<any, any>,
+  eb: AnyExpressionBuilder,
   sorting: readonly SortKey[],
   columns: SearchColumns,
   row: Record<string, unknown>,
   i: number,
 ): Expression<SqlBool> {
-  const key = sorting[i]!;
+  const key = sorting[i];
   const ref = columns[key.field];
   if (typeof ref !== 'string') throw new Error(`keyset pagination needs a plain column for ${key.field}`);
   const col = sql.ref(ref);
@@ -283,7 +290,9 @@ function multiRowInsert(
 }
 
 // The conflict target names the partial unique index of live subscribers (migration 0006).
-const UPSERT_TAIL = `on conflict ("account_id", "email") where "deleted_at" is null do update set ${UPSERT_COLUMNS.map((c) => `"${c}" = excluded."${c}"`).join(', ')} returning "id", "email"`;
+const UPSERT_TAIL =
+  `on conflict ("account_id", "email") where "deleted_at" is null do update set ` +
+  `${UPSERT_COLUMNS.map((c) => `"${c}" = excluded."${c}"`).join(', ')} returning "id", "email"`;
 
 /**
  * One multi-row INSERT … ON CONFLICT (account_id, email) DO UPDATE per 500 rows. Rows must be
@@ -412,7 +421,8 @@ export async function writeFieldValues(db: Db, accountId: string, values: readon
         'subscriber_field_values',
         ['subscriber_id', 'field_id', 'account_id', 'value', 'value_num'],
         rows,
-        'on conflict ("subscriber_id", "field_id") do update set "value" = excluded."value", "value_num" = excluded."value_num"',
+        'on conflict ("subscriber_id", "field_id") do update set "value" = excluded."value", "value_num" = ' +
+          'excluded."value_num"',
       ),
     );
   }

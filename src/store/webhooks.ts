@@ -348,6 +348,6 @@ export async function readEventHorizon(
     select (select max(id) from events) as max_id,
            txid_snapshot_xmin(txid_current_snapshot())::text as xmin,
            txid_snapshot_xmax(txid_current_snapshot())::text as xmax`.execute(db);
-  const row = r.rows[0]!;
+  const row = r.rows[0];
   return { maxId: Number(row.max_id ?? 0), xmin: BigInt(row.xmin), xmax: BigInt(row.xmax) };
 }

@@ -15,6 +15,6 @@ declare module 'mailsplit' {
   export class Rewriter extends Transform {
     constructor(filter: (node: MimeNode) => boolean);
     on(event: 'node', listener: (data: { node: MimeNode; decoder: Transform; encoder: Transform }) => void): this;
-    on(event: string, listener: (...args: any[]) => void): this;
+    on(event: string, listener: (...args: unknown[]) => void): this;
   }
 }

@@ -65,7 +65,7 @@ export function createStsPolicySource(opts: {
       const at = now();
       await opts.store
         .save(domain, { id, policy, fetchedAt: at, expiresAt: at + policy.maxAgeSeconds * 1000 })
-        .catch((error) => opts.log.warn({ err: error, domain }, 'could not cache the MTA-STS policy'));
+        .catch((error: unknown) => opts.log.warn({ err: error, domain }, 'could not cache the MTA-STS policy'));
       return policy;
     } catch (error) {
       opts.log.warn({ err: error, domain }, 'MTA-STS policy fetch failed; using the cached policy if any');

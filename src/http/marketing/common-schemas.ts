@@ -22,7 +22,8 @@ export function marketingErrors(...statuses: number[]): Record<number, TSchema> 
 }
 
 const SEARCH_DESCRIPTION =
-  'URL-encoded JSON array of objects, e.g. [{"name":{"condition":"like","value":"%news%"}}]; objects are ANDed, arrays of values ORed';
+  'URL-encoded JSON array of objects, e.g. [{"name":{"condition":"like","value":"%news%"}}]; objects are ANDed, ' +
+  'arrays of values ORed';
 
 export const PagingQuery = Type.Object({
   page: Type.Optional(Type.String({ description: '1-based page, default 1' })),

@@ -31,7 +31,8 @@ const TranslationInput = Nullable(
 );
 const TranslationsInput = Type.Record(Type.String({ maxLength: 8 }), TranslationInput, {
   description:
-    "Keyed by the account's languages (de, en); at least one needs a name. On PUT, each language sent replaces that language (null removes it).",
+    "Keyed by the account's languages (de, en); at least one needs a name. On PUT, each language sent replaces that " +
+    'language (null removes it).',
 });
 
 const FieldCreate = Type.Object(
@@ -56,7 +57,8 @@ const FieldUpdate = Type.Object(
   },
   {
     description:
-      'Changes only the fields it sends. type and fieldType cannot change while the field has values or a dynamic group uses it (423).',
+      'Changes only the fields it sends. type and fieldType cannot change while the field has values or a dynamic ' +
+      'group uses it (423).',
   },
 );
 

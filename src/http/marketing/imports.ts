@@ -118,7 +118,7 @@ export function registerImportRoutes(app: FastifyInstance, ctx: Context): void {
         },
       },
       async (request, reply) => {
-        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
         if (!CSV_TYPES.includes(type))
           return marketingSurface.protocol(reply, 415, 'send the CSV file as the body with Content-Type: text/csv');
         let upload: { file: string; bytes: number };

@@ -72,7 +72,8 @@ const MailingBody = (create: boolean) =>
           Type.String({
             maxLength: 64,
             description:
-              'Trigger mailings only: the key of POST /api/v1/triggerTypes/{key}/send ([a-z0-9_.-]{1,64}); one live mailing per key and language',
+              'Trigger mailings only: the key of POST /api/v1/triggerTypes/{key}/send ([a-z0-9_.-]{1,64}); one live ' +
+              'mailing per key and language',
           }),
         ),
       ),

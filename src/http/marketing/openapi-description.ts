@@ -45,33 +45,51 @@ export function marketingDescription(config: Config): string {
   const rate = config.rateLimitPerMinute;
   const concurrency = config.concurrencyLimit;
   return [
-    'mail2many-compatible marketing API: subscribers, groups, custom fields, the blacklist and jobs. Base path `/api/v1`.',
+    'mail2many-compatible marketing API: subscribers, groups, custom fields, the blacklist and jobs. Base path ' +
+      '`/api/v1`.',
     '',
     '## Conventions',
     '',
-    '- JSON in and out: send `Content-Type: application/json` and `Accept: application/json` (a body in another format is a 415); the CSV import takes `text/csv`.',
-    '- Authentication: HTTP Basic with any user name and the API key as password (`curl --user anystring:KEY`); `Authorization: Bearer KEY` and `Authorization: KEY` work too. Start with `GET /api/v1/whoami`.',
-    `- Rate limits per API key: ${rate ? `${rate} requests per minute` : 'no request limit'} and ${concurrency ? `${concurrency} concurrent requests` : 'no concurrency limit'}.` +
-      ' Every authenticated response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-ConcurrencyLimit-Limit` and `X-ConcurrencyLimit-Remaining`;' +
+    '- JSON in and out: send `Content-Type: application/json` and `Accept: application/json` (a body in another ' +
+      'format is a 415); the CSV import takes `text/csv`.',
+    '- Authentication: HTTP Basic with any user name and the API key as password (`curl --user anystring:KEY`); ' +
+      '`Authorization: Bearer KEY` and `Authorization: KEY` work too. Start with `GET /api/v1/whoami`.',
+    `- Rate limits per API key: ${rate ? `${rate} requests per minute` : 'no request limit'} and ` +
+      `${concurrency ? `${concurrency} concurrent requests` : 'no concurrency limit'}.` +
+      ' Every authenticated response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`, ' +
+      '`X-ConcurrencyLimit-Limit` and `X-ConcurrencyLimit-Remaining`;' +
       ' a 429 adds `Retry-After` (seconds) and `X-RateLimit-Reset` (epoch seconds) and has one of these bodies:',
-    '  `{"status":"error","code":429,"message":"Too many requests. Please slow down.","error":"RATE_LIMIT_EXCEEDED","statusCode":429}`',
-    `  \`{"status":"error","code":429,"message":"Too many concurrent requests. Please wait for existing requests to complete.","error":"CONCURRENT_LIMIT_EXCEEDED","statusCode":429,"concurrencyLimit":${concurrency || 10},"remaining":0}\``,
-    '- Brute-force protection per client IP, counted over 60 minutes: after 5 failed authentications a 30 s lock (then 3 more tries), after 8 → 60 s, 9 → 120 s, 10 → 5 min, 11 → 10 min, 12 and up → 5 more minutes each; the count starts again after 60 minutes without failures. A locked client gets 429 with code 1100 and `Retry-After`.',
-    '- Envelope: one resource is `{"data":{…}}`, a list `{"data":[…],"meta":{"pagination":{…}}}`; every object carries `objectType`.',
+    '  `{"status":"error","code":429,"message":"Too many requests. Please slow ' +
+      'down.","error":"RATE_LIMIT_EXCEEDED","statusCode":429}`',
+    `  \`{"status":"error","code":429,"message":"Too many concurrent requests. Please wait for existing requests to ` +
+      `complete.","error":"CONCURRENT_LIMIT_EXCEEDED","statusCode":429,` +
+      `"concurrencyLimit":${concurrency || 10},"remaining":0}\``,
+    '- Brute-force protection per client IP, counted over 60 minutes: after 5 failed authentications a 30 s lock ' +
+      '(then 3 more tries), after 8 → 60 s, 9 → 120 s, 10 → 5 min, 11 → 10 min, 12 and up → 5 more minutes each; ' +
+      'the count starts again after 60 minutes without failures. A locked client gets 429 with code 1100 and ' +
+      '`Retry-After`.',
+    '- Envelope: one resource is `{"data":{…}}`, a list `{"data":[…],"meta":{"pagination":{…}}}`; every object ' +
+      'carries `objectType`.',
     '- Dates: `YYYY-MM-DD HH:MM:SS` in UTC, both ways; date-only fields (birthday) are `YYYY-MM-DD`.',
-    `- Pagination: \`page\` (1-based, default 1) and \`limit\` (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}); \`meta.pagination\` = {total, count, perPage, currentPage, totalPages, links:{next, previous}} with full URLs or "".`,
-    '- `search`: a URL-encoded JSON array of objects; objects are ANDed, an array of values ORed; a value may be `{"condition": C, "value": V}` with C one of ' +
+    `- Pagination: \`page\` (1-based, default 1) and \`limit\` (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}); ` +
+      `\`meta.pagination\` = {total, count, perPage, currentPage, totalPages, links:{next, previous}} with full ` +
+      `URLs or "".`,
+    '- `search`: a URL-encoded JSON array of objects; objects are ANDed, an array of values ORed; a value may be ' +
+      '`{"condition": C, "value": V}` with C one of ' +
       ALL_CONDITIONS.map((c) => `\`${c}\``).join(', ') +
-      ' (`=` by default). Example: `search=[{"email":{"condition":"like","value":"%example.com%"}}]`. An unknown field or condition is a 422 with code 1002.',
+      ' (`=` by default). Example: `search=[{"email":{"condition":"like","value":"%example.com%"}}]`. An unknown ' +
+      'field or condition is a 422 with code 1002.',
     '- `sorting`: a URL-encoded JSON array of `{"field":"asc"|"desc"}`, applied in order; default `id asc`.',
-    '- Write endpoints for many items take at most 1,000 per request; larger files go through `POST /api/v1/subscribers/import`.',
+    '- Write endpoints for many items take at most 1,000 per request; larger files go through `POST ' +
+      '/api/v1/subscribers/import`.',
     '',
     '## Subscriber status',
     '',
     statusTable(),
     '',
     ADDITIONS +
-      ' Leaving status 3, or archiving a ready subscriber, needs the matching advanced permission of the key (else 423, code 1025).',
+      ' Leaving status 3, or archiving a ready subscriber, needs the matching advanced permission of the key (else ' +
+      '423, code 1025).',
     '',
     '## Search and sorting fields',
     '',
@@ -93,7 +111,8 @@ export function marketingDescription(config: Config): string {
     '',
     '## Errors',
     '',
-    'Body: `{"status":"error","code":1002,"message":"The given data was invalid.","errors":{"email":["The email must be a valid email address."]},"statusCode":422}`; `errors` is `[]` when no field is to blame.',
+    'Body: `{"status":"error","code":1002,"message":"The given data was invalid.","errors":{"email":["The email must ' +
+      'be a valid email address."]},"statusCode":422}`; `errors` is `[]` when no field is to blame.',
     '',
     marketingErrorCodeTable(),
   ].join('\n');

@@ -25,14 +25,17 @@ const Conditions = Type.Optional(
   Nullable(
     Type.Union([Type.Array(Type.Unknown()), Type.String()], {
       description:
-        'Dynamic groups only (required there): the subscriber search grammar, as the JSON array or a string holding it, e.g. [{"languageIso":"de"},{"lastOpenedAt":{"condition":">=","value":"2024-01-01 00:00:00"}}]',
+        'Dynamic groups only (required there): the subscriber search grammar, as the JSON array or a string holding ' +
+        'it, e.g. [{"languageIso":"de"},{"lastOpenedAt":{"condition":">=","value":"2024-01-01 00:00:00"}}]',
     }),
   ),
 );
 const Flag = (what: string) =>
   Type.Optional(
     Type.Boolean({
-      description: `External groups (type 3): whether dashboard users may ${what} (default true). Always true for static and dynamic groups.`,
+      description:
+        `External groups (type 3): whether dashboard users may ${what} (default true). Always true for ` +
+        `static and dynamic groups.`,
     }),
   );
 
@@ -84,7 +87,8 @@ const MembersBody = Type.Object(
   },
   {
     description:
-      'At least one entry and at most 1,000 in all (more is a 413). Unknown ids and emails are reported in the answer, not refused.',
+      'At least one entry and at most 1,000 in all (more is a 413). Unknown ids and emails are reported in the ' +
+      'answer, not refused.',
   },
 );
 

@@ -46,13 +46,15 @@ const writableProperties = {
     Type.Integer({
       enum: [1, 2, 3],
       description:
-        '1 ready, 2 not ready, 3 archived; changes out of 3, and from 1 to 3, need the key’s advanced permissions (else 423/1025)',
+        '1 ready, 2 not ready, 3 archived; changes out of 3, and from 1 to 3, need the key’s advanced permissions ' +
+        '(else 423/1025)',
     }),
   ),
   statusAddition: Type.Optional(
     NullableOf('integer', {
       description:
-        'null with status 1; 1 (opt-in pending) with 2; 2 unsubscribed, 3 manual, 4 spam complaint, 5 hard bounce with 3. Defaults to the status’s first value.',
+        'null with status 1; 1 (opt-in pending) with 2; 2 unsubscribed, 3 manual, 4 spam complaint, 5 hard bounce ' +
+        'with 3. Defaults to the status’s first value.',
     }),
   ),
   genderId: Type.Optional(NullableOf('integer', { enum: [1, 2, 3, null], description: '1 Mr, 2 Mrs, 3 Mx' })),
@@ -64,7 +66,8 @@ const writableProperties = {
   customerFields: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), {
       description:
-        'Values of the account’s subscriber fields, keyed by field id and checked by the field’s type; null clears a value',
+        'Values of the account’s subscriber fields, keyed by field id and checked by the field’s type; null clears a ' +
+        'value',
     }),
   ),
   channels: Type.Optional(
@@ -109,7 +112,8 @@ const SubscriberRegister = Type.Object(
   },
   {
     description:
-      'Upsert by email, always double opt-in. status, statusAddition and sendOptIn are ignored; channels and channelId are added, never removed.',
+      'Upsert by email, always double opt-in. status, statusAddition and sendOptIn are ignored; channels and ' +
+      'channelId are added, never removed.',
   },
 );
 const SubscriberBulk = Type.Union(
@@ -123,7 +127,8 @@ const SubscriberBulk = Type.Union(
   ],
   {
     description:
-      'Upsert by email. Each item is judged on its own; items repeating an email are applied in order (the later value wins).',
+      'Upsert by email. Each item is judged on its own; items repeating an email are applied in order (the later ' +
+      'value wins).',
   },
 );
 const UnsubscribeBody = Type.Object({
@@ -172,7 +177,9 @@ const SubscriberSchema = Type.Object({
   updatedAt: Timestamp,
 });
 
-const includeDescription = `Comma-separated: subscriberGroups (adds subscriberGroups:{data:[SubscriberGroup]}, the static and external groups it belongs to), channels (channels becomes {data:[Channel]} instead of ids)`;
+const includeDescription =
+  `Comma-separated: subscriberGroups (adds subscriberGroups:{data:[SubscriberGroup]}, the ` +
+  `static and external groups it belongs to), channels (channels becomes {data:[Channel]} instead of ids)`;
 const searchDescription = `URL-encoded JSON array (see the grammar). Filterable: ${Object.keys(SUBSCRIBER_SEARCH)
   .map((k) => (k === 'customerFields.*' ? 'customerFields.<id>' : k))
   .join(', ')}`;
@@ -182,7 +189,9 @@ const SubscriberListQuery = Type.Object({
   search: Type.Optional(Type.String({ description: searchDescription })),
   sorting: Type.Optional(
     Type.String({
-      description: `URL-encoded JSON array of {"field":"asc"|"desc"}; default id asc. Sortable: ${SUBSCRIBER_SORTABLE.join(', ')}`,
+      description:
+        `URL-encoded JSON array of {"field":"asc"|"desc"}; default id asc. Sortable: ` +
+        `${SUBSCRIBER_SORTABLE.join(', ')}`,
     }),
   ),
   include: Type.Optional(Type.String({ description: includeDescription })),
@@ -396,8 +405,10 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
         tags,
         summary: `Upsert up to ${subscribers.MAX_BULK_ITEMS} subscribers by email; one result per item`,
         description:
-          'One transaction per request. Results are {index, id, status: "created"|"updated"|"error", errors}; an invalid item never rejects the others. ' +
-          'Items repeating an email are applied in order, as if sent one after the other. sendOptIn applies to new subscribers. More than 1,000 items is a 413.',
+          'One transaction per request. Results are {index, id, status: "created"|"updated"|"error", errors}; an ' +
+          'invalid item never rejects the others. ' +
+          'Items repeating an email are applied in order, as if sent one after the other. sendOptIn applies to new ' +
+          'subscribers. More than 1,000 items is a 413.',
         body: SubscriberBulk,
         response: { 200: BulkResult, ...marketingErrors(400, 401, 403, 413, 415, 422) },
       },
@@ -421,7 +432,8 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
         tags,
         summary: 'Export the filtered list as CSV or NDJSON (streamed)',
         description:
-          'CSV: a header row, RFC 4180 quoting, channels joined with ";", custom fields available for export as columns customerFields.<id>; cells a spreadsheet would run as a formula start with an apostrophe. ' +
+          'CSV: a header row, RFC 4180 quoting, channels joined with ";", custom fields available for export as ' +
+          'columns customerFields.<id>; cells a spreadsheet would run as a formula start with an apostrophe. ' +
           'NDJSON: one Subscriber object per line.',
         querystring: ExportQuery,
         response: {
@@ -510,7 +522,8 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
         tags,
         summary: 'Erase a subscriber’s personal data (204)',
         description:
-          'Email and personal fields are removed with its custom values, channels and group memberships; an anonymous record stays for statistics. The subscriber is 404 afterwards.',
+          'Email and personal fields are removed with its custom values, channels and group memberships; an ' +
+          'anonymous record stays for statistics. The subscriber is 404 afterwards.',
         params: IdParam,
         response: { 204: Type.Null({ description: 'Erased' }), ...marketingErrors(401, 403, 404) },
       },
@@ -529,7 +542,8 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
         tags,
         summary: 'Unsubscribe from one channel or from all',
         description:
-          'Without a channel left (or without channelId) the subscriber is archived as unsubscribed (3/2); an already archived subscriber keeps its reason.',
+          'Without a channel left (or without channelId) the subscriber is archived as unsubscribed (3/2); an ' +
+          'already archived subscriber keeps its reason.',
         params: IdParam,
         body: UnsubscribeBody,
         response: { 200: OneOf(SubscriberSchema), ...marketingErrors(400, 401, 403, 404, 415, 422) },
@@ -558,7 +572,8 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
         tags,
         summary: 'The static and external groups the subscriber belongs to',
         description:
-          'Dynamic groups have no stored members (their conditions are evaluated when a mailing is sent) and are not listed.',
+          'Dynamic groups have no stored members (their conditions are evaluated when a mailing is sent) and are not ' +
+          'listed.',
         params: IdParam,
         querystring: PagingQuery,
         response: { 200: ListOf(SubscriberGroupSchema), ...marketingErrors(401, 403, 404, 422) },

@@ -36,14 +36,16 @@ const SendBody = Type.Object(
       Nullable(
         Type.Record(Type.String(), Type.Unknown(), {
           description:
-            'Template variables: as {{data.x}} and at the top level, where they win over subscriber fields (not over the links)',
+            'Template variables: as {{data.x}} and at the top level, where they win over subscriber fields (not over ' +
+            'the links)',
         }),
       ),
     ),
   },
   {
     description:
-      'Sends to a ready subscriber; an address that is not a subscriber needs the key\'s "Unknown recipients" permission.',
+      'Sends to a ready subscriber; an address that is not a subscriber needs the key\'s "Unknown recipients" ' +
+      'permission.',
   },
 );
 

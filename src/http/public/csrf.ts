@@ -18,10 +18,10 @@ export function issueFormToken(secret: string, scope: string, now: number): stri
 export function formTokenValid(secret: string, scope: string, token: string | undefined, now: number): boolean {
   const m = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token ?? '');
   if (!m) return false;
-  const issuedAt = parseInt(m[1]!, 36);
+  const issuedAt = parseInt(m[1], 36);
   if (!(issuedAt <= now && now - issuedAt <= FORM_TOKEN_LIFETIME_MS)) return false;
   const expected = Buffer.from(mac(secret, scope, issuedAt));
-  const given = Buffer.from(m[2]!);
+  const given = Buffer.from(m[2]);
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 

@@ -15,7 +15,7 @@ function textOn(hex: string): string {
     const c = parseInt(full.slice(i, i + 2), 16) / 255;
     return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
   });
-  const luminance = 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
   return luminance > 0.179 ? '#000000' : '#ffffff';
 }
 
@@ -24,7 +24,8 @@ function stylesheet(accent: string): string {
 :root{--accent:${accent};--on-accent:${textOn(accent)}}
 *{box-sizing:border-box}
 body{margin:0;background:#f4f4f5;color:#18181b;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
-main{max-width:36rem;margin:2rem auto;background:#fff;border-top:.3rem solid var(--accent);padding:1.5rem 2rem;border-radius:.25rem}
+main{max-width:36rem;margin:2rem auto;background:#fff;border-top:.3rem solid var(--accent);padding:1.5rem
+2rem;border-radius:.25rem}
 .channel{margin:0 0 .5rem;font-weight:600;color:#3f3f46}
 h1{font-size:1.5rem;margin:.25rem 0 1rem}
 .note{padding:.75rem 1rem;border-left:.25rem solid var(--accent);background:#f4f4f5}
@@ -34,8 +35,10 @@ input[type=text],select{width:100%;padding:.5rem;font:inherit;border:1px solid #
 fieldset{border:1px solid #d4d4d8;border-radius:.25rem;margin:1rem 0;padding:.5rem 1rem}
 legend{font-weight:600;padding:0 .25rem}
 fieldset label{font-weight:400;margin:.25rem 0}
-button{margin-top:1rem;padding:.6rem 1.2rem;font:inherit;font-weight:600;background:var(--accent);color:var(--on-accent);border:0;border-radius:.25rem;cursor:pointer}
-button:focus-visible,a:focus-visible,input:focus-visible,select:focus-visible{outline:.2rem solid #2563eb;outline-offset:.15rem}
+button{margin-top:1rem;padding:.6rem 1.2rem;font:inherit;font-weight:600;
+  background:var(--accent);color:var(--on-accent);border:0;border-radius:.25rem;cursor:pointer}
+button:focus-visible,a:focus-visible,input:focus-visible,select:focus-visible{outline:.2rem solid
+#2563eb;outline-offset:.15rem}
 a{color:#1d4ed8}
 footer{margin-top:2rem;font-size:.875rem}
 `;
@@ -71,7 +74,9 @@ ${page.body}
 </body>
 </html>
 `;
-  const csp = `default-src 'none'; style-src 'sha256-${styleHash}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+  const csp =
+    `default-src 'none'; style-src 'sha256-${styleHash}'; form-action 'self'; base-uri 'none'; ` +
+    `frame-ancestors 'none'`;
   return { html, csp };
 }
 

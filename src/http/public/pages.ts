@@ -56,7 +56,8 @@ export function preferencesPage(
   const s = pageStrings(v.language);
   const field = (name: 'firstname' | 'lastname', value: string) =>
     `<label for="${name}">${escapeHtml(s[name])}</label>
-<input type="text" id="${name}" name="${name}" value="${escapeHtml(value)}" maxlength="100" autocomplete="${name === 'firstname' ? 'given-name' : 'family-name'}">`;
+<input type="text" id="${name}" name="${name}" value="${escapeHtml(value)}" maxlength="100"
+autocomplete="${name === 'firstname' ? 'given-name' : 'family-name'}">`;
   const languages = PAGE_LANGUAGES.map(
     (iso: PageLanguage) =>
       `<option value="${iso}"${iso === v.languageIso ? ' selected' : ''}>${escapeHtml(s.languageNames[iso])}</option>`,
@@ -65,7 +66,8 @@ export function preferencesPage(
     ? v.channels
         .map(
           (c) =>
-            `<label><input type="checkbox" name="channels" value="${escapeHtml(c.id)}"${c.subscribed ? ' checked' : ''}> ${escapeHtml(c.name)}</label>`,
+            `<label><input type="checkbox" name="channels" ` +
+            `value="${escapeHtml(c.id)}"${c.subscribed ? ' checked' : ''}> ${escapeHtml(c.name)}</label>`,
         )
         .join('\n')
     : `<p>${escapeHtml(s.noChannels)}</p>`;

@@ -74,7 +74,7 @@ export function registerSubscriberPages(app: FastifyInstance, ctx: Context): voi
           languageIso: formValue(form, 'languageIso'),
           channelIds,
         });
-        return sendPage(reply, 200, preferencesPage(view, token, { kind: 'saved' }));
+        return await sendPage(reply, 200, preferencesPage(view, token, { kind: 'saved' }));
       } catch (error) {
         if (!(error instanceof ServiceError) || error.reason !== 'invalid') throw error;
         const view = await getPreferences(ctx, token);

@@ -8,7 +8,9 @@ import { webViewByToken } from '../../services/mailing-views.ts';
 type WithToken = { Params: { '*': string } };
 
 const CSP =
-  "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; font-src * data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; " +
+  "img-src * data:; style-src * 'unsafe-inline'; font-src * data:; base-uri 'none'; form-action 'none'; " +
+  "frame-ancestors 'none'";
 
 export function registerViewPage(app: FastifyInstance, ctx: Context): void {
   app.get<WithToken>('/view/*', async (request: FastifyRequest<WithToken>, reply) => {

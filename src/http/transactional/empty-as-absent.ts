@@ -31,7 +31,7 @@ function propertiesOf(schema: Schema | undefined): Record<string, Schema> | null
   if (schema.properties) return schema.properties;
   if (schema.allOf) {
     const merged = schema.allOf.map(propertiesOf).filter((p): p is Record<string, Schema> => p !== null);
-    return merged.length ? Object.assign({}, ...merged) : null;
+    return merged.length ? (Object.assign({}, ...merged) as Record<string, Schema>) : null;
   }
   return null;
 }
@@ -55,7 +55,7 @@ export function dropEmptyFields(value: unknown, schema: Schema | undefined): voi
   for (const [key, fieldSchema] of Object.entries(properties)) {
     if (!Object.hasOwn(value, key)) continue;
     dropEmptyFields(value[key], fieldSchema);
-    if (isEmpty(value[key])) delete value[key];
+    if (isEmpty(value[key])) Reflect.deleteProperty(value, key);
   }
 }
 

@@ -31,7 +31,9 @@ export const ERROR_CODES = {
   '1401': {
     status: 422,
     message: 'invalid field value',
-    when: 'A field has the wrong type, shape or value (including numbers outside signed 32 bits and line breaks in headers).',
+    when:
+      'A field has the wrong type, shape or value (including numbers outside signed 32 bits and line breaks in ' +
+      'headers).',
   },
   '1402': { status: 422, message: 'unknown template', when: 'templateId names no template of this account.' },
   '1403': {

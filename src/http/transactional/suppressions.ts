@@ -49,7 +49,9 @@ const CreateBody = Type.Object(
   },
   {
     description:
-      'Idempotent: an address already on the list answers its entry (200) instead of a new one (201). An unsubscribe entry widens to the given type when that type holds back all mail. The subscriber with the address is archived (status 3). Unknown fields are ignored.',
+      'Idempotent: an address already on the list answers its entry (200) instead of a new one (201). An unsubscribe ' +
+      'entry widens to the given type when that type holds back all mail. The subscriber with the address is ' +
+      'archived (status 3). Unknown fields are ignored.',
   },
 );
 
@@ -76,7 +78,9 @@ export function registerSuppressionRoutes(app: FastifyInstance, ctx: Context): v
         tags,
         summary: 'The suppression list, newest first',
         description:
-          'Addresses Posthorn does not send to: hard bounces and repeated soft bounces (`bounce`), spam complaints (`spam_complaint`), unsubscribes (`unsubscribe`, marketing mail only) and entries added by hand (`manual`). Paged with page and size; filtered by type and email.',
+          'Addresses Posthorn does not send to: hard bounces and repeated soft bounces (`bounce`), spam complaints ' +
+          '(`spam_complaint`), unsubscribes (`unsubscribe`, marketing mail only) and entries added by hand ' +
+          '(`manual`). Paged with page and size; filtered by type and email.',
         querystring: ListQuery,
         response: { 200: List, ...errorResponses(401, 403, 422) },
       },

@@ -64,7 +64,8 @@ const WebhookSchema = Type.Object({
   basicAuth: Nullable(Type.Object({ username: Type.String() })),
   secret: Type.String({
     description:
-      'Verify a delivery: hex HMAC-SHA256 of "<t>.<body>" with this key equals v1 of Posthorn-Signature: t=<unix>,v1=<hex>',
+      'Verify a delivery: hex HMAC-SHA256 of "<t>.<body>" with this key equals v1 of Posthorn-Signature: ' +
+      't=<unix>,v1=<hex>',
   }),
   active: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
