@@ -120,6 +120,7 @@ export class Limits {
 
   /** Milliseconds the client IP stays locked on this surface; 0 when it is not locked. */
   async lockRemaining(surface: LockSurface, ip: string): Promise<number> {
+    if (!this.ctx.config.authLock) return 0;
     const until = await this.guard(() => this.store.lockedUntil(lockKey(surface, ip)));
     // Never more than the cap, whatever an older lock in a shared store says.
     return until ? Math.min(LOCK_CAP_MS, Math.max(0, until - this.ctx.clock())) : 0;
@@ -127,6 +128,7 @@ export class Limits {
 
   /** Counts a failed authentication from the IP on this surface and locks it when the schedule says so. */
   async recordAuthFailure(surface: LockSurface, ip: string): Promise<void> {
+    if (!this.ctx.config.authLock) return;
     const key = lockKey(surface, ip);
     const now = this.ctx.clock();
     const failures = await this.guard(() => this.store.recordFailure(key, now, FAILURE_WINDOW_MS));

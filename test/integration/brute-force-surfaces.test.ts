@@ -149,3 +149,20 @@ describe.each(stores)(`brute-force locks per surface, counted %s (${dialectName}
     forgetEverything();
   });
 });
+
+describe(`POSTHORN_AUTH_LOCK=false (${dialectName})`, () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ POSTHORN_AUTH_LOCK: 'false' });
+  });
+  afterAll(async () => server?.close());
+
+  it('never locks: wrong keys stay 401 and the right key keeps working', async () => {
+    for (let i = 0; i < 12; i++) {
+      expect((await server.api.get('/v1/permission', { auth: `Bearer ${WRONG}` })).status).toBe(401);
+      expect((await server.api.get('/api/v1/whoami', { auth: `Bearer ${WRONG}` })).status).toBe(401);
+    }
+    expect((await server.api.get('/v1/permission')).status).toBe(200);
+    expect((await server.api.get('/api/v1/whoami')).status).toBe(200);
+  });
+});
