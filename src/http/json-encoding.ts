@@ -28,8 +28,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The charset parameter of a Content-Type header, lower-cased; null when there is none. */
 export function declaredCharset(contentType: string | undefined): string | null {
-  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
-  return m ? (m[1] ?? m[2] ?? '').toLowerCase() : null;
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
+  return m ? m[1].toLowerCase() : null;
 }
 
 /** The body as text; throws JsonEncodingError for another charset, a byte-order mark or invalid UTF-8. */

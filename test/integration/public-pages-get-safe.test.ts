@@ -20,8 +20,8 @@ function routeTable(app: FastifyInstance): Array<{ url: string; methods: string[
   for (const line of app.printRoutes().split('\n')) {
     const match = /^([│ ]*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
     if (!match) continue;
-    const depth = match[1]!.length / 4;
-    const url = (depth > 0 ? paths[depth - 1]! : '') + match[2]!;
+    const depth = match[1].length / 4;
+    const url = (depth > 0 ? paths[depth - 1] : '') + match[2];
     paths.length = depth;
     paths[depth] = url;
     if (match[3]) routes.push({ url, methods: match[3].split(', ') });

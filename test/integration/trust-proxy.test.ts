@@ -31,7 +31,7 @@ async function startLogged(env: Record<string, string>) {
     ...env,
   });
   const app = await startPosthorn(config, { log: pino({ level: 'warn' }, sink) });
-  return { app, db, lines, api: new ApiClient(app.url!, app.firstKey!) };
+  return { app, db, lines, api: new ApiClient(app.url!, app.firstKey) };
 }
 
 const proxyWarnings = (lines: Array<{ level: number; msg: string }>) =>
@@ -64,8 +64,8 @@ describe(`POSTHORN_TRUST_PROXY (${dialectName})`, () => {
     }
     const warnings = proxyWarnings(off.lines);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.level).toBe(40); // warn
-    expect(warnings[0]!.msg).toContain('every client is taken to be 127.0.0.1');
+    expect(warnings[0].level).toBe(40); // warn
+    expect(warnings[0].msg).toContain('every client is taken to be 127.0.0.1');
   });
 
   it('off: the forwarded address is ignored, so all clients share the lock of the proxy address', async () => {
