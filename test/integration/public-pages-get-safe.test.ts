@@ -81,7 +81,7 @@ describe(`a GET of any /p page changes nothing (${dialectName})`, () => {
     });
     expect(mailing.status, mailing.text).toBe(201);
     mailingId = mailing.body.data.id;
-  });
+  }, 90_000);
   afterAll(async () => server?.close());
 
   async function snapshot(): Promise<string> {
@@ -163,5 +163,5 @@ describe(`a GET of any /p page changes nothing (${dialectName})`, () => {
     // And the pending subscriber is still pending.
     const pending = await server.api.get(`/api/v1/subscribers/${subscriberIds[0]}`);
     expect(pending.body.data).toMatchObject({ status: 2, statusAddition: 1, optInConfirmedAt: null });
-  });
+  }, 120_000);
 });
