@@ -93,6 +93,8 @@ export interface Config {
   concurrencyLimit: number;
   /** Transactional API (/v1) requests per API key, per second and per minute; 0 turns either off. */
   v1RateLimit: { perSecond: number; perMinute: number };
+  /** The brute-force lock per surface and client IP (domain/brute-force.ts); false turns it off. */
+  authLock: boolean;
   /**
    * Load shedding: API requests beyond these bounds get 503 + Retry-After at once instead of
    * waiting in an ever longer queue. 0 turns a bound off.
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerMinute: limits.rateLimitPerMinute.read(env),
     concurrencyLimit: limits.concurrencyLimit.read(env),
     v1RateLimit: { perSecond: limits.v1RatePerSecond.read(env), perMinute: limits.v1RatePerMinute.read(env) },
+    authLock: limits.authLock.read(env),
     loadShedding: {
       maxInFlight: loadShedding.maxInFlight.read(env),
       maxEventLoopDelayMs: loadShedding.maxEventLoopDelayMs.read(env),

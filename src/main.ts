@@ -34,9 +34,23 @@ const USAGE = `Usage:
 Permissions: ${PERMISSIONS.map((p) => p.id).join(', ')} (default: all)
 Settings come from the environment; see README.md.`;
 
+const HELP_HINT = '`posthorn help` lists the commands';
+
+/** Bad input from the operator: one line on stderr, exit code 2 (scripts tell it from a crash). */
 function fail(message: string): never {
-  console.error(`posthorn: ${message}`);
+  console.error(`posthorn: ${oneLine(message)}`);
   process.exit(2);
+}
+
+/** Anything else that stops a command (an unreachable database, a port in use): one line, exit code 1. */
+function crash(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`posthorn: ${oneLine(message || (error as Error)?.name || 'failed')}`);
+  process.exit(1);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, '; ').trim();
 }
 
 async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): Promise<T> {
@@ -213,6 +227,7 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start([sub, ...rest].filter((a): a is string => a !== undefined));
     case 'migrate':
+      parseArgs({ args: [sub, ...rest].filter((a): a is string => a !== undefined), options: {}, strict: true });
       return withStore(loadConfig(), async () => console.log('database is up to date'));
     case 'config': {
       printConfig([sub, ...rest].filter((a): a is string => a !== undefined));
@@ -222,7 +237,7 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'create') return keysCreate(rest);
       if (sub === 'list') return keysList(rest);
       if (sub === 'revoke') return keysRevoke(rest);
-      return fail(`unknown keys command "${sub ?? ''}"\n${USAGE}`);
+      return fail(`unknown keys command "${sub ?? ''}"; ${HELP_HINT}`);
     case undefined:
     case 'help':
     case '--help':
@@ -230,7 +245,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(USAGE);
       return;
     default:
-      fail(`unknown command "${command}"\n${USAGE}`);
+      fail(`unknown command "${command}"; ${HELP_HINT}`);
   }
 }
 
@@ -241,7 +256,6 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     (error as Error).message?.includes('parseArgs') ||
     (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')
   )
-    fail(`${(error as Error).message}\n${USAGE}`);
-  console.error(error);
-  process.exit(1);
+    fail(`${(error as Error).message}; ${HELP_HINT}`);
+  crash(error);
 });

@@ -369,6 +369,13 @@ export const limits = {
     max: 100_000_000,
     description: 'transactional API (`/v1`) requests per API key and minute, likewise (0 = off)',
   }),
+  authLock: boolean({
+    env: 'POSTHORN_AUTH_LOCK',
+    default: true,
+    description:
+      'lock a client IP on a surface (`/v1`, `/api/v1`, SMTP) after repeated wrong API keys, 30 s up to one ' +
+      'hour (see "Failed authentications and locks"); `false` leaves the keys\' 128-bit secrets as the only guard',
+  }),
   importMaxMb: integer({
     env: 'POSTHORN_IMPORT_MAX_MB',
     default: 1024,

@@ -27,6 +27,10 @@ export interface PageStrings {
   confirmedTitle: string;
   confirmedText: string;
   alreadyConfirmedText: string;
+  confirmTitle: string;
+  confirmQuestionChannel: (channel: string) => string;
+  confirmQuestionAll: string;
+  confirmButton: string;
   managePreferences: string;
   unsubscribeTitle: string;
   unsubscribeQuestionChannel: (channel: string) => string;
@@ -72,6 +76,10 @@ const de: PageStrings = {
   confirmedTitle: 'Vielen Dank!',
   confirmedText: 'Ihre Anmeldung ist bestätigt. Sie erhalten ab jetzt unsere E-Mails.',
   alreadyConfirmedText: 'Ihre Anmeldung war bereits bestätigt. Sie müssen nichts weiter tun.',
+  confirmTitle: 'Anmeldung bestätigen',
+  confirmQuestionChannel: (c) => `Bitte bestätigen Sie Ihre Anmeldung für „${c}“.`,
+  confirmQuestionAll: 'Bitte bestätigen Sie Ihre Anmeldung zu unseren E-Mails.',
+  confirmButton: 'Anmeldung bestätigen',
   managePreferences: 'Einstellungen verwalten',
   unsubscribeTitle: 'Abmelden',
   unsubscribeQuestionChannel: (c) => `Möchten Sie sich von „${c}“ abmelden?`,
@@ -121,6 +129,10 @@ const en: PageStrings = {
   confirmedTitle: 'Thank you!',
   confirmedText: 'Your subscription is confirmed. You will receive our emails from now on.',
   alreadyConfirmedText: 'Your subscription was already confirmed. There is nothing more to do.',
+  confirmTitle: 'Confirm your subscription',
+  confirmQuestionChannel: (c) => `Please confirm your subscription to “${c}”.`,
+  confirmQuestionAll: 'Please confirm your subscription to our emails.',
+  confirmButton: 'Confirm subscription',
   managePreferences: 'Manage preferences',
   unsubscribeTitle: 'Unsubscribe',
   unsubscribeQuestionChannel: (c) => `Do you want to unsubscribe from “${c}”?`,

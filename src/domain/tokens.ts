@@ -24,6 +24,8 @@ const TAG_BYTES = 16;
 const MAX_TOKEN_CHARS = 400;
 const MAX_ID = 2 ** 48 - 1; // six bytes per integer id
 const PURPOSE_CODES: Record<TokenPurpose, number> = { confirm: 1, unsubscribe: 2, preferences: 3, view: 4 };
+/** Every purpose a token can have (tests walk the public pages with one of each). */
+export const TOKEN_PURPOSES = Object.keys(PURPOSE_CODES) as TokenPurpose[];
 const PURPOSES = Object.fromEntries(Object.entries(PURPOSE_CODES).map(([k, v]) => [v, k])) as Record<
   number,
   TokenPurpose

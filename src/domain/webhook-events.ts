@@ -1,6 +1,7 @@
 // Which events each surface's webhooks can subscribe to, how their public names map to the event
 // types stored in the events table, and how a stored event is shown in a webhook payload.
 // Pure: the dispatcher hands in stored rows and gets the frozen payload objects back.
+import { mailingIdJson } from './mailing-id.ts';
 
 export type WebhookSurface = 'transactional' | 'marketing';
 
@@ -169,7 +170,7 @@ export function transactionalPayloadEvent(
     eventId: String(event.id),
     messageId: event.messageId,
     transmissionId: event.transmissionId,
-    ...(event.mailingId ? { mailingId: event.mailingId } : {}),
+    ...(event.mailingId ? { mailingId: mailingIdJson(event.mailingId) } : {}),
     recipient: event.recipient,
     timestamp: event.createdAt,
     metadata: own ?? metadata ?? {},
@@ -195,23 +196,18 @@ export function marketingPayloadEvent(event: StoredEvent): Record<string, unknow
     const { subscriberId, ...rest } = event.data;
     data = { objectType: 'Subscriber', id: subscriberId ?? null, email: event.recipient, ...rest };
   } else if (name === 'mailing.sent') {
-    data = { objectType: 'Mailing', id: event.mailingId === null ? null : asInteger(event.mailingId), ...event.data };
+    data = { objectType: 'Mailing', id: mailingIdJson(event.mailingId), ...event.data };
   } else {
     const { metadata: _metadata, ...rest } = event.data;
     data = {
       objectType: 'Message',
       messageId: event.messageId,
-      mailingId: event.mailingId === null ? null : asInteger(event.mailingId),
+      mailingId: mailingIdJson(event.mailingId),
       email: event.recipient,
       ...rest,
     };
   }
   return { id: event.id, event: name, createdAt: marketingDate(event.createdAt), data };
-}
-
-/** Marketing ids are integers; an id that is not one is passed on as it is. */
-function asInteger(value: string): number | string {
-  return /^\d{1,15}$/.test(value) ? Number(value) : value;
 }
 
 /** The body of one delivery: `{batchId, retryCount, events}` with the events frozen at batch creation. */

@@ -32,11 +32,12 @@ export function registerAuth(app: FastifyInstance, ctx: Context, surfaceFor: (ur
     const permission = request.routeOptions.config?.permission;
     if (!permission) return;
     const surface = surfaceFor(request.url);
-    // A locked client IP is refused before its key is even looked at; a wrong key counts toward the lock.
-    if (await lock.refuseIfLocked(request, reply)) return reply;
+    // A locked client IP is refused before its key is even looked at; a wrong key counts toward the
+    // lock of this surface only.
+    if (await lock.refuseIfLocked(request, reply, surface)) return reply;
     const result = await authenticate(ctx, keyFromAuthorization(request.headers.authorization), request.ip);
     if (!result.ok) {
-      if (result.reason === 'invalid') await lock.recordFailure(request);
+      if (result.reason === 'invalid') await lock.recordFailure(request, surface);
       const detail =
         result.reason === 'missing'
           ? 'an API key is required in the Authorization header'

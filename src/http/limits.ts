@@ -1,16 +1,13 @@
 // Rate and concurrency limits of the marketing API (per API key) and the brute-force lock (per
-// client IP), as the marketing spec states them: X-RateLimit-* and X-ConcurrencyLimit-* on every
+// surface and client IP), as the marketing spec states them: X-RateLimit-* and X-ConcurrencyLimit-* on every
 // authenticated /api/v1 response, and a 429 with Retry-After and X-RateLimit-Reset and one of two
 // fixed bodies when a limit is hit.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../services/context.ts';
 import { limitsFor, type RateState } from '../services/limits.ts';
-import { sendMarketingError } from './marketing/errors.ts';
+import type { Surface } from './surface.ts';
 
 const MARKETING_PREFIX = '/api/v1';
-
-/** The surfaces whose clients a brute-force lock refuses. Failures count on every surface (the keys are shared). */
-const LOCK_ENFORCED_PREFIXES = [MARKETING_PREFIX];
 
 function routeUnder(request: FastifyRequest, prefix: string): boolean {
   const url = request.routeOptions.url ?? request.url;
@@ -80,22 +77,25 @@ export function registerRateLimits(app: FastifyInstance, ctx: Context): void {
   });
 }
 
-/** The brute-force lock as used by authentication (src/http/auth.ts). */
+/**
+ * The brute-force lock as used by authentication (src/http/auth.ts): each surface counts and
+ * locks on its own counter (Surface.bruteForce), so wrong keys on one never lock another.
+ */
 export function bruteForceLock(ctx: Context) {
   const limits = limitsFor(ctx);
   return {
-    /** Answers 429 (code 1100, Retry-After) when the client IP is locked; true when it did. */
-    async refuseIfLocked(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-      if (!LOCK_ENFORCED_PREFIXES.some((p) => routeUnder(request, p))) return false;
-      const remaining = await limits.lockRemaining(request.ip);
+    /** Answers 429 in the surface's dialect (with Retry-After) when the client IP is locked there; true when it did. */
+    async refuseIfLocked(request: FastifyRequest, reply: FastifyReply, surface: Surface): Promise<boolean> {
+      if (!surface.bruteForce) return false;
+      const remaining = await limits.lockRemaining(surface.bruteForce.counter, request.ip);
       if (remaining <= 0) return false;
       void reply.header('Retry-After', String(seconds(remaining)));
-      sendMarketingError(reply, 1100);
+      surface.bruteForce.locked(reply, seconds(remaining));
       return true;
     },
-    /** Counts a wrong key from this client IP. */
-    recordFailure(request: FastifyRequest): Promise<void> {
-      return limits.recordAuthFailure(request.ip);
+    /** Counts a wrong key from this client IP on the surface. */
+    async recordFailure(request: FastifyRequest, surface: Surface): Promise<void> {
+      if (surface.bruteForce) await limits.recordAuthFailure(surface.bruteForce.counter, request.ip);
     },
   };
 }

@@ -13,6 +13,7 @@ import { describeBodyProblem, describeValidationError, findBodyProblem, validato
 import { RouteIndex } from './method-not-allowed.ts';
 import { registerAuth } from './auth.ts';
 import { registerLoadShedding } from './load-shedding.ts';
+import { registerProxyWarning } from './proxy-warning.ts';
 import type { Surface } from './surface.ts';
 import { transactionalSurface } from './transactional/surface.ts';
 import { marketingSurface } from './marketing/surface.ts';
@@ -22,6 +23,7 @@ import { registerPublicRoutes } from './public/index.ts';
 import { registerTrackingRoutes } from './public/tracking.ts';
 import { registerOpenApi } from './openapi.ts';
 import { JsonSyntaxError, describeJsonSyntax } from './json-syntax.ts';
+import { JsonEncodingError, jsonText } from './json-encoding.ts';
 import { registerTransactionalRoutes } from './transactional/index.ts';
 
 const surfaces: Surface[] = [transactionalSurface, marketingSurface];
@@ -74,24 +76,25 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   // A "__proto__" key is dropped like any unknown field rather than called invalid JSON.
   const parseJson = app.getDefaultJsonParser('remove', 'remove');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body.length === 0 && !request.routeOptions.schema?.body) {
-      done(null, undefined);
-      return;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    if (raw.length === 0 && !request.routeOptions.schema?.body) return done(null, undefined);
+    let body: string;
+    try {
+      body = jsonText(request.headers['content-type'], raw as Buffer);
+    } catch (error) {
+      return done(error as Error, undefined);
     }
-    return parseJson(request, body as string, (error, value) => {
-      if (!error) {
-        done(null, value);
-        return;
-      }
+    return parseJson(request, body, (error, value) => {
+      if (!error) return done(null, value);
       // Both dialects report where the JSON breaks (mail2many's in errors.body).
-      const where = describeJsonSyntax(body as string);
-      done(where ? new JsonSyntaxError(`the body is not valid JSON: ${where}`) : error, undefined);
+      const where = describeJsonSyntax(body);
+      return done(where ? new JsonSyntaxError(`the body is not valid JSON: ${where}`) : error, undefined);
     });
   });
 
   const routes = new RouteIndex();
   routes.attach(app);
+  registerProxyWarning(app, ctx);
   registerLoadShedding(app, ctx, surfaceFor);
   registerAuth(app, ctx, surfaceFor);
 
@@ -146,6 +149,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
         return surface.protocol(reply, 400, 'Content-Length does not match the body');
     }
     if (error instanceof JsonSyntaxError) return surface.protocol(reply, 400, error.message);
+    if (error instanceof JsonEncodingError) return surface.protocol(reply, error.status, error.message);
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
       return surface.protocol(
         reply,

@@ -1,11 +1,11 @@
 // Admission rules of the APIs: on the marketing API requests per API key and minute and requests
 // in flight per API key; on the transactional API requests per API key and second and minute; the
-// brute-force lock per client IP. The counters live in a LimitStore: in memory for
+// brute-force lock per surface and client IP. The counters live in a LimitStore: in memory for
 // a single node, in Redis (REDIS_URL) when several nodes must share them. All times come from
 // ctx.clock, read on every call.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context } from './context.ts';
-import { FAILURE_WINDOW_MS, lockAfterFailure } from '../domain/brute-force.ts';
+import { FAILURE_WINDOW_MS, LOCK_CAP_MS, lockAfterFailure, lockKey, type LockSurface } from '../domain/brute-force.ts';
 import { MemoryLimitStore, type LimitStore } from '../store/limit-store.ts';
 import { RedisLimitStore } from '../store/redis-limit-store.ts';
 
@@ -118,18 +118,22 @@ export class Limits {
     return !hit || hit.count <= this.signupsPerWindow;
   }
 
-  /** Milliseconds the client IP stays locked; 0 when it is not locked. */
-  async lockRemaining(ip: string): Promise<number> {
-    const until = await this.guard(() => this.store.lockedUntil(ip));
-    return until ? Math.max(0, until - this.ctx.clock()) : 0;
+  /** Milliseconds the client IP stays locked on this surface; 0 when it is not locked. */
+  async lockRemaining(surface: LockSurface, ip: string): Promise<number> {
+    if (!this.ctx.config.authLock) return 0;
+    const until = await this.guard(() => this.store.lockedUntil(lockKey(surface, ip)));
+    // Never more than the cap, whatever an older lock in a shared store says.
+    return until ? Math.min(LOCK_CAP_MS, Math.max(0, until - this.ctx.clock())) : 0;
   }
 
-  /** Counts a failed authentication from the IP and locks it when the schedule says so. */
-  async recordAuthFailure(ip: string): Promise<void> {
+  /** Counts a failed authentication from the IP on this surface and locks it when the schedule says so. */
+  async recordAuthFailure(surface: LockSurface, ip: string): Promise<void> {
+    if (!this.ctx.config.authLock) return;
+    const key = lockKey(surface, ip);
     const now = this.ctx.clock();
-    const failures = await this.guard(() => this.store.recordFailure(ip, now, FAILURE_WINDOW_MS));
+    const failures = await this.guard(() => this.store.recordFailure(key, now, FAILURE_WINDOW_MS));
     const lockMs = failures ? lockAfterFailure(failures) : 0;
-    if (lockMs > 0) await this.guard(() => this.store.lock(ip, now, now + lockMs));
+    if (lockMs > 0) await this.guard(() => this.store.lock(key, now, now + lockMs));
   }
 
   close() {

@@ -1,4 +1,5 @@
 // Reading back what was sent: transmissions, their per-recipient messages and events.
+import { mailingIdJson } from '../domain/mailing-id.ts';
 import type { Context } from './context.ts';
 import { notFound } from './errors.ts';
 import { transmissionTotals } from './statistics.ts';
@@ -115,7 +116,7 @@ export function messageView(m: MessagesTable) {
   return {
     id: m.id,
     transmissionId: m.transmission_id,
-    mailingId: m.mailing_id,
+    mailingId: mailingIdJson(m.mailing_id),
     recipient: m.recipient,
     recipientName: m.recipient_name,
     recipientType: m.recipient_type,

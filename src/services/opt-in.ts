@@ -365,6 +365,28 @@ export async function confirmOptIn(ctx: Context, token: string, ip: string | nul
   };
 }
 
+export interface ConfirmQuestion extends PageFrame {
+  /** Nothing left to confirm: the subscriber is on the list (and in the token's channel). */
+  alreadyConfirmed: boolean;
+  preferencesToken: string;
+}
+
+/**
+ * What the confirm page shows before its button is pressed; changes nothing (mail scanners and
+ * link prefetchers open the link too). An archived subscriber's link is a 404, as on confirming.
+ */
+export async function describeConfirm(ctx: Context, token: string): Promise<ConfirmQuestion> {
+  const { payload, subscriber, channel } = await resolve(ctx, token, 'confirm');
+  if (subscriber.status === STATUS.ARCHIVED) throw notFound('link');
+  const inChannel =
+    !channel || (await subscribedChannelIds(ctx.db, payload.accountId, subscriber.id)).includes(Number(channel.id));
+  return {
+    ...frame(subscriber, channel),
+    alreadyConfirmed: subscriber.status === STATUS.READY && inChannel,
+    preferencesToken: issue(ctx, 'preferences', payload.accountId, subscriber.id, payload.channelId ?? null),
+  };
+}
+
 /** What the unsubscribe page shows before the button is pressed; changes nothing. */
 export async function describeUnsubscribe(ctx: Context, token: string): Promise<UnsubscribeResult> {
   const { payload, subscriber, channel } = await resolve(ctx, token, 'unsubscribe');

@@ -20,21 +20,16 @@ export type SmtpAuthResult =
   | { ok: false; reason: 'locked'; retryAfterMs: number }
   | { ok: false; reason: 'invalid' | 'ip_not_allowed' | 'permission' };
 
-/**
- * The brute-force lock as the SMTP surface counts it: its own counter per client IP, on the
- * schedule of the HTTP surfaces (limits.ts, domain/brute-force.ts).
- */
-const lockKey = (ip: string) => `smtp:${ip}`;
-
 /** AUTH PLAIN/LOGIN: the password is an API key with the send_smtp permission. */
 export async function authenticateSmtp(ctx: Context, password: string, ip: string): Promise<SmtpAuthResult> {
   const limits = limitsFor(ctx);
-  // A locked client is refused before its key is even looked at.
-  const retryAfterMs = await limits.lockRemaining(lockKey(ip));
+  // A locked client is refused before its key is even looked at. SMTP has its own counter per
+  // client IP, on the schedule of the HTTP surfaces (domain/brute-force.ts).
+  const retryAfterMs = await limits.lockRemaining('smtp', ip);
   if (retryAfterMs > 0) return { ok: false, reason: 'locked', retryAfterMs };
   const result = await authenticate(ctx, password.trim(), ip);
   if (!result.ok) {
-    if (result.reason !== 'ip_not_allowed') await limits.recordAuthFailure(lockKey(ip));
+    if (result.reason !== 'ip_not_allowed') await limits.recordAuthFailure('smtp', ip);
     return { ok: false, reason: result.reason === 'ip_not_allowed' ? 'ip_not_allowed' : 'invalid' };
   }
   if (!result.key.permissions.includes('send_smtp')) return { ok: false, reason: 'permission' };

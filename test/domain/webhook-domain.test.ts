@@ -111,6 +111,11 @@ describe('webhook events', () => {
     );
   });
 
+  it('shows a mailing message’s mailingId as the integer the marketing API uses, on both surfaces', () => {
+    expect(transactionalPayloadEvent({ ...event, mailingId: '12' }, {}).mailingId).toBe(12);
+    expect((marketingPayloadEvent({ ...event, mailingId: '12' }).data as { mailingId: unknown }).mailingId).toBe(12);
+  });
+
   it('shapes marketing events in the marketing dialect', () => {
     expect(marketingPayloadEvent({ ...event, mailingId: '12' })).toEqual({
       id: 7,

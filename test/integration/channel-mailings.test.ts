@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
+import { confirmByPage } from '../helpers/public-pages.ts';
 
 describe(`channel opt-in and opt-out mailings, signup page (${dialectName})`, () => {
   let server: TestServer;
@@ -134,7 +135,7 @@ describe(`channel opt-in and opt-out mailings, signup page (${dialectName})`, ()
       expect(mail!.subject).toBe('Please confirm Gazette, Ada');
       expect(mail!.from?.value[0]?.address).toBe('hello@example.com'); // the mailing's sender
       expect(mail!.html).toContain(`<p>Hi Ada (${email})</p>`);
-      const confirmed = await page('GET', linkIn(mail!, 'confirm'));
+      const confirmed = await confirmByPage(server.url, linkIn(mail!, 'confirm'));
       expect(confirmed.status).toBe(200);
       expect(await subscriberByEmail(email)).toMatchObject({ status: 1, channels: [channel.id] });
     });
@@ -156,7 +157,7 @@ describe(`channel opt-in and opt-out mailings, signup page (${dialectName})`, ()
       const email = nextEmail('bye-link');
       await created('/api/v1/subscribers', { email, firstname: 'Bea', channels: [channel.id], sendOptIn: true });
       const [optInMail] = await mails(email, 1);
-      await page('GET', linkIn(optInMail!, 'confirm'));
+      await confirmByPage(server.url, linkIn(optInMail!, 'confirm'));
       const unsubscribePath = pathOf(
         /^<(.+)>$/.exec(
           String(optInMail!.headerLines.find((h) => h.key === 'list-unsubscribe')?.line.split(': ')[1]),
@@ -232,7 +233,7 @@ describe(`channel opt-in and opt-out mailings, signup page (${dialectName})`, ()
       });
       const [mail] = await mails(email, 1);
       expect(mail!.subject).toBe('Signup Weekly: Please confirm your subscription');
-      await page('GET', linkIn(mail!, 'confirm'));
+      await confirmByPage(server.url, linkIn(mail!, 'confirm'));
       expect(await subscriberByEmail(email)).toMatchObject({ status: 1, channels: [channelId] });
     });
 
@@ -243,7 +244,7 @@ describe(`channel opt-in and opt-out mailings, signup page (${dialectName})`, ()
       expect((await post({ email, token: await freshToken() })).status).toBe(200);
       expect(await subscriberByEmail(email)).toMatchObject({ status: 1, channels: [other.id] });
       const [mail] = await mails(email, 1);
-      const confirmed = await page('GET', linkIn(mail!, 'confirm'));
+      const confirmed = await confirmByPage(server.url, linkIn(mail!, 'confirm'));
       expect(confirmed.text).toContain('Your subscription is confirmed');
       expect((await subscriberByEmail(email)).channels.sort()).toEqual([other.id, channelId].sort());
       // Already in the channel: nothing more is sent.

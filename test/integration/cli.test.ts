@@ -122,10 +122,13 @@ describe('command line', () => {
   });
 
   const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { env: env(), encoding: 'utf8' });
-  const oneLineError = (r: ReturnType<typeof cli>, text: string) => {
-    expect(r.status, r.stderr).toBe(2);
+  const oneLineError = (r: ReturnType<typeof cli>, text: string, status = 2) => {
+    expect(r.status, r.stderr).toBe(status);
     expect(r.stderr).toContain(text);
     expect(r.stderr).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/^posthorn: /);
+    expect(r.stdout).toBe('');
   };
 
   it('keys list shows the keys that are not revoked, as a table or JSON, of all accounts or one', () => {
@@ -189,6 +192,36 @@ describe('command line', () => {
       await stop(child);
     }
   }, 120_000);
+
+  it('answers a bad command or argument with one line on stderr and exit code 2', () => {
+    oneLineError(cli('frobnicate'), 'unknown command "frobnicate"; `posthorn help` lists the commands');
+    oneLineError(cli('keys'), 'unknown keys command ""');
+    oneLineError(cli('keys', 'rotate'), 'unknown keys command "rotate"');
+    oneLineError(cli('keys', 'list', '--account'), "Option '--account <value>' argument missing");
+    oneLineError(cli('keys', 'list', '--account', 'no-such-account'), 'account no-such-account not found');
+    oneLineError(cli('keys', 'list', '--account', '9999999999'), 'account 9999999999 not found');
+    oneLineError(cli('keys', 'create'), 'keys create needs --name');
+    oneLineError(cli('keys', 'create', '--name', 'x', '--environment', 'staging'), '--environment must be');
+    oneLineError(cli('keys', 'create', '--name', 'x', '--allowed-ip', 'not-an-address'), 'not-an-address');
+    oneLineError(cli('keys', 'revoke', '9999999999'), 'API key 9999999999 (or it is revoked already) not found');
+    oneLineError(cli('migrate', '--force'), "Unknown option '--force'");
+    oneLineError(cli('config', '--verbose'), "Unknown option '--verbose'");
+    const badRole = spawnSync(process.execPath, [bin, 'start', '--role', 'everything'], {
+      env: env(),
+      encoding: 'utf8',
+    });
+    oneLineError(badRole, 'configuration error: POSTHORN_ROLE');
+  }, 300_000);
+
+  it('answers a store it cannot open with one line and exit code 1, never a stack trace', () => {
+    const file = path.join(dataDir, 'not-a-directory');
+    fs.writeFileSync(file, 'a file where a directory should be');
+    const r = spawnSync(process.execPath, [bin, 'keys', 'list'], {
+      env: env({ DATABASE_URL: `sqlite:${path.join(file, 'posthorn.db')}` }),
+      encoding: 'utf8',
+    });
+    oneLineError(r, 'posthorn: ', 1);
+  }, 60_000);
 
   it('refuses an unknown permission and a bad setting with a message and exit code 2', () => {
     const bad = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', 'x', '--permissions', 'everything'], {

@@ -144,6 +144,24 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     return { status: res.status, text: await res.text(), headers: res.headers };
   }
 
+  /** The signed form token (csrf.ts) of the page's form. */
+  function formTokenIn(page: PageResponse): string {
+    const m = /<input type="hidden" name="token" value="([^"]+)">/.exec(page.text);
+    expect(m, 'form token on the page').not.toBeNull();
+    return m![1]!;
+  }
+
+  /** Opens the confirm link (a page that asks) and presses its button (a POST of its form). */
+  async function confirm(link: string): Promise<PageResponse> {
+    const question = await visit(link);
+    if (question.status !== 200 || !question.text.includes('<form method="post"')) return question;
+    return visit(link, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: formTokenIn(question) }).toString(),
+    });
+  }
+
   function expectSafePage(page: PageResponse, lang: 'de' | 'en') {
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(page.text).toMatch(new RegExp(`^<!DOCTYPE html>\\n<html lang="${lang}">`));
@@ -188,7 +206,16 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     const link = confirmLink(mail);
     expect(link).toMatch(/^http:\/\/localhost:0\/p\/confirm\/[A-Za-z0-9_-]{60,100}$/);
 
-    const page = await visit(link);
+    // A scanner or prefetcher GETs the link: it sees a button, and nothing changes.
+    const question = await visit(link);
+    expect(question.status).toBe(200);
+    expectSafePage(question, 'de');
+    expect(question.text).toContain('Bitte bestätigen Sie Ihre Anmeldung für „Wochenpost“.');
+    expect(question.text).toMatch(/<form method="post" action="\/p\/confirm\/[A-Za-z0-9_-]+">/);
+    expect(question.text).toContain('<button type="submit">Anmeldung bestätigen</button>');
+    expect(await subscriber(id)).toMatchObject({ status: 2, statusAddition: 1, optInIp: null });
+
+    const page = await confirm(link);
     expect(page.status).toBe(200);
     expectSafePage(page, 'de');
     expect(page.text).toContain('Vielen Dank!');
@@ -200,8 +227,9 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     const confirmedAt = await confirmedAtMs(id);
     expect(confirmedAt).toBeGreaterThanOrEqual(before);
 
-    // Following the link again changes nothing and says so.
+    // Following the link again changes nothing and says so, without a button.
     const again = await visit(link);
+    expect(again.text).not.toContain('<form');
     expect(again.status).toBe(200);
     expect(again.text).toContain('bereits bestätigt');
     expect(await confirmedAtMs(id)).toBe(confirmedAt);
@@ -215,7 +243,7 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     expect(mail.from?.value[0]?.address).toBe('noreply@localhost');
     expect(mail.text).toContain('Hello,');
     expect(mail.html).toContain('Confirm subscription');
-    const page = await visit(confirmLink(mail));
+    const page = await confirm(confirmLink(mail));
     expect(page.status).toBe(200);
     expectSafePage(page, 'en');
     expect(page.text).toContain('Your subscription is confirmed.');
@@ -235,7 +263,7 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     // No language of its own: the channel's (German) is used.
     expect(mail.subject).toBe('Angebote: Bitte bestätigen Sie Ihre Anmeldung');
     expect(mail.from?.value[0]).toEqual({ address: 'noreply@localhost', name: 'Angebote' });
-    expect((await visit(confirmLink(mail))).status).toBe(200);
+    expect((await confirm(confirmLink(mail))).status).toBe(200);
     expect(await subscriber(res.body.data.id)).toMatchObject({
       status: 1,
       statusAddition: null,
@@ -299,7 +327,7 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
   it('unsubscribing from one channel keeps a ready subscriber in the others; an empty POST works too', async () => {
     const { id, email } = await signUp({ languageIso: 'de', channels: [channelDe, channelOther] });
     const mail = await inbox(email);
-    await visit(confirmLink(mail));
+    await confirm(confirmLink(mail));
     const done = await visit(unsubscribeLink(mail), { method: 'POST' });
     expect(done.status).toBe(200);
     expect(await subscriber(id)).toMatchObject({ status: 1, statusAddition: null, channels: [channelOther] });
@@ -319,7 +347,7 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
 
   it('the preferences page shows and saves name, language and channel subscriptions', async () => {
     const { id, email } = await signUp({ languageIso: 'de', firstname: 'Grace', channels: [channelDe] });
-    const confirmPage = await visit(confirmLink(await inbox(email)));
+    const confirmPage = await confirm(confirmLink(await inbox(email)));
     const prefsPath = linkIn(confirmPage, 'preferences');
 
     const form = await visit(prefsPath);
@@ -334,6 +362,7 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     expect(form.text).toMatch(new RegExp(`<form method="post" action="${prefsPath}">`));
 
     const body = new URLSearchParams([
+      ['token', formTokenIn(form)],
       ['firstname', 'Grace <Admiral>'],
       ['lastname', 'Hopper'],
       ['languageIso', 'en'],
@@ -362,7 +391,7 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     const bad = await visit(prefsPath, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `firstname=${'x'.repeat(101)}&languageIso=en`,
+      body: `token=${formTokenIn(saved)}&firstname=${'x'.repeat(101)}&languageIso=en`,
     });
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('role="alert"');
@@ -376,6 +405,81 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
     });
     expect(json.status).toBe(415);
     expect(await subscriber(id)).toMatchObject({ firstname: 'Grace <Admiral>', channels: [channelOther] });
+  });
+
+  it("confirms only by the page's own form: no form token, a stale one or another site's POST change nothing", async () => {
+    const { id, email } = await signUp({ languageIso: 'en', channels: [channelOther] });
+    const link = confirmLink(await inbox(email));
+    const question = await visit(link);
+    const form = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+      visit(link, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(fields).toString(),
+      });
+
+    const bare = await form({});
+    expect(bare.status).toBe(400);
+    expectSafePage(bare, 'en');
+    expect(bare.text).toContain('The form was open for too long.');
+    expect(bare.text).toContain('<button type="submit">Confirm subscription</button>'); // asked again
+    expect((await form({ token: 'forged' })).status).toBe(400);
+    const otherSite = await form({ token: formTokenIn(question) }, { origin: 'https://evil.example' });
+    expect(otherSite.status).toBe(403);
+    const crossSite = await form({ token: formTokenIn(question) }, { 'sec-fetch-site': 'cross-site' });
+    expect(crossSite.status).toBe(403);
+    // A form token made for another link (here: another subscriber's) does not fit this one.
+    const other = await signUp({ languageIso: 'en', channels: [channelOther] });
+    const otherQuestion = await visit(confirmLink(await inbox(other.email)));
+    expect((await form({ token: formTokenIn(otherQuestion) })).status).toBe(400);
+    // A JSON body is not the form.
+    const json = await visit(link, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(json.status).toBe(415);
+    // A page left open past the form token's lifetime (2 h) asks again.
+    const clock = server.app.ctx.clock;
+    server.app.ctx.clock = () => Date.now() + 2 * 3600_000 + 60_000;
+    try {
+      expect((await form({ token: formTokenIn(question) })).status).toBe(400);
+    } finally {
+      server.app.ctx.clock = clock;
+    }
+    expect(await subscriber(id)).toMatchObject({ status: 2, statusAddition: 1, optInIp: null });
+
+    // The page's own form, same origin, confirms.
+    const done = await form({ token: formTokenIn(question) }, { origin: server.url, 'sec-fetch-site': 'same-origin' });
+    expect(done.status).toBe(200);
+    expect(await subscriber(id)).toMatchObject({ status: 1, statusAddition: null, channels: [channelOther] });
+  });
+
+  it('saves preferences only from their own form', async () => {
+    const { id, email } = await signUp({ languageIso: 'en', firstname: 'Ken', channels: [channelOther] });
+    const prefsPath = linkIn(await confirm(confirmLink(await inbox(email))), 'preferences');
+    const page = await visit(prefsPath);
+    const post = (fields: string[][], headers: Record<string, string> = {}) =>
+      visit(prefsPath, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const noToken = await post([['firstname', 'Mallory']]);
+    expect(noToken.status).toBe(400);
+    expect(noToken.text).toContain('role="alert"');
+    const otherSite = await post(
+      [
+        ['token', formTokenIn(page)],
+        ['firstname', 'Mallory'],
+      ],
+      { origin: 'https://evil.example' },
+    );
+    expect(otherSite.status).toBe(403);
+    expect(await subscriber(id)).toMatchObject({ firstname: 'Ken', channels: [channelOther] });
+    const saved = await post([
+      ['token', formTokenIn(page)],
+      ['firstname', 'Kenneth'],
+      ['channels', String(channelOther)],
+    ]);
+    expect(saved.status).toBe(200);
+    expect(await subscriber(id)).toMatchObject({ firstname: 'Kenneth', channels: [channelOther] });
   });
 
   it('an altered, foreign-purpose or unknown link gets the friendly 404 page, never a stack trace', async () => {

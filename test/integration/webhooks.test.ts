@@ -11,6 +11,7 @@ import { startTestServer, waitFor, type ApiClient, type TestServer } from '../he
 import { dialectName } from '../helpers/database.ts';
 import { startWebhookReceiver, type ReceivedDelivery, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { DATE_TIME, expectNotFound, expectValidation } from '../helpers/marketing-fixtures.ts';
+import { confirmByPage } from '../helpers/public-pages.ts';
 
 /** Checks Posthorn-Signature with node:crypto alone: hex HMAC-SHA256 of "<t>.<body>". */
 function signatureValid(d: ReceivedDelivery, secret: string): boolean {
@@ -454,7 +455,7 @@ describe(`webhooks (${dialectName})`, () => {
     );
     const mail = await simpleParser((await api.get(`/v1/messages/${message.id}/raw`)).text);
     const confirm = /\/p\/confirm\/[A-Za-z0-9_-]+/.exec(mail.text ?? '')![0];
-    expect((await fetch(server.url + confirm)).status).toBe(200);
+    expect((await confirmByPage(server.url, confirm)).status).toBe(200);
     const unsubscribe = /\/p\/unsubscribe\/[A-Za-z0-9_-]+/.exec(
       String(mail.headerLines.find((h) => h.key === 'list-unsubscribe')?.line),
     )![0];

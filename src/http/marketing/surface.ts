@@ -89,4 +89,5 @@ export const marketingSurface: Surface = {
     const sentence = detail.charAt(0).toUpperCase() + detail.slice(1).replace(/[.!?]?$/, '.');
     return sendMarketingError(reply, 1002, { status, errors: { body: [sentence] } });
   },
+  bruteForce: { counter: 'api', locked: (reply) => sendMarketingError(reply, 1100) },
 };

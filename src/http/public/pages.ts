@@ -1,11 +1,12 @@
 // The content of each public page. Every interpolated value goes through escapeHtml; links are
 // paths on this server, so the pages work whatever host name the subscriber reached them by.
 import { PAGE_LANGUAGES, pageStrings, type PageLanguage } from '../../domain/public-page-strings.ts';
-import type { ConfirmResult, PreferencesView, UnsubscribeResult } from '../../services/opt-in.ts';
+import type { ConfirmQuestion, ConfirmResult, PreferencesView, UnsubscribeResult } from '../../services/opt-in.ts';
 import { escapeHtml, type Page } from './html.ts';
 
 const preferencesPath = (token: string) => `/p/preferences/${token}`;
 const unsubscribePath = (token: string) => `/p/unsubscribe/${token}`;
+const confirmPath = (token: string) => `/p/confirm/${token}`;
 
 export function confirmedPage(r: ConfirmResult): Page {
   const s = pageStrings(r.language);
@@ -15,6 +16,25 @@ export function confirmedPage(r: ConfirmResult): Page {
     title: s.confirmedTitle,
     body: `<p>${escapeHtml(r.alreadyConfirmed ? s.alreadyConfirmedText : s.confirmedText)}</p>
 <footer><a href="${escapeHtml(preferencesPath(r.preferencesToken))}">${escapeHtml(s.managePreferences)}</a></footer>`,
+  };
+}
+
+/**
+ * The page behind the opt-in mail's link: it asks, only the button's POST confirms. The form
+ * carries a signed form token (csrf.ts) so another site cannot press the button for the reader.
+ */
+export function confirmQuestionPage(r: ConfirmQuestion, token: string, formToken: string, note: string | null): Page {
+  const s = pageStrings(r.language);
+  const question = r.channel ? s.confirmQuestionChannel(r.channel.name) : s.confirmQuestionAll;
+  return {
+    language: r.language,
+    channel: r.channel,
+    title: s.confirmTitle,
+    body: `${note ? `<p class="note error" role="alert">${escapeHtml(note)}</p>\n` : ''}<p>${escapeHtml(question)}</p>
+<form method="post" action="${escapeHtml(confirmPath(token))}">
+<input type="hidden" name="token" value="${escapeHtml(formToken)}">
+<button type="submit">${escapeHtml(s.confirmButton)}</button>
+</form>`,
   };
 }
 
@@ -51,6 +71,7 @@ export function unsubscribedPage(r: UnsubscribeResult): Page {
 export function preferencesPage(
   v: PreferencesView,
   token: string,
+  formToken: string,
   notice: { kind: 'saved' | 'error'; text?: string } | null,
 ): Page {
   const s = pageStrings(v.language);
@@ -85,6 +106,7 @@ autocomplete="${name === 'firstname' ? 'given-name' : 'family-name'}">`;
 <p>${escapeHtml(s.preferencesIntro(v.email))}</p>
 ${v.archived ? `<p class="note">${escapeHtml(s.archivedNote)}</p>` : ''}
 <form method="post" action="${escapeHtml(preferencesPath(token))}">
+<input type="hidden" name="token" value="${escapeHtml(formToken)}">
 ${field('firstname', v.firstname)}
 ${field('lastname', v.lastname)}
 <label for="languageIso">${escapeHtml(s.language)}</label>

@@ -27,6 +27,13 @@ export const ERROR_CODES = {
       'The account (a sub-account) is Suspended or Terminated: it cannot send; ' +
       'or X-MT-ATTR names a terminated sub-account for a change.',
   },
+  '1304': {
+    status: 429,
+    message: 'too many failed authentications',
+    when:
+      'This client IP is locked on /v1 after repeated wrong API keys (5 → 30 s, … up to one hour); ' +
+      'retry after Retry-After seconds. Wrong keys on other surfaces do not count here.',
+  },
   '1400': { status: 422, message: 'required field is missing', when: 'A required field is absent or empty.' },
   '1401': {
     status: 422,

@@ -14,4 +14,9 @@ export const transactionalSurface: Surface = {
   },
   protocol: (reply, status, detail) =>
     sendError(reply, ({ 400: '1410', 413: '1413', 415: '1415', 500: '1500', 503: '1503' } as const)[status], detail),
+  bruteForce: {
+    counter: 'v1',
+    locked: (reply, seconds) =>
+      sendError(reply, '1304', `too many failed authentications from ${reply.request.ip}; retry after ${seconds} s`),
+  },
 };
