@@ -78,7 +78,7 @@ const TEXT_RULES: Array<[RegExp, (permanent: boolean) => BounceClass]> = [
     (p) => (p ? 50 : 20),
   ],
   [
-    /user unknown|unknown user|no such user|user not found|does not exist|doesn't exist|mailbox unavailable|mailbox not found|invalid recipient|invalid mailbox|recipient unknown|unknown recipient|no mailbox|recipient address rejected|account (is )?disabled/,
+    /user unknown|unknown user|no such user|user not found|does not exist|doesn't exist|mailbox unavailable|mailbox not found|invalid recipient|invalid mailbox|recipient unknown|unknown recipient|no mailbox|recipient address rejected|account (is )?disabled|doesn't have an? [\w.-]+ account|not listed in (the )?(domino )?directory|no such (mailbox|account)/,
     (p) => (p ? 10 : 20),
   ],
   [/host not found|domain not found|unrouteable|unroutable|no mx|name or service not known|nxdomain/, () => 21],

@@ -63,7 +63,7 @@ export function explanationOf(text: string): string {
 const PERMANENT =
   /permanent|gave up|giving up|given up|could not be delivered|couldn't be delivered|wasn't delivered|was not delivered|failed permanently|delivery has failed|did not reach|unable to deliver|undeliverable|fatal error|address(es)? failed/i;
 const DELAYED =
-  /not yet been delivered|has been delayed|delivery (is )?delayed|will (continue|keep) (to )?try|still (pending|trying)|will retry|delivery incomplete|temporar(y|ily) (failure|problem|error|deferred)|warning: message/i;
+  /not yet been delivered|has been delayed|delivery (is )?delayed|will (continue|keep) (to )?try|attempts will continue|still (pending|trying)|will retry|delivery incomplete|temporar(y|ily) (failure|problem|error|deferred)|warning: message/i;
 
 const PAIR = /(?<![\d.])([45]\d\d)[ -]#?([45]\.\d{1,3}\.\d{1,3})(?![\d])/;
 const ENHANCED = /(?<![\w.])#?([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)/;

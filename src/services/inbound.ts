@@ -103,7 +103,6 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
       if (type === 'bounce' && o.bounceClass !== 60) bounced.push({ row, outcome: o });
       handled.results.push({ recipient: row.recipient, messageId: row.id, bounceClass: o.bounceClass, recorded: type });
     }
-    if (relevant.length === 0 && report.outcomes.length > 0) handled.outcome = 'ignored';
   } else if (report.kind === 'complaint' && anchor.message) {
     const complaint = report.complaint!;
     const named = complaint.originalRcptTo ?? report.original.recipient;
@@ -119,6 +118,9 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
     );
     handled.results.push({ recipient: row.recipient, messageId: row.id, recorded: 'spam_complaint' });
   }
+  // Matched: events recorded. Ignored: the message is known but the report changes nothing (a
+  // DSN of successful delivery, a human reply). Unmatched: no message found.
+  if (anchor.message) handled.outcome = 'ignored';
   if (events.length > 0) {
     handled.outcome = 'matched';
     handled.accountId = events[0]!.account_id;
