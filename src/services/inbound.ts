@@ -12,7 +12,13 @@ import { parseInboundReport, type InboundReport, type RecipientOutcome } from '.
 import { parseReturnPathAddress } from '../domain/return-path-address.ts';
 import type { NewEvent } from '../store/events.ts';
 import { recordEvents } from '../events/record-events.ts';
-import { insertInboundReport, markBouncedOutOfBand, findOutboxMessage, type OutboxRef } from '../store/inbound.ts';
+import {
+  findOutboxMessage,
+  hasMessageEvent,
+  insertInboundReport,
+  markBouncedOutOfBand,
+  type OutboxRef,
+} from '../store/inbound.ts';
 import { findAnchor, rowForRecipient } from './inbound-matching.ts';
 import { unsubscribeByMailto } from './inbound-unsubscribe.ts';
 
@@ -97,6 +103,16 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
         continue;
       }
       const type = o.action === 'delayed' ? 'delay' : 'bounce';
+      // The same DSN twice (the reporting MTA retried after a lost 250) is one bounce, not two.
+      if (type === 'bounce' && o.bounceClass !== 60 && row.status === 'bounced') {
+        handled.results.push({
+          recipient: row.recipient,
+          messageId: row.id,
+          bounceClass: o.bounceClass,
+          recorded: 'duplicate',
+        });
+        continue;
+      }
       events.push(
         eventFor(row, type, now, { reason: o.reason, bounceClass: o.bounceClass, status: o.status, reportId }),
       );
@@ -107,16 +123,23 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
     const complaint = report.complaint!;
     const named = complaint.originalRcptTo ?? report.original.recipient;
     const row = (await rowForRecipient(ctx, anchor, named, true)) ?? anchor.message;
+    // One complaint per message: providers send a report per click of "spam", and may repeat it.
+    const repeated = await hasMessageEvent(ctx.db, row.account_id, row.id, 'spam_complaint');
     const agent = complaint.userAgent ? ` (${complaint.userAgent})` : '';
-    events.push(
-      eventFor(row, 'spam_complaint', now, {
-        reason: `The recipient reported the message as ${complaint.feedbackType === 'abuse' ? 'spam' : complaint.feedbackType}${agent}`,
-        feedbackType: complaint.feedbackType,
-        userAgent: complaint.userAgent,
-        reportId,
-      }),
-    );
-    handled.results.push({ recipient: row.recipient, messageId: row.id, recorded: 'spam_complaint' });
+    if (!repeated)
+      events.push(
+        eventFor(row, 'spam_complaint', now, {
+          reason: `The recipient reported the message as ${complaint.feedbackType === 'abuse' ? 'spam' : complaint.feedbackType}${agent}`,
+          feedbackType: complaint.feedbackType,
+          userAgent: complaint.userAgent,
+          reportId,
+        }),
+      );
+    handled.results.push({
+      recipient: row.recipient,
+      messageId: row.id,
+      recorded: repeated ? 'duplicate' : 'spam_complaint',
+    });
   }
   // Matched: events recorded. Ignored: the message is known but the report changes nothing (a
   // DSN of successful delivery, a human reply). Unmatched: no message found.

@@ -110,6 +110,19 @@ export async function isSendingDomain(db: Db, domains: string[]): Promise<boolea
   return !!row;
 }
 
+/** Whether the message already has an event of this type (a report delivered twice records once). */
+export async function hasMessageEvent(db: Db, accountId: string, messageId: string, type: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('events')
+    .select('id')
+    .where('message_id', '=', messageId)
+    .where('account_id', '=', accountId)
+    .where('type', '=', type)
+    .limit(1)
+    .executeTakeFirst();
+  return !!row;
+}
+
 export async function insertInboundReport(db: Db, row: InboundReportRow): Promise<void> {
   await db.insertInto('inbound_reports').values(row).execute();
 }

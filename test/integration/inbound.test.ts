@@ -13,6 +13,9 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { rawSmtp } from '../helpers/smtp-client.ts';
 import { dialectName } from '../helpers/database.ts';
+import { loadConfig } from '../../src/config.ts';
+import { startPosthorn } from '../../src/app.ts';
+import { createLogger } from '../../src/log.ts';
 import {
   BOUNCE_FIXTURES,
   COMPLAINT_FIXTURES,
@@ -222,6 +225,10 @@ describe(`inbound receiver (${dialectName})`, () => {
         const response = await deliver(fillFixture(file, values), envelopeRecipient(f, values));
         expect(response).toMatch(/\(complaint, matched\)/);
 
+        // A provider repeating its report is one complaint.
+        expect(await deliver(fillFixture(file, values), envelopeRecipient(f, values))).toMatch(
+          /\(complaint, ignored\)/,
+        );
         const events = (await eventsOf(rows[0]!.id)).filter((e) => e.type === 'spam_complaint');
         expect(events).toHaveLength(1);
         expect(events[0]).toMatchObject({ recipient: email, data: { feedbackType: 'abuse', outOfBand: true } });
@@ -313,7 +320,9 @@ describe(`inbound receiver (${dialectName})`, () => {
         '--stand-in--',
         '',
       ].join('\r\n');
-      await deliver(dsn, received.from);
+      expect(await deliver(dsn, received.from)).toMatch(/\(bounce, matched\)/);
+      // The MTA sends it again (it never saw our 250): still one bounce.
+      expect(await deliver(dsn, received.from)).toMatch(/\(bounce, ignored\)/);
 
       expect(await message(row!.id)).toMatchObject({ status: 'bounced', bounceClass: 10 });
       expect((await eventsOf(row!.id)).map((e) => e.type)).toEqual(['injection', 'delivery', 'bounce']);
@@ -374,6 +383,36 @@ describe(`inbound receiver (${dialectName})`, () => {
         s.close();
       }
       await expect(deliver('Subject: x\r\n\r\nx\r\n', 'someone@gmail.example')).rejects.toThrow(/5\.7\.1/);
+    });
+
+    it('runs in the smtp role (both SMTP servers, no HTTP) on the same store', async () => {
+      const config = loadConfig({
+        POSTHORN_DATA_DIR: server.db.dataDir,
+        DATABASE_URL: server.db.url,
+        POSTHORN_ROLE: 'smtp',
+        POSTHORN_RETURN_PATH_DOMAIN: RETURN_PATH,
+        LOG_LEVEL: 'silent',
+      });
+      config.smtp.port = 0;
+      config.inbound.port = 0;
+      const node = await startPosthorn(config, { log: createLogger('silent') });
+      try {
+        expect(node.http).toBeNull();
+        expect(node.smtp).not.toBeNull();
+        expect(node.inbound!.url).toMatch(/^smtp:\/\/localhost:\d+$/);
+        const [row] = await sendTo([address('smtp-role')]);
+        const values = valuesFor([row!]);
+        const transport = nodemailer.createTransport({ host: '127.0.0.1', port: node.inbound!.port, ignoreTLS: true });
+        const info = await transport.sendMail({
+          envelope: { from: '', to: [values.verp] },
+          raw: fillFixture('qmail-no-mailbox.eml', values),
+        });
+        transport.close();
+        expect(info.response).toMatch(/\(bounce, matched\)/);
+        expect(await message(row!.id)).toMatchObject({ status: 'bounced', bounceClass: 10 });
+      } finally {
+        await node.close();
+      }
     });
 
     it('keeps an unmatched report for the operator’s account only', async () => {
