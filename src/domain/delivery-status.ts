@@ -61,7 +61,7 @@ export function withoutType(value: string | undefined): string | null {
 export function bareAddress(value: string | null | undefined): string | null {
   if (!value) return null;
   const angle = /<([^<>\s]+@[^<>\s]+)>/.exec(value);
-  const address = (angle ? angle[1]! : value.trim()).replace(/^["']|["']$/g, '');
+  const address = (angle ? angle[1] : value.trim()).replace(/^["']|["']$/g, '');
   return /^[^\s@]+@[^\s@]+$/.test(address) ? address : null;
 }
 

@@ -93,19 +93,14 @@ export function parseInboundReport(raw: Buffer): InboundReport {
     const bounce = parseTextBounce(text, subject, failed, exclude);
     const outcomes = bounce.outcomes.length
       ? bounce.outcomes.map((o) =>
-          outcomeOf(
-            o.recipient,
-            bounce.action,
-            o.enhanced,
-            `${o.code} ${o.enhanced ? `${o.enhanced} ` : ''}${stripCode(o.diagnostic)}`,
-          ),
+          outcomeOf(o.recipient, bounce.action, o.enhanced, replyLine(o.code, o.enhanced, o.diagnostic)),
         )
       : [
           outcomeOf(
             null,
             bounce.action,
             bounce.overall.enhanced,
-            `${bounce.overall.code} ${bounce.overall.enhanced ? `${bounce.overall.enhanced} ` : ''}${stripCode(bounce.overall.diagnostic)}`,
+            replyLine(bounce.overall.code, bounce.overall.enhanced, bounce.overall.diagnostic),
           ),
         ];
     // A text bounce quotes the original's headers inline rather than attaching them.
@@ -168,6 +163,11 @@ function outcomeOf(
 
 function actionOfStatus(status: string | null): string {
   return status?.startsWith('4.') ? 'delayed' : status?.startsWith('2.') ? 'delivered' : 'failed';
+}
+
+/** `550 5.1.1 text`: a reply line for the classifier, from a code, an enhanced code and the text around them. */
+function replyLine(code: number, enhanced: string | null, diagnostic: string): string {
+  return `${code} ${enhanced ? `${enhanced} ` : ''}${stripCode(diagnostic)}`;
 }
 
 function stripCode(diagnostic: string): string {

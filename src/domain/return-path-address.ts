@@ -39,7 +39,7 @@ export function parseReturnPathAddress(address: string): ReturnPathAddress | nul
 export function verpIdOf(address: string | null | undefined): string | null {
   if (!address) return null;
   const m = /\bbounces\+([A-Za-z0-9_-]{1,64})@/i.exec(address);
-  return m ? m[1]!.toLowerCase() : null;
+  return m ? m[1].toLowerCase() : null;
 }
 
 /**
@@ -49,12 +49,12 @@ export function verpIdOf(address: string | null | undefined): string | null {
 export function outboxIdOfMessageId(messageId: string | null | undefined): string | null {
   if (!messageId) return null;
   const m = /^<?([0-9a-f]{24})@[^>]+>?$/i.exec(messageId.trim());
-  return m ? m[1]!.toLowerCase() : null;
+  return m ? m[1].toLowerCase() : null;
 }
 
 /** `<abc@host>` → `abc@host` (the form message_id_header is stored in). */
 export function bareMessageId(value: string | null | undefined): string | null {
   if (!value) return null;
   const m = /<([^<>\s]+)>/.exec(value) ?? /^\s*([^<>\s]+)\s*$/.exec(value);
-  return m ? m[1]! : null;
+  return m ? m[1] : null;
 }

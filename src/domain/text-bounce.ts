@@ -78,14 +78,14 @@ export function findReply(text: string): { code: number; enhanced: string | null
     return text.slice(start, stop < 0 ? text.length : stop).trim();
   };
   const pair = PAIR.exec(text);
-  if (pair) return { code: Number(pair[1]), enhanced: pair[2]!, line: lineOf(pair.index) };
+  if (pair) return { code: Number(pair[1]), enhanced: pair[2], line: lineOf(pair.index) };
   const enhanced = ENHANCED.exec(text);
   const code = CODE.exec(text);
   if (!enhanced && !code) return lines.length ? null : null;
-  const fromEnhanced = enhanced ? Number(enhanced[1]![0]) * 100 + 50 : 0; // 5.x.x → 550, 4.x.x → 450
+  const fromEnhanced = enhanced ? Number(enhanced[1][0]) * 100 + 50 : 0; // 5.x.x → 550, 4.x.x → 450
   return {
     code: code ? Number(code[1]) : fromEnhanced,
-    enhanced: enhanced ? enhanced[1]! : null,
+    enhanced: enhanced ? enhanced[1] : null,
     line: lineOf((code ?? enhanced)!.index),
   };
 }
@@ -99,7 +99,7 @@ function addressesIn(explanation: string, exclude: Set<string>): Array<{ address
   const seen = new Set<string>();
   const out: Array<{ address: string; index: number }> = [];
   for (const m of explanation.matchAll(ADDRESS)) {
-    const address = m[1]!.replace(/\.$/, '');
+    const address = m[1].replace(/\.$/, '');
     const key = address.toLowerCase();
     if (seen.has(key) || exclude.has(key) || NOT_A_RECIPIENT.test(address)) continue;
     // Message-ID look-alikes ("<0123abcd@host>" in a quoted header) are not recipients.

@@ -41,7 +41,7 @@ export async function findAnchor(
   // Our Message-ID names its row; a look-alike from elsewhere must also have gone out with it.
   if (byOwnId && byOwnId.message_id_header === messageId)
     return { message: byOwnId, sameMessageId, matchedBy: 'message-id' };
-  if (sameMessageId.length > 0) return { message: sameMessageId[0]!, sameMessageId, matchedBy: 'message-id' };
+  if (sameMessageId.length > 0) return { message: sameMessageId[0], sameMessageId, matchedBy: 'message-id' };
   return { message: null, sameMessageId, matchedBy: null };
 }
 

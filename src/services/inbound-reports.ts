@@ -62,8 +62,8 @@ function view(row: Omit<InboundReportRow, 'raw'> & { raw?: string }): InboundRep
     rcptTo: row.rcpt_to,
     subject: row.subject,
     details,
-    rawBytes: Number(row.raw_bytes),
-    createdAt: Number(row.created_at),
+    rawBytes: row.raw_bytes,
+    createdAt: row.created_at,
     ...(row.raw !== undefined ? { raw: row.raw } : {}),
   };
 }

@@ -22,9 +22,9 @@ export async function unsubscribeByMailto(ctx: Context, message: OutboxRef): Pro
     const token = sealToken(ctx.secret, {
       purpose: 'unsubscribe',
       accountId: message.account_id,
-      subscriberId: Number(message.subscriber_id),
+      subscriberId: message.subscriber_id,
       channelId: mailing.channel_id,
-      mailingId: Number(mailing.id),
+      mailingId: mailing.id,
       exp: now + TOKEN_LIFETIME_MS.unsubscribe,
     });
     try {

@@ -49,6 +49,7 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
   const addresses = envelope.rcptTo.map(parseReturnPathAddress);
   const unsubscribe = addresses.find((a) => a?.kind === 'unsubscribe');
   const verp = addresses.find((a) => a?.kind === 'bounce');
+  const verpId = verp?.kind === 'bounce' ? verp.messageId : null;
 
   let report: InboundReport;
   try {
@@ -59,7 +60,7 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
     report = emptyReport();
   }
 
-  if (unsubscribe && unsubscribe.kind === 'unsubscribe') {
+  if (unsubscribe?.kind === 'unsubscribe') {
     const message = await findOutboxMessage(ctx.db, unsubscribe.messageId);
     const result = message ? await unsubscribeByMailto(ctx, message) : 'not_found';
     const handled: Handled = {
@@ -76,7 +77,7 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
     return { reportId, kind: 'unsubscribe', outcome: handled.outcome };
   }
 
-  const anchor = await findAnchor(ctx, verp && verp.kind === 'bounce' ? verp.messageId : null, report);
+  const anchor = await findAnchor(ctx, verpId, report);
   const now = ctx.clock();
   const events: NewEvent[] = [];
   const bounced: Array<{ row: OutboxRef; outcome: RecipientOutcome }> = [];
@@ -129,7 +130,7 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
     if (!repeated)
       events.push(
         eventFor(row, 'spam_complaint', now, {
-          reason: `The recipient reported the message as ${complaint.feedbackType === 'abuse' ? 'spam' : complaint.feedbackType}${agent}`,
+          reason: `The recipient reported the message as ${complaintName(complaint.feedbackType)}${agent}`,
           feedbackType: complaint.feedbackType,
           userAgent: complaint.userAgent,
           reportId,
@@ -146,8 +147,8 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
   if (anchor.message) handled.outcome = 'ignored';
   if (events.length > 0) {
     handled.outcome = 'matched';
-    handled.accountId = events[0]!.account_id;
-    handled.messageId = events[0]!.message_id ?? null;
+    handled.accountId = events[0].account_id;
+    handled.messageId = events[0].message_id ?? null;
   }
 
   await ctx.db.transaction().execute(async (trx) => {
@@ -166,6 +167,8 @@ export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, ra
     );
   return { reportId, kind: report.kind, outcome: handled.outcome };
 }
+
+const complaintName = (feedbackType: string) => (feedbackType === 'abuse' ? 'spam' : feedbackType);
 
 function eventFor(row: OutboxRef, type: string, at: number, data: Record<string, unknown>): NewEvent {
   return {

@@ -46,11 +46,17 @@ export async function startInboundServer(ctx: Context): Promise<InboundServer> {
   });
   const stats: InboundStats = { received: 0, refusedRecipients: 0, refusedOversized: 0, peakMessageBytesHeld: 0 };
 
-  const handle = (work: () => Promise<string | void>, callback: (err?: Error | null, message?: string) => void) => {
+  const handle = (
+    work: () => Promise<string | undefined>,
+    callback: (err?: Error | null, message?: string) => void,
+  ) => {
     work().then(
       (message) => callback(null, message ?? undefined),
       (error: unknown) => {
-        if ((error as { responseCode?: number }).responseCode) return callback(error as Error);
+        if ((error as { responseCode?: number }).responseCode) {
+          callback(error as Error);
+          return;
+        }
         log.error({ err: error }, 'inbound message could not be processed');
         callback(smtpReply(451, '4.3.0', 'Local error in processing; try again later'));
       },
@@ -80,6 +86,7 @@ export async function startInboundServer(ctx: Context): Promise<InboundServer> {
             `Relaying denied: ${address.address} is not a return-path address of this host`,
           );
         }
+        return undefined;
       }, callback);
     },
     onData(stream, session, callback) {

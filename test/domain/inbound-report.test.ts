@@ -71,7 +71,7 @@ describe('parseInboundReport: bounces', () => {
   it('keeps the status and the diagnostic of each recipient of a multi-recipient DSN', () => {
     const report = parse('postfix-dsn-three-recipients.eml');
     expect(report.outcomes.map((o) => o.status)).toEqual(['5.1.1', '5.2.2', '4.4.2']);
-    expect(report.outcomes[1]!.reason).toContain('Mailbox full');
+    expect(report.outcomes[1].reason).toContain('Mailbox full');
   });
 });
 

@@ -121,7 +121,7 @@ describe(`inbound receiver (${dialectName})`, () => {
     }
   }
 
-  const reportIdOf = (response: string) => /report ([0-9a-f]{24})/.exec(response)![1]!;
+  const reportIdOf = (response: string) => /report ([0-9a-f]{24})/.exec(response)![1];
 
   async function eventsOf(messageId: string): Promise<Array<{ type: string; data: any; recipient: string }>> {
     const rows = await server.app.ctx.db
@@ -149,8 +149,8 @@ describe(`inbound receiver (${dialectName})`, () => {
 
   function valuesFor(rows: SentRow[]): FixtureValues {
     return {
-      verp: rows[0]!.verp,
-      messageId: rows[0]!.messageIdHeader,
+      verp: rows[0].verp,
+      messageId: rows[0].messageIdHeader,
       rcpt: rows.map((r) => r.recipient),
       from: 'Shop <shop@example.com>',
       returnPathDomain: RETURN_PATH,
@@ -159,18 +159,18 @@ describe(`inbound receiver (${dialectName})`, () => {
 
   it('sends with the VERP return path the receiver takes mail for', async () => {
     const [row] = await sendTo([address('verp')]);
-    expect(row!.verp).toBe(`bounces+${row!.id}@${RETURN_PATH}`);
+    expect(row.verp).toBe(`bounces+${row.id}@${RETURN_PATH}`);
   });
 
   describe('each bounce of the corpus', () => {
     it.each(BOUNCE_FIXTURES.map((f) => [f.file, f] as const))('%s', async (file, f) => {
-      const rows = await sendTo(Array.from({ length: f.recipients }, () => address(file.split('.')[0]!)));
+      const rows = await sendTo(Array.from({ length: f.recipients }, () => address(file.split('.')[0])));
       const values = valuesFor(rows);
       const response = await deliver(fillFixture(file, values), envelopeRecipient(f, values));
       expect(response).toMatch(/^250 2\.0\.0 Ok: report [0-9a-f]{24} \(bounce, matched\)/);
 
       for (const expected of f.outcomes) {
-        const row = rows[expected.rcpt - 1]!;
+        const row = rows[expected.rcpt - 1];
         const type = expected.action === 'delayed' ? 'delay' : 'bounce';
         const events = (await eventsOf(row.id)).filter((e) => e.type === type);
         expect(events, `${type} event of ${row.recipient}`).toHaveLength(1);
@@ -189,24 +189,24 @@ describe(`inbound receiver (${dialectName})`, () => {
       const report = await api.get(`/v1/inbound/${reportIdOf(response)}`);
       expect(report.status, report.text).toBe(200);
       expect(report.body).toMatchObject({ kind: 'bounce', format: f.format, outcome: 'matched', matched: true });
-      expect(report.body.messageId).toBe(rows[f.outcomes[0]!.rcpt - 1]!.id);
+      expect(report.body.messageId).toBe(rows[f.outcomes[0].rcpt - 1].id);
     });
 
     it('reached the transactional and the marketing webhooks with the class and the reason', async () => {
       const [row] = await sendTo([address('hooked')]);
-      const values = valuesFor([row!]);
+      const values = valuesFor([row]);
       await deliver(fillFixture('gmail-dsn-address-not-found.eml', values), values.verp);
       const [tx, mk] = await waitFor(
         async () => {
           const all = webhookEvents();
-          const t = all.find((e) => e.type === 'bounce' && e.messageId === row!.id);
-          const m = all.find((e) => e.event === 'message.bounced' && e.data?.messageId === row!.id);
+          const t = all.find((e) => e.type === 'bounce' && e.messageId === row.id);
+          const m = all.find((e) => e.event === 'message.bounced' && e.data?.messageId === row.id);
           return t && m ? [t, m] : null;
         },
         10_000,
         'the bounce webhooks',
       );
-      expect(tx).toMatchObject({ recipient: row!.recipient, bounceClass: 10, outOfBand: true });
+      expect(tx).toMatchObject({ recipient: row.recipient, bounceClass: 10, outOfBand: true });
       expect(tx.reason).toContain('5.1.1');
       expect(mk.data).toMatchObject({ bounceClass: 10 });
     });
@@ -229,7 +229,7 @@ describe(`inbound receiver (${dialectName})`, () => {
         expect(await deliver(fillFixture(file, values), envelopeRecipient(f, values))).toMatch(
           /\(complaint, ignored\)/,
         );
-        const events = (await eventsOf(rows[0]!.id)).filter((e) => e.type === 'spam_complaint');
+        const events = (await eventsOf(rows[0].id)).filter((e) => e.type === 'spam_complaint');
         expect(events).toHaveLength(1);
         expect(events[0]).toMatchObject({ recipient: email, data: { feedbackType: 'abuse', outOfBand: true } });
         expect((await suppression(email)).type).toBe('spam_complaint');
@@ -237,8 +237,8 @@ describe(`inbound receiver (${dialectName})`, () => {
         expect(sub.body.data).toMatchObject({ status: 3, statusAddition: 4 });
         await waitFor(
           async () =>
-            webhookEvents().some((e) => e.event === 'message.complained' && e.data?.messageId === rows[0]!.id) &&
-            webhookEvents().some((e) => e.type === 'spam_complaint' && e.messageId === rows[0]!.id),
+            webhookEvents().some((e) => e.event === 'message.complained' && e.data?.messageId === rows[0].id) &&
+            webhookEvents().some((e) => e.type === 'spam_complaint' && e.messageId === rows[0].id),
           10_000,
           'the complaint webhooks',
         );
@@ -252,13 +252,13 @@ describe(`inbound receiver (${dialectName})`, () => {
       async (file) => {
         const rows = await sendTo([address('away')]);
         const values = valuesFor(rows);
-        const response = await deliver(fillFixture(file, values), values.verp, rows[0]!.recipient);
+        const response = await deliver(fillFixture(file, values), values.verp, rows[0].recipient);
         expect(response).toMatch(/\(auto_reply, matched\)/);
-        expect((await eventsOf(rows[0]!.id)).filter((e) => e.type === 'bounce')).toMatchObject([
+        expect((await eventsOf(rows[0].id)).filter((e) => e.type === 'bounce')).toMatchObject([
           { data: { bounceClass: 60, outOfBand: true } },
         ]);
-        expect((await message(rows[0]!.id)).status).toBe('delivered');
-        expect(await suppression(rows[0]!.recipient)).toBeNull();
+        expect((await message(rows[0].id)).status).toBe('delivered');
+        expect(await suppression(rows[0].recipient)).toBeNull();
       },
     );
 
@@ -274,12 +274,12 @@ describe(`inbound receiver (${dialectName})`, () => {
         kind: 'unknown',
         outcome: 'ignored',
         matched: true,
-        messageId: rows[0]!.id,
+        messageId: rows[0].id,
         subject: 'Re: Your receipt',
       });
       const one = await api.get(`/v1/inbound/${id}`);
       expect(one.body.raw).toContain('meant to send this to my colleague');
-      expect((await eventsOf(rows[0]!.id)).map((e) => e.type)).toEqual(['injection', 'delivery']);
+      expect((await eventsOf(rows[0].id)).map((e) => e.type)).toEqual(['injection', 'delivery']);
     });
   });
 
@@ -324,10 +324,10 @@ describe(`inbound receiver (${dialectName})`, () => {
       // The MTA sends it again (it never saw our 250): still one bounce.
       expect(await deliver(dsn, received.from)).toMatch(/\(bounce, ignored\)/);
 
-      expect(await message(row!.id)).toMatchObject({ status: 'bounced', bounceClass: 10 });
-      expect((await eventsOf(row!.id)).map((e) => e.type)).toEqual(['injection', 'delivery', 'bounce']);
+      expect(await message(row.id)).toMatchObject({ status: 'bounced', bounceClass: 10 });
+      expect((await eventsOf(row.id)).map((e) => e.type)).toEqual(['injection', 'delivery', 'bounce']);
       await waitFor(
-        async () => webhookEvents().find((e) => e.type === 'bounce' && e.messageId === row!.id),
+        async () => webhookEvents().find((e) => e.type === 'bounce' && e.messageId === row.id),
         10_000,
         'the bounce webhook',
       );
@@ -371,12 +371,7 @@ describe(`inbound receiver (${dialectName})`, () => {
         }
         // A message's own VERP address, whatever host it went out with, and the report mailboxes of
         // the return-path domain.
-        for (const to of [
-          row!.verp,
-          `bounces+${row!.id}@example.com`,
-          `fbl@${RETURN_PATH}`,
-          `postmaster@${RETURN_PATH}`,
-        ])
+        for (const to of [row.verp, `bounces+${row.id}@example.com`, `fbl@${RETURN_PATH}`, `postmaster@${RETURN_PATH}`])
           expect((await s.command(`RCPT TO:<${to}>`)).code, to).toBe(250);
         expect((await s.command('AUTH PLAIN AGFAYg==')).code).toBeGreaterThanOrEqual(500);
       } finally {
@@ -401,7 +396,7 @@ describe(`inbound receiver (${dialectName})`, () => {
         expect(node.smtp).not.toBeNull();
         expect(node.inbound!.url).toMatch(/^smtp:\/\/localhost:\d+$/);
         const [row] = await sendTo([address('smtp-role')]);
-        const values = valuesFor([row!]);
+        const values = valuesFor([row]);
         const transport = nodemailer.createTransport({ host: '127.0.0.1', port: node.inbound!.port, ignoreTLS: true });
         const info = await transport.sendMail({
           envelope: { from: '', to: [values.verp] },
@@ -409,7 +404,7 @@ describe(`inbound receiver (${dialectName})`, () => {
         });
         transport.close();
         expect(info.response).toMatch(/\(bounce, matched\)/);
-        expect(await message(row!.id)).toMatchObject({ status: 'bounced', bounceClass: 10 });
+        expect(await message(row.id)).toMatchObject({ status: 'bounced', bounceClass: 10 });
       } finally {
         await node.close();
       }
@@ -480,9 +475,9 @@ describe(`inbound receiver (${dialectName})`, () => {
       // The header as it went out (unfolded): `<https://…/p/unsubscribe/…>, <mailto:unsubscribe+<id>@…?subject=unsubscribe>`.
       const head = received.raw
         .toString('latin1')
-        .split('\r\n\r\n')[0]!
+        .split('\r\n\r\n')[0]
         .replace(/\r\n[ \t]+/g, ' ');
-      const mailto = /^List-Unsubscribe:.*<mailto:([^?>]+)/im.exec(head)![1]!;
+      const mailto = /^List-Unsubscribe:.*<mailto:([^?>]+)/im.exec(head)![1];
       expect(mailto).toMatch(new RegExp(`^unsubscribe\\+[0-9a-f]{24}@${RETURN_PATH.replace(/\./g, '\\.')}$`));
 
       const response = await deliver(
