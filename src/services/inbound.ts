@@ -7,6 +7,7 @@
 // inspection (GET /v1/inbound). Nothing in a report can make this throw except the store being
 // unavailable, which the receiver answers with a 4xx so the sender tries again.
 import type { Context } from './context.ts';
+import { storeUnavailable } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { parseInboundReport, type InboundReport, type RecipientOutcome } from '../domain/inbound-report.ts';
 import { parseReturnPathAddress } from '../domain/return-path-address.ts';
@@ -46,6 +47,28 @@ interface Handled {
 
 export async function receiveInbound(ctx: Context, envelope: InboundEnvelope, raw: Buffer): Promise<InboundResult> {
   const reportId = newId();
+  try {
+    return await processReport(ctx, reportId, envelope, raw);
+  } catch (error) {
+    // The store being unavailable is worth a retry by the sender (451); anything else would fail
+    // again the same way: the report is kept, unprocessed, for someone to look at.
+    if (storeUnavailable(error)) throw error;
+    ctx.log.error({ err: error, reportId }, 'inbound report could not be processed; kept unprocessed');
+    const handled: Handled = { accountId: null, messageId: null, outcome: 'unmatched', results: [] };
+    await insertInboundReport(
+      ctx.db,
+      reportRow(ctx, reportId, envelope, raw, 'unknown', 'unknown', emptyReport(), handled),
+    );
+    return { reportId, kind: 'unknown', outcome: 'unmatched' };
+  }
+}
+
+async function processReport(
+  ctx: Context,
+  reportId: string,
+  envelope: InboundEnvelope,
+  raw: Buffer,
+): Promise<InboundResult> {
   const addresses = envelope.rcptTo.map(parseReturnPathAddress);
   const unsubscribe = addresses.find((a) => a?.kind === 'unsubscribe');
   const verp = addresses.find((a) => a?.kind === 'bounce');
