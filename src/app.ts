@@ -17,12 +17,15 @@ import type { Transport } from './delivery/transports/transport.ts';
 import { createLogger } from './log.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.ts';
+import { startInboundServer, type InboundServer } from './smtp/inbound-server.ts';
 
 export interface Posthorn {
   ctx: Context;
   url: string | null;
   /** The SMTP submission server, when this process runs it (role all or smtp, port not 0). */
   smtp: SubmissionServer | null;
+  /** The inbound receiver of the return path, when this process runs it (role all or smtp, port not 0). */
+  inbound: InboundServer | null;
   firstKey: string | null;
   http: FastifyInstance | null;
   worker: DeliveryWorker | null;
@@ -111,16 +114,21 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     // A committed submission wakes the worker in this process at once.
     smtp = await startSubmissionServer(ctx, { onAccepted: () => w?.notify() });
   }
+  let inbound: InboundServer | null = null;
+  if ((config.role === 'all' || config.role === 'smtp') && config.inbound.port !== null)
+    inbound = await startInboundServer(ctx);
 
   return {
     ctx,
     url,
     smtp,
+    inbound,
     firstKey,
     http,
     worker,
     async close() {
       await smtp?.close();
+      await inbound?.close();
       await http?.close();
       await fanout?.stop();
       await worker?.stop();

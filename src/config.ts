@@ -10,6 +10,7 @@ import {
   loadShedding,
   server,
   smtp,
+  inbound,
   store,
   suppression,
   webhooks,
@@ -109,6 +110,7 @@ export interface Config {
   /** What bounces, complaints and unsubscribes do to the suppression list (src/domain/suppression-policy.ts). */
   suppression: SuppressionPolicy;
   smtp: SmtpSubmissionConfig;
+  inbound: InboundConfig;
 }
 
 /** The SMTP submission server (see README, "SMTP submission"). */
@@ -122,6 +124,14 @@ export interface SmtpSubmissionConfig {
   /** AUTH before STARTTLS (plain loopback for local apps and tests). */
   allowInsecureAuth: boolean;
   /** Largest message accepted, announced with SIZE. */
+  maxMessageBytes: number;
+}
+
+/** The inbound SMTP receiver of the return path (bounces, complaints, mailto unsubscribes). */
+export interface InboundConfig {
+  /** null: off (POSTHORN_INBOUND_PORT=0); tests set 0 here for any free port. */
+  port: number | null;
+  host: string;
   maxMessageBytes: number;
 }
 
@@ -208,6 +218,11 @@ export function loadConfig(env: Env = process.env): Config {
       softBounceLimit: suppression.softBounceLimit.read(env),
     },
     smtp: readSmtpSubmission(env),
+    inbound: {
+      port: inbound.port.read(env) || null,
+      host: inbound.host.read(env),
+      maxMessageBytes: inbound.maxMessageMb.read(env) * MB,
+    },
   };
 }
 

@@ -94,6 +94,7 @@ async function start(args: string[]): Promise<void> {
     const certificate = tls.source === 'self-signed' ? `, self-signed certificate ${tls.file}` : '';
     console.log(`SMTP submission: ${url} (STARTTLS${certificate}; password: an API key with "Send via SMTP")`);
   }
+  if (app.inbound) console.log(`Inbound SMTP (bounces, complaints, mailto unsubscribes): ${app.inbound.url}`);
   if (app.firstKey) {
     console.log(`API key: ${app.firstKey}`);
     console.log('  (shown once; it has every permission. Keep it somewhere safe.)');

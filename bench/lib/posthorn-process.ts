@@ -68,6 +68,7 @@ export async function startPosthornProcess(opts: StartOptions): Promise<Posthorn
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       // The SMTP submission server listens on a fixed port by default: off unless a benchmark sets one.
       POSTHORN_SMTP_PORT: '0',
+      POSTHORN_INBOUND_PORT: '0',
       ...opts.env,
       POSTHORN_DATA_DIR: opts.dataDir,
       DATABASE_URL: opts.databaseUrl,

@@ -510,6 +510,29 @@ export const smtp = {
   }),
 };
 
+export const inbound = {
+  port: integer({
+    env: 'POSTHORN_INBOUND_PORT',
+    default: 2525,
+    min: 0,
+    max: 65535,
+    description:
+      'port of the inbound SMTP receiver that takes bounces, complaints and mailto unsubscribes for the return-path addresses (25 in production, behind the MX of the bounce domain; `0` turns it off)',
+  }),
+  host: text({
+    env: 'POSTHORN_INBOUND_HOST',
+    default: '0.0.0.0',
+    description: 'address the inbound SMTP receiver listens on',
+  }),
+  maxMessageMb: integer({
+    env: 'POSTHORN_INBOUND_MAX_MESSAGE_MB',
+    default: 10,
+    min: 1,
+    max: 100,
+    description: 'largest report the inbound receiver accepts, announced with SIZE (552 beyond)',
+  }),
+};
+
 export const SECTIONS: SettingSection[] = [
   { title: 'Server', settings: server },
   { title: 'Store', settings: store },
@@ -521,4 +544,5 @@ export const SECTIONS: SettingSection[] = [
   { title: 'Webhooks', settings: webhooks },
   { title: 'Suppression policy', settings: suppression },
   { title: 'SMTP submission', settings: smtp },
+  { title: 'Inbound SMTP (bounces and complaints)', settings: inbound },
 ];

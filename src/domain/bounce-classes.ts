@@ -81,7 +81,8 @@ const TEXT_RULES: Array<[RegExp, (permanent: boolean) => BounceClass]> = [
     new RegExp(
       "user unknown|unknown user|no such user|user not found|does not exist|doesn't exist|mailbox unavailable|" +
         'mailbox not found|invalid recipient|invalid mailbox|recipient unknown|unknown recipient|no mailbox|' +
-        'recipient address rejected|account (is )?disabled',
+        'recipient address rejected|account (is )?disabled|' +
+        String.raw`doesn't have an? [\w.-]+ account|not listed in (the )?(domino )?directory|no such (mailbox|account)`,
     ),
     (p) => (p ? 10 : 20),
   ],

@@ -453,4 +453,32 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_batches: WebhookBatchesTable;
   webhook_attempts: WebhookAttemptsTable;
+  inbound_reports: InboundReportsTable;
+}
+
+/**
+ * A message that arrived at the return path (bounce, complaint, auto-reply, mailto unsubscribe, or
+ * anything else), kept for inspection with what was made of it. account_id is null when it could
+ * not be matched to a message.
+ */
+export interface InboundReportsTable {
+  id: string;
+  account_id: string | null;
+  /** bounce | complaint | auto_reply | unsubscribe | unknown */
+  kind: string;
+  /** dsn | text | arf | feedback-loop | auto-reply | mailto | unknown */
+  format: string;
+  /** matched (events recorded), unmatched (no message found), ignored (nothing to record) */
+  outcome: string;
+  /** The first outbox message it was matched to. */
+  message_id: string | null;
+  mail_from: string;
+  rcpt_to: string;
+  subject: string | null;
+  /** JSON: the parsed report and, per recipient, the message and event it led to. */
+  details: string;
+  /** The message as received, cut at a bound (raw_bytes says how long it was). */
+  raw: string;
+  raw_bytes: number;
+  created_at: number;
 }

@@ -43,6 +43,10 @@ describe('classifyBounce', () => {
     ],
     [10, '550 Requested action not taken: mailbox unavailable'],
     [10, '550 5.2.1 The email account that you tried to reach is disabled.'],
+    // Wordings of the plain-text bounces the inbound receiver reads (test/fixtures/bounces).
+    [10, "554 delivery error: dd This user doesn't have a yahoo.example account (a@yahoo.example) [0]"],
+    [10, '550 User a@corp.example not listed in Domino Directory'],
+    [10, '550 No such mailbox'],
     [20, '451 4.3.0 Temporary local problem - please try later'],
     [
       20,

@@ -2,6 +2,7 @@
 // transactional), for the isolation walk. Every name and address carries the account's tag, so a
 // leak shows up as the tag in another account's answer.
 import { expect } from 'vitest';
+import nodemailer from 'nodemailer';
 import { createTemplate, waitFor, waitForTransmission, type ApiClient, type ApiResponse } from './server.ts';
 
 /** The kinds of id a route's path parameter can take. */
@@ -22,7 +23,8 @@ export type IdKind =
   | 'transactionalWebhook'
   | 'suppression'
   | 'apiKey'
-  | 'subAccount';
+  | 'subAccount'
+  | 'inboundReport';
 
 export interface AccountResources {
   tag: string;
@@ -47,7 +49,10 @@ export async function createAccountResources(
   api: ApiClient,
   tag: string,
   hookTarget: string,
-  opts: { subAccounts?: boolean } = {},
+  opts: {
+    subAccounts?: boolean;
+    /** The inbound receiver's port: a report about the message is kept too. */ inboundPort?: number;
+  } = {},
 ): Promise<AccountResources> {
   const ids = Object.fromEntries(
     [
@@ -68,6 +73,7 @@ export async function createAccountResources(
       'suppression',
       'apiKey',
       'subAccount',
+      'inboundReport',
     ].map((k) => [k, [] as string[]]),
   ) as Record<IdKind, string[]>;
   const add = (kind: IdKind, id: unknown) => ids[kind].push(String(id));
@@ -223,6 +229,16 @@ export async function createAccountResources(
   );
   add('transmission', sent.transmissionId);
   for (const message of await waitForTransmission(api, sent.transmissionId)) add('message', message.id);
+  if (opts.inboundPort !== undefined) {
+    // A reply to the message's return path: kept as a report of the account (GET /v1/inbound/:id).
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: opts.inboundPort, ignoreTLS: true });
+    const info = await transport.sendMail({
+      envelope: { from: '', to: [`bounces+${ids.message[0]}@${domain}`] },
+      raw: `From: ${tag}-recipient@example.org\r\nSubject: ${tag} reply\r\n\r\n${tag} reply body\r\n`,
+    });
+    transport.close();
+    add('inboundReport', /report ([0-9a-f]{24})/.exec(info.response)![1]);
+  }
 
   return { tag, ids, subscriberEmail, domain, groupName };
 }

@@ -56,6 +56,7 @@ export async function startChildServer(
       LOG_LEVEL: 'warn',
       // The SMTP servers listen on fixed ports by default: off unless the test sets one.
       POSTHORN_SMTP_PORT: '0',
+      POSTHORN_INBOUND_PORT: '0',
       ...env,
       PORT: String(port),
     },

@@ -25,6 +25,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /** Run the SMTP submission server on a free port (app.smtp); off otherwise. */
   smtp?: boolean;
+  /** Run the inbound SMTP receiver on a free port (app.inbound); off otherwise. */
+  inbound?: boolean;
 }
 
 export async function startTestServer(
@@ -35,6 +37,7 @@ export async function startTestServer(
   const config = loadConfig({
     // The SMTP servers listen on fixed ports by default: off unless a test asks for them.
     POSTHORN_SMTP_PORT: '0',
+    POSTHORN_INBOUND_PORT: '0',
     POSTHORN_DATA_DIR: db.dataDir,
     DATABASE_URL: db.url,
     PORT: '0',
@@ -45,6 +48,7 @@ export async function startTestServer(
     ...env,
   });
   if (opts.smtp) config.smtp.port = 0; // any free port
+  if (opts.inbound) config.inbound.port = 0;
   const app = await startPosthorn(config, { log: createLogger(config.logLevel) });
   const url = app.url!;
   const first = await app.ctx.db.selectFrom('accounts').select(['id', 'int_id']).executeTakeFirstOrThrow();

@@ -34,6 +34,7 @@ function env(extra: Record<string, string> = {}) {
     DATABASE_URL: '',
     LOG_LEVEL: 'warn',
     POSTHORN_SMTP_PORT: '0',
+    POSTHORN_INBOUND_PORT: '0',
     ...extra,
   };
 }

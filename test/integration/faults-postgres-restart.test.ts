@@ -52,6 +52,7 @@ describe.skipIf(noCluster !== null)('a PostgreSQL restart in the middle of a mai
         POSTHORN_DELIVERY: 'relay',
         POSTHORN_RELAYS: sink.url,
         POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+        POSTHORN_INBOUND_PORT: '0', // the inbound receiver's default port is fixed
         // Outcomes known while the database is down wait up to half a lease for it (see outcome-recorder.ts).
         POSTHORN_LEASE_SECONDS: '30',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',

@@ -111,6 +111,7 @@ describe.skipIf(reason !== null)('SQLite on a full disk', () => {
         POSTHORN_DELIVERY: 'relay',
         POSTHORN_RELAYS: sink.url,
         POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+        POSTHORN_INBOUND_PORT: '0', // the inbound receiver's default port is fixed
         POSTHORN_LEASE_SECONDS: '60',
       });
       app = await startPosthorn(config, { log });

@@ -27,17 +27,21 @@ describe(`isolation walk over every route (${dialectName})`, () => {
   const before = new Map<string, { status: number; body: unknown }>();
 
   beforeAll(async () => {
-    server = await startTestServer({
-      POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',
-      POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000',
-      POSTHORN_CONCURRENCY_LIMIT: '1000',
-    });
+    server = await startTestServer(
+      {
+        POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',
+        POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000',
+        POSTHORN_CONCURRENCY_LIMIT: '1000',
+      },
+      { inbound: true },
+    );
     routes = listRoutes(server.app.http!);
     const other = await server.newAccount();
     intruder = other.api;
     // An address nothing listens on: the webhooks are inactive and never called.
-    a = await createAccountResources(server.api, 'alpha-private', 'http://127.0.0.1:9/hook');
-    b = await createAccountResources(intruder, 'bravo-own', 'http://127.0.0.1:9/hook');
+    const inboundPort = server.app.inbound!.port;
+    a = await createAccountResources(server.api, 'alpha-private', 'http://127.0.0.1:9/hook', { inboundPort });
+    b = await createAccountResources(intruder, 'bravo-own', 'http://127.0.0.1:9/hook', { inboundPort });
     for (const [path, read] of await readAll(server.api, routes, a)) before.set(path, read);
   }, 120_000);
   afterAll(async () => server?.close());

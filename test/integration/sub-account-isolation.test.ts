@@ -49,11 +49,14 @@ describe(`isolation between sub-accounts (${dialectName})`, () => {
   let before: Map<string, { status: number; body: unknown }>;
 
   beforeAll(async () => {
-    server = await startTestServer({
-      POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',
-      POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000',
-      POSTHORN_CONCURRENCY_LIMIT: '1000',
-    });
+    server = await startTestServer(
+      {
+        POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',
+        POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000',
+        POSTHORN_CONCURRENCY_LIMIT: '1000',
+      },
+      { inbound: true },
+    );
     routes = listRoutes(server.app.http!);
     const company = await server.newAccount();
     parent = company.api;
@@ -68,11 +71,17 @@ describe(`isolation between sub-accounts (${dialectName})`, () => {
     const hook = 'http://127.0.0.1:9/hook';
     one = {
       ...made[0]!,
-      resources: await createAccountResources(made[0]!.api, 'one-private', hook, { subAccounts: false }),
+      resources: await createAccountResources(made[0]!.api, 'one-private', hook, {
+        subAccounts: false,
+        inboundPort: server.app.inbound!.port,
+      }),
     };
     two = {
       ...made[1]!,
-      resources: await createAccountResources(made[1]!.api, 'two-own', hook, { subAccounts: false }),
+      resources: await createAccountResources(made[1]!.api, 'two-own', hook, {
+        subAccounts: false,
+        inboundPort: server.app.inbound!.port,
+      }),
     };
     before = await readAll(one.api, routes, one.resources);
   }, 180_000);
