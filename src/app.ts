@@ -17,6 +17,10 @@ import type { Transport } from './delivery/transports/transport.ts';
 import { createLogger } from './log.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.ts';
+import { QueueFigures } from './services/queue-figures.ts';
+import { Readiness } from './services/readiness.ts';
+import { createMetricsRegistry } from './services/ops-metrics.ts';
+import { startMetricsListener, type MetricsListener } from './http/metrics-listener.ts';
 
 export interface Posthorn {
   ctx: Context;
@@ -26,6 +30,8 @@ export interface Posthorn {
   firstKey: string | null;
   http: FastifyInstance | null;
   worker: DeliveryWorker | null;
+  /** The listener of its own for /metrics, /healthz, /readyz (POSTHORN_METRICS_PORT set). */
+  metrics: MetricsListener | null;
   close(): Promise<void>;
 }
 
@@ -85,10 +91,25 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     webhooks.start();
   }
 
+  // /healthz, /readyz, /metrics: on the API port, and on a port of their own when one is set.
+  const figures = new QueueFigures(ctx);
+  const deliveryWorker = worker;
+  const ops = {
+    readiness: new Readiness({
+      ctx,
+      health: store.health,
+      workerRunning: deliveryWorker ? () => deliveryWorker.isRunning : undefined,
+    }),
+    registry: createMetricsRegistry({ figures, health: store.health }),
+    metricsToken: config.ops.metricsToken,
+    figures,
+    metricsOnApiPort: config.ops.metricsPort === null,
+  };
+
   let http: FastifyInstance | null = null;
   let url: string | null = null;
   if (config.role === 'all' || config.role === 'api') {
-    http = await buildHttpServer(ctx);
+    http = await buildHttpServer(ctx, ops);
     if (worker) {
       const w = worker;
       // A committed accept wakes the worker in this process at once.
@@ -112,6 +133,15 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     smtp = await startSubmissionServer(ctx, { onAccepted: () => w?.notify() });
   }
 
+  const metrics =
+    config.ops.metricsPort === null
+      ? null
+      : await startMetricsListener(ops, {
+          port: config.ops.metricsPort,
+          host: config.ops.metricsHost,
+          onError: (error) => log.error({ err: error }, 'metrics listener: could not answer'),
+        });
+
   return {
     ctx,
     url,
@@ -119,7 +149,9 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     firstKey,
     http,
     worker,
+    metrics,
     async close() {
+      await metrics?.close();
       await smtp?.close();
       await http?.close();
       await fanout?.stop();
