@@ -54,7 +54,7 @@ export class QueueFigures {
   private readonly accounts = new Map<string, Fresh<NowFigures>>();
 
   constructor(private readonly ctx: Context) {
-    this.depth = new Fresh(ctx.clock, () => queueDepth(ctx.db));
+    this.depth = new Fresh(ctx.clock, () => queueDepth(ctx.db, ctx.dialect));
     this.backlog = new Fresh(ctx.clock, () => webhookBacklog(ctx.db));
   }
 

@@ -3,6 +3,7 @@
 // for a second or two on top).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import type { SqlDialect } from './migrations.ts';
 
 /** Outbox rows still to be sent: waiting, being sent now, waiting for a retry. */
 export interface QueueDepth {
@@ -22,13 +23,16 @@ function depthOf(rows: Counted[]): QueueDepth {
 /**
  * The whole outbox's depth. Each half walks one of the claim's partial indexes (messages_due over
  * queued and deferred rows, messages_leased over sending ones), so the cost follows the queue's
- * length, never the history of delivered mail.
+ * length, never the history of delivered mail. SQLite, without statistics on messages, would rather
+ * scan a covering index of every row (messages_mailing_status): it is told which index to use.
  */
-export async function queueDepth(db: Kysely<Database>): Promise<QueueDepth> {
+export async function queueDepth(db: Kysely<Database>, dialect: SqlDialect): Promise<QueueDepth> {
+  const due = dialect === 'sqlite' ? sql`messages INDEXED BY messages_due` : sql`messages`;
+  const leased = dialect === 'sqlite' ? sql`messages INDEXED BY messages_leased` : sql`messages`;
   const { rows } = await sql<Counted>`
-    SELECT status, count(*) AS n FROM messages WHERE status IN ('queued', 'deferred') GROUP BY status
+    SELECT status, count(*) AS n FROM ${due} WHERE status IN ('queued', 'deferred') GROUP BY status
     UNION ALL
-    SELECT 'sending' AS status, count(*) AS n FROM messages WHERE status = 'sending'`.execute(db);
+    SELECT 'sending' AS status, count(*) AS n FROM ${leased} WHERE status = 'sending'`.execute(db);
   return depthOf(rows);
 }
 
