@@ -3,9 +3,15 @@
 // of /metrics, and GET /v1/metrics/now. Traffic is real: transmissions through the API, delivered
 // to an SMTP sink by the worker, and the scraped counters must move by what arrived.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
-import type { Posthorn } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { startPosthorn, type Posthorn } from '../../src/app.ts';
+import { createLogger } from '../../src/log.ts';
+import { pgClusterUnavailableReason, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
 import { startSecondNode, startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
@@ -300,4 +306,65 @@ describe.skipIf(dialectName !== 'sqlite')('/readyz while SQLite cannot write', (
     );
     expect(JSON.parse(up.text).checks.store).toBe('ok');
   });
+});
+
+const noCluster = pgClusterUnavailableReason();
+if (noCluster) console.warn(`the PostgreSQL readiness test is skipped: ${noCluster}`);
+
+describe.skipIf(noCluster !== null)('/readyz while PostgreSQL is stopped (a cluster of its own)', () => {
+  let cluster: PgCluster | undefined;
+  let app: Posthorn | undefined;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'posthorn-test-'));
+
+  afterAll(async () => {
+    await app?.close().catch(() => undefined);
+    await cluster?.destroy();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it(
+    'is 503 naming the store while the database is down, and ready again once it is back',
+    { timeout: 120_000 },
+    async () => {
+      cluster = await startPgCluster();
+      const config = loadConfig({
+        DATABASE_URL: cluster.url,
+        POSTHORN_DATA_DIR: dataDir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        POSTHORN_SMTP_PORT: '0',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+      });
+      app = await startPosthorn(config, { log: createLogger(config.logLevel) });
+      const url = app.url!;
+      expect((await get(`${url}/readyz`)).status).toBe(200);
+
+      await cluster.stop();
+      const down = await until(
+        () => get(`${url}/readyz`),
+        (r) => r.status === 503,
+        15_000,
+      );
+      expect(JSON.parse(down.text)).toEqual({
+        status: 'unavailable',
+        checks: { store: 'failing', migrations: 'failing', worker: 'ok' },
+        failing: ['store', 'migrations'],
+      });
+      expect(down.text).not.toMatch(/ECONNREFUSED|connect|postgres/i);
+      expect((await get(`${url}/healthz`)).status).toBe(200);
+      // The scrape still answers; the queue's series are left out rather than stale.
+      const metrics = await get(`${url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.text).not.toMatch(/^posthorn_queue_messages\{/m);
+
+      await cluster.start();
+      const up = await until(
+        () => get(`${url}/readyz`),
+        (r) => r.status === 200,
+        30_000,
+      );
+      expect(JSON.parse(up.text).checks).toEqual({ store: 'ok', migrations: 'ok', worker: 'ok' });
+      expect((await get(`${url}/metrics`)).text).toMatch(/^posthorn_queue_messages\{status="queued"\} 0$/m);
+    },
+  );
 });
