@@ -13,14 +13,14 @@ export interface MetricsListener {
 }
 
 async function answerFor(ops: OpsEndpoints, request: http.IncomingMessage): Promise<OpsAnswer> {
-  const path = (request.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
+  const path = (request.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
   const route =
     path === '/metrics'
       ? () => metricsAnswer(ops, request.headers.authorization)
       : path === '/readyz'
         ? () => readinessAnswer(ops)
         : path === '/healthz'
-          ? async () => healthAnswer()
+          ? () => Promise.resolve(healthAnswer())
           : null;
   const text = (status: number, body: string, headers: Record<string, string> = {}): OpsAnswer => ({
     status,

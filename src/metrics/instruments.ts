@@ -56,7 +56,9 @@ export function processInstruments(): Instruments {
     }),
     httpDuration: new Histogram({
       name: 'posthorn_http_request_duration_seconds',
-      help: 'HTTP requests by route pattern and status class; _count is the request count (rate() of it the request rate)',
+      help:
+        'HTTP requests by route pattern and status class; _count is the request count ' +
+        '(rate() of it the request rate)',
       labelNames: ['method', 'route', 'status_class'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
@@ -68,7 +70,7 @@ export function processInstruments(): Instruments {
 /** The bounce class a recorded event's JSON data carries, without parsing the rest of it. */
 function bounceClassOf(data: string | null | undefined): string {
   const match = data ? /"bounceClass":\s*(\d{1,3})\b/.exec(data) : null;
-  return match ? match[1]! : 'unknown';
+  return match ? match[1] : 'unknown';
 }
 
 /**

@@ -26,7 +26,7 @@ export function createMetricsRegistry({ figures, health }: MetricsSources): Regi
       this.reset();
       try {
         const depth = await figures.queueDepth();
-        for (const [status, n] of Object.entries(depth)) this.set({ status }, n);
+        for (const status of ['queued', 'sending', 'deferred'] as const) this.set({ status }, depth[status]);
       } catch {
         // Left out of this scrape; posthorn_store_available says why.
       }

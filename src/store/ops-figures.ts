@@ -40,7 +40,7 @@ export async function queueDepth(db: Kysely<Database>, dialect: SqlDialect): Pro
 export async function accountQueueDepth(db: Kysely<Database>, accountId: string): Promise<QueueDepth> {
   const rows = await db
     .selectFrom('messages')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
     .where('account_id', '=', accountId)
     .where('status', 'in', ['queued', 'sending', 'deferred'])
     .groupBy('status')
@@ -60,7 +60,7 @@ export async function accountThroughputSince(
 ): Promise<{ accepted: number; delivered: number }> {
   const rows = await db
     .selectFrom('events')
-    .select(['type', (eb) => eb.fn.countAll<number>().as('n')])
+    .select(['type', (eb) => eb.fn.countAll<number | string>().as('n')])
     .where('account_id', '=', accountId)
     .where('created_at', '>=', since)
     .where('type', 'in', ['injection', 'delivery'])
@@ -75,8 +75,8 @@ export async function webhookBacklog(db: Kysely<Database>): Promise<{ batches: n
   const row = await db
     .selectFrom('webhook_batches')
     .select([
-      (eb) => eb.fn.countAll<number>().as('batches'),
-      (eb) => eb.fn.coalesce(eb.fn.sum<number>('event_count'), sql<number>`0`).as('events'),
+      (eb) => eb.fn.countAll<number | string>().as('batches'),
+      (eb) => eb.fn.coalesce(eb.fn.sum<number | string>('event_count'), sql<number>`0`).as('events'),
     ])
     .where('status', '=', 'pending')
     .executeTakeFirstOrThrow();

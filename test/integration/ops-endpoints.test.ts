@@ -22,7 +22,9 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const have = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const have = Object.fromEntries(
+      [...((match[2] as string | undefined) ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+    );
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(match[3]);
   }
   return total;
@@ -275,7 +277,7 @@ describe.skipIf(dialectName !== 'sqlite')('/readyz while SQLite cannot write', (
   });
   afterAll(async () => server?.close());
 
-  it('is 503 naming the store after a write failed with SQLITE_FULL, and ready again once a write succeeds', async () => {
+  it('is 503 naming the store after a write failed with SQLITE_FULL, ready again after a write', async () => {
     expect((await get(`${server.url}/readyz`)).status).toBe(200);
     // The connection may not grow the file past its current size: the next write that needs a new
     // page fails with SQLITE_FULL, through the same driver and health tracking as a full disk.
