@@ -101,6 +101,12 @@ describe(`operations endpoints on the API port (${dialectName})`, () => {
       expect(res.status).toBe(200);
     }
     await sink.waitForCount(6);
+    // One the next hop refuses for good: a hard bounce, class 10.
+    sink.rules.push({ recipient: /^gone@example\.org$/, code: 550, message: '5.1.1 <gone@example.org>: user unknown' });
+    expect(
+      (await server.api.request('POST', '/v1/layang/transmissions', { body: transmission(['gone@example.org']) }))
+        .status,
+    ).toBe(200);
     // Two more, scheduled an hour ahead: they stay queued.
     const later = new Date(Date.now() + 3600_000).toISOString();
     const scheduled = await server.api.request('POST', '/v1/layang/transmissions', {
@@ -115,12 +121,16 @@ describe(`operations endpoints on the API port (${dialectName})`, () => {
       async () => (await get(`${server.url}/metrics`)).text,
       (text) =>
         sample(text, 'posthorn_messages_delivered_total') - sample(before, 'posthorn_messages_delivered_total') >= 6 &&
+        sample(text, 'posthorn_messages_bounced_total') - sample(before, 'posthorn_messages_bounced_total') >= 1 &&
         sample(text, 'posthorn_queue_messages', { status: 'queued' }) >= 2,
       10_000,
     );
     const delta = (name: string, labels: Record<string, string> = {}) =>
       sample(after, name, labels) - sample(before, name, labels);
-    expect(delta('posthorn_messages_accepted_total')).toBe(8);
+    expect(delta('posthorn_messages_accepted_total')).toBe(9);
+    expect(delta('posthorn_messages_bounced_total', { class: '10' })).toBe(1);
+    expect(delta('posthorn_messages_bounced_total')).toBe(1);
+    expect(delta('posthorn_delivery_latency_seconds_count', { outcome: 'bounced' })).toBe(1);
     expect(delta('posthorn_messages_delivered_total')).toBe(6);
     expect(delta('posthorn_delivery_latency_seconds_count', { outcome: 'delivered' })).toBe(6);
     expect(
@@ -129,7 +139,7 @@ describe(`operations endpoints on the API port (${dialectName})`, () => {
         route: '/v1/layang/transmissions',
         status_class: '2xx',
       }),
-    ).toBe(3);
+    ).toBe(4);
     // The route pattern, never the raw URL.
     expect(
       delta('posthorn_http_request_duration_seconds_count', { route: '/v1/messages/:id', status_class: '4xx' }),
@@ -149,8 +159,8 @@ describe(`operations endpoints on the API port (${dialectName})`, () => {
     );
     expect(Object.keys(now.body).sort()).toEqual(['acceptedPerSecond', 'at', 'deliveredPerSecond', 'queue']);
     expect(now.body.queue).toEqual({ queued: 2, sending: 0, deferred: 0 });
-    // 8 accepted and 6 delivered within the last minute.
-    expect(now.body.acceptedPerSecond).toBeCloseTo(8 / 60, 2);
+    // 9 accepted and 6 delivered within the last minute.
+    expect(now.body.acceptedPerSecond).toBeCloseTo(9 / 60, 2);
     expect(now.body.deliveredPerSecond).toBeCloseTo(6 / 60, 2);
     expect(Date.parse(now.body.at)).toBeGreaterThan(Date.now() - 60_000);
 
