@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig, redacted } from '../../src/config.ts';
 import { startPosthorn, type Posthorn } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { pgClusterUnavailableReason, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
@@ -379,4 +379,15 @@ describe.skipIf(noCluster !== null)('/readyz while PostgreSQL is stopped (a clus
       expect((await get(`${url}/metrics`)).text).toMatch(/^posthorn_queue_messages\{status="queued"\} 0$/m);
     },
   );
+});
+
+describe('operations settings', () => {
+  it('refuse a short metrics token, hide it when printed, and read port 0 as no listener', () => {
+    expect(() => loadConfig({ POSTHORN_METRICS_TOKEN: 'short' })).toThrow(ConfigError);
+    const config = loadConfig({ POSTHORN_METRICS_TOKEN: 'a-long-enough-token', POSTHORN_METRICS_PORT: '9464' });
+    expect(config.ops).toEqual({ metricsPort: 9464, metricsHost: '127.0.0.1', metricsToken: 'a-long-enough-token' });
+    expect(redacted(config).ops.metricsToken).toBe('***');
+    expect(loadConfig({}).ops.metricsPort).toBeNull();
+    expect(loadConfig({ HOST: '0.0.0.0', POSTHORN_METRICS_HOST: '10.0.0.2' }).ops.metricsHost).toBe('10.0.0.2');
+  });
 });
