@@ -18,6 +18,10 @@ import { createLogger } from './log.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.ts';
 import { startInboundServer, type InboundServer } from './smtp/inbound-server.ts';
+import { QueueFigures } from './services/queue-figures.ts';
+import { Readiness } from './services/readiness.ts';
+import { createMetricsRegistry } from './services/ops-metrics.ts';
+import { startMetricsListener, type MetricsListener } from './http/metrics-listener.ts';
 
 export interface Posthorn {
   ctx: Context;
@@ -29,6 +33,8 @@ export interface Posthorn {
   firstKey: string | null;
   http: FastifyInstance | null;
   worker: DeliveryWorker | null;
+  /** The listener of its own for /metrics, /healthz, /readyz (POSTHORN_METRICS_PORT set). */
+  metrics: MetricsListener | null;
   close(): Promise<void>;
 }
 
@@ -88,10 +94,25 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     webhooks.start();
   }
 
+  // /healthz, /readyz, /metrics: on the API port, and on a port of their own when one is set.
+  const figures = new QueueFigures(ctx);
+  const deliveryWorker = worker;
+  const ops = {
+    readiness: new Readiness({
+      ctx,
+      health: store.health,
+      workerRunning: deliveryWorker ? () => deliveryWorker.isRunning : undefined,
+    }),
+    registry: createMetricsRegistry({ figures, health: store.health }),
+    metricsToken: config.ops.metricsToken,
+    figures,
+    metricsOnApiPort: config.ops.metricsPort === null,
+  };
+
   let http: FastifyInstance | null = null;
   let url: string | null = null;
   if (config.role === 'all' || config.role === 'api') {
-    http = await buildHttpServer(ctx);
+    http = await buildHttpServer(ctx, ops);
     if (worker) {
       const w = worker;
       // A committed accept wakes the worker in this process at once.
@@ -118,6 +139,15 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
   if ((config.role === 'all' || config.role === 'smtp') && config.inbound.port !== null)
     inbound = await startInboundServer(ctx);
 
+  const metrics =
+    config.ops.metricsPort === null
+      ? null
+      : await startMetricsListener(ops, {
+          port: config.ops.metricsPort,
+          host: config.ops.metricsHost,
+          onError: (error) => log.error({ err: error }, 'metrics listener: could not answer'),
+        });
+
   return {
     ctx,
     url,
@@ -126,7 +156,9 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     firstKey,
     http,
     worker,
+    metrics,
     async close() {
+      await metrics?.close();
       await smtp?.close();
       await inbound?.close();
       await http?.close();

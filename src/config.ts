@@ -8,6 +8,7 @@ import {
   mx,
   limits,
   loadShedding,
+  ops,
   server,
   smtp,
   inbound,
@@ -111,6 +112,16 @@ export interface Config {
   suppression: SuppressionPolicy;
   smtp: SmtpSubmissionConfig;
   inbound: InboundConfig;
+  /** /healthz, /readyz and /metrics (README, "Operations"). */
+  ops: OpsConfig;
+}
+
+export interface OpsConfig {
+  /** The listener of its own for /metrics, /healthz, /readyz; null: none (the API port serves /metrics). */
+  metricsPort: number | null;
+  metricsHost: string;
+  /** Bearer token /metrics asks for; null: open. */
+  metricsToken: string | null;
 }
 
 /** The SMTP submission server (see README, "SMTP submission"). */
@@ -223,6 +234,11 @@ export function loadConfig(env: Env = process.env): Config {
       host: inbound.host.read(env),
       maxMessageBytes: inbound.maxMessageMb.read(env) * MB,
     },
+    ops: {
+      metricsPort: ops.metricsPort.read(env) || null,
+      metricsHost: ops.metricsHost.read(env) ?? server.host.read(env),
+      metricsToken: ops.metricsToken.read(env),
+    },
   };
 }
 
@@ -266,5 +282,6 @@ export function redacted(config: Config): Config {
     databaseUrl: hidePassword(config.databaseUrl),
     redisUrl: config.redisUrl === null ? null : hidePassword(config.redisUrl),
     relays: config.relays.map((r) => ({ ...r, ...(r.pass === undefined ? {} : { pass: '***' }) })),
+    ops: { ...config.ops, metricsToken: config.ops.metricsToken === null ? null : '***' },
   };
 }

@@ -533,6 +533,37 @@ export const inbound = {
   }),
 };
 
+// Health, readiness and Prometheus metrics (src/http/ops.ts, README "Operations").
+export const ops = {
+  metricsPort: integer({
+    env: 'POSTHORN_METRICS_PORT',
+    default: 0,
+    min: 0,
+    max: 65535,
+    description:
+      'a listener of its own for `/metrics`, `/healthz` and `/readyz`, on every role (set it for `worker` and ' +
+      '`smtp`, which have no HTTP port; one port per process); when set, `/metrics` leaves the API port. ' +
+      '`0`: off, the API port serves `/metrics`',
+  }),
+  metricsHost: optionalText({
+    env: 'POSTHORN_METRICS_HOST',
+    default: null,
+    defaultText: '`HOST`',
+    description: 'address the metrics listener listens on',
+  }),
+  metricsToken: custom<string | null>({
+    env: 'POSTHORN_METRICS_TOKEN',
+    default: null,
+    type: 'text, ≥ 16 characters',
+    defaultText: 'none: `/metrics` is open',
+    description: '`/metrics` answers only requests with `Authorization: Bearer <token>` (401 otherwise)',
+    parse: (raw) => {
+      if (raw.length < 16) throw new ConfigError('POSTHORN_METRICS_TOKEN must be at least 16 characters');
+      return raw;
+    },
+  }),
+};
+
 export const SECTIONS: SettingSection[] = [
   { title: 'Server', settings: server },
   { title: 'Store', settings: store },
@@ -545,4 +576,5 @@ export const SECTIONS: SettingSection[] = [
   { title: 'Suppression policy', settings: suppression },
   { title: 'SMTP submission', settings: smtp },
   { title: 'Inbound SMTP (bounces and complaints)', settings: inbound },
+  { title: 'Operations', settings: ops },
 ];

@@ -18,6 +18,7 @@ import { applyOutcomes, insertRaw, type MessageOutcome } from '../store/messages
 import type { NewEvent } from '../store/events.ts';
 import { recordEvents } from '../events/record-events.ts';
 import type { SuppressionPolicy } from '../domain/suppression-policy.ts';
+import { observeDeliveryLatency } from '../metrics/instruments.ts';
 
 export interface RecordedOutcome {
   outcome: MessageOutcome;
@@ -25,6 +26,8 @@ export interface RecordedOutcome {
   /** Absent for a message handed back untried: nothing happened to it that an event would report. */
   event?: Omit<NewEvent, 'created_at' | 'account_id'>;
   raw?: string;
+  /** When the message was accepted: its delivery latency is measured from there (metrics). */
+  acceptedAt?: number;
 }
 
 export class OutcomeRecorder {
@@ -113,6 +116,8 @@ export class OutcomeRecorder {
   }
 
   private async write(items: RecordedOutcome[]): Promise<void> {
+    // Metrics are counted once the outcomes are committed, never for an attempt that is rolled back.
+    const committed: Array<() => void> = [];
     await this.db.transaction().execute(async (trx) => {
       const events: NewEvent[] = [];
       // A row whose lease was lost (reclaimed after expiry) keeps the newer owner's state.
@@ -126,8 +131,24 @@ export class OutcomeRecorder {
         if (item.raw !== undefined) await insertRaw(trx, item.outcome.id, item.accountId, item.raw, item.outcome.at);
         if (item.event) events.push({ ...item.event, account_id: item.accountId, created_at: item.outcome.at });
       }
-      await recordEvents(trx, events, { policy: this.policy });
+      await recordEvents(trx, events, { policy: this.policy, afterCommit: (fn) => committed.push(fn) });
+      committed.push(() => observeLatencies(items.filter((item) => applied.has(item.outcome.id))));
     });
+    for (const fn of committed) fn();
+  }
+}
+
+/** Accept → final outcome (delivered, captured or bounced) of each message; deferrals are not final. */
+function observeLatencies(items: RecordedOutcome[]): void {
+  for (const { outcome, acceptedAt } of items) {
+    if (acceptedAt === undefined || outcome.notTried) continue;
+    const final =
+      outcome.status === 'delivered' || outcome.status === 'captured'
+        ? 'delivered'
+        : outcome.status === 'bounced' || outcome.status === 'suppressed'
+          ? 'bounced'
+          : null;
+    if (final) observeDeliveryLatency(final, (outcome.at - acceptedAt) / 1000);
   }
 }
 

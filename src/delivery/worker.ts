@@ -151,6 +151,11 @@ export class DeliveryWorker {
     }
   }
 
+  /** Started and not stopping (what /readyz reports for a process that runs a worker). */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   /** Called after an accept: there is work now. */
   notify(): void {
     this.newWork = true;
@@ -341,6 +346,7 @@ export class DeliveryWorker {
     return this.recorder.record({
       outcome,
       accountId: m.account_id,
+      acceptedAt: Number(m.created_at),
       event: {
         type,
         message_id: m.id,

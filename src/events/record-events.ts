@@ -12,6 +12,7 @@ import { counterDeltas, linkClickDeltas, type SourceDimensions } from './counter
 import { domainOf } from '../domain/email-address.ts';
 import { concernsSuppression, type SuppressionPolicy } from '../domain/suppression-policy.ts';
 import { applySuppressionPolicy } from './suppression-reactions.ts';
+import { countRecordedEvents } from '../metrics/instruments.ts';
 
 export interface RecordOptions {
   /** Dimensions of transmissions written in this same transaction (not readable from the table yet). */
@@ -27,6 +28,12 @@ export interface RecordOptions {
    * would silently skip their consequences.
    */
   policy?: SuppressionPolicy;
+  /**
+   * Where the caller runs work once its transaction has committed (the outcome recorder does): the
+   * process's metrics count the events then, not for a transaction that is rolled back and run
+   * again. With `bulk`, the batch's commit is used; with neither, they are counted at once.
+   */
+  afterCommit?: (fn: () => void) => void;
 }
 
 // A transmission's sending domain and labels never change: remembered per process.
@@ -72,11 +79,15 @@ export async function recordEvents(
   const { bulk, policy } = opts;
   if (!policy && events.some(concernsSuppression))
     throw new Error('recordEvents: delivery, bounce, complaint and unsubscribe events need opts.policy');
+  const count = () => countRecordedEvents(events);
+  if (opts.afterCommit) opts.afterCommit(count);
+  else if (bulk) bulk.afterCommit(count);
   if (!bulk) {
     await insertEvents(trx, events);
     await countEvents(trx, events);
     // After the events, so the subscriber events it causes come after them in the stream.
     if (policy) await applySuppressionPolicy(trx, events, policy);
+    if (!opts.afterCommit) count();
     return;
   }
   if (policy) await applySuppressionPolicy(trx, events, policy);

@@ -25,6 +25,17 @@ import { registerOpenApi } from './openapi.ts';
 import { JsonSyntaxError, describeJsonSyntax } from './json-syntax.ts';
 import { JsonEncodingError, jsonText } from './json-encoding.ts';
 import { registerTransactionalRoutes } from './transactional/index.ts';
+import { registerOpsRoutes, type OpsEndpoints } from './ops.ts';
+import { registerHttpMetrics } from './http-metrics.ts';
+import { registerMetricsNowRoute } from './transactional/metrics-now.ts';
+import { QueueFigures } from '../services/queue-figures.ts';
+
+/** The operations endpoints (src/http/ops.ts) and where /metrics is served. */
+export interface HttpOps extends OpsEndpoints {
+  figures: QueueFigures;
+  /** false when the metrics listener of its own serves /metrics (POSTHORN_METRICS_PORT). */
+  metricsOnApiPort: boolean;
+}
 
 const surfaces: Surface[] = [transactionalSurface, marketingSurface];
 
@@ -42,7 +53,7 @@ function httpLogLevel(log: Logger): string {
 
 const MAX_URL_AND_HEADER_BYTES = 2 * 1024 * 1024;
 
-export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
+export async function buildHttpServer(ctx: Context, ops?: HttpOps): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request lines are logged at info; they are only wanted when debugging. A quieter
     // configured level (error, silent) is kept: the http logger is never louder than the rest.
@@ -95,6 +106,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   const routes = new RouteIndex();
   routes.attach(app);
   registerProxyWarning(app, ctx);
+  registerHttpMetrics(app);
   registerLoadShedding(app, ctx, surfaceFor);
   registerAuth(app, ctx, surfaceFor);
 
@@ -178,5 +190,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   await registerMarketingRoutes(app, ctx);
   await registerPublicRoutes(app, ctx);
   await registerTrackingRoutes(app, ctx);
+  registerMetricsNowRoute(app, ops?.figures ?? new QueueFigures(ctx));
+  if (ops) registerOpsRoutes(app, ops, { metrics: ops.metricsOnApiPort });
   return app;
 }

@@ -28,6 +28,7 @@ type Work<T> = (trx: Transaction<Database>, bulk: BulkRows) => Promise<T>;
 export class BulkRows {
   private tables = new Map<keyof Database, unknown[]>();
   private finishers = new Map<string, (trx: Transaction<Database>) => Promise<void>>();
+  private committed: Array<() => void> = [];
 
   insert<T extends keyof Database>(table: T, rows: Insertable<Database[T]>[]): void {
     const list = this.tables.get(table) ?? [];
@@ -43,6 +44,19 @@ export class BulkRows {
     if (this.finishers.has(key)) return false;
     this.finishers.set(key, finish);
     return true;
+  }
+
+  /**
+   * Runs `fn` once the batch's transaction has committed (never when it rolled back: a batch that is
+   * run again gets a new BulkRows). For bookkeeping outside the database, e.g. metrics.
+   */
+  afterCommit(fn: () => void): void {
+    this.committed.push(fn);
+  }
+
+  /** Called by the batcher after the commit. */
+  runAfterCommit(): void {
+    for (const fn of this.committed.splice(0)) fn();
   }
 
   async flush(trx: Transaction<Database>): Promise<void> {
@@ -137,13 +151,15 @@ export class CommitBatcher {
   }
 
   /** One transaction over the work of every item; their results in order. */
-  private commit(items: Pending[]): Promise<unknown[]> {
-    return this.db.transaction().execute(async (trx) => {
-      const bulk = new BulkRows();
-      const out: unknown[] = [];
-      for (const item of items) out.push(await item.work(trx, bulk));
+  private async commit(items: Pending[]): Promise<unknown[]> {
+    const bulk = new BulkRows();
+    const out = await this.db.transaction().execute(async (trx) => {
+      const results: unknown[] = [];
+      for (const item of items) results.push(await item.work(trx, bulk));
       await bulk.flush(trx);
-      return out;
+      return results;
     });
+    bulk.runAfterCommit();
+    return out;
   }
 }

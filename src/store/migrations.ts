@@ -252,3 +252,6 @@ export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialect): Pro
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`);
   }
 }
+
+/** The names of this dialect's migrations, in order: what a database is current with (see /readyz). */
+export const migrationNames = (dialect: SqlDialect): string[] => Object.keys(buildMigrations(dialect)).sort();

@@ -127,13 +127,19 @@ export function refusalProblems(res: ApiResponse, surface: string, allowed: numb
   return problems;
 }
 
-/** Drops values that change on their own (key use times), so two reads can be compared. */
+/**
+ * Values that change on their own: key use times, and the "now" figures of GET /v1/metrics/now
+ * (rates over the last minute, the time they were read; its queue depth is still compared).
+ */
+const CHANGING_ON_THEIR_OWN = new Set(['lastUsedAt', 'acceptedPerSecond', 'deliveredPerSecond', 'at']);
+
+/** Drops values that change on their own, so two reads can be compared. */
 export function stable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stable);
   if (value && typeof value === 'object')
     return Object.fromEntries(
       Object.entries(value)
-        .filter(([k]) => k !== 'lastUsedAt')
+        .filter(([k]) => !CHANGING_ON_THEIR_OWN.has(k))
         .map(([k, v]) => [k, stable(v)]),
     );
   return value;
