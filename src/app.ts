@@ -17,6 +17,16 @@ import type { Transport } from './delivery/transports/transport.ts';
 import { createLogger } from './log.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.ts';
+import { createSignInLink } from './services/dashboard-sessions.ts';
+import { parseApiKey } from './domain/api-key-format.ts';
+
+/** The dashboard's address; on the first start (a key was just made) with a one-time sign-in token in its fragment. */
+async function dashboardLink(ctx: Context, base: string, firstKey: string | null): Promise<string> {
+  const keyId = firstKey ? parseApiKey(firstKey)?.id : undefined;
+  if (!keyId) return `${base}/`;
+  // The fragment never reaches a server log or a Referer header.
+  return `${base}/sign-in#token=${await createSignInLink(ctx, keyId)}`;
+}
 
 export interface Posthorn {
   ctx: Context;
@@ -24,6 +34,8 @@ export interface Posthorn {
   /** The SMTP submission server, when this process runs it (role all or smtp, port not 0). */
   smtp: SubmissionServer | null;
   firstKey: string | null;
+  /** Where the dashboard is; at first start a one-time link that signs the operator in. */
+  dashboardUrl: string | null;
   http: FastifyInstance | null;
   worker: DeliveryWorker | null;
   close(): Promise<void>;
@@ -104,6 +116,7 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     const port = typeof address === 'object' && address ? address.port : config.port;
     url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   }
+  const dashboardUrl = url && (await dashboardLink(ctx, config.port === 0 ? url : config.publicUrl, firstKey));
 
   let smtp: SubmissionServer | null = null;
   if ((config.role === 'all' || config.role === 'smtp') && config.smtp.port !== null) {
@@ -117,6 +130,7 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     url,
     smtp,
     firstKey,
+    dashboardUrl,
     http,
     worker,
     async close() {

@@ -23,6 +23,8 @@ import { registerTrackingRoutes } from './public/tracking.ts';
 import { registerOpenApi } from './openapi.ts';
 import { JsonSyntaxError, describeJsonSyntax } from './json-syntax.ts';
 import { registerTransactionalRoutes } from './transactional/index.ts';
+import { registerDashboardSessionRoutes } from './dashboard/session-routes.ts';
+import { isDashboardPage, registerDashboardSpa, sendDashboardIndex } from './dashboard/spa.ts';
 
 const surfaces: Surface[] = [transactionalSurface, marketingSurface];
 
@@ -154,7 +156,9 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
     return surface.protocol(reply, 500, 'an internal error occurred; the request can be retried');
   });
 
+  let dashboardBuilt = false;
   app.setNotFoundHandler((request, reply) => {
+    if (dashboardBuilt && isDashboardPage(request)) return sendDashboardIndex(reply);
     const surface = surfaceFor(request.url);
     const allowed = routes.allowedMethods(request.url);
     if (allowed.length > 0) return surface.methodNotAllowed(reply, allowed);
@@ -166,5 +170,7 @@ export async function buildHttpServer(ctx: Context): Promise<FastifyInstance> {
   await registerMarketingRoutes(app, ctx);
   await registerPublicRoutes(app, ctx);
   await registerTrackingRoutes(app, ctx);
+  registerDashboardSessionRoutes(app, ctx);
+  dashboardBuilt = await registerDashboardSpa(app);
   return app;
 }

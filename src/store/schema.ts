@@ -453,4 +453,32 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_batches: WebhookBatchesTable;
   webhook_attempts: WebhookAttemptsTable;
+  dashboard_users: DashboardUsersTable;
+  dashboard_sessions: DashboardSessionsTable;
+  dashboard_sign_in_links: DashboardSignInLinksTable;
+}
+
+export interface DashboardUsersTable {
+  id: string;
+  account_id: string;
+  email: string;
+  password_hash: string;
+  created_at: number;
+}
+
+export interface DashboardSessionsTable {
+  token_hash: string;
+  account_id: string;
+  api_key_id: string | null;
+  user_id: string | null;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface DashboardSignInLinksTable {
+  token_hash: string;
+  api_key_id: string;
+  created_at: number;
+  expires_at: number;
 }
