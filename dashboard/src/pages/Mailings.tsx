@@ -142,14 +142,13 @@ function MailingList() {
             ))}
           </select>
         </label>
-        <label>
-          HTML
-          <textarea
-            name="html"
-            rows={6}
-            defaultValue={'<p>Hello {{ firstname }}</p>\n<p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>'}
-          />
-        </label>
+        <label htmlFor="mailing-html">HTML (when no template is chosen)</label>
+        <textarea
+          id="mailing-html"
+          name="html"
+          rows={6}
+          defaultValue={'<p>Hello {{ firstname }}</p>\n<p><a href="{{ unsubscribeUrl }}">Unsubscribe</a></p>'}
+        />
         <fieldset>
           <legend>Groups</legend>
           {groups.data?.data.map((g) => (

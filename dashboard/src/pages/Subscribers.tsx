@@ -81,22 +81,31 @@ export function Subscribers() {
         {draft.map((c, i) => (
           <fieldset key={i} className="inline">
             <legend>Condition {i + 1}</legend>
-            <label>
-              Field
-              <input list="subscriber-fields" value={c.field} onChange={(e) => update(i, { field: e.target.value })} />
-            </label>
-            <label>
-              Condition
-              <select value={c.condition} onChange={(e) => update(i, { condition: e.target.value })}>
+            <div className="field">
+              <label htmlFor={`field-${i}`}>Field</label>
+              <input
+                id={`field-${i}`}
+                list="subscriber-fields"
+                value={c.field}
+                onChange={(e) => update(i, { field: e.target.value })}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor={`condition-${i}`}>Condition</label>
+              <select
+                id={`condition-${i}`}
+                value={c.condition}
+                onChange={(e) => update(i, { condition: e.target.value })}
+              >
                 {CONDITIONS.map((x) => (
                   <option key={x}>{x}</option>
                 ))}
               </select>
-            </label>
-            <label>
-              Value
-              <input value={c.value} onChange={(e) => update(i, { value: e.target.value })} />
-            </label>
+            </div>
+            <div className="field">
+              <label htmlFor={`value-${i}`}>Value</label>
+              <input id={`value-${i}`} value={c.value} onChange={(e) => update(i, { value: e.target.value })} />
+            </div>
             <button
               type="button"
               className="secondary"

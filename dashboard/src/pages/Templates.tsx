@@ -179,18 +179,18 @@ function TemplateEditor() {
               Subject
               <input {...field('subject')} />
             </label>
-            <label>
-              HTML
-              <textarea {...field('html')} rows={14} spellCheck={false} className="mono" />
-            </label>
-            <label>
-              Text (derived from the HTML when empty)
-              <textarea {...field('text')} rows={4} />
-            </label>
-            <label>
-              Substitution data to preview with (JSON)
-              <textarea value={data} onChange={(e) => setData(e.target.value)} rows={3} className="mono" />
-            </label>
+            <label htmlFor="template-html">HTML</label>
+            <textarea id="template-html" {...field('html')} rows={14} spellCheck={false} className="mono" />
+            <label htmlFor="template-text">Text (derived from the HTML when empty)</label>
+            <textarea id="template-text" {...field('text')} rows={4} />
+            <label htmlFor="template-data">Substitution data to preview with (JSON)</label>
+            <textarea
+              id="template-data"
+              value={data}
+              onChange={(e) => setData(e.target.value)}
+              rows={3}
+              className="mono"
+            />
             <button type="submit" disabled={save.isPending}>
               Save
             </button>
