@@ -12,6 +12,7 @@ import { Subscribers } from './pages/Subscribers.tsx';
 import { Mailings } from './pages/Mailings.tsx';
 import { Webhooks } from './pages/Webhooks.tsx';
 import { Keys } from './pages/Keys.tsx';
+import { Lists } from './pages/Lists.tsx';
 
 const PAGES = [
   { path: '/inbox', label: 'Inbox', element: <Inbox /> },
@@ -20,6 +21,7 @@ const PAGES = [
   { path: '/templates', label: 'Templates', element: <Templates /> },
   { path: '/domains', label: 'Sending domains', element: <Domains /> },
   { path: '/subscribers', label: 'Subscribers', element: <Subscribers /> },
+  { path: '/lists', label: 'Groups & lists', element: <Lists /> },
   { path: '/mailings', label: 'Mailings', element: <Mailings /> },
   { path: '/webhooks', label: 'Webhooks', element: <Webhooks /> },
   { path: '/keys', label: 'API keys', element: <Keys /> },

@@ -27,12 +27,14 @@ export async function passwordMatches(password: string, stored: string): Promise
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [n, r, p] = parts.slice(1, 4).map(Number);
-  const salt = Buffer.from(parts[4]!, 'base64');
-  const expected = Buffer.from(parts[5]!, 'base64');
+  const salt = Buffer.from(parts[4], 'base64');
+  const expected = Buffer.from(parts[5], 'base64');
   if (!n || !r || !p || expected.length !== KEY_LENGTH) return false;
   const actual = await derive(password, salt, { N: n, r, p });
   return timingSafeEqual(actual, expected);
 }
 
 /** A dummy hash to compare against when the email is unknown, so timing does not tell which exist. */
-export const UNKNOWN_USER_HASH = `scrypt$${N}$${R}$${P}$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(KEY_LENGTH).toString('base64')}`;
+export const UNKNOWN_USER_HASH = ['scrypt', N, R, P, Buffer.alloc(16), Buffer.alloc(KEY_LENGTH)]
+  .map((part) => (Buffer.isBuffer(part) ? part.toString('base64') : String(part)))
+  .join('$');

@@ -367,6 +367,57 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the dashboard in Chromium', () => {
   );
 
   it(
+    'edits a subscriber',
+    async () => {
+      const one = (await server.api.get('/api/v1/subscribers?search=[{"email":"imp7@example.org"}]')).body.data[0];
+      await visit(page, `/subscribers/${one.id}`, 'imp7@example.org');
+      await page.getByLabel('First name').fill('Grace');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+      expect((await server.api.get(`/api/v1/subscribers/${one.id}`)).body.data.firstname).toBe('Grace');
+      await shoot(page, 'subscriber');
+      await expectAccessible(page, 'subscriber');
+    },
+    LONG,
+  );
+
+  it(
+    'adds and removes entries of groups, custom fields, channels, blacklist and suppressions',
+    async () => {
+      const cases: Array<{ path: string; title: string; fill: Record<string, string>; shows: string }> = [
+        { path: 'groups', title: 'Groups', fill: { Name: 'VIP' }, shows: 'VIP' },
+        { path: 'fields', title: 'Custom fields', fill: { 'Name (English)': 'Shoe size' }, shows: 'Shoe size' },
+        {
+          path: 'channels',
+          title: 'Channels',
+          fill: { Name: 'Offers', 'Sender email': 'offers@example.com' },
+          shows: 'Offers',
+        },
+        {
+          path: 'blacklist',
+          title: 'Blacklist',
+          fill: { 'Address or *@domain': '*@spam.example' },
+          shows: '*@spam.example',
+        },
+        { path: 'suppressions', title: 'Suppressions', fill: { Email: 'gone@example.org' }, shows: 'gone@example.org' },
+      ];
+      for (const c of cases) {
+        await visit(page, `/lists/${c.path}`, c.title);
+        for (const [label, value] of Object.entries(c.fill)) await page.getByLabel(label, { exact: true }).fill(value);
+        await page.getByRole('button', { name: 'Add', exact: true }).click();
+        const row = page.getByRole('row').filter({ hasText: c.shows });
+        await row.waitFor();
+        await shoot(page, `list-${c.path}`);
+        await expectAccessible(page, c.title);
+        await row.getByRole('button', { name: 'Remove' }).click();
+        await row.waitFor({ state: 'detached' });
+      }
+      expect((await server.api.get('/v1/suppressions/lookup?email=gone@example.org')).body.suppressed).toBe(false);
+    },
+    LONG,
+  );
+
+  it(
     'is usable on a phone',
     async () => {
       const phone = await newContext(390, 844);

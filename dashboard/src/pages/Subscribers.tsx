@@ -1,6 +1,7 @@
 // Subscribers: the list with a filter builder for the marketing API's search grammar, a CSV import
 // whose progress bar follows the job API, and an export.
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
+import { Link, Route, Routes, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, csrf, qs } from '../api.ts';
 import { ErrorNote, Pager } from '../components.tsx';
@@ -48,6 +49,15 @@ export function searchOf(conditions: Condition[]): string {
 }
 
 export function Subscribers() {
+  return (
+    <Routes>
+      <Route index element={<SubscriberList />} />
+      <Route path=":id" element={<SubscriberDetail />} />
+    </Routes>
+  );
+}
+
+function SubscriberList() {
   const [draft, setDraft] = useState<Condition[]>([{ field: 'email', condition: 'like', value: '' }]);
   const [search, setSearch] = useState('');
   const [page, setPage] = useState(1);
@@ -144,7 +154,9 @@ export function Subscribers() {
           {list.data?.data.map((s) => (
             <tr key={s.id}>
               <td>{s.id}</td>
-              <td>{s.email}</td>
+              <td>
+                <Link to={`/subscribers/${s.id}`}>{s.email}</Link>
+              </td>
               <td>{[s.firstname, s.lastname].filter(Boolean).join(' ')}</td>
               <td>{s.status}</td>
             </tr>
@@ -239,6 +251,69 @@ function Export({ search }: { search: string }) {
         Export the filtered subscribers as CSV
       </button>
       <ErrorNote error={error} />
+    </section>
+  );
+}
+
+const STATUS_NAMES: Record<number, string> = { 1: 'active', 2: 'opt-in pending', 3: 'archived' };
+
+function SubscriberDetail() {
+  const { id = '' } = useParams();
+  const queryClient = useQueryClient();
+  const subscriber = useQuery({
+    queryKey: ['subscriber', id],
+    queryFn: () => api<{ data: Subscriber & Record<string, unknown> }>(`/api/v1/subscribers/${id}`),
+  });
+  const save = useMutation({
+    mutationFn: (body: Record<string, unknown>) => api(`/api/v1/subscribers/${id}`, { method: 'PUT', json: body }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ['subscriber', id] });
+      void queryClient.invalidateQueries({ queryKey: ['subscribers'] });
+    },
+  });
+  const s = subscriber.data?.data;
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    save.mutate({ firstname: f.get('firstname'), lastname: f.get('lastname'), email: f.get('email') });
+  };
+  return (
+    <section aria-labelledby="subscriber-title">
+      <p>
+        <Link to="/subscribers">← Subscribers</Link>
+      </p>
+      <ErrorNote error={subscriber.error} />
+      {s && (
+        <>
+          <h1 id="subscriber-title">{s.email}</h1>
+          <p>
+            Status: {STATUS_NAMES[s.status] ?? s.status} · created {s.createdAt}
+          </p>
+          <form className="stack" onSubmit={submit}>
+            <label>
+              Email
+              <input name="email" type="email" defaultValue={s.email} required />
+            </label>
+            <label>
+              First name
+              <input name="firstname" defaultValue={s.firstname ?? ''} />
+            </label>
+            <label>
+              Last name
+              <input name="lastname" defaultValue={s.lastname ?? ''} />
+            </label>
+            <button type="submit" disabled={save.isPending}>
+              Save
+            </button>
+            {save.isSuccess && <span role="status"> Saved.</span>}
+          </form>
+          <ErrorNote error={save.error} />
+          <details>
+            <summary>Everything the API returns</summary>
+            <pre className="source">{JSON.stringify(s, null, 2)}</pre>
+          </details>
+        </>
+      )}
     </section>
   );
 }

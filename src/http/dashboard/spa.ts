@@ -19,13 +19,20 @@ export function isDashboardPage(request: FastifyRequest): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
   if (API_PATH.test(request.url)) return false;
   // A missing asset (an old hashed name) is a plain 404, not the page.
-  return !/\.[a-z0-9]+$/i.test(request.url.split('?')[0]!);
+  return !/\.[a-z0-9]+$/i.test(request.url.split('?')[0]);
 }
 
 const SECURITY_HEADERS = {
   // The SPA loads only its own files; mail HTML is shown in a sandboxed iframe via srcdoc.
-  'content-security-policy':
-    "default-src 'self'; img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; frame-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy': [
+    "default-src 'self'",
+    "img-src 'self' data: https: http:", // images in captured mail
+    "style-src 'self' 'unsafe-inline'", // inline styles of mail HTML
+    "frame-src 'self' data:",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; '),
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
 };
