@@ -360,6 +360,13 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the dashboard in Chromium', () => {
     async () => {
       await visit(page, '/keys', 'API keys');
       await page.getByRole('cell', { name: 'First key (created at first start)' }).waitFor();
+      await page.getByLabel('New key name').fill('CI deploys');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const shown = (await page.getByRole('status').filter({ hasText: 'shown once' }).locator('code').textContent())!;
+      expect((await server.api.get('/v1/template', { auth: `Bearer ${shown}` })).status).toBe(200);
+      await page.getByLabel('New sub-account name').fill('Shop');
+      await page.getByRole('button', { name: 'Create sub-account' }).click();
+      await page.getByRole('cell', { name: 'Shop', exact: true }).waitFor();
       await shoot(page, 'keys');
       await expectAccessible(page, 'keys');
     },
