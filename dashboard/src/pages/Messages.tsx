@@ -21,7 +21,7 @@ export function Messages() {
 }
 
 function MessageList() {
-  const [filters, setFilters] = useState({ status: '', recipient: '', transmissionId: '' });
+  const [filters, setFilters] = useState({ status: '', recipient: '', transmissionId: '', from: '', to: '' });
   const [page, setPage] = useState(1);
   const list = useQuery({
     queryKey: ['messages', filters, page],
@@ -52,6 +52,14 @@ function MessageList() {
         <label>
           Transmission
           <input onBlur={set('transmissionId')} />
+        </label>
+        <label>
+          From (day, UTC)
+          <input type="date" onChange={set('from')} />
+        </label>
+        <label>
+          To (day, UTC)
+          <input type="date" onChange={set('to')} />
         </label>
       </form>
       <ErrorNote error={list.error} />
