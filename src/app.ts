@@ -22,6 +22,16 @@ import { QueueFigures } from './services/queue-figures.ts';
 import { Readiness } from './services/readiness.ts';
 import { createMetricsRegistry } from './services/ops-metrics.ts';
 import { startMetricsListener, type MetricsListener } from './http/metrics-listener.ts';
+import { createSignInLink } from './services/dashboard-sessions.ts';
+import { parseApiKey } from './domain/api-key-format.ts';
+
+/** The dashboard's address; on the first start (a key was just made) with a one-time sign-in token in its fragment. */
+async function dashboardLink(ctx: Context, base: string, firstKey: string | null): Promise<string> {
+  const keyId = firstKey ? parseApiKey(firstKey)?.id : undefined;
+  if (!keyId) return `${base}/`;
+  // The fragment never reaches a server log or a Referer header.
+  return `${base}/sign-in#token=${await createSignInLink(ctx, keyId)}`;
+}
 
 export interface Posthorn {
   ctx: Context;
@@ -31,6 +41,8 @@ export interface Posthorn {
   /** The inbound receiver of the return path, when this process runs it (role all or smtp, port not 0). */
   inbound: InboundServer | null;
   firstKey: string | null;
+  /** Where the dashboard is; at first start a one-time link that signs the operator in. */
+  dashboardUrl: string | null;
   http: FastifyInstance | null;
   worker: DeliveryWorker | null;
   /** The listener of its own for /metrics, /healthz, /readyz (POSTHORN_METRICS_PORT set). */
@@ -128,6 +140,7 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     const port = typeof address === 'object' && address ? address.port : config.port;
     url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   }
+  const dashboardUrl = url && (await dashboardLink(ctx, config.port === 0 ? url : config.publicUrl, firstKey));
 
   let smtp: SubmissionServer | null = null;
   if ((config.role === 'all' || config.role === 'smtp') && config.smtp.port !== null) {
@@ -154,6 +167,7 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     smtp,
     inbound,
     firstKey,
+    dashboardUrl,
     http,
     worker,
     metrics,

@@ -13,6 +13,7 @@ import { permissionTypeOf, type PermissionId } from './domain/permissions.ts';
 import { bootstrapFirstAccount, ensureSecret } from './services/bootstrap.ts';
 import { createDnsLookup } from './services/dns.ts';
 import { ServiceError } from './services/errors.ts';
+import { createDashboardUser } from './services/dashboard-sessions.ts';
 import { PERMISSIONS } from './domain/permissions.ts';
 import type { Context } from './services/context.ts';
 
@@ -30,6 +31,9 @@ const USAGE = `Usage:
                                            integer id or text id), in id order
   posthorn keys revoke ID                  revoke a key (its integer id or 8-character public id)
                                            at once, on every node
+  posthorn users create --email EMAIL [--account ID]
+                                           create a dashboard user; the password is read from standard
+                                           input (at least 10 characters), e.g. from a prompt or a pipe
   posthorn config [--help]                 print the effective settings (secrets hidden), or what each one means
 Permissions: ${PERMISSIONS.map((p) => p.id).join(', ')} (default: all)
 Settings come from the environment; see README.md.`;
@@ -82,13 +86,16 @@ async function start(args: string[]): Promise<void> {
   const env = environment(values.role ? { POSTHORN_ROLE: values.role } : {});
   const config = loadConfig(env);
   const app = await startPosthorn(config);
-  const docs = `${config.publicUrl}/v1/documentation`;
   console.log(
     `Posthorn is running (${config.delivery} delivery, ` +
       `${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, ` +
       `role ${config.role})`,
   );
-  if (app.url) console.log(`Dashboard: ${docs}`);
+  if (app.dashboardUrl) {
+    console.log(`Dashboard: ${app.dashboardUrl}`);
+    if (app.firstKey) console.log('  (this link signs you in once, within 24 hours; later sign in with the API key)');
+    console.log(`API documentation: ${app.url && config.port === 0 ? app.url : config.publicUrl}/v1/documentation`);
+  }
   if (app.smtp) {
     const { url, tls } = app.smtp;
     const certificate = tls.source === 'self-signed' ? `, self-signed certificate ${tls.file}` : '';
@@ -213,6 +220,34 @@ async function keysRevoke(args: string[]): Promise<void> {
   });
 }
 
+/** The password of `users create`, from standard input: typed at a prompt, or piped. */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stdout.write('Password (at least 10 characters): ');
+  const { createInterface } = await import('node:readline');
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  return '';
+}
+
+async function usersCreate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: 'string' }, account: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.email) fail('users create needs --email');
+  const password = await readPassword();
+  await withStore(loadConfig(), async (ctx) => {
+    const { accountId: firstAccount } = await bootstrapFirstAccount(ctx);
+    const account = values.account ? await accountByRef(ctx, values.account) : { id: firstAccount };
+    const user = await createDashboardUser(ctx, { accountId: account.id, email: values.email!, password });
+    console.log(`dashboard user ${user.email} created; sign in at ${ctx.config.publicUrl}/sign-in`);
+  });
+}
+
 function printConfig(args: string[]): void {
   const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
@@ -239,6 +274,9 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'list') return keysList(rest);
       if (sub === 'revoke') return keysRevoke(rest);
       return fail(`unknown keys command "${sub ?? ''}"; ${HELP_HINT}`);
+    case 'users':
+      if (sub === 'create') return usersCreate(rest);
+      return fail(`unknown users command "${sub ?? ''}"; ${HELP_HINT}`);
     case undefined:
     case 'help':
     case '--help':

@@ -8,7 +8,7 @@
 // Each surface counts and locks on its own: wrong keys on /v1 never lock /api/v1 or SMTP, and the
 // other way round. Adding a surface is adding its name to LOCK_SURFACES.
 
-export const LOCK_SURFACES = ['v1', 'api', 'smtp'] as const;
+export const LOCK_SURFACES = ['v1', 'api', 'smtp', 'dashboard'] as const;
 export type LockSurface = (typeof LOCK_SURFACES)[number];
 
 export const FAILURE_WINDOW_MS = 60 * 60 * 1000;

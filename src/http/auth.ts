@@ -11,6 +11,8 @@ import { permissionName, type PermissionId } from '../domain/permissions.ts';
 import { ServiceError } from '../services/errors.ts';
 import type { Surface } from './surface.ts';
 import { bruteForceLock } from './limits.ts';
+import { authenticateSession } from '../services/dashboard-sessions.ts';
+import { csrfHeader, sessionCookie } from './dashboard/session-cookie.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,15 +37,21 @@ export function registerAuth(app: FastifyInstance, ctx: Context, surfaceFor: (ur
     // A locked client IP is refused before its key is even looked at; a wrong key counts toward the
     // lock of this surface only.
     if (await lock.refuseIfLocked(request, reply, surface)) return reply;
-    const result = await authenticate(ctx, keyFromAuthorization(request.headers.authorization), request.ip);
+    // Without an Authorization header, the dashboard's session cookie (with its CSRF header) may stand in for a key.
+    const session = request.headers.authorization ? null : sessionCookie(request);
+    const result = session
+      ? await authenticateSession(ctx, session, csrfHeader(request), request.ip)
+      : await authenticate(ctx, keyFromAuthorization(request.headers.authorization), request.ip);
     if (!result.ok) {
-      if (result.reason === 'invalid') await lock.recordFailure(request, surface);
+      if (result.reason === 'invalid' && !session) await lock.recordFailure(request, surface);
       const detail =
         result.reason === 'missing'
           ? 'an API key is required in the Authorization header'
           : result.reason === 'ip_not_allowed'
             ? `requests from ${request.ip} are not allowed for this API key`
-            : 'the API key is invalid or revoked';
+            : session
+              ? 'the dashboard session has ended, or the request lacks its CSRF token'
+              : 'the API key is invalid or revoked';
       return surface.auth(reply, result.reason, detail);
     }
     if (permission !== 'authenticated' && !result.key.permissions.includes(permission)) {

@@ -36,6 +36,8 @@ export interface HttpOps extends OpsEndpoints {
   /** false when the metrics listener of its own serves /metrics (POSTHORN_METRICS_PORT). */
   metricsOnApiPort: boolean;
 }
+import { registerDashboardSessionRoutes } from './dashboard/session-routes.ts';
+import { isDashboardPage, registerDashboardSpa, sendDashboardIndex } from './dashboard/spa.ts';
 
 const surfaces: Surface[] = [transactionalSurface, marketingSurface];
 
@@ -178,7 +180,9 @@ export async function buildHttpServer(ctx: Context, ops?: HttpOps): Promise<Fast
     return surface.protocol(reply, 500, 'an internal error occurred; the request can be retried');
   });
 
+  let dashboardBuilt = false;
   app.setNotFoundHandler((request, reply) => {
+    if (dashboardBuilt && isDashboardPage(request)) return sendDashboardIndex(reply);
     const surface = surfaceFor(request.url);
     const allowed = routes.allowedMethods(request.url);
     if (allowed.length > 0) return surface.methodNotAllowed(reply, allowed);
@@ -192,5 +196,7 @@ export async function buildHttpServer(ctx: Context, ops?: HttpOps): Promise<Fast
   await registerTrackingRoutes(app, ctx);
   registerMetricsNowRoute(app, ops?.figures ?? new QueueFigures(ctx));
   if (ops) registerOpsRoutes(app, ops, { metrics: ops.metricsOnApiPort });
+  registerDashboardSessionRoutes(app, ctx);
+  dashboardBuilt = await registerDashboardSpa(app);
   return app;
 }

@@ -1,7 +1,7 @@
 // Reading back what was sent: transmissions, their per-recipient messages and events.
 import { mailingIdJson } from '../domain/mailing-id.ts';
 import type { Context } from './context.ts';
-import { notFound } from './errors.ts';
+import { invalid, notFound } from './errors.ts';
 import { transmissionTotals } from './statistics.ts';
 import { countMessagesByStatus, findTransmission } from '../store/transmissions.ts';
 import { findMessage, findRaw, listMessages, type MessageFilter } from '../store/messages.ts';
@@ -131,6 +131,25 @@ export function messageView(m: MessagesTable) {
     createdAt: new Date(m.created_at).toISOString(),
     updatedAt: new Date(m.updated_at).toISOString(),
     deliveredAt: m.delivered_at ? new Date(m.delivered_at).toISOString() : null,
+  };
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A time bound of the message list: a UTC day (YYYY-MM-DD) or an ISO-8601 date-time; 422 otherwise. */
+function timeBound(field: 'from' | 'to', value: string): number {
+  const dayOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const ms = Date.parse(dayOnly ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(ms)) throw invalid(field, 'must be a date (YYYY-MM-DD) or an ISO-8601 date-time');
+  // `to` as a day includes that whole day.
+  return field === 'to' && dayOnly ? ms + DAY_MS : field === 'to' ? ms + 1 : ms;
+}
+
+/** The created-at window of `from` and `to` (both optional). */
+export function createdBetween(from?: string, to?: string): { createdFrom?: number; createdBefore?: number } {
+  return {
+    ...(from ? { createdFrom: timeBound('from', from) } : {}),
+    ...(to ? { createdBefore: timeBound('to', to) } : {}),
   };
 }
 

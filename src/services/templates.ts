@@ -166,11 +166,18 @@ export async function previewTemplate(
   accountId: string,
   id: string,
   substitutionData: Record<string, unknown> = {},
+  /** Unsaved parts to render instead of the saved ones (the dashboard editor's live preview). */
+  draft: Partial<Pick<TemplateParts, 'subject' | 'html' | 'text'>> = {},
 ): Promise<TemplatePreview> {
   if (Buffer.byteLength(JSON.stringify(substitutionData)) > MAX_SUBSTITUTION_BYTES) {
     throw invalid('substitutionData', 'must be at most 100 KB when serialized');
   }
-  const t = await findOwn(ctx, accountId, id);
+  const saved = await findOwn(ctx, accountId, id);
+  const t = {
+    subject: draft.subject !== undefined ? orNull(draft.subject) : saved.subject,
+    html: draft.html !== undefined ? orNull(draft.html) : saved.html,
+    text: draft.text !== undefined ? orNull(draft.text) : saved.text,
+  };
   try {
     const rendered = renderMessage(
       compileMessage({ subject: t.subject ?? '', html: t.html, text: t.text }),

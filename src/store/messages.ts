@@ -261,6 +261,9 @@ export interface MessageFilter {
   status?: string;
   recipient?: string;
   transmissionId?: string;
+  /** Created at or after / before this time (epoch ms). */
+  createdFrom?: number;
+  createdBefore?: number;
 }
 
 function filtered(db: Db, f: MessageFilter) {
@@ -268,6 +271,8 @@ function filtered(db: Db, f: MessageFilter) {
   if (f.status) q = q.where('status', '=', f.status);
   if (f.recipient) q = q.where('recipient', '=', f.recipient);
   if (f.transmissionId) q = q.where('transmission_id', '=', f.transmissionId);
+  if (f.createdFrom !== undefined) q = q.where('created_at', '>=', f.createdFrom);
+  if (f.createdBefore !== undefined) q = q.where('created_at', '<', f.createdBefore);
   return q;
 }
 

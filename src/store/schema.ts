@@ -454,6 +454,9 @@ export interface Database {
   webhook_batches: WebhookBatchesTable;
   webhook_attempts: WebhookAttemptsTable;
   inbound_reports: InboundReportsTable;
+  dashboard_users: DashboardUsersTable;
+  dashboard_sessions: DashboardSessionsTable;
+  dashboard_sign_in_links: DashboardSignInLinksTable;
 }
 
 /**
@@ -481,4 +484,29 @@ export interface InboundReportsTable {
   raw: string;
   raw_bytes: number;
   created_at: number;
+}
+
+export interface DashboardUsersTable {
+  id: string;
+  account_id: string;
+  email: string;
+  password_hash: string;
+  created_at: number;
+}
+
+export interface DashboardSessionsTable {
+  token_hash: string;
+  account_id: string;
+  api_key_id: string | null;
+  user_id: string | null;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface DashboardSignInLinksTable {
+  token_hash: string;
+  api_key_id: string;
+  created_at: number;
+  expires_at: number;
 }

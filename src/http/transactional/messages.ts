@@ -9,6 +9,7 @@ import {
   messageRaw,
   transmissionEvents,
   transmissionSummary,
+  createdBetween,
 } from '../../services/messages.ts';
 import { IdParam, Paging, errorResponses } from './schemas.ts';
 
@@ -61,6 +62,15 @@ const MessageQuery = Type.Intersect([
     ),
     recipient: Type.Optional(Type.String({ maxLength: 254 })),
     transmissionId: Type.Optional(Type.String({ maxLength: 64 })),
+    from: Type.Optional(
+      Type.String({ maxLength: 40, description: 'Created at or after: YYYY-MM-DD (UTC day) or ISO-8601 date-time' }),
+    ),
+    to: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        description: 'Created up to: YYYY-MM-DD (that whole UTC day) or ISO-8601 date-time',
+      }),
+    ),
   }),
 ]);
 
@@ -127,6 +137,7 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: Context): void 
           status: q.status,
           recipient: q.recipient,
           transmissionId: q.transmissionId,
+          ...createdBetween(q.from, q.to),
         },
         q.page ?? 1,
         q.size ?? 10,

@@ -73,6 +73,12 @@ const PreviewBody = Type.Object({
   substitutionData: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), { description: 'Template variables, at most 100 KB serialized' }),
   ),
+  draft: Type.Optional(
+    Type.Object(
+      { subject: Type.Optional(Subject), html: Type.Optional(Html), text: Type.Optional(Text) },
+      { description: "Unsaved parts rendered instead of the saved ones (the dashboard editor's live preview)" },
+    ),
+  ),
 });
 
 const TemplateSchema = Type.Object(
@@ -223,7 +229,7 @@ export function registerTemplateRoutes(app: FastifyInstance, ctx: Context): void
     async (request) => {
       const { id } = request.params as Static<typeof IdParam>;
       const body = request.body as Static<typeof PreviewBody>;
-      return previewTemplate(ctx, request.apiKey.accountId, id, body.substitutionData ?? {});
+      return previewTemplate(ctx, request.apiKey.accountId, id, body.substitutionData ?? {}, body.draft ?? {});
     },
   );
 }
