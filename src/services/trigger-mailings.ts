@@ -41,7 +41,8 @@ import { subscriberExtras } from '../store/subscriber-groups.ts';
 import { findSuppressed } from '../store/suppressions.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
-import { addUsage } from '../store/usage.ts';
+import { checkQuota, reserveQuota } from './quota.ts';
+import { isSandboxKey, sandboxFlags } from './sandbox.ts';
 import { recordEvents } from '../events/record-events.ts';
 import { ensureMaySend } from './account-status.ts';
 
@@ -257,6 +258,11 @@ export async function sendTrigger(
         .replace(/[\r\n]+/g, ' ')
         .trim()
     : '';
+  // Captured when a sandbox key triggers it or activated the mailing (see sandbox.ts).
+  const sandbox = isSandboxKey(key) || mailing.sandbox === 1;
+  const sandboxFlag = await sandboxFlags(ctx, accountId, sandbox, [email]);
+  const use = { messages: 1, sandbox: sandbox ? 1 : 0 };
+  await checkQuota(ctx, ctx.db, accountId, use, now);
   const message: MessagesTable = newOutboxRow({
     id: newId(),
     account_id: accountId,
@@ -266,6 +272,7 @@ export async function sendTrigger(
     recipient_name: name || null,
     recipient_data: JSON.stringify({ substitutionData: variables }),
     priority: 0, // someone's action is waiting for it
+    sandbox: sandboxFlag(email),
     now,
   });
   const response = JSON.stringify({ messageId: message.id, mailingId: mailing.id });
@@ -282,6 +289,7 @@ export async function sendTrigger(
       };
       if (!(await saveIdempotencyKey(trx, row, idemSince))) return false;
     }
+    await reserveQuota(ctx, trx, accountId, use, now);
     await store.insertTriggerMessage(trx, message, mailing.id);
     await recordEvents(trx, [
       {
@@ -295,7 +303,6 @@ export async function sendTrigger(
         created_at: now,
       },
     ]);
-    await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), 1);
     return true;
   });
   if (!committed && idemKey) {

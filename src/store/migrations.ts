@@ -12,6 +12,7 @@ import { smtpSubmissionMigration } from './migration-0009-smtp-submission.ts';
 import { integerIdsMigration } from './migration-0011-integer-ids.ts';
 import { contractMigration } from './migration-0012-contract.ts';
 import { mxDeliveryMigration } from './migration-0013-mx-delivery.ts';
+import { sandboxMigration } from './migration-0015-sandbox.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -236,6 +237,7 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0011_integer_ids': integerIdsMigration(dialect),
   '0012_contract': contractMigration(dialect),
   '0013_mx_delivery': mxDeliveryMigration(),
+  '0015_sandbox': sandboxMigration(),
 });
 
 /** Every migration of this dialect (tests migrate to a given one to check an upgrade). */
