@@ -107,3 +107,13 @@ export async function verifiedSandboxRecipients(db: Db, accountId: string, email
   }
   return out;
 }
+
+/** A fresh consent link for a recipient still unverified (the old link stops working). */
+export async function renewConsentLink(db: Db, id: string, nonce: string, expiresAt: number): Promise<void> {
+  await db
+    .updateTable('sandbox_recipients')
+    .set({ consent_nonce: nonce, consent_expires_at: expiresAt })
+    .where('id', '=', id)
+    .where('status', '=', 'unverified')
+    .execute();
+}

@@ -12,6 +12,7 @@ import { registerSubAccountRoutes } from './sub-accounts.ts';
 import { registerTransactionalRateLimit } from './rate-limit.ts';
 import { registerSuppressionRoutes } from './suppressions.ts';
 import { registerEmptyAsAbsent } from './empty-as-absent.ts';
+import { registerSandboxRecipientRoutes } from './sandbox-recipients.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
   registerTransactionalRateLimit(app, ctx);
@@ -26,4 +27,5 @@ export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Con
   registerApiKeyRoutes(app, ctx);
   registerSubAccountRoutes(app, ctx);
   registerSuppressionRoutes(app, ctx);
+  registerSandboxRecipientRoutes(app, ctx);
 }
