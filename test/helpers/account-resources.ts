@@ -22,7 +22,8 @@ export type IdKind =
   | 'transactionalWebhook'
   | 'suppression'
   | 'apiKey'
-  | 'subAccount';
+  | 'subAccount'
+  | 'sandboxRecipient';
 
 export interface AccountResources {
   tag: string;
@@ -68,6 +69,7 @@ export async function createAccountResources(
       'suppression',
       'apiKey',
       'subAccount',
+      'sandboxRecipient',
     ].map((k) => [k, [] as string[]]),
   ) as Record<IdKind, string[]>;
   const add = (kind: IdKind, id: unknown) => ids[kind].push(String(id));
@@ -203,6 +205,10 @@ export async function createAccountResources(
       await api.post('/v1/suppressions', { email: `${tag}-suppressed@example.org`, reason: `${tag} reason` }),
       'suppression',
     ).id,
+  );
+  add(
+    'sandboxRecipient',
+    created(await api.post('/v1/sandbox/recipients', { email: `${tag}-sandbox@example.org` }), 'sandbox recipient').id,
   );
   add('apiKey', created(await api.post('/v1/api-key', { name: `${tag} key`, permissionIds: [7] }), 'API key').id);
   // A sub-account has no sub-accounts of its own (opts.subAccounts false for one).

@@ -32,6 +32,7 @@ export const ID_KINDS: Record<string, IdKind> = {
   [`${TRANSACTIONAL} suppressions`]: 'suppression',
   [`${TRANSACTIONAL} api-key`]: 'apiKey',
   [`${TRANSACTIONAL} sub-account`]: 'subAccount',
+  [`${TRANSACTIONAL} recipients`]: 'sandboxRecipient',
 };
 
 /** Routes with a path parameter that is not an account's id (the API documentation's static files). */
