@@ -15,6 +15,7 @@ import {
 } from '../helpers/server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
+import { plainAuth, rawSmtp, type SmtpReply } from '../helpers/smtp-client.ts';
 import { seedReadySubscribers } from '../helpers/mailing-fixtures.ts';
 import type { Posthorn } from '../../src/app.ts';
 
@@ -234,9 +235,29 @@ describe(`sending limits everywhere (${dialectName})`, () => {
   let sandbox: ApiClient;
 
   beforeAll(async () => {
-    server = await startTestServer({ POSTHORN_DAILY_LIMIT: '6', POSTHORN_SANDBOX_DAILY_LIMIT: '2' });
+    server = await startTestServer(
+      { POSTHORN_DAILY_LIMIT: '6', POSTHORN_SANDBOX_DAILY_LIMIT: '2', POSTHORN_SMTP_ALLOW_INSECURE_AUTH: 'true' },
+      { smtp: true },
+    );
     sandbox = new ApiClient(server.url, await server.newKey({ name: 'sandbox', environment: 'sandbox' }));
   });
+
+  /** One message over SMTP (AUTH PLAIN with `key`); the replies to RCPT TO and to DATA. */
+  async function smtpSend(key: string, headers = ''): Promise<{ rcpt: SmtpReply; data: SmtpReply | null }> {
+    const s = await rawSmtp(server.app.smtp!.port);
+    try {
+      await s.command('EHLO client.test');
+      expect((await s.command(`AUTH PLAIN ${plainAuth('smtp_mt_injection', key)}`)).code).toBe(235);
+      await s.command('MAIL FROM:<app@example.com>');
+      const rcpt = await s.command(`RCPT TO:<${address('smtp')}>`);
+      if (rcpt.code !== 250) return { rcpt, data: null };
+      expect((await s.command('DATA')).code).toBe(354);
+      await s.write(`From: app@example.com\r\nSubject: hi\r\n${headers}\r\nhello\r\n.\r\n`);
+      return { rcpt, data: await s.reply() };
+    } finally {
+      s.close();
+    }
+  }
   afterAll(async () => {
     await server?.close();
   });
@@ -263,6 +284,16 @@ describe(`sending limits everywhere (${dialectName})`, () => {
       optionsAttributes: { sandbox: true },
     });
     expect(flagged.status).toBe(420);
+    // Over SMTP: a sandbox key is refused at RCPT, X-MT-Sandbox at DATA, both naming the limit.
+    const byKey = await smtpSend(sandbox.key!);
+    expect(byKey.rcpt.code).toBe(451);
+    expect(byKey.rcpt.text).toContain(
+      'sandbox daily sending limit of 2 messages reached (2 sent in the sandbox today)',
+    );
+    const byHeader = await smtpSend(server.key, 'X-MT-Sandbox: true\r\n');
+    expect(byHeader.rcpt.code).toBe(250);
+    expect(byHeader.data!.code).toBe(451);
+    expect(byHeader.data!.text).toContain('sandbox daily sending limit of 2 messages reached');
     // Production mail is not held back by the sandbox's limit.
     expect((await transmit(server.api, 1)).status).toBe(200);
   });
@@ -289,6 +320,9 @@ describe(`sending limits everywhere (${dialectName})`, () => {
     const test = await server.api.post(`/api/v1/mailings/${trigger}/test`, { emails: [address('t')] });
     expect(test.status).toBe(429);
     expect((await transmit(server.api, 1)).status).toBe(420);
+    const smtp = await smtpSend(server.key);
+    expect(smtp.rcpt.code).toBe(451);
+    expect(smtp.rcpt.text).toContain('daily sending limit of 6 messages reached (6 sent today)');
   });
 });
 
