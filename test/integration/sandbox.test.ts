@@ -326,6 +326,44 @@ describe(`sending limits everywhere (${dialectName})`, () => {
   });
 });
 
+describe(`a running mailing that reaches the limit (${dialectName})`, () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ POSTHORN_DAILY_LIMIT: '3' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('pauses, with nothing of the batch that would pass the limit queued', async () => {
+    await seedReadySubscribers(server.app.ctx.db, server.accountIntId, 2);
+    const id = await createMailing(server.api, { name: 'scheduled' });
+    const at = new Date(Date.now() + 2000).toISOString().slice(0, 19).replace('T', ' ');
+    const scheduled = await server.api.post(`/api/v1/mailings/${id}/schedule`, { scheduledAt: at });
+    expect(scheduled.status, scheduled.text).toBe(200);
+    // Before it starts, other mail uses the quota: 2 of 3.
+    const res = await server.api.post('/v1/layang/transmissions', {
+      from: { email: 'app@example.com' },
+      to: [{ email: address('before') }, { email: address('before') }],
+      subject: 'hi',
+      bodyText: 'hi',
+    });
+    expect(res.status, res.text).toBe(200);
+    await waitFor(
+      async () => (await server.api.get(`/api/v1/mailings/${id}`)).body.data.status === 'paused',
+      15_000,
+      'the mailing to pause',
+    );
+    const rows = await server.app.ctx.db
+      .selectFrom('messages')
+      .select('id')
+      .where('mailing_id', '=', String(id))
+      .execute();
+    expect(rows).toEqual([]);
+  });
+});
+
 describe(`no overshoot with concurrent committers (${dialectName})`, () => {
   let server: TestServer;
   let second: Posthorn;
