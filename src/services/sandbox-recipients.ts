@@ -59,9 +59,10 @@ export function consentToken(secret: string, nonce: string): string {
 function nonceOf(secret: string, token: string): string | null {
   const m = /^([A-Za-z0-9_-]{24})\.([A-Za-z0-9_-]{32})$/.exec(token);
   if (!m) return null;
-  const expected = Buffer.from(mac(secret, m[1]!));
-  const given = Buffer.from(m[2]!);
-  return expected.length === given.length && timingSafeEqual(expected, given) ? m[1]! : null;
+  const [, nonce = '', signature = ''] = m;
+  const expected = Buffer.from(mac(secret, nonce));
+  const given = Buffer.from(signature);
+  return expected.length === given.length && timingSafeEqual(expected, given) ? nonce : null;
 }
 
 const newNonce = () => randomBytes(18).toString('base64url');
@@ -87,11 +88,7 @@ export async function addSandboxRecipient(
     throw new ServiceError('required', 'email is required', 'email');
   const email = typeof input.email === 'string' ? input.email.trim().toLowerCase() : '';
   if (!isValidEmail(email))
-    throw new ServiceError(
-      'invalid_email',
-      `"${String(input.email).slice(0, 100)}" is not a valid email address`,
-      'email',
-    );
+    throw new ServiceError('invalid_email', `"${email.slice(0, 100)}" is not a valid email address`, 'email');
   const now = ctx.clock();
   const nonce = newNonce();
   const row: SandboxRecipientRow = {

@@ -13,13 +13,15 @@ import { PUBLIC_BODY_LIMIT } from './limits.ts';
 type Params = { Params: { token: string } };
 const TITLE = 'Test mail from a sandbox';
 const BRAND = { name: 'Posthorn sandbox', color: null };
+const EXPIRED_NOTE = '<p class="note error" role="alert">This form expired; please press the button again.</p>\n';
 
 function questionPage(email: string, action: string, formToken: string, expired: boolean): Page {
   return {
     language: 'en',
     channel: BRAND,
     title: TITLE,
-    body: `${expired ? '<p class="note error" role="alert">This form expired; please press the button again.</p>\n' : ''}<p>Someone wants to send test mail from a Posthorn sandbox to <strong>${escapeHtml(email)}</strong>. Nothing is delivered to you unless you agree.</p>
+    body: `${expired ? EXPIRED_NOTE : ''}<p>Someone wants to send test mail from a Posthorn sandbox to
+<strong>${escapeHtml(email)}</strong>. Nothing is delivered to you unless you agree.</p>
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="token" value="${escapeHtml(formToken)}">
 <button type="submit">Give consent</button>
@@ -32,7 +34,8 @@ function consentedPage(email: string, already: boolean): Page {
     language: 'en',
     channel: BRAND,
     title: TITLE,
-    body: `<p class="note" role="status">${already ? 'You had already agreed' : 'Thank you: you agreed'} to receive test mail at <strong>${escapeHtml(email)}</strong>.</p>`,
+    body: `<p class="note" role="status">${already ? 'You had already agreed' : 'Thank you: you agreed'}
+to receive test mail at <strong>${escapeHtml(email)}</strong>.</p>`,
   };
 }
 

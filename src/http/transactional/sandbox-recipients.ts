@@ -21,7 +21,8 @@ const CreateBody = Type.Object(
   { email: Type.String({ maxLength: 254 }) },
   {
     description:
-      'Sends the address a consent mail with a link to /p/consent/{token}. An address already listed answers its entry (200); while it is unverified a fresh consent mail goes out.',
+      'Sends the address a consent mail with a link to /p/consent/{token}. An address already listed ' +
+      'answers its entry (200); while it is unverified a fresh consent mail goes out.',
   },
 );
 const EmailQuery = Type.Object({ email: Type.String({ maxLength: 254 }) });
@@ -40,7 +41,9 @@ export function registerSandboxRecipientRoutes(app: FastifyInstance, ctx: Contex
         tags,
         summary: 'Authorized sandbox recipients, newest first (Posthorn extension)',
         description:
-          'Sandbox sends (sandbox keys, `optionsAttributes.sandbox`, mailings, test and trigger sends of a sandbox key) are captured, never delivered, except to a `verified` recipient of this list: that address gets them for real.',
+          'Sandbox sends (sandbox keys, `optionsAttributes.sandbox`, mailings, test and trigger sends of a ' +
+          'sandbox key) are captured, never delivered, except to a `verified` recipient of this list: that ' +
+          'address gets them for real.',
         querystring: Paging,
         response: { 200: List, ...errorResponses(401, 403, 422) },
       },
