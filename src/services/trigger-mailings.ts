@@ -14,6 +14,8 @@
 //   recipients" permission (404 without it) and sees only `data`, with no unsubscribe link.
 //   Blacklisted or suppressed addresses are refused (422) and nothing is queued.
 // - Priority 0 (somebody waits for it), and the same subscriber may receive it any number of times.
+// - A send is captured (sandbox.ts) when a sandbox key makes it or activated the mailing, and it
+//   counts against the sending limits like any message (429 when it would pass one).
 import type { Context } from './context.ts';
 import { ServiceError, invalid } from './errors.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
