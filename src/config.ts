@@ -87,7 +87,7 @@ export interface Config {
     smtpTimeoutMs: number;
   };
   idempotencyTtlSeconds: number;
-  quotas: { dailyLimit: number; monthlyLimit: number }; // 0 = unlimited
+  quotas: { dailyLimit: number; monthlyLimit: number; sandboxDailyLimit: number }; // 0 = unlimited
   secret: string | null; // signing secret; generated and stored in the database when unset
   /** Marketing API requests per API key and minute; 0 turns the limit off. */
   rateLimitPerMinute: number;
@@ -204,7 +204,11 @@ export function loadConfig(env: Env = process.env): Config {
       smtpTimeoutMs: delivery.smtpTimeoutMs.read(env),
     },
     idempotencyTtlSeconds: 24 * 3600,
-    quotas: { dailyLimit: limits.dailyLimit.read(env), monthlyLimit: limits.monthlyLimit.read(env) },
+    quotas: {
+      dailyLimit: limits.dailyLimit.read(env),
+      monthlyLimit: limits.monthlyLimit.read(env),
+      sandboxDailyLimit: limits.sandboxDailyLimit.read(env),
+    },
     secret: server.secret.read(env),
     rateLimitPerMinute: limits.rateLimitPerMinute.read(env),
     concurrencyLimit: limits.concurrencyLimit.read(env),

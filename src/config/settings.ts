@@ -338,6 +338,15 @@ export const limits = {
     max: 2_000_000_000,
     description: 'messages per account per UTC month (420 beyond; 0 = unlimited)',
   }),
+  sandboxDailyLimit: integer({
+    env: 'POSTHORN_SANDBOX_DAILY_LIMIT',
+    default: 0,
+    min: 0,
+    max: 2_000_000_000,
+    description:
+      'messages per account per UTC day that sandbox sends may cause (sandbox keys, `optionsAttributes.sandbox`, ' +
+      'mailings, test and trigger sends of a sandbox key); 420 with code `1420` beyond (0 = unlimited)',
+  }),
   rateLimitPerMinute: integer({
     env: 'POSTHORN_RATE_LIMIT_PER_MINUTE',
     default: 600,

@@ -17,6 +17,9 @@ import { findMailingOr404 } from './mailings.ts';
 import { checkTriggerActivation, triggerKeyTaken } from './trigger-mailings.ts';
 import { isUniqueViolation } from '../store/subscribers.ts';
 import { ensureAccountMaySend } from './account-status.ts';
+import { checkQuota } from './quota.ts';
+import { audienceOf, audienceShape } from './mailing-audience.ts';
+import { countAudience } from '../store/mailings.ts';
 
 const conflict = (action: MailingAction, status: string) => new ServiceError('conflict', refusal(action, status));
 
@@ -105,17 +108,50 @@ async function move(
   return findMailingOr404(ctx, accountId, id);
 }
 
+export interface SendOptions {
+  /** Sent (or scheduled) with a sandbox key: every message of the mailing is captured (sandbox.ts). */
+  sandbox: boolean;
+}
+
+/**
+ * A mailing whose audience does not fit in what the sending limits leave today (or this month)
+ * does not start: 429 naming the limit. The fan-out checks again as it goes (other sends use the
+ * quota meanwhile) and pauses the mailing when a batch would pass the limit.
+ */
+async function checkAudienceQuota(ctx: Context, m: MailingRow, sandbox: boolean): Promise<void> {
+  const { dailyLimit, monthlyLimit, sandboxDailyLimit } = ctx.config.quotas;
+  if (!dailyLimit && !monthlyLimit && !(sandbox && sandboxDailyLimit)) return;
+  const audience = await countAudience(ctx.db, await audienceOf(ctx, m), audienceShape(ctx));
+  try {
+    await checkQuota(ctx, ctx.db, m.account_id, { messages: audience, sandbox: sandbox ? audience : 0 }, ctx.clock());
+  } catch (error) {
+    if (error instanceof ServiceError && error.reason === 'limit_exceeded')
+      throw new ServiceError(
+        'limit_exceeded',
+        `The mailing has ${audience} recipients, more than the sending limits leave (${error.detail}); it was not started.`,
+      );
+    throw error;
+  }
+}
+
 /**
  * Starts now: the fan-out loop picks it up (409 once it is sending or sent). A trigger mailing is
  * activated instead: it has no audience to fan out (fanout_done from the start) and sends one
  * message per POST /triggerTypes/{key}/send while it is "sending".
  */
-export function sendMailing(ctx: Context, accountId: string, id: number): Promise<MailingRow> {
+export function sendMailing(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  opts: SendOptions = { sandbox: false },
+): Promise<MailingRow> {
   return move(ctx, accountId, id, 'send', async (m) => {
     const resolved = await resolveForSend(ctx, m);
     await checkTriggerActivation(ctx, m);
+    if (m.type !== 'trigger') await checkAudienceQuota(ctx, m, opts.sandbox);
     return {
       ...resolved,
+      sandbox: opts.sandbox ? 1 : 0,
       status: 'sending',
       started_at: ctx.clock(),
       scheduled_at: null,
@@ -127,7 +163,13 @@ export function sendMailing(ctx: Context, accountId: string, id: number): Promis
 }
 
 /** Sends at `scheduledAt` (a time already past starts at once). */
-export function scheduleMailing(ctx: Context, accountId: string, id: number, scheduledAt: number): Promise<MailingRow> {
+export function scheduleMailing(
+  ctx: Context,
+  accountId: string,
+  id: number,
+  scheduledAt: number,
+  opts: SendOptions = { sandbox: false },
+): Promise<MailingRow> {
   return move(ctx, accountId, id, 'schedule', async (m) => {
     // A trigger mailing has no send time: it goes out when triggered.
     if (m.type === 'trigger')
@@ -136,7 +178,12 @@ export function scheduleMailing(ctx: Context, accountId: string, id: number, sch
         'A trigger mailing is not scheduled; activate it with POST /api/v1/mailings/{id}/send.',
         'scheduledAt',
       );
-    return { ...(await resolveForSend(ctx, m)), status: 'scheduled', scheduled_at: scheduledAt };
+    return {
+      ...(await resolveForSend(ctx, m)),
+      sandbox: opts.sandbox ? 1 : 0,
+      status: 'scheduled',
+      scheduled_at: scheduledAt,
+    };
   });
 }
 

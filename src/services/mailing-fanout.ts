@@ -8,7 +8,8 @@
 // crowds out transactional mail (which the claim query takes first anyway: priority 0 < 10).
 import type { Logger } from 'pino';
 import type { Context } from './context.ts';
-import type { MessagesTable } from '../store/schema.ts';
+import type { Transaction } from 'kysely';
+import type { Database, MessagesTable } from '../store/schema.ts';
 import { newOutboxRow } from '../store/messages.ts';
 import {
   audienceBatch,
@@ -26,13 +27,16 @@ import {
 import { subscriberExtras } from '../store/subscriber-groups.ts';
 import { findSuppressed } from '../store/suppressions.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
-import { addUsage } from '../store/usage.ts';
 import { unsyncedTransaction } from '../store/unsynced-write.ts';
 import { recordEvents } from '../events/record-events.ts';
 import { newId, randomAlnum } from '../domain/ids.ts';
 import { audienceOf, audienceShape } from './mailing-audience.ts';
 import { storedRecipient } from '../domain/mailing-content.ts';
 import { StoreOutage } from './store-outage.ts';
+import { ServiceError } from './errors.ts';
+import { reserveQuota } from './quota.ts';
+import { sandboxFlags } from './sandbox.ts';
+import { pauseMailing } from './mailing-actions.ts';
 
 export interface FanoutOptions {
   /** Subscribers read and messages written per step (one transaction). */
@@ -172,6 +176,13 @@ export class MailingFanout {
         )
       : null;
 
+    const sandbox = mailing.sandbox === 1;
+    const sandboxFlag = await sandboxFlags(
+      this.ctx,
+      accountId,
+      sandbox,
+      eligible.map((s) => s.email!),
+    );
     const now = this.ctx.clock();
     const rows: MessagesTable[] = eligible.map((s) => {
       const name = [s.firstname, s.lastname]
@@ -188,44 +199,70 @@ export class MailingFanout {
         recipient_name: name || null,
         recipient_data: JSON.stringify({ mailingRecipient: storedRecipient(s, extras?.fieldValues.get(s.id)) }),
         priority: MAILING_PRIORITY,
+        sandbox: sandboxFlag(s.email!),
         now,
       });
     });
 
     // No flush of its own: lost in a power failure, the step (rows and cursor together) is made
     // again, and any outcome of its messages commits after it (see unsynced-write.ts).
-    const inserted = await unsyncedTransaction(db, this.ctx.dialect, async (trx) => {
-      const n = await commitFanoutStep(trx, mailing.id, this.owner, cursor, done, rows, now, this.opts.leaseMs);
-      if (n === null || n === 0) return n;
-      const mine =
-        n === rows.length
-          ? rows
-          : await existingMessageIds(
-              trx,
-              rows.map((r) => r.id),
-            ).then((ids) => rows.filter((r) => ids.has(r.id)));
-      await recordEvents(
-        trx,
-        mine.map((r) => ({
-          account_id: accountId,
-          type: 'injection',
-          message_id: r.id,
-          transmission_id: null,
-          mailing_id: r.mailing_id,
-          recipient: r.recipient,
-          data: JSON.stringify({ subscriberId: r.subscriber_id }),
-          created_at: now,
-        })),
+    let inserted: number | null;
+    try {
+      inserted = await unsyncedTransaction(db, this.ctx.dialect, (trx) =>
+        this.commitStep(trx, mailing, cursor, done, rows, now),
       );
-      await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), n);
-      return n;
-    });
+    } catch (error) {
+      if (!(error instanceof ServiceError && error.reason === 'limit_exceeded')) throw error;
+      // The batch would pass a sending limit (the quota was used since the mailing started):
+      // nothing of it was written; the mailing pauses, visibly, and resuming retries the batch.
+      this.log.warn({ mailingId: mailing.id, reason: error.detail }, 'mailing paused: sending limit reached');
+      await pauseMailing(this.ctx, accountId, mailing.id).catch((e: unknown) => {
+        if (!(e instanceof ServiceError)) throw e; // cancelled or paused meanwhile
+      });
+      return false;
+    }
     if (inserted === null) return false;
     mailing.fanout_cursor = cursor;
     if (inserted > 0) this.onMessages();
     if (done)
       this.log.info({ mailingId: mailing.id, recipients: mailing.recipient_count + inserted }, 'mailing fanned out');
     return inserted > 0 || !done;
+  }
+
+  /** The step's rows, their events and the quota they use, in the step's transaction (see step). */
+  private async commitStep(
+    trx: Transaction<Database>,
+    mailing: MailingRow,
+    cursor: number,
+    done: boolean,
+    rows: MessagesTable[],
+    now: number,
+  ): Promise<number | null> {
+    const accountId = mailing.account_id;
+    const n = await commitFanoutStep(trx, mailing.id, this.owner, cursor, done, rows, now, this.opts.leaseMs);
+    if (n === null || n === 0) return n;
+    const mine =
+      n === rows.length
+        ? rows
+        : await existingMessageIds(
+            trx,
+            rows.map((r) => r.id),
+          ).then((ids) => rows.filter((r) => ids.has(r.id)));
+    await recordEvents(
+      trx,
+      mine.map((r) => ({
+        account_id: accountId,
+        type: 'injection',
+        message_id: r.id,
+        transmission_id: null,
+        mailing_id: r.mailing_id,
+        recipient: r.recipient,
+        data: JSON.stringify({ subscriberId: r.subscriber_id }),
+        created_at: now,
+      })),
+    );
+    await reserveQuota(this.ctx, trx, accountId, { messages: n, sandbox: mailing.sandbox === 1 ? n : 0 }, now);
+    return n;
   }
 
   /** Mailings whose every message is finished become "sent" (and say so in a mailing.sent event). */

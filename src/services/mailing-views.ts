@@ -20,7 +20,8 @@ import { subscriberExtras } from '../store/subscriber-groups.ts';
 import { insertTransmission } from '../store/transmissions.ts';
 import { insertMessages, newOutboxRow } from '../store/messages.ts';
 import type { MessagesTable } from '../store/schema.ts';
-import { addUsage } from '../store/usage.ts';
+import { checkQuota, reserveQuota } from './quota.ts';
+import { sandboxFlags } from './sandbox.ts';
 import { recordEvents, transmissionDimensions } from '../events/record-events.ts';
 import { findMailingOr404 } from './mailings.ts';
 import { resolveForSend } from './mailing-actions.ts';
@@ -108,6 +109,7 @@ export async function testSendMailing(
   accountId: string,
   id: number,
   emails: string[],
+  opts: { sandbox: boolean } = { sandbox: false },
 ): Promise<TestSendResult> {
   if (emails.length === 0) throw invalid('emails', 'must name at least one address');
   if (emails.length > MAX_TEST_EMAILS) throw invalid('emails', `may name at most ${MAX_TEST_EMAILS} addresses`);
@@ -121,7 +123,9 @@ export async function testSendMailing(
   const now = ctx.clock();
   const transmissionId = newId();
   const rows: MessagesTable[] = [];
-  for (const raw of [...new Set(emails.map((e) => normalizeEmail(e.trim())))]) {
+  const addresses = [...new Set(emails.map((e) => normalizeEmail(e.trim())))];
+  const sandboxFlag = await sandboxFlags(ctx, accountId, opts.sandbox, addresses);
+  for (const raw of addresses) {
     const s = (await store.findAudienceSubscriberByEmail(ctx.db, accountId, raw)) ?? sampleSubscriber(raw);
     const data = await variablesFor(ctx, resolved, s, s.id ? recipientLinks(ctx, resolved, s.id) : NO_LINKS);
     render(resolved, data); // a test that cannot render fails here, not in the worker
@@ -133,6 +137,7 @@ export async function testSendMailing(
         recipient: raw,
         recipient_data: JSON.stringify({ substitutionData: data }),
         priority: 0,
+        sandbox: sandboxFlag(raw),
         now,
       }),
     );
@@ -153,11 +158,14 @@ export async function testSendMailing(
     attachments: [],
     substitutionData: {},
     metadata: { posthorn: 'mailing-test', mailingId: String(m.id) },
-    options: { clickTracking: false, openTracking: false, transactional: false, sandbox: false },
+    options: { clickTracking: false, openTracking: false, transactional: false, sandbox: opts.sandbox },
     campaignId: `mailing-${m.id}-test`,
     labels: ['mailing-test'],
   };
+  const use = { messages: rows.length, sandbox: opts.sandbox ? rows.length : 0 };
+  await checkQuota(ctx, ctx.db, accountId, use, now);
   await ctx.db.transaction().execute(async (trx) => {
+    await reserveQuota(ctx, trx, accountId, use, now);
     await insertTransmission(trx, {
       id: transmissionId,
       account_id: accountId,
@@ -167,7 +175,7 @@ export async function testSendMailing(
       subject: content.subject,
       content: JSON.stringify(content),
       recipient_count: rows.length,
-      sandbox: 0,
+      sandbox: opts.sandbox ? 1 : 0,
       transactional: 0,
       campaign_id: content.campaignId,
       send_at: null,
@@ -188,7 +196,6 @@ export async function testSendMailing(
       })),
       { known: [[transmissionId, transmissionDimensions(from.email, content.labels)]] },
     );
-    await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), rows.length);
   });
   return { transmissionId, messages: rows.map((r) => ({ email: r.recipient, messageId: r.id })) };
 }

@@ -60,7 +60,9 @@ export async function checkSmtpRecipient(ctx: Context, key: ApiKeyInfo, address:
       'RCPT TO',
     );
   // Early answer for an account already at its limit; the check that holds runs in the commit.
-  await checkQuota(ctx, ctx.db, key.accountId, count + 1, ctx.clock());
+  // (Whether the message is a sandbox one is known only from its headers, at DATA.)
+  const sandbox = key.environment === 'sandbox' ? count + 1 : 0;
+  await checkQuota(ctx, ctx.db, key.accountId, { messages: count + 1, sandbox }, ctx.clock());
 }
 
 export interface Submission {
@@ -96,7 +98,13 @@ export async function acceptSubmission(ctx: Context, key: ApiKeyInfo, submission
     if (submission.mailFrom && domainOf(submission.mailFrom) !== domainOf(message.from.email))
       await requireVerified(ctx, key, domainOf(submission.mailFrom), 'MAIL FROM');
   }
-  await checkQuota(ctx, ctx.db, key.accountId, recipients.length, now);
+  await checkQuota(
+    ctx,
+    ctx.db,
+    key.accountId,
+    { messages: recipients.length, sandbox: sandbox ? recipients.length : 0 },
+    now,
+  );
 
   const transmissionId = newId();
   const transactional = options.transactional ?? true;

@@ -2,10 +2,9 @@
 // one outbox row per recipient (suppressed recipients recorded as such), their injection events,
 // and the commit of it all with the usage and the quota check, in the commit batcher's shared
 // transaction, so that the caller answers only once it is durable.
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Context } from './context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
-import { ServiceError } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { suppressionApplies } from '../domain/suppression-policy.ts';
 import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
@@ -14,7 +13,8 @@ import type { Database, MessagesTable, TransmissionsTable } from '../store/schem
 import { newOutboxRow } from '../store/messages.ts';
 import type { NewEvent } from '../store/events.ts';
 import { findSuppressed } from '../store/suppressions.ts';
-import { addUsage, usageBetween } from '../store/usage.ts';
+import { reserveQuota } from './quota.ts';
+import { sandboxFlags } from './sandbox.ts';
 import { recordEvents, transmissionDimensions } from '../events/record-events.ts';
 
 export interface OutboxRecipient {
@@ -44,6 +44,12 @@ export async function planOutbox(
   const suppressed = await findSuppressed(ctx.db, accountId, [
     ...new Set(recipients.map((r) => r.address.email.toLowerCase())),
   ]);
+  const sandboxFlag = await sandboxFlags(
+    ctx,
+    accountId,
+    plan.sandbox,
+    recipients.map((r) => r.address.email),
+  );
   const rows: MessagesTable[] = recipients.map((r) => {
     const row = newOutboxRow({
       id: newId(),
@@ -54,7 +60,7 @@ export async function planOutbox(
       recipient_type: r.type,
       recipient_data: r.data ? JSON.stringify(r.data) : null,
       priority: plan.transactional ? 0 : 10,
-      sandbox: plan.sandbox ? 1 : 0,
+      sandbox: sandboxFlag(r.address.email),
       next_attempt_at: plan.dueAt,
       now,
     });
@@ -130,10 +136,16 @@ export async function commitTransmission(
 ): Promise<void> {
   const t = transmissionRow(key, input);
   const { rows } = input;
-  // Again inside the transaction, after the transmissions committed before it in this process:
-  // concurrent accepts would otherwise all pass the early check and overshoot the limit. Throwing
+  // Counted and checked again inside the transaction (quota.ts): concurrent accepts, in this
+  // process or another, would otherwise all pass the early check and overshoot the limit. Throwing
   // here rolls the shared batch back; the batcher then redoes every request alone.
-  await checkQuota(ctx, trx, key.accountId, rows.length, t.created_at);
+  await reserveQuota(
+    ctx,
+    trx,
+    key.accountId,
+    { messages: rows.length, sandbox: t.sandbox ? rows.length : 0 },
+    t.created_at,
+  );
   // Appended rows go into the batch's multi-row INSERTs, written just before the shared commit.
   bulk.insert('transmissions', [t]);
   if (input.mime)
@@ -146,38 +158,6 @@ export async function commitTransmission(
     known: [[t.id, transmissionDimensions(t.from_email, input.content.labels)]],
     bulk,
   });
-  await addUsage(trx, key.accountId, utcDay(t.created_at), rows.length);
 }
 
-export function utcDay(t: number): string {
-  return new Date(t).toISOString().slice(0, 10);
-}
-
-/** Refuses (limit_exceeded, naming the limit) when `adding` more messages would pass a daily or monthly limit. */
-export async function checkQuota(
-  ctx: Context,
-  db: Kysely<Database> | Transaction<Database>,
-  accountId: string,
-  adding: number,
-  now: number,
-): Promise<void> {
-  const { dailyLimit, monthlyLimit } = ctx.config.quotas;
-  if (!dailyLimit && !monthlyLimit) return;
-  const today = utcDay(now);
-  if (dailyLimit) {
-    const used = await usageBetween(db, accountId, today, today);
-    if (used + adding > dailyLimit)
-      throw new ServiceError(
-        'limit_exceeded',
-        `daily sending limit of ${dailyLimit} messages reached (${used} sent today)`,
-      );
-  }
-  if (monthlyLimit) {
-    const used = await usageBetween(db, accountId, today.slice(0, 8) + '01', today);
-    if (used + adding > monthlyLimit)
-      throw new ServiceError(
-        'limit_exceeded',
-        `monthly sending limit of ${monthlyLimit} messages reached (${used} sent this month)`,
-      );
-  }
-}
+export { checkQuota, utcDay } from './quota.ts';

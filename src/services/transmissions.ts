@@ -316,7 +316,7 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
   }
 
   // Early answer for an account already at its limit; the check that holds is repeated in the commit.
-  await checkQuota(ctx, ctx.db, key.accountId, total, now);
+  await checkQuota(ctx, ctx.db, key.accountId, { messages: total, sandbox: sandbox ? total : 0 }, now);
 
   const recipients: OutboxRecipient[] = [
     ...to.map((r) => ({

@@ -14,6 +14,8 @@
 //   recipients" permission (404 without it) and sees only `data`, with no unsubscribe link.
 //   Blacklisted or suppressed addresses are refused (422) and nothing is queued.
 // - Priority 0 (somebody waits for it), and the same subscriber may receive it any number of times.
+// - A send is captured (sandbox.ts) when a sandbox key makes it or activated the mailing, and it
+//   counts against the sending limits like any message (429 when it would pass one).
 import type { Context } from './context.ts';
 import { ServiceError, invalid } from './errors.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
@@ -41,7 +43,8 @@ import { subscriberExtras } from '../store/subscriber-groups.ts';
 import { findSuppressed } from '../store/suppressions.ts';
 import { findBlacklisted } from '../store/blacklist.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
-import { addUsage } from '../store/usage.ts';
+import { checkQuota, reserveQuota } from './quota.ts';
+import { isSandboxKey, sandboxFlags } from './sandbox.ts';
 import { recordEvents } from '../events/record-events.ts';
 import { ensureMaySend } from './account-status.ts';
 
@@ -262,6 +265,11 @@ export async function sendTrigger(
         .replace(/[\r\n]+/g, ' ')
         .trim()
     : '';
+  // Captured when a sandbox key triggers it or activated the mailing (see sandbox.ts).
+  const sandbox = isSandboxKey(key) || mailing.sandbox === 1;
+  const sandboxFlag = await sandboxFlags(ctx, accountId, sandbox, [email]);
+  const use = { messages: 1, sandbox: sandbox ? 1 : 0 };
+  await checkQuota(ctx, ctx.db, accountId, use, now);
   const message: MessagesTable = newOutboxRow({
     id: newId(),
     account_id: accountId,
@@ -271,6 +279,7 @@ export async function sendTrigger(
     recipient_name: name || null,
     recipient_data: JSON.stringify({ substitutionData: variables }),
     priority: 0, // someone's action is waiting for it
+    sandbox: sandboxFlag(email),
     now,
   });
   const response = JSON.stringify({ messageId: message.id, mailingId: mailing.id });
@@ -287,6 +296,7 @@ export async function sendTrigger(
       };
       if (!(await saveIdempotencyKey(trx, row, idemSince))) return false;
     }
+    await reserveQuota(ctx, trx, accountId, use, now);
     await store.insertTriggerMessage(trx, message, mailing.id);
     await recordEvents(trx, [
       {
@@ -300,7 +310,6 @@ export async function sendTrigger(
         created_at: now,
       },
     ]);
-    await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), 1);
     return true;
   });
   if (!committed && idemKey) {

@@ -276,14 +276,31 @@ export async function audienceBatch(
   afterId: number,
   limit: number,
 ): Promise<AudienceSubscriber[]> {
+  const rows = await audienceQuery(db, filter, shape)
+    .select(AUDIENCE_COLUMNS.map((c) => `subscribers.${c}` as const))
+    .where('subscribers.id', '>', afterId)
+    .orderBy('subscribers.id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+/** How many subscribers the audience has now (before suppressions and the blacklist). */
+export async function countAudience(db: Db, filter: AudienceFilter, shape: SubscriberQueryShape): Promise<number> {
+  const row = await audienceQuery(db, filter, shape)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The subscribers of an audience (see audienceBatch), for the caller to select from. */
+function audienceQuery(db: Db, filter: AudienceFilter, shape: SubscriberQueryShape) {
   let q = db
     .selectFrom('subscribers')
-    .select(AUDIENCE_COLUMNS.map((c) => `subscribers.${c}` as const))
     .where('subscribers.account_id', '=', filter.accountId)
     .where('subscribers.deleted_at', 'is', null)
     .where('subscribers.status', '=', 1)
-    .where('subscribers.email', 'is not', null)
-    .where('subscribers.id', '>', afterId);
+    .where('subscribers.email', 'is not', null);
   if (filter.channelId !== null) {
     const channelId = filter.channelId;
     q = q.where((eb) =>
@@ -324,8 +341,7 @@ export async function audienceBatch(
       return any.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(any);
     });
   }
-  const rows = await q.orderBy('subscribers.id').limit(limit).execute();
-  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+  return q;
 }
 
 /**

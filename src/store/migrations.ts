@@ -13,6 +13,7 @@ import { integerIdsMigration } from './migration-0011-integer-ids.ts';
 import { contractMigration } from './migration-0012-contract.ts';
 import { mxDeliveryMigration } from './migration-0013-mx-delivery.ts';
 import { inboundMigration } from './migration-0014-inbound.ts';
+import { sandboxMigration } from './migration-0015-sandbox.ts';
 import { dashboardMigration } from './migration-0016-dashboard.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -238,6 +239,7 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0012_contract': contractMigration(dialect),
   '0013_mx_delivery': mxDeliveryMigration(),
   '0014_inbound': inboundMigration(),
+  '0015_sandbox': sandboxMigration(),
   '0016_dashboard': dashboardMigration(),
 });
 

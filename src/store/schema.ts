@@ -176,6 +176,8 @@ export interface AccountUsageTable {
   account_id: string;
   day: string;
   sent: number;
+  /** Of `sent`, the messages sandbox sends caused (the sandbox daily limit counts these). */
+  sandbox_sent: Generated<number>;
 }
 
 export interface SettingsTable {
@@ -365,6 +367,20 @@ export interface MailingsTable {
   trigger_key: string | null; // trigger mailings: the key POST /triggerTypes/{key}/send names
   created_at: number;
   updated_at: number;
+  sandbox: Generated<number>; // 1: sent or scheduled with a sandbox key, its messages are captured
+}
+
+// ---- sandbox recipients (/v1/sandbox/recipients) ----
+
+export interface SandboxRecipientsTable {
+  id: string;
+  account_id: string;
+  email: string; // lower-cased
+  status: string; // unverified | verified
+  consent_nonce: string; // the random part of the consent link (the link adds its HMAC)
+  consent_expires_at: number;
+  consented_at: number | null;
+  created_at: number;
 }
 
 // ---- webhooks (both surfaces) ----
@@ -437,6 +453,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   settings: SettingsTable;
   account_usage: AccountUsageTable;
+  sandbox_recipients: SandboxRecipientsTable;
   channels: ChannelsTable;
   subscribers: SubscribersTable;
   subscriber_channels: SubscriberChannelsTable;

@@ -24,7 +24,8 @@ export type IdKind =
   | 'suppression'
   | 'apiKey'
   | 'subAccount'
-  | 'inboundReport';
+  | 'inboundReport'
+  | 'sandboxRecipient';
 
 export interface AccountResources {
   tag: string;
@@ -74,6 +75,7 @@ export async function createAccountResources(
       'apiKey',
       'subAccount',
       'inboundReport',
+      'sandboxRecipient',
     ].map((k) => [k, [] as string[]]),
   ) as Record<IdKind, string[]>;
   const add = (kind: IdKind, id: unknown) => ids[kind].push(String(id));
@@ -209,6 +211,10 @@ export async function createAccountResources(
       await api.post('/v1/suppressions', { email: `${tag}-suppressed@example.org`, reason: `${tag} reason` }),
       'suppression',
     ).id,
+  );
+  add(
+    'sandboxRecipient',
+    created(await api.post('/v1/sandbox/recipients', { email: `${tag}-sandbox@example.org` }), 'sandbox recipient').id,
   );
   add('apiKey', created(await api.post('/v1/api-key', { name: `${tag} key`, permissionIds: [7] }), 'API key').id);
   // A sub-account has no sub-accounts of its own (opts.subAccounts false for one).

@@ -33,6 +33,7 @@ export const ID_KINDS: Record<string, IdKind> = {
   [`${TRANSACTIONAL} api-key`]: 'apiKey',
   [`${TRANSACTIONAL} sub-account`]: 'subAccount',
   [`${TRANSACTIONAL} inbound`]: 'inboundReport',
+  [`${TRANSACTIONAL} recipients`]: 'sandboxRecipient',
 };
 
 /** Routes with a path parameter that is not an account's id (the API documentation's static files). */

@@ -8,6 +8,8 @@ import * as mailings from '../../services/mailings.ts';
 import * as actions from '../../services/mailing-actions.ts';
 import * as views from '../../services/mailing-views.ts';
 import { groupIdsOf } from '../../services/mailing-audience.ts';
+import { isSandboxKey } from '../../services/sandbox.ts';
+import type { ApiKeyInfo } from '../../services/api-keys.ts';
 import { ServiceError, invalid } from '../../services/errors.ts';
 import { parseId, type ListQuery as ListQueryValues } from '../../services/marketing-params.ts';
 import type { MailingRow } from '../../store/mailings.ts';
@@ -301,7 +303,11 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
     },
   );
 
-  const action = (path: string, summary: string, run: (accountId: string, id: number) => Promise<MailingRow>) =>
+  const action = (
+    path: string,
+    summary: string,
+    run: (accountId: string, id: number, key: ApiKeyInfo) => Promise<MailingRow>,
+  ) =>
     app.post(
       `/api/v1/mailings/:id/${path}`,
       {
@@ -310,12 +316,17 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
           tags,
           summary,
           params: IdParam,
-          response: { 200: OneOf(MailingSchema), ...marketingErrors(401, 403, 404, 409, 422) },
+          response: { 200: OneOf(MailingSchema), ...marketingErrors(401, 403, 404, 409, 422, 429) },
         },
       },
-      async (request) => reply(await run(request.apiKey.accountId, mailingId(request.params))),
+      async (request) => reply(await run(request.apiKey.accountId, mailingId(request.params), request.apiKey)),
     );
-  action('send', 'Start sending now (409 when it is sending or sent)', (a, id) => actions.sendMailing(ctx, a, id));
+  action(
+    'send',
+    'Start sending now (409 when it is sending or sent; 429 when its audience would pass a sending limit). ' +
+      'Sent with a sandbox key, its messages are captured, not delivered.',
+    (a, id, key) => actions.sendMailing(ctx, a, id, { sandbox: isSandboxKey(key) }),
+  );
   action('pause', 'Pause a sending mailing: its queued messages wait', (a, id) => actions.pauseMailing(ctx, a, id));
   action('resume', 'Resume a paused mailing', (a, id) => actions.resumeMailing(ctx, a, id));
   action('cancel', 'Cancel a scheduled, sending or paused mailing: unsent messages are cancelled', (a, id) =>
@@ -338,7 +349,11 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
       const { scheduledAt } = request.body as Static<typeof ScheduleBody>;
       const at = parseDateTime(scheduledAt);
       if (at === null) throw invalid('scheduledAt', 'must be a date and time as YYYY-MM-DD HH:MM:SS (UTC)');
-      return reply(await actions.scheduleMailing(ctx, request.apiKey.accountId, mailingId(request.params), at));
+      return reply(
+        await actions.scheduleMailing(ctx, request.apiKey.accountId, mailingId(request.params), at, {
+          sandbox: isSandboxKey(request.apiKey),
+        }),
+      );
     },
   );
 
@@ -351,7 +366,7 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
         summary: 'Send test messages ("[Test]" in the subject; not counted, not recipients)',
         params: IdParam,
         body: TestBody,
-        response: { 200: OneOf(TestSchema), ...marketingErrors(400, 401, 403, 404, 415, 422) },
+        response: { 200: OneOf(TestSchema), ...marketingErrors(400, 401, 403, 404, 415, 422, 429) },
       },
     },
     async (request) => {
@@ -361,6 +376,7 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
         request.apiKey.accountId,
         id,
         (request.body as Static<typeof TestBody>).emails,
+        { sandbox: isSandboxKey(request.apiKey) },
       );
       return one('MailingTest', { mailingId: id, ...result });
     },

@@ -8,6 +8,7 @@ import { sendErrorPage, sendUnavailablePageIf } from './error-page.ts';
 import { registerSubscriberPages } from './subscriber-pages.ts';
 import { registerViewPage } from './view-page.ts';
 import { registerSignupPage } from './signup-page.ts';
+import { registerConsentPage } from './consent-page.ts';
 import { PUBLIC_BODY_LIMIT } from './limits.ts';
 
 export async function registerPublicRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
@@ -54,6 +55,7 @@ export async function registerPublicRoutes(app: FastifyInstance, ctx: Context): 
       registerSubscriberPages(scope, ctx);
       registerViewPage(scope, ctx);
       registerSignupPage(scope, ctx);
+      registerConsentPage(scope, ctx);
     },
     { prefix: '/p' },
   );

@@ -13,6 +13,7 @@ import { registerTransactionalRateLimit } from './rate-limit.ts';
 import { registerSuppressionRoutes } from './suppressions.ts';
 import { registerEmptyAsAbsent } from './empty-as-absent.ts';
 import { registerInboundRoutes } from './inbound.ts';
+import { registerSandboxRecipientRoutes } from './sandbox-recipients.ts';
 
 export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Context): Promise<void> {
   registerTransactionalRateLimit(app, ctx);
@@ -28,4 +29,5 @@ export async function registerTransactionalRoutes(app: FastifyInstance, ctx: Con
   registerSubAccountRoutes(app, ctx);
   registerSuppressionRoutes(app, ctx);
   registerInboundRoutes(app, ctx);
+  registerSandboxRecipientRoutes(app, ctx);
 }
