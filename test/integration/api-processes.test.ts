@@ -88,15 +88,18 @@ describe.skipIf(pgBaseUrl !== null)(`POSTHORN_API_PROCESSES on SQLite (${dialect
   });
 
   it('runs one API process and says why', async () => {
-    server = await startChildServer({
-      DATABASE_URL: db.url,
-      POSTHORN_DATA_DIR: db.dataDir,
-      POSTHORN_API_PROCESSES: '2',
-    });
+    server = await startChildServer(
+      {
+        DATABASE_URL: db.url,
+        POSTHORN_DATA_DIR: db.dataDir,
+        POSTHORN_API_PROCESSES: '2',
+      },
+      { timeoutMs: 90_000 },
+    );
     expect(server.output()).toContain('POSTHORN_API_PROCESSES is ignored on SQLite');
     expect(childrenOf(server.process.pid!)).toEqual([]);
     expect((await request(server.url, '/v1/permission', server.firstKey)).status).toBe(200);
-  });
+  }, 120_000);
 });
 
 describe.skipIf(pgBaseUrl === null)(`two API processes on PostgreSQL (${dialectName})`, () => {
