@@ -215,7 +215,7 @@ async function main(): Promise<void> {
   } finally {
     await sink.close();
   }
-  const postfix = withPostfix ? sides[0]! : null;
+  const postfix = withPostfix ? sides[0] : null;
   const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) + '×' : '');
   const rows: Array<Record<string, string | number>> = [];
   for (const s of sides) {

@@ -216,7 +216,7 @@ async function deliverRun(workers: number, sink: CountingSink) {
         () => false,
       );
       const window = ((completed ? sink.lastAt! : Date.now()) - readyAt) / 1000;
-      const cpu = started.reduce((sum, w, i) => sum + (w.cpuSeconds() - cpu0[i]!), 0);
+      const cpu = started.reduce((sum, w, i) => sum + (w.cpuSeconds() - cpu0[i]), 0);
       const pg = pgDelta(pg0, await pgSnapshot(pgBaseUrl!, dbName(db)));
       const busy = machineBusySeconds() - machine0;
       const benchCpu = process.cpuUsage(bench0);

@@ -105,7 +105,10 @@ export async function startApiCluster(
         workers.map(
           (w) =>
             new Promise<void>((resolve) => {
-              if (w.isDead()) return resolve();
+              if (w.isDead()) {
+                resolve();
+                return;
+              }
               w.once('exit', () => resolve());
               w.process.kill('SIGTERM'); // each finishes its requests in flight (its own SIGTERM handler)
             }),

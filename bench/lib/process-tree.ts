@@ -56,7 +56,7 @@ export async function pgSnapshot(adminUrl: string, database: string): Promise<Pg
       const s = processCpuSeconds(pid);
       if (!Number.isNaN(s)) cpu.set(pid, s);
     }
-    return { cpu, walBytes: lsnBytes(wal.rows[0]!.lsn), commits: Number(stats.rows[0]?.xact_commit ?? 0) };
+    return { cpu, walBytes: lsnBytes(wal.rows[0].lsn), commits: Number(stats.rows[0]?.xact_commit ?? 0) };
   } finally {
     await client.end();
   }

@@ -29,7 +29,7 @@ export async function runSmtpSource(port: number, o: SmtpSourceOptions): Promise
   const lines = readline.createInterface({ input: child.stderr });
   lines.on('line', (line) => {
     const m = QUEUED.exec(line);
-    if (m) accepted.push(m[1]!);
+    if (m) accepted.push(m[1]);
     else if (/fatal|warning|error/i.test(line) && errors.length < 20) errors.push(line);
   });
   const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

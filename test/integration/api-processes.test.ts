@@ -59,7 +59,7 @@ function request(
       (res) => {
         let text = '';
         res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
+        res.on('data', (d: string) => (text += d));
         res.on('end', () => {
           let parsed: unknown = text;
           try {
@@ -134,8 +134,8 @@ describe.skipIf(pgBaseUrl === null)(`two API processes on PostgreSQL (${dialectN
     const before = apiProcesses.map(cpuTicks);
     // The OpenAPI document is a few hundred KB of JSON: each answer costs its process clear CPU time.
     for (let i = 0; i < 60; i++) expect((await request(server!.url, '/v1/openapi.json', null)).status).toBe(200);
-    const used = apiProcesses.map((pid, i) => cpuTicks(pid) - before[i]!);
-    const total = used[0]! + used[1]!;
+    const used = apiProcesses.map((pid, i) => cpuTicks(pid) - before[i]);
+    const total = used[0] + used[1];
     // Round robin gives each half; each doing at least a fifth shows both answer (ticks are 10 ms).
     expect(total).toBeGreaterThan(0);
     for (const u of used) expect(u / total, `CPU ticks per process: ${used.join(', ')}`).toBeGreaterThan(0.2);

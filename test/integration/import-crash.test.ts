@@ -10,6 +10,9 @@ import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { openStore } from '../../src/store/db.ts';
 
+/** PostgreSQL answers bigint columns as strings: compare numbers. */
+const num = (v: unknown) => Number(v);
+
 const ROWS = 60_000;
 
 async function job(api: ApiClient, id: number) {
@@ -27,7 +30,7 @@ async function storedRows(url: string): Promise<{ rows: number; emails: number }
       .select((eb) => [eb.fn.countAll<number>().as('rows'), eb.fn.count<number>('email').distinct().as('emails')])
       .where('deleted_at', 'is', null)
       .executeTakeFirstOrThrow();
-    return { rows: Number(r.rows), emails: Number(r.emails) };
+    return { rows: num(r.rows), emails: num(r.emails) };
   } finally {
     await store.close();
   }
@@ -74,7 +77,7 @@ describe(`a CSV import across a killed process (${dialectName})`, () => {
     // What survived the kill is what the job recorded: its counters commit with its rows.
     const atKill = await storedRows(db.url);
     const recorded = await (async () => {
-      const store = await openStore(db!.url);
+      const store = await openStore(db.url);
       try {
         return await store.db
           .selectFrom('jobs')
