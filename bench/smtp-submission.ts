@@ -13,8 +13,8 @@
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:smtp
 //
 // Needs Postfix (`DEBIAN_FRONTEND=noninteractive apt-get install -y postfix`) and root.
-import { execFileSync, spawn } from 'node:child_process';
-import readline from 'node:readline';
+import { execFileSync } from 'node:child_process';
+import { runSmtpSource as runSource, type SourceRun } from './lib/smtp-source.ts';
 import { readOptions, positiveInt } from './lib/options.ts';
 import { createBenchDatabase, storesToRun, type StoreKind } from './lib/bench-database.ts';
 import { freePort, loadAverage, startPosthornProcess } from './lib/posthorn-process.ts';
@@ -35,35 +35,6 @@ const sessions = positiveInt(opts.sessions, 'sessions');
 const length = positiveInt(opts.length, 'length');
 const pgBaseUrl = process.env.BENCH_DATABASE_URL || null;
 const machine = describeMachine();
-const QUEUED = /<<< 250 2\.0\.0 Ok: queued as (\S+)/;
-
-interface SourceRun {
-  seconds: number;
-  /** Queue/transmission ids of the messages smtp-source saw accepted. */
-  accepted: string[];
-  exitCode: number | null;
-  errors: string[];
-}
-
-/** Runs smtp-source verbosely (it then prints every reply) and collects the accepted ids. */
-async function runSmtpSource(port: number): Promise<SourceRun> {
-  const args = ['-v', '-s', String(sessions), '-m', String(messages), '-l', String(length)];
-  args.push('-f', 'bench@sender.example', '-t', 'rcpt@example.com', `127.0.0.1:${port}`);
-  const started = process.hrtime.bigint();
-  const child = spawn('smtp-source', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const accepted: string[] = [];
-  const errors: string[] = [];
-  const lines = readline.createInterface({ input: child.stderr });
-  lines.on('line', (line) => {
-    const m = QUEUED.exec(line);
-    if (m) accepted.push(m[1]);
-    else if (/fatal|warning|error/i.test(line) && errors.length < 20) errors.push(line);
-  });
-  const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, accepted, exitCode, errors };
-}
-
 /** What every run records about itself (the smtp-source run, the machine before it). */
 function runRecord(run: SourceRun, loadAverageBefore: number, otherCoresBusyBefore: number) {
   return {
@@ -127,7 +98,7 @@ async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record
     const busyBefore = await waitForQuietMachine(Number(opts.quietWait));
     const loadBefore = loadAverage();
     const cpu0 = server.cpuSeconds();
-    const run = await runSmtpSource(smtpPort);
+    const run = await runSource(smtpPort, { sessions, messages, length });
     const serverCpu = server.cpuSeconds() - cpu0;
     // At once, before anything else: whatever is in the store now was committed before the kill.
     await server.kill();
@@ -183,7 +154,7 @@ async function runPostfix(): Promise<{ row: Row; record: Record<string, unknown>
     await waitForPort(port);
     const busyBefore = await waitForQuietMachine(Number(opts.quietWait));
     const loadBefore = loadAverage();
-    const run = await runSmtpSource(port);
+    const run = await runSource(port, { sessions, messages, length });
     const held = new Set(postfix.heldQueueIds());
     const missing = run.accepted.filter((id) => !held.has(id)).length;
     const record = {

@@ -47,10 +47,20 @@ export interface Posthorn {
   worker: DeliveryWorker | null;
   /** The listener of its own for /metrics, /healthz, /readyz (POSTHORN_METRICS_PORT set). */
   metrics: MetricsListener | null;
+  /** Wakes this process's worker and fan-out (after an accept in another process of the machine). */
+  notifyAccepted(): void;
   close(): Promise<void>;
 }
 
-export async function startPosthorn(config: Config, opts: { log?: Logger } = {}): Promise<Posthorn> {
+export interface StartOptions {
+  log?: Logger;
+  /** false: leave the HTTP API to other processes (the primary of `POSTHORN_API_PROCESSES`). */
+  http?: boolean;
+  /** Called after a POST answered 2xx when no worker runs in this process (an API process of a cluster). */
+  onAccepted?: () => void;
+}
+
+export async function startPosthorn(config: Config, opts: StartOptions = {}): Promise<Posthorn> {
   const log = opts.log ?? createLogger(config.logLevel);
   if (config.databaseUrl.startsWith('sqlite:')) fs.mkdirSync(config.dataDir, { recursive: true });
   const store: Store = await openStore(config.databaseUrl, {
@@ -123,16 +133,19 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
 
   let http: FastifyInstance | null = null;
   let url: string | null = null;
-  if (config.role === 'all' || config.role === 'api') {
+  if ((config.role === 'all' || config.role === 'api') && opts.http !== false) {
     http = await buildHttpServer(ctx, ops);
-    if (worker) {
-      const w = worker;
-      // A committed accept wakes the worker in this process at once.
-      http.addHook('onResponse', async (request, reply) => {
-        if (request.method === 'POST' && reply.statusCode >= 200 && reply.statusCode < 300) {
+    const w = worker;
+    // A committed accept wakes the worker in this process at once (or in another, through onAccepted).
+    const wake = w
+      ? () => {
           w.notify();
           fanout?.notify();
         }
+      : opts.onAccepted;
+    if (wake) {
+      http.addHook('onResponse', async (request, reply) => {
+        if (request.method === 'POST' && reply.statusCode >= 200 && reply.statusCode < 300) wake();
       });
     }
     await http.listen({ port: config.port, host: config.host });
@@ -171,6 +184,10 @@ export async function startPosthorn(config: Config, opts: { log?: Logger } = {})
     http,
     worker,
     metrics,
+    notifyAccepted() {
+      worker?.notify();
+      fanout?.notify();
+    },
     async close() {
       await metrics?.close();
       await smtp?.close();

@@ -72,6 +72,8 @@ export interface Config {
   returnPathDomain: string | null;
   spfInclude: string;
   role: Role;
+  /** HTTP API processes to run on this machine (node:cluster); honoured on PostgreSQL only. */
+  apiProcesses: number;
   logLevel: string;
   /** Take the client IP from X-Forwarded-For (behind a reverse proxy). */
   trustProxy: boolean;
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     returnPathDomain: delivery.returnPathDomain.read(env),
     spfInclude: delivery.spfInclude.read(env) ?? new URL(publicUrl).hostname,
     role: server.role.read(env),
+    apiProcesses: server.apiProcesses.read(env),
     logLevel: server.logLevel.read(env),
     trustProxy: server.trustProxy.read(env),
     maxBodyBytes: limits.maxBodyMb.read(env) * MB,

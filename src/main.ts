@@ -6,6 +6,8 @@ import { startPosthorn } from './app.ts';
 import { openStore } from './store/db.ts';
 import { CommitBatcher } from './store/commit-batcher.ts';
 import { createLogger } from './log.ts';
+import type { Logger } from 'pino';
+import { apiProcessCount, isApiProcess, notifyPrimary, startApiCluster } from './api-cluster.ts';
 import { createApiKey } from './services/api-keys.ts';
 import { accountByRef, listKeysForOperator, revokeKeyByOperator } from './services/api-key-management.ts';
 import type { ApiKeyRow } from './store/api-keys.ts';
@@ -37,6 +39,15 @@ const USAGE = `Usage:
   posthorn config [--help]                 print the effective settings (secrets hidden), or what each one means
 Permissions: ${PERMISSIONS.map((p) => p.id).join(', ')} (default: all)
 Settings come from the environment; see README.md.`;
+
+function printFirstKey(firstKey: string | null): void {
+  if (firstKey) {
+    console.log(`API key: ${firstKey}`);
+    console.log('  (shown once; it has every permission. Keep it somewhere safe.)');
+  } else {
+    console.log('API key: created at first start; make another with `npm run posthorn -- keys create --name NAME`');
+  }
+}
 
 const HELP_HINT = '`posthorn help` lists the commands';
 
@@ -83,9 +94,14 @@ async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): P
 
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string' } }, strict: true });
+  // An API process of POSTHORN_API_PROCESSES: HTTP only, whatever the primary's role.
+  if (isApiProcess()) return startApiProcess(loadConfig(environment({ POSTHORN_ROLE: 'api' })));
   const env = environment(values.role ? { POSTHORN_ROLE: values.role } : {});
   const config = loadConfig(env);
-  const app = await startPosthorn(config);
+  const log = createLogger(config.logLevel);
+  const processes = apiProcessCount(config, log);
+  if (processes > 1) return startCluster(config, processes, log);
+  const app = await startPosthorn(config, { log });
   console.log(
     `Posthorn is running (${config.delivery} delivery, ` +
       `${config.databaseUrl.startsWith('sqlite:') ? 'SQLite at ' + config.databaseUrl.slice(7) : 'PostgreSQL'}, ` +
@@ -102,12 +118,7 @@ async function start(args: string[]): Promise<void> {
     console.log(`SMTP submission: ${url} (STARTTLS${certificate}; password: an API key with "Send via SMTP")`);
   }
   if (app.inbound) console.log(`Inbound SMTP (bounces, complaints, mailto unsubscribes): ${app.inbound.url}`);
-  if (app.firstKey) {
-    console.log(`API key: ${app.firstKey}`);
-    console.log('  (shown once; it has every permission. Keep it somewhere safe.)');
-  } else {
-    console.log('API key: created at first start; make another with `npm run posthorn -- keys create --name NAME`');
-  }
+  printFirstKey(app.firstKey);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -118,6 +129,44 @@ async function start(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** The primary of several API processes: prints what `start` prints once they all listen. */
+async function startCluster(config: Config, processes: number, log: Logger): Promise<void> {
+  const cluster = await startApiCluster(config, processes, log, () =>
+    withStore(config, async (ctx) => (await bootstrapFirstAccount(ctx)).key),
+  );
+  console.log(
+    `Posthorn is running (${config.delivery} delivery, PostgreSQL, role ${config.role}, ${processes} API processes)`,
+  );
+  console.log(`Dashboard: ${config.publicUrl}/v1/documentation`);
+  const smtp = cluster.primary?.smtp;
+  if (smtp) console.log(`SMTP submission: ${smtp.url} (STARTTLS; password: an API key with "Send via SMTP")`);
+  printFirstKey(cluster.firstKey);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping the API processes and finishing messages in flight`);
+    await cluster.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** One API process of several: HTTP only; accepts wake the primary's worker. */
+async function startApiProcess(config: Config): Promise<void> {
+  const app = await startPosthorn(config, { onAccepted: notifyPrimary() });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
 }
 
 async function keysCreate(args: string[]): Promise<void> {

@@ -16,6 +16,13 @@ export interface PostfixInstance {
   port: number;
   /** Queue ids of the messages on the hold queue (each one a fsynced queue file). */
   heldQueueIds(): string[];
+  /** Moves every held message to the active queue and delivers it now (postsuper -H, postqueue -f). */
+  releaseHeld(): void;
+  /**
+   * CPU seconds (user + system) of the whole instance so far: the master, the processes it has
+   * reaped (their time is added to its children's fields) and those still running.
+   */
+  cpuSeconds(): number;
   stop(): void;
 }
 
@@ -79,6 +86,11 @@ export function startPostfix(port: number, opts: PostfixOptions = {}): PostfixIn
     dir,
     port,
     heldQueueIds: () => listFiles(path.join(queue, 'hold')),
+    releaseHeld() {
+      execFileSync('postsuper', ['-c', etc, '-H', 'ALL'], { stdio: 'pipe' });
+      execFileSync('postqueue', ['-c', etc, '-f'], { stdio: 'pipe' });
+    },
+    cpuSeconds: () => instanceCpuSeconds(Number(fs.readFileSync(path.join(queue, 'pid', 'master.pid'), 'utf8').trim())),
     stop() {
       try {
         execFileSync('postfix', ['-c', etc, 'stop'], { stdio: 'pipe' });
@@ -115,4 +127,34 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
     if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** utime, stime, cutime, cstime of a process (clock ticks), from /proc/<pid>/stat. */
+function cpuFields(pid: number): number[] {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(11, 15)
+      .map(Number);
+  } catch {
+    return [0, 0, 0, 0];
+  }
+}
+
+function instanceCpuSeconds(masterPid: number): number {
+  let ticks = cpuFields(masterPid).reduce((a, b) => a + b, 0);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== masterPid) continue;
+    } catch {
+      continue;
+    }
+    const [utime, stime, cutime, cstime] = cpuFields(Number(entry));
+    ticks += utime! + stime! + cutime! + cstime!;
+  }
+  return ticks / 100;
 }

@@ -73,6 +73,14 @@ export const server = {
       return raw;
     },
   }),
+  apiProcesses: integer({
+    env: 'POSTHORN_API_PROCESSES',
+    default: 1,
+    min: 1,
+    max: 64,
+    description:
+      'HTTP API processes on this machine (node:cluster, one port); PostgreSQL only, SQLite runs 1 (share limits through `REDIS_URL`)',
+  }),
 };
 
 export const store = {

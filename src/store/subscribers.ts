@@ -294,13 +294,64 @@ const UPSERT_TAIL =
   `on conflict ("account_id", "email") where "deleted_at" is null do update set ` +
   `${UPSERT_COLUMNS.map((c) => `"${c}" = excluded."${c}"`).join(', ')} returning "id", "email"`;
 
+// PostgreSQL types of INSERT_COLUMNS, for the arrays of unnestUpsert.
+const PG_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = {
+  account_id: 'text',
+  email: 'text',
+  status: 'integer',
+  status_addition: 'integer',
+  gender_id: 'integer',
+  language_iso: 'text',
+  title: 'text',
+  firstname: 'text',
+  lastname: 'text',
+  company: 'text',
+  street: 'text',
+  postcode: 'text',
+  city: 'text',
+  phone_number: 'text',
+  birthday: 'text',
+  opt_in_comment: 'text',
+  opt_in_sent_at: 'bigint',
+  opt_in_confirmed_at: 'bigint',
+  opt_in_ip: 'text',
+  reference: 'text',
+  last_opened_at: 'bigint',
+  last_clicked_at: 'bigint',
+  deleted_at: 'bigint',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+};
+const UNNEST_UPSERT_SQL =
+  `insert into subscribers (${INSERT_COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
+  `select * from unnest(${INSERT_COLUMNS.map((c, i) => `$${i + 1}::${PG_TYPES[c]}[]`).join(', ')}) ${UPSERT_TAIL}`;
+
 /**
- * One multi-row INSERT … ON CONFLICT (account_id, email) DO UPDATE per 500 rows. Rows must be
+ * PostgreSQL: the whole batch as one statement with one array parameter per column (unnest), not
+ * 25 parameters per row. The text is the same for every batch, and the server parses and plans 25
+ * parameters instead of 25,000 (a 1,000-row multi-row VALUES spent most of its time there).
+ */
+function unnestUpsert(rows: readonly NewSubscriberRow[]): CompiledQuery {
+  return CompiledQuery.raw(
+    UNNEST_UPSERT_SQL,
+    INSERT_COLUMNS.map((c) => rows.map((row) => row[c] ?? null)),
+  );
+}
+
+/**
+ * SQLite: one multi-row INSERT … ON CONFLICT (account_id, email) DO UPDATE per 500 rows
+ * (PostgreSQL: one unnest statement). Rows must be
  * complete (existing values merged in) and have distinct emails. Returns email → id.
  */
 export async function upsertSubscribers(db: Db, rows: readonly NewSubscriberRow[]): Promise<Map<string, number>> {
   const dialect = dialectOf(db);
   const ids = new Map<string, number>();
+  if (dialect === 'postgres') {
+    if (rows.length === 0) return ids;
+    const result = await db.executeQuery<{ id: number; email: string }>(unnestUpsert(rows));
+    for (const r of result.rows) ids.set(r.email, num(r.id));
+    return ids;
+  }
   for (const part of chunks(rows)) {
     const values = part.map((row) => INSERT_COLUMNS.map((c) => row[c] ?? null));
     const result = await db.executeQuery<{ id: number; email: string }>(
