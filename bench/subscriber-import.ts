@@ -43,6 +43,8 @@ const app = await startPosthorn(
     POSTHORN_DATA_DIR: dir,
     DATABASE_URL: databaseUrl,
     PORT: '0',
+    POSTHORN_SMTP_PORT: '0',
+    POSTHORN_INBOUND_PORT: '0',
     LOG_LEVEL: 'warn',
     POSTHORN_SQLITE_SYNCHRONOUS: process.env.BENCH_SQLITE_SYNCHRONOUS || 'FULL',
   }),

@@ -45,6 +45,7 @@ describe('posthorn users create', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         POSTHORN_SMTP_PORT: '0',
+        POSTHORN_INBOUND_PORT: '0',
       }),
       { log: createLogger('silent') },
     );

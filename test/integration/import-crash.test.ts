@@ -46,7 +46,8 @@ describe(`a CSV import across a killed process (${dialectName})`, () => {
 
   it(`completes ${ROWS} rows exactly once after a SIGKILL mid-import`, { timeout: 300_000 }, async () => {
     db = await createTestDatabase();
-    const env = { DATABASE_URL: db.url, POSTHORN_DATA_DIR: db.dataDir };
+    // The resumed job is polled for minutes: no per-key request limit in the way.
+    const env = { DATABASE_URL: db.url, POSTHORN_DATA_DIR: db.dataDir, POSTHORN_RATE_LIMIT_PER_MINUTE: '0' };
     const first = await startChildServer(env, { timeoutMs: 90_000 });
     children.push(first);
     const key = first.firstKey!;

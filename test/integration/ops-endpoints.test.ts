@@ -221,6 +221,7 @@ describe(`the metrics listener of a worker-role node (${dialectName})`, () => {
       POSTHORN_ROLE: 'worker',
       POSTHORN_WORKER_POLL_MS: '20',
       POSTHORN_SMTP_PORT: '0',
+      POSTHORN_INBOUND_PORT: '0',
       POSTHORN_METRICS_PORT: String(await freePort()),
       POSTHORN_METRICS_TOKEN: token,
     });
@@ -345,6 +346,7 @@ describe.skipIf(noCluster !== null)('/readyz while PostgreSQL is stopped (a clus
         PORT: '0',
         HOST: '127.0.0.1',
         POSTHORN_SMTP_PORT: '0',
+        POSTHORN_INBOUND_PORT: '0',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
       });
       app = await startPosthorn(config, { log: createLogger(config.logLevel) });

@@ -46,12 +46,14 @@ const WATCHED_TABLES = [
   'account_usage',
   'jobs',
   'webhook_batches',
+  'sandbox_recipients',
 ] as const;
 
 describe(`a GET of any /p page changes nothing (${dialectName})`, () => {
   let server: TestServer;
   let channelId: number;
   let mailingId: number;
+  let consentToken: string;
   const subscriberIds: number[] = [];
 
   beforeAll(async () => {
@@ -81,6 +83,20 @@ describe(`a GET of any /p page changes nothing (${dialectName})`, () => {
     });
     expect(mailing.status, mailing.text).toBe(201);
     mailingId = mailing.body.data.id;
+    // A sandbox recipient waiting for consent: its mail (captured here) carries the /p/consent link.
+    const recipient = await server.api.post('/v1/sandbox/recipients', { email: 'consent@example.org' });
+    expect(recipient.status, recipient.text).toBeLessThan(300);
+    consentToken = await waitFor(
+      async () => {
+        const list = await server.api.get('/v1/messages?recipient=consent@example.org');
+        const id = list.body?.data?.[0]?.id;
+        if (!id) return null;
+        const raw = await server.api.get(`/v1/messages/${id}/raw`);
+        return /\/p\/consent\/([A-Za-z0-9_.-]+)/.exec(raw.text.replace(/=\r?\n/g, ''))?.[1] ?? null;
+      },
+      20_000,
+      'the consent mail',
+    );
   }, 90_000);
   afterAll(async () => server?.close());
 
@@ -130,6 +146,7 @@ describe(`a GET of any /p page changes nothing (${dialectName})`, () => {
       channelId: [String(channelId)],
       mailingId: [String(mailingId)],
       subscriberId: subscriberIds.map(String),
+      token: [consentToken],
     };
     /** Every way to fill the route's parameters: wildcards with each token, named ones from paramValue. */
     const fill = (url: string): string[] => {

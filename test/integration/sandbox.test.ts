@@ -87,7 +87,7 @@ describe(`sandbox capture and consent (${dialectName})`, () => {
     expect(sent.status, sent.text).toBe(200);
     for (const i of [0, 1, 2]) {
       const [m] = await settledFor(server.api, `r${i}@example.org`);
-      expect(m).toMatchObject({ status: 'captured', sandbox: true, mailingId: String(id) });
+      expect(m).toMatchObject({ status: 'captured', sandbox: true, mailingId: id });
       const raw = await server.api.get(`/v1/messages/${m.id}/raw`);
       expect(raw.status).toBe(200);
       expect(raw.text).toContain(`Hi F${i}`);

@@ -23,6 +23,7 @@ async function startLogged(env: Record<string, string>) {
   });
   const config = loadConfig({
     POSTHORN_SMTP_PORT: '0',
+    POSTHORN_INBOUND_PORT: '0',
     POSTHORN_DATA_DIR: db.dataDir,
     DATABASE_URL: db.url,
     PORT: '0',
