@@ -14,6 +14,7 @@ import {
   suppression,
   webhooks,
   worker,
+  rendering,
   type DELIVERY_MODES,
   type ROLES,
 } from './config/settings.ts';
@@ -21,6 +22,8 @@ import type { RelayConfig } from './config/parsers.ts';
 import { machineHostname, type LocalAddresses } from './config/mx-parsers.ts';
 import type { DomainLimits } from './domain/domain-limits.ts';
 import type { SuppressionPolicy } from './domain/suppression-policy.ts';
+import type { RenderLimits } from './domain/render.ts';
+import os from 'node:os';
 
 export { ConfigError } from './config/setting.ts';
 export { parseDuration } from './config/setting.ts';
@@ -107,6 +110,15 @@ export interface Config {
   /** What bounces, complaints and unsubscribes do to the suppression list (src/domain/suppression-policy.ts). */
   suppression: SuppressionPolicy;
   smtp: SmtpSubmissionConfig;
+  rendering: RenderingConfig;
+}
+
+/** Template limits, the accept-time budget and the build threads (see delivery/build-pool.ts). */
+export interface RenderingConfig {
+  limits: RenderLimits;
+  acceptBudgetMs: number;
+  buildThreads: number;
+  buildTimeoutMs: number;
 }
 
 /** The SMTP submission server (see README, "SMTP submission"). */
@@ -205,6 +217,16 @@ export function loadConfig(env: Env = process.env): Config {
       softBounceLimit: suppression.softBounceLimit.read(env),
     },
     smtp: readSmtpSubmission(env),
+    rendering: {
+      limits: {
+        parseLimit: rendering.liquidParseLimit.read(env),
+        renderLimitMs: rendering.liquidRenderLimitMs.read(env),
+        memoryLimit: rendering.liquidMemoryLimit.read(env),
+      },
+      acceptBudgetMs: rendering.acceptRenderBudgetMs.read(env),
+      buildThreads: rendering.buildThreads.read(env) ?? Math.max(1, os.availableParallelism() - 1),
+      buildTimeoutMs: rendering.buildTimeoutMs.read(env),
+    },
   };
 }
 
