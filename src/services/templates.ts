@@ -172,9 +172,11 @@ export async function previewTemplate(
   }
   const t = await findOwn(ctx, accountId, id);
   try {
+    const limits = ctx.config.rendering.limits;
     const rendered = renderMessage(
-      compileMessage({ subject: t.subject ?? '', html: t.html, text: t.text }),
+      compileMessage({ subject: t.subject ?? '', html: t.html, text: t.text }, limits),
       substitutionData,
+      limits,
     );
     return {
       subject: t.subject === null ? null : rendered.subject,
