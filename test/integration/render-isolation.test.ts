@@ -77,6 +77,14 @@ describe(`rendering off the event loop (${dialectName})`, () => {
     const during = await latencies(b, sent, 2000);
     const { h, l, delivered } = await sent;
 
+    // B's p99 under 100 ms; on a machine so loaded that B is slow even when idle, within 3x of that.
+    const limit = Math.max(100, 3 * p99(baseline));
+    expect(during.length).toBeGreaterThan(20);
+    expect(
+      p99(during),
+      `p99 ${p99(during).toFixed(1)} ms over ${during.length} requests (idle p99 ${p99(baseline).toFixed(1)} ms)`,
+    ).toBeLessThan(limit);
+
     // A's costly transmission: refused at accept, or every message delivered; never 200 then bounced.
     if (h.status === 200) {
       expect(delivered[1]!.map((m: any) => m.status)).toEqual(Array(16).fill('captured'));
@@ -87,13 +95,5 @@ describe(`rendering off the event loop (${dialectName})`, () => {
     expect(l.status).toBe(200);
     expect(delivered[0]).toHaveLength(1000);
     expect(new Set(delivered[0]!.map((m: any) => m.status))).toEqual(new Set(['captured']));
-
-    // B's p99 under 100 ms; on a machine so loaded that B is slow even when idle, within 3x of that.
-    const limit = Math.max(100, 3 * p99(baseline));
-    expect(during.length).toBeGreaterThan(20);
-    expect(
-      p99(during),
-      `p99 ${p99(during).toFixed(1)} ms over ${during.length} requests (idle p99 ${p99(baseline).toFixed(1)} ms)`,
-    ).toBeLessThan(limit);
   }, 180_000);
 });
