@@ -227,8 +227,17 @@ export class BuildPool implements PersonalisationChecker {
     thread.work = null;
     if (!work) return;
     if (work.kind === 'check') {
-      if (/took longer/.test(error.message)) work.request.resolve({ ok: false, reason: 'budget', index: null });
-      else work.request.reject(error);
+      // Past its budget, or the thread died rendering it (out of memory, say): the templates' doing.
+      if (this.closed) work.request.reject(error);
+      else if (/took longer/.test(error.message)) work.request.resolve({ ok: false, reason: 'budget', index: null });
+      else
+        work.request.resolve({
+          ok: false,
+          reason: 'template',
+          index: null,
+          part: 'bodyHtml',
+          message: `rendering the templates for the recipients failed: ${error.message}`,
+        });
       return;
     }
     work.requests[work.done]?.reject(error);

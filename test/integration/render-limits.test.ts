@@ -1,4 +1,4 @@
-// The template limits come from configuration (POSTHORN_LIQUID_*, POSTHORN_ACCEPT_RENDER_BUDGET_MS),
+// The template limits come from configuration (the POSTHORN_LIQUID settings and POSTHORN_ACCEPT_RENDER_BUDGET_MS),
 // and a send that breaks them is refused at accept in the surface's own dialect: 422 on /v1, the
 // marketing API's validation error on a trigger send.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
