@@ -1,6 +1,6 @@
 // Template rendering with LiquidJS, sandboxed: no file system (include/render tags fail), own
 // properties only (no prototype walking), and time/size limits against runaway loops (set from
-// the POSTHORN_LIQUID settings).
+// POSTHORN_LIQUID_PARSE_LIMIT, POSTHORN_LIQUID_RENDER_LIMIT_MS and POSTHORN_LIQUID_MEMORY_LIMIT).
 // `{{var}}` is HTML-escaped in HTML bodies, `{{{var}}}` is raw; subjects and text are never escaped.
 import { Liquid, type LiquidOptions, type Template } from 'liquidjs';
 
