@@ -104,7 +104,10 @@ export class BuildPool implements PersonalisationChecker {
 
   build(key: string, spec: SourceSpec, row: MessagesTable, now: number, priority: number): Promise<BuiltMessage> {
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new Error('the build pool is closed'));
+      if (this.closed) {
+        reject(new Error('the build pool is closed'));
+        return;
+      }
       const request = { key, spec, item: { key, row, now }, priority, resolve, reject };
       (priority <= URGENT_PRIORITY ? this.urgent : this.bulk).push(request);
       this.dispatch();
@@ -114,7 +117,10 @@ export class BuildPool implements PersonalisationChecker {
   /** Checks a send's templates against its recipients' data in a thread, within job.budgetMs. */
   check(job: PersonalisationJob): Promise<PersonalisationResult> {
     return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new Error('the build pool is closed'));
+      if (this.closed) {
+        reject(new Error('the build pool is closed'));
+        return;
+      }
       this.checks.push({ job, resolve, reject });
       this.dispatch();
     });
@@ -175,7 +181,10 @@ export class BuildPool implements PersonalisationChecker {
     const thread = new BuildThread(this.init);
     this.threads.push(thread);
     thread.worker.on('message', (message: FromThread) => {
-      if (message.type !== 'ready') return this.answered(thread, message);
+      if (message.type !== 'ready') {
+        this.answered(thread, message);
+        return;
+      }
       thread.ready = true;
       this.dispatch();
     });
@@ -198,7 +207,7 @@ export class BuildPool implements PersonalisationChecker {
       if (message.type === 'checked') work.request.resolve(message.result);
       else work.request.reject(new Error('unexpected answer from a build thread'));
     } else {
-      const request = work.requests[work.done++]!;
+      const request = work.requests[work.done++];
       work.progressAt = Date.now();
       if (message.type === 'built') {
         const raw = Buffer.from(message.raw.buffer, message.raw.byteOffset, message.raw.byteLength);
