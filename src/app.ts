@@ -10,6 +10,7 @@ import { bootstrapFirstAccount, ensureSecret } from './services/bootstrap.ts';
 import { createDnsLookup } from './services/dns.ts';
 import { buildHttpServer } from './http/server.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
+import { BuildPool } from './delivery/build-pool.ts';
 import { MailingFanout } from './services/mailing-fanout.ts';
 import { createRelayTransport } from './delivery/transports/relay.ts';
 import { createMxTransport } from './delivery/transports/mx.ts';
@@ -84,6 +85,16 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
     secret,
     dns: createDnsLookup(config.dnsServers),
   };
+  // Messages are built and templates checked off the event loop.
+  const buildPool = new BuildPool({
+    threads: config.rendering.buildThreads,
+    buildTimeoutMs: config.rendering.buildTimeoutMs,
+    limits: config.rendering.limits,
+    tracking: { secret, publicUrl: config.publicUrl },
+    log,
+  });
+  ctx.templateChecks = buildPool;
+  if (config.role !== 'smtp') buildPool.start();
   const { key: firstKey } = await bootstrapFirstAccount(ctx);
 
   let worker: DeliveryWorker | null = null;
@@ -107,7 +118,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
               db: store.db,
             })
           : null;
-    worker = new DeliveryWorker(ctx, transport);
+    worker = new DeliveryWorker(ctx, transport, buildPool);
     await worker.start();
     const w = worker;
     fanout = new MailingFanout(ctx, () => w.notify(), MailingFanout.optionsFor(ctx));
@@ -196,6 +207,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
       await fanout?.stop();
       await worker?.stop();
       await webhooks?.stop();
+      await buildPool.close();
       await store.close();
     },
   };

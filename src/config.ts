@@ -16,6 +16,7 @@ import {
   suppression,
   webhooks,
   worker,
+  rendering,
   type DELIVERY_MODES,
   type ROLES,
 } from './config/settings.ts';
@@ -23,6 +24,8 @@ import type { RelayConfig } from './config/parsers.ts';
 import { machineHostname, type LocalAddresses } from './config/mx-parsers.ts';
 import type { DomainLimits } from './domain/domain-limits.ts';
 import type { SuppressionPolicy } from './domain/suppression-policy.ts';
+import type { RenderLimits } from './domain/render.ts';
+import os from 'node:os';
 
 export { ConfigError } from './config/setting.ts';
 export { parseDuration } from './config/setting.ts';
@@ -116,6 +119,7 @@ export interface Config {
   inbound: InboundConfig;
   /** /healthz, /readyz and /metrics (README, "Operations"). */
   ops: OpsConfig;
+  rendering: RenderingConfig;
 }
 
 export interface OpsConfig {
@@ -124,6 +128,14 @@ export interface OpsConfig {
   metricsHost: string;
   /** Bearer token /metrics asks for; null: open. */
   metricsToken: string | null;
+}
+
+/** Template limits, the accept-time budget and the build threads (see delivery/build-pool.ts). */
+export interface RenderingConfig {
+  limits: RenderLimits;
+  acceptBudgetMs: number;
+  buildThreads: number;
+  buildTimeoutMs: number;
 }
 
 /** The SMTP submission server (see README, "SMTP submission"). */
@@ -245,6 +257,16 @@ export function loadConfig(env: Env = process.env): Config {
       metricsPort: ops.metricsPort.read(env) || null,
       metricsHost: ops.metricsHost.read(env) ?? server.host.read(env),
       metricsToken: ops.metricsToken.read(env),
+    },
+    rendering: {
+      limits: {
+        parseLimit: rendering.liquidParseLimit.read(env),
+        renderLimitMs: rendering.liquidRenderLimitMs.read(env),
+        memoryLimit: rendering.liquidMemoryLimit.read(env),
+      },
+      acceptBudgetMs: rendering.acceptRenderBudgetMs.read(env),
+      buildThreads: rendering.buildThreads.read(env) ?? Math.max(1, os.availableParallelism() - 1),
+      buildTimeoutMs: rendering.buildTimeoutMs.read(env),
     },
   };
 }

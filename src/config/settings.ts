@@ -317,6 +317,58 @@ export const worker = {
   }),
 };
 
+export const rendering = {
+  liquidParseLimit: integer({
+    env: 'POSTHORN_LIQUID_PARSE_LIMIT',
+    default: 5_000_000,
+    min: 1000,
+    max: 100_000_000,
+    description: 'LiquidJS `parseLimit`: most characters of template parsed at once (a larger template is refused)',
+  }),
+  liquidRenderLimitMs: integer({
+    env: 'POSTHORN_LIQUID_RENDER_LIMIT_MS',
+    default: 2000,
+    min: 10,
+    max: 600000,
+    description: 'LiquidJS `renderLimit`: most time one part (subject, HTML, text) of one message may take to render',
+  }),
+  liquidMemoryLimit: integer({
+    env: 'POSTHORN_LIQUID_MEMORY_LIMIT',
+    default: 64 * 1024 * 1024,
+    min: 1000,
+    max: 1_000_000_000,
+    description:
+      'LiquidJS `memoryLimit`: most characters and array items filters and ranges may allocate in one render',
+  }),
+  acceptRenderBudgetMs: integer({
+    env: 'POSTHORN_ACCEPT_RENDER_BUDGET_MS',
+    default: 1000,
+    min: 10,
+    max: 600000,
+    description:
+      'time a transmission or trigger send may take to render for all of its recipients when it is accepted ' +
+      '(in the build threads); beyond it the request is refused with 422',
+  }),
+  buildThreads: optionalInteger({
+    env: 'POSTHORN_BUILD_THREADS',
+    default: null,
+    min: 1,
+    max: 64,
+    defaultText: 'the number of cores less one, at least 1',
+    description:
+      'worker threads that render, compose and sign messages (and check templates at accept) off the event loop; ' +
+      'each costs some 20–40 MB of memory',
+  }),
+  buildTimeoutMs: integer({
+    env: 'POSTHORN_BUILD_TIMEOUT_MS',
+    default: 10000,
+    min: 100,
+    max: 600000,
+    description:
+      'most time building one message may take; a build past it is stopped (its thread replaced) and the message fails',
+  }),
+};
+
 export const limits = {
   maxBodyMb: integer({
     env: 'POSTHORN_MAX_BODY_MB',
@@ -587,6 +639,7 @@ export const SECTIONS: SettingSection[] = [
   { title: 'Delivery', settings: delivery },
   { title: 'Direct MX delivery', settings: mx },
   { title: 'Delivery worker', settings: worker },
+  { title: 'Rendering', settings: rendering },
   { title: 'Limits', settings: limits },
   { title: 'Load shedding', settings: loadShedding },
   { title: 'Webhooks', settings: webhooks },

@@ -1,62 +1,58 @@
-// Render → compose → sign for one outbox row. Each transmission's content is parsed and its
-// templates compiled once, then reused for all of its recipients (a small LRU cache).
+// The event loop's side of building one outbox row: its source (a transmission's content, a
+// mailing's templates, the DKIM keys) is read from the store once and kept in a small LRU cache;
+// rendering, composing and signing happen in the build threads (build-pool.ts, build-from-spec.ts).
+// A message submitted over SMTP (no templates: its MIME is kept as it came, tracked and signed) is
+// built here, streamed through mailsplit.
 import type { Kysely } from 'kysely';
 import type { Database, MessagesTable } from '../store/schema.ts';
 import { findTransmissionById } from '../store/transmissions.ts';
 import { findSigningDomain } from '../store/domains.ts';
-import { compileMessage, renderMessage, type CompiledMessage } from '../domain/render.ts';
-import type { RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
+import type { TransmissionContent } from '../domain/transmission-content.ts';
 import { domainOf } from '../domain/email-address.ts';
-import { parseJson } from '../store/json.ts';
 import { applyTracking } from '../domain/tracking-html.ts';
-import { composeMessage } from './composer.ts';
-import { createSigner, type Signer } from './dkim.ts';
-import { MailingSources } from './mailing-source.ts';
+import { createSigner, type DkimKey, type Signer } from './dkim.ts';
+import { MailingSources, type KeyedSpec } from './mailing-source.ts';
 import { findTransmissionMime } from '../store/transmission-mime.ts';
 import { buildSubmittedMessage, submittedSource, type SubmittedSource } from './build-submitted-message.ts';
+import type { BuiltMessage, TransmissionSpec } from './build-protocol.ts';
+import type { BuildPool } from './build-pool.ts';
 
-interface Source {
+export type { BuiltMessage } from './build-protocol.ts';
+
+/** A transmission sent over HTTP (built in the threads) or submitted over SMTP (built here). */
+type Source = { threaded: KeyedSpec<TransmissionSpec> } | { submitted: SubmittedLocal };
+
+interface SubmittedLocal {
   content: TransmissionContent;
-  /** Templates of an HTTP transmission; null for one submitted over SMTP (its MIME is `submitted`). */
-  compiled: CompiledMessage | null;
-  submitted: SubmittedSource | null;
+  source: SubmittedSource;
   signer: Signer | null;
   returnPathDomain: string;
-  /** When the transmission's messages first became due (its sendAt, if it was scheduled). */
   dueAt: number;
-}
-
-export interface BuiltMessage {
-  raw: Buffer;
-  envelopeFrom: string;
-  messageIdHeader: string;
-  /** Retries are bounded from here: a scheduled message's window opens at its send time, not at accept. */
-  firstDueAt: number;
 }
 
 /** Submitted MIME kept in the source cache at most (a few large messages must not fill memory). */
 const SUBMITTED_CACHE_BYTES = 64 * 1024 * 1024;
+
+let loads = 0;
 
 export class MessageBuilder {
   private sources = new Map<string, Promise<Source | null>>();
   /** Bytes of submitted MIME per cached transmission, and their sum. */
   private submittedSizes = new Map<string, number>();
   private submittedBytes = 0;
-  private signers = new Map<string, { signer: Signer | null; returnPathDomain: string; at: number }>();
+  private signers = new Map<string, { dkimKeys: DkimKey[]; returnPathDomain: string; at: number }>();
   private readonly mailings: MailingSources;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly returnPathDomain: string | null,
-    private readonly cacheSize = 500,
-    /** Signs the open pixel and tracked links (installation secret, public URL); no tracking without it. */
+    private readonly pool: BuildPool,
+    /** Signs the open pixel and tracked links of submitted messages; no tracking without it. */
     private readonly tracking: { secret: string; publicUrl: string } | null = null,
-    clock: () => number = Date.now,
+    private readonly clock: () => number = Date.now,
+    private readonly cacheSize = 500,
   ) {
-    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain), {
-      tracking,
-      clock,
-    });
+    this.mailings = new MailingSources(db, (accountId, fromDomain) => this.signerFor(accountId, fromDomain));
   }
 
   private async signerFor(accountId: string, fromDomain: string) {
@@ -66,8 +62,8 @@ export class MessageBuilder {
     if (cached && Date.now() - cached.at < 30_000) return cached;
     const d = await findSigningDomain(this.db, accountId, fromDomain);
     const entry = {
-      signer: d
-        ? createSigner([
+      dkimKeys: d
+        ? [
             { domain: d.domain, selector: d.dkim_selector, privateKeyPem: d.dkim_private_key },
             // The domain's second key, when it has one: an Ed25519 signature next to the RSA one.
             ...(d.dkim_ed25519_selector && d.dkim_ed25519_private_key
@@ -80,8 +76,8 @@ export class MessageBuilder {
                   },
                 ]
               : []),
-          ])
-        : null,
+          ]
+        : [],
       returnPathDomain: this.returnPathDomain ?? (d && d.cname_verified ? `bounces.${d.domain}` : fromDomain),
       at: Date.now(),
     };
@@ -92,26 +88,21 @@ export class MessageBuilder {
   private loadSource(transmissionId: string): Promise<Source | null> {
     let p = this.sources.get(transmissionId);
     if (!p) {
-      p = (async () => {
+      p = (async (): Promise<Source | null> => {
         const t = await findTransmissionById(this.db, transmissionId);
         if (!t) return null;
         const content = JSON.parse(t.content) as TransmissionContent;
-        const { signer, returnPathDomain } = await this.signerFor(t.account_id, domainOf(content.from.email));
-        let submitted: SubmittedSource | null = null;
+        const { dkimKeys, returnPathDomain } = await this.signerFor(t.account_id, domainOf(content.from.email));
+        const dueAt = t.send_at ?? t.created_at;
         if (content.source === 'smtp') {
           const mime = await findTransmissionMime(this.db, transmissionId);
           if (!mime) return null;
-          submitted = submittedSource(mime);
           this.noteSubmitted(transmissionId, mime.length);
+          const signer = dkimKeys.length ? createSigner(dkimKeys) : null;
+          return { submitted: { content, source: submittedSource(mime), signer, returnPathDomain, dueAt } };
         }
-        return {
-          content,
-          compiled: submitted ? null : compileMessage(content),
-          submitted,
-          signer,
-          returnPathDomain,
-          dueAt: t.send_at ?? t.created_at,
-        };
+        const spec: TransmissionSpec = { kind: 'transmission', content, dkimKeys, returnPathDomain, dueAt };
+        return { threaded: { key: `t${++loads}:${transmissionId}`, spec } };
       })();
       this.sources.set(transmissionId, p);
       p.catch(() => this.forget(transmissionId));
@@ -140,12 +131,21 @@ export class MessageBuilder {
   }
 
   async build(m: MessagesTable): Promise<BuiltMessage> {
-    if (m.mailing_id && !m.transmission_id) return this.mailings.build(m);
+    if (m.mailing_id && !m.transmission_id) {
+      const source = await this.mailings.load(m.account_id, m.mailing_id);
+      if (!source) throw new Error(`mailing ${m.mailing_id} of message ${m.id} is gone or has no sender`);
+      return this.pool.build(source.key, source.spec, m, this.clock(), m.priority);
+    }
     if (!m.transmission_id) throw new Error(`message ${m.id} has no source`);
     const source = await this.loadSource(m.transmission_id);
     if (!source) throw new Error(`transmission ${m.transmission_id} of message ${m.id} is gone`);
-    const { content } = source;
-    const fromDomain = domainOf(content.from.email);
+    if ('threaded' in source)
+      return this.pool.build(source.threaded.key, source.threaded.spec, m, this.clock(), m.priority);
+    return this.buildSubmitted(source.submitted, m);
+  }
+
+  private async buildSubmitted(s: SubmittedLocal, m: MessagesTable): Promise<BuiltMessage> {
+    const { content } = s;
     const tracking = this.tracking;
     const track =
       tracking && (content.options.openTracking || content.options.clickTracking)
@@ -158,48 +158,17 @@ export class MessageBuilder {
               click: content.options.clickTracking,
             })
         : null;
-    const envelopeFrom = `bounces+${m.id}@${source.returnPathDomain}`;
-    const firstDueAt = Math.max(m.created_at, source.dueAt);
-    if (source.submitted) {
-      const built = await buildSubmittedMessage({
-        source: source.submitted,
-        fallbackMessageId: `${m.id}@${fromDomain}`,
-        trackHtml: track,
-        signer: source.signer,
-      });
-      return { raw: built.raw, envelopeFrom, messageIdHeader: built.messageId, firstDueAt };
-    }
-    const own = parseJson<RecipientData>(m.recipient_data, {});
-    const data = { ...content.substitutionData, ...(own.substitutionData ?? {}) };
-    const rendered = renderMessage(source.compiled!, data);
-    if (rendered.html && track) rendered.html = track(rendered.html);
-    const messageIdHeader = `${m.id}@${fromDomain}`;
-    const to =
-      m.recipient_type === 'to'
-        ? [{ email: m.recipient, ...(m.recipient_name ? { name: m.recipient_name } : {}) }]
-        : content.to;
-    const extraHeaders = content.headers.some((h) => h.name.toLowerCase() === 'feedback-id')
-      ? []
-      : [{ name: 'Feedback-ID', value: feedbackId(m, content) }];
-    let raw = await composeMessage({
-      content,
-      rendered,
-      to,
-      messageId: messageIdHeader,
-      date: new Date(),
-      extraHeaders,
+    const built = await buildSubmittedMessage({
+      source: s.source,
+      fallbackMessageId: `${m.id}@${domainOf(content.from.email)}`,
+      trackHtml: track,
+      signer: s.signer,
     });
-    if (source.signer) raw = await source.signer(raw);
-    return { raw, envelopeFrom, messageIdHeader, firstDueAt };
+    return {
+      raw: built.raw,
+      envelopeFrom: `bounces+${m.id}@${s.returnPathDomain}`,
+      messageIdHeader: built.messageId,
+      firstDueAt: Math.max(m.created_at, s.dueAt),
+    };
   }
-}
-
-/**
- * `campaign:account:type:posthorn`, the shape mailbox providers' feedback loops aggregate by
- * (Gmail's Feedback-ID); the transmission stands in for a missing campaign. A sender's own
- * Feedback-ID header is kept instead.
- */
-function feedbackId(m: MessagesTable, content: TransmissionContent): string {
-  const campaign = (content.campaignId ?? '').replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 64) || m.transmission_id;
-  return `${campaign}:${m.account_id}:${content.options.transactional ? 'transactional' : 'bulk'}:posthorn`;
 }

@@ -37,6 +37,7 @@ import { MessageBuilder, type BuiltMessage } from './build-message.ts';
 import { OutcomeRecorder, type RecordedOutcome } from './outcome-recorder.ts';
 import type { SendResult, Transport } from './transports/transport.ts';
 import { PriorityGate } from './priority-gate.ts';
+import type { BuildPool } from './build-pool.ts';
 
 /** Messages of this priority or lower are urgent (transactional): they may use the reserved slots. */
 const URGENT_PRIORITY = 0;
@@ -54,10 +55,8 @@ const URGENT_POLL_MS = 20;
 const OUTCOME_FLUSH_MS = 20;
 const OUTCOME_BATCH = 256;
 /**
- * Messages built at once. Building is CPU work on this thread except the RSA signature (threadpool),
- * so a few at a time keep the threadpool busy; more would only interleave, and an urgent message
- * would wait behind every bulk build in progress (and behind their signatures in the threadpool's
- * first-come queue). Waiting builds are let in by priority.
+ * Messages built at once, at least. Building happens in the build threads (build-pool.ts), which
+ * take urgent messages first; the gate lets in what keeps them busy, and waiting builds by priority.
  */
 const BUILDS_AT_ONCE = 8;
 
@@ -85,7 +84,7 @@ export class DeliveryWorker {
   private lastLeaseSweep = 0;
   private leaseTimer: NodeJS.Timeout | null = null;
   private readonly builder: MessageBuilder;
-  private readonly buildGate = new PriorityGate(BUILDS_AT_ONCE);
+  private readonly buildGate: PriorityGate;
   private readonly recorder: OutcomeRecorder;
   private readonly log: Logger;
   private readonly outage: StoreOutage;
@@ -93,14 +92,17 @@ export class DeliveryWorker {
   constructor(
     private readonly ctx: Context,
     private readonly transport: Transport | null, // null in capture mode
+    pool: BuildPool,
   ) {
     this.builder = new MessageBuilder(
       ctx.db,
       ctx.config.returnPathDomain,
-      undefined,
+      pool,
       { secret: ctx.secret, publicUrl: ctx.config.publicUrl },
       ctx.clock,
     );
+    // Builds wait in the pool by priority; let in what keeps its threads busy, not more.
+    this.buildGate = new PriorityGate(Math.max(BUILDS_AT_ONCE, pool.capacity));
     this.log = ctx.log.child({ component: 'worker' });
     this.outage = new StoreOutage(this.log, 'delivery');
     this.recorder = new OutcomeRecorder(

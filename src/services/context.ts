@@ -6,6 +6,7 @@ import type { Database } from '../store/schema.ts';
 import type { SqlDialect } from '../store/migrations.ts';
 import type { CommitBatcher } from '../store/commit-batcher.ts';
 import type { DnsLookup } from './dns.ts';
+import type { PersonalisationChecker } from '../domain/personalisation-check.ts';
 
 export interface Context {
   db: Kysely<Database>;
@@ -16,4 +17,6 @@ export interface Context {
   log: Logger;
   secret: string;
   dns: DnsLookup;
+  /** Checks templates against recipients' data off the event loop; absent (CLI), checks run inline. */
+  templateChecks?: PersonalisationChecker;
 }

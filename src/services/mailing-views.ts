@@ -7,6 +7,7 @@ import { ServiceError, invalid, notFound } from './errors.ts';
 import { parseListParams, type ListQuery, type Page } from './marketing-params.ts';
 import type { FieldWhitelist } from '../domain/query-grammar.ts';
 import { compileMessage, renderMessage, TemplateError, type RenderedMessage } from '../domain/render.ts';
+import { checkSendTemplates } from './send-templates-check.ts';
 import { mailingTemplates, type RecipientLinks } from '../domain/mailing-content.ts';
 import { testSubject } from '../domain/mailing-rules.ts';
 import { escapeHtml } from '../domain/html-escape.ts';
@@ -125,10 +126,11 @@ export async function testSendMailing(
   const rows: MessagesTable[] = [];
   const addresses = [...new Set(emails.map((e) => normalizeEmail(e.trim())))];
   const sandboxFlag = await sandboxFlags(ctx, accountId, opts.sandbox, addresses);
+  const recipientData: Array<Record<string, unknown>> = [];
   for (const raw of addresses) {
     const s = (await store.findAudienceSubscriberByEmail(ctx.db, accountId, raw)) ?? sampleSubscriber(raw);
     const data = await variablesFor(ctx, resolved, s, s.id ? recipientLinks(ctx, resolved, s.id) : NO_LINKS);
-    render(resolved, data); // a test that cannot render fails here, not in the worker
+    recipientData.push(data);
     rows.push(
       newOutboxRow({
         id: newId(),
@@ -142,6 +144,13 @@ export async function testSendMailing(
       }),
     );
   }
+  // A test that cannot render (or renders too slowly) fails here, not in the worker.
+  await checkSendTemplates(ctx, {
+    templates,
+    shared: {},
+    own: recipientData,
+    recipientField: (i) => `emails.${i}`,
+  });
   const from = resolved.sender_name
     ? { email: resolved.sender_email!, name: resolved.sender_name }
     : { email: resolved.sender_email! };

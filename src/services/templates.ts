@@ -179,9 +179,11 @@ export async function previewTemplate(
     text: draft.text !== undefined ? orNull(draft.text) : saved.text,
   };
   try {
+    const limits = ctx.config.rendering.limits;
     const rendered = renderMessage(
-      compileMessage({ subject: t.subject ?? '', html: t.html, text: t.text }),
+      compileMessage({ subject: t.subject ?? '', html: t.html, text: t.text }, limits),
       substitutionData,
+      limits,
     );
     return {
       subject: t.subject === null ? null : rendered.subject,

@@ -7,13 +7,13 @@ import type { ApiKeyInfo } from './api-keys.ts';
 import { ServiceError, invalid, required } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { domainOf, hasLineBreak, HEADER_NAME, isOwnedHeader, isValidEmail } from '../domain/email-address.ts';
-import { compileMessage, renderMessage, TemplateError } from '../domain/render.ts';
-import type { Address, Attachment, TransmissionContent } from '../domain/transmission-content.ts';
+import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
 import { findTemplate } from '../store/templates.ts';
 import { isDomainVerified } from '../store/domains.ts';
 import { checkQuota, commitTransmission, planOutbox, type OutboxRecipient } from './transmission-commit.ts';
 import { ensureMaySend } from './account-status.ts';
+import { checkSendTemplates } from './send-templates-check.ts';
 
 export interface RecipientInput {
   email: string;
@@ -296,14 +296,15 @@ async function prepare(ctx: Context, key: ApiKeyInfo, input: TransmissionInput, 
     labels,
   };
 
-  // A template that does not parse or render fails now (422), never as a half-rendered mail later.
-  try {
-    const compiled = compileMessage(content);
-    renderMessage(compiled, { ...substitutionData, ...(to[0]?.substitutionData ?? {}) });
-  } catch (error) {
-    if (error instanceof TemplateError) throw new ServiceError('template_error', error.message, error.part);
-    throw error;
-  }
+  // A template that does not parse, or does not render for some recipient within the budget, fails
+  // now (422), never as a bounced or half-rendered mail later.
+  await checkSendTemplates(ctx, {
+    templates: content,
+    shared: substitutionData,
+    // Copies (cc, bcc) render with the shared data alone.
+    own: [...to.map((r) => r.substitutionData), ...(cc.length + bcc.length > 0 ? [undefined] : [])],
+    recipientField: (i) => (i < to.length ? `to[${i}].substitutionData` : 'substitutionData'),
+  });
 
   if (!sandbox && ctx.config.delivery !== 'capture' && ctx.config.requireVerifiedDomain) {
     if (!(await isDomainVerified(ctx.db, key.accountId, domainOf(from.email)))) {

@@ -22,7 +22,7 @@ import type { ApiKeyInfo } from './api-keys.ts';
 import { requestHash } from './transmissions.ts';
 import { parsePagingParams, type ListQuery, type Page } from './marketing-params.ts';
 import { mailingVariables, recipientLinks } from './mailing-audience.ts';
-import { compileMessage, renderMessage, TemplateError } from '../domain/render.ts';
+import { checkSendTemplates } from './send-templates-check.ts';
 import { mailingTemplates, type RecipientLinks } from '../domain/mailing-content.ts';
 import { isValidEmail } from '../domain/email-address.ts';
 import { newId } from '../domain/ids.ts';
@@ -142,13 +142,14 @@ function checkInput(input: TriggerSendInput): {
   return { email: raw.toLowerCase(), language, data };
 }
 
-function renderCheck(m: MailingRow, variables: Record<string, unknown>): void {
-  try {
-    renderMessage(compileMessage(mailingTemplates(m)), variables);
-  } catch (error) {
-    if (error instanceof TemplateError) throw new ServiceError('template_error', error.message, error.part);
-    throw error;
-  }
+/** The mailing must render for this send's variables, within the accept-time budget (else 422). */
+function renderCheck(ctx: Context, m: MailingRow, variables: Record<string, unknown>): Promise<void> {
+  return checkSendTemplates(ctx, {
+    templates: mailingTemplates(m),
+    shared: variables,
+    own: [undefined],
+    recipientField: () => 'data',
+  });
 }
 
 /** Whom the send goes to, which variant, and what its templates see. Refuses before anything is queued. */
@@ -225,7 +226,7 @@ async function prepareSend(
     base = { ...mailingVariables(ctx, mailing, nobody, undefined, new Map(), NO_LINKS), subscriberId: null };
   }
   const variables = triggerVariables(base, data);
-  renderCheck(mailing, variables);
+  await renderCheck(ctx, mailing, variables);
   return { mailing, subscriber, variables };
 }
 
