@@ -24,12 +24,12 @@ describe.skipIf(!haveRedis)(`limits of two processes sharing Redis (${dialectNam
       POSTHORN_V1_RATE_PER_SECOND: '0',
       POSTHORN_V1_RATE_PER_MINUTE: '4',
     };
-    nodes.push(await startChildServer({ ...env, REDIS_URL }, { timeoutMs: 60_000 }));
+    nodes.push(await startChildServer({ ...env, REDIS_URL }, { timeoutMs: 150_000 }));
     key = nodes[0].firstKey!;
     nodes.push(
-      await startChildServer({ ...env, REDIS_URL: cuttable.url, POSTHORN_ROLE: 'api' }, { timeoutMs: 60_000 }),
+      await startChildServer({ ...env, REDIS_URL: cuttable.url, POSTHORN_ROLE: 'api' }, { timeoutMs: 150_000 }),
     );
-  }, 120_000);
+  }, 320_000);
   afterAll(async () => {
     for (const node of nodes) await node.stop();
     await relay?.close();
