@@ -1,6 +1,6 @@
 // Every setting Posthorn reads, declared once: variable, type, default, meaning and validation.
 // `loadConfig` (../config.ts) reads them into the typed Config; `posthorn config --help` and the
-// README's configuration table are generated from this list (test/unit/config-docs.test.ts fails
+// README's configuration table are generated from this list (test/config/docs.test.ts fails
 // when the README has drifted). To add a setting: declare it here, read it in loadConfig, then run
 // `npm run docs:config`.
 import {

@@ -1,32 +1,9 @@
 // CSV for subscriber exports: RFC 4180 quoting (a cell with a comma, quote or line break is quoted,
 // quotes doubled), CRLF line ends, and cells that a spreadsheet would run as a formula defused.
+import { SUBSCRIBER_EXPORT_FIELDS } from './subscriber-fields.ts';
 
-/** Columns of the export, in order; custom fields follow as `customerFields.<id>`. */
-export const CSV_BASE_COLUMNS = [
-  'id',
-  'email',
-  'status',
-  'statusAddition',
-  'genderId',
-  'languageIso',
-  'title',
-  'firstname',
-  'lastname',
-  'company',
-  'street',
-  'postcode',
-  'city',
-  'phoneNumber',
-  'birthday',
-  'optInComment',
-  'optInSent',
-  'optInSentAt',
-  'optInConfirmedAt',
-  'optInIp',
-  'channels',
-  'createdAt',
-  'updatedAt',
-] as const;
+/** Columns of the export, in order (the exported subscriber fields); custom fields follow as `customerFields.<id>`. */
+export const CSV_BASE_COLUMNS = SUBSCRIBER_EXPORT_FIELDS;
 
 // Subscriber data comes from signup forms, so a cell like `=HYPERLINK(…)` is attacker-controlled.
 // Values made only of digits, spaces and + - . / ( ) cannot call a function (phone numbers,

@@ -8,28 +8,12 @@ import {
   type FieldErrors,
   type SubscriberInput,
 } from './subscriber-input.ts';
+import { SUBSCRIBER_IMPORT_FIELDS, type SubscriberImportField } from './subscriber-fields.ts';
 
-/** The subscriber fields a CSV may set. Status, channels and opt-in sending stay with the API. */
-export const IMPORT_FIELDS = [
-  'email',
-  'genderId',
-  'languageIso',
-  'title',
-  'firstname',
-  'lastname',
-  'company',
-  'street',
-  'postcode',
-  'city',
-  'phoneNumber',
-  'birthday',
-  'optInComment',
-  'optInIp',
-  'optInConfirmedAt',
-  'reference',
-] as const;
+/** The subscriber fields a CSV may set (subscriber-fields.ts); status, channels, opt-in sending stay with the API. */
+export const IMPORT_FIELDS = SUBSCRIBER_IMPORT_FIELDS;
 
-export type ImportField = (typeof IMPORT_FIELDS)[number];
+export type ImportField = SubscriberImportField;
 
 export type ColumnSpec =
   { kind: 'field'; name: ImportField } | { kind: 'custom'; fieldId: number; type: number } | { kind: 'skip' };

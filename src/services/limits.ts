@@ -173,5 +173,15 @@ function createLimitStore(ctx: Context): LimitStore {
   // Nodes of one deployment share the secret (it is kept in their database), so they share the
   // namespace; another deployment on the same Redis gets its own.
   const namespace = createHash('sha256').update(`limits:${ctx.secret}`).digest('hex').slice(0, 16);
-  return new RedisLimitStore(ctx.config.redisUrl, `posthorn:${namespace}:`);
+  let lastWarning = 0;
+  return new RedisLimitStore(ctx.config.redisUrl, {
+    prefix: `posthorn:${namespace}:`,
+    // Reconnection attempts fail every few seconds while Redis is down: one line now and then is enough.
+    onError: (err) => {
+      const now = Date.now();
+      if (now - lastWarning < WARN_EVERY_MS) return;
+      lastWarning = now;
+      ctx.log.warn({ err }, 'cannot reach Redis (REDIS_URL); the limits pass requests until it is back');
+    },
+  });
 }

@@ -8,7 +8,7 @@ import { findGroup } from '../store/subscriber-groups.ts';
 import type { AudienceFilter, AudienceSubscriber, MailingRow } from '../store/mailings.ts';
 import type { SearchAst } from '../domain/query-grammar.ts';
 import { recipientVariables, signedRecipientLinks, type RecipientLinks } from '../domain/mailing-content.ts';
-import { parseJson } from '../store/json.ts';
+import { parseJson } from '../domain/json.ts';
 
 export function groupIdsOf(mailing: Pick<MailingRow, 'subscriber_group_ids'>): number[] {
   const ids = parseJson<unknown>(mailing.subscriber_group_ids, []);

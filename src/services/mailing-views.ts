@@ -31,8 +31,8 @@ import { mailingVariables, recipientLinks } from './mailing-audience.ts';
 const MAX_TEST_EMAILS = 20;
 const NO_LINKS: RecipientLinks = { unsubscribeUrl: '#', preferencesUrl: '#', webViewUrl: '#' };
 
-/** Somebody who is not (or not yet) a subscriber: every field empty. */
-function sampleSubscriber(email: string | null): AudienceSubscriber {
+/** Somebody who is not (or not yet) a subscriber: every field empty (previews, trigger sends to outsiders). */
+export function sampleSubscriber(email: string | null): AudienceSubscriber {
   return {
     id: 0,
     email,

@@ -6,7 +6,7 @@ import { transmissionTotals } from './statistics.ts';
 import { countMessagesByStatus, findTransmission } from '../store/transmissions.ts';
 import { findMessage, findRaw, listMessages, type MessageFilter } from '../store/messages.ts';
 import { listMessageEvents, listTransmissionEvents } from '../store/events.ts';
-import { parseJson } from '../store/json.ts';
+import { parseJson } from '../domain/json.ts';
 import type { MessagesTable, EventsTable } from '../store/schema.ts';
 import type { Selectable } from 'kysely';
 import { simpleParser } from 'mailparser';

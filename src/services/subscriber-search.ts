@@ -1,5 +1,6 @@
 // The subscriber list's public fields for `search` and `sorting` (the whitelists published in the
-// OpenAPI document), mapped to columns, and custom fields as EXISTS over subscriber_field_values.
+// OpenAPI document; declared in domain/subscriber-fields.ts), mapped to columns, and custom fields
+// as EXISTS over subscriber_field_values.
 // Used by GET /subscribers, exports, group member lists and dynamic groups alike.
 import { sql } from 'kysely';
 import type { Context } from './context.ts';
@@ -12,66 +13,20 @@ import {
 } from '../domain/query-grammar.ts';
 import type { CustomFieldHook, SearchColumns } from '../store/query-compiler.ts';
 import { grammarType } from '../domain/customer-field-values.ts';
+import {
+  SUBSCRIBER_SEARCH_COLUMNS,
+  SUBSCRIBER_SEARCH_FIELDS,
+  SUBSCRIBER_SORTABLE_FIELDS,
+} from '../domain/subscriber-fields.ts';
 
 export const SUBSCRIBER_SEARCH: FieldWhitelist = {
-  id: { type: 'integer' },
-  email: { type: 'string', lowercase: true },
-  status: { type: 'integer' },
-  statusAddition: { type: 'integer' },
-  genderId: { type: 'integer' },
-  languageIso: { type: 'string' },
-  firstname: { type: 'string' },
-  lastname: { type: 'string' },
-  company: { type: 'string' },
-  postcode: { type: 'string' },
-  city: { type: 'string' },
-  birthday: { type: 'date' },
-  createdAt: { type: 'datetime' },
-  updatedAt: { type: 'datetime' },
-  optInConfirmedAt: { type: 'datetime' },
-  lastOpenedAt: { type: 'datetime' },
-  lastClickedAt: { type: 'datetime' },
+  ...SUBSCRIBER_SEARCH_FIELDS,
   'customerFields.*': { type: 'string' },
 };
 
-export const SUBSCRIBER_SORTABLE = [
-  'id',
-  'email',
-  'status',
-  'genderId',
-  'languageIso',
-  'firstname',
-  'lastname',
-  'company',
-  'postcode',
-  'city',
-  'birthday',
-  'createdAt',
-  'updatedAt',
-  'optInConfirmedAt',
-  'lastOpenedAt',
-  'lastClickedAt',
-];
+export const SUBSCRIBER_SORTABLE = SUBSCRIBER_SORTABLE_FIELDS;
 
-export const SUBSCRIBER_COLUMNS: SearchColumns = {
-  id: 'subscribers.id',
-  email: 'subscribers.email',
-  status: 'subscribers.status',
-  statusAddition: 'subscribers.status_addition',
-  genderId: 'subscribers.gender_id',
-  languageIso: 'subscribers.language_iso',
-  firstname: 'subscribers.firstname',
-  lastname: 'subscribers.lastname',
-  company: 'subscribers.company',
-  postcode: 'subscribers.postcode',
-  city: 'subscribers.city',
-  birthday: 'subscribers.birthday',
-  createdAt: 'subscribers.created_at',
-  updatedAt: 'subscribers.updated_at',
-  optInConfirmedAt: 'subscribers.opt_in_confirmed_at',
-  lastOpenedAt: 'subscribers.last_opened_at',
-  lastClickedAt: 'subscribers.last_clicked_at',
-};
+export const SUBSCRIBER_COLUMNS: SearchColumns = SUBSCRIBER_SEARCH_COLUMNS;
 
 /** Fields stored lower-cased (the store narrows a prefix `like` on them to an index range). */
 export const SUBSCRIBER_LOWER_CASED_FIELDS: ReadonlySet<string> = new Set(

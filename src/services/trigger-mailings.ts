@@ -17,6 +17,7 @@
 // - A send is captured (sandbox.ts) when a sandbox key makes it or activated the mailing, and it
 //   counts against the sending limits like any message (429 when it would pass one).
 import type { Context } from './context.ts';
+import { sampleSubscriber } from './mailing-views.ts';
 import { ServiceError, invalid } from './errors.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { requestHash } from './transmissions.ts';
@@ -208,21 +209,7 @@ async function prepareSend(
     );
   } else {
     // Somebody who is not on the list: the address and the caller's data, no personal links.
-    const nobody = {
-      id: 0,
-      email,
-      gender_id: null,
-      language_iso: null,
-      title: null,
-      firstname: null,
-      lastname: null,
-      company: null,
-      street: null,
-      postcode: null,
-      city: null,
-      phone_number: null,
-      birthday: null,
-    };
+    const nobody = sampleSubscriber(email);
     base = { ...mailingVariables(ctx, mailing, nobody, undefined, new Map(), NO_LINKS), subscriberId: null };
   }
   const variables = triggerVariables(base, data);

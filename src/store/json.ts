@@ -1,8 +1,2 @@
-export function parseJson<T>(text: string | null | undefined, fallback: T): T {
-  if (text === null || text === undefined || text === '') return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
+// JSON columns are read with the domain's parseJson; this path stays for the delivery code's imports.
+export { parseJson } from '../domain/json.ts';

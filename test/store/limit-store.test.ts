@@ -1,16 +1,18 @@
 // The limit counters: one contract, run against the in-memory store and the Redis store (a real
-// Redis, POSTHORN_TEST_REDIS_URL or 127.0.0.1:6379), plus the small RESP client under the latter.
-import net from 'node:net';
+// Redis, POSTHORN_TEST_REDIS_URL or 127.0.0.1:6379), plus how the Redis store behaves when Redis
+// refuses it, is not there, or goes away and comes back.
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryLimitStore, type LimitStore } from '../../src/store/limit-store.ts';
 import { RedisLimitStore } from '../../src/store/redis-limit-store.ts';
-import { RedisError, RespClient, encodeCommand, parseReply } from '../../src/store/resp-client.ts';
-import { REDIS_URL, haveRedis } from '../helpers/redis.ts';
+import { REDIS_URL, cuttableRelay, haveRedis } from '../helpers/redis.ts';
+import { freePort } from '../helpers/child-server.ts';
+
+const testPrefix = () => `posthorn-test:${randomBytes(6).toString('hex')}:`;
 
 const stores: Array<[string, () => LimitStore]> = [
   ['memory', () => new MemoryLimitStore()],
-  ['redis', () => new RedisLimitStore(REDIS_URL, `posthorn-test:${randomBytes(6).toString('hex')}:`)],
+  ['redis', () => new RedisLimitStore(REDIS_URL, { prefix: testPrefix() })],
 ];
 
 for (const [name, make] of stores) {
@@ -53,61 +55,54 @@ for (const [name, make] of stores) {
   });
 }
 
-describe('RESP encoding and parsing', () => {
-  it('encodes commands as arrays of bulk strings', () => {
-    expect(encodeCommand(['SET', 'k', 'vä', 5]).toString()).toBe(
-      '*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nvä\r\n$1\r\n5\r\n',
-    );
-  });
+describe.skipIf(!haveRedis)('the Redis store when Redis fails', () => {
+  const T = 1_700_000_000_000;
 
-  it('parses every reply type, and waits for the rest of a partial one', () => {
-    const reply = Buffer.from('*4\r\n:7\r\n$5\r\nhello\r\n$-1\r\n*1\r\n+OK\r\n-ERR wrong\r\n');
-    const first = parseReply(reply, 0)!;
-    expect(first.value).toEqual([7, 'hello', null, ['OK']]);
-    const second = parseReply(reply, first.next)!;
-    expect(second.value).toBeInstanceOf(RedisError);
-    expect((second.value as RedisError).message).toBe('ERR wrong');
-    expect(second.next).toBe(reply.length);
-    for (let cut = 0; cut < first.next; cut++)
-      expect(parseReply(reply.subarray(0, cut), 0), `cut at ${cut}`).toBeNull();
-  });
-});
-
-describe.skipIf(!haveRedis)('RESP client against Redis', () => {
-  it('pipelines commands and fails only the command Redis refuses', async () => {
-    const client = new RespClient(REDIS_URL);
-    const key = `posthorn-test:${randomBytes(6).toString('hex')}`;
-    const [set, bad, get, del] = await Promise.allSettled([
-      client.command(['SET', key, 'v']),
-      client.command(['INCR', 'posthorn-test:no-such-command', 'extra']),
-      client.command(['GET', key]),
-      client.command(['DEL', key]),
-    ]);
-    expect(set).toEqual({ status: 'fulfilled', value: 'OK' });
-    expect(bad.status).toBe('rejected');
-    expect(get).toEqual({ status: 'fulfilled', value: 'v' });
-    expect(del).toEqual({ status: 'fulfilled', value: 1 });
-    await client.close();
-    await expect(client.command(['PING'])).rejects.toThrow(/closed/);
-  });
-
-  it('fails the commands of a connection whose AUTH is refused', async () => {
+  it('refuses its commands when Redis refuses the credentials, and reports the error', async () => {
+    // A user Redis does not know (ACL, Redis 6+): refused whether or not the default user has a password.
     const url = new URL(REDIS_URL);
+    url.username = 'posthorn-no-such-user';
     url.password = 'not-the-password';
-    const client = new RespClient(url.toString());
-    await expect(client.command(['PING'])).rejects.toThrow(/AUTH|WRONGPASS|password/i);
-    await client.close();
+    const errors: Error[] = [];
+    const store = new RedisLimitStore(url.toString(), { prefix: testPrefix(), onError: (e) => errors.push(e) });
+    await expect(store.hit('k', T, 1000)).rejects.toThrow();
+    await store.close();
+    expect(errors.map((e) => e.message).join('\n')).toMatch(/AUTH|WRONGPASS|password/i);
   });
 
-  it('rejects at once when nothing listens', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
+  it('refuses at once when nothing listens, without an unhandled error', async () => {
+    const errors: Error[] = [];
+    const store = new RedisLimitStore(`redis://127.0.0.1:${await freePort()}`, {
+      prefix: testPrefix(),
+      onError: (e) => errors.push(e),
     });
-    const client = new RespClient(`redis://127.0.0.1:${port}`);
-    await expect(client.command(['PING'])).rejects.toThrow();
-    await client.close();
+    const started = Date.now();
+    await expect(store.hit('k', T, 1000)).rejects.toThrow();
+    await expect(store.lockedUntil('ip')).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(errors.length).toBeGreaterThan(0);
+    await store.close();
+  });
+
+  it('fails fast while the connection is lost and counts again once it is back', async () => {
+    const relay = await cuttableRelay(new URL(REDIS_URL));
+    const errors: Error[] = [];
+    const store = new RedisLimitStore(relay.url, { prefix: testPrefix(), onError: (e) => errors.push(e) });
+    try {
+      expect(await store.hit('k', T, 60_000)).toEqual({ count: 1, resetAt: T + 60_000 });
+      relay.cut();
+      await expect(store.hit('k', T + 1, 60_000)).rejects.toThrow();
+      relay.heal();
+      // ioredis reconnects by itself; the count kept in Redis continues where it was.
+      let hit: { count: number } | null = null;
+      for (let i = 0; i < 100 && !hit; i++) {
+        hit = await store.hit('k', T + 2, 60_000).catch(() => null);
+        if (!hit) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(hit).toEqual({ count: 2, resetAt: T + 60_000 });
+    } finally {
+      await store.close();
+      await relay.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
 import * as blacklist from '../../services/blacklist.ts';
 import { parseId, type ListQuery as ListQueryValues } from '../../services/marketing-params.ts';
-import type { BlacklistRow } from '../../store/blacklist.ts';
+import type { BlacklistRow } from '../../services/rows.ts';
 import { formatDate, one } from './envelope.ts';
 import { IdParam, ListOf, ListQuery, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
 

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
 import * as channels from '../../services/channels.ts';
 import { parseId, parsePagingParams } from '../../services/marketing-params.ts';
-import type { ChannelRow } from '../../store/channels.ts';
+import type { ChannelRow } from '../../services/rows.ts';
 import { formatDate, one } from './envelope.ts';
 import {
   IdParam,

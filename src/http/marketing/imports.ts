@@ -16,7 +16,7 @@ import {
   type RowError,
 } from '../../services/subscriber-import.ts';
 import { IMPORT_FIELDS } from '../../domain/subscriber-import-row.ts';
-import type { JobRow } from '../../store/jobs.ts';
+import type { JobRow } from '../../services/rows.ts';
 import type { PermissionId } from '../../domain/permissions.ts';
 import { permissionName } from '../../domain/permissions.ts';
 import { formatDate, one } from './envelope.ts';

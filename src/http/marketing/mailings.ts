@@ -12,10 +12,9 @@ import { isSandboxKey } from '../../services/sandbox.ts';
 import type { ApiKeyInfo } from '../../services/api-keys.ts';
 import { ServiceError, invalid } from '../../services/errors.ts';
 import { parseId, type ListQuery as ListQueryValues } from '../../services/marketing-params.ts';
-import type { MailingRow } from '../../store/mailings.ts';
-import type { MessagesTable } from '../../store/schema.ts';
+import type { MailingRow, MessageRow } from '../../services/rows.ts';
 import { MAILING_STATUSES, MAILING_TYPES } from '../../domain/mailing-rules.ts';
-import { parseJson } from '../../store/json.ts';
+import { parseJson } from '../../domain/json.ts';
 import { formatDate, one, parseDateTime } from './envelope.ts';
 import {
   IdParam,
@@ -186,7 +185,7 @@ export function presentMailing(m: MailingRow) {
   };
 }
 
-function presentRecipient(r: MessagesTable) {
+function presentRecipient(r: MessageRow) {
   return {
     subscriberId: r.subscriber_id === null || r.subscriber_id === undefined ? null : Number(r.subscriber_id),
     email: r.recipient,

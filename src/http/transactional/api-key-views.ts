@@ -4,7 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import { maskedKey } from '../../domain/api-key-format.ts';
 import { PERMISSIONS, permissionEntry, permissionTypeOf, type PermissionId } from '../../domain/permissions.ts';
-import type { ApiKeyRow } from '../../store/api-keys.ts';
+import type { ApiKeyRow } from '../../services/rows.ts';
 
 const UnixMs = (description: string) => Type.Integer({ description: `${description} (Unix milliseconds)` });
 

@@ -11,7 +11,7 @@ import {
   updateSubAccount,
   type SubAccountDetail,
 } from '../../services/sub-accounts.ts';
-import type { AccountRow } from '../../store/accounts.ts';
+import type { AccountRow } from '../../services/rows.ts';
 import { ApiKeySummary, apiKeySummary } from './api-key-views.ts';
 import { Line, errorResponses } from './schemas.ts';
 

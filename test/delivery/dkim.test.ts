@@ -2,10 +2,10 @@
 // independent verifier (mailauth) for bodies that exercise every rule: trailing and doubled
 // whitespace, tabs, bare LF line endings, trailing empty lines, an empty body, folded headers.
 import { describe, expect, it } from 'vitest';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 // @ts-ignore mailauth ships no type declarations
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { createSigner, relaxedBody } from '../../src/delivery/dkim.ts';
+import { createSigner, relaxedBodyHash, relaxedHeaders } from '../../src/delivery/dkim.ts';
 
 describe('relaxed body canonicalisation', () => {
   it.each([
@@ -16,8 +16,23 @@ describe('relaxed body canonicalisation', () => {
     ['a  b \t\r\n\r\n\r\n', 'a b\r\n'],
     ['a\tb\r\n \r\nc  ', 'a b\r\n\r\nc\r\n'],
     [' x\r\n', ' x\r\n'],
-  ])('%j → %j', (body, expected) => {
-    expect(relaxedBody(body)).toBe(expected);
+    ['a\nb \n\n', 'a\r\nb\r\n'],
+  ])('%j hashes as %j', (body, expected) => {
+    expect(relaxedBodyHash(body)).toBe(createHash('sha256').update(expected, 'latin1').digest('base64'));
+  });
+});
+
+describe('relaxed header canonicalisation', () => {
+  it('unfolds, lower-cases names, collapses only spaces and tabs, and signs the last instance', () => {
+    // "voilà" in raw UTF-8 read as latin1: its second byte 0xA0 is not whitespace for RFC 6376.
+    const subject = Buffer.from('Subject:  Voilà\t le  reçu \r\n', 'utf8').toString('latin1');
+    const to = 'To: first@example.org\r\nTo: x@example.org,\r\n  y@example.org\r\n';
+    const head = `FROM: a@example.com\r\n${to}${subject}X-Other: no\r\n`;
+    const { canonical, names } = relaxedHeaders(head);
+    expect(names).toBe('from:subject:to');
+    expect(Buffer.from(canonical, 'latin1').toString('utf8')).toBe(
+      'from:a@example.com\r\nsubject:Voilà le reçu\r\nto:x@example.org, y@example.org\r\n',
+    );
   });
 });
 

@@ -2,8 +2,8 @@
 // waits, the hand-back of bulk mail beyond what waits, urgent mail that always waits, suspension
 // after a throttle and the cap's halving and slow recovery.
 import { describe, expect, it } from 'vitest';
-import { Politeness, type Admission } from '../../src/delivery/transports/politeness.ts';
-import { parseDomainLimits } from '../../src/domain/domain-limits.ts';
+import { Politeness, type Admission } from '../../../src/delivery/transports/politeness.ts';
+import { parseDomainLimits } from '../../../src/domain/domain-limits.ts';
 
 const BULK = 10;
 const URGENT = 0;
