@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'dashboard/', 'bench/results/', 'data/'] },
+  { ignores: ['src/**/*.mjs', 'dist/', 'node_modules/', 'coverage/', 'dashboard/', 'bench/results/', 'data/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

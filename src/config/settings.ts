@@ -79,7 +79,8 @@ export const server = {
     min: 1,
     max: 64,
     description:
-      'HTTP API processes on this machine (node:cluster, one port); PostgreSQL only, SQLite runs 1 (share limits through `REDIS_URL`)',
+      'HTTP API processes on this machine (node:cluster, one port); PostgreSQL only, SQLite runs 1 (share limits ' +
+      'through `REDIS_URL`)',
   }),
 };
 
@@ -586,7 +587,8 @@ export const inbound = {
     min: 0,
     max: 65535,
     description:
-      'port of the inbound SMTP receiver that takes bounces, complaints and mailto unsubscribes for the return-path addresses (25 in production, behind the MX of the bounce domain; `0` turns it off)',
+      'port of the inbound SMTP receiver that takes bounces, complaints and mailto unsubscribes for the return-path ' +
+      'addresses (25 in production, behind the MX of the bounce domain; `0` turns it off)',
   }),
   host: text({
     env: 'POSTHORN_INBOUND_HOST',

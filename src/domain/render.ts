@@ -95,7 +95,7 @@ export function compile(
   limits: RenderLimits = DEFAULT_RENDER_LIMITS,
 ): Compiled {
   if (source.length > CACHE_MAX_SOURCE) return parse(source, part, kind, limits);
-  const key = kind + '\0' + limits.parseLimit + '\0' + source;
+  const key = `${kind}\0${limits.parseLimit}\0${source}`;
   let hit = compiledCache.get(key);
   if (hit) {
     compiledCache.delete(key); // re-insert: Map order is the recency order
@@ -183,7 +183,7 @@ export function renderMessage(
 export function isLoopFree(m: MessageTemplates): boolean {
   for (const source of [m.subject, m.html ?? '', m.text ?? '']) {
     // Each tag's own text: `{% for %}`, and the lines of a `{% liquid %}` block.
-    for (const tag of source.matchAll(/\{%([\s\S]*?)%\}/g)) if (/\b(?:for|tablerow)\b/.test(tag[1]!)) return false;
+    for (const tag of source.matchAll(/\{%([\s\S]*?)%\}/g)) if (/\b(?:for|tablerow)\b/.test(tag[1])) return false;
   }
   return true;
 }

@@ -14,12 +14,9 @@ const HARMLESS = /^[+-]?[0-9][0-9 ()./+-]*$/;
 
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  let text =
-    typeof value === 'string'
-      ? value
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value as string | number | boolean | bigint);
+  // What is neither a string nor an object is a primitive (number, boolean, bigint): its own string form.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
+  let text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
   if (typeof value === 'string' && FORMULA_START.test(text) && !HARMLESS.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

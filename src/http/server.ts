@@ -90,18 +90,25 @@ export async function buildHttpServer(ctx: Context, ops?: HttpOps): Promise<Fast
   const parseJson = app.getDefaultJsonParser('remove', 'remove');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
-    if (raw.length === 0 && !request.routeOptions.schema?.body) return done(null, undefined);
+    if (raw.length === 0 && !request.routeOptions.schema?.body) {
+      done(null, undefined);
+      return;
+    }
     let body: string;
     try {
       body = jsonText(request.headers['content-type'], raw as Buffer);
     } catch (error) {
-      return done(error as Error, undefined);
+      done(error as Error, undefined);
+      return;
     }
     return parseJson(request, body, (error, value) => {
-      if (!error) return done(null, value);
+      if (!error) {
+        done(null, value);
+        return;
+      }
       // Both dialects report where the JSON breaks (mail2many's in errors.body).
       const where = describeJsonSyntax(body);
-      return done(where ? new JsonSyntaxError(`the body is not valid JSON: ${where}`) : error, undefined);
+      done(where ? new JsonSyntaxError(`the body is not valid JSON: ${where}`) : error, undefined);
     });
   });
 

@@ -128,7 +128,8 @@ async function checkAudienceQuota(ctx: Context, m: MailingRow, sandbox: boolean)
     if (error instanceof ServiceError && error.reason === 'limit_exceeded')
       throw new ServiceError(
         'limit_exceeded',
-        `The mailing has ${audience} recipients, more than the sending limits leave (${error.detail}); it was not started.`,
+        `The mailing has ${audience} recipients, more than the sending limits leave (${error.detail}); it was not ` +
+          `started.`,
       );
     throw error;
   }

@@ -299,7 +299,8 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
     for await (const chunk of stream) {
       if (shouldStop()) {
         await writing;
-        return requeue(ctx, job.id, ownPayload);
+        await requeue(ctx, job.id, ownPayload);
+        return;
       }
       parser.push(chunk as string, out);
       for (const record of out) await take(record);
@@ -309,7 +310,10 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
     for (const record of out) await take(record);
     await flush();
     await writing;
-    if (recordNo === 0) return finish('failed', 'The CSV file is empty.');
+    if (recordNo === 0) {
+      await finish('failed', 'The CSV file is empty.');
+      return;
+    }
     await finish('completed');
   } catch (err) {
     // A batch may still be on its way: its outcome decides what the job says.
@@ -321,11 +325,17 @@ async function runImport(ctx: Context, job: JobRow, ownPayload: string, shouldSt
       await requeue(ctx, job.id, ownPayload).catch(() => {});
       throw err;
     }
-    if (err instanceof CsvError)
-      return finish('failed', `The file stops being readable CSV after row ${recordNo}: ${err.message}.`);
-    if (err instanceof ServiceError) return finish('failed', err.detail);
+    if (err instanceof CsvError) {
+      await finish('failed', `The file stops being readable CSV after row ${recordNo}: ${err.message}.`);
+      return;
+    }
+    if (err instanceof ServiceError) {
+      await finish('failed', err.detail);
+      return;
+    }
     ctx.log.error({ err, jobId: job.id }, 'subscriber import failed');
-    return finish('failed', `An internal error stopped the import after ${counters.processed} rows.`);
+    await finish('failed', `An internal error stopped the import after ${counters.processed} rows.`);
+    return;
   } finally {
     stream.destroy();
   }

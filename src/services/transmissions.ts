@@ -7,7 +7,7 @@ import type { ApiKeyInfo } from './api-keys.ts';
 import { ServiceError, invalid, required } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { domainOf, hasLineBreak, HEADER_NAME, isOwnedHeader, isValidEmail } from '../domain/email-address.ts';
-import type { Address, Attachment, RecipientData, TransmissionContent } from '../domain/transmission-content.ts';
+import type { Address, Attachment, TransmissionContent } from '../domain/transmission-content.ts';
 import { findIdempotencyKey, saveIdempotencyKey } from '../store/idempotency.ts';
 import { findTemplate } from '../store/templates.ts';
 import { isDomainVerified } from '../store/domains.ts';

@@ -7,7 +7,6 @@ import {
   PostgresAdapter,
   sql,
   type Expression,
-  type ExpressionBuilder,
   type Insertable,
   type Kysely,
   type Selectable,

@@ -59,10 +59,18 @@ export function marketingDescription(config: Config): string {
       ' Every authenticated response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining`, ' +
       '`X-ConcurrencyLimit-Limit` and `X-ConcurrencyLimit-Remaining`;' +
       ' a 429 adds `Retry-After` (seconds) and `X-RateLimit-Reset` (epoch seconds) and has one of these bodies:',
-    '  `{"status":"error","code":429,"message":"Too many requests. Please slow down.","error":"RATE_LIMIT_EXCEEDED","statusCode":429}`',
-    `  \`{"status":"error","code":429,"message":"Too many concurrent requests. Please wait for existing requests to complete.","error":"CONCURRENT_LIMIT_EXCEEDED","statusCode":429,"concurrencyLimit":${concurrency || 10},"remaining":0}\``,
-    '- Brute-force protection per client IP, counted over 60 minutes: after 5 failed authentications a 30 s lock (then 3 more tries), after 8 → 60 s, 9 → 120 s, 10 → 5 min, 11 → 10 min, 12 and up → 5 more minutes each, never more than one hour; the count starts again after 60 minutes without failures. A locked client gets 429 with code 1100 and `Retry-After`. Only failures on this API count: wrong keys on the transactional API (`/v1`) or SMTP lock those, not this one.',
-    '- Envelope: one resource is `{"data":{…}}`, a list `{"data":[…],"meta":{"pagination":{…}}}`; every object carries `objectType`.',
+    '  `{"status":"error","code":429,"message":"Too many requests. Please slow ' +
+      'down.","error":"RATE_LIMIT_EXCEEDED","statusCode":429}`',
+    `  \`{"status":"error","code":429,"message":"Too many concurrent requests. Please wait for existing requests to ` +
+      `complete.","error":"CONCURRENT_LIMIT_EXCEEDED","statusCode":429,` +
+      `"concurrencyLimit":${concurrency || 10},"remaining":0}\``,
+    '- Brute-force protection per client IP, counted over 60 minutes: after 5 failed authentications a 30 s lock ' +
+      '(then 3 more tries), after 8 → 60 s, 9 → 120 s, 10 → 5 min, 11 → 10 min, 12 and up → 5 more minutes each, ' +
+      'never more than one hour; the count starts again after 60 minutes without failures. A locked client gets 429 ' +
+      'with code 1100 and `Retry-After`. Only failures on this API count: wrong keys on the transactional API ' +
+      '(`/v1`) or SMTP lock those, not this one.',
+    '- Envelope: one resource is `{"data":{…}}`, a list `{"data":[…],"meta":{"pagination":{…}}}`; every object ' +
+      'carries `objectType`.',
     '- Dates: `YYYY-MM-DD HH:MM:SS` in UTC, both ways; date-only fields (birthday) are `YYYY-MM-DD`.',
     `- Pagination: \`page\` (1-based, default 1) and \`limit\` (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}); ` +
       `\`meta.pagination\` = {total, count, perPage, currentPage, totalPages, links:{next, previous}} with full ` +

@@ -190,8 +190,7 @@ const SubscriberListQuery = Type.Object({
   sorting: Type.Optional(
     Type.String({
       description:
-        `URL-encoded JSON array of {"field":"asc"|"desc"}; default id asc. Sortable: ` +
-        `${SUBSCRIBER_SORTABLE.join(', ')}`,
+        `URL-encoded JSON array of {"field":"asc"|"desc"}; default id asc. Sortable: ` + SUBSCRIBER_SORTABLE.join(', '),
     }),
   ),
   include: Type.Optional(Type.String({ description: includeDescription })),

@@ -1,6 +1,7 @@
 // Confirm, unsubscribe and preferences: each route reads its token, calls one service function
 // and shows the page. A GET never changes anything (scanners and prefetchers follow links in
-// mail); the page's form POSTs, and only the POST acts. Token problems surface as a ServiceError('not_found') → the friendly 404.
+// mail); the page's form POSTs, and only the POST acts. Token problems surface as a ServiceError('not_found') → the
+// friendly 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../services/context.ts';
 import { ServiceError } from '../../services/errors.ts';
@@ -128,7 +129,7 @@ export function registerSubscriberPages(app: FastifyInstance, ctx: Context): voi
           languageIso: formValue(form, 'languageIso'),
           channelIds,
         });
-        return showPreferences(reply, 200, view, token, { kind: 'saved' });
+        return await showPreferences(reply, 200, view, token, { kind: 'saved' });
       } catch (error) {
         if (!(error instanceof ServiceError) || error.reason !== 'invalid') throw error;
         const view = await getPreferences(ctx, token);

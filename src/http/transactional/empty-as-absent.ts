@@ -63,7 +63,8 @@ export function registerEmptyAsAbsent(app: FastifyInstance, prefix: string): voi
   app.addHook('preValidation', async (request) => {
     if (!request.url.startsWith(prefix + '/')) return;
     const query = request.query as Record<string, unknown> | undefined;
-    if (isPlainObject(query)) for (const [k, v] of Object.entries(query)) if (v === '') delete query[k];
+    if (isPlainObject(query))
+      for (const [k, v] of Object.entries(query)) if (v === '') Reflect.deleteProperty(query, k);
     const schema = request.routeOptions.schema?.body as Schema | undefined;
     if (schema && isPlainObject(request.body)) dropEmptyFields(request.body, schema);
   });

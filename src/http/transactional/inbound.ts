@@ -28,7 +28,8 @@ const ReportFields = {
   }),
   outcome: Type.String({
     description:
-      'matched (events recorded), ignored (the message is known, the report changes nothing), unmatched (no message found)',
+      'matched (events recorded), ignored (the message is known, the report changes nothing), unmatched (no message ' +
+      'found)',
   }),
   matched: Type.Boolean({
     description:
@@ -61,7 +62,9 @@ export function registerInboundRoutes(app: FastifyInstance, ctx: Context): void 
         tags,
         summary: 'Reports received at the return path, newest first (Posthorn extension)',
         description:
-          'Bounces (DSNs and plain-text), spam complaints (ARF), auto-replies, mailto unsubscribes and anything else that arrived at the inbound receiver, with what each led to. Reports matched to no account are listed for the installation’s own account only. Paged with page and size; filtered by kind and outcome.',
+          'Bounces (DSNs and plain-text), spam complaints (ARF), auto-replies, mailto unsubscribes and anything else ' +
+          'that arrived at the inbound receiver, with what each led to. Reports matched to no account are listed ' +
+          'for the installation’s own account only. Paged with page and size; filtered by kind and outcome.',
         querystring: ListQuery,
         response: { 200: List, ...errorResponses(401, 403, 422) },
       },
