@@ -6,15 +6,13 @@ import type { Context } from './context.ts';
 import type { Database } from '../store/schema.ts';
 import { findMailing } from '../store/mailings.ts';
 import { ServiceError, invalid, notFound } from './errors.ts';
-import { newId } from '../domain/ids.ts';
 import { openToken, sealToken, TOKEN_LIFETIME_MS, type TokenPayload, type TokenPurpose } from '../domain/tokens.ts';
 import { defaultOptInMail, type OptInMailData } from '../domain/opt-in-mail.ts';
 import { accentColor, PAGE_LANGUAGES, pageLanguage, type PageLanguage } from '../domain/public-page-strings.ts';
 import { compileMessage, renderMessage } from '../domain/render.ts';
 import { ADDITION, STATUS } from '../domain/subscriber-status.ts';
 import type { TransmissionContent } from '../domain/transmission-content.ts';
-import { insertTransmission } from '../store/transmissions.ts';
-import { insertMessages, newOutboxRow } from '../store/messages.ts';
+import { queueSystemMail } from './system-mail.ts';
 import { recordEvents } from '../events/record-events.ts';
 import { recordSubscriberEvents } from '../events/subscriber-events.ts';
 import { addUsage } from '../store/usage.ts';
@@ -183,48 +181,15 @@ async function queueSubscriberMail(
   // A mail that cannot render must fail here, not in the worker.
   const rendered = renderMessage(compileMessage(content), content.substitutionData);
 
-  const transmissionId = newId();
-  const messageId = newId();
   await ctx.db.transaction().execute(async (trx) => {
-    await insertTransmission(trx, {
-      id: transmissionId,
-      account_id: accountId,
-      api_key_id: null,
-      from_email: fromEmail,
-      from_name: fromName ?? null,
+    await queueSystemMail(trx, {
+      accountId,
+      content,
       subject: rendered.subject,
-      content: JSON.stringify(content),
-      recipient_count: 1,
-      sandbox: 0,
-      transactional: 1,
-      campaign_id: null,
-      send_at: null,
-      created_at: now,
+      recipient: subscriber.email!,
+      recipientName,
+      now,
     });
-    await insertMessages(trx, [
-      // Priority 0: the subscriber is waiting for it.
-      newOutboxRow({
-        id: messageId,
-        account_id: accountId,
-        transmission_id: transmissionId,
-        recipient: subscriber.email!,
-        recipient_name: recipientName,
-        priority: 0,
-        now,
-      }),
-    ]);
-    await recordEvents(trx, [
-      {
-        account_id: accountId,
-        type: 'injection',
-        message_id: messageId,
-        transmission_id: transmissionId,
-        mailing_id: null,
-        recipient: subscriber.email,
-        data: JSON.stringify({ metadata: content.metadata }),
-        created_at: now,
-      },
-    ]);
     await addUsage(trx, accountId, new Date(now).toISOString().slice(0, 10), 1);
     await alongside(trx, now);
   });

@@ -19,9 +19,7 @@ import { newId } from '../domain/ids.ts';
 import type { TransmissionContent } from '../domain/transmission-content.ts';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.ts';
-import { insertTransmission } from '../store/transmissions.ts';
-import { insertMessages, newOutboxRow } from '../store/messages.ts';
-import { recordEvents } from '../events/record-events.ts';
+import { queueSystemMail } from './system-mail.ts';
 import * as store from '../store/sandbox-recipients.ts';
 import type { SandboxRecipientRow } from '../store/sandbox-recipients.ts';
 
@@ -184,43 +182,5 @@ async function queueConsentMail(
     campaignId: null,
     labels: ['sandbox-consent'],
   };
-  const transmissionId = newId();
-  const messageId = newId();
-  await insertTransmission(trx, {
-    id: transmissionId,
-    account_id: accountId,
-    api_key_id: null,
-    from_email: content.from.email,
-    from_name: content.from.name ?? null,
-    subject: content.subject,
-    content: JSON.stringify(content),
-    recipient_count: 1,
-    sandbox: 0,
-    transactional: 1,
-    campaign_id: null,
-    send_at: null,
-    created_at: now,
-  });
-  await insertMessages(trx, [
-    newOutboxRow({
-      id: messageId,
-      account_id: accountId,
-      transmission_id: transmissionId,
-      recipient: email,
-      priority: 0, // somebody waits for it
-      now,
-    }),
-  ]);
-  await recordEvents(trx, [
-    {
-      account_id: accountId,
-      type: 'injection',
-      message_id: messageId,
-      transmission_id: transmissionId,
-      mailing_id: null,
-      recipient: email,
-      data: JSON.stringify({ metadata: content.metadata }),
-      created_at: now,
-    },
-  ]);
+  await queueSystemMail(trx, { accountId, content, subject: content.subject, recipient: email, now });
 }
