@@ -11,43 +11,16 @@ import { printTable, round } from './lib/results.ts';
 import { insertAccount } from '../src/store/accounts.ts';
 import { upsertSubscribers, type NewSubscriberRow } from '../src/store/subscribers.ts';
 import type { Store } from '../src/store/db.ts';
+import { INSERT_COLUMNS, UPSERT_TAIL } from '../src/store/subscribers.ts';
 
 const opts = readOptions({ batches: { env: 'BENCH_BATCHES', default: '20' } });
 const batches = positiveInt(opts.batches, 'batches');
 const pgBaseUrl = process.env.BENCH_DATABASE_URL;
 if (!pgBaseUrl) throw new Error('needs BENCH_DATABASE_URL (PostgreSQL)');
 
-const COLUMNS = [
-  'account_id',
-  'email',
-  'status',
-  'status_addition',
-  'gender_id',
-  'language_iso',
-  'title',
-  'firstname',
-  'lastname',
-  'company',
-  'street',
-  'postcode',
-  'city',
-  'phone_number',
-  'birthday',
-  'opt_in_comment',
-  'opt_in_sent_at',
-  'opt_in_confirmed_at',
-  'opt_in_ip',
-  'reference',
-  'last_opened_at',
-  'last_clicked_at',
-  'deleted_at',
-  'created_at',
-  'updated_at',
-] as const;
-const UPDATED = COLUMNS.filter(
-  (c) => !['account_id', 'email', 'created_at', 'deleted_at', 'last_opened_at', 'last_clicked_at'].includes(c),
-);
-const TAIL = `on conflict ("account_id", "email") where "deleted_at" is null do update set ${UPDATED.map((c) => `"${c}" = excluded."${c}"`).join(', ')} returning "id", "email"`;
+// The statement the VALUES path used, from the store's own column list and conflict clause.
+const COLUMNS = INSERT_COLUMNS;
+const TAIL = UPSERT_TAIL;
 
 /** The previous path: multi-row VALUES, 500 rows per statement. */
 async function valuesUpsert(store: Store, rows: NewSubscriberRow[]): Promise<void> {

@@ -218,7 +218,7 @@ export async function updateSubscriber(
 
 // Every column a new row is written with, and the ones an upsert overwrites on an existing row
 // (the caller sends the merged, complete row). Names here are constants, never request text.
-const INSERT_COLUMNS = [
+export const INSERT_COLUMNS = [
   'account_id',
   'email',
   'status',
@@ -289,7 +289,7 @@ function multiRowInsert(
 }
 
 // The conflict target names the partial unique index of live subscribers (migration 0006).
-const UPSERT_TAIL =
+export const UPSERT_TAIL =
   `on conflict ("account_id", "email") where "deleted_at" is null do update set ` +
   `${UPSERT_COLUMNS.map((c) => `"${c}" = excluded."${c}"`).join(', ')} returning "id", "email"`;
 
