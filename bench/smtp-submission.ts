@@ -21,6 +21,7 @@ import { freePort, loadAverage, startPosthornProcess } from './lib/posthorn-proc
 import { postfixAvailable, startPostfix, waitForPort } from './lib/postfix-instance.ts';
 import { codeVersion, describeMachine, machineLine, waitForQuietMachine } from './lib/machine.ts';
 import { appendResult, printTable, round } from './lib/results.ts';
+import { printProfileSummary } from './lib/cpu-profile.ts';
 
 const opts = readOptions({
   messages: { env: 'BENCH_MESSAGES', default: '20000' },
@@ -29,6 +30,8 @@ const opts = readOptions({
   stores: { env: 'BENCH_STORES', default: '' },
   save: { env: 'BENCH_SAVE', default: '1' },
   quietWait: { env: 'BENCH_QUIET_WAIT', default: '30' },
+  /** A directory: Posthorn runs under `node --cpu-prof` and its profile is summarised at the end. */
+  profile: { env: 'BENCH_PROFILE', default: '' },
 });
 const messages = positiveInt(opts.messages, 'messages');
 const sessions = positiveInt(opts.sessions, 'sessions');
@@ -63,6 +66,7 @@ interface Row {
   'in store': number;
   durable: string;
   ratio: string;
+  'CPU ms/msg': number | string;
 }
 
 async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record<string, unknown> }> {
@@ -92,6 +96,7 @@ async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record
     databaseUrl: db.url,
     role: 'smtp',
     label: `smtp-submission-${store}-${Date.now()}`,
+    cpuProfileDir: opts.profile || undefined,
   });
   try {
     await waitForPort(smtpPort);
@@ -101,7 +106,12 @@ async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record
     const run = await runSource(smtpPort, { sessions, messages, length });
     const serverCpu = server.cpuSeconds() - cpu0;
     // At once, before anything else: whatever is in the store now was committed before the kill.
-    await server.kill();
+    // (A profiled run stops with SIGTERM instead, so that node writes the profile.)
+    if (opts.profile) {
+      await server.stop();
+      const profile = server.cpuProfile();
+      if (profile) printProfileSummary(profile, 30);
+    } else await server.kill();
     const check = await db.open();
     let stored: Set<string>;
     let rows: number;
@@ -138,6 +148,7 @@ async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record
         'in store': stored.size,
         durable: record.durable ? 'yes' : `NO (${missing} missing)`,
         ratio: '',
+        'CPU ms/msg': record.serverCpuMsPerMessage,
       },
       record,
     };
@@ -175,6 +186,7 @@ async function runPostfix(): Promise<{ row: Row; record: Record<string, unknown>
         'in store': held.size,
         durable: record.durable ? 'yes' : `NO (${missing} missing)`,
         ratio: '1.00',
+        'CPU ms/msg': '',
       },
       record,
     };

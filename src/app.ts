@@ -78,7 +78,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
   const ctx: Context = {
     db: store.db,
     dialect: store.dialect,
-    batcher: new CommitBatcher(store.db, { windowMs: config.groupCommitMs }),
+    batcher: new CommitBatcher(store.db, { windowMs: config.groupCommitMs, transact: store.durableTransactions }),
     clock: Date.now,
     config,
     log,

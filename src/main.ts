@@ -79,7 +79,7 @@ async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): P
     const ctx: Context = {
       db: store.db,
       dialect: store.dialect,
-      batcher: new CommitBatcher(store.db),
+      batcher: new CommitBatcher(store.db, { transact: store.durableTransactions }),
       clock: Date.now,
       config,
       log,
