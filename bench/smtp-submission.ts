@@ -9,7 +9,7 @@
 // must be a file there. smtp-source cannot AUTH: Posthorn authenticates its connections with an
 // SMTP-IP key (`keys create --smtp-ip-auth --allowed-ip 127.0.0.1`), as Postfix does by mynetworks.
 //
-//   npm run bench:smtp [-- --messages 20000 --sessions 20 --length 2048 --stores sqlite,postgres]
+//   npm run bench:smtp [-- --messages 20000 --sessions 20 --length 2048 --stores sqlite,postgres --processes 2]
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:smtp
 //
 // Needs Postfix (`DEBIAN_FRONTEND=noninteractive apt-get install -y postfix`) and root.
@@ -30,12 +30,15 @@ const opts = readOptions({
   stores: { env: 'BENCH_STORES', default: '' },
   save: { env: 'BENCH_SAVE', default: '1' },
   quietWait: { env: 'BENCH_QUIET_WAIT', default: '30' },
+  /** Front processes (POSTHORN_API_PROCESSES): each runs a submission server on the shared port. */
+  processes: { env: 'BENCH_PROCESSES', default: '1' },
   /** A directory: Posthorn runs under `node --cpu-prof` and its profile is summarised at the end. */
   profile: { env: 'BENCH_PROFILE', default: '' },
 });
 const messages = positiveInt(opts.messages, 'messages');
 const sessions = positiveInt(opts.sessions, 'sessions');
 const length = positiveInt(opts.length, 'length');
+const processes = positiveInt(opts.processes, 'processes');
 const pgBaseUrl = process.env.BENCH_DATABASE_URL || null;
 const machine = describeMachine();
 /** What every run records about itself (the smtp-source run, the machine before it). */
@@ -72,7 +75,11 @@ interface Row {
 async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record<string, unknown> }> {
   const db = await createBenchDatabase(store, pgBaseUrl);
   const smtpPort = await freePort();
-  const env = { POSTHORN_SMTP_PORT: String(smtpPort), POSTHORN_DELIVERY: 'capture' };
+  const env = {
+    POSTHORN_SMTP_PORT: String(smtpPort),
+    POSTHORN_DELIVERY: 'capture',
+    POSTHORN_API_PROCESSES: String(processes),
+  };
   // The key smtp-source's connections are authenticated with, by their address.
   execFileSync(
     process.execPath,
@@ -130,6 +137,7 @@ async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record
       ...runRecord(run, loadBefore, busyBefore),
       server: 'posthorn',
       store,
+      processes,
       transmissionsInStore: stored.size,
       outboxRows: rows,
       acceptedMissingFromStore: missing,
@@ -140,7 +148,7 @@ async function runPosthorn(store: StoreKind): Promise<{ row: Row; record: Record
     };
     return {
       row: {
-        server: 'Posthorn (role smtp)',
+        server: `Posthorn (role smtp${processes > 1 ? `, ${processes} processes` : ''})`,
         store,
         'msg/s': record.messagesPerSecond,
         seconds: round(run.seconds, 1),

@@ -18,6 +18,7 @@ import type { Transport } from './delivery/transports/transport.ts';
 import { createLogger } from './log.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.ts';
+import { submissionService } from './services/smtp-submission.ts';
 import { startInboundServer, type InboundServer } from './smtp/inbound-server.ts';
 import { QueueFigures } from './services/queue-figures.ts';
 import { Readiness } from './services/readiness.ts';
@@ -53,16 +54,24 @@ export interface Posthorn {
   close(): Promise<void>;
 }
 
+/**
+ * Which part of its role a process runs. `whole`: everything (one process). With
+ * `POSTHORN_API_PROCESSES`, the primary is the `back` (delivery worker, fan-out, webhooks, the
+ * inbound receiver) and each forked process a `front` (the HTTP API and the SMTP submission server
+ * of the role, sharing their ports through node:cluster).
+ */
+export type ProcessPart = 'whole' | 'front' | 'back';
+
 export interface StartOptions {
   log?: Logger;
-  /** false: leave the HTTP API to other processes (the primary of `POSTHORN_API_PROCESSES`). */
-  http?: boolean;
-  /** Called after a POST answered 2xx when no worker runs in this process (an API process of a cluster). */
+  part?: ProcessPart;
+  /** Called after an accept (a 2xx POST, a queued submission) when no worker runs in this process (a front). */
   onAccepted?: () => void;
 }
 
 export async function startPosthorn(config: Config, opts: StartOptions = {}): Promise<Posthorn> {
   const log = opts.log ?? createLogger(config.logLevel);
+  const part = opts.part ?? 'whole';
   if (config.databaseUrl.startsWith('sqlite:')) fs.mkdirSync(config.dataDir, { recursive: true });
   const store: Store = await openStore(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
@@ -100,7 +109,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
   let worker: DeliveryWorker | null = null;
   let fanout: MailingFanout | null = null;
   let webhooks: WebhookDispatcher | null = null;
-  if (config.role === 'all' || config.role === 'worker') {
+  if ((config.role === 'all' || config.role === 'worker') && part !== 'front') {
     const transport: Transport | null =
       config.delivery === 'relay'
         ? createRelayTransport(config.relays, {
@@ -144,7 +153,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
 
   let http: FastifyInstance | null = null;
   let url: string | null = null;
-  if ((config.role === 'all' || config.role === 'api') && opts.http !== false) {
+  if ((config.role === 'all' || config.role === 'api') && part !== 'back') {
     http = await buildHttpServer(ctx, ops);
     const w = worker;
     // A committed accept wakes the worker in this process at once (or in another, through onAccepted).
@@ -167,13 +176,15 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
   const dashboardUrl = url && (await dashboardLink(ctx, config.port === 0 ? url : config.publicUrl, firstKey));
 
   let smtp: SubmissionServer | null = null;
-  if ((config.role === 'all' || config.role === 'smtp') && config.smtp.port !== null) {
+  if ((config.role === 'all' || config.role === 'smtp') && config.smtp.port !== null && part !== 'back') {
     const w = worker;
-    // A committed submission wakes the worker in this process at once.
-    smtp = await startSubmissionServer(ctx, { onAccepted: () => w?.notify() });
+    // A committed submission wakes the worker in this process at once (or in another, through onAccepted).
+    smtp = await startSubmissionServer(ctx, submissionService(ctx), {
+      onAccepted: w ? () => w.notify() : opts.onAccepted,
+    });
   }
   let inbound: InboundServer | null = null;
-  if ((config.role === 'all' || config.role === 'smtp') && config.inbound.port !== null)
+  if ((config.role === 'all' || config.role === 'smtp') && config.inbound.port !== null && part !== 'front')
     inbound = await startInboundServer(ctx);
 
   const metrics =

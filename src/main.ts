@@ -7,7 +7,16 @@ import { openStore } from './store/db.ts';
 import { CommitBatcher } from './store/commit-batcher.ts';
 import { createLogger } from './log.ts';
 import type { Logger } from 'pino';
-import { apiProcessCount, isApiProcess, notifyPrimary, startApiCluster } from './api-cluster.ts';
+import {
+  announceReady,
+  apiProcessCount,
+  isFrontProcess,
+  isSqlite,
+  notifyPrimary,
+  startApiCluster,
+} from './api-cluster.ts';
+import { startSubmissionServer } from './smtp/submission-server.ts';
+import { remoteSubmissionService } from './smtp/submission-rpc.ts';
 import { createApiKey } from './services/api-keys.ts';
 import { accountByRef, listKeysForOperator, revokeKeyByOperator } from './services/api-key-management.ts';
 import type { ApiKeyRow } from './store/api-keys.ts';
@@ -94,8 +103,8 @@ async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): P
 
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string' } }, strict: true });
-  // An API process of POSTHORN_API_PROCESSES: HTTP only, whatever the primary's role.
-  if (isApiProcess()) return startApiProcess(loadConfig(environment({ POSTHORN_ROLE: 'api' })));
+  // A front process of POSTHORN_API_PROCESSES: the primary forked it with its role.
+  if (isFrontProcess()) return startFrontProcess(loadConfig(environment()));
   const env = environment(values.role ? { POSTHORN_ROLE: values.role } : {});
   const config = loadConfig(env);
   const log = createLogger(config.logLevel);
@@ -136,12 +145,16 @@ async function startCluster(config: Config, processes: number, log: Logger): Pro
   const cluster = await startApiCluster(config, processes, log, () =>
     withStore(config, async (ctx) => (await bootstrapFirstAccount(ctx)).key),
   );
+  const store = config.databaseUrl.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL';
   console.log(
-    `Posthorn is running (${config.delivery} delivery, PostgreSQL, role ${config.role}, ${processes} API processes)`,
+    `Posthorn is running (${config.delivery} delivery, ${store}, role ${config.role}, ${processes} front processes)`,
   );
-  console.log(`Dashboard: ${config.publicUrl}/v1/documentation`);
-  const smtp = cluster.primary?.smtp;
-  if (smtp) console.log(`SMTP submission: ${smtp.url} (STARTTLS; password: an API key with "Send via SMTP")`);
+  if (cluster.url)
+    console.log(`API documentation: ${config.port === 0 ? cluster.url : config.publicUrl}/v1/documentation`);
+  if (cluster.smtpUrl)
+    console.log(`SMTP submission: ${cluster.smtpUrl} (STARTTLS; password: an API key with "Send via SMTP")`);
+  const inbound = cluster.primary?.inbound;
+  if (inbound) console.log(`Inbound SMTP (bounces, complaints, mailto unsubscribes): ${inbound.url}`);
   printFirstKey(cluster.firstKey);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -155,14 +168,27 @@ async function startCluster(config: Config, processes: number, log: Logger): Pro
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-/** One API process of several: HTTP only; accepts wake the primary's worker. */
-async function startApiProcess(config: Config): Promise<void> {
-  const app = await startPosthorn(config, { onAccepted: notifyPrimary() });
+/**
+ * One front process of several: the HTTP API and SMTP submission of its role; accepts wake the
+ * primary's worker. On SQLite only the submission server, without a store: the primary answers it.
+ */
+async function startFrontProcess(config: Config): Promise<void> {
+  let close: () => Promise<void>;
+  if (isSqlite(config)) {
+    const log = createLogger(config.logLevel);
+    const smtp = await startSubmissionServer({ config, log }, remoteSubmissionService());
+    announceReady(null, smtp.url);
+    close = () => smtp.close();
+  } else {
+    const app = await startPosthorn(config, { part: 'front', onAccepted: notifyPrimary() });
+    announceReady(app.url, app.smtp?.url ?? null);
+    close = () => app.close();
+  }
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await app.close();
+    await close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

@@ -1,6 +1,7 @@
 // Runs Posthorn as a child process (`node bin/posthorn.mjs start`), so the load generator and the
 // SMTP sink do not share the server's event loop. Optionally under `node --cpu-prof`.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childrenOf, treeCpuSeconds } from './process-tree.ts';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -123,22 +124,19 @@ export async function startPosthornProcess(opts: StartOptions): Promise<Posthorn
         .find((f) => f.includes(`.${child.pid}.0.`) && f.endsWith('.cpuprofile'));
       return main ? path.join(opts.cpuProfileDir, main) : null;
     },
-    cpuSeconds: () => processCpuSeconds(child.pid!),
-    kill: () => waitExit('SIGKILL'),
+    // With POSTHORN_API_PROCESSES the server is a tree: its front processes count and die with it.
+    cpuSeconds: () => treeCpuSeconds(child.pid!),
+    kill: async () => {
+      for (const pid of childrenOf(child.pid!)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone already */
+        }
+      }
+      await waitExit('SIGKILL');
+    },
   };
-}
-
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-export function processCpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
 }
 
 /** 1-minute load average: a busy machine makes every figure here worse. */

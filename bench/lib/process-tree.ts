@@ -3,7 +3,20 @@
 // costs in total (sum of process CPU times / messages), not just in one process.
 import fs from 'node:fs';
 import pg from 'pg';
-import { processCpuSeconds } from './posthorn-process.ts';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used so far; NaN once it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
 
 /** The pids of a process's children (field 4 of /proc/<pid>/stat is the parent). */
 export function childrenOf(pid: number): number[] {

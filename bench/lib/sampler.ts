@@ -1,7 +1,7 @@
 // Once a second: how much work was done, and how much CPU the server, this process and everything
 // else used. On a shared machine the seconds in which nothing else ran give the clean figure.
 import { machineBusySeconds } from './machine.ts';
-import { processCpuSeconds } from './posthorn-process.ts';
+import { processCpuSeconds } from './process-tree.ts';
 
 interface Sample {
   at: number;

@@ -79,8 +79,9 @@ export const server = {
     min: 1,
     max: 64,
     description:
-      'HTTP API processes on this machine (node:cluster, one port); PostgreSQL only, SQLite runs 1 (share limits ' +
-      'through `REDIS_URL`)',
+      'front processes on this machine (node:cluster, sharing the ports): the HTTP API and the SMTP submission ' +
+      'server of the role. On SQLite only SMTP submission (role `smtp`) runs in several, handing its work to the ' +
+      'primary; share limits through `REDIS_URL`',
   }),
 };
 

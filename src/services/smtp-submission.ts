@@ -171,3 +171,26 @@ export async function currentSmtpKey(ctx: Context, password: string, ip: string)
   const result = await authenticate(ctx, password.trim(), ip);
   return result.ok && result.key.permissions.includes('send_smtp') ? result.key : null;
 }
+
+/**
+ * What the SMTP submission surface asks of the services, as one object: the calls above bound to a
+ * context here, or the same calls answered by another process (smtp/submission-rpc.ts), so that a
+ * front process that only speaks SMTP can hand the work to the one process that writes to SQLite.
+ */
+export interface SubmissionService {
+  authenticate(password: string, ip: string): Promise<SmtpAuthResult>;
+  keyForAddress(ip: string): Promise<ApiKeyInfo | null>;
+  currentKey(password: string, ip: string): Promise<ApiKeyInfo | null>;
+  checkRecipient(key: ApiKeyInfo, address: string, count: number): Promise<void>;
+  accept(key: ApiKeyInfo, submission: Submission): Promise<string>;
+}
+
+export function submissionService(ctx: Context): SubmissionService {
+  return {
+    authenticate: (password, ip) => authenticateSmtp(ctx, password, ip),
+    keyForAddress: (ip) => authenticateSmtpAddress(ctx, ip),
+    currentKey: (password, ip) => currentSmtpKey(ctx, password, ip),
+    checkRecipient: (key, address, count) => checkSmtpRecipient(ctx, key, address, count),
+    accept: (key, submission) => acceptSubmission(ctx, key, submission),
+  };
+}

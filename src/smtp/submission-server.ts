@@ -7,17 +7,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { SMTPServerSession } from 'smtp-server';
 import { PromptSmtpServer } from './prompt-smtp-server.ts';
-import type { Context } from '../services/context.ts';
+import type { Config } from '../config.ts';
 import type { ApiKeyInfo } from '../services/api-keys.ts';
 import { ServiceError } from '../services/errors.ts';
-import {
-  acceptSubmission,
-  authenticateSmtp,
-  authenticateSmtpAddress,
-  checkSmtpRecipient,
-  checkSmtpSender,
-  currentSmtpKey,
-} from '../services/smtp-submission.ts';
+import { checkSmtpSender, type SubmissionService } from '../services/smtp-submission.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 import { readLimited } from './message-reader.ts';
 
@@ -72,18 +65,23 @@ interface SessionAuth {
 
 const LOCAL_ERROR = () => smtpReply(451, '4.3.0', 'Local error in processing; try again later');
 
+/**
+ * Starts the server; `service` answers its checks and accepts (in this process, or in the process
+ * that writes to the store: see submission-rpc.ts).
+ */
 export async function startSubmissionServer(
-  ctx: Context,
+  env: { config: Config; log: Logger },
+  service: SubmissionService,
   opts: { onAccepted?: () => void } = {},
 ): Promise<SubmissionServer> {
-  const { smtp } = ctx.config;
+  const { smtp } = env.config;
   if (smtp.port === null) throw new Error('the SMTP submission server is off (POSTHORN_SMTP_PORT=0)');
-  const log: Logger = ctx.log.child({ component: 'smtp-submission' });
-  const hostname = new URL(ctx.config.publicUrl).hostname;
+  const log: Logger = env.log.child({ component: 'smtp-submission' });
+  const hostname = new URL(env.config.publicUrl).hostname;
   const tls = loadTlsCredentials({
     certFile: smtp.tlsCertFile,
     keyFile: smtp.tlsKeyFile,
-    dataDir: ctx.config.dataDir,
+    dataDir: env.config.dataDir,
     hostname,
   });
   const stats: SubmissionStats = { accepted: 0, refusedOversized: 0, peakMessageBytesHeld: 0 };
@@ -133,7 +131,7 @@ export async function startSubmissionServer(
       const ip = session.remoteAddress;
       handle(
         async () => {
-          const result = await authenticateSmtp(ctx, auth.password ?? '', ip);
+          const result = await service.authenticate(auth.password ?? '', ip);
           if (!result.ok) {
             if (result.reason === 'locked')
               throw smtpReply(
@@ -155,11 +153,11 @@ export async function startSubmissionServer(
         s.key = undefined;
         if (s.auth) {
           // A key revoked (or changed) since AUTH stops working at the next message.
-          const key = await currentSmtpKey(ctx, s.auth.password, session.remoteAddress);
+          const key = await service.currentKey(s.auth.password, session.remoteAddress);
           if (!key) throw smtpReply(535, '5.7.8', 'The API key of this session is no longer valid');
           s.key = key;
         } else {
-          const key = await authenticateSmtpAddress(ctx, session.remoteAddress);
+          const key = await service.keyForAddress(session.remoteAddress);
           if (!key) throw smtpReply(530, '5.7.0', 'Authentication required');
           s.key = key;
         }
@@ -169,7 +167,7 @@ export async function startSubmissionServer(
     onRcptTo(address, session, callback) {
       handle(async () => {
         const key = state(session).key!;
-        await checkSmtpRecipient(ctx, key, address.address, session.envelope.rcptTo.length);
+        await service.checkRecipient(key, address.address, session.envelope.rcptTo.length);
       }, callback);
     },
     onData(stream, session, callback) {
@@ -186,7 +184,7 @@ export async function startSubmissionServer(
         }
         const key = state(session).key!;
         const mailFrom = session.envelope.mailFrom;
-        const transmissionId = await acceptSubmission(ctx, key, {
+        const transmissionId = await service.accept(key, {
           mailFrom: mailFrom ? mailFrom.address : '',
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
           raw: read.raw,

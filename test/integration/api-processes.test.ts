@@ -1,13 +1,20 @@
-// POSTHORN_API_PROCESSES: several HTTP API processes behind one port (node:cluster) on PostgreSQL,
-// sharing rate limits through Redis; on SQLite one process and a log line saying why. Posthorn runs
-// as `posthorn start` in a child process (the built dist/), as an operator runs it.
+// POSTHORN_API_PROCESSES: several front processes behind the role's ports (node:cluster). On
+// PostgreSQL the HTTP API runs in each, sharing rate limits through Redis; on SQLite one API process
+// and a log line saying why. SMTP submission runs in several processes on both stores (on SQLite
+// they hand their work to the primary, the one writer).
+// Posthorn runs as `posthorn start` in a child process (the built dist/), as an operator runs it.
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, pgBaseUrl, type TestDatabase } from '../helpers/database.ts';
-import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import nodemailer from 'nodemailer';
+import { openStore } from '../../src/store/db.ts';
+import { plainAuth, rawSmtp } from '../helpers/smtp-client.ts';
+import { freePort, startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { REDIS_URL, haveRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/server.ts';
 
@@ -87,7 +94,7 @@ describe.skipIf(pgBaseUrl !== null)(`POSTHORN_API_PROCESSES on SQLite (${dialect
     await db.drop();
   });
 
-  it('runs one API process and says why', async () => {
+  it('runs one API process for the HTTP API and says why', async () => {
     server = await startChildServer(
       {
         DATABASE_URL: db.url,
@@ -96,7 +103,7 @@ describe.skipIf(pgBaseUrl !== null)(`POSTHORN_API_PROCESSES on SQLite (${dialect
       },
       { timeoutMs: 90_000 },
     );
-    expect(server.output()).toContain('POSTHORN_API_PROCESSES is ignored on SQLite');
+    expect(server.output()).toContain('POSTHORN_API_PROCESSES is ignored on SQLite for the HTTP API');
     expect(childrenOf(server.process.pid!)).toEqual([]);
     expect((await request(server.url, '/v1/permission', server.firstKey)).status).toBe(200);
   }, 120_000);
@@ -178,3 +185,111 @@ describe.skipIf(pgBaseUrl === null)(`two API processes on PostgreSQL (${dialectN
     expect(found.body.data.map((m: any) => m.transmissionId)).toContain(sent.body.transmissionId);
   }, 200_000);
 });
+
+describe(`two SMTP submission processes (${dialectName})`, () => {
+  let db: TestDatabase;
+  let server: ChildServer | undefined;
+  let smtpPort: number;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    smtpPort = await freePort();
+    server = await startChildServer(
+      {
+        DATABASE_URL: db.url,
+        POSTHORN_DATA_DIR: db.dataDir,
+        POSTHORN_ROLE: 'smtp',
+        POSTHORN_API_PROCESSES: '2',
+        POSTHORN_SMTP_PORT: String(smtpPort),
+        POSTHORN_SMTP_HOST: '127.0.0.1',
+        POSTHORN_SMTP_ALLOW_INSECURE_AUTH: 'true',
+      },
+      { timeoutMs: 90_000 },
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await server?.kill();
+    await db?.drop();
+  });
+
+  it('accepts on both processes, one certificate, and every queued message is in the store', async () => {
+    expect(server!.output()).toContain(`SMTP submission: smtp://127.0.0.1:${smtpPort}`);
+    const fronts = childrenOf(server!.process.pid!);
+    expect(fronts).toHaveLength(2);
+    const before = fronts.map(cpuTicks);
+    const certificates = new Set<string>();
+    const queued: string[] = [];
+    // A connection per message (no pool): the cluster hands each to the next process.
+    for (let i = 0; i < 40; i++) {
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: smtpPort,
+        secure: false,
+        requireTLS: i % 10 === 0, // a few over STARTTLS, to compare the certificates
+        tls: { rejectUnauthorized: false },
+        auth: { user: 'any', pass: server!.firstKey! },
+      });
+      const info = await transport.sendMail({
+        from: 'sender@example.com',
+        to: `r${i}@example.org`,
+        subject: `Message ${i}`,
+        text: 'x'.repeat(20_000), // enough work per message for the CPU counters to see both processes
+      });
+      const id = /queued as (\S+)/.exec(info.response)?.[1];
+      expect(id, info.response).toBeTruthy();
+      queued.push(id!);
+      transport.close();
+    }
+    for (let i = 0; i < 4; i++) certificates.add(await peerCertificate(smtpPort));
+    expect(certificates.size).toBe(1);
+    const used = fronts.map((pid, i) => cpuTicks(pid) - before[i]);
+    for (const u of used) expect(u, `CPU ticks per process: ${used.join(', ')}`).toBeGreaterThan(0);
+    const store = await openStore(db.url);
+    try {
+      const stored = await store.db.selectFrom('transmissions').select('id').execute();
+      expect(new Set(stored.map((t) => t.id))).toEqual(new Set(queued));
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+  it('passes refusals through with their own replies (bad key, bad recipient)', async () => {
+    for (let i = 0; i < 4; i++) {
+      // Four sessions: each front process answers at least one of them (or the one that the OS gave them all).
+      const session = await rawSmtp(smtpPort);
+      expect((await session.command('EHLO test')).code).toBe(250);
+      expect((await session.command(`AUTH PLAIN ${plainAuth('any', 'not-a-key')}`)).code).toBe(535);
+      expect((await session.command(`AUTH PLAIN ${plainAuth('any', server!.firstKey!)}`)).code).toBe(235);
+      expect((await session.command('MAIL FROM:<sender@example.com>')).code).toBe(250);
+      const refused = await session.command('RCPT TO:<not an address>');
+      expect(refused.code, refused.text).toBeGreaterThanOrEqual(500);
+      expect((await session.command('RCPT TO:<someone@example.org>')).code).toBe(250);
+      session.close();
+    }
+  });
+});
+
+/** The fingerprint of the certificate the submission server presents after STARTTLS. */
+async function peerCertificate(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let stage = 0;
+    let buffer = '';
+    socket.setEncoding('latin1');
+    socket.on('error', reject);
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      if (!/^\d{3} [^\r\n]*\r\n/m.test(buffer)) return;
+      buffer = '';
+      if (stage === 0) socket.write('EHLO test\r\n');
+      else if (stage === 1) socket.write('STARTTLS\r\n');
+      else if (stage === 2) {
+        socket.removeAllListeners('data');
+        const secure = tls.connect({ socket, rejectUnauthorized: false }, () => {
+          resolve(secure.getPeerCertificate().fingerprint256);
+          secure.end();
+        });
+        secure.on('error', reject);
+      }
+      stage++;
+    });
+  });
+}
