@@ -3,12 +3,15 @@
 // gone while such an import runs, and afterwards exist again exactly as the migrations made them,
 // with their planner statistics; lists answer the same; an import is not deferred when another
 // account has more than 10,000 live subscribers (their lists would lose their indexes) or when it
-// is small; indexes found missing (a crashed import) are rebuilt by the next import.
+// is small; indexes found missing (a crashed import) are rebuilt by the next import, and by the
+// import runner of a freshly started process that finds no job.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { startTestServer, waitFor, type ApiClient, type TestServer } from '../helpers/server.ts';
-import { dialectName } from '../helpers/database.ts';
-import { dropFilterIndexes } from '../../src/store/subscriber-import.ts';
+import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
+import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { openStore } from '../../src/store/db.ts';
+import { dropFilterIndexes, missingFilterIndexes } from '../../src/store/subscriber-import.ts';
 
 const BIG = 60_000;
 
@@ -111,5 +114,34 @@ describe.runIf(dialectName === 'sqlite')('a big CSV import defers the filter ind
     const { job } = await runWatched(server.api, csvOf('after', 10));
     expect(job).toMatchObject({ status: 'completed', created: 10 });
     expect(await indexState()).toEqual(before);
+  });
+});
+
+describe.runIf(dialectName === 'sqlite')('filter indexes left missing by a crash (sqlite)', () => {
+  let db: TestDatabase | undefined;
+  let child: ChildServer | undefined;
+  afterAll(async () => {
+    await child?.kill();
+    await db?.drop();
+  });
+
+  /** The filter indexes missing from the database file, read through a store of its own. */
+  async function missing(url: string): Promise<string[]> {
+    const store = await openStore(url);
+    try {
+      return await missingFilterIndexes(store.db);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('are rebuilt by the import runner of the next start', { timeout: 120_000 }, async () => {
+    db = await createTestDatabase();
+    const store = await openStore(db.url); // migrates, as the crashed process had
+    await dropFilterIndexes(store.db);
+    await store.close();
+    expect(await missing(db.url)).toHaveLength(15);
+    child = await startChildServer({ DATABASE_URL: db.url, POSTHORN_DATA_DIR: db.dataDir }, { timeoutMs: 90_000 });
+    await waitFor(async () => (await missing(db!.url)).length === 0 || null, 30_000, 'the rebuilt indexes');
   });
 });
