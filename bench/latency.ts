@@ -5,17 +5,19 @@
 // 200 to the arrival: the worker's part), p50/p95/p99/max.
 // Target (issue 15): accept → arrival under 50 ms.
 //
-//   npm run bench:latency [-- --messages 200 --warmup 5 --gap 0 --stores sqlite,postgres]
+//   npm run bench:latency [-- --messages 200 --warmup 5 --gap 0 --stores sqlite,postgres --profile 1]
 //   --gap: milliseconds to wait after an arrival before the next send (0: at once).
 //   PostgreSQL runs too when BENCH_DATABASE_URL is set.
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { readOptions, positiveInt } from './lib/options.ts';
+import { readOptions, positiveInt, flag } from './lib/options.ts';
 import { createBenchDatabase, storesToRun, type StoreKind } from './lib/bench-database.ts';
 import { loadAverage, startPosthornProcess } from './lib/posthorn-process.ts';
 import { startCountingSink } from './lib/counting-sink.ts';
 import { substitutionData } from './lib/payload.ts';
 import { codeVersion, describeMachine, machineLine } from './lib/machine.ts';
-import { appendResult, printTable, round } from './lib/results.ts';
+import { appendResult, printTable, round, RESULTS_DIR } from './lib/results.ts';
+import { printProfileSummary } from './lib/cpu-profile.ts';
 
 const opts = readOptions({
   messages: { env: 'BENCH_MESSAGES', default: '200' },
@@ -23,6 +25,7 @@ const opts = readOptions({
   gap: { env: 'BENCH_GAP_MS', default: '0' },
   stores: { env: 'BENCH_STORES', default: '' },
   save: { env: 'BENCH_SAVE', default: '1' },
+  profile: { env: 'BENCH_PROFILE', default: '0' },
 });
 const messages = positiveInt(opts.messages, 'messages');
 const warmup = Number(opts.warmup);
@@ -77,20 +80,25 @@ function summary(samples: number[]): { p50: number; p95: number; p99: number; ma
 async function runOnce(store: StoreKind) {
   const db = await createBenchDatabase(store, pgBaseUrl);
   try {
+    const label = `latency-${store}-${Date.now()}`;
     const server = await startPosthornProcess({
       env: { POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url, POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false' },
       dataDir: db.dataDir,
       databaseUrl: db.url,
       role: 'all',
-      label: `latency-${store}-${Date.now()}`,
+      label,
+      cpuProfileDir: flag(opts.profile) ? path.join(RESULTS_DIR, 'profiles', label) : undefined,
     });
     const accept: number[] = [];
     const toSink: number[] = [];
     const afterAccept: number[] = [];
     const loadBefore = loadAverage();
+    let cpuSeconds = 0;
     try {
       if (!server.url || !server.key) throw new Error(`Posthorn did not print a URL and key; see ${server.logFile}`);
+      let cpuAtStart = server.cpuSeconds();
       for (let i = 0; i < warmup + messages; i++) {
+        if (i === warmup) cpuAtStart = server.cpuSeconds();
         const arrived = arrival(i);
         const sentAt = performance.now();
         const res = await fetch(`${server.url}/v1/layang/transmissions`, {
@@ -109,6 +117,7 @@ async function runOnce(store: StoreKind) {
         }
         if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
       }
+      cpuSeconds = server.cpuSeconds() - cpuAtStart;
     } finally {
       await server.stop();
     }
@@ -123,12 +132,16 @@ async function runOnce(store: StoreKind) {
       acceptToArrivalMs: summary(toSink),
       /** From the 200 to the arrival: the worker's part (wake, claim, build, relay). */
       answerToArrivalMs: summary(afterAccept),
+      /** The server's CPU (all threads) per transmission, accept to outcome: what a loaded machine does not inflate. */
+      serverCpuMsPerMessage: round((cpuSeconds * 1000) / messages, 2),
       loadAverageBefore: loadBefore,
       loadAverageAfter: loadAverage(),
       machine,
       code: codeVersion(),
     };
     if (opts.save !== '0') appendResult('latency', record);
+    const profile = server.cpuProfile();
+    if (profile) printProfileSummary(profile, 30);
     return record;
   } finally {
     await db.drop();
@@ -153,6 +166,7 @@ try {
       'accept p50/p95/p99/max': `${a.p50} / ${a.p95} / ${a.p99} / ${a.max} ms`,
       'accept → sink p50/p95/p99/max': `${t.p50} / ${t.p95} / ${t.p99} / ${t.max} ms`,
       '200 → sink p50/p95/p99/max': `${w.p50} / ${w.p95} / ${w.p99} / ${w.max} ms`,
+      'server CPU/msg': `${r.serverCpuMsPerMessage} ms`,
       'under 50 ms (p50)': t.p50 < 50 ? 'yes' : 'NO',
       load: `${r.loadAverageBefore} → ${r.loadAverageAfter}`,
     });
