@@ -8,7 +8,9 @@
 // A worker is killed while the sink holds its DATA replies, as in durability.test.ts: a message the
 // relay accepted in the last moments before a kill (its outcome not yet committed) is sent again
 // after the restart by design — at-least-once is the contract at that one step — so the kill
-// happens when every reply sent so far has been recorded.
+// happens when every reply sent so far has been recorded. (Killed without the hold, the two worker
+// kills of this test sent 37 messages twice, each with the same Message-ID, in one run on a loaded
+// machine: the outcomes of the last ~0.1 s of replies.)
 // On SQLite the crash tests (durability, mailings-crash) already kill while the build thread runs:
 // every build goes through the pool, which has at least one thread.
 // CRASH_PROCESSES_RECIPIENTS sets the mailing's size (default 3000).
