@@ -2,13 +2,15 @@
 // sharing rate limits through Redis; on SQLite one process and a log line saying why. Posthorn runs
 // as `posthorn start` in a child process (the built dist/), as an operator runs it.
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, pgBaseUrl, type TestDatabase } from '../helpers/database.ts';
-import { childrenOf, requestOnce as request, startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { REDIS_URL, haveRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/server.ts';
+import { childrenOf, requestOnce as request } from '../helpers/child-server.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/posthorn.mjs');
 
