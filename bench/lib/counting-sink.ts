@@ -31,7 +31,11 @@ function hasDkimHeader(head: Buffer): boolean {
  * `listen`: where (default 127.0.0.1, a random port); the mx benchmark puts one on each of several
  * loopback addresses.
  */
-export async function startCountingSink(listen: { host?: string; port?: number } = {}): Promise<CountingSink> {
+export async function startCountingSink(
+  listen: { host?: string; port?: number } = {},
+  /** Called at the end of each message's DATA, before the reply (the latency benchmark times arrivals). */
+  onMessage?: (recipients: string[]) => void,
+): Promise<CountingSink> {
   const sink: CountingSink = {
     url: '',
     received: 0,
@@ -63,7 +67,7 @@ export async function startCountingSink(listen: { host?: string; port?: number }
     logger: false,
     size: 50 * 1024 * 1024,
     maxClients: 10_000,
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
       let head: Buffer | null = Buffer.alloc(0);
       let keep: Buffer[] | null = sink.sample === null && sink.received === 0 ? [] : null;
       let size = 0;
@@ -82,6 +86,7 @@ export async function startCountingSink(listen: { host?: string; port?: number }
         head = null;
         if (keep && sink.sample === null) sink.sample = Buffer.concat(keep);
         keep = null;
+        onMessage?.(session.envelope.rcptTo.map((r) => r.address));
         callback(null, 'Ok: queued');
       });
     },

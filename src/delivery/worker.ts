@@ -233,7 +233,9 @@ export class DeliveryWorker {
         }
         // Go round again at once when there may be more due work; poll briefly while messages are
         // in flight (their slots come free), slowly when idle (an accept here wakes the loop).
-        if (claimedAll) continue;
+        // An accept notified during this turn (after it read newWork, while no idle() was there
+        // to wake) would otherwise wait for the next poll: go round again for it.
+        if (claimedAll || this.newWork) continue;
         await this.idle(this.active.size > 0 ? Math.min(pollMs, URGENT_POLL_MS) : pollMs);
       } catch (error) {
         if (this.outage.failed(error)) {

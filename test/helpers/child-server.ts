@@ -2,6 +2,8 @@
 // a test can kill it outright (SIGKILL: no shutdown code runs) and start it again on the same
 // database.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { ApiClient } from './server.ts';
@@ -107,4 +109,66 @@ export async function startChildServer(
     },
     api: (key: string) => new ApiClient(url, key),
   };
+}
+
+/** The pids of a process's children (from /proc: each process's parent is field 4 of its stat). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid) out.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * One request on a connection of its own (no keep-alive), so a cluster of API processes hands each
+ * to the next process. `headers` are added to the request's own.
+ */
+export function requestOnce(
+  url: string,
+  path: string,
+  key: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      url + path,
+      {
+        method: payload ? 'POST' : 'GET',
+        agent: false,
+        headers: {
+          connection: 'close',
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, text });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }

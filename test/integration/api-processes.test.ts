@@ -4,7 +4,6 @@
 // they hand their work to the primary, the one writer).
 // Posthorn runs as `posthorn start` in a child process (the built dist/), as an operator runs it.
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
@@ -14,73 +13,23 @@ import { createTestDatabase, dialectName, pgBaseUrl, type TestDatabase } from '.
 import nodemailer from 'nodemailer';
 import { openStore } from '../../src/store/db.ts';
 import { plainAuth, rawSmtp } from '../helpers/smtp-client.ts';
-import { freePort, startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { REDIS_URL, haveRedis } from '../helpers/redis.ts';
 import { waitFor } from '../helpers/server.ts';
+import {
+  childrenOf,
+  freePort,
+  requestOnce as request,
+  startChildServer,
+  type ChildServer,
+} from '../helpers/child-server.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/posthorn.mjs');
-
-/** The pids of a process's children (from /proc: each process's parent is field 4 of its stat). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid) out.push(Number(entry));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
 
 /** CPU time (user + system, clock ticks) a process has used so far. */
 function cpuTicks(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
-}
-
-/** One request on a connection of its own (no keep-alive), so the cluster hands each to the next process. */
-function request(
-  url: string,
-  path: string,
-  key: string | null,
-  body?: unknown,
-): Promise<{ status: number; body: any; text: string }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      url + path,
-      {
-        method: payload ? 'POST' : 'GET',
-        agent: false,
-        headers: {
-          connection: 'close',
-          ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(payload ? { 'content-type': 'application/json' } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            /* not JSON */
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, text });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 describe.skipIf(pgBaseUrl !== null)(`POSTHORN_API_PROCESSES on SQLite (${dialectName})`, () => {
