@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { SMTPServerSession } from 'smtp-server';
 import { PromptSmtpServer } from './prompt-smtp-server.ts';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 import type { ApiKeyInfo } from '../services/api-keys.ts';
 import { ServiceError } from '../services/errors.ts';
 import {
