@@ -64,6 +64,8 @@ export class BackgroundLoop {
   }
 
   private rest(ms: number): Promise<void> {
+    // Stopped while a turn was in progress (its wake found no rest to cut short): no rest at all.
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
