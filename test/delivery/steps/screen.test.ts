@@ -19,14 +19,15 @@ describe(`screen step (${dialectName})`, () => {
     const { ctx } = world;
     const accountId = world.server.accountId;
     const plain = world.address('plain');
-    const bounced = world.address('bounced');
+    // Recipients are matched without regard to case: this one is accepted in capitals, its entry is lower case.
+    const bounced = world.address('bounced').toUpperCase();
     const unsubscribed = world.address('unsub');
     const blacklisted = world.address('black');
     const all = [plain, bounced, unsubscribed, blacklisted];
     const receipt = await world.accept(all);
     const offer = await world.accept(all, { optionsAttributes: { transactional: false } });
-    // After the accept, in other case than the messages' recipients.
-    await createSuppression(ctx, accountId, { email: bounced.toUpperCase(), type: 'bounce' });
+    // After the accept, in another case than the messages' recipients.
+    await createSuppression(ctx, accountId, { email: bounced.toLowerCase(), type: 'bounce' });
     await createSuppression(ctx, accountId, { email: unsubscribed, type: 'unsubscribe' });
     await addToBlacklist(ctx, accountId, { email: blacklisted.toUpperCase() });
 
