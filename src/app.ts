@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { openStore, type Store } from './store/db.ts';
 import { CommitBatcher } from './store/commit-batcher.ts';
-import type { Context } from './services/context.ts';
+import type { Context } from './context.ts';
 import { bootstrapFirstAccount, ensureSecret } from './services/bootstrap.ts';
 import { createDnsLookup } from './services/dns.ts';
 import { buildHttpServer } from './http/server.ts';

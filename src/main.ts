@@ -26,7 +26,7 @@ import { createDnsLookup } from './services/dns.ts';
 import { ServiceError } from './services/errors.ts';
 import { createDashboardUser } from './services/dashboard-sessions.ts';
 import { PERMISSIONS } from './domain/permissions.ts';
-import type { Context } from './services/context.ts';
+import type { Context } from './context.ts';
 
 const USAGE = `Usage:
   posthorn start [--role all|api|worker|smtp]

@@ -6,7 +6,7 @@
 // exponential backoff until 24 h after its first attempt, then it is marked failed. Every attempt
 // is logged. Leases and cursors live in the database, so every node may run this loop at once.
 import type { Logger } from 'pino';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 import { newId, randomAlnum } from '../domain/ids.ts';
 import { DEFAULT_WEBHOOK_RETRY, nextWebhookAttemptAt, type WebhookRetryPolicy } from '../domain/webhook-backoff.ts';
 import {

@@ -3,7 +3,7 @@
 // key may act on one of its sub-accounts with `X-MT-ATTR: <subAccountId>`). Runs before the body
 // is read, so an unauthenticated client cannot make us parse a large body.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 import { authenticate, type ApiKeyInfo } from '../services/api-keys.ts';
 import { actingAccount } from '../services/sub-accounts.ts';
 import { keyFromAuthorization } from '../domain/api-key-format.ts';

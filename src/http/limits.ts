@@ -3,7 +3,7 @@
 // authenticated /api/v1 response, and a 429 with Retry-After and X-RateLimit-Reset and one of two
 // fixed bodies when a limit is hit.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 import { limitsFor, type RateState } from '../services/limits.ts';
 import type { Surface } from './surface.ts';
 

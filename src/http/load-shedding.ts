@@ -22,7 +22,7 @@
 // Retry-After are never held.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 import type { Surface } from './surface.ts';
 
 const SAMPLE_MS = 50;

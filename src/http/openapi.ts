@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 import { errorCodeTable } from './transactional/errors.ts';
 import { marketingDescription } from './marketing/openapi-description.ts';
 

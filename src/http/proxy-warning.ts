@@ -4,7 +4,7 @@
 // see only the proxy. A request carrying X-Forwarded-For is the sign of such a setup, so the
 // server says so in its log: once per process, not once per request.
 import type { FastifyInstance } from 'fastify';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 
 export function registerProxyWarning(app: FastifyInstance, ctx: Context): void {
   if (ctx.config.trustProxy) return;

@@ -7,7 +7,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from 'pino';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, storeUnavailable } from '../services/errors.ts';
 import { describeBodyProblem, describeValidationError, findBodyProblem, validatorCompiler } from './validation.ts';
 import { RouteIndex } from './method-not-allowed.ts';

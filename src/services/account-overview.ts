@@ -1,6 +1,6 @@
 // What GET /v1/account and GET /v1/account/usage-quota report: the account the request acts on,
 // its company (the top-level account), and its sending against the configured limits.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { notFound } from './errors.ts';
 import { percent } from './statistics.ts';

@@ -1,7 +1,7 @@
 // The sending rule of account statuses: only an Active account sends. A suspended (or terminated)
 // account's new transmissions, mailing sends and trigger sends are refused; what it had queued
 // before is still delivered.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { asAccountStatus, maySend, type AccountStatus } from '../domain/account-status.ts';
 import { findAccount } from '../store/accounts.ts';

@@ -1,5 +1,5 @@
 // The account as the marketing API shows it (GET /whoami) and the account's languages.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { notFound } from './errors.ts';
 import { findAccountProfile } from '../store/account-profile.ts';
 import { listChannels, type ChannelRow } from '../store/channels.ts';

@@ -4,7 +4,7 @@
 // key make a production key), and a key cannot revoke itself (so a script cannot lock its account
 // out by mistake; another key or `posthorn keys revoke` can).
 import type { Kysely, Transaction } from 'kysely';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import {
   checkAllowedIps,

@@ -2,7 +2,7 @@
 // the store (no cache), so a revoked key, a changed allow-list or a terminated account takes effect
 // on the next request on every node and on every surface (HTTP and SMTP alike).
 import ipaddr from 'ipaddr.js';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { generateApiKey, hashSecret, parseApiKey, secretMatches } from '../domain/api-key-format.ts';
 import { ALL_PERMISSIONS, canonicalPermissions, resolvePermission, type PermissionId } from '../domain/permissions.ts';
 import { asAccountStatus, type AccountStatus } from '../domain/account-status.ts';

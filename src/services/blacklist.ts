@@ -5,7 +5,7 @@
 // matches (status 3, statusAddition 3 "manual"; subscribers already archived keep their reason),
 // so lists, counts and exports show at once that they will get no mail. Removing an entry does
 // not reactivate anyone: that is a status change with its own advanced permission.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import type { FieldWhitelist } from '../domain/query-grammar.ts';
 import { isValidDomain, isValidEmail } from '../domain/email-address.ts';

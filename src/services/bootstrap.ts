@@ -1,6 +1,6 @@
 // First start: one account and an all-permissions key; the signing secret for tokens.
 import { randomBytes } from 'node:crypto';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { newId } from '../domain/ids.ts';
 import { countAccounts, insertAccount } from '../store/accounts.ts';
 import { getSetting, initSetting } from '../store/settings.ts';

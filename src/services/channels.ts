@@ -1,5 +1,5 @@
 // Channels: CRUD, with the sender addresses checked and the language one of the account's.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { invalid, notFound, required } from './errors.ts';
 import { isValidEmail, hasLineBreak, normalizeEmail } from '../domain/email-address.ts';
 import { LANGUAGE_ISOS, isAccountLanguage } from './account.ts';

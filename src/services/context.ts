@@ -1,22 +1,4 @@
-// What every use case receives: the store, the clock, the settings and a logger.
-import type { Kysely } from 'kysely';
-import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
-import type { Database } from '../store/schema.ts';
-import type { SqlDialect } from '../store/migrations.ts';
-import type { CommitBatcher } from '../store/commit-batcher.ts';
-import type { DnsLookup } from './dns.ts';
-import type { PersonalisationChecker } from '../domain/personalisation-check.ts';
-
-export interface Context {
-  db: Kysely<Database>;
-  dialect: SqlDialect;
-  batcher: CommitBatcher;
-  clock: () => number;
-  config: Config;
-  log: Logger;
-  secret: string;
-  dns: DnsLookup;
-  /** Checks templates against recipients' data off the event loop; absent (CLI), checks run inline. */
-  templateChecks?: PersonalisationChecker;
-}
+// The Context type moved to src/context.ts. This re-export remains only for files that other
+// branches are changing now (http/marketing, services/subscriber-import*); point them at
+// src/context.ts and delete this file once those branches are merged.
+export type { Context } from '../context.ts';

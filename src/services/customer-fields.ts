@@ -10,7 +10,7 @@
 //   values were checked against the old type) nor while a dynamic group filters on it: 423/1025.
 // - DELETE removes every value of the field; it is refused (423/1025) while a dynamic group's
 //   conditions use the field, since those conditions would stop meaning anything.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import type { FieldWhitelist } from '../domain/query-grammar.ts';
 import { hasLineBreak } from '../domain/email-address.ts';

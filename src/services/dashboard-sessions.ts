@@ -4,7 +4,7 @@
 // 256-bit values kept as SHA-256 hashes; the CSRF token is a second random value the SPA sends in
 // a header on every request, which a cross-site form or link cannot.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { authenticate, ipAllowed, keyInfoOf, type ApiKeyInfo, type AuthResult } from './api-keys.ts';
 import { limitsFor } from './limits.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';

@@ -1,7 +1,7 @@
 // Sending domains: adding one (with its DKIM key), reading them back with the DNS records to
 // publish, and checking those records in DNS. Sending in production needs SPF and DKIM verified.
 import { randomBytes } from 'node:crypto';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import type { Config } from '../config.ts';
 import { isValidDomain } from '../domain/email-address.ts';

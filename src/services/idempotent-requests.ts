@@ -3,7 +3,7 @@
 // that answer again without running twice. Another request under a used key is a conflict, and so
 // is a retry while the first is still running. Only successful answers are kept: after an error
 // the key is free again, so a corrected retry can use it.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { requestHash } from './transmissions.ts';
 import {
   completeIdempotencyKey,

@@ -3,7 +3,7 @@
 // the original's Message-ID: Posthorn's own Message-IDs carry the outbox id, a submitted message's
 // own one is looked up in the outbox. A report about several recipients finds each recipient's row
 // among the rows of that Message-ID, or among the rows of the same transmission or mailing.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import type { InboundReport } from '../domain/inbound-report.ts';
 import { outboxIdOfMessageId, verpIdOf } from '../domain/return-path-address.ts';
 import {

@@ -1,6 +1,6 @@
 // Which RCPT TO addresses the inbound receiver takes mail for: the return-path addresses of our own
 // messages and the report mailboxes of our return-path hosts. Everything else is relaying, refused.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { parseReturnPathAddress } from '../domain/return-path-address.ts';
 import { findOutboxMessage, isSendingDomain } from '../store/inbound.ts';
 import { returnPathTarget } from './domains.ts';

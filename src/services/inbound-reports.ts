@@ -3,7 +3,7 @@
 // deleted since, spam to the postmaster address) belong to nobody; the installation's own account,
 // the one made at first start (the operator's), sees them too, and nobody else does: they may
 // quote any customer's mail.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { invalid, notFound } from './errors.ts';
 import { getSetting } from '../store/settings.ts';
 import {

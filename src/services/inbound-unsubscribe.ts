@@ -4,7 +4,7 @@
 // all, archive, events, suppression, goodbye mail). A message without a subscriber (a transactional
 // one, should its sender have added such a header) records an unsubscribe event for its recipient,
 // which the suppression policy turns into an entry that holds back marketing mail.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError } from './errors.ts';
 import { unsubscribeByToken } from './opt-in.ts';
 import { recordEvents } from '../events/record-events.ts';

@@ -6,7 +6,7 @@
 // permanent failure also makes the outbox row `bounced`. Every report is kept, matched or not, for
 // inspection (GET /v1/inbound). Nothing in a report can make this throw except the store being
 // unavailable, which the receiver answers with a 4xx so the sender tries again.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { storeUnavailable } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { parseInboundReport, type InboundReport, type RecipientOutcome } from '../domain/inbound-report.ts';

@@ -4,7 +4,7 @@
 // a single node, in Redis (REDIS_URL) when several nodes must share them. All times come from
 // ctx.clock, read on every call.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { FAILURE_WINDOW_MS, LOCK_CAP_MS, lockAfterFailure, lockKey, type LockSurface } from '../domain/brute-force.ts';
 import { MemoryLimitStore, type LimitStore } from '../store/limit-store.ts';
 import { RedisLimitStore } from '../store/redis-limit-store.ts';

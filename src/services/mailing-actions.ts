@@ -2,7 +2,7 @@
 // the mailing's status (so two racing requests cannot both win), plus — for pause, resume and
 // cancel — the same change on its unsent messages, in one transaction. The fan-out loop
 // (mailing-fanout.ts) does the sending itself.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError } from './errors.ts';
 import { allowedIn, refusal, missingForSend, HELD_STATUS, type MailingAction } from '../domain/mailing-rules.ts';
 import { compile, TemplateError } from '../domain/render.ts';

@@ -1,7 +1,7 @@
 // Who a mailing goes to, and what its templates see for each of them. The audience is resolved
 // when a fan-out step runs (dynamic groups are evaluated at send time, batch by batch); the
 // variables carry the subscriber's fields, custom fields and signed links.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError } from './errors.ts';
 import { membershipOf, subscriberShape } from './subscriber-groups.ts';
 import { findGroup } from '../store/subscriber-groups.ts';

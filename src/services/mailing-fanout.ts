@@ -7,7 +7,7 @@
 // messages wait in the outbox no more are added, so a huge mailing neither floods the table nor
 // crowds out transactional mail (which the claim query takes first anyway: priority 0 < 10).
 import type { Logger } from 'pino';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import type { Transaction } from 'kysely';
 import type { Database, MessagesTable } from '../store/schema.ts';
 import { newOutboxRow } from '../store/messages.ts';
@@ -33,6 +33,7 @@ import { newId, randomAlnum } from '../domain/ids.ts';
 import { audienceOf, audienceShape } from './mailing-audience.ts';
 import { storedRecipient } from '../domain/mailing-content.ts';
 import { StoreOutage } from './store-outage.ts';
+import { BackgroundLoop } from './background-loop.ts';
 import { ServiceError } from './errors.ts';
 import { reserveQuota } from './quota.ts';
 import { sandboxFlags } from './sandbox.ts';
@@ -51,11 +52,9 @@ export const MAILING_PRIORITY = 10;
 
 export class MailingFanout {
   readonly owner = `f-${process.pid}-${randomAlnum(6)}`;
-  private running = false;
-  private wake: (() => void) | null = null;
-  private loopDone: Promise<void> = Promise.resolve();
   private readonly log: Logger;
   private readonly outage: StoreOutage;
+  private readonly loop: BackgroundLoop;
 
   constructor(
     private readonly ctx: Context,
@@ -65,6 +64,14 @@ export class MailingFanout {
   ) {
     this.log = ctx.log.child({ component: 'mailing-fanout' });
     this.outage = new StoreOutage(this.log, 'mailing fan-out');
+    // A step lost with the connection is made again (see above): the loop pauses until the store is back.
+    this.loop = new BackgroundLoop({
+      turn: () => this.turn(),
+      outage: this.outage,
+      log: this.log,
+      errorMessage: 'mailing fan-out error',
+      errorRestMs: () => this.opts.pollMs,
+    });
   }
 
   static optionsFor(ctx: Context): FanoutOptions {
@@ -84,52 +91,24 @@ export class MailingFanout {
   async start(): Promise<void> {
     // On SQLite one process owns the work, so at its start every lease is an orphan of a crash.
     if (this.ctx.dialect === 'sqlite') await releaseFanoutLeases(this.ctx.db, null);
-    this.running = true;
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.notify();
-    await this.loopDone;
+    await this.loop.stop();
     await releaseFanoutLeases(this.ctx.db, this.owner).catch(() => undefined);
   }
 
   /** Something changed (a mailing was sent or resumed): look now rather than at the next poll. */
   notify(): void {
-    this.wake?.();
+    this.loop.wake();
   }
 
-  private async loop(): Promise<void> {
-    while (this.running) {
-      try {
-        const worked = await this.tick();
-        this.outage.succeeded();
-        if (!worked) await this.idle(this.opts.pollMs);
-      } catch (error) {
-        // A step lost with the connection is made again (see above): pause until the store is back.
-        if (this.outage.failed(error)) {
-          await this.idle(this.outage.retryDelayMs());
-          continue;
-        }
-        this.log.error({ err: error }, 'mailing fan-out error');
-        await this.idle(this.opts.pollMs);
-      }
-    }
-  }
-
-  private idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
+  /** One turn of the loop: a round, then a rest unless it added messages (there may be more). */
+  private async turn(): Promise<number | null> {
+    const worked = await this.tick();
+    this.outage.succeeded();
+    return worked ? null : this.opts.pollMs;
   }
 
   /** One round over every mailing with work; whether any messages were added. */
@@ -138,7 +117,7 @@ export class MailingFanout {
     await startDueScheduled(this.ctx.db, now);
     let worked = false;
     for (const mailing of await mailingsToFanOut(this.ctx.db, this.owner, now, 20)) {
-      if (!this.running) break;
+      if (!this.loop.isRunning) break;
       if (
         !(await unsyncedTransaction(this.ctx.db, this.ctx.dialect, (trx) =>
           takeFanoutLease(trx, mailing.id, this.owner, now, this.opts.leaseMs),

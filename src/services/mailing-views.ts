@@ -2,7 +2,7 @@
 // sent as a one-off transmission so they count neither as recipients nor in the mailing's
 // statistics), the preview for one subscriber, the web version behind {{webViewUrl}}, and the
 // per-recipient list of a running or sent mailing.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound } from './errors.ts';
 import { parseListParams, type ListQuery, type Page } from './marketing-params.ts';
 import type { FieldWhitelist } from '../domain/query-grammar.ts';

@@ -11,7 +11,7 @@
 // - A change to a mailing in any other status than draft/scheduled is 423/1025 (locked).
 // - `triggerKey` ([a-z0-9_.-]{1,64}) belongs to trigger mailings only (422 on any other type); it is
 //   the key POST /triggerTypes/{key}/send names (src/services/trigger-mailings.ts).
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { parseListParams, type ListQuery, type Page } from './marketing-params.ts';
 import type { FieldWhitelist } from '../domain/query-grammar.ts';

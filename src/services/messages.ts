@@ -1,6 +1,6 @@
 // Reading back what was sent: transmissions, their per-recipient messages and events.
 import { mailingIdJson } from '../domain/mailing-id.ts';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { invalid, notFound } from './errors.ts';
 import { transmissionTotals } from './statistics.ts';
 import { countMessagesByStatus, findTransmission } from '../store/transmissions.ts';

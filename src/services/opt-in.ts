@@ -2,7 +2,7 @@
 // engine like any transmission (one transmission, one outbox row, committed together with
 // opt_in_sent_at); the token behind each link says which subscriber, account and channel it is for.
 import type { Transaction } from 'kysely';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import type { Database } from '../store/schema.ts';
 import { findMailing } from '../store/mailings.ts';
 import { ServiceError, invalid, notFound } from './errors.ts';

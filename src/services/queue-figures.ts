@@ -1,7 +1,7 @@
 // The outbox figures of /metrics and GET /v1/metrics/now, read from the database (so they are the
 // same whichever process answers) and kept for a moment: a dashboard polling every second, or
 // several Prometheus servers scraping, cost one query per figure and second, not one per request.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import {
   accountQueueDepth,
   accountThroughputSince,

@@ -10,7 +10,7 @@
 // lock before, so any number of processes together accept at most the limit. On SQLite the
 // writers are serialized anyway.
 import type { Kysely, Transaction } from 'kysely';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError } from './errors.ts';
 import type { Database } from '../store/schema.ts';
 import { addUsage, sandboxUsageOn, usageBetween } from '../store/usage.ts';

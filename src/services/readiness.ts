@@ -3,7 +3,7 @@
 // "the process answers"; readiness is what a load balancer or an orchestrator routes by.
 // The answer names the failing checks, never their errors (those are in the log, once, from the
 // store's health tracker): the endpoints are open to anyone who can reach the port.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import type { StoreHealth } from '../store/store-health.ts';
 import { appliedMigrations } from '../store/ops-figures.ts';
 import { migrationNames } from '../store/migrations.ts';

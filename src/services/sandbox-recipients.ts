@@ -12,7 +12,7 @@
 //   sending limits, and from noreply@ the public host, like the opt-in mails.
 // - A consent link works for 7 days; removing the recipient ends its consent at once.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { isValidEmail } from '../domain/email-address.ts';
 import { newId } from '../domain/ids.ts';

@@ -4,7 +4,7 @@
 // The one exception is a sandbox recipient who consented (/v1/sandbox/recipients, /p/consent):
 // like Mailtarget's authorized sandbox recipients, that address gets the mail for real, so a
 // developer sees it in a real mailbox. Decided here once for every way of sending.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { verifiedSandboxRecipients } from '../store/sandbox-recipients.ts';
 

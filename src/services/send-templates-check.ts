@@ -3,7 +3,7 @@
 // (422 in either API's dialect) instead of accepted and bounced later. Templates with loops run
 // in the build threads, so a costly personalisation never holds the event loop; loop-free ones,
 // whose cost is bounded by their size and the data's, are rendered here when the work is small.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError } from './errors.ts';
 import { isLoopFree, type MessageTemplates } from '../domain/render.ts';
 import {

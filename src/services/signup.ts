@@ -1,7 +1,7 @@
 // The public signup form /p/subscribe/{accountId}/{channelId}: always double opt-in. Whatever the
 // address, the visitor sees the same "check your inbox" answer, so the form tells nobody whether
 // an address is on the list, blacklisted or archived.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { isValidEmail, normalizeEmail } from '../domain/email-address.ts';
 import { pageLanguage, type PageLanguage } from '../domain/public-page-strings.ts';

@@ -2,7 +2,7 @@
 // password, or an SMTP-IP key by the client's address), check a recipient, and accept a submitted
 // message for its envelope recipients as one transmission with one outbox row per RCPT, committed
 // through the same batcher as HTTP accepts before the server answers 250.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { authenticate, authenticateByAddress, type ApiKeyInfo } from './api-keys.ts';
 import { ServiceError } from './errors.ts';
 import { limitsFor } from './limits.ts';

@@ -4,7 +4,7 @@
 // over the limit, includes of the customer's record that stand only for IP addresses are
 // replaced by those addresses (flattened), most expensive first. Our own include is never
 // flattened, so a change of our addresses needs no change of the customer's DNS.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import {
   SPF_LOOKUP_LIMIT,
   costsLookup,

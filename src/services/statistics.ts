@@ -1,7 +1,7 @@
 // Statistics from the counters that events keep up to date: account totals and daily series,
 // one mailing's or transmission's figures, and the analytics breakdowns. Nothing here reads the
 // events table; a report costs a few indexed range reads however much mail was sent.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { invalid, notFound } from './errors.ts';
 import { groupedCounters, listLinkClicks, findMailingForStatistics, sumCounters } from '../store/counters.ts';
 import { utcDay } from '../events/counter-deltas.ts';

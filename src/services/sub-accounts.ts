@@ -1,7 +1,7 @@
 // Sub-accounts (GET/POST /v1/sub-account, GET/PUT /v1/sub-account/{id}) and acting on one: a
 // parent account's key sends `X-MT-ATTR: <subAccountId>` and the request acts on that sub-account
 // as if the sub-account's own key had made it. Sub-accounts have no sub-accounts of their own.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound } from './errors.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { checkName } from './api-keys.ts';

@@ -4,7 +4,7 @@
 // On SQLite the store keeps a generation number that every write to subscribers (or their custom
 // values) bumps by trigger, so a total computed under generation g is still exact while the
 // generation is g. PostgreSQL (possibly several processes) always counts.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import * as store from '../store/subscribers.ts';
 import { readSubscriberGeneration } from '../store/subscriber-generation.ts';
 

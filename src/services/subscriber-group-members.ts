@@ -5,7 +5,7 @@
 // Adding and removing take {subscriberIds?, emails?} with at most 1,000 entries in all (more is a
 // 413). Only the account's live subscribers count; ids and emails that name none are reported back
 // in the answer, never a reason to refuse the request.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { grammarAsync, grammar, type ListQuery, type Page } from './marketing-params.ts';
 import { parsePaging } from '../domain/query-grammar.ts';

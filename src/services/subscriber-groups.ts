@@ -12,7 +12,7 @@
 // - The can* flags are what the request says for external groups (default true); static and
 //   dynamic groups are always fully editable, so false is a 422 there. The flags only describe
 //   dashboard rights: the API (the outside system's channel) may always change an external group.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { GrammarError, type FieldWhitelist, type SearchAst } from '../domain/query-grammar.ts';
 import { hasLineBreak } from '../domain/email-address.ts';

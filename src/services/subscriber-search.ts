@@ -3,7 +3,7 @@
 // as EXISTS over subscriber_field_values.
 // Used by GET /subscribers, exports, group member lists and dynamic groups alike.
 import { sql } from 'kysely';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import {
   parseSearch,
   parseSorting,

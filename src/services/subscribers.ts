@@ -1,7 +1,7 @@
 // Subscriber use cases: list/read, create, change, erase, the web-form signup (register), bulk
 // upsert, unsubscribe, group memberships and the streamed export. Services own the transactions;
 // the opt-in mail is sent after the subscriber's transaction has committed.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { grammar, grammarAsync, parsePagingParams } from './marketing-params.ts';
 import { countSubscribersRemembered } from './subscriber-counts.ts';

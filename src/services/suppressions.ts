@@ -2,7 +2,7 @@
 // added here has the same consequences as one the policy adds (src/events/suppression-reactions.ts):
 // the subscriber with the address is archived. Removing an entry resubscribes nobody: the
 // subscriber keeps its status, and reactivation follows the marketing rules.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { isValidEmail } from '../domain/email-address.ts';
 import { SUPPRESSION_TYPES, isSuppressionType, suppressionApplies } from '../domain/suppression-policy.ts';

@@ -1,7 +1,7 @@
 // Stored templates: a name plus a subject, HTML and text that transmissions render with their
 // substitution data. A template is checked when it is saved, so a broken one is refused here (422)
 // instead of failing every transmission that uses it later.
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { hasLineBreak } from '../domain/email-address.ts';

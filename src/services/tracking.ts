@@ -2,7 +2,7 @@
 // truncated IP, machine flag, unique or repeat) with its counters, and note the subscriber's last
 // open/click. Writes share the commit batcher's group commits, so a burst of pixel fetches costs
 // a few transactions; the answer waits for the commit (the event is durable when we reply).
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { verifyTrackingToken, type TrackingPayload } from '../domain/tracking-tokens.ts';
 import { isMachineFetch, truncateIp } from '../domain/tracking-clients.ts';
 import {

@@ -3,7 +3,7 @@
 // and the commit of it all with the usage and the quota check, in the commit batcher's shared
 // transaction, so that the caller answers only once it is durable.
 import type { Transaction } from 'kysely';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { newId } from '../domain/ids.ts';
 import { suppressionApplies } from '../domain/suppression-policy.ts';

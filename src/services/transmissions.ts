@@ -2,7 +2,7 @@
 // then commit the transmission, one outbox row per recipient and their injection events in one
 // transaction (shared with concurrent accepts by the commit batcher) before answering.
 import { createHash } from 'node:crypto';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import type { ApiKeyInfo } from './api-keys.ts';
 import { ServiceError, invalid, required } from './errors.ts';
 import { newId } from '../domain/ids.ts';

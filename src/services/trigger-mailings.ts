@@ -16,7 +16,7 @@
 // - Priority 0 (somebody waits for it), and the same subscriber may receive it any number of times.
 // - A send is captured (sandbox.ts) when a sandbox key makes it or activated the mailing, and it
 //   counts against the sending limits like any message (429 when it would pass one).
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { sampleSubscriber } from './mailing-views.ts';
 import { ServiceError, invalid } from './errors.ts';
 import type { ApiKeyInfo } from './api-keys.ts';

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, invalid, notFound, required } from './errors.ts';
 import { newId } from '../domain/ids.ts';
 import { hasLineBreak } from '../domain/email-address.ts';

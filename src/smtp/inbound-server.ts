@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { SMTPServer } from 'smtp-server';
-import type { Context } from '../services/context.ts';
+import type { Context } from '../context.ts';
 import { acceptsInboundRecipient } from '../services/inbound-recipients.ts';
 import { receiveInbound } from '../services/inbound.ts';
 import { readLimited } from './message-reader.ts';

@@ -6,7 +6,9 @@
 // Sends are admitted by priority (PriorityGate): no more are handed to the pools than there are
 // connections, so transactional mail overtakes bulk mail waiting here instead of queueing behind
 // it inside nodemailer's first-come pool.
-import net from 'node:net';
+// nodemailer (10.6) opens its sockets with TCP_NODELAY (with Nagle's algorithm each message waited
+// ~40 ms for the relay's delayed ACK) and pipelines MAIL FROM, RCPT TO and DATA when the relay
+// offers PIPELINING (test/delivery/transports/pipelining.test.ts); it needs no socket of ours.
 import nodemailer, { type Mail, type SMTPPoolSentMessageInfo } from 'nodemailer';
 
 import type { Logger } from 'pino';
@@ -17,32 +19,6 @@ import { PriorityGate } from '../priority-gate.ts';
 
 const DOWN_FOR_MS = 30_000;
 
-/**
- * nodemailer opens its sockets with Nagle's algorithm on, and writes a message's body and its final
- * "." line separately: the last small write then waits for the relay's delayed ACK, ~40 ms per
- * message per connection (8 connections: 176 msg/s on loopback; with TCP_NODELAY: 2,600). Its
- * getSocket hook lets us hand it connections we opened with no delay; it speaks SMTP on them as on
- * its own, STARTTLS included, and wraps one in TLS itself for an implicit-TLS relay. (An unconnected
- * socket handed over instead loses the setting: measured, no gain.)
- */
-function noDelayConnection(config: RelayConfig, connectTimeoutMs: number) {
-  return (_options: unknown, callback: (error: Error | null, socketOptions?: { connection: net.Socket }) => void) => {
-    const socket = net.connect({ host: config.host, port: config.port, noDelay: true });
-    const fail = (error: Error) => {
-      socket.destroy();
-      callback(error);
-    };
-    socket.setTimeout(connectTimeoutMs, () =>
-      fail(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' })),
-    );
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      socket.setTimeout(0);
-      socket.removeListener('error', fail);
-      callback(null, { connection: socket });
-    });
-  };
-}
 const BULK_PRIORITY = 10;
 
 /**
@@ -106,7 +82,6 @@ export function createRelayTransport(
       connectionTimeout: Math.min(opts.timeoutMs, 30_000),
       greetingTimeout: Math.min(opts.timeoutMs, 30_000),
       socketTimeout: opts.timeoutMs,
-      getSocket: noDelayConnection(config, Math.min(opts.timeoutMs, 30_000)),
     }),
   }));
 

@@ -3,7 +3,7 @@
 // the CSRF header (src/http/auth.ts). Errors speak the /v1 dialect.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { describeSession, signIn, signOut, type SignInCredentials } from '../../services/dashboard-sessions.ts';
 import { sendError } from '../transactional/errors.ts';
 import { clearSessionCookie, csrfHeader, sessionCookie, setSessionCookie } from './session-cookie.ts';

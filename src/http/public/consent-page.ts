@@ -3,7 +3,7 @@
 // POST, which must bring back the form token signed for this link (CSRF) from the same origin.
 // A forged, expired or withdrawn link shows the friendly 404 page.
 import type { FastifyInstance } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { consentRequest, giveConsent } from '../../services/sandbox-recipients.ts';
 import { escapeHtml, sendPage, type Page } from './html.ts';
 import { formTokenValid, issueFormToken, sameOrigin } from './csrf.ts';

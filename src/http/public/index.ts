@@ -2,7 +2,7 @@
 // dialect: their own body parsers (forms, RFC 8058 one-click), error handler and 404 page live in
 // this encapsulated plugin, so the API surfaces outside stay JSON-only.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { ServiceError } from '../../services/errors.ts';
 import { sendErrorPage, sendUnavailablePageIf } from './error-page.ts';
 import { registerSubscriberPages } from './subscriber-pages.ts';

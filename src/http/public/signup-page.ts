@@ -3,7 +3,7 @@
 // counts the client IP against the signup limit, and signs up through src/services/signup.ts.
 // A hidden field that people leave empty catches simple bots, who are told the same as people.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { ServiceError } from '../../services/errors.ts';
 import { signUp, signupFrame, type SignupFrame } from '../../services/signup.ts';
 import { limitsFor } from '../../services/limits.ts';

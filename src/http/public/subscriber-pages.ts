@@ -3,7 +3,7 @@
 // mail); the page's form POSTs, and only the POST acts. Token problems surface as a ServiceError('not_found') → the
 // friendly 404.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { ServiceError } from '../../services/errors.ts';
 import {
   confirmOptIn,

@@ -2,7 +2,7 @@
 // they speak HTML, need no API key, and answer a forged or altered token with the friendly 404
 // page: a click token that does not verify redirects nowhere (no open redirect).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { clickTarget, recordClick, recordOpen, type TrackingClient } from '../../services/tracking.ts';
 import { sendErrorPage, sendUnavailablePageIf } from './error-page.ts';
 

@@ -2,7 +2,7 @@
 // subscriber. The HTML is the sender's own, so it is shown sandboxed: no scripts, no forms, no
 // frames of it elsewhere; images and styles load as in a mail client.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { webViewByToken } from '../../services/mailing-views.ts';
 
 type WithToken = { Params: { '*': string } };

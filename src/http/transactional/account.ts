@@ -4,7 +4,7 @@
 // read them: a send-only key must be able to see its account and how much it may still send.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { accountOverview, usageQuota, UNLIMITED } from '../../services/account-overview.ts';
 import { permissionTypeOf } from '../../domain/permissions.ts';
 import { PermissionSchema, allPermissionViews } from './api-key-views.ts';

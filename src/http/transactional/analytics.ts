@@ -2,7 +2,7 @@
 // Both read the counters events keep (see src/services/statistics.ts), never the events table.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import {
   accountSummary,
   breakdown,

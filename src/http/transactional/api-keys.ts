@@ -2,7 +2,7 @@
 // apiconfig-openapi-spec.json): GET/POST /v1/api-key, GET/PUT/DELETE /v1/api-key/{id}.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { createKey, getKey, listKeys, revokeKey, updateKey } from '../../services/api-key-management.ts';
 import { ApiKeyDetail, ApiKeySummary, apiKeyDetail, apiKeySummary } from './api-key-views.ts';
 import { Line, errorResponses } from './schemas.ts';

@@ -4,7 +4,7 @@
 // PUT …/{id}/share, GET …/{id}/spf-suggestion, PUT …/{id}/verify-txt.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import {
   addSendingDomain,
   deleteSendingDomain,

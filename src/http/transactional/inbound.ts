@@ -4,7 +4,7 @@
 // the suppression list.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { getInbound, listInbound, REPORT_KINDS, REPORT_OUTCOMES } from '../../services/inbound-reports.ts';
 import { IdParam, Paging, errorResponses } from './schemas.ts';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { registerTransmissionRoutes } from './transmissions.ts';
 import { registerMessageRoutes } from './messages.ts';
 import { registerTemplateRoutes } from './templates.ts';

@@ -1,7 +1,7 @@
 // Read-back routes: transmission analytics and the per-recipient messages (Posthorn extension).
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import {
   listMessagesPage,
   messageDetail,

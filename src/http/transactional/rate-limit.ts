@@ -3,7 +3,7 @@
 // against the same limits). Beyond a limit: 429 with code 1429 and Retry-After (seconds until the
 // window that refused the request ends).
 import type { FastifyInstance } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { limitsFor } from '../../services/limits.ts';
 import { sendError } from './errors.ts';
 

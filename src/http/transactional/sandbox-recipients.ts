@@ -4,7 +4,7 @@
 // src/services/sandbox-recipients.ts); sandbox sends reach a verified one for real.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as recipients from '../../services/sandbox-recipients.ts';
 import { IdParam, Paging, errorResponses } from './schemas.ts';
 

@@ -3,7 +3,7 @@
 // GET/POST /v1/sub-account, GET/PUT /v1/sub-account/{id}. POST answers 200, as the contract has it.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import {
   createSubAccount,
   getSubAccount,

@@ -4,7 +4,7 @@
 // DELETE /v1/suppressions/:id, which keep string ids and ISO-8601 times like the other extensions.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as suppressions from '../../services/suppressions.ts';
 import type { SuppressionView } from '../../services/suppressions.ts';
 import { SUPPRESSION_TYPES } from '../../domain/suppression-policy.ts';

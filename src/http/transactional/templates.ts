@@ -5,7 +5,7 @@
 // contract has no such paths); they use the same template shape.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import {
   createTemplate,
   deleteTemplate,

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { acceptTransmission, type TransmissionInput } from '../../services/transmissions.ts';
 import { invalid } from '../../services/errors.ts';
 import { TransmissionBody, errorResponses } from './schemas.ts';

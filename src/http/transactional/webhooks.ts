@@ -3,7 +3,7 @@
 // GET /v1/webhook-events. Deliveries are `{batchId, retryCount, events:[…]}` (see delivery.md).
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as webhooks from '../../services/webhooks.ts';
 import type { WebhookAttemptView, WebhookView } from '../../services/webhooks.ts';
 import { parseId } from '../../services/marketing-params.ts';
