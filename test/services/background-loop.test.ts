@@ -80,4 +80,20 @@ describe('background loop', () => {
     // Stopped during a turn, the loop does not take the rest that turn asked for.
     expect(Date.now() - stopping).toBeLessThan(5000);
   });
+
+  it('keeps a wake that arrives during a turn: the rest after it is skipped', async () => {
+    let turns = 0;
+    let loop: BackgroundLoop;
+    ({ loop } = loopOf(async () => {
+      // The news of new work arrives while this turn is still looking (no rest in progress to cut).
+      if (++turns === 1) loop.wake();
+      await sleep(5);
+      return 10_000;
+    }));
+    loop.start();
+    await sleep(100);
+    // Without the kept wake the second turn would come only after the 10 s rest.
+    expect(turns).toBe(2);
+    await loop.stop();
+  });
 });
