@@ -88,6 +88,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
     db: store.db,
     dialect: store.dialect,
     batcher: new CommitBatcher(store.db, { windowMs: config.groupCommitMs, transact: store.durableTransactions }),
+    durableTransactions: store.durableTransactions,
     clock: Date.now,
     config,
     log,

@@ -89,6 +89,7 @@ async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): P
       db: store.db,
       dialect: store.dialect,
       batcher: new CommitBatcher(store.db, { transact: store.durableTransactions }),
+      durableTransactions: store.durableTransactions,
       clock: Date.now,
       config,
       log,
