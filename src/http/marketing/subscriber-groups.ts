@@ -14,6 +14,7 @@ import {
   Nullable,
   OneOf,
   Timestamp,
+  listHandler,
   listReply,
   marketingErrors,
 } from './common-schemas.ts';
@@ -144,14 +145,7 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
         response: { 200: ListOf(GroupSchema), ...marketingErrors(401, 403, 422) },
       },
     },
-    async (request) =>
-      listReply(
-        request,
-        ctx,
-        'SubscriberGroup',
-        await groups.listGroups(ctx, request.apiKey.accountId, request.query as ListQueryValues),
-        presentGroup,
-      ),
+    listHandler(ctx, 'SubscriberGroup', groups.listGroups, presentGroup),
   );
 
   app.post(
