@@ -232,7 +232,8 @@ export interface AudienceFilter {
   groups: { staticIds: number[]; dynamic: SearchAst[] } | null;
 }
 
-const AUDIENCE_COLUMNS = [
+/** The subscriber columns a mailing renders with (also the recipient of a trigger send). */
+export const AUDIENCE_COLUMNS = [
   'id',
   'email',
   'gender_id',
