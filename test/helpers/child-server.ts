@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { ApiClient } from './server.ts';
+import type { TestDatabase } from './database.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/posthorn.mjs');
@@ -106,5 +107,26 @@ export async function startChildServer(
       await exited;
     },
     api: (key: string) => new ApiClient(url, key),
+  };
+}
+
+/**
+ * The settings of a crash test's child server on `db`, delivering as `transport` says: any sender,
+ * a quick worker and a short lease.
+ */
+export function crashTestEnv(db: TestDatabase, transport: Record<string, string>): Record<string, string> {
+  return {
+    ...transport,
+    DATABASE_URL: db.url,
+    POSTHORN_DATA_DIR: db.dataDir,
+    POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+    POSTHORN_WORKER_POLL_MS: '20',
+    // A killed process (unlike a machine losing power) leaves SQLite's WAL in the OS's cache, so
+    // NORMAL loses nothing here and spares the test an fsync per commit.
+    POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
+    // On PostgreSQL the rows a dead worker leased come back when their lease runs out (a live
+    // worker keeps renewing its own); a short lease keeps the test short. SQLite releases every
+    // lease at start instead.
+    POSTHORN_LEASE_SECONDS: '2',
   };
 }
