@@ -6,6 +6,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { ApiClient } from './server.ts';
 import type { TestDatabase } from './database.ts';
+import type { SmtpSink } from './smtp-sink.ts';
+import type { DnsTestServer } from './dns-server.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/posthorn.mjs');
@@ -129,4 +131,20 @@ export function crashTestEnv(db: TestDatabase, transport: Record<string, string>
     // lease at start instead.
     POSTHORN_LEASE_SECONDS: '2',
   };
+}
+
+/** Ends what a crash test started: its child servers, the sink (its held replies let go), DNS and the database. */
+export async function endCrashTest(world: {
+  children: ChildServer[];
+  sink?: SmtpSink;
+  dns?: DnsTestServer;
+  db?: TestDatabase;
+}): Promise<void> {
+  for (const c of world.children) await c.kill();
+  if (world.sink) {
+    world.sink.hold = null;
+    await world.sink.close();
+  }
+  await world.dns?.close();
+  await world.db?.drop();
 }

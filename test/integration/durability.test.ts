@@ -6,7 +6,7 @@
 // DNS server in this test.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
-import { crashTestEnv, startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { crashTestEnv, endCrashTest, startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
@@ -62,13 +62,7 @@ describe.each(SENDING_TRANSPORTS)(`durability across a killed process (${dialect
   const children: ChildServer[] = [];
 
   afterAll(async () => {
-    for (const c of children) await c.kill();
-    if (sink) {
-      sink.hold = null;
-      await sink.close();
-    }
-    await dns?.close();
-    await db?.drop();
+    await endCrashTest({ children, sink, dns, db });
   });
 
   it(

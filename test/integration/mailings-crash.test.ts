@@ -7,7 +7,7 @@
 // exchanger); MAILING_CRASH_TRANSPORTS=relay runs one.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
-import { crashTestEnv, startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { crashTestEnv, endCrashTest, startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { openStore } from '../../src/store/db.ts';
@@ -50,13 +50,7 @@ describe.each(TRANSPORTS)(`a mailing across a killed process (${dialectName}, %s
 
   afterAll(async () => {
     if (slimmer) clearInterval(slimmer);
-    for (const c of children) await c.kill();
-    if (sink) {
-      sink.hold = null;
-      await sink.close();
-    }
-    await dns?.close();
-    await db?.drop();
+    await endCrashTest({ children, sink, dns, db });
   });
 
   it(
