@@ -6,7 +6,8 @@
 // DNS server in this test.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
-import { crashTestEnv, endCrashTest, startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { crashTestEnv, endCrashTest } from '../helpers/crash-test.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';

@@ -7,7 +7,8 @@
 // exchanger); MAILING_CRASH_TRANSPORTS=relay runs one.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
-import { crashTestEnv, endCrashTest, startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { crashTestEnv, endCrashTest } from '../helpers/crash-test.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { openStore } from '../../src/store/db.ts';
