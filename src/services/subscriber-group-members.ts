@@ -5,8 +5,6 @@
 // Adding and removing take {subscriberIds?, emails?} with at most 1,000 entries in all (more is a
 // 413). Only the account's live subscribers count; ids and emails that name none are reported back
 // in the answer, never a reason to refuse the request.
-import type { Transaction } from 'kysely';
-import type { Database } from '../store/schema.ts';
 import type { Context } from './context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { grammarAsync, grammar, type ListQuery, type Page } from './marketing-params.ts';
@@ -16,6 +14,8 @@ import { GROUP_TYPE, findGroupOr404, membershipOf, subscriberShape } from './sub
 import { presentFieldValue } from '../domain/customer-field-values.ts';
 import { subscriberFieldTypes } from '../store/customer-fields.ts';
 import * as store from '../store/subscriber-groups.ts';
+import type { Database } from '../store/schema.ts';
+import type { Transaction } from 'kysely';
 import type { GroupRow, SubscriberRow } from '../store/subscriber-groups.ts';
 import type { SubscriberRecord } from './subscribers.ts';
 
