@@ -89,6 +89,15 @@ export function optionalText(d: Declared<string | null>): Setting<string | null>
   return declare(d, 'text', (raw) => raw.trim());
 }
 
+/** A secret (signing key, token) of at least `minLength` characters, taken as given; null when unset. */
+export function secret(d: Declared<string | null> & { minLength: number }): Setting<string | null> {
+  const { minLength, ...declared } = d;
+  return declare(declared, `text, ≥ ${minLength} characters`, (raw) => {
+    if (raw.length < minLength) throw new ConfigError(`${d.env} must be at least ${minLength} characters`);
+    return raw;
+  });
+}
+
 /** Any shape: the parser validates and converts (URLs, lists, durations). */
 export function custom<T>(d: Declared<T> & { type: string; parse: (raw: string) => T }): Setting<T> {
   return declare(d, d.type, d.parse);

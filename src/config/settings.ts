@@ -13,6 +13,7 @@ import {
   optionalInteger,
   optionalText,
   parseDuration,
+  secret,
   text,
   type Setting,
 } from './setting.ts';
@@ -62,16 +63,12 @@ export const server = {
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     description: 'pino log level; `debug` also logs every request',
   }),
-  secret: custom<string | null>({
+  secret: secret({
     env: 'POSTHORN_SECRET',
     default: null,
-    type: 'text, ≥ 32 characters',
+    minLength: 32,
     defaultText: 'generated and stored in the database',
     description: 'signing secret of tokens and links; set it to share one secret between installations',
-    parse: (raw) => {
-      if (raw.length < 32) throw new ConfigError('POSTHORN_SECRET must be at least 32 characters');
-      return raw;
-    },
   }),
   apiProcesses: integer({
     env: 'POSTHORN_API_PROCESSES',
@@ -623,16 +620,12 @@ export const ops = {
     defaultText: '`HOST`',
     description: 'address the metrics listener listens on',
   }),
-  metricsToken: custom<string | null>({
+  metricsToken: secret({
     env: 'POSTHORN_METRICS_TOKEN',
     default: null,
-    type: 'text, ≥ 16 characters',
+    minLength: 16,
     defaultText: 'none: `/metrics` is open',
     description: '`/metrics` answers only requests with `Authorization: Bearer <token>` (401 otherwise)',
-    parse: (raw) => {
-      if (raw.length < 16) throw new ConfigError('POSTHORN_METRICS_TOKEN must be at least 16 characters');
-      return raw;
-    },
   }),
 };
 

@@ -75,17 +75,10 @@ async function getEntry(ctx: Context, accountId: string, id: number): Promise<Bl
 }
 
 export async function listBlacklist(ctx: Context, accountId: string, query: ListQuery): Promise<Page<BlacklistRow>> {
-  const { search, sorting, paging } = parseListParams(query, BLACKLIST_SEARCH, BLACKLIST_SORTABLE);
-  const { total, rows } = await store.listBlacklist(
-    ctx.db,
-    ctx.dialect,
-    accountId,
-    search,
-    sorting,
-    paging,
-    BLACKLIST_COLUMNS,
-  );
-  return { total, rows, paging };
+  const params = parseListParams(query, BLACKLIST_SEARCH, BLACKLIST_SORTABLE);
+  const spec = { ...params, dialect: ctx.dialect, columns: BLACKLIST_COLUMNS };
+  const { total, rows } = await store.listBlacklist(ctx.db, accountId, spec);
+  return { total, rows, paging: params.paging };
 }
 
 export async function removeFromBlacklist(ctx: Context, accountId: string, id: number): Promise<void> {

@@ -164,17 +164,10 @@ export async function listCustomerFields(
   accountId: string,
   query: ListQuery,
 ): Promise<Page<CustomerFieldView>> {
-  const { search, sorting, paging } = parseListParams(query, CUSTOMER_FIELD_SEARCH, CUSTOMER_FIELD_SORTABLE);
-  const { total, rows } = await store.listCustomerFields(
-    ctx.db,
-    ctx.dialect,
-    accountId,
-    search,
-    sorting,
-    paging,
-    CUSTOMER_FIELD_COLUMNS,
-  );
-  return { total, rows: rows.map(view), paging };
+  const params = parseListParams(query, CUSTOMER_FIELD_SEARCH, CUSTOMER_FIELD_SORTABLE);
+  const spec = { ...params, dialect: ctx.dialect, columns: CUSTOMER_FIELD_COLUMNS };
+  const { total, rows } = await store.listCustomerFields(ctx.db, accountId, spec);
+  return { total, rows: rows.map(view), paging: params.paging };
 }
 
 async function refuseWhileUsedByGroups(ctx: Context, accountId: string, fieldId: number, what: string): Promise<void> {

@@ -222,17 +222,10 @@ export async function createMailing(ctx: Context, accountId: string, input: Mail
 }
 
 export async function listMailings(ctx: Context, accountId: string, query: ListQuery): Promise<Page<MailingRow>> {
-  const { search, sorting, paging } = parseListParams(query, MAILING_SEARCH, MAILING_SORTABLE);
-  const { total, rows } = await store.listMailings(
-    ctx.db,
-    ctx.dialect,
-    accountId,
-    search,
-    sorting,
-    paging,
-    MAILING_COLUMNS,
-  );
-  return { total, rows, paging };
+  const params = parseListParams(query, MAILING_SEARCH, MAILING_SORTABLE);
+  const spec = { ...params, dialect: ctx.dialect, columns: MAILING_COLUMNS };
+  const { total, rows } = await store.listMailings(ctx.db, accountId, spec);
+  return { total, rows, paging: params.paging };
 }
 
 export async function updateMailing(

@@ -14,6 +14,8 @@ import { GROUP_TYPE, findGroupOr404, membershipOf, subscriberShape } from './sub
 import { presentFieldValue } from '../domain/customer-field-values.ts';
 import { subscriberFieldTypes } from '../store/customer-fields.ts';
 import * as store from '../store/subscriber-groups.ts';
+import type { Database } from '../store/schema.ts';
+import type { Transaction } from 'kysely';
 import type { GroupRow, SubscriberRow } from '../store/subscriber-groups.ts';
 import type { SubscriberRecord } from './subscribers.ts';
 
@@ -138,21 +140,10 @@ export async function addGroupSubscribers(
   groupId: number,
   input: MembersInput,
 ): Promise<MembershipChange> {
-  const group = await findGroupOr404(ctx, accountId, groupId);
-  lockedIfDynamic(group);
-  const resolved = await resolveSubscribers(ctx, accountId, input);
   const now = ctx.clock();
-  const added = await ctx.db
-    .transaction()
-    .execute((trx) => store.addMemberRows(trx, accountId, groupId, resolved.ids, now));
-  return {
-    subscriberGroupId: groupId,
-    changed: added,
-    unchanged: resolved.ids.length - added,
-    unknownSubscriberIds: resolved.unknownSubscriberIds,
-    unknownEmails: resolved.unknownEmails,
-    subscriberCount: await memberRowCount(ctx, groupId),
-  };
+  return changeMembers(ctx, accountId, groupId, input, (trx, ids) =>
+    store.addMemberRows(trx, accountId, groupId, ids, now),
+  );
 }
 
 export async function removeGroupSubscribers(
@@ -161,14 +152,25 @@ export async function removeGroupSubscribers(
   groupId: number,
   input: MembersInput,
 ): Promise<MembershipChange> {
+  return changeMembers(ctx, accountId, groupId, input, (trx, ids) => store.removeMemberRows(trx, groupId, ids));
+}
+
+/** Adds or removes (`apply`: how many rows it changed) the subscribers a request names, in one transaction. */
+async function changeMembers(
+  ctx: Context,
+  accountId: string,
+  groupId: number,
+  input: MembersInput,
+  apply: (trx: Transaction<Database>, ids: number[]) => Promise<number>,
+): Promise<MembershipChange> {
   const group = await findGroupOr404(ctx, accountId, groupId);
   lockedIfDynamic(group);
   const resolved = await resolveSubscribers(ctx, accountId, input);
-  const removed = await ctx.db.transaction().execute((trx) => store.removeMemberRows(trx, groupId, resolved.ids));
+  const changed = await ctx.db.transaction().execute((trx) => apply(trx, resolved.ids));
   return {
     subscriberGroupId: groupId,
-    changed: removed,
-    unchanged: resolved.ids.length - removed,
+    changed,
+    unchanged: resolved.ids.length - changed,
     unknownSubscriberIds: resolved.unknownSubscriberIds,
     unknownEmails: resolved.unknownEmails,
     subscriberCount: await memberRowCount(ctx, groupId),

@@ -176,18 +176,11 @@ export async function getGroup(ctx: Context, accountId: string, id: number): Pro
 }
 
 export async function listGroups(ctx: Context, accountId: string, query: ListQuery): Promise<Page<GroupView>> {
-  const { search, sorting, paging } = parseListParams(query, GROUP_SEARCH, GROUP_SORTABLE);
-  const { total, rows } = await store.listGroups(
-    ctx.db,
-    ctx.dialect,
-    accountId,
-    search,
-    sorting,
-    paging,
-    GROUP_COLUMNS,
-  );
+  const params = parseListParams(query, GROUP_SEARCH, GROUP_SORTABLE);
+  const spec = { ...params, dialect: ctx.dialect, columns: GROUP_COLUMNS };
+  const { total, rows } = await store.listGroups(ctx.db, accountId, spec);
   const groups = rows.map((r) => ({ ...r, id: Number(r.id), type: Number(r.type) }));
-  return { total, rows: await withCounts(ctx, accountId, groups), paging };
+  return { total, rows: await withCounts(ctx, accountId, groups), paging: params.paging };
 }
 
 /** subscriberCount: live member rows for static/external groups, the search's COUNT for dynamic ones. */

@@ -2,9 +2,7 @@
 // (re)subscribed. Matching is one indexed IN query over the exact addresses and their domain patterns.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { BlacklistTable, Database } from './schema.ts';
-import type { Paging, SearchAst, SortKey } from '../domain/query-grammar.ts';
-import { applyPaging, applySearch, applySorting, type SearchColumns } from './query-compiler.ts';
-import type { SqlDialect } from './migrations.ts';
+import { deleteAccountRow, findAccountRow, listAccountRows, type ListSpec } from './account-rows.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -50,41 +48,21 @@ export async function insertBlacklistEntryUnlessTaken(
 }
 
 export async function findBlacklistEntry(db: Db, accountId: string, id: number): Promise<BlacklistRow | undefined> {
-  const row = await db
-    .selectFrom('blacklist')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const row = await findAccountRow(db, 'blacklist', accountId, id);
   return row ? { ...row, id: Number(row.id) } : undefined;
 }
 
 export async function listBlacklist(
   db: Db,
-  dialect: SqlDialect,
   accountId: string,
-  search: SearchAst,
-  sorting: SortKey[],
-  paging: Paging,
-  columns: SearchColumns,
+  query: ListSpec,
 ): Promise<{ total: number; rows: BlacklistRow[] }> {
-  const base = applySearch(db.selectFrom('blacklist').where('blacklist.account_id', '=', accountId), search, columns, {
-    dialect,
-  });
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    applyPaging(applySorting(base.selectAll('blacklist'), sorting, columns), paging).execute(),
-  ]);
-  return { total: Number(count.n), rows: rows.map((r) => ({ ...r, id: Number(r.id) })) };
+  const { total, rows } = await listAccountRows(db, 'blacklist', accountId, query);
+  return { total, rows: rows.map((r) => ({ ...r, id: Number(r.id) })) };
 }
 
 export async function deleteBlacklistEntry(db: Db, accountId: string, id: number): Promise<boolean> {
-  const r = await db
-    .deleteFrom('blacklist')
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  return deleteAccountRow(db, 'blacklist', accountId, id);
 }
 
 /**

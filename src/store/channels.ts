@@ -1,6 +1,7 @@
 // Channels: one newsletter offering over the account's shared subscriber list.
 import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
 import type { ChannelsTable, Database } from './schema.ts';
+import { deleteAccountRow, findAccountRow, updateAccountRow } from './account-rows.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 export type ChannelRow = { [K in keyof ChannelsTable]: K extends 'id' ? number : ChannelsTable[K] };
@@ -12,12 +13,7 @@ export async function insertChannel(db: Db, row: Omit<Insertable<ChannelsTable>,
 }
 
 export async function findChannel(db: Db, accountId: string, id: number): Promise<ChannelRow | undefined> {
-  return db
-    .selectFrom('channels')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  return findAccountRow(db, 'channels', accountId, id);
 }
 
 export async function countChannels(db: Db, accountId: string): Promise<number> {
@@ -42,13 +38,7 @@ export async function listChannels(db: Db, accountId: string, offset: number, li
 }
 
 export async function updateChannel(db: Db, accountId: string, id: number, changes: ChannelChanges): Promise<boolean> {
-  const r = await db
-    .updateTable('channels')
-    .set(changes)
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  return updateAccountRow(db, 'channels', accountId, id, changes);
 }
 
 /** Deletes the channel and every subscription to it; false when the account has no such channel. */
@@ -57,8 +47,7 @@ export async function deleteChannelWithSubscriptions(
   accountId: string,
   id: number,
 ): Promise<boolean> {
-  const r = await db.deleteFrom('channels').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
-  if (Number(r.numDeletedRows) === 0) return false;
+  if (!(await deleteAccountRow(db, 'channels', accountId, id))) return false;
   await db.deleteFrom('subscriber_channels').where('account_id', '=', accountId).where('channel_id', '=', id).execute();
   return true;
 }

@@ -2,9 +2,7 @@
 // with their names per language as JSON text. Values live in subscriber_field_values.
 import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
 import type { CustomerFieldsTable, Database } from './schema.ts';
-import type { Paging, SearchAst, SortKey } from '../domain/query-grammar.ts';
-import { applyPaging, applySearch, applySorting, type SearchColumns } from './query-compiler.ts';
-import type { SqlDialect } from './migrations.ts';
+import { deleteAccountRow, findAccountRow, listAccountRows, updateAccountRow, type ListSpec } from './account-rows.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 export type CustomerFieldRow = { [K in keyof CustomerFieldsTable]: K extends 'id' ? number : CustomerFieldsTable[K] };
@@ -16,35 +14,17 @@ export async function insertCustomerField(db: Db, row: Omit<Insertable<CustomerF
 }
 
 export async function findCustomerField(db: Db, accountId: string, id: number): Promise<CustomerFieldRow | undefined> {
-  const row = await db
-    .selectFrom('customer_fields')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const row = await findAccountRow(db, 'customer_fields', accountId, id);
   return row ? { ...row, id: Number(row.id) } : undefined;
 }
 
 export async function listCustomerFields(
   db: Db,
-  dialect: SqlDialect,
   accountId: string,
-  search: SearchAst,
-  sorting: SortKey[],
-  paging: Paging,
-  columns: SearchColumns,
+  query: ListSpec,
 ): Promise<{ total: number; rows: CustomerFieldRow[] }> {
-  const base = applySearch(
-    db.selectFrom('customer_fields').where('customer_fields.account_id', '=', accountId),
-    search,
-    columns,
-    { dialect },
-  );
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    applyPaging(applySorting(base.selectAll('customer_fields'), sorting, columns), paging).execute(),
-  ]);
-  return { total: Number(count.n), rows: rows.map((r) => ({ ...r, id: Number(r.id) })) };
+  const { total, rows } = await listAccountRows(db, 'customer_fields', accountId, query);
+  return { total, rows: rows.map((r) => ({ ...r, id: Number(r.id) })) };
 }
 
 export async function updateCustomerField(
@@ -53,13 +33,7 @@ export async function updateCustomerField(
   id: number,
   changes: CustomerFieldChanges,
 ): Promise<boolean> {
-  const r = await db
-    .updateTable('customer_fields')
-    .set(changes)
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  return updateAccountRow(db, 'customer_fields', accountId, id, changes);
 }
 
 /** Whether any subscriber has a value for the field (the (field_id, value) index answers it). */
@@ -79,12 +53,7 @@ export async function deleteCustomerFieldWithValues(
   accountId: string,
   id: number,
 ): Promise<boolean> {
-  const r = await db
-    .deleteFrom('customer_fields')
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  if (Number(r.numDeletedRows) === 0) return false;
+  if (!(await deleteAccountRow(db, 'customer_fields', accountId, id))) return false;
   await db.deleteFrom('subscriber_field_values').where('field_id', '=', id).execute();
   return true;
 }

@@ -23,6 +23,7 @@ import {
 } from './query-compiler.ts';
 import type { SubscriberQueryShape } from './subscriber-groups.ts';
 import type { SqlDialect } from './migrations.ts';
+import { findAccountRow, listAccountRows, type ListSpec } from './account-rows.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 type WithNumbers<T> = {
@@ -76,33 +77,16 @@ export async function insertMailing(db: Db, row: Omit<Insertable<MailingsTable>,
 }
 
 export async function findMailing(db: Db, accountId: string, id: number): Promise<MailingRow | undefined> {
-  return normalize(
-    await db
-      .selectFrom('mailings')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('id', '=', id)
-      .executeTakeFirst(),
-  );
+  return normalize(await findAccountRow(db, 'mailings', accountId, id));
 }
 
 export async function listMailings(
   db: Db,
-  dialect: SqlDialect,
   accountId: string,
-  search: SearchAst,
-  sorting: SortKey[],
-  paging: Paging,
-  columns: SearchColumns,
+  query: ListSpec,
 ): Promise<{ total: number; rows: MailingRow[] }> {
-  const base = applySearch(db.selectFrom('mailings').where('mailings.account_id', '=', accountId), search, columns, {
-    dialect,
-  });
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    applyPaging(applySorting(base.selectAll('mailings'), sorting, columns), paging).execute(),
-  ]);
-  return { total: Number(count.n), rows: rows.map((r) => normalize(r)!) };
+  const { total, rows } = await listAccountRows(db, 'mailings', accountId, query);
+  return { total, rows: rows.map((r) => normalize(r)!) };
 }
 
 /** Changes the mailing only while it is in one of `statuses`; whether it did. */
@@ -248,7 +232,8 @@ export interface AudienceFilter {
   groups: { staticIds: number[]; dynamic: SearchAst[] } | null;
 }
 
-const AUDIENCE_COLUMNS = [
+/** The subscriber columns a mailing renders with (also the recipient of a trigger send). */
+export const AUDIENCE_COLUMNS = [
   'id',
   'email',
   'gender_id',

@@ -3,6 +3,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { ChannelsTable, Database, SubscribersTable } from './schema.ts';
 import { ADDITION, STATUS } from '../domain/subscriber-status.ts';
+import { findAccountRow } from './account-rows.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 export type SubscriberRow = Selectable<SubscribersTable>;
@@ -19,12 +20,7 @@ export async function findLiveSubscriber(db: Db, accountId: string, id: number):
 }
 
 export async function findChannel(db: Db, accountId: string, id: number): Promise<ChannelRow | undefined> {
-  return db
-    .selectFrom('channels')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  return findAccountRow(db, 'channels', accountId, id);
 }
 
 /** The account's channels in id order (a handful per account; the preferences page lists them all). */

@@ -14,6 +14,7 @@ import {
   type SearchColumns,
 } from './query-compiler.ts';
 import type { SqlDialect } from './migrations.ts';
+import { deleteAccountRow, findAccountRow, listAccountRows, updateAccountRow, type ListSpec } from './account-rows.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 type WithNumericId<T> = { [K in keyof T]: K extends 'id' ? number : T[K] };
@@ -58,12 +59,7 @@ export async function insertGroupUnlessTaken(
 }
 
 export async function findGroup(db: Db, accountId: string, id: number): Promise<GroupRow | undefined> {
-  return db
-    .selectFrom('subscriber_groups')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  return findAccountRow(db, 'subscriber_groups', accountId, id);
 }
 
 export async function groupNameTaken(db: Db, accountId: string, name: string, exceptId: number): Promise<boolean> {
@@ -78,13 +74,7 @@ export async function groupNameTaken(db: Db, accountId: string, name: string, ex
 }
 
 export async function updateGroup(db: Db, accountId: string, id: number, changes: GroupChanges): Promise<boolean> {
-  const r = await db
-    .updateTable('subscriber_groups')
-    .set(changes)
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  return updateAccountRow(db, 'subscriber_groups', accountId, id, changes);
 }
 
 export async function deleteGroupWithMembers(
@@ -92,36 +82,17 @@ export async function deleteGroupWithMembers(
   accountId: string,
   id: number,
 ): Promise<boolean> {
-  const r = await db
-    .deleteFrom('subscriber_groups')
-    .where('account_id', '=', accountId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  if (Number(r.numDeletedRows) === 0) return false;
+  if (!(await deleteAccountRow(db, 'subscriber_groups', accountId, id))) return false;
   await db.deleteFrom('subscriber_group_members').where('group_id', '=', id).execute();
   return true;
 }
 
 export async function listGroups(
   db: Db,
-  dialect: SqlDialect,
   accountId: string,
-  search: SearchAst,
-  sorting: SortKey[],
-  paging: Paging,
-  columns: SearchColumns,
+  query: ListSpec,
 ): Promise<{ total: number; rows: GroupRow[] }> {
-  const base = applySearch(
-    db.selectFrom('subscriber_groups').where('subscriber_groups.account_id', '=', accountId),
-    search,
-    columns,
-    { dialect },
-  );
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    applyPaging(applySorting(base.selectAll('subscriber_groups'), sorting, columns), paging).execute(),
-  ]);
-  return { total: Number(count.n), rows: rows };
+  return listAccountRows(db, 'subscriber_groups', accountId, query);
 }
 
 /** The account's dynamic groups and their stored conditions (to see which custom fields they use). */

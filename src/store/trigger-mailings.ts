@@ -2,7 +2,7 @@
 // key is free for one more variant, the recipient of a send, and the send's one outbox row.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, MessagesTable } from './schema.ts';
-import { normalize, type AudienceSubscriber, type MailingRow } from './mailings.ts';
+import { AUDIENCE_COLUMNS, normalize, type AudienceSubscriber, type MailingRow } from './mailings.ts';
 import { LIVE_TRIGGER_STATUSES } from '../domain/trigger-mailings.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -63,22 +63,7 @@ export async function findTriggerRecipient(
 ): Promise<TriggerRecipient | undefined> {
   const row = await db
     .selectFrom('subscribers')
-    .select([
-      'id',
-      'email',
-      'status',
-      'gender_id',
-      'language_iso',
-      'title',
-      'firstname',
-      'lastname',
-      'company',
-      'street',
-      'postcode',
-      'city',
-      'phone_number',
-      'birthday',
-    ])
+    .select([...AUDIENCE_COLUMNS, 'status'])
     .where('account_id', '=', accountId)
     .where('email', '=', email)
     .where('deleted_at', 'is', null)

@@ -5,13 +5,30 @@
 // refusal speaks its surface's dialect, and the intruder's own reads never show the owner's data.
 // The routes come from the running server, so a route added later is walked too; one whose
 // parameter the walker cannot fill is reported until it is taught.
-import type { ApiClient, ApiResponse } from './server.ts';
+import { startTestServer, type ApiClient, type ApiResponse, type TestServer } from './server.ts';
 import type { AccountResources, IdKind } from './account-resources.ts';
-import { fillPath, pathParams, segmentBefore, type RouteInfo } from './route-list.ts';
+import { fillPath, listRoutes, pathParams, segmentBefore, type RouteInfo } from './route-list.ts';
 
 export const MARKETING = '/api/v1';
 export const TRANSACTIONAL = '/v1';
 export const surfaceOf = (url: string) => (url.startsWith(MARKETING + '/') ? MARKETING : TRANSACTIONAL);
+
+/**
+ * The server a walk runs against, and its routes: webhooks may name a private address, the rate and
+ * concurrency limits do not throttle the walk's thousands of calls, and the inbound receiver runs
+ * (its routes are walked too).
+ */
+export async function startWalkServer(): Promise<{ server: TestServer; routes: RouteInfo[] }> {
+  const server = await startTestServer(
+    {
+      POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',
+      POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000',
+      POSTHORN_CONCURRENCY_LIMIT: '1000',
+    },
+    { inbound: true },
+  );
+  return { server, routes: listRoutes(server.app.http!) };
+}
 
 /** Which of an account's ids a path parameter takes: by surface and the segment before it. */
 export const ID_KINDS: Record<string, IdKind> = {

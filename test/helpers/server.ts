@@ -2,6 +2,7 @@
 import { loadConfig } from '../../src/config.ts';
 import { startPosthorn, type Posthorn } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
+import type { Logger } from 'pino';
 import { createApiKey, type CreateKeyInput } from '../../src/services/api-keys.ts';
 import { newId } from '../../src/domain/ids.ts';
 import { insertAccount } from '../../src/store/accounts.ts';
@@ -27,6 +28,8 @@ export interface TestServerOptions {
   smtp?: boolean;
   /** Run the inbound SMTP receiver on a free port (app.inbound); off otherwise. */
   inbound?: boolean;
+  /** The server's logger (for a test that reads the log); LOG_LEVEL's otherwise. */
+  log?: Logger;
 }
 
 export async function startTestServer(
@@ -49,7 +52,7 @@ export async function startTestServer(
   });
   if (opts.smtp) config.smtp.port = 0; // any free port
   if (opts.inbound) config.inbound.port = 0;
-  const app = await startPosthorn(config, { log: createLogger(config.logLevel) });
+  const app = await startPosthorn(config, { log: opts.log ?? createLogger(config.logLevel) });
   const url = app.url!;
   const first = await app.ctx.db.selectFrom('accounts').select(['id', 'int_id']).executeTakeFirstOrThrow();
   const accountId = first.id;

@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
 import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { crashTestEnv, endCrashTest } from '../helpers/crash-test.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { startDnsServer, type DnsTestServer } from '../helpers/dns-server.ts';
@@ -62,13 +63,7 @@ describe.each(SENDING_TRANSPORTS)(`durability across a killed process (${dialect
   const children: ChildServer[] = [];
 
   afterAll(async () => {
-    for (const c of children) await c.kill();
-    if (sink) {
-      sink.hold = null;
-      await sink.close();
-    }
-    await dns?.close();
-    await db?.drop();
+    await endCrashTest({ children, sink, dns, db });
   });
 
   it(
@@ -78,20 +73,7 @@ describe.each(SENDING_TRANSPORTS)(`durability across a killed process (${dialect
       db = await createTestDatabase();
       sink = await startSmtpSink();
       dns = await startDnsServer();
-      const env = {
-        ...transportEnv(transport, sink, dns),
-        DATABASE_URL: db.url,
-        POSTHORN_DATA_DIR: db.dataDir,
-        POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-        POSTHORN_WORKER_POLL_MS: '20',
-        // A killed process (unlike a machine losing power) leaves SQLite's WAL in the OS's cache, so
-        // NORMAL loses nothing here and spares the test an fsync per commit.
-        POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
-        // On PostgreSQL the rows a dead worker leased come back when their lease runs out (a live
-        // worker keeps renewing its own); a short lease keeps the test short. SQLite releases every
-        // lease at start instead.
-        POSTHORN_LEASE_SECONDS: '2',
-      };
+      const env = crashTestEnv(db, transportEnv(transport, sink, dns));
 
       const first = await startChildServer(env);
       children.push(first);

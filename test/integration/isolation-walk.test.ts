@@ -4,11 +4,12 @@
 // 2xx, every refusal speaks its surface's dialect, B's own reads never show A's data, and A's
 // resources read back exactly as before. The walk itself is in test/helpers/isolation-walker.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type ApiClient, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { type ApiClient, type ApiResponse, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
 import { createAccountResources, type AccountResources } from '../helpers/account-resources.ts';
-import { listRoutes, type RouteInfo } from '../helpers/route-list.ts';
+import type { RouteInfo } from '../helpers/route-list.ts';
 import {
+  startWalkServer,
   MARKETING,
   TRANSACTIONAL,
   ownReadProblems,
@@ -27,15 +28,7 @@ describe(`isolation walk over every route (${dialectName})`, () => {
   const before = new Map<string, { status: number; body: unknown }>();
 
   beforeAll(async () => {
-    server = await startTestServer(
-      {
-        POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',
-        POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000',
-        POSTHORN_CONCURRENCY_LIMIT: '1000',
-      },
-      { inbound: true },
-    );
-    routes = listRoutes(server.app.http!);
+    ({ server, routes } = await startWalkServer());
     const other = await server.newAccount();
     intruder = other.api;
     // An address nothing listens on: the webhooks are inactive and never called.

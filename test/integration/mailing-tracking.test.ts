@@ -4,8 +4,9 @@
 // statistics and the subscriber's lastOpenedAt / lastClickedAt. A mailing with tracking off gets
 // none of it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { waitFor, type TestServer } from '../helpers/server.ts';
+import { startRelayedServer } from '../helpers/relay-server.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 import { bulkSubscribers } from '../helpers/marketing-fixtures.ts';
 
@@ -13,12 +14,7 @@ describe(`mailing tracking (${dialectName})`, () => {
   let server: TestServer;
   let sink: SmtpSink;
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-    });
+    ({ server, sink } = await startRelayedServer());
   });
   afterAll(async () => {
     await server?.close();

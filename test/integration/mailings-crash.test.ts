@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
 import { startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { crashTestEnv, endCrashTest } from '../helpers/crash-test.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { waitFor, type ApiClient } from '../helpers/server.ts';
 import { openStore } from '../../src/store/db.ts';
@@ -50,13 +51,7 @@ describe.each(TRANSPORTS)(`a mailing across a killed process (${dialectName}, %s
 
   afterAll(async () => {
     if (slimmer) clearInterval(slimmer);
-    for (const c of children) await c.kill();
-    if (sink) {
-      sink.hold = null;
-      await sink.close();
-    }
-    await dns?.close();
-    await db?.drop();
+    await endCrashTest({ children, sink, dns, db });
   });
 
   it(
@@ -76,16 +71,8 @@ describe.each(TRANSPORTS)(`a mailing across a killed process (${dialectName}, %s
         }
       }, 200);
       dns = await startDnsServer();
-      const env = {
-        // As many connections either way (the relay pool's default).
-        ...transportEnv(transport, sink, dns, 32),
-        DATABASE_URL: db.url,
-        POSTHORN_DATA_DIR: db.dataDir,
-        POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-        POSTHORN_WORKER_POLL_MS: '20',
-        POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
-        POSTHORN_LEASE_SECONDS: '2',
-      };
+      // As many connections either way (the relay pool's default).
+      const env = crashTestEnv(db, transportEnv(transport, sink, dns, 32));
       const first = await startChildServer(env);
       children.push(first);
       const key = first.firstKey!;

@@ -2,8 +2,9 @@
 // workers, a transmission's message reaches the SMTP sink within a second of being accepted.
 // (The mailing need not finish here.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { waitFor, type TestServer } from '../helpers/server.ts';
+import { startRelayedServer } from '../helpers/relay-server.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 
 const SUBSCRIBERS = 100_000;
@@ -13,12 +14,7 @@ describe(`transactional mail during a large mailing (${dialectName})`, () => {
   let sink: SmtpSink;
   let slimmer: NodeJS.Timeout | undefined;
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-    });
+    ({ server, sink } = await startRelayedServer());
     const s = sink;
     slimmer = setInterval(() => {
       for (const m of s.messages) if (m.raw.length && !m.to[0]!.startsWith('urgent')) m.raw = Buffer.alloc(0);

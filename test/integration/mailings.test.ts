@@ -3,8 +3,9 @@
 // personalized message with the bulk headers; suppressed, blacklisted, archived, not-ready and
 // off-channel subscribers get none; the unsubscribe and web-view links work over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, waitFor, type ApiClient, type TestServer } from '../helpers/server.ts';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { waitFor, type ApiClient, type TestServer } from '../helpers/server.ts';
+import { startRelayedServer } from '../helpers/relay-server.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 import { bulkSubscribers, expectError, expectNotFound, expectValidation } from '../helpers/marketing-fixtures.ts';
 import { addSuppression } from '../../src/store/suppressions.ts';
@@ -16,12 +17,7 @@ describe(`mailings (${dialectName})`, () => {
   let sink: SmtpSink;
   let api: ApiClient;
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-    });
+    ({ server, sink } = await startRelayedServer());
     api = server.api;
   });
   afterAll(async () => {

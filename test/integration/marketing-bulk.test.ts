@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
+import { insertChannel, insertCustomerField } from '../helpers/marketing-rows.ts';
 
 describe(`subscriber bulk upsert (${dialectName})`, () => {
   let server: TestServer;
@@ -26,46 +27,8 @@ describe(`subscriber bulk upsert (${dialectName})`, () => {
   beforeAll(async () => {
     server = await startTestServer();
     const now = Date.now();
-    const field = async (type: number) =>
-      Number(
-        (
-          await db()
-            .insertInto('customer_fields')
-            .values({
-              account_id: server.accountId,
-              field_type: 1,
-              type,
-              is_available_for_import: 1,
-              is_available_for_export: 1,
-              is_editable: 1,
-              translations: '{}',
-              created_at: now,
-              updated_at: now,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow()
-        ).id,
-      );
-    const channel = async (name: string) =>
-      Number(
-        (
-          await db()
-            .insertInto('channels')
-            .values({
-              account_id: server.accountId,
-              name,
-              sender_name: null,
-              sender_email: null,
-              reply_to: null,
-              language_iso: 'de',
-              color: null,
-              created_at: now,
-              updated_at: now,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow()
-        ).id,
-      );
+    const field = (type: number) => insertCustomerField(db(), server.accountId, type, { now });
+    const channel = (name: string) => insertChannel(db(), server.accountId, { name }, now);
     textField = await field(1);
     intField = await field(2);
     channelA = await channel('A');

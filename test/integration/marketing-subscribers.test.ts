@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type ApiClient, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
 import { laravelSummary } from '../helpers/marketing-fixtures.ts';
+import { insertChannel, insertCustomerField } from '../helpers/marketing-rows.ts';
 
 const invalidBody = (errors: Record<string, string[]>, statusCode = 422) => ({
   status: 'error',
@@ -71,42 +72,9 @@ describe(`marketing subscribers (${dialectName})`, () => {
     await countRows('subscriber_channels'),
   ];
 
-  async function addField(accountId: string, type: number, exportable = 1): Promise<number> {
-    const row = await db()
-      .insertInto('customer_fields')
-      .values({
-        account_id: accountId,
-        field_type: 1,
-        type,
-        is_available_for_import: 1,
-        is_available_for_export: exportable,
-        is_editable: 1,
-        translations: '{}',
-        created_at: now,
-        updated_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return Number(row.id);
-  }
-  async function addChannel(accountId: string, name: string): Promise<number> {
-    const row = await db()
-      .insertInto('channels')
-      .values({
-        account_id: accountId,
-        name,
-        sender_name: null,
-        sender_email: null,
-        reply_to: null,
-        language_iso: 'de',
-        color: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return Number(row.id);
-  }
+  const addField = (accountId: string, type: number, exportable = 1) =>
+    insertCustomerField(db(), accountId, type, { exportable, now });
+  const addChannel = (accountId: string, name: string) => insertChannel(db(), accountId, { name }, now);
   async function create(body: Record<string, unknown>, api: ApiClient = server.api): Promise<any> {
     const res = await api.post('/api/v1/subscribers', body);
     expect(res.status, JSON.stringify(res.body)).toBe(201);

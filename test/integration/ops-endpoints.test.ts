@@ -13,6 +13,7 @@ import { startPosthorn, type Posthorn } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { pgClusterUnavailableReason, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
 import { startSecondNode, startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
+import { relayTo, startRelayedServer } from '../helpers/relay-server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 
@@ -66,12 +67,7 @@ describe(`operations endpoints on the API port (${dialectName})`, () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-    });
+    ({ server, sink } = await startRelayedServer());
   });
   afterAll(async () => {
     await server?.close();
@@ -213,7 +209,7 @@ describe(`the metrics listener of a worker-role node (${dialectName})`, () => {
 
   beforeAll(async () => {
     sink = await startSmtpSink();
-    const relay = { POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url, POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false' };
+    const relay = relayTo(sink);
     // The API node alone takes requests; the worker node on the same database does the sending.
     server = await startTestServer({ ...relay, POSTHORN_ROLE: 'api' });
     worker = await startSecondNode(server, {

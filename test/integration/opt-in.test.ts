@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
+import { insertChannel } from '../helpers/marketing-rows.ts';
 
 interface PageResponse {
   status: number;
@@ -36,30 +37,13 @@ describe(`double opt-in, unsubscribe and preferences pages (${dialectName})`, ()
   });
   afterAll(async () => server?.close());
 
-  async function createChannel(values: {
+  const createChannel = (values: {
     name: string;
     color?: string;
     sender_email?: string;
     sender_name?: string;
     language_iso: string;
-  }): Promise<number> {
-    const now = Date.now();
-    const row = await server.app.ctx.db
-      .insertInto('channels')
-      .values({
-        account_id: server.accountId,
-        sender_name: null,
-        sender_email: null,
-        reply_to: null,
-        color: null,
-        ...values,
-        created_at: now,
-        updated_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return Number(row.id);
-  }
+  }) => insertChannel(server.app.ctx.db, server.accountId, values);
 
   /** Created through the API with sendOptIn: pending (2/1) in the given channels, its opt-in mail sent. */
   async function signUp(input: {

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ApiClient, startTestServer, waitFor, waitForTransmission, type TestServer } from '../helpers/server.ts';
+import { relayTo } from '../helpers/relay-server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 import { sealToken } from '../../src/domain/tokens.ts';
@@ -33,9 +34,7 @@ describe(`statistics from counters (${dialectName})`, () => {
       message: '5.1.1 <x>: Recipient address rejected: User unknown',
     });
     server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+      ...relayTo(sink),
     });
     const account = await server.newAccount();
     api = account.api;

@@ -5,11 +5,12 @@
 // company's key naming either) is refused on every route; the sibling's own reads never show the
 // other's data; and the parent reaches a sub-account's data only by naming it in X-MT-ATTR.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, startTestServer, type TestServer } from '../helpers/server.ts';
+import { ApiClient, type TestServer } from '../helpers/server.ts';
 import { dialectName } from '../helpers/database.ts';
 import { createAccountResources, type AccountResources } from '../helpers/account-resources.ts';
-import { listRoutes, type RouteInfo } from '../helpers/route-list.ts';
+import type { RouteInfo } from '../helpers/route-list.ts';
 import {
+  startWalkServer,
   NOT_ACCOUNT_DATA,
   READ_QUERIES,
   isApiRoute,
@@ -49,15 +50,7 @@ describe(`isolation between sub-accounts (${dialectName})`, () => {
   let before: Map<string, { status: number; body: unknown }>;
 
   beforeAll(async () => {
-    server = await startTestServer(
-      {
-        POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',
-        POSTHORN_RATE_LIMIT_PER_MINUTE: '1000000',
-        POSTHORN_CONCURRENCY_LIMIT: '1000',
-      },
-      { inbound: true },
-    );
-    routes = listRoutes(server.app.http!);
+    ({ server, routes } = await startWalkServer());
     const company = await server.newAccount();
     parent = company.api;
     parentIntId = company.accountIntId;

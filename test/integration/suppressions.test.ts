@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startTestServer, waitFor, type ApiClient, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { relayTo } from '../helpers/relay-server.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { dialectName } from '../helpers/database.ts';
@@ -142,9 +143,7 @@ describe(`suppression list and policy (${dialectName})`, () => {
     sink = await startSmtpSink();
     receiver = await startWebhookReceiver();
     server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+      ...relayTo(sink),
       // A temporary failure is final at once: each 4xx is one soft bounce, no retries to wait for.
       POSTHORN_RETRY_MAX_AGE: '0s',
       POSTHORN_WEBHOOK_ALLOW_PRIVATE: 'true',

@@ -3,8 +3,9 @@
 // followed), and checks the events and counters the API reports. Altered tokens redirect nowhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { startTestServer, waitFor, waitForTransmission, type ApiClient, type TestServer } from '../helpers/server.ts';
-import { startSmtpSink, type ReceivedMessage, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { waitFor, waitForTransmission, type ApiClient, type TestServer } from '../helpers/server.ts';
+import { startRelayedServer } from '../helpers/relay-server.ts';
+import type { ReceivedMessage, SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 
 const READER =
@@ -17,12 +18,7 @@ describe(`open and click tracking (${dialectName})`, () => {
   let api: ApiClient;
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-    });
+    ({ server, sink } = await startRelayedServer());
     api = (await server.newAccount()).api; // its own account: the account totals below are exact
   });
   afterAll(async () => {

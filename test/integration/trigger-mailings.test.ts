@@ -4,8 +4,9 @@
 // caller's data, the headers, the "Unknown recipients" permission, the refusals (blacklist,
 // suppression, not ready, paused, draft, another account's key, bad bodies) and idempotency.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { ApiClient, waitFor, type TestServer } from '../helpers/server.ts';
+import { startRelayedServer } from '../helpers/relay-server.ts';
+import type { SmtpSink } from '../helpers/smtp-sink.ts';
 import { dialectName } from '../helpers/database.ts';
 import { bulkSubscribers, expectError, expectNotFound, expectValidation } from '../helpers/marketing-fixtures.ts';
 import { addSuppression } from '../../src/store/suppressions.ts';
@@ -20,12 +21,7 @@ describe(`trigger mailings (${dialectName})`, () => {
   let welcomeDe: { id: number };
 
   beforeAll(async () => {
-    sink = await startSmtpSink();
-    server = await startTestServer({
-      POSTHORN_DELIVERY: 'relay',
-      POSTHORN_RELAYS: sink.url,
-      POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
-    });
+    ({ server, sink } = await startRelayedServer());
     api = server.api;
     channel = await created('/api/v1/channels', {
       name: 'Shop',

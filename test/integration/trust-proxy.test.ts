@@ -4,16 +4,13 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { loadConfig } from '../../src/config.ts';
-import { startPosthorn, type Posthorn } from '../../src/app.ts';
-import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
-import { ApiClient } from '../helpers/server.ts';
+import { dialectName } from '../helpers/database.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const WRONG = 'Zz9Zz9Zz.' + '0123456789abcdef'.repeat(2);
 
 /** A Posthorn whose log lines (warn and up) are kept for the test to read. */
 async function startLogged(env: Record<string, string>) {
-  const db = await createTestDatabase();
   const lines: Array<{ level: number; msg: string }> = [];
   const sink = new Writable({
     write(chunk, _encoding, callback) {
@@ -21,18 +18,8 @@ async function startLogged(env: Record<string, string>) {
       callback();
     },
   });
-  const config = loadConfig({
-    POSTHORN_SMTP_PORT: '0',
-    POSTHORN_INBOUND_PORT: '0',
-    POSTHORN_DATA_DIR: db.dataDir,
-    DATABASE_URL: db.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    POSTHORN_SQLITE_SYNCHRONOUS: 'NORMAL',
-    ...env,
-  });
-  const app = await startPosthorn(config, { log: pino({ level: 'warn' }, sink) });
-  return { app, db, lines, api: new ApiClient(app.url!, app.firstKey) };
+  const server = await startTestServer(env, { log: pino({ level: 'warn' }, sink) });
+  return { server, lines, api: server.api };
 }
 
 const proxyWarnings = (lines: Array<{ level: number; msg: string }>) =>
@@ -41,18 +28,15 @@ const proxyWarnings = (lines: Array<{ level: number; msg: string }>) =>
 describe(`POSTHORN_TRUST_PROXY (${dialectName})`, () => {
   let off: Awaited<ReturnType<typeof startLogged>>;
   let on: Awaited<ReturnType<typeof startLogged>>;
-  const servers: Array<{ app: Posthorn; db: TestDatabase }> = [];
+  const servers: TestServer[] = [];
 
   beforeAll(async () => {
     off = await startLogged({});
     on = await startLogged({ POSTHORN_TRUST_PROXY: 'true' });
-    servers.push(off, on);
+    servers.push(off.server, on.server);
   });
   afterAll(async () => {
-    for (const s of servers) {
-      await s.app.close();
-      await s.db.drop();
-    }
+    for (const s of servers) await s.close();
   });
 
   it('off: warns once when requests arrive with X-Forwarded-For, never without', async () => {

@@ -3,10 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
 import * as blacklist from '../../services/blacklist.ts';
-import { parseId, type ListQuery as ListQueryValues } from '../../services/marketing-params.ts';
+import { parseId } from '../../services/marketing-params.ts';
 import type { BlacklistRow } from '../../services/rows.ts';
 import { formatDate, one } from './envelope.ts';
-import { IdParam, ListOf, ListQuery, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
+import { IdParam, ListOf, ListQuery, Timestamp, listHandler, marketingErrors } from './common-schemas.ts';
 
 const PatternText = Type.String({
   maxLength: 256,
@@ -51,14 +51,7 @@ export function registerBlacklistRoutes(app: FastifyInstance, ctx: Context): voi
         response: { 200: ListOf(EntrySchema), ...marketingErrors(401, 403, 422) },
       },
     },
-    async (request) =>
-      listReply(
-        request,
-        ctx,
-        'Blacklist',
-        await blacklist.listBlacklist(ctx, request.apiKey.accountId, request.query as ListQueryValues),
-        presentEntry,
-      ),
+    listHandler(ctx, 'Blacklist', blacklist.listBlacklist, presentEntry),
   );
 
   app.post(

@@ -3,7 +3,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Context } from '../../services/context.ts';
-import type { Page } from '../../services/marketing-params.ts';
+import type { ListQuery as ListQueryValues, Page } from '../../services/marketing-params.ts';
 import { list, pagination } from './envelope.ts';
 
 export const MarketingErrorBody = Type.Object(
@@ -77,4 +77,21 @@ export function listReply<R, V extends object>(
     page.paging.limit,
   );
   return list(objectType, page.rows.map(present), meta);
+}
+
+/** The handler of a list route: the service's page of the caller's account, in the list envelope. */
+export function listHandler<R, V extends object>(
+  ctx: Context,
+  objectType: string,
+  listPage: (ctx: Context, accountId: string, query: ListQueryValues) => Promise<Page<R>>,
+  present: (row: R) => V,
+) {
+  return async (request: FastifyRequest) =>
+    listReply(
+      request,
+      ctx,
+      objectType,
+      await listPage(ctx, request.apiKey.accountId, request.query as ListQueryValues),
+      present,
+    );
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
 import * as fields from '../../services/customer-fields.ts';
-import { parseId, type ListQuery as ListQueryValues } from '../../services/marketing-params.ts';
+import { parseId } from '../../services/marketing-params.ts';
 import { formatDate, one } from './envelope.ts';
 import {
   IdParam,
@@ -12,7 +12,7 @@ import {
   Nullable,
   OneOf,
   Timestamp,
-  listReply,
+  listHandler,
   marketingErrors,
 } from './common-schemas.ts';
 
@@ -109,14 +109,7 @@ export function registerCustomerFieldRoutes(app: FastifyInstance, ctx: Context):
         response: { 200: ListOf(FieldSchema), ...marketingErrors(401, 403, 422) },
       },
     },
-    async (request) =>
-      listReply(
-        request,
-        ctx,
-        'CustomerField',
-        await fields.listCustomerFields(ctx, request.apiKey.accountId, request.query as ListQueryValues),
-        presentField,
-      ),
+    listHandler(ctx, 'CustomerField', fields.listCustomerFields, presentField),
   );
 
   app.post(

@@ -23,6 +23,7 @@ import {
   Nullable,
   OneOf,
   Timestamp,
+  listHandler,
   listReply,
   marketingErrors,
 } from './common-schemas.ts';
@@ -217,14 +218,7 @@ export function registerMailingRoutes(app: FastifyInstance, ctx: Context): void 
         response: { 200: ListOf(MailingSchema), ...marketingErrors(401, 403, 422) },
       },
     },
-    async (request) =>
-      listReply(
-        request,
-        ctx,
-        'Mailing',
-        await mailings.listMailings(ctx, request.apiKey.accountId, request.query as ListQueryValues),
-        presentMailing,
-      ),
+    listHandler(ctx, 'Mailing', mailings.listMailings, presentMailing),
   );
 
   app.post(

@@ -1,6 +1,6 @@
 // Subscriber group routes: GET/POST /api/v1/subscriberGroups, GET/PUT/DELETE
 // /api/v1/subscriberGroups/{id}, and the members under /api/v1/subscriberGroups/{id}/subscribers.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
 import * as groups from '../../services/subscriber-groups.ts';
@@ -14,6 +14,7 @@ import {
   Nullable,
   OneOf,
   Timestamp,
+  listHandler,
   listReply,
   marketingErrors,
 } from './common-schemas.ts';
@@ -132,6 +133,25 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
   const config = { permission: 'subscriber_groups' as const };
   const tags = ['Subscriber groups'];
   const groupId = (params: unknown) => parseId((params as Static<typeof IdParam>).id, 'Subscriber group');
+  /** Adding and removing members answer alike, each naming its two counts in its own words. */
+  const membershipHandler =
+    (change: typeof members.addGroupSubscribers, changedAs: string, unchangedAs: string) =>
+    async (request: FastifyRequest) => {
+      const c = await change(
+        ctx,
+        request.apiKey.accountId,
+        groupId(request.params),
+        request.body as Static<typeof MembersBody>,
+      );
+      return one('SubscriberGroupMembership', {
+        subscriberGroupId: c.subscriberGroupId,
+        [changedAs]: c.changed,
+        [unchangedAs]: c.unchanged,
+        unknownSubscriberIds: c.unknownSubscriberIds,
+        unknownEmails: c.unknownEmails,
+        subscriberCount: c.subscriberCount,
+      });
+    };
 
   app.get(
     '/api/v1/subscriberGroups',
@@ -144,14 +164,7 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
         response: { 200: ListOf(GroupSchema), ...marketingErrors(401, 403, 422) },
       },
     },
-    async (request) =>
-      listReply(
-        request,
-        ctx,
-        'SubscriberGroup',
-        await groups.listGroups(ctx, request.apiKey.accountId, request.query as ListQueryValues),
-        presentGroup,
-      ),
+    listHandler(ctx, 'SubscriberGroup', groups.listGroups, presentGroup),
   );
 
   app.post(
@@ -264,22 +277,7 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
         response: { 200: OneOf(MembershipSchema), ...marketingErrors(400, 401, 403, 404, 413, 415, 422, 423) },
       },
     },
-    async (request) => {
-      const change = await members.addGroupSubscribers(
-        ctx,
-        request.apiKey.accountId,
-        groupId(request.params),
-        request.body as Static<typeof MembersBody>,
-      );
-      return one('SubscriberGroupMembership', {
-        subscriberGroupId: change.subscriberGroupId,
-        added: change.changed,
-        alreadyMembers: change.unchanged,
-        unknownSubscriberIds: change.unknownSubscriberIds,
-        unknownEmails: change.unknownEmails,
-        subscriberCount: change.subscriberCount,
-      });
-    },
+    membershipHandler(members.addGroupSubscribers, 'added', 'alreadyMembers'),
   );
 
   app.delete(
@@ -294,22 +292,7 @@ export function registerSubscriberGroupRoutes(app: FastifyInstance, ctx: Context
         response: { 200: OneOf(MembershipSchema), ...marketingErrors(400, 401, 403, 404, 413, 415, 422, 423) },
       },
     },
-    async (request) => {
-      const change = await members.removeGroupSubscribers(
-        ctx,
-        request.apiKey.accountId,
-        groupId(request.params),
-        request.body as Static<typeof MembersBody>,
-      );
-      return one('SubscriberGroupMembership', {
-        subscriberGroupId: change.subscriberGroupId,
-        removed: change.changed,
-        notMembers: change.unchanged,
-        unknownSubscriberIds: change.unknownSubscriberIds,
-        unknownEmails: change.unknownEmails,
-        subscriberCount: change.subscriberCount,
-      });
-    },
+    membershipHandler(members.removeGroupSubscribers, 'removed', 'notMembers'),
   );
 
   app.delete(

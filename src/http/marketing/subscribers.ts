@@ -17,10 +17,10 @@ import { SUBSCRIBER_SEARCH, SUBSCRIBER_SORTABLE } from '../../services/subscribe
 import { TEXT_FIELDS, MAX_CHANNELS, MAX_EMAIL_LENGTH } from '../../domain/subscriber-input.ts';
 import { csvLine, subscriberCsvCells, subscriberCsvHeader } from '../../domain/subscriber-csv.ts';
 import { validatorCompiler } from '../validation.ts';
-import { formatDate, list, one, pagination } from './envelope.ts';
+import { formatDate, one } from './envelope.ts';
 import { sendMarketingError } from './errors.ts';
 import { ChannelSchema, presentChannel } from './channels.ts';
-import { IdParam, ListOf, OneOf, PagingQuery, Timestamp, marketingErrors } from './common-schemas.ts';
+import { IdParam, ListOf, OneOf, PagingQuery, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
 
 // ---------------------------------------------------------------------------------------------
 // schemas
@@ -337,15 +337,7 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
     async (request) => {
       const q = request.query as Static<typeof SubscriberListQuery>;
       const page = await subscribers.listSubscribers(ctx, request.apiKey.accountId, q);
-      const meta = pagination(
-        request,
-        ctx.config.publicUrl,
-        page.total,
-        page.rows.length,
-        page.paging.page,
-        page.paging.limit,
-      );
-      return list('Subscriber', page.rows.map(presentSubscriber), meta);
+      return listReply(request, ctx, 'Subscriber', page, presentSubscriber);
     },
   );
 
@@ -586,15 +578,7 @@ export function registerSubscriberRoutes(app: FastifyInstance, ctx: Context): vo
         id,
         request.query as Static<typeof PagingQuery>,
       );
-      const meta = pagination(
-        request,
-        ctx.config.publicUrl,
-        page.total,
-        page.rows.length,
-        page.paging.page,
-        page.paging.limit,
-      );
-      return { data: page.rows.map(presentGroup), meta: { pagination: meta } };
+      return listReply(request, ctx, 'SubscriberGroup', page, presentGroup);
     },
   );
 }

@@ -5,9 +5,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Context } from '../../services/context.ts';
 import * as triggers from '../../services/trigger-mailings.ts';
 import { invalid } from '../../services/errors.ts';
-import type { ListQuery as ListQueryValues } from '../../services/marketing-params.ts';
 import { one } from './envelope.ts';
-import { ListOf, Nullable, OneOf, PagingQuery, listReply, marketingErrors } from './common-schemas.ts';
+import { ListOf, Nullable, OneOf, PagingQuery, listHandler, marketingErrors } from './common-schemas.ts';
 
 const TriggerTypeSchema = Type.Object({
   objectType: Type.Literal('TriggerType'),
@@ -79,14 +78,7 @@ export function registerTriggerTypeRoutes(app: FastifyInstance, ctx: Context): v
         response: { 200: ListOf(TriggerTypeSchema), ...marketingErrors(401, 403, 422) },
       },
     },
-    async (request) =>
-      listReply(
-        request,
-        ctx,
-        'TriggerType',
-        await triggers.listTriggerTypes(ctx, request.apiKey.accountId, request.query as ListQueryValues),
-        (t) => t,
-      ),
+    listHandler(ctx, 'TriggerType', triggers.listTriggerTypes, (t) => t),
   );
 
   app.post(

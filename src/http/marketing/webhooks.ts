@@ -11,58 +11,17 @@ import type { WebhookAttemptView, WebhookInput, WebhookView } from '../../servic
 import { parseId, parsePagingParams } from '../../services/marketing-params.ts';
 import { MARKETING_WEBHOOK_EVENTS } from '../../domain/webhook-events.ts';
 import { formatDate, one } from './envelope.ts';
-import {
-  IdParam,
-  ListOf,
-  Nullable,
-  OneOf,
-  PagingQuery,
-  Timestamp,
-  listReply,
-  marketingErrors,
-} from './common-schemas.ts';
+import * as webhookFields from '../webhook-schemas.ts';
+import { IdParam, ListOf, OneOf, PagingQuery, Timestamp, listReply, marketingErrors } from './common-schemas.ts';
 
 const SURFACE = 'marketing' as const;
 const EVENT_NAMES = MARKETING_WEBHOOK_EVENTS.map((e) => e.slug).join(', ');
 
-const BasicAuthInput = Type.Object({
-  username: Type.String({ maxLength: 256 }),
-  password: Type.Optional(
-    Type.String({
-      maxLength: 1024,
-      description: 'Stored as given (it is sent with every delivery) and never shown again',
-    }),
-  ),
-});
 const Fields = {
   name: Type.Optional(Type.String({ maxLength: 256, description: 'Defaults to the URL host' })),
-  url: Type.Optional(
-    Type.String({
-      maxLength: 2048,
-      description:
-        'http(s) URL; private, loopback and link-local addresses are refused unless the operator allows them',
-    }),
-  ),
-  events: Type.Optional(
-    Type.Array(Type.String({ maxLength: 64 }), {
-      maxItems: 50,
-      description: `Event names: ${EVENT_NAMES}; all of them when omitted`,
-    }),
-  ),
-  basicAuth: Type.Optional(
-    Type.Union([BasicAuthInput, Type.Null()], {
-      description: 'Sent as HTTP Basic auth with every delivery; null removes it',
-    }),
-  ),
-  secret: Type.Optional(
-    Type.String({
-      maxLength: 256,
-      description: 'HMAC key of Posthorn-Signature (16–256 characters); generated when omitted',
-    }),
-  ),
-  active: Type.Optional(
-    Type.Boolean({ description: 'Inactive webhooks collect nothing and send nothing; default true' }),
-  ),
+  url: webhookFields.url,
+  events: webhookFields.events(`Event names: ${EVENT_NAMES}; all of them when omitted`),
+  ...webhookFields.settings(Type.String({ maxLength: 256 })),
 };
 const WebhookCreate = Type.Object(Fields, { description: 'url is required.' });
 const WebhookUpdate = Type.Object(Fields, { description: 'Changes only the fields given.' });
@@ -72,14 +31,7 @@ const WebhookSchema = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   url: Type.String(),
-  events: Type.Array(Type.String()),
-  basicAuth: Nullable(Type.Object({ username: Type.String() })),
-  secret: Type.String({
-    description:
-      'Verify a delivery: hex HMAC-SHA256 of "<t>.<body>" with this key equals v1 of Posthorn-Signature: ' +
-      't=<unix>,v1=<hex>',
-  }),
-  active: Type.Boolean(),
+  ...webhookFields.view,
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -87,28 +39,11 @@ const WebhookSchema = Type.Object({
 const DeliverySchema = Type.Object({
   objectType: Type.Literal('WebhookDelivery'),
   id: Type.Integer(),
-  batchId: Type.String(),
-  retryCount: Type.Integer(),
-  eventCount: Type.Integer(),
-  statusCode: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'null when no HTTP answer came (timeout, connection refused)',
-  }),
-  latencyMs: Type.Integer(),
-  error: Type.Union([Type.String(), Type.Null()]),
-  ok: Type.Boolean(),
+  ...webhookFields.attempt,
   attemptedAt: Timestamp,
 });
 
-const TestResult = OneOf(
-  Type.Object({
-    objectType: Type.Literal('WebhookTest'),
-    batchId: Type.String(),
-    ok: Type.Boolean(),
-    statusCode: Type.Union([Type.Integer(), Type.Null()]),
-    latencyMs: Type.Integer(),
-    error: Type.Union([Type.String(), Type.Null()]),
-  }),
-);
+const TestResult = OneOf(Type.Object({ objectType: Type.Literal('WebhookTest'), ...webhookFields.test }));
 const EventTypes = Type.Object({
   data: Type.Array(
     Type.Object({

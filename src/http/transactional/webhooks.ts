@@ -9,49 +9,16 @@ import type { WebhookAttemptView, WebhookView } from '../../services/webhooks.ts
 import { parseId } from '../../services/marketing-params.ts';
 import { TRANSACTIONAL_WEBHOOK_EVENTS } from '../../domain/webhook-events.ts';
 import { IdParam, Line, Paging, errorResponses } from './schemas.ts';
+import * as webhookFields from '../webhook-schemas.ts';
 
 const SURFACE = 'transactional' as const;
-const Nullable = <T extends ReturnType<typeof Type.Object>>(s: T) => Type.Union([s, Type.Null()]);
 const EVENT_SLUGS = TRANSACTIONAL_WEBHOOK_EVENTS.map((e) => e.slug).join(', ');
 
-const BasicAuthInput = Type.Object({
-  username: Line({ maxLength: 256 }),
-  password: Type.Optional(
-    Type.String({
-      maxLength: 1024,
-      description: 'Stored as given (it is sent with every delivery) and never shown again',
-    }),
-  ),
-});
 const Fields = {
   name: Type.Optional(Line({ maxLength: 256, description: 'Defaults to the target host' })),
-  target: Type.Optional(
-    Type.String({
-      maxLength: 2048,
-      description:
-        'http(s) URL; private, loopback and link-local addresses are refused unless the operator allows them',
-    }),
-  ),
-  events: Type.Optional(
-    Type.Array(Type.String({ maxLength: 64 }), {
-      maxItems: 50,
-      description: `Event slugs (GET /v1/webhook-events): ${EVENT_SLUGS}; all of them when omitted`,
-    }),
-  ),
-  basicAuth: Type.Optional(
-    Type.Union([BasicAuthInput, Type.Null()], {
-      description: 'Sent as HTTP Basic auth with every delivery; null removes it',
-    }),
-  ),
-  secret: Type.Optional(
-    Type.String({
-      maxLength: 256,
-      description: 'HMAC key of Posthorn-Signature (16–256 characters); generated when omitted',
-    }),
-  ),
-  active: Type.Optional(
-    Type.Boolean({ description: 'Inactive webhooks collect nothing and send nothing; default true' }),
-  ),
+  target: webhookFields.url,
+  events: webhookFields.events(`Event slugs (GET /v1/webhook-events): ${EVENT_SLUGS}; all of them when omitted`),
+  ...webhookFields.settings(Line({ maxLength: 256 })),
 };
 const WebhookBody = Type.Object(Fields, { description: 'target is required. Unknown fields are ignored.' });
 const WebhookUpdateBody = Type.Object(Fields, { description: 'Changes only the fields given.' });
@@ -60,14 +27,7 @@ const WebhookSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   target: Type.String(),
-  events: Type.Array(Type.String()),
-  basicAuth: Nullable(Type.Object({ username: Type.String() })),
-  secret: Type.String({
-    description:
-      'Verify a delivery: hex HMAC-SHA256 of "<t>.<body>" with this key equals v1 of Posthorn-Signature: ' +
-      't=<unix>,v1=<hex>',
-  }),
-  active: Type.Boolean(),
+  ...webhookFields.view,
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -75,25 +35,11 @@ const WebhookList = Type.Object({ count: Type.Integer(), data: Type.Array(Webhoo
 
 const AttemptSchema = Type.Object({
   id: Type.String(),
-  batchId: Type.String(),
-  retryCount: Type.Integer(),
-  eventCount: Type.Integer(),
-  statusCode: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'null when no HTTP answer came (timeout, connection refused)',
-  }),
-  latencyMs: Type.Integer(),
-  error: Type.Union([Type.String(), Type.Null()]),
-  ok: Type.Boolean(),
+  ...webhookFields.attempt,
   attemptedAt: Type.String({ format: 'date-time' }),
 });
 const AttemptList = Type.Object({ count: Type.Integer(), data: Type.Array(AttemptSchema) });
-const TestResult = Type.Object({
-  batchId: Type.String(),
-  ok: Type.Boolean(),
-  statusCode: Type.Union([Type.Integer(), Type.Null()]),
-  latencyMs: Type.Integer(),
-  error: Type.Union([Type.String(), Type.Null()]),
-});
+const TestResult = Type.Object(webhookFields.test);
 const EventTypeList = Type.Array(
   Type.Object({ id: Type.Integer(), name: Type.String(), slug: Type.String(), detail: Type.String() }),
 );
