@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { Context } from './context.ts';
+import type { Context } from '../context.ts';
 import { ServiceError, notFound } from './errors.ts';
 import { CsvError, CsvParser, type CsvRecord } from '../domain/csv.ts';
 import { mapHeader, readRow, type ColumnSpec, type RowResult } from '../domain/subscriber-import-row.ts';

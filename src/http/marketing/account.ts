@@ -2,7 +2,7 @@
 // channel routes (registered from channels.ts).
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { LANGUAGES, accountChannels, whoami } from '../../services/account.ts';
 import { parsePagingParams, grammar } from '../../services/marketing-params.ts';
 import { parseInclude } from '../../domain/query-grammar.ts';

@@ -1,7 +1,7 @@
 // Blacklist routes: GET/POST /api/v1/blacklist, DELETE /api/v1/blacklist/{id}.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as blacklist from '../../services/blacklist.ts';
 import { parseId } from '../../services/marketing-params.ts';
 import type { BlacklistRow } from '../../services/rows.ts';

@@ -1,7 +1,7 @@
 // Channel routes: GET/POST /api/v1/channels, GET/PUT/DELETE /api/v1/channels/{id}.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as channels from '../../services/channels.ts';
 import { parseId, parsePagingParams } from '../../services/marketing-params.ts';
 import type { ChannelRow } from '../../services/rows.ts';

@@ -2,7 +2,7 @@
 // areas: the error body, list parameters, envelopes and the pagination block.
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import type { ListQuery as ListQueryValues, Page } from '../../services/marketing-params.ts';
 import { list, pagination } from './envelope.ts';
 

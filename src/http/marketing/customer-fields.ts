@@ -1,7 +1,7 @@
 // Customer field routes: GET/POST /api/v1/customerFields, GET/PUT/DELETE /api/v1/customerFields/{id}.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as fields from '../../services/customer-fields.ts';
 import { parseId } from '../../services/marketing-params.ts';
 import { formatDate, one } from './envelope.ts';

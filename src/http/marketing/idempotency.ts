@@ -4,7 +4,7 @@
 // send) say so with `config.idempotency: 'own'` and are left alone.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import {
   completeIdempotentRequest,
   reserveIdempotencyKey,

@@ -3,7 +3,7 @@
 // GET /api/v1/jobs/{id} reports the job's progress. The runner in this process does the work.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { parseId } from '../../services/marketing-params.ts';
 import {
   ImportRunner,

@@ -1,6 +1,6 @@
 // The mail2many-compatible marketing surface under /api/v1. Each area registers its own routes.
 import type { FastifyInstance } from 'fastify';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { registerAccountRoutes } from './account.ts';
 import { registerSubscriberGroupRoutes } from './subscriber-groups.ts';
 import { registerCustomerFieldRoutes } from './customer-fields.ts';

@@ -3,7 +3,7 @@
 // (GET /api/v1/mailings/{id}/statistics lives with the statistics routes.)
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as mailings from '../../services/mailings.ts';
 import * as actions from '../../services/mailing-actions.ts';
 import * as views from '../../services/mailing-views.ts';

@@ -2,7 +2,7 @@
 // GET /api/v1/mailings/{id}/statistics. Both read the counters events keep, never the events.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { accountStatistics, mailingStatistics, resolvePeriod, type Totals } from '../../services/statistics.ts';
 import { parseId } from '../../services/marketing-params.ts';
 import { IdParam, marketingErrors } from './common-schemas.ts';

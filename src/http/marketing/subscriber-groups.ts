@@ -2,7 +2,7 @@
 // /api/v1/subscriberGroups/{id}, and the members under /api/v1/subscriberGroups/{id}/subscribers.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as groups from '../../services/subscriber-groups.ts';
 import * as members from '../../services/subscriber-group-members.ts';
 import { parseId, type ListQuery as ListQueryValues } from '../../services/marketing-params.ts';

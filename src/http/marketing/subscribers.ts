@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifySchemaCompiler } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import { ServiceError } from '../../services/errors.ts';
 import { parseId } from '../../services/marketing-params.ts';
 import * as subscribers from '../../services/subscribers.ts';

@@ -2,7 +2,7 @@
 // POST /api/v1/triggerTypes/{key}/send (one message of that mailing to one person).
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as triggers from '../../services/trigger-mailings.ts';
 import { invalid } from '../../services/errors.ts';
 import { one } from './envelope.ts';

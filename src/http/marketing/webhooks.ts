@@ -5,7 +5,7 @@
 // message.complained; deliveries are `{batchId, retryCount, events}`, signed as in delivery.md.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Context } from '../../services/context.ts';
+import type { Context } from '../../context.ts';
 import * as webhooks from '../../services/webhooks.ts';
 import type { WebhookAttemptView, WebhookInput, WebhookView } from '../../services/webhooks.ts';
 import { parseId, parsePagingParams } from '../../services/marketing-params.ts';
