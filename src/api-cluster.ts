@@ -7,39 +7,36 @@
 // primary is killed outright its front processes exit too (node:cluster ends a worker whose IPC
 // channel closes), so a restart finds the ports free.
 //
-// On SQLite every process writes to the one file. That pays since group commits hold the write lock
-// only while they write, not while the WAL is flushed (store/wal-flush.ts): the processes take turns
-// for ~0.1 ms per batch instead of ~4 ms.
+// PostgreSQL only. On SQLite one process runs: several would all write to the one file, and SQLite
+// drops a process's page cache whenever another process has written. Measured with SMTP submission
+// (BENCHMARKS.md): two processes writing cost twice the CPU per message; two front processes that
+// handed every accept to the primary over IPC (so that one process wrote) were slower than one
+// process (628 vs 750 msg/s on 2 cores): the writer does most of the work either way.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { startPosthorn, type Posthorn } from './app.ts';
 import { loadTlsCredentials } from './smtp/tls.ts';
-import { answerSubmissionCalls } from './smtp/submission-rpc.ts';
-import { submissionService } from './services/smtp-submission.ts';
 
 const ACCEPTED = 'posthorn:accepted';
 const RESTART_DELAY_MS = 1000;
 
 /**
- * How many front processes this start runs: POSTHORN_API_PROCESSES, or 1 when its role has no
- * front. On SQLite only the SMTP submission server runs in several processes, handing its work to
- * the primary (smtp/submission-rpc.ts); an HTTP API in several processes would make each of them a
- * writer of the one file.
+ * How many front processes this start runs: POSTHORN_API_PROCESSES on PostgreSQL, 1 on SQLite (see
+ * above) or when the role has no front.
  */
 export function apiProcessCount(config: Config, log: Logger): number {
   if (config.apiProcesses <= 1 || config.role === 'worker') return 1;
-  if (isSqlite(config) && config.role !== 'smtp') {
+  if (isSqlite(config)) {
     log.warn(
       { apiProcesses: config.apiProcesses },
-      'POSTHORN_API_PROCESSES is ignored on SQLite for the HTTP API: one API process runs (every process would ' +
-        'write to the one file, and SQLite drops the page cache of a process whenever another one writes; with role ' +
-        'smtp the submission servers run in several processes and hand their work to one); use PostgreSQL to run ' +
-        'several API processes',
+      'POSTHORN_API_PROCESSES is ignored on SQLite: one process runs (SQLite has one writer at a time, and a ' +
+        'process loses its page cache whenever another one writes, so more processes cost more than they win; ' +
+        'use PostgreSQL to run several)',
     );
     return 1;
   }
-  if (!config.redisUrl && !isSqlite(config))
+  if (!config.redisUrl)
     log.warn(
       { apiProcesses: config.apiProcesses },
       'rate limits and brute-force locks are kept per process without REDIS_URL: each of the ' +
@@ -48,7 +45,7 @@ export function apiProcessCount(config: Config, log: Logger): number {
   return config.apiProcesses;
 }
 
-export const isSqlite = (config: Config) => config.databaseUrl.startsWith('sqlite:');
+const isSqlite = (config: Config) => config.databaseUrl.startsWith('sqlite:');
 
 export interface ApiCluster {
   /** The primary's own part (worker, inbound receiver), started without fronts; null for role api. */
@@ -82,15 +79,6 @@ export async function startApiCluster(
     });
   }
 
-  // Structured clone instead of JSON over the IPC channel: submitted messages pass as bytes.
-  cluster.setupPrimary({ serialization: 'advanced' });
-  // On SQLite the primary is also the store's writer: the front processes accept their connections
-  // themselves instead of the primary accepting each and passing it on (one IPC message and a file
-  // descriptor per SMTP connection, on the process that is busiest). PostgreSQL keeps round robin,
-  // which spreads keep-alive HTTP clients evenly.
-  if (isSqlite(config)) cluster.schedulingPolicy = cluster.SCHED_NONE;
-  // On SQLite the front processes hand their SMTP work to this process, the store's one writer.
-  const handOver = isSqlite(config) && primary ? submissionService(primary.ctx) : null;
   let stopping = false;
   let readyCount = 0;
   let onReady: (message: FrontReady) => void = () => undefined;
@@ -101,7 +89,6 @@ export async function startApiCluster(
       if (message === ACCEPTED) primary?.notifyAccepted();
       else if (isFrontReady(message)) onReady(message);
     });
-    if (handOver) answerSubmissionCalls(worker, handOver, log);
     return worker;
   };
   cluster.on('exit', (worker, code, signal) => {

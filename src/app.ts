@@ -87,8 +87,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
   const ctx: Context = {
     db: store.db,
     dialect: store.dialect,
-    batcher: new CommitBatcher(store.db, { windowMs: config.groupCommitMs, transact: store.durableTransactions }),
-    durableTransactions: store.durableTransactions,
+    batcher: new CommitBatcher(store.db, { windowMs: config.groupCommitMs }),
     clock: Date.now,
     config,
     log,

@@ -7,7 +7,6 @@ import type { Config } from './config.ts';
 import type { Database } from './store/schema.ts';
 import type { SqlDialect } from './store/migrations.ts';
 import type { CommitBatcher } from './store/commit-batcher.ts';
-import type { DurableTransactionRunner } from './store/wal-flush.ts';
 import type { DnsLookup } from './services/dns.ts';
 import type { PersonalisationChecker } from './domain/personalisation-check.ts';
 
@@ -15,8 +14,6 @@ export interface Context {
   db: Kysely<Database>;
   dialect: SqlDialect;
   batcher: CommitBatcher;
-  /** Transactions whose flush to disk is awaited apart from their commit (SQLite: off the event loop). */
-  durableTransactions: DurableTransactionRunner;
   clock: () => number;
   config: Config;
   log: Logger;

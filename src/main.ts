@@ -7,16 +7,7 @@ import { openStore } from './store/db.ts';
 import { CommitBatcher } from './store/commit-batcher.ts';
 import { createLogger } from './log.ts';
 import type { Logger } from 'pino';
-import {
-  announceReady,
-  apiProcessCount,
-  isFrontProcess,
-  isSqlite,
-  notifyPrimary,
-  startApiCluster,
-} from './api-cluster.ts';
-import { startSubmissionServer } from './smtp/submission-server.ts';
-import { remoteSubmissionService } from './smtp/submission-rpc.ts';
+import { announceReady, apiProcessCount, isFrontProcess, notifyPrimary, startApiCluster } from './api-cluster.ts';
 import { createApiKey } from './services/api-keys.ts';
 import { accountByRef, listKeysForOperator, revokeKeyByOperator } from './services/api-key-management.ts';
 import type { ApiKeyRow } from './store/api-keys.ts';
@@ -88,8 +79,7 @@ async function withStore<T>(config: Config, fn: (ctx: Context) => Promise<T>): P
     const ctx: Context = {
       db: store.db,
       dialect: store.dialect,
-      batcher: new CommitBatcher(store.db, { transact: store.durableTransactions }),
-      durableTransactions: store.durableTransactions,
+      batcher: new CommitBatcher(store.db),
       clock: Date.now,
       config,
       log,
@@ -169,27 +159,15 @@ async function startCluster(config: Config, processes: number, log: Logger): Pro
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-/**
- * One front process of several: the HTTP API and SMTP submission of its role; accepts wake the
- * primary's worker. On SQLite only the submission server, without a store: the primary answers it.
- */
+/** One front process of several: the HTTP API and SMTP submission of its role; accepts wake the primary's worker. */
 async function startFrontProcess(config: Config): Promise<void> {
-  let close: () => Promise<void>;
-  if (isSqlite(config)) {
-    const log = createLogger(config.logLevel);
-    const smtp = await startSubmissionServer({ config, log }, remoteSubmissionService());
-    announceReady(null, smtp.url);
-    close = () => smtp.close();
-  } else {
-    const app = await startPosthorn(config, { part: 'front', onAccepted: notifyPrimary() });
-    announceReady(app.url, app.smtp?.url ?? null);
-    close = () => app.close();
-  }
+  const app = await startPosthorn(config, { part: 'front', onAccepted: notifyPrimary() });
+  announceReady(app.url, app.smtp?.url ?? null);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await close();
+    await app.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

@@ -77,8 +77,7 @@ export const server = {
     max: 64,
     description:
       'front processes on this machine (node:cluster, sharing the ports): the HTTP API and the SMTP submission ' +
-      'server of the role. On SQLite only SMTP submission (role `smtp`) runs in several, handing its work to the ' +
-      'primary; share limits through `REDIS_URL`',
+      'server of the role; PostgreSQL only, SQLite runs 1 (share limits through `REDIS_URL`)',
   }),
 };
 

@@ -11,7 +11,6 @@
 // message's lease and clears it, so a second write of a batch that did commit changes nothing.
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { durableTransactions, type DurableTransactionRunner } from '../store/wal-flush.ts';
 import type { Database } from '../store/schema.ts';
 import { storeFault } from '../store/store-errors.ts';
 import { withRetry } from '../store/retry.ts';
@@ -44,11 +43,7 @@ export class OutcomeRecorder {
     private readonly policy: SuppressionPolicy,
     private readonly maxBatch = 256,
     private readonly maxDelayMs = 5,
-    private readonly opts: {
-      retryForMs?: number;
-      /** SQLite: commit, then flush the WAL off the event loop (wal-flush.ts); default: a plain transaction. */
-      transact?: DurableTransactionRunner;
-    } = {},
+    private readonly opts: { retryForMs?: number } = {},
   ) {}
 
   /** At shutdown: an outage is no longer waited out (the leases return the messages to the queue). */
@@ -123,8 +118,7 @@ export class OutcomeRecorder {
   private async write(items: RecordedOutcome[]): Promise<void> {
     // Metrics are counted once the outcomes are committed, never for an attempt that is rolled back.
     const committed: Array<() => void> = [];
-    const transact = this.opts.transact ?? durableTransactions(this.db, null);
-    const { durable } = await transact(async (trx) => {
+    await this.db.transaction().execute(async (trx) => {
       const events: NewEvent[] = [];
       // A row whose lease was lost (reclaimed after expiry) keeps the newer owner's state.
       const applied = await applyOutcomes(
@@ -140,8 +134,6 @@ export class OutcomeRecorder {
       await recordEvents(trx, events, { policy: this.policy, afterCommit: (fn) => committed.push(fn) });
       committed.push(() => observeLatencies(items.filter((item) => applied.has(item.outcome.id))));
     });
-    // The messages' slots wait for the flush; meanwhile the event loop serves everything else.
-    await durable;
     for (const fn of committed) fn();
   }
 }

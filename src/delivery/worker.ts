@@ -86,7 +86,7 @@ export class DeliveryWorker {
       OUTCOME_FLUSH_MS,
       // Past half the lease another worker may take the message over; until then an outcome waits
       // for the store to come back rather than have its message sent again.
-      { retryForMs: (worker.leaseSeconds * 1000) / 2, transact: ctx.durableTransactions },
+      { retryForMs: (worker.leaseSeconds * 1000) / 2 },
     );
     this.pipeline = {
       builder: new MessageBuilder(

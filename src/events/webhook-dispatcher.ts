@@ -22,6 +22,7 @@ import type { EventRow, WebhookRow } from '../store/webhooks.ts';
 import { ATTEMPT_LOG_SIZE } from '../services/webhooks.ts';
 import { sendWebhook } from './webhook-sender.ts';
 import { StoreOutage } from '../services/store-outage.ts';
+import { BackgroundLoop } from '../services/background-loop.ts';
 
 export const BATCH_MAX_EVENTS = 100;
 export const BATCH_MAX_WAIT_MS = 1000;
@@ -60,7 +61,8 @@ export class WebhookDispatcher {
   private readonly log: Logger;
   private readonly outage: StoreOutage;
   private readonly policy: WebhookRetryPolicy;
-  private timer: NodeJS.Timeout | null = null;
+  // While the store is unavailable the loop pauses: it tries again after a growing wait.
+  private readonly loop: BackgroundLoop;
   private stopped = false;
   private readonly running = new Map<number, Promise<void>>();
   private readonly abort = new AbortController();
@@ -69,62 +71,52 @@ export class WebhookDispatcher {
   /** A horizon reading waiting for the transactions it saw running to end (PostgreSQL). */
   private candidate: { maxId: number; xmax: bigint } | null = null;
   private lastPrune = 0;
-  private currentTurn: Promise<void> = Promise.resolve();
 
   constructor(private readonly ctx: Context) {
     this.log = ctx.log.child({ component: 'webhooks' });
     this.outage = new StoreOutage(this.log, 'webhook delivery');
     this.policy = { ...DEFAULT_WEBHOOK_RETRY, baseMs: ctx.config.webhooks.retryBaseMs };
+    this.loop = new BackgroundLoop({
+      turn: () => this.turn(),
+      outage: this.outage,
+      log: this.log,
+      errorMessage: 'webhook dispatcher turn failed',
+      errorRestMs: () => ctx.config.webhooks.pollMs,
+    });
   }
 
   start(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
     this.abort.abort();
-    await this.currentTurn;
+    await this.loop.stop();
     await Promise.allSettled([...this.running.values()]);
   }
 
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.currentTurn = this.turn();
-    }, delay);
-  }
-
-  private async turn(): Promise<void> {
-    try {
-      await this.advanceSafeMark();
-      const now = this.ctx.clock();
-      const ids = await store.findWebhooksWithWork(this.ctx.db, this.safeMark, now, PARALLEL_WEBHOOKS * 2);
-      for (const id of ids) {
-        if (this.stopped || this.running.size >= PARALLEL_WEBHOOKS) break;
-        if (this.running.has(id)) continue;
-        const work = this.serve(id)
-          .catch((error: unknown) => {
-            if (!this.outage.failed(error)) this.log.error({ err: error, webhookId: id }, 'webhook turn failed');
-          })
-          .finally(() => this.running.delete(id));
-        this.running.set(id, work);
-      }
-      if (now - this.lastPrune > PRUNE_EVERY_MS) {
-        this.lastPrune = now;
-        await store.pruneFinishedBatches(this.ctx.db, now - KEEP_FINISHED_BATCHES_MS);
-      }
-      this.outage.succeeded();
-    } catch (error) {
-      // While the store is unavailable the loop pauses: it tries again after a growing wait.
-      if (this.outage.failed(error)) {
-        this.schedule(this.outage.retryDelayMs());
-        return;
-      }
-      if (!this.stopped) this.log.error({ err: error }, 'webhook dispatcher turn failed');
+  /** One turn: start serving the webhooks with work; resolves to the rest before the next turn. */
+  private async turn(): Promise<number> {
+    await this.advanceSafeMark();
+    const now = this.ctx.clock();
+    const ids = await store.findWebhooksWithWork(this.ctx.db, this.safeMark, now, PARALLEL_WEBHOOKS * 2);
+    for (const id of ids) {
+      if (this.stopped || this.running.size >= PARALLEL_WEBHOOKS) break;
+      if (this.running.has(id)) continue;
+      const work = this.serve(id)
+        .catch((error: unknown) => {
+          if (!this.outage.failed(error)) this.log.error({ err: error, webhookId: id }, 'webhook turn failed');
+        })
+        .finally(() => this.running.delete(id));
+      this.running.set(id, work);
     }
-    this.schedule(this.ctx.config.webhooks.pollMs);
+    if (now - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      await store.pruneFinishedBatches(this.ctx.db, now - KEEP_FINISHED_BATCHES_MS);
+    }
+    this.outage.succeeded();
+    return this.ctx.config.webhooks.pollMs;
   }
 
   /** See readEventHorizon: a reading becomes the safe mark once the transactions it saw have ended. */

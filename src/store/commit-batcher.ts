@@ -10,10 +10,6 @@
 // batch's BulkRows instead of inserted one statement per request: they are written as multi-row
 // INSERTs once all the batch's work has run, just before the commit.
 //
-// On SQLite at synchronous=FULL the batch commits at NORMAL and the WAL is flushed off the event loop
-// (wal-flush.ts); the batch's requests are answered only once that flush is done, while the next
-// batch already runs.
-//
 // Faults of the store itself (see store-errors.ts): a conflict or a connection lost before COMMIT
 // was sent rolled the whole batch back, so the batch is run again as a whole, a few times with
 // backoff. A connection lost during COMMIT leaves it unknown whether the batch committed: running
@@ -25,7 +21,6 @@ import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { storeFault } from './store-errors.ts';
 import { QUICK_RETRY, withRetry } from './retry.ts';
-import { durableTransactions, type DurableTransactionRunner } from './wal-flush.ts';
 
 type Work<T> = (trx: Transaction<Database>, bulk: BulkRows) => Promise<T>;
 
@@ -88,24 +83,15 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-interface Committed {
-  results: unknown[];
-  durable: Promise<void>;
-  bulk: BulkRows;
-}
-
 export class CommitBatcher {
   private queue: Pending[] = [];
   private flushing = false;
   private timer: NodeJS.Timeout | null = null;
-  private readonly transact: DurableTransactionRunner;
 
   constructor(
-    db: Kysely<Database>,
-    private readonly opts: { maxBatch?: number; windowMs?: number; transact?: DurableTransactionRunner } = {},
-  ) {
-    this.transact = opts.transact ?? durableTransactions(db, null);
-  }
+    private readonly db: Kysely<Database>,
+    private readonly opts: { maxBatch?: number; windowMs?: number } = {},
+  ) {}
 
   private get maxBatch(): number {
     return this.opts.maxBatch ?? 256;
@@ -140,9 +126,9 @@ export class CommitBatcher {
 
   private async commitTogether(batch: Pending[]): Promise<void> {
     if (batch.length === 1) return this.commitAlone(batch[0]);
-    let committed: Committed;
+    let results: unknown[];
     try {
-      committed = await withRetry(() => this.commit(batch), QUICK_RETRY);
+      results = await withRetry(() => this.commit(batch), QUICK_RETRY);
     } catch (error) {
       if (storeFault(error) !== null) {
         for (const item of batch) item.reject(error);
@@ -152,39 +138,28 @@ export class CommitBatcher {
       for (const item of batch) await this.commitAlone(item);
       return;
     }
-    this.answerWhenDurable(batch, committed);
+    batch.forEach((item, i) => item.resolve(results[i]));
   }
 
   private async commitAlone(item: Pending): Promise<void> {
     try {
-      this.answerWhenDurable([item], await withRetry(() => this.commit([item]), QUICK_RETRY));
+      const [result] = await withRetry(() => this.commit([item]), QUICK_RETRY);
+      item.resolve(result);
     } catch (error) {
       item.reject(error);
     }
   }
 
-  /** Not awaited: the next batch commits while this one's flush runs. */
-  private answerWhenDurable(batch: Pending[], committed: Committed): void {
-    committed.durable.then(
-      () => {
-        committed.bulk.runAfterCommit();
-        batch.forEach((item, i) => item.resolve(committed.results[i]));
-      },
-      (error: unknown) => {
-        for (const item of batch) item.reject(error);
-      },
-    );
-  }
-
   /** One transaction over the work of every item; their results in order. */
-  private async commit(items: Pending[]): Promise<Committed> {
+  private async commit(items: Pending[]): Promise<unknown[]> {
     const bulk = new BulkRows();
-    const { value, durable } = await this.transact(async (trx) => {
+    const out = await this.db.transaction().execute(async (trx) => {
       const results: unknown[] = [];
       for (const item of items) results.push(await item.work(trx, bulk));
       await bulk.flush(trx);
       return results;
     });
-    return { results: value, durable, bulk };
+    bulk.runAfterCommit();
+    return out;
   }
 }

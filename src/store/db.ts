@@ -9,14 +9,11 @@ import { migrateToLatest, type SqlDialect } from './migrations.ts';
 import { installPlannerStatistics } from './planner-statistics.ts';
 import { resilientDialect } from './resilient-driver.ts';
 import { StoreHealth, type StoreHealthListener } from './store-health.ts';
-import { durableTransactions, WalFlusher, type DurableTransactionRunner } from './wal-flush.ts';
 
 export interface Store {
   db: Kysely<Database>;
   dialect: SqlDialect;
   health: StoreHealth;
-  /** Transactions whose flush to disk is awaited apart from the commit (for the commit batcher). */
-  durableTransactions: DurableTransactionRunner;
   close(): Promise<void>;
 }
 
@@ -80,19 +77,7 @@ export async function openStore(
     await migrateToLatest(db, 'sqlite');
     // Written at every start: an ANALYZE run by hand would otherwise replace them.
     await installPlannerStatistics(db, 'sqlite');
-    // At FULL, group commits flush the WAL off the event loop (wal-flush.ts); a file in memory has none.
-    const flusher =
-      (opts.sqliteSynchronous ?? 'FULL') === 'FULL' && file !== ':memory:' ? new WalFlusher(`${file}-wal`) : null;
-    return {
-      db,
-      dialect: 'sqlite',
-      health,
-      durableTransactions: durableTransactions(db, flusher),
-      close: async () => {
-        await db.destroy();
-        await flusher?.close();
-      },
-    };
+    return { db, dialect: 'sqlite', health, close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolSize ?? 10 });
   // pg emits 'error' when a connection dies (PostgreSQL restarted or failed over, the backend was
@@ -105,11 +90,5 @@ export async function openStore(
   const dialect = resilientDialect(new PostgresDialect({ pool }), { health, reconnects: true });
   const db = new Kysely<Database>({ dialect });
   await migrateToLatest(db, 'postgres');
-  return {
-    db,
-    dialect: 'postgres',
-    health,
-    durableTransactions: durableTransactions(db, null),
-    close: () => db.destroy(),
-  };
+  return { db, dialect: 'postgres', health, close: () => db.destroy() };
 }
