@@ -75,15 +75,15 @@ export class BackgroundLoop {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      // However the rest ends (its timer, a wake), wakeUp is cleared: a wake during the next turn
+      // must find no rest and be kept, not cut short a rest that is already over.
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
         this.wakeUp = null;
-        done();
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
     });
   }
 }

@@ -96,4 +96,21 @@ describe('background loop', () => {
     expect(turns).toBe(2);
     await loop.stop();
   });
+
+  it('keeps a wake during a turn that follows a rest ended by its timer', async () => {
+    let turns = 0;
+    let loop: BackgroundLoop;
+    ({ loop } = loopOf(async () => {
+      ++turns;
+      // Turn 2 comes after a 20 ms rest that ran out; the news arrives while it looks for work.
+      if (turns === 2) loop.wake();
+      await sleep(5);
+      return turns === 1 ? 20 : 10_000;
+    }));
+    loop.start();
+    await sleep(150);
+    // A wake that went to the finished rest's stale handle would leave turn 3 for the 10 s rest.
+    expect(turns).toBe(3);
+    await loop.stop();
+  });
 });
