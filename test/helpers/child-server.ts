@@ -2,7 +2,6 @@
 // a test can kill it outright (SIGKILL: no shutdown code runs) and start it again on the same
 // database.
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -111,21 +110,8 @@ export async function startChildServer(
   };
 }
 
-/** The pids of a process's children (from /proc: each process's parent is field 4 of its stat). */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid) out.push(Number(entry));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
+// The pids of a process's children, read from /proc: the benchmarks' helper.
+export { childrenOf } from '../../bench/lib/process-tree.ts';
 
 /**
  * One request on a connection of its own (no keep-alive), so a cluster of API processes hands each
