@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { decode } from 'libqp';
 import { encodeQuotedPrintable } from '../../src/domain/quoted-printable.ts';
+import { seededRandom } from '../../bench/lib/marketing-data.ts';
 
 /** What decoding must give back: line breaks become CRLF; everything else, lone CR included, is kept. */
 const expectedText = (text: string) => text.replace(/\r?\n/g, '\r\n');
@@ -30,17 +31,8 @@ function roundTrip(text: string) {
   return encoded;
 }
 
-// A small seeded generator (mulberry32) so a failure can be reproduced from the printed seed.
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded generator (the benchmarks' mulberry32), so a failure can be reproduced from the printed seed.
+const random = seededRandom;
 
 const PIECES = [
   'hello',
