@@ -174,8 +174,7 @@ export async function currentSmtpKey(ctx: Context, password: string, ip: string)
 
 /**
  * What the SMTP submission surface asks of the services, as one object: the calls above bound to a
- * context here, or the same calls answered by another process (smtp/submission-rpc.ts), so that a
- * front process that only speaks SMTP can hand the work to the one process that writes to SQLite.
+ * context, so that the protocol code names no context and no store.
  */
 export interface SubmissionService {
   authenticate(password: string, ip: string): Promise<SmtpAuthResult>;

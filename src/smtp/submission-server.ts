@@ -65,10 +65,7 @@ interface SessionAuth {
 
 const LOCAL_ERROR = () => smtpReply(451, '4.3.0', 'Local error in processing; try again later');
 
-/**
- * Starts the server; `service` answers its checks and accepts (in this process, or in the process
- * that writes to the store: see submission-rpc.ts).
- */
+/** Starts the server; `service` answers its checks and accepts. */
 export async function startSubmissionServer(
   env: { config: Config; log: Logger },
   service: SubmissionService,
