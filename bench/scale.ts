@@ -6,6 +6,10 @@
 //
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:scale
 //   npm run bench:scale -- --apiProcesses 1,2 --workers 1,2,4 --duration 10 --messages 10000
+//
+// Latency-bound delivery (a remote server that takes --sinkDelayMs per message, --relayConnections
+// per worker), where a worker's capacity is its connections rather than CPU; accept skipped:
+//   npm run bench:scale -- --apiProcesses none --sinkDelayMs 50 --relayConnections 8 --messages 4000
 import autocannon from 'autocannon';
 import { readOptions, positiveInt } from './lib/options.ts';
 import { createBenchDatabase, type BenchDatabase } from './lib/bench-database.ts';
@@ -22,6 +26,9 @@ const opts = readOptions({
   duration: { env: 'BENCH_DURATION', default: '15' },
   connections: { env: 'BENCH_CONNECTIONS', default: '64' },
   messages: { env: 'BENCH_MESSAGES', default: '20000' },
+  sinkDelayMs: { env: 'BENCH_SINK_DELAY_MS', default: '0' },
+  /** POSTHORN_RELAY_CONNECTIONS of each worker; empty: Posthorn's default. */
+  relayConnections: { env: 'BENCH_RELAY_CONNECTIONS', default: '' },
   timeout: { env: 'BENCH_TIMEOUT', default: '300' },
   save: { env: 'BENCH_SAVE', default: '1' },
   quietWait: { env: 'BENCH_QUIET_WAIT', default: '30' },
@@ -31,13 +38,17 @@ if (!pgBaseUrl) {
   console.error('bench:scale needs PostgreSQL: BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres');
   process.exit(2);
 }
-const list = (raw: string, name: string) => raw.split(',').map((s) => positiveInt(s.trim(), name));
+const list = (raw: string, name: string) =>
+  raw === 'none' ? [] : raw.split(',').map((s) => positiveInt(s.trim(), name));
 const apiCounts = list(opts.apiProcesses, 'apiProcesses');
 const workerCounts = list(opts.workers, 'workers');
 const duration = positiveInt(opts.duration, 'duration');
 const connections = positiveInt(opts.connections, 'connections');
 const total = positiveInt(opts.messages, 'messages');
 const timeoutMs = positiveInt(opts.timeout, 'timeout') * 1000;
+const sinkDelayMs = Number(opts.sinkDelayMs);
+if (!Number.isInteger(sinkDelayMs) || sinkDelayMs < 0) throw new Error('--sinkDelayMs: a whole number ≥ 0');
+const relayConnections = opts.relayConnections ? positiveInt(opts.relayConnections, 'relayConnections') : null;
 const machine = describeMachine();
 const NO_LIMITS = { POSTHORN_V1_RATE_PER_SECOND: '0', POSTHORN_V1_RATE_PER_MINUTE: '0' };
 const dbName = (db: BenchDatabase) => new URL(db.url).pathname.slice(1);
@@ -185,6 +196,7 @@ async function deliverRun(workers: number, sink: CountingSink) {
     POSTHORN_DELIVERY: 'relay',
     POSTHORN_RELAYS: sink.url,
     POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+    ...(relayConnections ? { POSTHORN_RELAY_CONNECTIONS: String(relayConnections) } : {}),
     ...NO_LIMITS,
   };
   try {
@@ -227,6 +239,8 @@ async function deliverRun(workers: number, sink: CountingSink) {
         date: new Date().toISOString(),
         workers,
         messages: total,
+        sinkDelayMs,
+        relayConnections,
         completed,
         deliveredInWindow: delivered,
         deliveredBeforeLastReady: sentBefore,
@@ -275,7 +289,7 @@ for (const processes of apiCounts) {
   });
 }
 const deliverRows: Array<Record<string, string | number>> = [];
-const sink = await startCountingSink();
+const sink = await startCountingSink({}, undefined, sinkDelayMs);
 try {
   for (const workers of workerCounts) {
     console.log(`… deliver ${total} messages, ${workers} worker process(es)`);
@@ -300,7 +314,11 @@ try {
 } finally {
   await sink.close();
 }
-console.log('\nAccept (POST /v1/layang/transmissions, one recipient, durable):');
-printTable(acceptRows);
-console.log('\nDeliver (relay to a counting sink, DKIM-signed, RSA-2048):');
+if (acceptRows.length > 0) {
+  console.log('\nAccept (POST /v1/layang/transmissions, one recipient, durable):');
+  printTable(acceptRows);
+}
+const sinkNote = sinkDelayMs > 0 ? `, the sink replying after ${sinkDelayMs} ms` : '';
+const connectionsNote = relayConnections ? `, ${relayConnections} relay connections per worker` : '';
+console.log(`\nDeliver (relay to a counting sink, DKIM-signed, RSA-2048${sinkNote}${connectionsNote}):`);
 printTable(deliverRows);

@@ -35,6 +35,11 @@ export async function startCountingSink(
   listen: { host?: string; port?: number } = {},
   /** Called at the end of each message's DATA, before the reply (the latency benchmark times arrivals). */
   onMessage?: (recipients: string[]) => void,
+  /**
+   * Milliseconds to wait before the reply to each message's DATA: a remote server's time per message
+   * (the scale benchmark's latency-bound mode). The message is counted when it arrives.
+   */
+  replyDelayMs = 0,
 ): Promise<CountingSink> {
   const sink: CountingSink = {
     url: '',
@@ -87,7 +92,8 @@ export async function startCountingSink(
         if (keep && sink.sample === null) sink.sample = Buffer.concat(keep);
         keep = null;
         onMessage?.(session.envelope.rcptTo.map((r) => r.address));
-        callback(null, 'Ok: queued');
+        if (replyDelayMs > 0) setTimeout(() => callback(null, 'Ok: queued'), replyDelayMs);
+        else callback(null, 'Ok: queued');
       });
     },
   });
