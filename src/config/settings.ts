@@ -105,7 +105,7 @@ export const store = {
   }),
   sqliteCacheMb: integer({
     env: 'POSTHORN_SQLITE_CACHE_MB',
-    default: 64,
+    default: 32,
     min: 2,
     max: 65536,
     description: 'SQLite page cache; raise it for lists of millions (see BENCHMARKS.md)',
