@@ -274,16 +274,33 @@ async function keysRevoke(args: string[]): Promise<void> {
   });
 }
 
-/** The password of `users create`, from standard input: typed at a prompt, or piped. */
+/**
+ * The password of `users create`, from standard input: piped, or typed at a prompt that does not
+ * show it (the terminal's echo goes to a stream that writes nothing).
+ */
 async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) process.stdout.write('Password (at least 10 characters): ');
   const { createInterface } = await import('node:readline');
-  const lines = createInterface({ input: process.stdin, terminal: false });
-  for await (const line of lines) {
-    lines.close();
-    return line;
+  if (!process.stdin.isTTY) {
+    const lines = createInterface({ input: process.stdin, terminal: false });
+    for await (const line of lines) {
+      lines.close();
+      return line;
+    }
+    return '';
   }
-  return '';
+  const { Writable } = await import('node:stream');
+  process.stdout.write('Password (at least 10 characters, not shown): ');
+  const hidden = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const prompt = createInterface({ input: process.stdin, output: hidden, terminal: true });
+  prompt.on('SIGINT', () => {
+    prompt.close();
+    process.stdout.write('\n');
+    process.exit(130);
+  });
+  const line = await new Promise<string>((resolve) => prompt.question('', resolve));
+  prompt.close();
+  process.stdout.write('\n');
+  return line;
 }
 
 async function usersCreate(args: string[]): Promise<void> {

@@ -1,7 +1,8 @@
 // `posthorn users create`: a dashboard user made on the command line (password from standard
 // input) signs in to the dashboard of a server on the same database; bad input is one line on
-// stderr and exit code 2.
-import { spawnSync } from 'node:child_process';
+// stderr and exit code 2. At a terminal (a pseudo-terminal from util-linux's `script`) the password
+// typed is not shown.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,4 +63,32 @@ describe('posthorn users create', () => {
       await app.close();
     }
   }, 120_000);
+
+  const haveScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
+  it.runIf(haveScript)(
+    'does not show the password typed at a terminal',
+    async () => {
+      const password = 'typed at a terminal 42';
+      const command = [process.execPath, bin, 'users', 'create', '--email', 'tty@example.org'].join(' ');
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        env: { ...process.env, POSTHORN_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn' },
+      });
+      let output = '';
+      let typed = false;
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        // Typed once the prompt is there, as a person would: the terminal is in raw mode by then.
+        if (!typed && output.includes('Password')) {
+          typed = true;
+          setTimeout(() => child.stdin.write(`${password}\r`), 200);
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/not shown/);
+      expect(output).toMatch(/dashboard user tty@example.org created/);
+      expect(output).not.toContain(password);
+    },
+    60_000,
+  );
 });
