@@ -9,6 +9,13 @@
 //            relayhost; a Posthorn worker process (role worker) relays the queued messages to it.
 //            Timed from the release / the worker ready until the sink has all N.
 //
+// and two rows of Posthorn's own work against the same Postfix figures (issue 15's table):
+//
+//   accept (HTTP)     autocannon, 64 connections, --httpSeconds on POST /v1/layang/transmissions
+//                     (one recipient, 200 after the commit), role api.
+//   deliver (DKIM)    N messages queued over HTTP for a sending domain with a key, then relayed
+//                     DKIM-signed (RSA-2048) by a worker process to the same sink.
+//
 // Neither side signs with DKIM (the sender's domain has no key in Posthorn; Postfix has no signer),
 // so the rows compare queueing and SMTP, not RSA. CPU per message counts every process of each
 // side: Posthorn's process, and the Postfix master with every process it ran (reaped ones included).
@@ -19,11 +26,12 @@
 // the benchmark says so and prints Posthorn's figures alone.
 import { execFileSync } from 'node:child_process';
 import { readOptions, positiveInt } from './lib/options.ts';
-import { createBenchDatabase, storesToRun, type StoreKind } from './lib/bench-database.ts';
+import { createBenchDatabase, storesToRun, type BenchDatabase, type StoreKind } from './lib/bench-database.ts';
 import { freePort, loadAverage, startPosthornProcess } from './lib/posthorn-process.ts';
 import { postfixAvailable, startPostfix, waitForPort } from './lib/postfix-instance.ts';
 import { startCountingSink, type CountingSink } from './lib/counting-sink.ts';
 import { runSmtpSource } from './lib/smtp-source.ts';
+import { loadTransmissions, NO_RATE_LIMITS, queueSignedMessages } from './lib/transmission-load.ts';
 import { codeVersion, describeMachine, machineLine, waitForQuietMachine } from './lib/machine.ts';
 import { appendResult, printTable, round } from './lib/results.ts';
 
@@ -33,6 +41,7 @@ const opts = readOptions({
   length: { env: 'BENCH_LENGTH', default: '2048' },
   stores: { env: 'BENCH_STORES', default: '' },
   timeout: { env: 'BENCH_TIMEOUT', default: '300' },
+  httpSeconds: { env: 'BENCH_HTTP_SECONDS', default: '15' },
   save: { env: 'BENCH_SAVE', default: '1' },
   quietWait: { env: 'BENCH_QUIET_WAIT', default: '30' },
 });
@@ -42,6 +51,7 @@ const source = {
   length: positiveInt(opts.length, 'length'),
 };
 const N = source.messages;
+const httpSeconds = positiveInt(opts.httpSeconds, 'httpSeconds');
 const timeoutMs = positiveInt(opts.timeout, 'timeout') * 1000;
 const pgBaseUrl = process.env.BENCH_DATABASE_URL || null;
 const machine = describeMachine();
@@ -56,6 +66,19 @@ interface SideResult {
   deliverCpuMs: number;
   completed: boolean;
   load: number;
+  /** Posthorn only: the HTTP accept and the DKIM-signed delivery rows. */
+  own?: OwnWork;
+}
+
+interface OwnWork {
+  httpPerSecond: number;
+  httpP99Ms: number;
+  httpCpuMs: number;
+  signedPerSecond: number;
+  signedDelivered: number;
+  signedSigned: number;
+  signedCpuMs: number;
+  signedCompleted: boolean;
 }
 
 /** Waits for the sink to count `n`, then returns the seconds from `from` to the last message. */
@@ -193,6 +216,71 @@ async function posthornSide(store: StoreKind, sink: CountingSink): Promise<SideR
   }
 }
 
+/** Posthorn's HTTP accept and DKIM-signed delivery, each on a fresh database of `store`. */
+async function posthornOwnWork(store: StoreKind, sink: CountingSink): Promise<OwnWork> {
+  const env = {
+    POSTHORN_DELIVERY: 'relay',
+    POSTHORN_RELAYS: sink.url,
+    POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
+    POSTHORN_SMTP_PORT: '0',
+    ...NO_RATE_LIMITS,
+  };
+  const start = (db: BenchDatabase, role: 'api' | 'worker', env: Record<string, string>) =>
+    startPosthornProcess({ env, dataDir: db.dataDir, databaseUrl: db.url, role, label: `peers-${role}-${Date.now()}` });
+
+  const acceptDb = await createBenchDatabase(store, pgBaseUrl);
+  let http: { result: { duration: number; '2xx': number; latency: { p99: number } }; measured: number };
+  try {
+    const api = await start(acceptDb, 'api', { ...env, POSTHORN_DELIVERY: 'capture' });
+    try {
+      http = await loadTransmissions(api, { connections: 64, duration: httpSeconds }, async () => {
+        await waitForQuietMachine(Number(opts.quietWait));
+        const cpu0 = api.cpuSeconds();
+        return async () => api.cpuSeconds() - cpu0;
+      });
+    } finally {
+      await api.stop();
+    }
+  } finally {
+    await acceptDb.drop();
+  }
+
+  const deliverDb = await createBenchDatabase(store, pgBaseUrl);
+  try {
+    const api = await start(deliverDb, 'api', env);
+    try {
+      await queueSignedMessages(api, N);
+    } finally {
+      await api.stop();
+    }
+    sink.reset();
+    await waitForQuietMachine(Number(opts.quietWait));
+    const worker = await start(deliverDb, 'worker', env);
+    try {
+      const readyAt = Date.now();
+      const before = sink.received;
+      const cpu0 = worker.cpuSeconds();
+      const d = await timeDelivery(sink, N, readyAt);
+      const delivered = sink.received - before;
+      const accepted = http.result['2xx'];
+      return {
+        httpPerSecond: round(accepted / http.result.duration),
+        httpP99Ms: http.result.latency.p99,
+        httpCpuMs: round((http.measured * 1000) / Math.max(1, accepted), 3),
+        signedPerSecond: round(delivered / d.seconds),
+        signedDelivered: sink.received,
+        signedSigned: sink.dkimSigned,
+        signedCpuMs: round(((worker.cpuSeconds() - cpu0) * 1000) / Math.max(1, delivered), 3),
+        signedCompleted: d.ok,
+      };
+    } finally {
+      await worker.stop();
+    }
+  } finally {
+    await deliverDb.drop();
+  }
+}
+
 async function main(): Promise<void> {
   let haveSmtpSource = true;
   try {
@@ -211,7 +299,11 @@ async function main(): Promise<void> {
   const sides: SideResult[] = [];
   try {
     if (withPostfix) sides.push(await postfixSide(sink));
-    for (const store of storesToRun(pgBaseUrl, opts.stores)) sides.push(await posthornSide(store, sink));
+    for (const store of storesToRun(pgBaseUrl, opts.stores)) {
+      const side = await posthornSide(store, sink);
+      side.own = await posthornOwnWork(store, sink);
+      sides.push(side);
+    }
   } finally {
     await sink.close();
   }
@@ -242,6 +334,31 @@ async function main(): Promise<void> {
       load: s.load,
     });
   }
+  for (const s of sides.filter((side) => side.own)) {
+    const own = s.own!;
+    rows.push({
+      row: 'accept (HTTP, durable)',
+      server: s.side,
+      'msg/s': own.httpPerSecond,
+      'CPU/msg': `${own.httpCpuMs} ms`,
+      'msg/s vs Postfix': ratio(own.httpPerSecond, postfix?.acceptPerSecond),
+      'CPU/msg vs Postfix': ratio(own.httpCpuMs, postfix?.acceptCpuMs),
+      count: `p99 ${own.httpP99Ms} ms`,
+      load: s.load,
+    });
+    rows.push({
+      row: 'deliver (DKIM-signed)',
+      server: s.side,
+      'msg/s': own.signedPerSecond,
+      'CPU/msg': `${own.signedCpuMs} ms`,
+      'msg/s vs Postfix': ratio(own.signedPerSecond, postfix?.deliverPerSecond),
+      'CPU/msg vs Postfix': ratio(own.signedCpuMs, postfix?.deliverCpuMs),
+      count: own.signedCompleted
+        ? `${own.signedDelivered}/${N}, ${own.signedSigned} signed`
+        : `TIMED OUT at ${own.signedDelivered}/${N}`,
+      load: s.load,
+    });
+  }
   if (opts.save !== '0')
     appendResult('peers', {
       bench: 'peers',
@@ -253,7 +370,8 @@ async function main(): Promise<void> {
     });
   console.log();
   printTable(rows);
-  if (sides.some((s) => !s.completed || s.accepted !== N)) process.exitCode = 1;
+  const ownFailed = (s: SideResult) => s.own !== undefined && (!s.own.signedCompleted || s.own.signedSigned !== N);
+  if (sides.some((s) => !s.completed || s.accepted !== N || ownFailed(s))) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

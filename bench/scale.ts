@@ -10,12 +10,11 @@
 // Latency-bound delivery (a remote server that takes --sinkDelayMs per message, --relayConnections
 // per worker), where a worker's capacity is its connections rather than CPU; accept skipped:
 //   npm run bench:scale -- --apiProcesses none --sinkDelayMs 50 --relayConnections 8 --messages 4000
-import autocannon from 'autocannon';
 import { readOptions, positiveInt } from './lib/options.ts';
 import { createBenchDatabase, type BenchDatabase } from './lib/bench-database.ts';
 import { loadAverage, startPosthornProcess, type PosthornProcess } from './lib/posthorn-process.ts';
 import { startCountingSink, type CountingSink } from './lib/counting-sink.ts';
-import { FROM_DOMAIN, manyRecipientsBody, singleRecipientBody } from './lib/payload.ts';
+import { loadTransmissions, NO_RATE_LIMITS, queueSignedMessages } from './lib/transmission-load.ts';
 import { codeVersion, describeMachine, machineBusySeconds, machineLine, waitForQuietMachine } from './lib/machine.ts';
 import { appendResult, printTable, round } from './lib/results.ts';
 import { pgDelta, pgSnapshot, treeCpuSeconds } from './lib/process-tree.ts';
@@ -50,7 +49,6 @@ const sinkDelayMs = Number(opts.sinkDelayMs);
 if (!Number.isInteger(sinkDelayMs) || sinkDelayMs < 0) throw new Error('--sinkDelayMs: a whole number ≥ 0');
 const relayConnections = opts.relayConnections ? positiveInt(opts.relayConnections, 'relayConnections') : null;
 const machine = describeMachine();
-const NO_LIMITS = { POSTHORN_V1_RATE_PER_SECOND: '0', POSTHORN_V1_RATE_PER_MINUTE: '0' };
 const dbName = (db: BenchDatabase) => new URL(db.url).pathname.slice(1);
 
 interface Cost {
@@ -81,34 +79,28 @@ async function acceptRun(processes: number) {
   const db = await createBenchDatabase('postgres', pgBaseUrl!);
   try {
     const server = await startPosthornProcess({
-      env: { POSTHORN_DELIVERY: 'capture', POSTHORN_API_PROCESSES: String(processes), ...NO_LIMITS },
+      env: { POSTHORN_DELIVERY: 'capture', POSTHORN_API_PROCESSES: String(processes), ...NO_RATE_LIMITS },
       dataDir: db.dataDir,
       databaseUrl: db.url,
       role: 'api',
       label: `scale-accept-${processes}-${Date.now()}`,
     });
     try {
-      const request = {
-        url: `${server.url}/v1/layang/transmissions`,
-        connections,
-        requests: [
-          {
-            method: 'POST' as const,
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` },
-            body: singleRecipientBody(),
-          },
-        ],
-      };
-      await autocannon({ ...request, duration: 3 }); // warm-up: JIT, pools, statement plans
-      const otherBefore = await waitForQuietMachine(Number(opts.quietWait));
-      const load = loadAverage();
-      const cpu0 = treeCpuSeconds(server.pid);
-      const pg0 = await pgSnapshot(pgBaseUrl!, dbName(db));
-      const machine0 = machineBusySeconds();
-      const r = await autocannon({ ...request, duration });
-      const cpu = treeCpuSeconds(server.pid) - cpu0;
-      const pg = pgDelta(pg0, await pgSnapshot(pgBaseUrl!, dbName(db)));
-      const busy = machineBusySeconds() - machine0;
+      const { result: r, measured } = await loadTransmissions(server, { connections, duration }, async () => {
+        const otherBefore = await waitForQuietMachine(Number(opts.quietWait));
+        const load = loadAverage();
+        const cpu0 = treeCpuSeconds(server.pid);
+        const pg0 = await pgSnapshot(pgBaseUrl!, dbName(db));
+        const machine0 = machineBusySeconds();
+        return async () => ({
+          otherBefore,
+          load,
+          cpu: treeCpuSeconds(server.pid) - cpu0,
+          pg: pgDelta(pg0, await pgSnapshot(pgBaseUrl!, dbName(db))),
+          busy: machineBusySeconds() - machine0,
+        });
+      });
+      const { otherBefore, load, cpu, pg, busy } = measured;
       const accepted = r['2xx'];
       const record = {
         bench: 'scale',
@@ -166,22 +158,7 @@ async function queue(db: BenchDatabase, env: Record<string, string>): Promise<vo
     label: `scale-queue-${Date.now()}`,
   });
   try {
-    const post = async (path: string, body: string) => {
-      const res = await fetch(`${api.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${api.key}` },
-        body,
-      });
-      if (res.status >= 300) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
-    };
-    await post('/v1/domain/sending', JSON.stringify({ domain: FROM_DOMAIN, note: 'benchmark' }));
-    for (let first = 0; first < total; first += 2000) {
-      await Promise.all(
-        [first, first + 1000]
-          .filter((f) => f < total)
-          .map((f) => post('/v1/layang/transmissions', manyRecipientsBody(f, Math.min(1000, total - f)))),
-      );
-    }
+    await queueSignedMessages(api, total);
   } finally {
     await api.stop();
   }
@@ -197,7 +174,7 @@ async function deliverRun(workers: number, sink: CountingSink) {
     POSTHORN_RELAYS: sink.url,
     POSTHORN_REQUIRE_VERIFIED_DOMAIN: 'false',
     ...(relayConnections ? { POSTHORN_RELAY_CONNECTIONS: String(relayConnections) } : {}),
-    ...NO_LIMITS,
+    ...NO_RATE_LIMITS,
   };
   try {
     await queue(db, env);
