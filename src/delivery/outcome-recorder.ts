@@ -25,7 +25,7 @@ export interface RecordedOutcome {
   accountId: string;
   /** Absent for a message handed back untried: nothing happened to it that an event would report. */
   event?: Omit<NewEvent, 'created_at' | 'account_id'>;
-  raw?: string;
+  raw?: Buffer;
   /** When the message was accepted: its delivery latency is measured from there (metrics). */
   acceptedAt?: number;
 }

@@ -200,7 +200,7 @@ export async function messagePreview(ctx: Context, accountId: string, id: string
   };
 }
 
-export async function messageRaw(ctx: Context, accountId: string, id: string): Promise<string> {
+export async function messageRaw(ctx: Context, accountId: string, id: string): Promise<Buffer> {
   const raw = await findRaw(ctx.db, accountId, id);
   if (raw === undefined) throw notFound(`raw MIME of message ${id} (only captured and sandbox mail keeps it)`);
   return raw;

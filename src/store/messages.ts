@@ -306,20 +306,23 @@ export async function findMessage(db: Db, accountId: string, id: string): Promis
     .executeTakeFirst();
 }
 
-export async function insertRaw(db: Db, messageId: string, accountId: string, raw: string, at: number): Promise<void> {
+/** Keeps a captured message's bytes as they are (8-bit parts in any charset included). */
+export async function insertRaw(db: Db, messageId: string, accountId: string, mime: Buffer, at: number): Promise<void> {
   await db
     .insertInto('message_raw')
-    .values({ message_id: messageId, account_id: accountId, raw, created_at: at })
-    .onConflict((oc) => oc.column('message_id').doUpdateSet({ raw, created_at: at }))
+    .values({ message_id: messageId, account_id: accountId, raw: '', mime, created_at: at })
+    .onConflict((oc) => oc.column('message_id').doUpdateSet({ raw: '', mime, created_at: at }))
     .execute();
 }
 
-export async function findRaw(db: Db, accountId: string, messageId: string): Promise<string | undefined> {
+export async function findRaw(db: Db, accountId: string, messageId: string): Promise<Buffer | undefined> {
   const row = await db
     .selectFrom('message_raw')
-    .select('raw')
+    .select(['raw', 'mime'])
     .where('account_id', '=', accountId)
     .where('message_id', '=', messageId)
     .executeTakeFirst();
-  return row?.raw;
+  if (!row) return undefined;
+  // Rows captured before migration 0017 hold text only.
+  return row.mime ? Buffer.from(row.mime) : Buffer.from(row.raw, 'utf8');
 }

@@ -15,6 +15,7 @@ import { mxDeliveryMigration } from './migration-0013-mx-delivery.ts';
 import { inboundMigration } from './migration-0014-inbound.ts';
 import { sandboxMigration } from './migration-0015-sandbox.ts';
 import { dashboardMigration } from './migration-0016-dashboard.ts';
+import { capturedBytesMigration } from './migration-0017-captured-bytes.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -241,6 +242,7 @@ const buildMigrations = (dialect: SqlDialect): Record<string, Migration> => ({
   '0014_inbound': inboundMigration(),
   '0015_sandbox': sandboxMigration(),
   '0016_dashboard': dashboardMigration(),
+  '0017_captured_bytes': capturedBytesMigration(dialect),
 });
 
 /** Every migration of this dialect (tests migrate to a given one to check an upgrade). */

@@ -83,7 +83,10 @@ export interface MessagesTable {
 export interface MessageRawTable {
   message_id: string;
   account_id: string;
+  /** Captures before migration 0017, as text; '' for later ones. */
   raw: string;
+  /** The captured message's bytes (migration 0017 on). */
+  mime: Buffer | null;
   created_at: number;
 }
 

@@ -295,6 +295,32 @@ describe(`SMTP submission (${dialectName})`, () => {
     expect(sink.messages.length).toBe(before);
   });
 
+  it('keeps the 8-bit bytes of a captured message as submitted, in a charset that is not UTF-8', async () => {
+    const body = Buffer.from('Gr\xfc\xdfe aus K\xf6ln, 25 \xa4\r\n', 'latin1');
+    const head = [
+      'From: orders@shop.example.org',
+      'To: latin@inbox.test',
+      'Subject: Latin-1',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=iso-8859-15',
+      'Content-Transfer-Encoding: 8bit',
+      'X-MT-Sandbox: true',
+    ];
+    const info = await transport().sendMail({
+      envelope: { from: 'orders@shop.example.org', to: ['latin@inbox.test'] },
+      raw: Buffer.concat([Buffer.from(head.join('\r\n') + '\r\n\r\n', 'latin1'), body]),
+    });
+    const [row] = await waitForTransmission(server.api, queuedId(info.response));
+    expect(row).toMatchObject({ status: 'captured', sandbox: true });
+    const res = await fetch(`${server.url}/v1/messages/${row.id}/raw`, {
+      headers: { authorization: `Bearer ${server.key}` },
+    });
+    expect(res.status).toBe(200);
+    const raw = Buffer.from(await res.arrayBuffer());
+    expect(raw.subarray(raw.length - body.length).equals(body)).toBe(true);
+    expect(raw.includes(Buffer.from('\ufffd', 'utf8'))).toBe(false);
+  });
+
   it('answers 535 for a bad key, a revoked key and a key without "Send via SMTP"', async () => {
     const bad = transport({
       auth: { user: 'x', pass: server.key.slice(0, -1) + (server.key.endsWith('a') ? 'b' : 'a') },

@@ -15,8 +15,8 @@ import type { SendResult } from '../transports/transport.ts';
 export interface Decision {
   outcome: MessageOutcome;
   event?: { type: string; data: Record<string, unknown> };
-  /** The captured MIME (sandbox, capture mode). */
-  raw?: string;
+  /** The captured MIME (sandbox, capture mode), as built. */
+  raw?: Buffer;
 }
 
 export type RetryPolicy = Pick<Config['worker'], 'retryMaxAgeSeconds' | 'retrySchedule'>;
@@ -49,7 +49,7 @@ export function captured(m: MessagesTable, built: BuiltMessage, at: number): Dec
   return {
     outcome: { ...builtBase(m, built), status: 'captured', lastResponse: '250 captured', bounceClass: null, at },
     event: { type: 'delivery', data: { captured: true } },
-    raw: built.raw.toString('utf8'),
+    raw: built.raw,
   };
 }
 
