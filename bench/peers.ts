@@ -310,54 +310,41 @@ async function main(): Promise<void> {
   const postfix = withPostfix ? sides[0] : null;
   const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) + '×' : '');
   const rows: Array<Record<string, string | number>> = [];
+  /** One row; the ratios are to Postfix's figures of the same kind (none on Postfix's own rows). */
+  const line = (
+    row: string,
+    s: SideResult,
+    figures: { perSecond: number; cpuMs: number },
+    postfixFigures: { perSecond: number; cpuMs: number } | null,
+    count: string,
+  ) => ({
+    row,
+    server: s.side,
+    'msg/s': figures.perSecond,
+    'CPU/msg': `${figures.cpuMs} ms`,
+    'msg/s vs Postfix': s === postfix ? '1.00×' : ratio(figures.perSecond, postfixFigures?.perSecond),
+    'CPU/msg vs Postfix': s === postfix ? '1.00×' : ratio(figures.cpuMs, postfixFigures?.cpuMs),
+    count,
+    load: s.load,
+  });
+  const accepted = (s: SideResult | null) => s && { perSecond: s.acceptPerSecond, cpuMs: s.acceptCpuMs };
+  const delivered = (s: SideResult | null) => s && { perSecond: s.deliverPerSecond, cpuMs: s.deliverCpuMs };
+  for (const s of sides)
+    rows.push(line('accept (SMTP, durable)', s, accepted(s)!, accepted(postfix), `${s.accepted}/${N}`));
   for (const s of sides) {
-    rows.push({
-      row: 'accept (SMTP, durable)',
-      server: s.side,
-      'msg/s': s.acceptPerSecond,
-      'CPU/msg': `${s.acceptCpuMs} ms`,
-      'msg/s vs Postfix': s === postfix ? '1.00×' : ratio(s.acceptPerSecond, postfix?.acceptPerSecond),
-      'CPU/msg vs Postfix': s === postfix ? '1.00×' : ratio(s.acceptCpuMs, postfix?.acceptCpuMs),
-      count: `${s.accepted}/${N}`,
-      load: s.load,
-    });
+    const count = `${s.completed ? '' : 'TIMED OUT at '}${s.delivered}/${s.accepted}`;
+    rows.push(line('deliver (relay to the sink)', s, delivered(s)!, delivered(postfix), count));
   }
   for (const s of sides) {
-    rows.push({
-      row: 'deliver (relay to the sink)',
-      server: s.side,
-      'msg/s': s.deliverPerSecond,
-      'CPU/msg': `${s.deliverCpuMs} ms`,
-      'msg/s vs Postfix': s === postfix ? '1.00×' : ratio(s.deliverPerSecond, postfix?.deliverPerSecond),
-      'CPU/msg vs Postfix': s === postfix ? '1.00×' : ratio(s.deliverCpuMs, postfix?.deliverCpuMs),
-      count: s.completed ? `${s.delivered}/${s.accepted}` : `TIMED OUT at ${s.delivered}/${s.accepted}`,
-      load: s.load,
-    });
-  }
-  for (const s of sides.filter((side) => side.own)) {
-    const own = s.own!;
-    rows.push({
-      row: 'accept (HTTP, durable)',
-      server: s.side,
-      'msg/s': own.httpPerSecond,
-      'CPU/msg': `${own.httpCpuMs} ms`,
-      'msg/s vs Postfix': ratio(own.httpPerSecond, postfix?.acceptPerSecond),
-      'CPU/msg vs Postfix': ratio(own.httpCpuMs, postfix?.acceptCpuMs),
-      count: `p99 ${own.httpP99Ms} ms`,
-      load: s.load,
-    });
-    rows.push({
-      row: 'deliver (DKIM-signed)',
-      server: s.side,
-      'msg/s': own.signedPerSecond,
-      'CPU/msg': `${own.signedCpuMs} ms`,
-      'msg/s vs Postfix': ratio(own.signedPerSecond, postfix?.deliverPerSecond),
-      'CPU/msg vs Postfix': ratio(own.signedCpuMs, postfix?.deliverCpuMs),
-      count: own.signedCompleted
-        ? `${own.signedDelivered}/${N}, ${own.signedSigned} signed`
-        : `TIMED OUT at ${own.signedDelivered}/${N}`,
-      load: s.load,
-    });
+    const own = s.own;
+    if (!own) continue;
+    const http = { perSecond: own.httpPerSecond, cpuMs: own.httpCpuMs };
+    rows.push(line('accept (HTTP, durable)', s, http, accepted(postfix), `p99 ${own.httpP99Ms} ms`));
+    const signed = { perSecond: own.signedPerSecond, cpuMs: own.signedCpuMs };
+    const count = own.signedCompleted
+      ? `${own.signedDelivered}/${N}, ${own.signedSigned} signed`
+      : `TIMED OUT at ${own.signedDelivered}/${N}`;
+    rows.push(line('deliver (DKIM-signed)', s, signed, delivered(postfix), count));
   }
   if (opts.save !== '0')
     appendResult('peers', {

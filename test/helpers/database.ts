@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { randomBytes } from 'node:crypto';
 
 export const pgBaseUrl = process.env.POSTHORN_TEST_DATABASE_URL || null;
@@ -42,4 +44,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A bare Kysely on a test database, with no migration run (the migration tests step through them
+ * with a Migrator). Untyped: the schema at a past migration is not today's.
+ */
+export function bareKysely(database: TestDatabase): Kysely<any> {
+  return new Kysely<any>({
+    dialect: database.url.startsWith('sqlite:')
+      ? new SqliteDialect({ database: new SQLite(database.url.slice('sqlite:'.length)) })
+      : new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }),
+  });
 }

@@ -1,11 +1,9 @@
 // Migration 0012 renumbers sending domains (integer ids, oldest first) and keys templates per
 // account, on a database that already holds data: nothing is lost, and the new keys work.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Migrator, type Kysely } from 'kysely';
 import { migrateToLatest, migrationProvider } from '../../src/store/migrations.ts';
-import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
+import { bareKysely, createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
 
 describe(`migration 0012 on a database with data (${dialectName})`, () => {
   let database: TestDatabase;
@@ -14,12 +12,7 @@ describe(`migration 0012 on a database with data (${dialectName})`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    db = new Kysely<any>({
-      dialect:
-        dialect === 'sqlite'
-          ? new SqliteDialect({ database: new SQLite(database.url.slice('sqlite:'.length)) })
-          : new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }),
-    });
+    db = bareKysely(database);
   });
   afterAll(async () => {
     await db?.destroy();

@@ -1,12 +1,10 @@
 // Migration 0017 keeps captured messages as bytes: a capture written before it (text) still reads
 // back, as its UTF-8 bytes, and one written after it keeps bytes that are not UTF-8 exactly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Migrator, type Kysely } from 'kysely';
 import { migrateToLatest, migrationProvider } from '../../src/store/migrations.ts';
 import { findRaw, insertRaw } from '../../src/store/messages.ts';
-import { createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
+import { bareKysely, createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
 
 describe(`migration 0017: captured messages as bytes (${dialectName})`, () => {
   let database: TestDatabase;
@@ -15,12 +13,7 @@ describe(`migration 0017: captured messages as bytes (${dialectName})`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    db = new Kysely<any>({
-      dialect:
-        dialect === 'sqlite'
-          ? new SqliteDialect({ database: new SQLite(database.url.slice('sqlite:'.length)) })
-          : new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }),
-    });
+    db = bareKysely(database);
   });
   afterAll(async () => {
     await db?.destroy();
