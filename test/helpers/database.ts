@@ -7,6 +7,7 @@ import pg from 'pg';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 
 export const pgBaseUrl = process.env.POSTHORN_TEST_DATABASE_URL || null;
 export const dialectName = pgBaseUrl ? 'postgres' : 'sqlite';
@@ -56,4 +57,28 @@ export function bareKysely(database: TestDatabase): Kysely<any> {
       ? new SqliteDialect({ database: new SQLite(database.url.slice('sqlite:'.length)) })
       : new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }),
   });
+}
+
+/**
+ * For a migration test's describe block: a fresh database and its bare Kysely for the whole block
+ * (made before its tests, closed and dropped after them), read through `suite.db`.
+ */
+export function bareDatabaseForSuite(): { readonly db: Kysely<any>; dialect: 'sqlite' | 'postgres' } {
+  let database: TestDatabase | undefined;
+  let db: Kysely<any> | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = bareKysely(database);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('the bare database is made in beforeAll');
+      return db;
+    },
+    dialect: dialectName === 'postgres' ? 'postgres' : 'sqlite',
+  };
 }

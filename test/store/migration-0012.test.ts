@@ -1,23 +1,13 @@
 // Migration 0012 renumbers sending domains (integer ids, oldest first) and keys templates per
 // account, on a database that already holds data: nothing is lost, and the new keys work.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Migrator, type Kysely } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { Migrator } from 'kysely';
 import { migrateToLatest, migrationProvider } from '../../src/store/migrations.ts';
-import { bareKysely, createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
+import { bareDatabaseForSuite, dialectName } from '../helpers/database.ts';
 
 describe(`migration 0012 on a database with data (${dialectName})`, () => {
-  let database: TestDatabase;
-  let db: Kysely<any>;
-  const dialect = dialectName === 'postgres' ? 'postgres' : 'sqlite';
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    db = bareKysely(database);
-  });
-  afterAll(async () => {
-    await db?.destroy();
-    await database?.drop();
-  });
+  const suite = bareDatabaseForSuite();
+  const { dialect } = suite;
 
   const domainRow = (id: string, account: string, domain: string, created: number) => ({
     id,
@@ -37,6 +27,7 @@ describe(`migration 0012 on a database with data (${dialectName})`, () => {
   });
 
   it('keeps every row, numbers domains oldest first, and keys templates per account', async () => {
+    const db = suite.db;
     const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
     const before = await migrator.migrateTo('0008_suppressions');
     expect(before.error).toBeUndefined();

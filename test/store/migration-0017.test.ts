@@ -1,26 +1,17 @@
 // Migration 0017 keeps captured messages as bytes: a capture written before it (text) still reads
 // back, as its UTF-8 bytes, and one written after it keeps bytes that are not UTF-8 exactly.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Migrator, type Kysely } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { Migrator } from 'kysely';
 import { migrateToLatest, migrationProvider } from '../../src/store/migrations.ts';
 import { findRaw, insertRaw } from '../../src/store/messages.ts';
-import { bareKysely, createTestDatabase, dialectName, type TestDatabase } from '../helpers/database.ts';
+import { bareDatabaseForSuite, dialectName } from '../helpers/database.ts';
 
 describe(`migration 0017: captured messages as bytes (${dialectName})`, () => {
-  let database: TestDatabase;
-  let db: Kysely<any>;
-  const dialect = dialectName === 'postgres' ? 'postgres' : 'sqlite';
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    db = bareKysely(database);
-  });
-  afterAll(async () => {
-    await db?.destroy();
-    await database?.drop();
-  });
+  const suite = bareDatabaseForSuite();
+  const { dialect } = suite;
 
   it('reads a capture from before as its UTF-8 bytes, and keeps a later one byte for byte', async () => {
+    const db = suite.db;
     const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
     expect((await migrator.migrateTo('0016_dashboard')).error).toBeUndefined();
     const before = 'Subject: Grüße\r\n\r\nfrom the text column\r\n';
