@@ -26,6 +26,7 @@ import { createMetricsRegistry } from './services/ops-metrics.ts';
 import { startMetricsListener, type MetricsListener } from './http/metrics-listener.ts';
 import { createSignInLink } from './services/dashboard-sessions.ts';
 import { parseApiKey } from './domain/api-key-format.ts';
+import { ShutdownSteps } from './shutdown-steps.ts';
 
 /** The dashboard's address; on the first start (a key was just made) with a one-time sign-in token in its fragment. */
 async function dashboardLink(ctx: Context, base: string, firstKey: string | null): Promise<string> {
@@ -51,6 +52,8 @@ export interface Posthorn {
   metrics: MetricsListener | null;
   /** Wakes this process's worker and fan-out (after an accept in another process of the machine). */
   notifyAccepted(): void;
+  /** What a close in progress is waiting for (e.g. `worker`); null when not closing or done. */
+  readonly closingStep: string | null;
   close(): Promise<void>;
 }
 
@@ -196,6 +199,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
           onError: (error) => log.error({ err: error }, 'metrics listener: could not answer'),
         });
 
+  const shutdown = new ShutdownSteps(log);
   return {
     ctx,
     url,
@@ -210,16 +214,20 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
       worker?.notify();
       fanout?.notify();
     },
+    get closingStep() {
+      return shutdown.current;
+    },
     async close() {
-      await metrics?.close();
-      await smtp?.close();
-      await inbound?.close();
-      await http?.close();
-      await fanout?.stop();
-      await worker?.stop();
-      await webhooks?.stop();
-      await buildPool.close();
-      await store.close();
+      await shutdown.step('metrics', () => metrics?.close());
+      await shutdown.step('smtp submission', () => smtp?.close());
+      await shutdown.step('inbound', () => inbound?.close());
+      await shutdown.step('http', () => http?.close());
+      await shutdown.step('fanout', () => fanout?.stop());
+      await shutdown.step('worker', () => worker?.stop());
+      await shutdown.step('webhooks', () => webhooks?.stop());
+      await shutdown.step('build threads', () => buildPool.close());
+      await shutdown.step('store', () => store.close());
+      shutdown.current = null;
     },
   };
 }

@@ -119,6 +119,11 @@ export class DeliveryWorker {
     return this.loop.isRunning;
   }
 
+  /** Messages claimed and not yet recorded (a stop waits for them). */
+  get messagesInFlight(): number {
+    return this.leases.active.size;
+  }
+
   /** Called after an accept: there is work now. */
   notify(): void {
     this.newWork = true;

@@ -81,8 +81,19 @@ export async function startTestServer(
       return key;
     },
     async close() {
-      await app.close();
-      await db.drop();
+      // A teardown that outlasts its hook's timeout would fail without saying why: name what it waits for.
+      const started = Date.now();
+      const watch = setInterval(() => {
+        const step = app.closingStep ?? 'the test database to drop';
+        const inFlight = step === 'worker' ? ` (${app.worker?.messagesInFlight} messages in flight)` : '';
+        process.stderr.write(`test server closing for ${Date.now() - started} ms: waiting for ${step}${inFlight}\n`);
+      }, 10_000);
+      try {
+        await app.close();
+        await db.drop();
+      } finally {
+        clearInterval(watch);
+      }
     },
   };
   return server;
