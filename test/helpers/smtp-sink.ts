@@ -68,7 +68,14 @@ export async function startSmtpSink(
       }
       return sink.messages;
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        // smtp-server waits for open connections up to its closeTimeout (30 s by default, as long as a
+        // test hook may take): a client that left one open is named and cut off after 5 s instead.
+        const open = (server as unknown as { connections: Set<unknown> }).connections.size;
+        if (open > 0) process.stderr.write(`smtp sink closing with ${open} connection(s) still open\n`);
+        server.close(() => resolve());
+      }),
   };
 
   const matchRule = (recipient: string, at: 'rcpt' | 'data'): SinkRule | undefined => {
@@ -89,6 +96,7 @@ export async function startSmtpSink(
     disabledCommands: ['STARTTLS'],
     logger: false,
     size: 50 * 1024 * 1024,
+    closeTimeout: 5000,
     ...opts,
     onConnect(session, callback) {
       sink.openConnections++;
