@@ -328,7 +328,9 @@ describe(`transactional error dialect (${dialectName})`, () => {
           message: expect.stringContaining('limit'),
         });
         expect(res.headers.connection).toBe('close');
-        expect(res.bytesWrittenAtResponse).toBeLessThan(total);
+        // What the client had written when the answer came is not asserted: the kernel's socket
+        // buffers on loopback hold several MB, so on a loaded machine the whole body can be handed
+        // over before the answer is read (CI, 2026-12-03). What the server read is the proof.
         const read = await watch.bytesReadWhenClosed(res.localPort);
         expect(read).toBeLessThan(total);
         // It reads up to the 20 MB limit (plus what was already in flight), then stops.
