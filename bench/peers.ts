@@ -112,7 +112,7 @@ async function postfixSide(sink: CountingSink): Promise<SideResult> {
     const run = await runSmtpSource(port, source);
     const acceptCpu = postfix.cpuSeconds() - cpu0;
     const held = postfix.heldQueueIds().length;
-    if (held !== run.accepted.length) throw new Error(`Postfix answered ${run.accepted.length} but holds ${held}`);
+    if (held !== run.accepted) throw new Error(`Postfix answered ${run.accepted} but holds ${held}`);
     sink.reset();
     const cpu1 = postfix.cpuSeconds();
     const releasedAt = Date.now();
@@ -121,9 +121,9 @@ async function postfixSide(sink: CountingSink): Promise<SideResult> {
     const deliverCpu = postfix.cpuSeconds() - cpu1;
     return {
       side: 'Postfix',
-      acceptPerSecond: round(run.accepted.length / run.seconds),
-      accepted: run.accepted.length,
-      acceptCpuMs: round((acceptCpu * 1000) / Math.max(1, run.accepted.length), 3),
+      acceptPerSecond: round(run.accepted / run.seconds),
+      accepted: run.accepted,
+      acceptCpuMs: round((acceptCpu * 1000) / Math.max(1, run.accepted), 3),
       deliverPerSecond: round(sink.received / d.seconds),
       delivered: sink.received,
       deliverCpuMs: round((deliverCpu * 1000) / Math.max(1, sink.received), 3),
@@ -194,14 +194,14 @@ async function posthornSide(store: StoreKind, sink: CountingSink): Promise<SideR
       const readyAt = Date.now();
       const before = sink.received; // delivered while the worker was still starting
       const cpu0 = worker.cpuSeconds();
-      const d = await timeDelivery(sink, run.accepted.length, readyAt);
+      const d = await timeDelivery(sink, run.accepted, readyAt);
       const deliverCpu = worker.cpuSeconds() - cpu0;
       const delivered = sink.received - before;
       return {
         side: `Posthorn (${store})`,
-        acceptPerSecond: round(run.accepted.length / run.seconds),
-        accepted: run.accepted.length,
-        acceptCpuMs: round((acceptCpu * 1000) / Math.max(1, run.accepted.length), 3),
+        acceptPerSecond: round(run.accepted / run.seconds),
+        accepted: run.accepted,
+        acceptCpuMs: round((acceptCpu * 1000) / Math.max(1, run.accepted), 3),
         deliverPerSecond: round(delivered / d.seconds),
         delivered: sink.received,
         deliverCpuMs: round((deliverCpu * 1000) / Math.max(1, delivered), 3),

@@ -19,6 +19,7 @@ import { createLogger } from './log.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { startSubmissionServer, type SubmissionServer } from './smtp/submission-server.ts';
 import { submissionService } from './services/smtp-submission.ts';
+import { SubmissionCommitThread } from './services/submission-commits.ts';
 import { startInboundServer, type InboundServer } from './smtp/inbound-server.ts';
 import { QueueFigures } from './services/queue-figures.ts';
 import { Readiness } from './services/readiness.ts';
@@ -179,7 +180,16 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
   const dashboardUrl = url && (await dashboardLink(ctx, config.port === 0 ? url : config.publicUrl, firstKey));
 
   let smtp: SubmissionServer | null = null;
+  let submissionCommits: SubmissionCommitThread | null = null;
   if ((config.role === 'all' || config.role === 'smtp') && config.smtp.port !== null && part !== 'back') {
+    // A process that only takes submissions on a SQLite file commits them in a thread of their own
+    // (services/submission-commits.ts). Where the same process also delivers or serves HTTP, its
+    // event loop writes the same file, and the two connections would take turns at the write lock.
+    if (config.role === 'smtp' && store.dialect === 'sqlite' && !config.databaseUrl.endsWith(':memory:')) {
+      submissionCommits = new SubmissionCommitThread({ config, secret, log });
+      submissionCommits.start();
+      ctx.submissionCommits = submissionCommits;
+    }
     const w = worker;
     // A committed submission wakes the worker in this process at once (or in another, through onAccepted).
     smtp = await startSubmissionServer(ctx, submissionService(ctx), {
@@ -220,6 +230,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
     async close() {
       await shutdown.step('metrics', () => metrics?.close());
       await shutdown.step('smtp submission', () => smtp?.close());
+      await shutdown.step('submission commits', () => submissionCommits?.close());
       await shutdown.step('inbound', () => inbound?.close());
       await shutdown.step('http', () => http?.close());
       await shutdown.step('fanout', () => fanout?.stop());

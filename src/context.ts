@@ -9,6 +9,7 @@ import type { SqlDialect } from './store/migrations.ts';
 import type { CommitBatcher } from './store/commit-batcher.ts';
 import type { DnsLookup } from './services/dns.ts';
 import type { PersonalisationChecker } from './domain/personalisation-check.ts';
+import type { SubmissionCommitter } from './services/submission-commit.ts';
 
 export interface Context {
   db: Kysely<Database>;
@@ -21,4 +22,6 @@ export interface Context {
   dns: DnsLookup;
   /** Checks templates against recipients' data off the event loop; absent (CLI), checks run inline. */
   templateChecks?: PersonalisationChecker;
+  /** Commits SMTP submissions off the event loop (SQLite, role smtp); absent, they commit in this thread. */
+  submissionCommits?: SubmissionCommitter;
 }

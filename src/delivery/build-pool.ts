@@ -9,10 +9,8 @@
 // - Each thread's heap is capped (THREAD_HEAP_MB): a thread costs some 20–40 MB of RSS.
 // - Threads run dist/delivery/build-thread.js in production, build-thread.ts through tsx when
 //   Posthorn runs from its sources (tests, benchmarks).
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { threadEntry } from '../thread-entry.ts';
 import type { Logger } from 'pino';
 import type { MessagesTable } from '../store/schema.ts';
 import type { RenderLimits } from '../domain/render.ts';
@@ -296,41 +294,10 @@ export class BuildPool implements PersonalisationChecker {
   }
 }
 
-/**
- * dist/delivery/build-thread.js in production. From the sources (tests, benchmarks): the build's
- * copy when the build is newer than every source file (`npm test` builds first), else
- * build-thread.ts through tsx (slower to start: every module is transformed on load).
- */
-function threadEntry(): URL {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./build-thread.js', import.meta.url);
-  const built = new URL('../../dist/delivery/build-thread.js', import.meta.url);
-  return builtIsCurrent(new URL('../', import.meta.url), new URL('../../dist/.tsbuildinfo', import.meta.url))
-    ? built
-    : new URL('./build-thread-tsx.mjs', import.meta.url);
-}
-
 let entryCache: URL | null = null;
 
-function builtIsCurrent(sources: URL, buildInfo: URL): boolean {
-  let builtAt: number;
-  try {
-    builtAt = fs.statSync(buildInfo).mtimeMs;
-  } catch {
-    return false;
-  }
-  const newest = (dir: string): number => {
-    let max = 0;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      max = Math.max(max, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
-    }
-    return max;
-  };
-  return newest(fileURLToPath(sources)) <= builtAt;
-}
-
 function startWorker(init: ThreadInit): Worker {
-  entryCache ??= threadEntry();
+  entryCache ??= threadEntry('delivery/build-thread');
   return new Worker(entryCache, {
     workerData: init,
     resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },

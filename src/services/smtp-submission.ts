@@ -6,7 +6,8 @@ import type { Context } from '../context.ts';
 import { authenticate, authenticateByAddress, type ApiKeyInfo } from './api-keys.ts';
 import { ServiceError } from './errors.ts';
 import { limitsFor } from './limits.ts';
-import { checkQuota, commitTransmission, planOutbox } from './transmission-commit.ts';
+import { checkQuota } from './transmission-commit.ts';
+import { commitSubmission } from './submission-commit.ts';
 import { newId } from '../domain/ids.ts';
 import { domainOf, isValidEmail } from '../domain/email-address.ts';
 import { prepareSubmittedMessage, MessageFormatError } from '../domain/submitted-message.ts';
@@ -133,27 +134,21 @@ export async function acceptSubmission(ctx: Context, key: ApiKeyInfo, submission
     campaignId: options.campaignId ?? null,
     labels,
   };
-  const { rows, events } = await planOutbox(ctx, {
-    transmissionId,
-    accountId: key.accountId,
-    recipients: recipients.map((email) => ({ address: { email }, type: 'to', data: null })),
-    metadata,
-    transactional,
-    sandbox,
-    dueAt: now,
-    now,
-  });
-  await ctx.batcher.run((trx, bulk) =>
-    commitTransmission(ctx, key, trx, bulk, {
+  await commitSubmission(ctx, {
+    key: { id: key.id, accountId: key.accountId },
+    plan: {
       transmissionId,
-      content,
-      rows,
-      events,
-      sendAt: null,
+      accountId: key.accountId,
+      recipients: recipients.map((email) => ({ address: { email }, type: 'to', data: null })),
+      metadata,
+      transactional,
+      sandbox,
+      dueAt: now,
       now,
-      mime: message.mime,
-    }),
-  );
+    },
+    content,
+    mime: message.mime,
+  });
   return transmissionId;
 }
 

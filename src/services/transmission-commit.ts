@@ -104,7 +104,7 @@ export interface CommitInput {
   mime?: Buffer;
 }
 
-function transmissionRow(key: ApiKeyInfo, input: CommitInput): TransmissionsTable {
+function transmissionRow(key: Pick<ApiKeyInfo, 'id' | 'accountId'>, input: CommitInput): TransmissionsTable {
   const { content } = input;
   return {
     id: input.transmissionId,
@@ -129,7 +129,7 @@ function transmissionRow(key: ApiKeyInfo, input: CommitInput): TransmissionsTabl
  */
 export async function commitTransmission(
   ctx: Context,
-  key: ApiKeyInfo,
+  key: Pick<ApiKeyInfo, 'id' | 'accountId'>,
   trx: Transaction<Database>,
   bulk: BulkRows,
   input: CommitInput,

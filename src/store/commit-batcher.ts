@@ -86,11 +86,16 @@ interface Pending {
 export class CommitBatcher {
   private queue: Pending[] = [];
   private flushing = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly opts: { maxBatch?: number; windowMs?: number } = {},
+    /**
+     * `windowMs`: how long the first write of a batch waits for more (a timer, so ≥ 1 ms when set);
+     * `immediate`: no timer, the batch is what arrived in the same turn of the event loop (a thread
+     * that receives its work as messages gets everything queued during its last commit at once).
+     */
+    private readonly opts: { maxBatch?: number; windowMs?: number; immediate?: boolean } = {},
   ) {}
 
   private get maxBatch(): number {
@@ -102,12 +107,18 @@ export class CommitBatcher {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
       if (this.flushing) return;
       if (this.queue.length >= this.maxBatch) this.flushNow();
-      else if (!this.timer) this.timer = setTimeout(() => this.flushNow(), this.opts.windowMs ?? 0);
+      else if (!this.timer)
+        this.timer = this.opts.immediate
+          ? setImmediate(() => this.flushNow())
+          : setTimeout(() => this.flushNow(), this.opts.windowMs ?? 0);
     });
   }
 
   private flushNow(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+    }
     this.timer = null;
     if (!this.flushing) void this.flush();
   }
