@@ -116,7 +116,8 @@ export const store = {
     min: 0,
     max: 100,
     defaultText: '`3` on SQLite with `FULL`, else `0`',
-    description: 'how long the first write after a commit waits for others to share its transaction',
+    description:
+      'how long the first write after a commit waits for others to share its transaction (not for SMTP submissions in a process of role `smtp` on SQLite: their commit thread takes what arrived during its last commit)',
   }),
   redisUrl: custom<string | null>({
     env: 'REDIS_URL',

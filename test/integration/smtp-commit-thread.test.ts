@@ -83,6 +83,37 @@ describe(`SMTP submissions in a process of role smtp (${dialectName})`, () => {
     expect(usage.reduce((a, u) => a + Number(u.sent), 0)).toBe(24);
   });
 
+  it('commits a 6 MB message with its bytes intact', async () => {
+    const posthorn = await start();
+    const attachment = Buffer.alloc(6 * 1024 * 1024);
+    for (let i = 0; i < attachment.length; i++) attachment[i] = (i * 7919) % 251;
+    const result = await nodemailer
+      .createTransport({
+        host: '127.0.0.1',
+        port: posthorn.smtp!.port,
+        secure: false,
+        ignoreTLS: true,
+        auth: { user: 'app', pass: posthorn.firstKey! },
+      })
+      .sendMail({
+        from: 'Shop <orders@shop.example.org>',
+        to: 'buyer@inbox.test',
+        subject: 'Invoice',
+        text: 'Attached.',
+        attachments: [{ filename: 'invoice.bin', content: attachment }],
+      });
+    const id = QUEUED.exec(result.response)![1];
+    const row = await posthorn.ctx.db
+      .selectFrom('transmission_mime')
+      .select('mime')
+      .where('transmission_id', '=', id)
+      .executeTakeFirstOrThrow();
+    const stored = Buffer.from(row.mime).toString('latin1');
+    const base64 = stored.slice(stored.indexOf('invoice.bin'));
+    const body = base64.slice(base64.indexOf('\r\n\r\n') + 4, base64.indexOf('\r\n--'));
+    expect(Buffer.from(body.replace(/\r\n/g, ''), 'base64').equals(attachment)).toBe(true);
+  });
+
   it('never accepts past the daily limit, however many sessions send at once', async () => {
     const posthorn = await start({ POSTHORN_DAILY_LIMIT: '5' });
     const outcomes = await Promise.allSettled(Array.from({ length: 9 }, (_, i) => send(posthorn, i)));
@@ -97,7 +128,7 @@ describe(`SMTP submissions in a process of role smtp (${dialectName})`, () => {
   });
 
   it.skipIf(dialectName !== 'sqlite')(
-    'fails the commits of a thread that cannot open the store (a 451 on the surface), and others go on',
+    "fails the commits of a thread that cannot open the store, and the process's own thread goes on",
     async () => {
       const posthorn = await start();
       const broken = new SubmissionCommitThread({
