@@ -117,7 +117,9 @@ export const store = {
     max: 100,
     defaultText: '`3` on SQLite with `FULL`, else `0`',
     description:
-      'how long the first write after a commit waits for others to share its transaction (not for SMTP submissions in a process of role `smtp` on SQLite: their commit thread takes what arrived during its last commit)',
+      'how long the first write after a commit waits for others to share its transaction ' +
+      '(not for SMTP submissions in a process of role `smtp` on SQLite: their commit thread ' +
+      'takes what arrived during its last commit)',
   }),
   redisUrl: custom<string | null>({
     env: 'REDIS_URL',
