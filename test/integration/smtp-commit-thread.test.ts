@@ -34,21 +34,22 @@ describe(`SMTP submissions in a process of role smtp (${dialectName})`, () => {
     return app;
   }
 
+  const transport = (posthorn: Posthorn) =>
+    nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: posthorn.smtp!.port,
+      secure: false,
+      ignoreTLS: true,
+      auth: { user: 'app', pass: posthorn.firstKey! },
+    });
+
   const send = (posthorn: Posthorn, n: number) =>
-    nodemailer
-      .createTransport({
-        host: '127.0.0.1',
-        port: posthorn.smtp!.port,
-        secure: false,
-        ignoreTLS: true,
-        auth: { user: 'app', pass: posthorn.firstKey! },
-      })
-      .sendMail({
-        from: 'Shop <orders@shop.example.org>',
-        to: `buyer${n}@inbox.test`,
-        subject: `Order ${n}`,
-        text: `Order ${n} has shipped.`,
-      });
+    transport(posthorn).sendMail({
+      from: 'Shop <orders@shop.example.org>',
+      to: `buyer${n}@inbox.test`,
+      subject: `Order ${n}`,
+      text: `Order ${n} has shipped.`,
+    });
 
   beforeEach(async () => {
     db = await createTestDatabase();
@@ -87,21 +88,13 @@ describe(`SMTP submissions in a process of role smtp (${dialectName})`, () => {
     const posthorn = await start();
     const attachment = Buffer.alloc(6 * 1024 * 1024);
     for (let i = 0; i < attachment.length; i++) attachment[i] = (i * 7919) % 251;
-    const result = await nodemailer
-      .createTransport({
-        host: '127.0.0.1',
-        port: posthorn.smtp!.port,
-        secure: false,
-        ignoreTLS: true,
-        auth: { user: 'app', pass: posthorn.firstKey! },
-      })
-      .sendMail({
-        from: 'Shop <orders@shop.example.org>',
-        to: 'buyer@inbox.test',
-        subject: 'Invoice',
-        text: 'Attached.',
-        attachments: [{ filename: 'invoice.bin', content: attachment }],
-      });
+    const result = await transport(posthorn).sendMail({
+      from: 'Shop <orders@shop.example.org>',
+      to: 'buyer@inbox.test',
+      subject: 'Invoice',
+      text: 'Attached.',
+      attachments: [{ filename: 'invoice.bin', content: attachment }],
+    });
     const id = QUEUED.exec(result.response)![1];
     const row = await posthorn.ctx.db
       .selectFrom('transmission_mime')
