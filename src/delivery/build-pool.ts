@@ -294,11 +294,8 @@ export class BuildPool implements PersonalisationChecker {
   }
 }
 
-let entryCache: URL | null = null;
-
 function startWorker(init: ThreadInit): Worker {
-  entryCache ??= threadEntry('delivery/build-thread');
-  return new Worker(entryCache, {
+  return new Worker(threadEntry('delivery/build-thread'), {
     workerData: init,
     resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
     // The thread's logs and errors come back as events; it has no use for the parent's stdin.

@@ -54,15 +54,18 @@ function cachePreparedStatements(sqlite: SQLite.Database, maxEntries = 1000): vo
   }) as typeof sqlite.prepare;
 }
 
+/** The settings of a SQLite connection that come from the configuration. */
+export interface SqliteSettings {
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  sqliteCacheMb?: number;
+}
+
 /**
  * A connection to the SQLite file with the store's settings (WAL, synchronous, cache, prepared
  * statements kept). The store's own, and the submission commit thread's second one (see
  * services/submission-commit-thread.ts), are opened the same way.
  */
-export function openSqliteFile(
-  file: string,
-  opts: { sqliteSynchronous?: 'FULL' | 'NORMAL'; sqliteCacheMb?: number } = {},
-): SQLite.Database {
+export function openSqliteFile(file: string, opts: SqliteSettings = {}): SQLite.Database {
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'FULL'}`);
@@ -84,10 +87,7 @@ export function openSqliteFile(
  * take the write lock first, waiting for the other connection's commit), so that a read inside one
  * never goes stale before its write (SQLITE_BUSY_SNAPSHOT).
  */
-export function openSqliteConnection(
-  databaseUrl: string,
-  opts: { sqliteSynchronous?: 'FULL' | 'NORMAL'; sqliteCacheMb?: number } = {},
-): Store {
+export function openSqliteConnection(databaseUrl: string, opts: SqliteSettings = {}): Store {
   if (!databaseUrl.startsWith('sqlite:')) throw new Error('openSqliteConnection: not a SQLite store');
   const health = new StoreHealth(null);
   const sqlite = openSqliteFile(databaseUrl.slice('sqlite:'.length), opts);
@@ -113,9 +113,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 export async function openStore(
   databaseUrl: string,
-  opts: {
-    sqliteSynchronous?: 'FULL' | 'NORMAL';
-    sqliteCacheMb?: number;
+  opts: SqliteSettings & {
     poolSize?: number;
     /** Told once when the store becomes unavailable (connection lost, disk full) and once when it is back. */
     health?: StoreHealthListener;
