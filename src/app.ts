@@ -227,18 +227,19 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
     get closingStep() {
       return shutdown.current;
     },
-    async close() {
-      await shutdown.step('metrics', () => metrics?.close());
-      await shutdown.step('smtp submission', () => smtp?.close());
-      await shutdown.step('submission commits', () => submissionCommits?.close());
-      await shutdown.step('inbound', () => inbound?.close());
-      await shutdown.step('http', () => http?.close());
-      await shutdown.step('fanout', () => fanout?.stop());
-      await shutdown.step('worker', () => worker?.stop());
-      await shutdown.step('webhooks', () => webhooks?.stop());
-      await shutdown.step('build threads', () => buildPool.close());
-      await shutdown.step('store', () => store.close());
-      shutdown.current = null;
+    close() {
+      return shutdown.all([
+        ['metrics', () => metrics?.close()],
+        ['smtp submission', () => smtp?.close()],
+        ['submission commits', () => submissionCommits?.close()],
+        ['inbound', () => inbound?.close()],
+        ['http', () => http?.close()],
+        ['fanout', () => fanout?.stop()],
+        ['worker', () => worker?.stop()],
+        ['webhooks', () => webhooks?.stop()],
+        ['build threads', () => buildPool.close()],
+        ['store', () => store.close()],
+      ]);
     },
   };
 }

@@ -44,4 +44,36 @@ describe('shutdown steps', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(lines).toEqual([]);
   });
+
+  it('runs every step of a shutdown when one fails, logs the failure, and throws it at the end', async () => {
+    const { log, lines } = capturingLogger();
+    const steps = new ShutdownSteps(log, 1000);
+    const ran: string[] = [];
+    const all = steps.all([
+      ['smtp submission', () => void ran.push('smtp submission')],
+      ['http', () => Promise.reject(new Error('listener would not close'))],
+      ['worker', async () => void ran.push('worker')],
+      ['store', () => void ran.push('store')],
+    ]);
+    await expect(all).rejects.toThrow('listener would not close');
+    expect(ran).toEqual(['smtp submission', 'worker', 'store']);
+    expect(steps.current).toBeNull();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ step: 'http', msg: 'shutdown: a step failed; going on with the next' });
+  });
+
+  it('throws all the failures together when several steps fail, and nothing when none does', async () => {
+    const { log } = capturingLogger();
+    const steps = new ShutdownSteps(log, 1000);
+    const failed = await steps
+      .all([
+        ['http', () => Promise.reject(new Error('one'))],
+        ['store', () => Promise.reject(new Error('two'))],
+      ])
+      .catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(AggregateError);
+    expect((failed as AggregateError).errors.map((e: Error) => e.message)).toEqual(['one', 'two']);
+    await expect(steps.all([['store', () => undefined]])).resolves.toBeUndefined();
+    expect(steps.current).toBeNull();
+  });
 });
