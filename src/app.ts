@@ -119,6 +119,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
         ? createRelayTransport(config.relays, {
             log,
             timeoutMs: config.worker.smtpTimeoutMs,
+            transactionTimeoutMs: config.worker.smtpTransactionTimeoutMs,
             maxConnections: config.relayConnections,
           })
         : config.delivery === 'mx'
@@ -127,6 +128,7 @@ export async function startPosthorn(config: Config, opts: StartOptions = {}): Pr
               hostname: config.hostname,
               dnsServers: config.dnsServers,
               timeoutMs: config.worker.smtpTimeoutMs,
+              transactionTimeoutMs: config.worker.smtpTransactionTimeoutMs,
               log,
               db: store.db,
             })

@@ -90,6 +90,10 @@ export interface Config {
     retrySchedule: number[]; // seconds
     retryMaxAgeSeconds: number;
     smtpTimeoutMs: number;
+    /** The longest one outgoing transaction may take (a trickling next hop is cut off then). */
+    smtpTransactionTimeoutMs: number;
+    /** How long a stop waits for messages in flight before it aborts their transactions. */
+    shutdownGraceMs: number;
   };
   idempotencyTtlSeconds: number;
   quotas: { dailyLimit: number; monthlyLimit: number; sandboxDailyLimit: number }; // 0 = unlimited
@@ -217,6 +221,8 @@ export function loadConfig(env: Env = process.env): Config {
       retrySchedule: worker.retrySchedule.read(env),
       retryMaxAgeSeconds: worker.retryMaxAgeSeconds.read(env),
       smtpTimeoutMs: delivery.smtpTimeoutMs.read(env),
+      smtpTransactionTimeoutMs: delivery.smtpTransactionTimeoutMs.read(env),
+      shutdownGraceMs: worker.shutdownGraceMs.read(env),
     },
     idempotencyTtlSeconds: 24 * 3600,
     quotas: {

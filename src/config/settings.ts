@@ -187,6 +187,15 @@ export const delivery = {
     max: 600000,
     description: 'SMTP socket timeout of outgoing connections',
   }),
+  smtpTransactionTimeoutMs: integer({
+    env: 'POSTHORN_SMTP_TRANSACTION_TIMEOUT_MS',
+    default: 600000,
+    min: 1000,
+    max: 3600000,
+    description:
+      "the longest one outgoing message's transaction may take, however slowly the next hop trickles its " +
+      'replies; then the connection is closed and the message retried later',
+  }),
 };
 
 export const mx = {
@@ -301,6 +310,15 @@ export const worker = {
     min: 1,
     max: 86400,
     description: 'a claimed message returns to the queue if its worker has not finished by then',
+  }),
+  shutdownGraceMs: integer({
+    env: 'POSTHORN_SHUTDOWN_GRACE_MS',
+    default: 30000,
+    min: 0,
+    max: 3600000,
+    description:
+      'how long a stopping worker waits for the messages it is sending; then their transactions are cut ' +
+      'and they are retried later',
   }),
   retrySchedule: custom<number[]>({
     env: 'POSTHORN_RETRY_SCHEDULE',

@@ -7,6 +7,7 @@
 // While the store is unavailable the loop pauses (see StoreOutage); a message that could not be
 // built or recorded because of it is never bounced: it goes back to the queue, and at the latest
 // when the loop resumes every claim it holds but no longer works on is returned to the queue.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Context } from '../context.ts';
 import type { MessagesTable } from '../store/schema.ts';
@@ -134,8 +135,20 @@ export class DeliveryWorker {
     this.recorder.stopRetrying();
     this.newWork = true;
     await this.loop.stop();
-    // Until every message is sent and its outcome committed (the recorder flushes on its own timer).
-    while (this.leases.active.size > 0) await new Promise((r) => setTimeout(r, 10));
+    // Until every message is sent and its outcome committed (the recorder flushes on its own timer),
+    // for the grace at most: then the transactions still in flight are cut, which answers them as
+    // temporary failures, recorded and retried like any other.
+    const { shutdownGraceMs } = this.ctx.config.worker;
+    const graceEnds = Date.now() + shutdownGraceMs;
+    while (this.leases.active.size > 0 && Date.now() < graceEnds) await sleep(10);
+    if (this.leases.active.size > 0 && this.transport) {
+      this.log.warn(
+        { inFlight: this.leases.active.size, graceMs: shutdownGraceMs },
+        'shutdown: grace over, cutting the transactions in flight (their messages are retried later)',
+      );
+      this.transport.abort(`the worker stopped (grace of ${shutdownGraceMs} ms over) before the next hop answered`);
+    }
+    while (this.leases.active.size > 0) await sleep(10);
     await this.recorder.drain();
     this.leases.stop();
     await this.transport?.close();

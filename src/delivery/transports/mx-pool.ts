@@ -44,6 +44,8 @@ export class MxConnection {
   readonly openedAt = Date.now();
   private ended = false;
   idleTimer: NodeJS.Timeout | null = null;
+  /** Ends the transaction in progress with a failure; set while send() runs. */
+  private cut: ((failure: SmtpFailure) => void) | null = null;
 
   constructor(
     readonly key: string,
@@ -70,17 +72,29 @@ export class MxConnection {
     };
   }
 
-  /** Sends one message; resolves with the final reply or the failure (a lost connection included). */
-  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<{ response: string } | SmtpFailure> {
+  /**
+   * Sends one message; resolves with the final reply or the failure (a lost connection included).
+   * A transaction still unanswered after `deadlineMs` (an exchanger trickling its replies, which no
+   * socket timeout notices) fails with ETIMEDOUT and ends the connection.
+   */
+  send(
+    envelope: { from: string; to: string[] },
+    raw: Buffer,
+    deadlineMs: number,
+  ): Promise<{ response: string } | SmtpFailure> {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (value: { response: string } | SmtpFailure) => {
         if (settled) return;
         settled = true;
+        clearTimeout(deadline);
+        this.cut = null;
         this.smtp.off('error', onError);
         this.smtp.off('end', onEnd);
         resolve(value);
       };
+      this.cut = settle;
+      const deadline = setTimeout(() => this.abort(`no final reply within ${deadlineMs} ms`, 'ETIMEDOUT'), deadlineMs);
       const onError = (error: SmtpFailure) => settle(error);
       const onEnd = () =>
         settle(Object.assign(new Error('connection closed during the transaction'), { code: 'ECONNECTION' }));
@@ -91,6 +105,15 @@ export class MxConnection {
         settle(error ? error : { response: info.response || '250 OK' }),
       );
     });
+  }
+
+  /** Fails the transaction in progress, if any, with `message` and closes the connection under it. */
+  abort(message: string, code = 'EABORT'): void {
+    const cut = this.cut;
+    if (!cut) return;
+    this.ended = true;
+    cut(Object.assign(new Error(message), { code }));
+    this.smtp.close();
   }
 
   /** RSET after a refused transaction, so the connection can carry the next message. */

@@ -27,7 +27,7 @@ import type { Database } from '../../store/schema.ts';
 import { findMtaStsPolicy, saveMtaStsPolicy } from '../../store/mta-sts-policies.ts';
 import type { DeliveryDetails, Envelope, NotTried, SendResult, Transport } from './transport.ts';
 import { createMxResolver, type MxHost, type MxResolver } from './mx-resolver.ts';
-import { MxConnectionPool, type Destination, type SmtpFailure, type TlsMode } from './mx-pool.ts';
+import { MxConnectionPool, type MxConnection, type Destination, type SmtpFailure, type TlsMode } from './mx-pool.ts';
 import { Politeness } from './politeness.ts';
 import { createStsPolicySource, fetchStsPolicyText, type PolicyStore, type StsPolicySource } from './mta-sts.ts';
 
@@ -37,6 +37,8 @@ export interface MxTransportOptions {
   hostname: string;
   dnsServers: string[];
   timeoutMs: number;
+  /** The longest one message's transaction may take (socket timeouts miss an exchanger that trickles). */
+  transactionTimeoutMs?: number;
   log: Logger;
   /** Where MTA-STS policies are cached across restarts; memory only when absent. */
   db?: Kysely<Database>;
@@ -134,6 +136,7 @@ function fromDomainOf(raw: Buffer): string | null {
 
 export function createMxTransport(opts: MxTransportOptions): Transport {
   const { mx, log } = opts;
+  const transactionTimeoutMs = opts.transactionTimeoutMs ?? 600_000;
   const useIpv6 = mx.ipv6 === 'on' || (mx.ipv6 === 'auto' && hostHasIpv6());
   const resolver = createMxResolver({ servers: opts.dnsServers, ipv6: useIpv6 });
   const ca = readCaFile(mx.caFile);
@@ -150,6 +153,10 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
           log,
         });
   let roundRobin = 0;
+  /** Connections carrying a message now: abort() cuts them. */
+  const sending = new Set<MxConnection>();
+  /** Set by abort(): every send in flight, and every later one, fails with it (and is retried later). */
+  let abortedWith: string | null = null;
 
   function localAddressFor(address: string, senderDomain: string | null): string | undefined {
     const family = isIP(address);
@@ -179,7 +186,13 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
     const details: DeliveryDetails = {};
     const session = connection.tls();
     if (session) details.tls = session;
-    const result = await connection.send(envelope, raw);
+    let result: { response: string } | SmtpFailure;
+    if (abortedWith !== null) result = Object.assign(new Error(`not sent: ${abortedWith}`), { code: 'EABORT' });
+    else {
+      sending.add(connection);
+      result = await connection.send(envelope, raw, transactionTimeoutMs);
+      sending.delete(connection);
+    }
     if (!(result instanceof Error)) {
       pool.release(connection, true);
       return { kind: 'answer', reply: parseSmtpReply(result.response, 250), details };
@@ -267,7 +280,7 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
         failures.push(attempt.text);
         if (!attempt.throttled) throttledEverywhere = false;
         if (attempt.midTransaction)
-          return { reply: { code: 0, text: `connection lost during the transaction: ${attempt.text}` }, via };
+          return { reply: { code: 0, text: `transaction not finished: ${attempt.text}` }, via };
       }
     }
     const text = `no mail exchanger of ${domain} took the message (${failures.join('; ')})`;
@@ -295,6 +308,10 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
 
   return {
     name: 'mx',
+    abort(reason) {
+      abortedWith = reason;
+      for (const connection of sending) connection.abort(`not sent: ${reason}`);
+    },
     async send(envelope, raw, priority = 10): Promise<SendResult | NotTried> {
       const recipientDomain = domainOf(envelope.to[0] ?? '');
       if (envelope.to.some((r) => domainOf(r) !== recipientDomain))

@@ -21,6 +21,11 @@ const DOWN_FOR_MS = 30_000;
 
 const BULK_PRIORITY = 10;
 
+/** A send cut by abort(): a temporary failure (code 0), retried later. */
+function notSent(reason: string, via: string): SendResult {
+  return { reply: { code: 0, text: `not sent: ${reason}` }, via };
+}
+
 /**
  * A raw message is sent as it is; a boundary and Message-ID given with it only spare nodemailer the
  * six randomBytes calls it makes per message to invent ones it would not use. (`baseBoundary` is
@@ -59,8 +64,19 @@ function answerOf(e: SmtpError): SmtpReply | null {
 
 export function createRelayTransport(
   relays: RelayConfig[],
-  opts: { log: Logger; timeoutMs: number; maxConnections?: number },
+  opts: {
+    log: Logger;
+    timeoutMs: number;
+    /** The longest one message's transaction may take (socket timeouts miss a relay that trickles). */
+    transactionTimeoutMs?: number;
+    maxConnections?: number;
+  },
 ): Transport {
+  const transactionTimeoutMs = opts.transactionTimeoutMs ?? 600_000;
+  /** The transactions in flight, each cut by aborting its controller (nodemailer closes its connection). */
+  const inFlight = new Set<AbortController>();
+  /** Set by abort(): what every send in flight, and every later one, is answered with. */
+  let abortedWith: string | null = null;
   const maxConnections = opts.maxConnections ?? 8;
   // One send holds one connection (of the first healthy relay, or of each relay it fails over to),
   // so as many sends as one pool has connections keep it busy and leave nothing queued inside it.
@@ -86,23 +102,36 @@ export function createRelayTransport(
   }));
 
   async function attempt(slot: RelaySlot, envelope: Envelope, raw: Buffer): Promise<SendResult | SmtpError> {
+    const transaction = new AbortController();
+    // A relay that answers a byte at a time never trips the socket timeout; this cuts it off.
+    const deadline = setTimeout(() => transaction.abort(), transactionTimeoutMs);
+    inFlight.add(transaction);
     try {
       const info = await slot.transporter.sendMail({
         envelope: { from: envelope.from, to: envelope.to },
         raw,
+        signal: transaction.signal,
         ...RAW_SEND,
       });
       return { reply: parseSmtpReply(info.response || '250 OK', 250), via: slot.config.url };
     } catch (error) {
       const e = error as SmtpError;
+      if (abortedWith !== null) return notSent(abortedWith, slot.config.url);
+      if (e.code === 'EABORT')
+        // Like a lost connection: the relay, not the message, failed (it fails over).
+        return Object.assign(new Error(`no final reply within ${transactionTimeoutMs} ms`), { code: 'ETIMEDOUT' });
       // A TLS or login failure, like a refused greeting, is the relay's problem (or our settings'):
       // it fails over and defers like an unreachable relay, even when it came with a 5xx reply.
       const reply = answerOf(e);
       return reply ? { reply, via: slot.config.url } : e;
+    } finally {
+      clearTimeout(deadline);
+      inFlight.delete(transaction);
     }
   }
 
   async function sendNow(envelope: Envelope, raw: Buffer): Promise<SendResult> {
+    if (abortedWith !== null) return notSent(abortedWith, 'none');
     const now = Date.now();
     // Healthy relays first, in configured order; relays marked down are still tried last.
     const ordered = [...slots.filter((s) => s.downUntil <= now), ...slots.filter((s) => s.downUntil > now)];
@@ -124,6 +153,10 @@ export function createRelayTransport(
     name: 'relay',
     send(envelope, raw, priority = BULK_PRIORITY) {
       return gate.run(priority, () => sendNow(envelope, raw));
+    },
+    abort(reason) {
+      abortedWith = reason;
+      for (const transaction of inFlight) transaction.abort();
     },
     async close() {
       for (const s of slots) s.transporter.close();

@@ -39,5 +39,10 @@ export interface Transport {
   name: string;
   /** `priority` as on the outbox row (lower is sooner: 0 transactional, 10 bulk; default 10). */
   send(envelope: Envelope, raw: Buffer, priority?: number): Promise<SendResult | NotTried>;
+  /**
+   * Cuts every transaction in flight (for a stop that has waited long enough): each of their sends
+   * resolves at once as a temporary failure (code 0, `reason` in its text), so it is retried later.
+   */
+  abort(reason: string): void;
   close(): Promise<void>;
 }
