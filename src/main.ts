@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, environment, loadConfig, redacted, type Config } from './config.ts';
 import { settingsHelp } from './config/docs.ts';
-import { startPosthorn, type Posthorn } from './app.ts';
+import { startPosthorn } from './app.ts';
 import { openStore } from './store/db.ts';
 import { CommitBatcher } from './store/commit-batcher.ts';
 import { createLogger } from './log.ts';
@@ -125,15 +125,15 @@ async function start(args: string[]): Promise<void> {
     stopping = true;
     console.log(`${signal}: finishing messages in flight, then stopping`);
     // A step that failed was logged and the others still ran; the exit code says it.
-    process.exit((await closedCleanly(app)) ? 0 : 1);
+    process.exit((await closedCleanly(() => app.close())) ? 0 : 1);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-/** Closes the app; false when a step of its shutdown failed (each failure is logged by the step). */
-function closedCleanly(app: Posthorn): Promise<boolean> {
-  return app.close().then(
+/** Runs a shutdown; false when a step of it failed (each failure is logged by its step). */
+function closedCleanly(close: () => Promise<void>): Promise<boolean> {
+  return close().then(
     () => true,
     () => false,
   );
@@ -160,12 +160,7 @@ async function startCluster(config: Config, processes: number, log: Logger): Pro
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping the API processes and finishing messages in flight`);
-    process.exit(
-      await cluster.stop().then(
-        () => 0,
-        () => 1, // the primary's failed shutdown step is logged by the step
-      ),
-    );
+    process.exit((await closedCleanly(() => cluster.stop())) ? 0 : 1);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -179,7 +174,7 @@ async function startFrontProcess(config: Config): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    process.exit((await closedCleanly(app)) ? 0 : 1);
+    process.exit((await closedCleanly(() => app.close())) ? 0 : 1);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());

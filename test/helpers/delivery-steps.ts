@@ -59,8 +59,13 @@ export async function startStepWorld(): Promise<StepWorld> {
   });
   pool.start();
   const builder = new MessageBuilder(ctx.db, ctx.config.returnPathDomain, pool, tracking, ctx.clock);
-  const relays = loadConfig({ POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url }).relays;
-  const transport = createRelayTransport(relays, { log, timeoutMs: 10_000, maxConnections: 2 });
+  const relayConfig = loadConfig({ POSTHORN_DELIVERY: 'relay', POSTHORN_RELAYS: sink.url });
+  const transport = createRelayTransport(relayConfig.relays, {
+    log,
+    timeoutMs: 10_000,
+    transactionTimeoutMs: relayConfig.worker.smtpTransactionTimeoutMs,
+    maxConnections: 2,
+  });
   const recorder = new OutcomeRecorder(ctx.db, OWNER, log, ctx.config.suppression, 256, 5);
   const world: StepWorld = {
     server,

@@ -38,7 +38,7 @@ export interface MxTransportOptions {
   dnsServers: string[];
   timeoutMs: number;
   /** The longest one message's transaction may take (socket timeouts miss an exchanger that trickles). */
-  transactionTimeoutMs?: number;
+  transactionTimeoutMs: number;
   log: Logger;
   /** Where MTA-STS policies are cached across restarts; memory only when absent. */
   db?: Kysely<Database>;
@@ -136,7 +136,6 @@ function fromDomainOf(raw: Buffer): string | null {
 
 export function createMxTransport(opts: MxTransportOptions): Transport {
   const { mx, log } = opts;
-  const transactionTimeoutMs = opts.transactionTimeoutMs ?? 600_000;
   const useIpv6 = mx.ipv6 === 'on' || (mx.ipv6 === 'auto' && hostHasIpv6());
   const resolver = createMxResolver({ servers: opts.dnsServers, ipv6: useIpv6 });
   const ca = readCaFile(mx.caFile);
@@ -190,7 +189,7 @@ export function createMxTransport(opts: MxTransportOptions): Transport {
     if (abortedWith !== null) result = Object.assign(new Error(`not sent: ${abortedWith}`), { code: 'EABORT' });
     else {
       sending.add(connection);
-      result = await connection.send(envelope, raw, transactionTimeoutMs);
+      result = await connection.send(envelope, raw, opts.transactionTimeoutMs);
       sending.delete(connection);
     }
     if (!(result instanceof Error)) {

@@ -68,11 +68,11 @@ export function createRelayTransport(
     log: Logger;
     timeoutMs: number;
     /** The longest one message's transaction may take (socket timeouts miss a relay that trickles). */
-    transactionTimeoutMs?: number;
+    transactionTimeoutMs: number;
     maxConnections?: number;
   },
 ): Transport {
-  const transactionTimeoutMs = opts.transactionTimeoutMs ?? 600_000;
+  const { transactionTimeoutMs } = opts;
   /** The transactions in flight, each cut by aborting its controller (nodemailer closes its connection). */
   const inFlight = new Set<AbortController>();
   /** Set by abort(): what every send in flight, and every later one, is answered with. */

@@ -79,12 +79,19 @@ function transportFor(kind: (typeof SENDING_TRANSPORTS)[number], port: number, d
   const sinkLike = { url: `smtp://127.0.0.1:${port}`, port } as SmtpSink;
   const config = loadConfig({ ...transportEnv(kind, sinkLike, dns), POSTHORN_MTA_STS: 'off' });
   const log = pino({ level: 'silent' });
-  if (kind === 'relay') return createRelayTransport(config.relays, { log, timeoutMs: 5000, maxConnections: 1 });
+  if (kind === 'relay')
+    return createRelayTransport(config.relays, {
+      log,
+      timeoutMs: 5000,
+      transactionTimeoutMs: config.worker.smtpTransactionTimeoutMs,
+      maxConnections: 1,
+    });
   return createMxTransport({
     mx: config.mx,
     hostname: config.hostname,
     dnsServers: config.dnsServers,
     timeoutMs: 5000,
+    transactionTimeoutMs: config.worker.smtpTransactionTimeoutMs,
     log,
   });
 }
