@@ -45,6 +45,8 @@ export interface MessagePreview {
   date: string | null;
   messageId: string | null;
   html: string | null;
+  /** The HTML without Posthorn's open pixel and with tracked links at their destinations. */
+  displayHtml: string | null;
   text: string | null;
   attachments: Array<{ filename: string | null; contentType: string; size: number }>;
 }

@@ -7,7 +7,7 @@
 // do not matter. Comments are copied untouched, except Outlook's conditional comments whose content
 // is HTML the client renders.
 import { escapeHtml } from './html-escape.ts';
-import { MAX_TRACKED_URL_BYTES, signTrackingToken } from './tracking-tokens.ts';
+import { MAX_TRACKED_URL_BYTES, signTrackingToken, verifyTrackingToken } from './tracking-tokens.ts';
 
 export interface TrackingOptions {
   secret: string;
@@ -105,4 +105,49 @@ export function applyTracking(html: string, o: TrackingOptions): string {
       url.toLowerCase().startsWith(own.toLowerCase() + 'p/') || url.toLowerCase().startsWith(own.toLowerCase() + 't/'),
   };
   return rewriteHtml(html, plan);
+}
+
+const IMG_TAG = /<img(?=[\s>/])(?:[^>"']|"[^"]*"|'[^']*')*>/gi;
+
+/** The value of one attribute of a start tag (the inside of "<…>"), decoded; null when absent. */
+function attributeOf(tag: string, wanted: string): { start: number; end: number; value: string } | null {
+  const nameEnd = tag.search(/[\s/]/);
+  if (nameEnd < 0) return null;
+  const attrs = tag.slice(nameEnd);
+  ATTR.lastIndex = 0;
+  for (let m = ATTR.exec(attrs); m; m = ATTR.exec(attrs)) {
+    if (m[1].toLowerCase() === wanted && m[0].includes('='))
+      return {
+        start: nameEnd + m.index,
+        end: nameEnd + m.index + m[0].length,
+        value: decodeAttribute(m[2] ?? m[3] ?? m[4] ?? '').trim(),
+      };
+  }
+  return null;
+}
+
+/**
+ * The reverse of applyTracking, for showing a captured message to its sender (the dashboard's
+ * inbox): the open pixel is removed and every tracked link points at its destination again, so
+ * that looking at the message records no open and no click. Only tokens that verify under this
+ * installation's secret, for this account, are touched; everything else stays as it was.
+ */
+export function removeTracking(html: string, o: { secret: string; publicUrl: string; accountId: string }): string {
+  const base = `${o.publicUrl}/t/`.toLowerCase();
+  const payload = (url: string, kind: 'open' | 'click') => {
+    if (!url.toLowerCase().startsWith(`${base}${kind === 'open' ? 'o' : 'c'}/`)) return null;
+    const token = url.slice(base.length + 2).split(/[?#]/)[0];
+    const p = verifyTrackingToken(o.secret, token, kind);
+    return p && p.accountId === o.accountId ? p : null;
+  };
+  const withoutPixel = html.replace(IMG_TAG, (tag) => {
+    const src = attributeOf(tag.slice(1, -1), 'src');
+    return src && payload(src.value, 'open') ? '' : tag;
+  });
+  return withoutPixel.replace(LINK_TAG, (whole, inner: string) => {
+    const href = attributeOf(inner, 'href');
+    const url = href && payload(href.value, 'click')?.url;
+    if (!href || !url) return whole;
+    return `<${inner.slice(0, href.start)}href="${escapeHtml(url)}"${inner.slice(href.end)}>`;
+  });
 }

@@ -7,6 +7,7 @@ import { countMessagesByStatus, findTransmission } from '../store/transmissions.
 import { findMessage, findRaw, listMessages, type MessageFilter } from '../store/messages.ts';
 import { listMessageEvents, listTransmissionEvents } from '../store/events.ts';
 import { parseJson } from '../domain/json.ts';
+import { removeTracking } from '../domain/tracking-html.ts';
 import type { MessagesTable, EventsTable } from '../store/schema.ts';
 import type { Selectable } from 'kysely';
 import { simpleParser } from 'mailparser';
@@ -175,6 +176,7 @@ export async function messageDetail(ctx: Context, accountId: string, id: string)
 export async function messagePreview(ctx: Context, accountId: string, id: string) {
   const raw = await messageRaw(ctx, accountId, id);
   const mail = await simpleParser(raw);
+  const html = mail.html === false ? null : (mail.html ?? null);
   const list = (a: typeof mail.to) =>
     a === undefined
       ? []
@@ -188,7 +190,11 @@ export async function messagePreview(ctx: Context, accountId: string, id: string
     cc: list(mail.cc),
     date: mail.date?.toISOString() ?? null,
     messageId: mail.messageId ?? null,
-    html: mail.html === false ? null : mail.html,
+    html,
+    // What a viewer shows: without the open pixel and with links at their destinations, so that
+    // looking at a captured message records no open and no click (the raw MIME keeps them).
+    displayHtml:
+      html === null ? null : removeTracking(html, { secret: ctx.secret, publicUrl: ctx.config.publicUrl, accountId }),
     text: mail.text ?? null,
     attachments: mail.attachments.map((a) => ({
       filename: a.filename ?? null,

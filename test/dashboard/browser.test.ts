@@ -195,6 +195,44 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the dashboard in Chromium', () => {
   );
 
   it(
+    'shows a tracked message without recording an open or a click: no pixel, links at their destinations',
+    async () => {
+      const sent = await server.api.post('/v1/layang/transmissions', {
+        from: { email: 'app@example.com' },
+        to: [{ email: 'grace@example.org' }],
+        subject: 'Tracked newsletter',
+        bodyHtml: '<p>Read <a id="more" href="https://example.com/article?id=7">the article</a></p>',
+        optionsAttributes: { sandbox: true, openTracking: true, clickTracking: true },
+      });
+      expect(sent.status, sent.text).toBe(200);
+      const transmissionId = sent.body.transmissionId as string;
+      let messageId = '';
+      await waitFor(async () => {
+        const list = await server.api.get(`/v1/messages?transmissionId=${transmissionId}`);
+        messageId = list.body.data?.[0]?.status === 'captured' ? list.body.data[0].id : '';
+        return messageId !== '';
+      });
+      // The captured MIME is tracked: the preview's html keeps the pixel and the tracked link.
+      const preview = await server.api.get(`/v1/messages/${messageId}/preview`);
+      expect(preview.body.html).toMatch(/\/t\/o\//);
+      expect(preview.body.html).toMatch(/\/t\/c\//);
+      const tracking: string[] = [];
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname.startsWith('/t/')) tracking.push(r.url());
+      });
+      await visit(page, `/inbox/${messageId}`, 'Tracked newsletter');
+      const frame = page.frameLocator('iframe.mail-frame');
+      await expect(frame.locator('#more').getAttribute('href')).resolves.toBe('https://example.com/article?id=7');
+      expect(await frame.locator('img').count()).toBe(0);
+      await page.waitForTimeout(500);
+      expect(tracking).toEqual([]);
+      const detail = await server.api.get(`/v1/messages/${messageId}`);
+      expect(detail.body.events.map((e: { type: string }) => e.type)).not.toContain('open');
+    },
+    LONG,
+  );
+
+  it(
     'shows the overview charts',
     async () => {
       await visit(page, '/overview', 'Overview');

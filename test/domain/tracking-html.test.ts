@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { applyTracking, decodeAttribute, rewriteHtml, type TrackingPlan } from '../../src/domain/tracking-html.ts';
+import {
+  applyTracking,
+  decodeAttribute,
+  removeTracking,
+  rewriteHtml,
+  type TrackingPlan,
+} from '../../src/domain/tracking-html.ts';
 import { verifyTrackingToken } from '../../src/domain/tracking-tokens.ts';
 
 const plan: TrackingPlan = {
@@ -102,5 +108,35 @@ describe('tracking HTML rewrite', () => {
         click: false,
       }),
     ).toBe(html);
+  });
+
+  it('removes its own pixel and restores its own tracked links, for this account only', () => {
+    const secret = 'k'.repeat(64);
+    const publicUrl = 'https://posthorn.test';
+    const track = (html: string, accountId: string) =>
+      applyTracking(html, { secret, publicUrl, messageId: 'ab'.repeat(12), accountId, open: true, click: true });
+    const html =
+      '<body><a class="x" href="https://shop.test/?a=1&amp;b=2">buy</a> <img src="https://cdn.test/logo.png" alt="logo">' +
+      '<!--[if mso]><a href="https://shop.test/outlook">o</a><![endif]-->' +
+      '<a href="https://posthorn.test/p/unsubscribe/abc">unsub</a></body>';
+    const tracked = track(html, 'cd'.repeat(12));
+    expect(tracked).toContain('/t/o/');
+    const shown = removeTracking(tracked, { secret, publicUrl, accountId: 'cd'.repeat(12) });
+    expect(shown).not.toMatch(/\/t\/[oc]\//);
+    expect(links(shown)).toEqual([
+      'https://shop.test/?a=1&amp;b=2',
+      'https://shop.test/outlook',
+      'https://posthorn.test/p/unsubscribe/abc',
+    ]);
+    expect(shown).toContain('<a class="x" href=');
+    expect(shown).toContain('<img src="https://cdn.test/logo.png" alt="logo">');
+    // Another account's tokens, another installation's and forged ones are left as they are.
+    expect(removeTracking(tracked, { secret, publicUrl, accountId: 'ef'.repeat(12) })).toBe(tracked);
+    expect(removeTracking(tracked, { secret: 'j'.repeat(64), publicUrl, accountId: 'cd'.repeat(12) })).toBe(tracked);
+    const forged = tracked.replace(
+      /\/t\/c\/([A-Za-z0-9_-]+)/,
+      (_w, t: string) => `/t/c/${t.slice(0, 10)}${t[10] === 'A' ? 'B' : 'A'}${t.slice(11)}`,
+    );
+    expect(links(removeTracking(forged, { secret, publicUrl, accountId: 'cd'.repeat(12) }))[0]).toMatch(/\/t\/c\//);
   });
 });

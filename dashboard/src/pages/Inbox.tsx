@@ -121,9 +121,10 @@ function InboxMessage() {
               {
                 id: 'html',
                 title: 'HTML',
-                content: p.html ? (
+                content: p.displayHtml ? (
                   // sandbox="" : no scripts, no forms, no same-origin access, no top navigation.
-                  <iframe className="mail-frame" title="HTML body of the message" sandbox="" srcDoc={p.html} />
+                  // displayHtml: looking at the message must not count as its recipient opening it.
+                  <iframe className="mail-frame" title="HTML body of the message" sandbox="" srcDoc={p.displayHtml} />
                 ) : (
                   <p>This message has no HTML part.</p>
                 ),

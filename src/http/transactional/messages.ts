@@ -182,6 +182,9 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: Context): void 
       schema: {
         tags: ['Messages'],
         summary: 'A captured message decoded for display: subject, addresses, HTML, text, attachments',
+        description:
+          '`html` is the HTML part as sent; `displayHtml` is the same without the open-tracking pixel and with ' +
+          'tracked links pointing at their destinations, so that showing it records no open and no click.',
         params: IdParam,
         response: errorResponses(401, 403, 404),
       },
