@@ -80,6 +80,9 @@ function DomainList() {
           ))}
         </tbody>
       </table>
+      {list.data && (list.data[0]?.sendingDomain.length ?? 0) === 0 && (
+        <p>None yet. Add the domain your mail comes from: Posthorn shows the DNS records to publish for it.</p>
+      )}
       <h2>Add a domain</h2>
       <form className="inline" onSubmit={submit}>
         <label>

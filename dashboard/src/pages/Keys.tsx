@@ -121,6 +121,7 @@ export function Keys() {
           ))}
         </tbody>
       </table>
+      {subs.data && subList.length === 0 && <p>None yet.</p>}
       <form className="inline" onSubmit={submit(createSub.mutate)}>
         <label>
           New sub-account name

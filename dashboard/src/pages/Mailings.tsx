@@ -107,7 +107,14 @@ function MailingList() {
           ))}
         </tbody>
       </table>
+      {list.data && list.data.data.length === 0 && <p>No mailings yet.</p>}
       <h2>New mailing</h2>
+      {channels.data && channels.data.data.length === 0 && (
+        <p>
+          A mailing goes out through a channel (its sender identity and opt-in settings): create one under{' '}
+          <Link to="/lists/channels">Groups &amp; lists → Channels</Link> first.
+        </p>
+      )}
       <form className="stack" onSubmit={submit}>
         <label>
           Name
@@ -151,6 +158,11 @@ function MailingList() {
         />
         <fieldset>
           <legend>Groups</legend>
+          {groups.data && groups.data.data.length === 0 && (
+            <p>
+              No groups yet: create one under <Link to="/lists/groups">Groups &amp; lists</Link>.
+            </p>
+          )}
           {groups.data?.data.map((g) => (
             <label key={g.id} className="check">
               <input type="checkbox" name="groups" value={g.id} /> {g.name}

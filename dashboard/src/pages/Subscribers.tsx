@@ -158,7 +158,9 @@ function SubscriberList() {
                 <Link to={`/subscribers/${s.id}`}>{s.email}</Link>
               </td>
               <td>{[s.firstname, s.lastname].filter(Boolean).join(' ')}</td>
-              <td>{s.status}</td>
+              <td>
+                {STATUS_NAMES[s.status] ?? 'status'} ({s.status})
+              </td>
             </tr>
           ))}
         </tbody>

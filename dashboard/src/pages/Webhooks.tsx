@@ -74,6 +74,7 @@ function WebhookList() {
           ))}
         </tbody>
       </table>
+      {list.data && list.data.data.length === 0 && <p>None yet.</p>}
       <h2>New webhook</h2>
       <form className="inline" onSubmit={submit}>
         <label>
