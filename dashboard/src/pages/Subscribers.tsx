@@ -139,7 +139,9 @@ function SubscriberList() {
       </form>
       <ErrorNote error={list.error} />
       <p role="status" data-testid="subscriber-total">
-        {list.data ? `${list.data.meta.pagination.total} subscribers` : ''}
+        {list.data
+          ? `${list.data.meta.pagination.total} subscriber${list.data.meta.pagination.total === 1 ? '' : 's'}`
+          : ''}
       </p>
       <table className="list">
         <thead>
