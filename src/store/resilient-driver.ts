@@ -86,7 +86,6 @@ function own(connection: DatabaseConnection): ResilientConnection {
 class ResilientDriver implements Driver {
   readonly health: StoreHealth;
   readonly reconnects: boolean;
-  private readonly wrapped = new WeakMap<DatabaseConnection, ResilientConnection>();
 
   constructor(
     private readonly inner: Driver,
@@ -100,16 +99,16 @@ class ResilientDriver implements Driver {
     return this.inner.init();
   }
 
+  /**
+   * A new wrapper for every acquisition, never one kept per pooled connection: readAgain gives a
+   * dead connection back to the pool while its holder still holds the wrapper, and the pool can hand
+   * that connection out again (pg marks it unusable only once the socket's end is read). A wrapper
+   * kept per connection was then shared by two holders; the first release gave back only one of
+   * the two connections and the other stayed checked out for good, so closing the store waited for
+   * ever (CI, 2026-12-04: `waiting for store` for 120 s after the fault test).
+   */
   async acquireConnection(): Promise<DatabaseConnection> {
-    const inner = await this.acquireInner();
-    let connection = this.wrapped.get(inner);
-    if (!connection) {
-      connection = new ResilientConnection(inner, this);
-      this.wrapped.set(inner, connection);
-    }
-    connection.inTransaction = false;
-    connection.released = false;
-    return connection;
+    return new ResilientConnection(await this.acquireInner(), this);
   }
 
   private acquireInner(): Promise<DatabaseConnection> {
@@ -133,7 +132,6 @@ class ResilientDriver implements Driver {
       }
       c.inner = await this.acquireInner();
       c.released = false;
-      this.wrapped.set(c.inner, c);
       try {
         const result = await c.inner.executeQuery<R>(query);
         this.health.succeeded(false);

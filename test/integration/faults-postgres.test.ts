@@ -66,8 +66,10 @@ describe.skipIf(!pgBaseUrl)('PostgreSQL connections terminated under load', () =
   let server: TestServer | undefined;
   let sink: SmtpSink | undefined;
 
-  // Closing waits for the messages in flight. Once (CI, 2026-12-03, not reproduced in 5 runs since)
-  // this teardown outlasted the default 30 s: with a longer budget the helper names what it waits for.
+  // Closing waits for the messages in flight and for every connection to come back. Twice in CI this
+  // teardown waited for ever on the store: a re-read's wrapper was shared by two holders and one
+  // connection stayed checked out (fixed in store/resilient-driver.ts; its own test reproduces it).
+  // The longer budget stays so that the helper names what it waits for should it happen again.
   afterAll(async () => {
     await server?.close();
     await sink?.close();

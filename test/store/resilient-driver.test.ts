@@ -114,6 +114,45 @@ describe.skipIf(!pgBaseUrl)('the driver on PostgreSQL with terminated backends',
     expect((await pending).answer).toBe('still here');
   });
 
+  it('gives every connection back after reads re-read through many terminations', async () => {
+    // A re-read gives its dead connection back before pg has read the socket's end, so the pool can
+    // hand that connection to a read waiting for one, which re-reads in turn while the first still
+    // holds its wrapper. Each holder must release its own connection, or one stays checked out and
+    // closing the store waits for ever (CI, 2026-12-04). Reads outnumber the connections, so some
+    // always wait; every backend of the database is terminated every 100 ms.
+    const small = await openStore(database.url, { poolSize: 3 });
+    const name = new URL(database.url).pathname.slice(1);
+    const until = Date.now() + 2500;
+    const reader = async () => {
+      let answered = 0;
+      while (Date.now() < until) {
+        const row = await small.db
+          .selectNoFrom(sql<number>`1`.as('one'))
+          .select(sql`pg_sleep(0.02)`.as('slept'))
+          .executeTakeFirst()
+          .catch(() => null);
+        if (row?.one === 1) answered++;
+      }
+      return answered;
+    };
+    const terminator = async () => {
+      while (Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      }
+    };
+    try {
+      const [, ...answered] = await Promise.all([terminator(), ...Array.from({ length: 8 }, reader)]);
+      expect(answered.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    } finally {
+      const closed = await Promise.race([
+        small.close().then(() => 'closed'),
+        new Promise((r) => setTimeout(() => r('a connection is still checked out'), 5000)),
+      ]);
+      expect(closed).toBe('closed');
+    }
+  });
+
   it('reports a COMMIT whose connection died as of unknown outcome, never as done or retryable', async () => {
     await createSlowCommitTable(store.db, 'slow_commit');
     const pending = store.db
