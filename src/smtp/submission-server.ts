@@ -1,18 +1,16 @@
-// The SMTP submission surface (smtp-server): protocol only. AUTH PLAIN/LOGIN with an API key as
+// The SMTP submission surface (our own SMTP server, smtp-listener.ts): protocol only. AUTH PLAIN/LOGIN with an API key as
 // the password (after STARTTLS unless insecure auth is allowed), or an SMTP-IP key for the client's
 // address; each command's checks and the accept are services (services/smtp-submission.ts), and
 // their ServiceErrors become SMTP replies here. Replies carry their own enhanced status codes
 // (RFC 3463), e.g. `250 2.0.0 Ok: queued as <transmissionId>`, sent only after the commit.
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { SMTPServerSession } from 'smtp-server';
-import { PromptSmtpServer } from './prompt-smtp-server.ts';
+import { SmtpListener } from './smtp-listener.ts';
 import type { Config } from '../config.ts';
 import type { ApiKeyInfo } from '../services/api-keys.ts';
 import { ServiceError } from '../services/errors.ts';
 import { checkSmtpSender, type SubmissionService } from '../services/smtp-submission.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
-import { readLimited } from './message-reader.ts';
 
 export interface SubmissionServer {
   /** smtp://host:port of the listening server. */
@@ -56,14 +54,13 @@ export function replyFor(error: ServiceError): Error & { responseCode: number } 
   }
 }
 
-interface SessionAuth {
+/** What a connection knows of its keys. */
+interface SessionKeys {
   /** The key of an AUTH; its password is kept to see a revocation at the next MAIL FROM. */
   auth?: { key: ApiKeyInfo; password: string };
   /** The key the current transaction sends with (AUTH or SMTP-IP). */
   key?: ApiKeyInfo;
 }
-
-const LOCAL_ERROR = () => smtpReply(451, '4.3.0', 'Local error in processing; try again later');
 
 /** Starts the server; `service` answers its checks and accepts. */
 export async function startSubmissionServer(
@@ -82,71 +79,39 @@ export async function startSubmissionServer(
     hostname,
   });
   const stats: SubmissionStats = { accepted: 0, refusedOversized: 0, peakMessageBytesHeld: 0 };
-  const sessions = new WeakMap<SMTPServerSession, SessionAuth>();
-  const state = (session: SMTPServerSession) => {
-    let s = sessions.get(session);
-    if (!s) sessions.set(session, (s = {}));
-    return s;
-  };
-  /** Runs a handler; a ServiceError becomes its reply, anything else a logged 451. */
-  const handle = (work: () => Promise<unknown>, callback: (err?: Error | null, message?: string) => void) => {
-    work().then(
-      (message) => callback(null, typeof message === 'string' ? message : undefined),
-      (error: unknown) => {
-        if (error instanceof ServiceError) {
-          callback(replyFor(error));
-          return;
-        }
-        if ((error as { responseCode?: number }).responseCode) {
-          callback(error as Error);
-          return;
-        }
-        log.error({ err: error }, 'SMTP submission failed');
-        callback(LOCAL_ERROR());
-      },
-    );
-  };
+  /** A use case's refusal (ServiceError) becomes its reply; anything else reaches the client as a 451. */
+  const refusing =
+    <A extends unknown[], R>(handler: (...args: A) => Promise<R>) =>
+    (...args: A) =>
+      handler(...args).catch((error: unknown) => {
+        throw error instanceof ServiceError ? replyFor(error) : error;
+      });
 
-  const server = new PromptSmtpServer({
-    name: hostname,
+  const listener = new SmtpListener<SessionKeys>({
+    hostname,
     banner: 'Posthorn submission',
-    secure: false,
-    key: tls.key,
-    cert: tls.cert,
-    authMethods: ['PLAIN', 'LOGIN'],
+    tls,
     allowInsecureAuth: smtp.allowInsecureAuth,
-    // SMTP-IP keys send without AUTH: MAIL FROM demands a key instead (below).
-    authOptional: true,
-    size: smtp.maxMessageBytes,
-    hideDSN: true,
-    // A reverse DNS lookup per connection would cost a resolver round trip (or its timeout) for a name
-    // nothing here uses.
-    disableReverseLookup: true,
-    closeTimeout: 3000,
-    logger: false,
-    onAuth(auth, session, callback) {
-      const ip = session.remoteAddress;
-      handle(
-        async () => {
-          const result = await service.authenticate(auth.password ?? '', ip);
-          if (!result.ok) {
-            if (result.reason === 'locked')
-              throw smtpReply(
-                454,
-                '4.7.0',
-                `Too many failed authentications from ${ip}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
-              );
-            throw smtpReply(535, '5.7.8', AUTH_REFUSED[result.reason](ip));
-          }
-          state(session).auth = { key: result.key, password: auth.password ?? '' };
-          return result.key.id;
-        },
-        (err, user) => (err ? callback(err) : callback(null, { user })),
-      );
-    },
-    onMailFrom(address, session, callback) {
-      handle(async () => {
-        const s = state(session);
+    maxMessageBytes: smtp.maxMessageBytes,
+    closeTimeoutMs: 3000,
+    handlers: {
+      locals: () => ({}),
+      auth: refusing(async ({ password }, session) => {
+        const ip = session.remoteAddress;
+        const result = await service.authenticate(password, ip);
+        if (!result.ok) {
+          if (result.reason === 'locked')
+            throw smtpReply(
+              454,
+              '4.7.0',
+              `Too many failed authentications from ${ip}; try again in ${Math.ceil(result.retryAfterMs / 1000)} s`,
+            );
+          throw smtpReply(535, '5.7.8', AUTH_REFUSED[result.reason](ip));
+        }
+        session.locals.auth = { key: result.key, password };
+      }),
+      mailFrom: refusing(async (address, session) => {
+        const s = session.locals;
         s.key = undefined;
         if (s.auth) {
           // A key revoked (or changed) since AUTH stops working at the next message.
@@ -158,20 +123,14 @@ export async function startSubmissionServer(
           if (!key) throw smtpReply(530, '5.7.0', 'Authentication required');
           s.key = key;
         }
-        checkSmtpSender(address.address);
-      }, callback);
-    },
-    onRcptTo(address, session, callback) {
-      handle(async () => {
-        const key = state(session).key!;
-        await service.checkRecipient(key, address.address, session.envelope.rcptTo.length);
-      }, callback);
-    },
-    onData(stream, session, callback) {
-      handle(async () => {
-        const read = await readLimited(stream, smtp.maxMessageBytes);
-        stats.peakMessageBytesHeld = Math.max(stats.peakMessageBytesHeld, read.peakHeld);
-        if (read.raw === null || stream.sizeExceeded) {
+        checkSmtpSender(address);
+      }),
+      rcptTo: refusing(async (address, session) => {
+        await service.checkRecipient(session.locals.key!, address, session.envelope.rcptTo.length);
+      }),
+      data: refusing(async (message, session) => {
+        stats.peakMessageBytesHeld = Math.max(stats.peakMessageBytesHeld, message.peakHeld);
+        if (message.raw === null) {
           stats.refusedOversized++;
           throw smtpReply(
             552,
@@ -179,38 +138,27 @@ export async function startSubmissionServer(
             `Message size exceeds the fixed maximum message size of ${smtp.maxMessageBytes} bytes`,
           );
         }
-        const key = state(session).key!;
-        const mailFrom = session.envelope.mailFrom;
-        const transmissionId = await service.accept(key, {
-          mailFrom: mailFrom ? mailFrom.address : '',
-          rcptTo: session.envelope.rcptTo.map((r) => r.address),
-          raw: read.raw,
+        const transmissionId = await service.accept(session.locals.key!, {
+          mailFrom: session.envelope.mailFrom ?? '',
+          rcptTo: session.envelope.rcptTo,
+          raw: message.raw,
         });
         stats.accepted++;
         opts.onAccepted?.();
         return `2.0.0 Ok: queued as ${transmissionId}`;
-      }, callback);
+      }),
+      unexpected: (error) => log.error({ err: error }, 'SMTP submission failed'),
     },
   });
-  // Connection-level errors (a client that reset its connection, a failed TLS handshake) are the
-  // client's business; they must never take the process down.
-  server.on('error', (error) => log.debug({ err: error }, 'SMTP connection error'));
-
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(smtp.port!, smtp.host, () => {
-      server.server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.server.address() as AddressInfo).port;
+  await listener.listen(smtp.port, smtp.host);
+  const port = (listener.server.address() as AddressInfo).port;
   const host = smtp.host === '0.0.0.0' || smtp.host === '::' ? 'localhost' : smtp.host;
   return {
     url: `smtp://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     tls,
     stats,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => listener.close(),
   };
 }
 
