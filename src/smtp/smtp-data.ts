@@ -54,7 +54,10 @@ export class DataReader {
 
   private keep(part: Buffer): void {
     if (this.over || part.length === 0) return;
-    if (this.held + part.length > this.maxBytes + TERMINATOR.length) {
+    // Past the message's own bytes (its final CRLF included) only the `.` and CR of a terminator
+    // whose LF has not come yet are ever held, so more than maxBytes + 2 means the message is over
+    // the limit. (This allowed + 5 before: a message a few bytes over was held whole, a little past the limit.)
+    if (this.held + part.length > this.maxBytes + 2) {
       this.over = true;
       this.chunks = [];
       this.held = 0;

@@ -116,6 +116,7 @@ export class SmtpSession<L> {
   }
 
   private receive(chunk: Buffer): void {
+    if (this.ended) return;
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     // A client that keeps sending while a handler runs is not read further until it is done.
     if (this.busy && this.buffer.length > MAX_LINE * 16) this.socket.pause();
@@ -168,7 +169,7 @@ export class SmtpSession<L> {
       case 'NOOP':
         return this.write('250 2.0.0 OK');
       case 'QUIT':
-        return this.quit('221 2.0.0 Bye');
+        return this.bye();
       case 'VRFY':
         return this.write('252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery');
       case 'HELP':
@@ -408,6 +409,20 @@ export class SmtpSession<L> {
     this.ended = true;
     this.buffer = EMPTY;
     if (!this.socket.destroyed) this.socket.end(`${reply}\r\n`);
+  }
+
+  /**
+   * QUIT: once the 221 is with the kernel the connection is closed outright. Many clients reset the
+   * connection after reading the 221; a socket still open for reading would turn that into an
+   * ECONNRESET error object per message.
+   */
+  private bye(): void {
+    this.write('221 2.0.0 Bye');
+    this.ended = true;
+    this.buffer = EMPTY;
+    // (Over TLS the 221 may still be on its way through the TLS layer: that connection ends gently.)
+    if (!this.secure && this.socket.writableLength === 0) this.socket.destroy();
+    else this.socket.end();
   }
 
   private write(reply: string): void {
