@@ -73,7 +73,7 @@ export class DataReader {
     if (this.over) return;
     let left = count;
     while (left > 0 && this.chunks.length > 0) {
-      const last = this.chunks[this.chunks.length - 1]!;
+      const last = this.chunks[this.chunks.length - 1];
       if (last.length <= left) {
         this.chunks.pop();
         left -= last.length;

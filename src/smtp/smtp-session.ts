@@ -152,39 +152,56 @@ export class SmtpSession<L> {
     switch (verb) {
       case 'EHLO':
       case 'HELO':
-        return this.hello(verb, args);
+        this.hello(verb, args);
+        break;
       case 'STARTTLS':
-        return this.startTls(args);
+        this.startTls(args);
+        break;
       case 'AUTH':
-        return this.auth(args);
+        this.auth(args);
+        break;
       case 'MAIL':
-        return this.mail(args);
+        this.mail(args);
+        break;
       case 'RCPT':
-        return this.rcpt(args);
+        this.rcpt(args);
+        break;
       case 'DATA':
-        return this.dataCommand(args);
+        this.dataCommand(args);
+        break;
       case 'RSET':
         this.resetTransaction();
-        return this.write('250 2.0.0 Flushed');
+        this.write('250 2.0.0 Flushed');
+        break;
       case 'NOOP':
-        return this.write('250 2.0.0 OK');
+        this.write('250 2.0.0 OK');
+        break;
       case 'QUIT':
-        return this.bye();
+        this.bye();
+        break;
       case 'VRFY':
-        return this.write('252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery');
+        this.write('252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery');
+        break;
       case 'HELP':
-        return this.write('214 2.0.0 See https://tools.ietf.org/html/rfc5321');
+        this.write('214 2.0.0 See https://tools.ietf.org/html/rfc5321');
+        break;
       default:
-        return this.bad('500 5.5.2 Command not recognized');
+        this.bad('500 5.5.2 Command not recognized');
     }
   }
 
   private hello(verb: string, args: string): void {
-    if (!args) return this.bad(`501 5.5.4 Syntax: ${verb} hostname`);
+    if (!args) {
+      this.bad(`501 5.5.4 Syntax: ${verb} hostname`);
+      return;
+    }
     this.clientName = args.split(' ')[0]!;
     this.resetTransaction();
     const greeting = `${this.opts.hostname} Hello ${this.clientName} [${this.remoteAddress}]`;
-    if (verb === 'HELO') return this.write(`250 ${greeting}`);
+    if (verb === 'HELO') {
+      this.write(`250 ${greeting}`);
+      return;
+    }
     const lines = [
       greeting,
       'PIPELINING',
@@ -199,9 +216,18 @@ export class SmtpSession<L> {
   }
 
   private startTls(args: string): void {
-    if (this.secure) return this.bad('503 5.5.1 TLS already active');
-    if (!this.opts.secureContext) return this.bad('502 5.5.1 STARTTLS not available');
-    if (args) return this.bad('501 5.5.4 Syntax: STARTTLS');
+    if (this.secure) {
+      this.bad('503 5.5.1 TLS already active');
+      return;
+    }
+    if (!this.opts.secureContext) {
+      this.bad('502 5.5.1 STARTTLS not available');
+      return;
+    }
+    if (args) {
+      this.bad('501 5.5.4 Syntax: STARTTLS');
+      return;
+    }
     this.write('220 2.0.0 Ready to start TLS');
     this.busy = true;
     this.buffer = EMPTY;
@@ -230,28 +256,49 @@ export class SmtpSession<L> {
   }
 
   private auth(args: string): void {
-    if (!this.clientName) return this.bad('503 5.5.1 Send EHLO first');
-    if (this.user !== null) return this.bad('503 5.5.1 Already authenticated');
-    if (this.envelope.mailFrom !== null) return this.bad('503 5.5.1 AUTH not allowed during a mail transaction');
-    if (!this.secure && !this.opts.allowInsecureAuth)
-      return this.bad('538 5.7.11 Must issue a STARTTLS command first');
+    if (!this.clientName) {
+      this.bad('503 5.5.1 Send EHLO first');
+      return;
+    }
+    if (this.user !== null) {
+      this.bad('503 5.5.1 Already authenticated');
+      return;
+    }
+    if (this.envelope.mailFrom !== null) {
+      this.bad('503 5.5.1 AUTH not allowed during a mail transaction');
+      return;
+    }
+    if (!this.secure && !this.opts.allowInsecureAuth) {
+      this.bad('538 5.7.11 Must issue a STARTTLS command first');
+      return;
+    }
     const [method = '', initial] = args.split(' ');
     switch (method.toUpperCase()) {
       case 'PLAIN':
         if (initial === undefined) {
           this.authStep = { method: 'PLAIN' };
-          return this.write('334 ');
+          this.write('334 ');
+          return;
         }
-        return this.plain(initial);
+        {
+          this.plain(initial);
+          return;
+        }
       case 'LOGIN':
         if (initial === undefined) {
           this.authStep = { method: 'LOGIN', username: null };
-          return this.write('334 VXNlcm5hbWU6'); // "Username:"
+          this.write('334 VXNlcm5hbWU6');
+          return; // "Username:"
         }
         this.authStep = { method: 'LOGIN', username: decodeBase64(initial) };
-        return this.write('334 UGFzc3dvcmQ6'); // "Password:"
-      default:
-        return this.bad('504 5.5.4 Unrecognized authentication type');
+        {
+          this.write('334 UGFzc3dvcmQ6');
+          return;
+        } // "Password:"
+      default: {
+        this.bad('504 5.5.4 Unrecognized authentication type');
+        return;
+      }
     }
   }
 
@@ -259,15 +306,18 @@ export class SmtpSession<L> {
     const step = this.authStep!;
     if (line.trim() === '*') {
       this.authStep = null;
-      return this.bad('501 5.0.0 Authentication aborted');
+      this.bad('501 5.0.0 Authentication aborted');
+      return;
     }
     if (step.method === 'PLAIN') {
       this.authStep = null;
-      return this.plain(line.trim());
+      this.plain(line.trim());
+      return;
     }
     if (step.username === null) {
       step.username = decodeBase64(line.trim());
-      return this.write('334 UGFzc3dvcmQ6');
+      this.write('334 UGFzc3dvcmQ6');
+      return;
     }
     this.authStep = null;
     this.authenticate({ method: 'LOGIN', username: step.username, password: decodeBase64(line.trim()) });
@@ -276,8 +326,11 @@ export class SmtpSession<L> {
   private plain(response: string): void {
     // authorization identity NUL authentication identity NUL password (RFC 4616).
     const parts = response === '=' ? [] : decodeBase64(response).split('\0');
-    if (parts.length !== 3) return this.bad('501 5.5.2 Cannot decode the AUTH PLAIN response');
-    this.authenticate({ method: 'PLAIN', username: parts[1]!, password: parts[2]! });
+    if (parts.length !== 3) {
+      this.bad('501 5.5.2 Cannot decode the AUTH PLAIN response');
+      return;
+    }
+    this.authenticate({ method: 'PLAIN', username: parts[1], password: parts[2] });
   }
 
   private authenticate(credentials: Credentials): void {
@@ -288,23 +341,39 @@ export class SmtpSession<L> {
   }
 
   private mail(args: string): void {
-    if (!this.clientName) return this.bad('503 5.5.1 Send HELO/EHLO first');
-    if (this.envelope.mailFrom !== null) return this.bad('503 5.5.1 Nested MAIL command');
+    if (!this.clientName) {
+      this.bad('503 5.5.1 Send HELO/EHLO first');
+      return;
+    }
+    if (this.envelope.mailFrom !== null) {
+      this.bad('503 5.5.1 Nested MAIL command');
+      return;
+    }
     const path = parsePathArgument(args, 'FROM');
-    if (!path) return this.bad('501 5.5.4 Syntax: MAIL FROM:<address>');
+    if (!path) {
+      this.bad('501 5.5.4 Syntax: MAIL FROM:<address>');
+      return;
+    }
     for (const [name, value] of path.params) {
       if (name === 'SIZE') {
-        if (typeof value !== 'string' || !/^\d{1,15}$/.test(value))
-          return this.bad('501 5.5.4 Syntax: SIZE=<number of bytes>');
-        if (Number(value) > this.opts.maxMessageBytes)
-          return this.write(
+        if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) {
+          this.bad('501 5.5.4 Syntax: SIZE=<number of bytes>');
+          return;
+        }
+        if (Number(value) > this.opts.maxMessageBytes) {
+          this.write(
             `552 5.3.4 Message size exceeds the fixed maximum message size of ${this.opts.maxMessageBytes} bytes`,
           );
+          return;
+        }
       } else if (name === 'BODY') {
-        if (value !== '7BIT' && value !== '8BITMIME' && value !== '7bit' && value !== '8bitmime')
-          return this.bad('501 5.5.4 BODY must be 7BIT or 8BITMIME');
+        if (value !== '7BIT' && value !== '8BITMIME' && value !== '7bit' && value !== '8bitmime') {
+          this.bad('501 5.5.4 BODY must be 7BIT or 8BITMIME');
+          return;
+        }
       } else if (name !== 'SMTPUTF8' && name !== 'AUTH') {
-        return this.bad(`555 5.5.4 Unsupported parameter ${name}`);
+        this.bad(`555 5.5.4 Unsupported parameter ${name}`);
+        return;
       }
     }
     this.run(this.opts.handlers.mailFrom(path.address, this), () => {
@@ -314,10 +383,19 @@ export class SmtpSession<L> {
   }
 
   private rcpt(args: string): void {
-    if (this.envelope.mailFrom === null) return this.bad('503 5.5.1 Need MAIL command');
+    if (this.envelope.mailFrom === null) {
+      this.bad('503 5.5.1 Need MAIL command');
+      return;
+    }
     const path = parsePathArgument(args, 'TO');
-    if (!path) return this.bad('501 5.5.4 Syntax: RCPT TO:<address>');
-    if (path.params.size > 0) return this.bad(`555 5.5.4 Unsupported parameter ${[...path.params.keys()][0]}`);
+    if (!path) {
+      this.bad('501 5.5.4 Syntax: RCPT TO:<address>');
+      return;
+    }
+    if (path.params.size > 0) {
+      this.bad(`555 5.5.4 Unsupported parameter ${[...path.params.keys()][0]}`);
+      return;
+    }
     this.run(this.opts.handlers.rcptTo(path.address, this), () => {
       this.envelope.rcptTo.push(path.address);
       this.write('250 2.1.5 Accepted');
@@ -325,9 +403,18 @@ export class SmtpSession<L> {
   }
 
   private dataCommand(args: string): void {
-    if (args) return this.bad('501 5.5.4 Syntax: DATA');
-    if (this.envelope.mailFrom === null) return this.bad('503 5.5.1 Need MAIL command');
-    if (this.envelope.rcptTo.length === 0) return this.bad('503 5.5.1 Need RCPT command');
+    if (args) {
+      this.bad('501 5.5.4 Syntax: DATA');
+      return;
+    }
+    if (this.envelope.mailFrom === null) {
+      this.bad('503 5.5.1 Need MAIL command');
+      return;
+    }
+    if (this.envelope.rcptTo.length === 0) {
+      this.bad('503 5.5.1 Need RCPT command');
+      return;
+    }
     this.reader = new DataReader(this.opts.maxMessageBytes);
     this.write('354 End data with <CR><LF>.<CR><LF>');
   }

@@ -1,8 +1,9 @@
-// The SMTP submission surface (our own SMTP server, smtp-listener.ts): protocol only. AUTH PLAIN/LOGIN with an API key as
-// the password (after STARTTLS unless insecure auth is allowed), or an SMTP-IP key for the client's
-// address; each command's checks and the accept are services (services/smtp-submission.ts), and
-// their ServiceErrors become SMTP replies here. Replies carry their own enhanced status codes
-// (RFC 3463), e.g. `250 2.0.0 Ok: queued as <transmissionId>`, sent only after the commit.
+// The SMTP submission surface, on Posthorn's own SMTP server (smtp-listener.ts): protocol only.
+// AUTH PLAIN/LOGIN with an API key as the password (after STARTTLS unless insecure auth is
+// allowed), or an SMTP-IP key for the client's address; each command's checks and the accept are
+// services (services/smtp-submission.ts), and their ServiceErrors become SMTP replies here. Replies
+// carry their own enhanced status codes (RFC 3463), e.g. `250 2.0.0 Ok: queued as <transmissionId>`,
+// sent only after the commit.
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { SmtpListener } from './smtp-listener.ts';
