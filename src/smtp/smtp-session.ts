@@ -10,15 +10,12 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { DataReader } from './smtp-data.ts';
 import { parseCommandLine, parsePathArgument } from './smtp-command.ts';
+import { beginAuth, continueAuth, type AuthOutcome, type AuthStep, type Credentials } from './smtp-auth.ts';
+
+export type { Credentials } from './smtp-auth.ts';
 
 /** An error whose `message` is the reply's text after the code, e.g. `5.7.8 Authentication failed`. */
 export type SmtpReplyError = Error & { responseCode: number };
-
-export interface Credentials {
-  method: 'PLAIN' | 'LOGIN';
-  username: string;
-  password: string;
-}
 
 export interface ReceivedData {
   /** The message as sent, dot-unstuffed; null when it was larger than the size limit. */
@@ -57,8 +54,6 @@ const MAX_LINE = 4096;
 const MAX_BAD_COMMANDS = 10;
 const EMPTY = Buffer.alloc(0);
 const LOCAL_ERROR = '451 4.3.0 Local error in processing; try again later';
-
-type AuthStep = { method: 'PLAIN' } | { method: 'LOGIN'; username: string | null };
 
 export class SmtpSession<L> {
   readonly remoteAddress: string;
@@ -135,66 +130,69 @@ export class SmtpSession<L> {
       const lf = this.buffer.indexOf(0x0a);
       if (lf < 0) {
         if (this.buffer.length > MAX_LINE) this.quit('500 5.5.2 Line too long');
-        return;
+        break; // (not return: a paused socket must be resumed below to read the rest of the line)
       }
       const end = lf > 0 && this.buffer[lf - 1] === 0x0d ? lf - 1 : lf;
       const line = this.buffer.toString('utf8', 0, end);
       this.buffer = this.buffer.subarray(lf + 1);
       if (end > MAX_LINE) this.quit('500 5.5.2 Line too long');
-      else if (this.authStep) this.continueAuth(line);
       else this.command(line);
     }
     if (!this.busy && this.socket.isPaused()) this.socket.resume();
   }
 
   private command(line: string): void {
-    const { verb, args } = parseCommandLine(line);
+    let refusal: string | undefined;
+    if (this.authStep) {
+      const step = this.authStep;
+      this.authStep = null;
+      refusal = this.authOutcome(continueAuth(step, line));
+    } else {
+      const { verb, args } = parseCommandLine(line);
+      refusal = this.dispatch(verb, args);
+    }
+    if (refusal) this.bad(refusal);
+  }
+
+  /** Carries out one command; returns the reply of a refusal (a malformed or misplaced command). */
+  private dispatch(verb: string, args: string): string | undefined {
     switch (verb) {
       case 'EHLO':
       case 'HELO':
-        this.hello(verb, args);
-        break;
+        return this.hello(verb, args);
       case 'STARTTLS':
-        this.startTls(args);
-        break;
+        return this.startTls(args);
       case 'AUTH':
-        this.auth(args);
-        break;
+        return this.auth(args);
       case 'MAIL':
-        this.mail(args);
-        break;
+        return this.mail(args);
       case 'RCPT':
-        this.rcpt(args);
-        break;
+        return this.rcpt(args);
       case 'DATA':
-        this.dataCommand(args);
-        break;
+        return this.dataCommand(args);
       case 'RSET':
         this.resetTransaction();
         this.write('250 2.0.0 Flushed');
-        break;
+        return;
       case 'NOOP':
         this.write('250 2.0.0 OK');
-        break;
+        return;
       case 'QUIT':
         this.bye();
-        break;
+        return;
       case 'VRFY':
         this.write('252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery');
-        break;
+        return;
       case 'HELP':
         this.write('214 2.0.0 See https://tools.ietf.org/html/rfc5321');
-        break;
+        return;
       default:
-        this.bad('500 5.5.2 Command not recognized');
+        return '500 5.5.2 Command not recognized';
     }
   }
 
-  private hello(verb: string, args: string): void {
-    if (!args) {
-      this.bad(`501 5.5.4 Syntax: ${verb} hostname`);
-      return;
-    }
+  private hello(verb: string, args: string): string | undefined {
+    if (!args) return `501 5.5.4 Syntax: ${verb} hostname`;
     this.clientName = args.split(' ')[0]!;
     this.resetTransaction();
     const greeting = `${this.opts.hostname} Hello ${this.clientName} [${this.remoteAddress}]`;
@@ -215,19 +213,10 @@ export class SmtpSession<L> {
     this.write(lines.map((text, i) => `250${i === lines.length - 1 ? ' ' : '-'}${text}`).join('\r\n'));
   }
 
-  private startTls(args: string): void {
-    if (this.secure) {
-      this.bad('503 5.5.1 TLS already active');
-      return;
-    }
-    if (!this.opts.secureContext) {
-      this.bad('502 5.5.1 STARTTLS not available');
-      return;
-    }
-    if (args) {
-      this.bad('501 5.5.4 Syntax: STARTTLS');
-      return;
-    }
+  private startTls(args: string): string | undefined {
+    if (this.secure) return '503 5.5.1 TLS already active';
+    if (!this.opts.secureContext) return '502 5.5.1 STARTTLS not available';
+    if (args) return '501 5.5.4 Syntax: STARTTLS';
     this.write('220 2.0.0 Ready to start TLS');
     this.busy = true;
     this.buffer = EMPTY;
@@ -255,82 +244,25 @@ export class SmtpSession<L> {
     });
   }
 
-  private auth(args: string): void {
-    if (!this.clientName) {
-      this.bad('503 5.5.1 Send EHLO first');
-      return;
-    }
-    if (this.user !== null) {
-      this.bad('503 5.5.1 Already authenticated');
-      return;
-    }
-    if (this.envelope.mailFrom !== null) {
-      this.bad('503 5.5.1 AUTH not allowed during a mail transaction');
-      return;
-    }
-    if (!this.secure && !this.opts.allowInsecureAuth) {
-      this.bad('538 5.7.11 Must issue a STARTTLS command first');
-      return;
-    }
-    const [method = '', initial] = args.split(' ');
-    switch (method.toUpperCase()) {
-      case 'PLAIN':
-        if (initial === undefined) {
-          this.authStep = { method: 'PLAIN' };
-          this.write('334 ');
-          return;
-        }
-        {
-          this.plain(initial);
-          return;
-        }
-      case 'LOGIN':
-        if (initial === undefined) {
-          this.authStep = { method: 'LOGIN', username: null };
-          this.write('334 VXNlcm5hbWU6');
-          return; // "Username:"
-        }
-        this.authStep = { method: 'LOGIN', username: decodeBase64(initial) };
-        {
-          this.write('334 UGFzc3dvcmQ6');
-          return;
-        } // "Password:"
-      default: {
-        this.bad('504 5.5.4 Unrecognized authentication type');
+  private auth(args: string): string | undefined {
+    if (!this.clientName) return '503 5.5.1 Send EHLO first';
+    if (this.user !== null) return '503 5.5.1 Already authenticated';
+    if (this.envelope.mailFrom !== null) return '503 5.5.1 AUTH not allowed during a mail transaction';
+    if (!this.secure && !this.opts.allowInsecureAuth) return '538 5.7.11 Must issue a STARTTLS command first';
+    return this.authOutcome(beginAuth(args));
+  }
+
+  private authOutcome(outcome: AuthOutcome): string | undefined {
+    switch (outcome.kind) {
+      case 'refused':
+        return outcome.reply;
+      case 'challenge':
+        this.authStep = outcome.step;
+        this.write(outcome.reply);
         return;
-      }
+      case 'credentials':
+        this.authenticate(outcome.credentials);
     }
-  }
-
-  private continueAuth(line: string): void {
-    const step = this.authStep!;
-    if (line.trim() === '*') {
-      this.authStep = null;
-      this.bad('501 5.0.0 Authentication aborted');
-      return;
-    }
-    if (step.method === 'PLAIN') {
-      this.authStep = null;
-      this.plain(line.trim());
-      return;
-    }
-    if (step.username === null) {
-      step.username = decodeBase64(line.trim());
-      this.write('334 UGFzc3dvcmQ6');
-      return;
-    }
-    this.authStep = null;
-    this.authenticate({ method: 'LOGIN', username: step.username, password: decodeBase64(line.trim()) });
-  }
-
-  private plain(response: string): void {
-    // authorization identity NUL authentication identity NUL password (RFC 4616).
-    const parts = response === '=' ? [] : decodeBase64(response).split('\0');
-    if (parts.length !== 3) {
-      this.bad('501 5.5.2 Cannot decode the AUTH PLAIN response');
-      return;
-    }
-    this.authenticate({ method: 'PLAIN', username: parts[1], password: parts[2] });
   }
 
   private authenticate(credentials: Credentials): void {
@@ -340,41 +272,14 @@ export class SmtpSession<L> {
     });
   }
 
-  private mail(args: string): void {
-    if (!this.clientName) {
-      this.bad('503 5.5.1 Send HELO/EHLO first');
-      return;
-    }
-    if (this.envelope.mailFrom !== null) {
-      this.bad('503 5.5.1 Nested MAIL command');
-      return;
-    }
+  private mail(args: string): string | undefined {
+    if (!this.clientName) return '503 5.5.1 Send HELO/EHLO first';
+    if (this.envelope.mailFrom !== null) return '503 5.5.1 Nested MAIL command';
     const path = parsePathArgument(args, 'FROM');
-    if (!path) {
-      this.bad('501 5.5.4 Syntax: MAIL FROM:<address>');
-      return;
-    }
+    if (!path) return '501 5.5.4 Syntax: MAIL FROM:<address>';
     for (const [name, value] of path.params) {
-      if (name === 'SIZE') {
-        if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) {
-          this.bad('501 5.5.4 Syntax: SIZE=<number of bytes>');
-          return;
-        }
-        if (Number(value) > this.opts.maxMessageBytes) {
-          this.write(
-            `552 5.3.4 Message size exceeds the fixed maximum message size of ${this.opts.maxMessageBytes} bytes`,
-          );
-          return;
-        }
-      } else if (name === 'BODY') {
-        if (value !== '7BIT' && value !== '8BITMIME' && value !== '7bit' && value !== '8bitmime') {
-          this.bad('501 5.5.4 BODY must be 7BIT or 8BITMIME');
-          return;
-        }
-      } else if (name !== 'SMTPUTF8' && name !== 'AUTH') {
-        this.bad(`555 5.5.4 Unsupported parameter ${name}`);
-        return;
-      }
+      const refusal = this.mailParameterRefusal(name, value);
+      if (refusal) return refusal;
     }
     this.run(this.opts.handlers.mailFrom(path.address, this), () => {
       this.envelope.mailFrom = path.address;
@@ -382,39 +287,40 @@ export class SmtpSession<L> {
     });
   }
 
-  private rcpt(args: string): void {
-    if (this.envelope.mailFrom === null) {
-      this.bad('503 5.5.1 Need MAIL command');
-      return;
+  private mailParameterRefusal(name: string, value: string | true): string | undefined {
+    switch (name) {
+      case 'SIZE':
+        if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return '501 5.5.4 Syntax: SIZE=<number of bytes>';
+        if (Number(value) > this.opts.maxMessageBytes)
+          return `552 5.3.4 Message size exceeds the fixed maximum message size of ${this.opts.maxMessageBytes} bytes`;
+        return;
+      case 'BODY':
+        if (typeof value !== 'string' || !/^(7BIT|8BITMIME)$/i.test(value))
+          return '501 5.5.4 BODY must be 7BIT or 8BITMIME';
+        return;
+      case 'SMTPUTF8':
+      case 'AUTH':
+        return;
+      default:
+        return `555 5.5.4 Unsupported parameter ${name}`;
     }
+  }
+
+  private rcpt(args: string): string | undefined {
+    if (this.envelope.mailFrom === null) return '503 5.5.1 Need MAIL command';
     const path = parsePathArgument(args, 'TO');
-    if (!path) {
-      this.bad('501 5.5.4 Syntax: RCPT TO:<address>');
-      return;
-    }
-    if (path.params.size > 0) {
-      this.bad(`555 5.5.4 Unsupported parameter ${[...path.params.keys()][0]}`);
-      return;
-    }
+    if (!path) return '501 5.5.4 Syntax: RCPT TO:<address>';
+    if (path.params.size > 0) return `555 5.5.4 Unsupported parameter ${[...path.params.keys()][0]}`;
     this.run(this.opts.handlers.rcptTo(path.address, this), () => {
       this.envelope.rcptTo.push(path.address);
       this.write('250 2.1.5 Accepted');
     });
   }
 
-  private dataCommand(args: string): void {
-    if (args) {
-      this.bad('501 5.5.4 Syntax: DATA');
-      return;
-    }
-    if (this.envelope.mailFrom === null) {
-      this.bad('503 5.5.1 Need MAIL command');
-      return;
-    }
-    if (this.envelope.rcptTo.length === 0) {
-      this.bad('503 5.5.1 Need RCPT command');
-      return;
-    }
+  private dataCommand(args: string): string | undefined {
+    if (args) return '501 5.5.4 Syntax: DATA';
+    if (this.envelope.mailFrom === null) return '503 5.5.1 Need MAIL command';
+    if (this.envelope.rcptTo.length === 0) return '503 5.5.1 Need RCPT command';
     this.reader = new DataReader(this.opts.maxMessageBytes);
     this.write('354 End data with <CR><LF>.<CR><LF>');
   }
@@ -515,10 +421,6 @@ export class SmtpSession<L> {
   private write(reply: string): void {
     if (!this.ended && !this.socket.destroyed) this.socket.write(`${reply}\r\n`);
   }
-}
-
-function decodeBase64(text: string): string {
-  return Buffer.from(text, 'base64').toString('utf8');
 }
 
 /** `::ffff:127.0.0.1` (an IPv4 client of a dual-stack listener) reads as `127.0.0.1`. */
