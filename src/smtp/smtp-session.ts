@@ -240,7 +240,7 @@ export class SmtpSession<L> {
       this.user = null;
       this.resetTransaction();
       this.busy = false;
-      this.process();
+      this.afterHandler(); // (a shutdown that came during the handshake ends the connection now)
     });
   }
 

@@ -527,4 +527,14 @@ describe('close()', () => {
     expect(await client.reply()).toBe('421 4.3.2 Service shutting down');
     await within(client.closed, 1000, 'client close');
   });
+
+  it('ends a connection that was in its TLS handshake when close() came, with 421 over TLS', async () => {
+    const quiet = await start({ closeTimeoutMs: 10_000 });
+    const client = await hello(quiet.port);
+    expect(await client.cmd('STARTTLS')).toMatch(/^220 /);
+    const closing = quiet.close();
+    await client.startTls();
+    expect(await client.reply()).toBe('421 4.3.2 Service shutting down');
+    await within(closing, 1000, 'close()');
+  });
 });
