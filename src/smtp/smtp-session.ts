@@ -73,6 +73,8 @@ export class SmtpSession<L> {
   private authStep: AuthStep | null = null;
   private badCommands = 0;
   private closing = false;
+  /** The idle timer fired while a handler ran. */
+  private idleWhileBusy = false;
   private ended = false;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
@@ -107,7 +109,13 @@ export class SmtpSession<L> {
       this.ended = true;
       this.onClose(this);
     });
-    socket.setTimeout(this.opts.idleTimeoutMs, () => this.quit('421 4.4.2 Idle too long; closing connection'));
+    socket.on('timeout', () => {
+      // A client waiting for our answer (a commit that takes long) is not idle: its time starts
+      // again once we have answered (see idle()).
+      if (this.busy) this.idleWhileBusy = true;
+      else this.quit('421 4.4.2 Idle too long; closing connection');
+    });
+    socket.setTimeout(this.opts.idleTimeoutMs);
   }
 
   private receive(chunk: Buffer): void {
@@ -239,7 +247,7 @@ export class SmtpSession<L> {
       this.clientName = null;
       this.user = null;
       this.resetTransaction();
-      this.busy = false;
+      this.idle();
       this.afterHandler(); // (a shutdown that came during the handshake ends the connection now)
     });
   }
@@ -339,13 +347,13 @@ export class SmtpSession<L> {
     this.busy = true;
     this.opts.handlers.data(received, this).then(
       (text) => {
-        this.busy = false;
+        this.idle();
         this.write(`250 ${text}`);
         after();
         this.process();
       },
       (error: unknown) => {
-        this.busy = false;
+        this.idle();
         this.replyError(error);
         after();
         this.process();
@@ -358,16 +366,24 @@ export class SmtpSession<L> {
     this.busy = true;
     work.then(
       () => {
-        this.busy = false;
+        this.idle();
         ok();
         this.afterHandler();
       },
       (error: unknown) => {
-        this.busy = false;
+        this.idle();
         this.replyError(error);
         this.afterHandler();
       },
     );
+  }
+
+  /** A handler is done. A timer that fired meanwhile is not restarted by our writes: restart it here. */
+  private idle(): void {
+    this.busy = false;
+    if (!this.idleWhileBusy) return;
+    this.idleWhileBusy = false;
+    this.socket.setTimeout(this.opts.idleTimeoutMs);
   }
 
   private afterHandler(): void {

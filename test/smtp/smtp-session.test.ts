@@ -497,6 +497,20 @@ describe('errors and limits', () => {
     await within(client.closed, 2000, 'close');
     await idle.close();
   });
+
+  it('does not call a client idle while its own transaction is being committed', async () => {
+    const slow = await start({ idleTimeoutMs: 200 }, 600);
+    const client = await hello(slow.port);
+    await client.cmd('MAIL FROM:<a@example.test>');
+    await client.cmd('RCPT TO:<b@example.test>');
+    expect(await client.cmd('DATA')).toMatch(/^354 /);
+    expect(await client.cmd('Subject: slow\r\n\r\nbody\r\n.')).toMatch(/^250 2\.0\.0 Ok: queued as /);
+    // Idle from the answer on: a whole idle period again, not what was left of one.
+    const answeredAt = Date.now();
+    expect(await client.reply()).toBe('421 4.4.2 Idle too long; closing connection');
+    expect(Date.now() - answeredAt).toBeGreaterThanOrEqual(150);
+    await slow.close();
+  });
 });
 
 describe('close()', () => {
