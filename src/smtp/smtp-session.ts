@@ -75,6 +75,8 @@ export class SmtpSession<L> {
   private closing = false;
   /** The idle timer fired while a handler ran. */
   private idleWhileBusy = false;
+  /** Between the 220 to STARTTLS and the end of the handshake. */
+  private handshaking = false;
   private ended = false;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
 
@@ -112,7 +114,9 @@ export class SmtpSession<L> {
     socket.on('timeout', () => {
       // A client waiting for our answer (a commit that takes long) is not idle: its time starts
       // again once we have answered (see idle()).
-      if (this.busy) this.idleWhileBusy = true;
+      // A client that asked for TLS and then does not shake hands is dropped (no reply can be read).
+      if (this.handshaking) socket.destroy();
+      else if (this.busy) this.idleWhileBusy = true;
       else this.quit('421 4.4.2 Idle too long; closing connection');
     });
     socket.setTimeout(this.opts.idleTimeoutMs);
@@ -227,6 +231,7 @@ export class SmtpSession<L> {
     if (args) return '501 5.5.4 Syntax: STARTTLS';
     this.write('220 2.0.0 Ready to start TLS');
     this.busy = true;
+    this.handshaking = true;
     this.buffer = EMPTY;
     const plain = this.socket;
     plain.removeListener('data', this.onData);
@@ -243,6 +248,7 @@ export class SmtpSession<L> {
     this.attach(secure);
     secure.once('secure', () => {
       // RFC 3207 4.2: everything known before the handshake is forgotten.
+      this.handshaking = false;
       this.secure = true;
       this.clientName = null;
       this.user = null;

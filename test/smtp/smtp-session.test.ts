@@ -498,6 +498,14 @@ describe('errors and limits', () => {
     await idle.close();
   });
 
+  it('drops a client that asks for STARTTLS and then never shakes hands', async () => {
+    const idle = await start({ idleTimeoutMs: 200 });
+    const client = await hello(idle.port);
+    expect(await client.cmd('STARTTLS')).toMatch(/^220 /);
+    await within(client.closed, 2000, 'close');
+    await idle.close();
+  });
+
   it('does not call a client idle while its own transaction is being committed', async () => {
     const slow = await start({ idleTimeoutMs: 200 }, 600);
     const client = await hello(slow.port);
