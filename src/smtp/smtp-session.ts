@@ -400,7 +400,9 @@ export class SmtpSession<L> {
   private replyError(error: unknown): void {
     const code = (error as { responseCode?: unknown } | null)?.responseCode;
     if (typeof code === 'number' && code >= 400 && code < 600) {
-      this.write(`${code} ${(error as Error).message}`);
+      // A refusal's text may quote what the client sent (a header, an address): a line break in it
+      // would end the reply early and let the rest read as another reply.
+      this.write(`${code} ${(error as Error).message.replace(/[\r\n]+/g, ' ')}`);
       return;
     }
     this.opts.handlers.unexpected(error);

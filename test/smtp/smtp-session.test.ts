@@ -45,8 +45,9 @@ afterAll(() => Promise.all(listeners.filter((l) => l.server.listening).map((l) =
 
 /**
  * A listener on 127.0.0.1:0. Auth accepts the password "good"; MAIL FROM <crash@…> throws a plain
- * Error, <slow@…> takes 100 ms; data records the message (after `dataDelayMs`) and refuses one over
- * the limit with 552, as the submission server does.
+ * Error, <multiline@…> is refused with line breaks in its text, <slow@…> takes 100 ms; data records
+ * the message (after `dataDelayMs`) and refuses one over the limit with 552, as the submission
+ * server does.
  */
 async function start(opts: Partial<SmtpListenerOptions<object>> = {}, dataDelayMs = 0): Promise<Harness> {
   const received: Harness['received'] = [];
@@ -69,6 +70,7 @@ async function start(opts: Partial<SmtpListenerOptions<object>> = {}, dataDelayM
       },
       mailFrom: async (address) => {
         if (address.startsWith('crash@')) throw new Error('boom');
+        if (address.startsWith('multiline@')) throw reply(550, '5.6.0 first line\r\n250 2.0.0 forged\nlast');
         if (address.startsWith('slow@')) await sleep(100);
       },
       rcptTo: async () => {},
@@ -461,6 +463,13 @@ describe('errors and limits', () => {
     expect(await client.cmd('MAIL FROM:<a@example.test>')).toBe('250 2.1.0 Accepted');
     client.end();
     expect(h.unexpected.mock.calls.slice(before)).toEqual([[new Error('boom')]]);
+  });
+
+  it('keeps a refusal whose text holds line breaks on one reply line', async () => {
+    const client = await hello(h.port);
+    expect(await client.cmd('MAIL FROM:<multiline@example.test>')).toBe('550 5.6.0 first line 250 2.0.0 forged last');
+    expect(await client.cmd('NOOP')).toBe('250 2.0.0 OK');
+    client.end();
   });
 
   it('closes the connection after a line longer than 4096 bytes, with or without its end', async () => {
