@@ -29,34 +29,44 @@ export class DataReader {
   constructor(private readonly maxBytes: number) {}
 
   feed(chunk: Buffer): DataResult {
-    const window = Buffer.concat([this.tail, chunk]);
-    const at = window.indexOf(TERMINATOR);
-    if (at < 0) {
+    const at = this.terminatorIn(chunk);
+    if (at === null) {
       this.keep(chunk);
       this.seen += chunk.length;
-      this.tail = window.subarray(Math.max(0, window.length - (TERMINATOR.length - 1)));
+      this.tail = lastBytes(this.tail, chunk, TERMINATOR.length - 1);
       return { done: false };
     }
-    // The message ends with the CRLF that starts the terminator; window offset `at + 2` is chunk
-    // offset `at + 2 - tail.length` (negative when the message already ended in an earlier chunk).
-    const endInChunk = at + CRLF.length - this.tail.length;
-    const restStart = at + TERMINATOR.length - this.tail.length;
+    // The message ends with the CRLF that starts the terminator, at chunk offset `at + 2` (negative
+    // when the message already ended in an earlier chunk and only the dot or its CRLF came now).
+    const endInChunk = at + CRLF.length;
     let bytes = this.seen + endInChunk;
     if (endInChunk >= 0) this.keep(chunk.subarray(0, endInChunk));
     else this.dropLast(-endInChunk);
     // The CRLF of the synthetic start (an empty message) is no part of the message.
     if (bytes < 0) bytes = 0;
-    const rest = chunk.subarray(restStart);
+    const rest = chunk.subarray(at + TERMINATOR.length);
     if (this.over || bytes > this.maxBytes) return { done: true, raw: null, bytes, rest };
     const stuffed = Buffer.concat(this.chunks, this.held);
     return { done: true, raw: unstuff(stuffed), bytes, rest };
+  }
+
+  /**
+   * Where the first terminator starts, as a chunk offset (negative: it began in the bytes before),
+   * or null. Only the seam with the bytes before is copied; the chunk itself is searched in place.
+   */
+  private terminatorIn(chunk: Buffer): number | null {
+    const seam = Buffer.concat([this.tail, chunk.subarray(0, TERMINATOR.length - 1)]);
+    const inSeam = seam.indexOf(TERMINATOR);
+    if (inSeam >= 0) return inSeam - this.tail.length;
+    const inChunk = chunk.indexOf(TERMINATOR);
+    return inChunk >= 0 ? inChunk : null;
   }
 
   private keep(part: Buffer): void {
     if (this.over || part.length === 0) return;
     // Past the message's own bytes (its final CRLF included) only the `.` and CR of a terminator
     // whose LF has not come yet are ever held, so more than maxBytes + 2 means the message is over
-    // the limit. (This allowed + 5 before: a message a few bytes over was held whole, a little past the limit.)
+    // the limit.
     if (this.held + part.length > this.maxBytes + 2) {
       this.over = true;
       this.chunks = [];
@@ -85,6 +95,13 @@ export class DataReader {
       }
     }
   }
+}
+
+/** The last `count` bytes of `before` followed by `chunk`, copied (the chunk is not kept alive by them). */
+function lastBytes(before: Buffer, chunk: Buffer, count: number): Buffer {
+  if (chunk.length >= count) return Buffer.from(chunk.subarray(chunk.length - count));
+  const joined = Buffer.concat([before, chunk]);
+  return joined.subarray(Math.max(0, joined.length - count));
 }
 
 /** Removes the dot a client put before every line that starts with one. */

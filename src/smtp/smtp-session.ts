@@ -1,7 +1,8 @@
 // One SMTP connection of Posthorn's own server (smtp-listener.ts): the protocol of RFC 5321 with
 // PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS (RFC 3207) and AUTH PLAIN and
 // LOGIN (RFC 4954). What a command means for the account (keys, addresses, the accept) is the
-// handlers'; they answer by resolving, or by throwing an error that carries its `responseCode`.
+// handlers'; they answer by resolving, or by throwing an error that carries its `responseCode`
+// (its `message` is the reply's text after the code, e.g. `5.7.8 Authentication failed`).
 //
 // Commands are taken one at a time: while a handler runs, what the client pipelined waits in the
 // buffer, so replies go out in order. Input after STARTTLS that arrived before the handshake is
@@ -13,9 +14,6 @@ import { parseCommandLine, parsePathArgument } from './smtp-command.ts';
 import { beginAuth, continueAuth, type AuthOutcome, type AuthStep, type Credentials } from './smtp-auth.ts';
 
 export type { Credentials } from './smtp-auth.ts';
-
-/** An error whose `message` is the reply's text after the code, e.g. `5.7.8 Authentication failed`. */
-export type SmtpReplyError = Error & { responseCode: number };
 
 export interface ReceivedData {
   /** The message as sent, dot-unstuffed; null when it was larger than the size limit. */
@@ -346,24 +344,14 @@ export class SmtpSession<L> {
     this.reader = null;
     this.buffer = result.rest;
     const received = { raw: result.raw, bytes: result.bytes, peakHeld: reader.peakHeld };
-    const after = () => {
-      this.resetTransaction();
-      if (this.closing && !this.busy) this.shutdown();
-    };
-    this.busy = true;
-    this.opts.handlers.data(received, this).then(
-      (text) => {
-        this.idle();
-        this.write(`250 ${text}`);
-        after();
-        this.process();
-      },
-      (error: unknown) => {
-        this.idle();
-        this.replyError(error);
-        after();
-        this.process();
-      },
+    let text = '';
+    const accepted = this.opts.handlers.data(received, this).then((reply) => {
+      text = reply;
+    });
+    // Accepted or refused, the transaction is over.
+    this.run(
+      accepted.finally(() => this.resetTransaction()),
+      () => this.write(`250 ${text}`),
     );
   }
 
